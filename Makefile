@@ -1,0 +1,45 @@
+# helpapi: `make run` installs, indexes the bundled corpus and serves; `make test` lints and tests.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint format index install system-deps bench clean
+
+run: install index
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: install lint
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+index: install
+	$(BIN)/helpapi index build
+
+install: $(VENV)/.installed
+
+# PyICU compiles against the system ICU: Debian's libicu-dev and pkg-config.
+system-deps:
+	@pkg-config --exists icu-uc 2>/dev/null || { \
+	  echo "installing libicu-dev and pkg-config with apt"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pkg-config libicu-dev; }
+
+$(VENV)/.installed: pyproject.toml | system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+bench: install
+	$(BIN)/python bench/quality.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

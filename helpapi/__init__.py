@@ -1,0 +1,31 @@
+"""helpapi: a searchable multilingual help API."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import SettingsError
+from .config import load_settings
+
+__all__ = ["SettingsError", "create_app"]
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the Flask app: settings (defaults -> HELPAPI_* -> test_config), routes, errors."""
+    app = Flask(__name__, static_folder=None)
+    app.config.update(load_settings(overrides=test_config))
+    if test_config:
+        app.config.update({k: v for k, v in test_config.items() if k not in app.config})
+
+    from . import api
+    from . import cli
+    from . import errors
+    from . import service
+    from . import web
+
+    web.init_app(app)
+    service.init_app(app)
+    errors.register(app)
+    app.register_blueprint(api.bp)
+    app.cli.add_command(cli.index)
+    return app

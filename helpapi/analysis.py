@@ -1,0 +1,372 @@
+"""Text analysis: ICU word breaking and script-aware filters, packaged as Whoosh analyzers.
+
+Every analyzer here is a module-level, picklable, ``__eq__``-comparable value, because Whoosh
+pickles the schema (and with it the analyzers) into each index's table of contents.
+
+Three chains exist for every locale (see :func:`analyzers_for`):
+
+* ``words``: ICU word segments, NFKC + case folded, elision stripped where the language elides.
+  This is what the strict search pass matches, and what ``/v1/analyze`` shows.
+* ``stems``: ``words`` plus Whoosh's stemmer for the language (when it has one) and diacritic
+  folding for alphabetic scripts. Used only by the relaxed second pass.
+* ``grams``: overlapping character bigrams over runs of scripts written without spaces (Han,
+  kana, Thai, Lao, Khmer, Myanmar, Hangul), so that a query cut in the middle of a word still
+  matches as a phrase of bigrams.
+
+>>> [t.text for t in words_analyzer("ja-JP")("通話のレコーディング")]
+['通話', 'の', 'レコーディング']
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import unicodedata
+
+import icu
+from whoosh.analysis import Filter
+from whoosh.analysis import StemFilter
+from whoosh.analysis import Token
+from whoosh.analysis import Tokenizer
+from whoosh.lang import NoStemmer
+
+# Characters that are invisible formatting: removed from text before analysis, so that they
+# never split a word ("Micro\u200bsoft" is "Microsoft") nor glue two words together.
+_INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff\u180e]")
+# Joiners carry meaning inside some scripts' rendering, so the stored text keeps them, but a
+# search term never depends on them.
+_JOINERS = str.maketrans("", "", "\u200c\u200d\u0640")  # ZWNJ, ZWJ, Arabic tatweel
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\uff07": "'"})
+_NON_BMP = re.compile("[\U00010000-\U0010ffff]")
+
+# ICU word-break rule status: below 100 is "not a word" (spaces, punctuation, symbols).
+_UBRK_WORD_NONE_LIMIT = 100
+
+# Languages whose articles/pronouns elide before a vowel ("l'utilisateur"), after Lucene's
+# ElisionFilter defaults. Per language family, never per query.
+ELISIONS: dict[str, frozenset[str]] = {
+    "fr": frozenset("l m t qu n s j d c jusqu quoiqu lorsqu puisqu".split()),
+    "it": frozenset(
+        "c l all dall dell nell sull coll pell gl agl dagl degl negl sugl un m t s v d".split()
+    ),
+    "ca": frozenset("d l m n s t".split()),
+    "ga": frozenset("d m b".split()),
+}
+
+# Scripts written without spaces between words (plus Hangul, whose words carry attached
+# particles): their runs are indexed as character bigrams.
+_GRAM_SET = icu.UnicodeSet(
+    "[[:Han:][:Hiragana:][:Katakana:][:Bopomofo:][:Thai:][:Lao:][:Khmer:][:Myanmar:]"
+    "[:Hangul:]\u30fc\u3005\u3006\u303b]"
+)
+
+
+def _char_class(uset: icu.UnicodeSet) -> str:
+    """Turn an ICU UnicodeSet into a Python regex character class."""
+    parts = []
+    for start, end in uset.ranges():
+        lo, hi = ord(start), ord(end)
+        parts.append(
+            re.escape(chr(lo)) if lo == hi else f"{re.escape(chr(lo))}-{re.escape(chr(hi))}"
+        )
+    return "[" + "".join(parts) + "]"
+
+
+_GRAM_CHARS = _char_class(_GRAM_SET)
+GRAM_RUN = re.compile(_GRAM_CHARS + "+")
+
+# Alphabetic scripts whose combining marks are diacritics that users often leave out
+# (Latin, Greek, Cyrillic, Hebrew points, Arabic harakat). Marks on other scripts (Thai
+# vowels, Indic vowel signs) are letters in all but name and are never stripped.
+_FOLDABLE_BASE = re.compile(
+    "[\u0041-\u024f\u1e00-\u1eff\u0370-\u03ff\u1f00-\u1fff\u0400-\u052f"
+    "\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]"
+)
+
+
+def clean_text(text: str) -> str:
+    """NFC-normalize ``text`` and drop invisible formatting characters."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+
+
+def language_of(locale: str) -> str:
+    """The primary language subtag of a locale code (``"de-DE"`` -> ``"de"``)."""
+    return locale.replace("_", "-").split("-", 1)[0].lower() or "und"
+
+
+@functools.lru_cache(maxsize=200_000)
+def normalize_term(text: str, dotless_i: bool = False) -> str:
+    """NFKC + case fold one token; joiners removed, apostrophes unified.
+
+    ``dotless_i`` folds Turkish/Azeri dotless ı onto i, so queries typed on any keyboard match.
+    """
+    text = unicodedata.normalize("NFKC", text.translate(_JOINERS).translate(_APOSTROPHES))
+    text = unicodedata.normalize("NFKC", text.casefold()).replace("i\u0307", "i")
+    if dotless_i:
+        text = text.replace("ı", "i")
+    return text
+
+
+@functools.lru_cache(maxsize=200_000)
+def fold_diacritics(text: str) -> str:
+    """Strip combining marks that sit on alphabetic-script letters (é -> e, й -> и, َ removed)."""
+    decomposed = unicodedata.normalize("NFD", text)
+    out = []
+    base_foldable = False
+    for ch in decomposed:
+        if unicodedata.category(ch) == "Mn":
+            if base_foldable:
+                continue
+        else:
+            base_foldable = bool(_FOLDABLE_BASE.match(ch))
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def utf16_to_index(text: str):
+    """Return a function mapping ICU's UTF-16 offsets to Python string indices for ``text``."""
+    if not _NON_BMP.search(text):
+        return None
+    table = []
+    for i, ch in enumerate(text):
+        table.append(i)
+        if ord(ch) > 0xFFFF:
+            table.append(i)  # the low surrogate maps to the same code point
+    table.append(len(text))
+    return table.__getitem__
+
+
+class IcuWordTokenizer(Tokenizer):
+    """Split text into words with ICU's word break rules for ``locale``.
+
+    Keeps segments ICU classifies as words (letters, numbers, kana, ideographs) and drops
+    spaces, punctuation and symbols. Offsets are Python string indices even for text with
+    characters outside the BMP. The ICU iterator is stateful, so each thread gets its own,
+    and it is never pickled.
+
+    >>> [t.text for t in IcuWordTokenizer("de-DE")("Öffnen Sie Outlook.")]
+    ['Öffnen', 'Sie', 'Outlook']
+    """
+
+    def __init__(self, locale: str = "root"):
+        self.locale = locale
+        self._local = threading.local()
+
+    def __getstate__(self):
+        return {"locale": self.locale}
+
+    def __setstate__(self, state):
+        self.locale = state["locale"]
+        self._local = threading.local()
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.locale == other.locale
+
+    def __hash__(self):
+        return hash((type(self), self.locale))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.locale!r})"
+
+    def _iterator(self):
+        it = getattr(self._local, "it", None)
+        if it is None:
+            it = icu.BreakIterator.createWordInstance(icu.Locale(self.locale.replace("-", "_")))
+            self._local.it = it
+        return it
+
+    def segments(self, text: str) -> list[tuple[int, int]]:
+        """``(start, end)`` Python indices of each word in ``text``."""
+        if not text:
+            return []
+        it = self._iterator()
+        it.setText(text)
+        # Collect eagerly: the iterator is shared by this thread's analyzers, and a consumer
+        # may analyze other text before it has read all of ours.
+        spans = []
+        prev = it.first()
+        for end in it:
+            if it.getRuleStatus() >= _UBRK_WORD_NONE_LIMIT:
+                spans.append((prev, end))
+            prev = end
+        to_index = utf16_to_index(text)
+        if to_index is not None:
+            spans = [(to_index(a), to_index(b)) for a, b in spans]
+        return spans
+
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        spans = self.segments(value) if tokenize else [(0, len(value))]
+        for pos, (start, end) in enumerate(spans):
+            t.text = value[start:end]
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = t.text
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar = start_char + start
+                t.endchar = start_char + end
+            yield t
+
+
+class ScriptBigramTokenizer(Tokenizer):
+    """Overlapping character bigrams over runs of scripts written without spaces.
+
+    A run of one character yields that character. Text in other scripts yields nothing. Runs are
+    separated by a position gap so that a phrase of bigrams never spans two runs.
+
+    >>> [t.text for t in ScriptBigramTokenizer()("Teams 通話の設定")]
+    ['通話', '話の', 'の設', '設定']
+    """
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __hash__(self):
+        return hash(type(self))
+
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        pos = start_pos
+        for match in GRAM_RUN.finditer(value):
+            for start, gram in run_bigrams(match.group()):
+                t.text = normalize_term(gram)
+                t.boost = 1.0
+                t.stopped = False
+                if keeporiginal:
+                    t.original = gram
+                if positions:
+                    t.pos = pos
+                if chars:
+                    t.startchar = start_char + match.start() + start
+                    t.endchar = t.startchar + len(gram)
+                pos += 1
+                yield t
+            pos += 1  # gap: a phrase never crosses from one run into the next
+
+
+def run_bigrams(run: str) -> list[tuple[int, str]]:
+    """``(offset, bigram)`` pairs for one run; a one-character run is its own unit."""
+    if len(run) == 1:
+        return [(0, run)]
+    return [(i, run[i : i + 2]) for i in range(len(run) - 1)]
+
+
+class NormalizeFilter(Filter):
+    """NFKC + full case folding; joiners dropped; Turkish dotless i folded where relevant."""
+
+    def __init__(self, dotless_i: bool = False):
+        self.dotless_i = dotless_i
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.dotless_i == other.dotless_i
+
+    def __call__(self, tokens):
+        dotless = self.dotless_i
+        for t in tokens:
+            t.text = normalize_term(t.text, dotless)
+            if t.text:
+                yield t
+
+
+class ElisionFilter(Filter):
+    """Strip an elided article or pronoun: ``l'utilisateur`` -> ``utilisateur``."""
+
+    def __init__(self, articles: frozenset[str]):
+        self.articles = articles
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.articles == other.articles
+
+    def __call__(self, tokens):
+        articles = self.articles
+        for t in tokens:
+            head, sep, tail = t.text.partition("'")
+            if sep and tail and head in articles:
+                t.text = tail
+            yield t
+
+
+class FoldFilter(Filter):
+    """Accent-insensitive matching for alphabetic scripts (see :func:`fold_diacritics`)."""
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __call__(self, tokens):
+        for t in tokens:
+            t.text = fold_diacritics(t.text)
+            yield t
+
+
+@functools.lru_cache(maxsize=256)
+def words_analyzer(locale: str):
+    """ICU words, normalized, elision stripped: the strict matching chain for ``locale``."""
+    lang = language_of(locale)
+    chain = IcuWordTokenizer(locale) | NormalizeFilter(dotless_i=lang in ("tr", "az"))
+    if lang in ELISIONS:
+        chain = chain | ElisionFilter(ELISIONS[lang])
+    return chain
+
+
+@functools.lru_cache(maxsize=256)
+def stems_analyzer(locale: str):
+    """``words`` plus stemming (when Whoosh has a stemmer) and diacritic folding."""
+    chain = words_analyzer(locale)
+    try:
+        chain = chain | StemFilter(lang=language_of(locale))
+    except NoStemmer:
+        pass
+    return chain | FoldFilter()
+
+
+@functools.lru_cache(maxsize=1)
+def grams_analyzer():
+    """Character bigrams over runs of scripts written without spaces (any locale)."""
+    return ScriptBigramTokenizer()
+
+
+def analyzers_for(locale: str) -> dict:
+    """The named analyzer chains used by a locale's index."""
+    return {
+        "words": words_analyzer(locale),
+        "stems": stems_analyzer(locale),
+        "grams": grams_analyzer(),
+    }
+
+
+def analyze(text: str, locale: str, chain: str = "words") -> list[dict]:
+    """Tokens ``chain`` produces for ``text`` in ``locale``, with positions and offsets."""
+    ana = analyzers_for(locale)[chain]
+    text = clean_text(text)
+    return [
+        {"text": t.text, "pos": t.pos, "start": t.startchar, "end": t.endchar}
+        for t in ana(text, positions=True, chars=True)
+    ]

@@ -1,0 +1,212 @@
+"""HTTP routes (v1). Views read and validate input, call the core, and shape JSON."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+
+from flask import Blueprint
+from flask import current_app
+from flask import jsonify
+from flask import request
+from flask import url_for
+
+from . import analysis
+from .errors import InvalidParameter
+from .errors import NotFound
+from .locales import MAX_TAG_LENGTH
+from .locales import BadLocale
+from .locales import Resolved
+from .locales import resolve_locale
+from .render import render_markdown
+from .search import ArticleNotFound
+from .search import find_article
+from .search import search
+from .service import get_cache
+from .service import get_indexes
+
+bp = Blueprint("api", __name__)
+MAX_ANALYZE_LENGTH = 4096
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise InvalidParameter(name, f"must be a whole number, got {raw[:20]!r}") from None
+    if not low <= value <= high:
+        raise InvalidParameter(name, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool_arg(name: str) -> bool:
+    raw = request.args.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise InvalidParameter(name, "must be true or false")
+
+
+def _text_arg(name: str, max_length: int) -> str:
+    value = request.args.get(name, "").strip()
+    if not value:
+        raise InvalidParameter(name, "is required and must not be empty")
+    if len(value) > max_length:
+        raise InvalidParameter(name, f"must be at most {max_length} characters, got {len(value)}")
+    return value
+
+
+def _locale() -> Resolved:
+    """Negotiate the locale of this request (``?locale=``, Accept-Language, default)."""
+    param = request.args.get("locale")
+    if param is not None and len(param) > MAX_TAG_LENGTH:
+        raise InvalidParameter("locale", f"must be at most {MAX_TAG_LENGTH} characters")
+    try:
+        return resolve_locale(
+            param,
+            request.headers.get("Accept-Language"),
+            get_indexes().locales,
+            current_app.config["DEFAULT_LOCALE"],
+        )
+    except BadLocale:
+        raise InvalidParameter("locale", "is not a well-formed language tag (like de-DE)") from None
+
+
+def _with_language(resp, locale: str):
+    resp.headers["Content-Language"] = locale
+    resp.vary.add("Accept-Language")
+    return resp
+
+
+@bp.get("/v1/search")
+def search_view():
+    """Full-text search in one locale, with English fallback."""
+    cfg = current_app.config
+    q = _text_arg("q", cfg["MAX_QUERY_LENGTH"])
+    limit = _int_arg("limit", 10, 1, cfg["MAX_LIMIT"])
+    offset = _int_arg("offset", 0, 0, cfg["MAX_OFFSET"])
+    prefix = _bool_arg("prefix")
+    loc = _locale()
+    ixset = get_indexes()
+    key = (ixset.name, loc.locale, " ".join(q.split()), limit, offset, prefix)
+    cache = get_cache()
+    answer = cache.get(key)
+    if answer is None:
+        answer = search(ixset, q, loc.locale, limit=limit, offset=offset, prefix=prefix)
+        for hit in answer["results"]:
+            hit["url"] = url_for("api.article_view", ident=hit["id"], locale=hit["locale"])
+        cache.put(key, answer)
+    body = {
+        "query": q,
+        "locale": answer["locale"],
+        "requested_locale": loc.requested,
+        "fallback": answer["fallback"] or (loc.requested is not None and not loc.matched),
+        "total": answer["total"],
+        "limit": limit,
+        "offset": offset,
+        "results": answer["results"],
+    }
+    return _with_language(jsonify(body), answer["locale"])
+
+
+@functools.lru_cache(maxsize=512)
+def _html(generation: str, locale: str, slug: str, markdown: str) -> str:
+    return render_markdown(markdown)
+
+
+@bp.get("/v1/articles/<path:ident>")
+def article_view(ident: str):
+    """One article by assetid (any case) or slug, in the negotiated locale or English."""
+    if len(ident) > 512:
+        raise InvalidParameter("id", "must be at most 512 characters")
+    loc = _locale()
+    ixset = get_indexes()
+    try:
+        found = find_article(ixset, ident, loc.locale)
+    except ArticleNotFound:
+        raise NotFound(f"No article with id {ident!r} in any locale.") from None
+    doc = found["doc"]
+    english = found["locale"] == "en-US"
+    body = {
+        "id": doc["assetid"] or doc["slug"],
+        "assetid": doc["assetid"] or None,
+        "slug": doc["slug"],
+        "locale": found["locale"],
+        "requested_locale": loc.requested,
+        "fallback": found["fallback"] or (loc.requested is not None and not loc.matched),
+        "title": doc["title"],
+        "english_title": doc["title"] if english else doc.get("english_title") or doc["title"],
+        "markdown": doc["markdown"],
+        "html": _html(ixset.name, found["locale"], doc["slug"], doc["markdown"]),
+        "text": doc["body"],
+        "refs": doc.get("refs") or [],
+        "updated": doc.get("updated"),
+        "locales": found["locales"],
+        "also": found["also"],
+    }
+    resp = _with_language(jsonify(body), found["locale"])
+    tag = hashlib.sha1(f"{ixset.name}|{found['locale']}|{doc['slug']}".encode()).hexdigest()
+    resp.set_etag(tag[:24])
+    resp.cache_control.public = True
+    resp.cache_control.max_age = current_app.config["CACHE_MAX_AGE"]
+    return resp.make_conditional(request)
+
+
+@bp.get("/v1/analyze")
+def analyze_view():
+    """Tokens the index stores for ``text`` in a locale (words, stems, or grams chain)."""
+    text = _text_arg("text", MAX_ANALYZE_LENGTH)
+    chain = request.args.get("chain", "words")
+    if chain not in ("words", "stems", "grams"):
+        raise InvalidParameter("chain", "must be one of words, stems, grams")
+    param = request.args.get("locale")
+    loc = _locale()
+    # Analysis works for any well-formed tag, indexed or not.
+    locale = loc.requested if param else loc.locale
+    body = {
+        "locale": locale,
+        "chain": chain,
+        "text": text,
+        "tokens": analysis.analyze(text, locale, chain),
+    }
+    return _with_language(jsonify(body), locale)
+
+
+@bp.get("/v1/locales")
+def locales_view():
+    """Indexed locales with their article counts."""
+    ixset = get_indexes()
+    return jsonify(
+        {
+            "default": current_app.config["DEFAULT_LOCALE"],
+            "generation": ixset.name,
+            "locales": [
+                {"locale": loc, "articles": ixset.article_count(loc)} for loc in ixset.locales
+            ],
+        }
+    )
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness: the process answers."""
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness: an index generation is open."""
+    ixset = get_indexes()
+    return jsonify({"status": "ready", "generation": ixset.name, "locales": ixset.locales})
+
+
+@bp.get("/v1/openapi.json")
+def openapi_view():
+    """The OpenAPI 3.1 description of this API."""
+    from .openapi import spec
+
+    return jsonify(spec())

@@ -1,0 +1,184 @@
+"""Command line: ``helpapi index build|stats`` and ``helpapi search``.
+
+Settings come from defaults, then ``HELPAPI_*`` variables, then these options.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask import has_app_context
+from flask.cli import ScriptInfo
+
+from . import generations
+from .config import SettingsError
+from .config import load_settings
+from .indexer import BuildError
+from .indexer import build_indexes
+from .locales import resolve_locale
+from .search import NoIndex
+from .search import open_current
+from .search import search
+
+
+def _settings(**overrides) -> dict:
+    """Settings for a command: the Flask app's when run as ``flask index ...``, else loaded."""
+    try:
+        app = _flask_app()
+        if app is not None:
+            base = dict(app.config)
+            base.update({k: v for k, v in overrides.items() if v is not None})
+            return base
+        return load_settings(overrides=overrides)
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _flask_app():
+    """The Flask app when the command runs under ``flask`` (its config wins), else None."""
+    if has_app_context():
+        return current_app
+    ctx = click.get_current_context(silent=True)
+    info = ctx.find_object(ScriptInfo) if ctx else None
+    return info.load_app() if info is not None else None
+
+
+class _Progress:
+    """One line redrawn in place on a terminal; a line per finished locale otherwise."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.state: dict[str, tuple[int, int]] = {}
+        self.started = time.perf_counter()
+
+    def __call__(self, locale: str, done: int, total: int) -> None:
+        self.state[locale] = (done, total)
+        if self.tty:
+            done_all = sum(d for d, _ in self.state.values())
+            total_all = sum(t for _, t in self.state.values())
+            width = 30
+            filled = int(width * done_all / max(total_all, 1))
+            line = (
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {done_all}/{total_all} files "
+                f"{len(self.state)} locales {time.perf_counter() - self.started:.0f}s"
+            )
+            self.stream.write(line)
+            self.stream.flush()
+        elif done == total:
+            self.stream.write(f"{locale}: {total} files read\n")
+
+    def close(self):
+        if self.tty and self.state:
+            self.stream.write("\n")
+
+
+@click.group()
+def main():
+    """helpapi: multilingual help-article search."""
+
+
+@main.group()
+def index():
+    """Build and inspect the per-locale indexes."""
+
+
+@index.command("build")
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    type=click.Path(file_okay=False),
+    help="Corpus folder (<locale>/**/*.md). Env: HELPAPI_CORPUS_DIR.",
+)
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False),
+    help="Index folder. Env: HELPAPI_INDEX_DIR.",
+)
+@click.option(
+    "--locales",
+    help="Comma list of locales to rebuild (en-US included); "
+    "others are carried over. Default: all.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(0, 256),
+    help="Parallel builds; 0 = one per core. Env: HELPAPI_BUILD_JOBS.",
+)
+def build_cmd(corpus_dir, index_dir, locales, jobs):
+    """Build every locale's index into a new generation and switch to it atomically."""
+    s = _settings(CORPUS_DIR=corpus_dir, INDEX_DIR=index_dir, BUILD_JOBS=jobs)
+    wanted = [x.strip() for x in locales.split(",") if x.strip()] if locales else None
+    progress = _Progress(sys.stderr)
+    try:
+        report = build_indexes(
+            s["CORPUS_DIR"], s["INDEX_DIR"], wanted, s["BUILD_JOBS"] or None, progress
+        )
+    except BuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        progress.close()
+    click.echo(f"generation {report.generation} in {report.index_dir} ({report.seconds:.1f}s)")
+    click.echo(
+        f"{'locale':8} {'articles':>8} {'repaired':>8} {'rejected':>8} {'terms':>7} "
+        f"{'size':>8} {'seconds':>7}"
+    )
+    for loc, st in report.locales.items():
+        click.echo(
+            f"{loc:8} {st.articles:8} {st.repaired:8} {st.rejected:8} {st.terms:7} "
+            f"{st.size_bytes / 1e6:7.1f}M {st.seconds:7.1f}"
+        )
+    t = report.totals
+    click.echo(
+        f"files: {t['parsed'] + t['rejected']} read, {t['parsed']} parsed, "
+        f"{t['repaired']} repaired, {t['rejected']} rejected"
+    )
+    for st in report.locales.values():
+        for path, reason in st.errors:
+            click.echo(f"rejected {path}: {reason}", err=True)
+
+
+@index.command("stats")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False), help="Index folder.")
+def stats_cmd(index_dir):
+    """Show the serving generation and its per-locale counts."""
+    s = _settings(INDEX_DIR=index_dir)
+    name = generations.current_generation(Path(s["INDEX_DIR"]))
+    if name is None:
+        raise click.ClickException(f"no index in {s['INDEX_DIR']}; run: helpapi index build")
+    meta = generations.read_meta(Path(s["INDEX_DIR"]) / name)
+    click.echo(f"generation {name} built {meta['built_at']} from {meta['corpus_dir']}")
+    for loc, info in sorted(meta["locales"].items()):
+        click.echo(
+            f"{loc:8} {info['articles']:6} articles {info['terms']:7} terms "
+            f"{info['size_bytes'] / 1e6:6.1f}M  repaired {info['repaired']} "
+            f"rejected {info['rejected']}"
+        )
+
+
+@main.command("search")
+@click.argument("text")
+@click.option("--locale", default="en-US", show_default=True, help="Locale to search.")
+@click.option("--limit", type=click.IntRange(1, 50), default=5, show_default=True)
+@click.option("--prefix", is_flag=True, help="Treat the last word as still being typed.")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False), help="Index folder.")
+def search_cmd(text, locale, limit, prefix, index_dir):
+    """Print the top hits for TEXT, to check an index without the web service."""
+    s = _settings(INDEX_DIR=index_dir)
+    try:
+        ixset = open_current(Path(s["INDEX_DIR"]))
+    except NoIndex as exc:
+        raise click.ClickException(str(exc)) from exc
+    resolved = resolve_locale(locale, None, ixset.locales, s["DEFAULT_LOCALE"])
+    ans = search(ixset, text, resolved.locale, limit=limit, prefix=prefix)
+    fell_back = ans["fallback"] or (resolved.requested is not None and not resolved.matched)
+    note = " (English fallback)" if fell_back else ""
+    click.echo(f"{ans['total']} hits in {ans['locale']}{note}")
+    for i, hit in enumerate(ans["results"], 1):
+        click.echo(f"{i:2}. [{hit['score']:.2f}] {hit['title']}  ({hit['id']})")
+        click.echo(f"    {hit['snippet']}")

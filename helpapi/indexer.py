@@ -1,0 +1,282 @@
+"""Build one Whoosh index per locale (plus en-US from the English sxs text) into a new generation.
+
+``build_indexes`` is the single code path for the CLI and the service: parse every file, write
+each locale's index in its own process, then switch the generation in atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import wait
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+from . import generations
+from .corpus import UnreadableArticle
+from .corpus import discover_locales
+from .corpus import iter_article_paths
+from .corpus import parse_article
+from .schema import ENGLISH
+from .schema import document_for
+from .schema import make_schema
+
+Progress = Callable[[str, int, int], None]
+
+
+class BuildError(Exception):
+    """The build could not produce a generation (bad corpus folder, no locales...)."""
+
+
+@dataclasses.dataclass
+class LocaleStats:
+    """What building one locale's index did."""
+
+    locale: str
+    articles: int = 0
+    parsed: int = 0
+    repaired: int = 0
+    rejected: int = 0
+    terms: int = 0
+    size_bytes: int = 0
+    seconds: float = 0.0
+    errors: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    repairs: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    catalog: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (slug, assetid)
+
+
+@dataclasses.dataclass
+class BuildReport:
+    """The outcome of :func:`build_indexes`."""
+
+    generation: str
+    index_dir: str
+    locales: dict[str, LocaleStats]
+    seconds: float
+
+    @property
+    def totals(self) -> dict[str, int]:
+        """Counts summed over locales (en-US excluded: its files are the others' files)."""
+        keys = ("articles", "parsed", "repaired", "rejected")
+        own = [s for loc, s in self.locales.items() if loc != ENGLISH]
+        return {k: sum(getattr(s, k) for s in own) for k in keys}
+
+
+def _parse_locale(corpus_dir: Path, locale: str, stats: LocaleStats, progress: Progress | None):
+    """Yield parsed articles of one locale, recording repairs and rejects in ``stats``."""
+    paths = list(iter_article_paths(corpus_dir / locale))
+    for done, (slug, path) in enumerate(paths, 1):
+        try:
+            article = parse_article(path, locale, slug)
+        except UnreadableArticle as exc:
+            stats.rejected += 1
+            stats.errors.append((exc.path, exc.reason))
+        else:
+            stats.parsed += 1
+            if article.repairs:
+                stats.repaired += 1
+                stats.repairs.append((str(path), "; ".join(article.repairs)))
+            yield article
+        if progress and (done % 50 == 0 or done == len(paths)):
+            progress(locale, done, len(paths))
+
+
+def _english_sources(corpus_dir: Path, locales: list[str], stats, progress):
+    """One article per slug across all locales, preferring a file that has sxs English spans."""
+    # The English spans are the same source text in every locale, so each slug is parsed once
+    # from the first locale that has it, and again from later ones only while it lacks spans.
+    best: dict[str, object] = {}
+    todo = {}
+    for locale in locales:
+        for slug, path in iter_article_paths(corpus_dir / locale):
+            todo.setdefault(slug, []).append((locale, path))
+    total = len(todo)
+    for done, slug in enumerate(sorted(todo), 1):
+        for locale, path in todo[slug]:
+            try:
+                article = parse_article(path, locale, slug)
+            except UnreadableArticle:
+                continue  # reported by that locale's own build
+            if slug not in best or article.has_sxs:
+                best[slug] = article
+            if article.has_sxs:
+                break
+        if progress and (done % 50 == 0 or done == total):
+            progress(ENGLISH, done, total)
+    return [best[slug] for slug in sorted(best)]
+
+
+def build_locale(
+    corpus_dir: str,
+    locale: str,
+    out_dir: str,
+    sources: list[str] | None = None,
+    progress: Progress | None = None,
+) -> LocaleStats:
+    """Write the index of one locale into ``out_dir/<locale>``.
+
+    For ``en-US``, ``sources`` names the locales whose English spans feed it.
+    """
+    started = time.perf_counter()
+    corpus = Path(corpus_dir)
+    target = Path(out_dir) / locale
+    target.mkdir(parents=True)
+    stats = LocaleStats(locale)
+    ix = whoosh_index.create_in(target, make_schema(locale))
+    # One large in-memory pool means one segment and no merge pass at commit.
+    writer = ix.writer(limitmb=256)
+    if locale == ENGLISH and sources is not None:
+        articles = _english_sources(corpus, sources, LocaleStats(ENGLISH), progress)
+        stats.parsed = len(articles)
+    else:
+        articles = _parse_locale(corpus, locale, stats, progress)
+    try:
+        for article in articles:
+            writer.add_document(**document_for(article, english=locale == ENGLISH))
+            stats.catalog.append((article.slug, article.assetid or ""))
+            stats.articles += 1
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit()
+    with ix.reader() as reader:
+        stats.terms = sum(1 for _ in reader.lexicon("body"))
+    stats.size_bytes = sum(p.stat().st_size for p in target.iterdir())
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+_progress_queue = None
+
+
+def _init_worker(queue):
+    global _progress_queue
+    _progress_queue = queue
+
+
+def _queue_progress(locale, done, total):
+    _progress_queue.put((locale, done, total))
+
+
+def _build_in_worker(corpus_dir, locale, out_dir, sources):
+    return build_locale(corpus_dir, locale, out_dir, sources, _queue_progress)
+
+
+def _plan(corpus_dir: Path, locales: list[str] | None) -> tuple[list[str], list[str]]:
+    available = discover_locales(corpus_dir)
+    if not available:
+        raise BuildError(f"no locale folders (like de-DE/) in corpus {corpus_dir}")
+    wanted = locales or [*available, ENGLISH]
+    unknown = [loc for loc in wanted if loc != ENGLISH and loc not in available]
+    if unknown:
+        raise BuildError(f"locales not in corpus {corpus_dir}: {', '.join(unknown)}")
+    return available, wanted
+
+
+def build_indexes(
+    corpus_dir: str | os.PathLike,
+    index_dir: str | os.PathLike,
+    locales: list[str] | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Build ``locales`` (default: every corpus locale plus en-US) into a new generation.
+
+    Locales not rebuilt are carried over from the serving generation by hard links. The new
+    generation is switched in only when every locale built; on any failure the serving one
+    stays and the half-built folder is removed.
+    """
+    started = time.perf_counter()
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    available, wanted = _plan(corpus_dir, locales)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    name = generations.new_generation_name()
+    staging = index_dir / f".build-{name}"
+    staging.mkdir()
+    try:
+        stats = _run_builds(corpus_dir, staging, wanted, available, jobs, progress)
+        previous = generations.current_generation(index_dir)
+        carried = _carry_over(index_dir, previous, staging, wanted, available)
+        generations.write_meta(staging, _meta(name, corpus_dir, stats, carried))
+        os.rename(staging, index_dir / name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    generations.switch_to(index_dir, name)
+    generations.prune(index_dir)
+    return BuildReport(name, str(index_dir), stats, time.perf_counter() - started)
+
+
+def _run_builds(corpus_dir, staging, wanted, available, jobs, progress) -> dict[str, LocaleStats]:
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(wanted)))
+    args = [
+        (str(corpus_dir), loc, str(staging), available if loc == ENGLISH else None)
+        for loc in wanted
+    ]
+    if jobs == 1:
+        return {a[1]: build_locale(*a, progress=progress) for a in args}
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    results = {}
+    # Longest first (en-US parses every locale's files), so the pool finishes together.
+    args.sort(key=lambda a: a[1] != ENGLISH)
+    with ProcessPoolExecutor(
+        jobs, mp_context=ctx, initializer=_init_worker, initargs=(queue,)
+    ) as pool:
+        pending = {pool.submit(_build_in_worker, *a): a[1] for a in args}
+        while pending:
+            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            _drain(queue, progress)
+            for fut in done:
+                results[pending.pop(fut)] = fut.result()
+    _drain(queue, progress)
+    return {loc: results[loc] for loc in wanted}
+
+
+def _drain(queue, progress):
+    while not queue.empty():
+        item = queue.get()
+        if progress:
+            progress(*item)
+
+
+def _carry_over(index_dir, previous, staging, wanted, available) -> dict:
+    """Hard-link the serving generation's indexes of locales not rebuilt; return their meta."""
+    if previous is None:
+        return {}
+    old_meta = generations.read_meta(index_dir / previous)
+    carried = {}
+    for loc, info in old_meta["locales"].items():
+        if loc in wanted or (loc != ENGLISH and loc not in available):
+            continue
+        shutil.copytree(index_dir / previous / loc, staging / loc, copy_function=os.link)
+        carried[loc] = info
+    return carried
+
+
+def _meta(name, corpus_dir, stats: dict[str, LocaleStats], carried: dict) -> dict:
+    locales = dict(carried)
+    for loc, s in stats.items():
+        locales[loc] = {
+            "articles": s.articles,
+            "parsed": s.parsed,
+            "repaired": s.repaired,
+            "rejected": s.rejected,
+            "terms": s.terms,
+            "size_bytes": s.size_bytes,
+            "seconds": round(s.seconds, 3),
+            "catalog": s.catalog,
+        }
+    return {
+        "generation": name,
+        "corpus_dir": str(corpus_dir),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "locales": locales,
+    }

@@ -1,0 +1,265 @@
+"""The OpenAPI 3.1 description of the HTTP API (a test keeps it in sync with the routes)."""
+
+from __future__ import annotations
+
+
+def _param(name, where, schema, description, required=False):
+    return {
+        "name": name,
+        "in": where,
+        "required": required,
+        "schema": schema,
+        "description": description,
+    }
+
+
+_LOCALE = _param(
+    "locale",
+    "query",
+    {"type": "string", "maxLength": 35},
+    "BCP 47 tag (case-insensitive, _ or -). Else Accept-Language, else en-US.",
+)
+_ACCEPT = _param(
+    "Accept-Language",
+    "header",
+    {"type": "string"},
+    "Used when no locale parameter is given (q-values honoured).",
+)
+_ERR = {"$ref": "#/components/responses/Error"}
+
+
+def _ok(schema_ref: str, description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": schema_ref}}},
+    }
+
+
+def spec() -> dict:
+    """The OpenAPI document."""
+    hit = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "description": "assetid when there is one, else slug"},
+            "assetid": {"type": ["string", "null"]},
+            "slug": {"type": "string"},
+            "title": {"type": "string"},
+            "snippet": {"type": "string", "description": "HTML-escaped, matches in <mark>"},
+            "score": {"type": "number"},
+            "locale": {"type": "string"},
+            "url": {"type": "string"},
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "helpapi",
+            "version": "1.0.0",
+            "description": "Multilingual help-article search with English fallback.",
+        },
+        "paths": {
+            "/v1/search": {
+                "get": {
+                    "summary": "Search articles in one locale (English fallback).",
+                    "parameters": [
+                        _param(
+                            "q",
+                            "query",
+                            {"type": "string", "minLength": 1, "maxLength": 256},
+                            "Words to find; never interpreted as query syntax. Quotes make a "
+                            "phrase.",
+                            True,
+                        ),
+                        _LOCALE,
+                        _ACCEPT,
+                        _param(
+                            "limit",
+                            "query",
+                            {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+                            "Results per page.",
+                        ),
+                        _param(
+                            "offset",
+                            "query",
+                            {"type": "integer", "minimum": 0, "maximum": 1000, "default": 0},
+                            "Results to skip.",
+                        ),
+                        _param(
+                            "prefix",
+                            "query",
+                            {"type": "boolean", "default": False},
+                            "Treat the last word as still being typed (search as you type).",
+                        ),
+                    ],
+                    "responses": {
+                        "200": _ok("#/components/schemas/SearchResults", "Results"),
+                        "400": _ERR,
+                        "503": _ERR,
+                    },
+                }
+            },
+            "/v1/articles/{ident}": {
+                "get": {
+                    "summary": "Fetch one article by assetid (any case) or slug.",
+                    "parameters": [
+                        _param(
+                            "ident",
+                            "path",
+                            {"type": "string"},
+                            "assetid or slug (may hold /)",
+                            True,
+                        ),
+                        _LOCALE,
+                        _ACCEPT,
+                        _param("If-None-Match", "header", {"type": "string"}, "ETag seen before."),
+                    ],
+                    "responses": {
+                        "200": _ok("#/components/schemas/Article", "The article"),
+                        "304": {"description": "Not modified"},
+                        "400": _ERR,
+                        "404": _ERR,
+                        "503": _ERR,
+                    },
+                }
+            },
+            "/v1/analyze": {
+                "get": {
+                    "summary": "Tokens the index stores for a text in a locale.",
+                    "parameters": [
+                        _param(
+                            "text", "query", {"type": "string", "maxLength": 4096}, "Text.", True
+                        ),
+                        _LOCALE,
+                        _ACCEPT,
+                        _param(
+                            "chain",
+                            "query",
+                            {"enum": ["words", "stems", "grams"], "default": "words"},
+                            "Which analyzer chain.",
+                        ),
+                    ],
+                    "responses": {
+                        "200": _ok("#/components/schemas/Analysis", "Tokens"),
+                        "400": _ERR,
+                    },
+                }
+            },
+            "/v1/locales": {
+                "get": {
+                    "summary": "Indexed locales and their article counts.",
+                    "responses": {
+                        "200": _ok("#/components/schemas/Locales", "Locales"),
+                        "503": _ERR,
+                    },
+                }
+            },
+            "/v1/openapi.json": {
+                "get": {
+                    "summary": "This document.",
+                    "responses": {"200": {"description": "OpenAPI 3.1 document"}},
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Liveness.",
+                    "responses": {"200": {"description": "The process answers"}},
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "Readiness: an index generation is open.",
+                    "responses": {"200": {"description": "Ready"}, "503": _ERR},
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "SearchResults": {
+                    "type": "object",
+                    "properties": {
+                        "query": {"type": "string"},
+                        "locale": {"type": "string"},
+                        "requested_locale": {"type": ["string", "null"]},
+                        "fallback": {"type": "boolean"},
+                        "total": {"type": "integer"},
+                        "limit": {"type": "integer"},
+                        "offset": {"type": "integer"},
+                        "results": {"type": "array", "items": hit},
+                    },
+                },
+                "Article": {
+                    "type": "object",
+                    "properties": {
+                        k: {"type": t}
+                        for k, t in (
+                            ("id", "string"),
+                            ("assetid", ["string", "null"]),
+                            ("slug", "string"),
+                            ("locale", "string"),
+                            ("requested_locale", ["string", "null"]),
+                            ("fallback", "boolean"),
+                            ("title", "string"),
+                            ("english_title", "string"),
+                            ("markdown", "string"),
+                            ("html", "string"),
+                            ("text", "string"),
+                            ("refs", "array"),
+                            ("updated", ["string", "null"]),
+                            ("locales", "array"),
+                            ("also", "array"),
+                        )
+                    },
+                },
+                "Analysis": {
+                    "type": "object",
+                    "properties": {
+                        "locale": {"type": "string"},
+                        "chain": {"type": "string"},
+                        "text": {"type": "string"},
+                        "tokens": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "text": {"type": "string"},
+                                    "pos": {"type": "integer"},
+                                    "start": {"type": "integer"},
+                                    "end": {"type": "integer"},
+                                },
+                            },
+                        },
+                    },
+                },
+                "Locales": {
+                    "type": "object",
+                    "properties": {
+                        "default": {"type": "string"},
+                        "generation": {"type": "string"},
+                        "locales": {"type": "array"},
+                    },
+                },
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                                "status": {"type": "integer"},
+                                "parameter": {"type": "string"},
+                            },
+                        }
+                    },
+                },
+            },
+            "responses": {
+                "Error": {
+                    "description": "Error (same body for every status)",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                }
+            },
+        },
+    }

@@ -1,0 +1,113 @@
+"""Snippets: a short, HTML-escaped passage around the matched words, matches in ``<mark>``.
+
+Cuts fall on grapheme-cluster boundaries (ICU character break rules), and, in scripts written
+with spaces, on word boundaries, so a snippet never ends in half a character or half a word.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+
+import icu
+
+from .analysis import GRAM_RUN
+from .analysis import utf16_to_index
+
+SNIPPET_CHARS = 180
+_LEAD = 40  # characters of context kept before the first match
+_local = threading.local()
+
+
+def _grapheme_iterator():
+    it = getattr(_local, "it", None)
+    if it is None:
+        it = _local.it = icu.BreakIterator.createCharacterInstance(icu.Locale.getRoot())
+    return it
+
+
+def _patterns(surfaces: list[str]) -> list[re.Pattern]:
+    out = []
+    for surface in sorted({s for s in surfaces if s}, key=len, reverse=True):
+        if GRAM_RUN.fullmatch(surface):
+            out.append(re.compile(re.escape(surface)))
+        else:
+            # A word matches at a word start and runs to the word's end (prefix, stem, case).
+            out.append(re.compile(r"(?<!\w)" + re.escape(surface) + r"\w*", re.IGNORECASE))
+    return out
+
+
+def match_spans(text: str, surfaces: list[str], limit: int = 2000) -> list[tuple[int, int]]:
+    """Sorted, merged ``(start, end)`` spans where any surface occurs (overlaps joined)."""
+    spans = []
+    for pattern in _patterns(surfaces):
+        for i, m in enumerate(pattern.finditer(text)):
+            if i >= limit:
+                break
+            spans.append((m.start(), m.end()))
+    spans.sort()
+    merged: list[list[int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged]
+
+
+def _snap(text: str, index: int, forward: bool) -> int:
+    """Move ``index`` to a grapheme boundary, and out of a space-delimited word."""
+    lo, hi = max(0, index - 24), min(len(text), index + 24)
+    window = text[lo:hi]
+    it = _grapheme_iterator()
+    it.setText(window)
+    to_index = utf16_to_index(window)
+    bounds = [b if to_index is None else to_index(b) for b in [it.first(), *it]]
+    rel = index - lo
+    if forward:
+        cand = [b for b in bounds if b >= rel] or [len(window)]
+    else:
+        cand = [b for b in bounds if b <= rel][::-1] or [0]
+    pos = lo + cand[0]
+    # Inside a word of a spaced script: go to the nearest space within reach.
+    step = 1 if forward else -1
+    for _ in range(20):
+        if pos <= 0 or pos >= len(text):
+            break
+        a, b = text[pos - 1], text[pos]
+        if not (a.isalnum() and b.isalnum()) or GRAM_RUN.match(a) or GRAM_RUN.match(b):
+            break
+        pos += step
+    return pos
+
+
+def make_snippet(text: str, surfaces: list[str], size: int = SNIPPET_CHARS) -> str:
+    """HTML snippet of ``text`` around the words in ``surfaces``."""
+    text = " ".join(text.split())
+    if not text:
+        return ""
+    spans = match_spans(text, surfaces)
+    start = 0
+    if spans:
+        # The window holding the most distinct matched words wins; the earliest on ties.
+        best, best_score = spans[0][0], -1
+        for a, _ in spans[:64]:
+            seen = {text[x:y].casefold() for x, y in spans if a <= x < a + size}
+            if len(seen) > best_score:
+                best, best_score = a, len(seen)
+        start = max(0, best - _LEAD)
+    end = min(len(text), start + size)
+    if start > 0:
+        start = _snap(text, start, forward=True)
+    if end < len(text):
+        end = _snap(text, end, forward=False)
+    out, pos = [], start
+    for a, b in spans:
+        if a < start or b > end:
+            continue
+        out.append(html.escape(text[pos:a]))
+        out.append("<mark>" + html.escape(text[a:b]) + "</mark>")
+        pos = b
+    out.append(html.escape(text[pos:end]))
+    return ("…" if start > 0 else "") + "".join(out).strip() + ("…" if end < len(text) else "")
