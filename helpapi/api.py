@@ -130,7 +130,6 @@ def article_view(ident: str):
     except ArticleNotFound:
         raise NotFound(f"No article with id {ident!r} in any locale.") from None
     doc = found["doc"]
-    english = found["locale"] == "en-US"
     body = {
         "id": doc["assetid"] or doc["slug"],
         "assetid": doc["assetid"] or None,
@@ -138,8 +137,8 @@ def article_view(ident: str):
         "locale": found["locale"],
         "requested_locale": loc.requested,
         "fallback": found["fallback"] or (loc.requested is not None and not loc.matched),
-        "title": doc["title"],
-        "english_title": doc["title"] if english else doc.get("english_title") or doc["title"],
+        "title": doc["display_title"],
+        "english_title": doc.get("english_title") or doc["display_title"],
         "markdown": doc["markdown"],
         "html": _html(ixset.name, found["locale"], doc["slug"], doc["markdown"]),
         "text": doc["body"],

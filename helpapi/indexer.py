@@ -147,7 +147,7 @@ def build_locale(
         raise
     writer.commit()
     with ix.reader() as reader:
-        stats.terms = sum(1 for _ in reader.lexicon("body"))
+        stats.terms = sum(1 for _ in reader.lexicon("text"))
     stats.size_bytes = sum(p.stat().st_size for p in target.iterdir())
     stats.seconds = time.perf_counter() - started
     return stats

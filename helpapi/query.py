@@ -26,10 +26,8 @@ from .analysis import normalize_term
 from .analysis import run_bigrams
 from .analysis import stems_analyzer
 from .analysis import words_analyzer
-from .schema import ENGLISH
 
 TITLE_BOOST = 2.5
-ENGLISH_TITLE_BOOST = 2.0
 PROXIMITY_BOOST = 1.5
 # How many index terms a word being typed may expand to: bounds the cost of a prefix query.
 MAX_PREFIX_EXPANSION = 32
@@ -43,7 +41,6 @@ class Unit:
     kind: str  # "word" or "run"
     text: str  # surface form as typed (for highlighting)
     term: str = ""  # word: normalized as the locale's index normalizes it
-    english: str = ""  # word: normalized as the English fields normalize it
     stem: str = ""  # word: stemmed + folded (relaxed pass)
     grams: tuple[str, ...] = ()  # run: its bigrams, normalized
     phrase: int = -1  # index of the quoted phrase this unit belongs to, or -1
@@ -62,7 +59,6 @@ def _word_units(text: str, locale: str, phrase: int) -> list[Unit]:
                 "word",
                 surface,
                 term=tok.text,
-                english=normalize_term(surface),
                 stem=stemmed[0] if stemmed else tok.text,
                 phrase=phrase,
             )
@@ -97,13 +93,6 @@ def parse_user_text(text: str, locale: str, prefix: bool = False) -> list[Unit]:
     return units
 
 
-class Fields:
-    """Which fields a locale's index searches (en-US has no separate English fields)."""
-
-    def __init__(self, locale: str):
-        self.english = locale != ENGLISH
-
-
 def _expand(reader, field: str, prefix: str) -> list[str]:
     """Up to MAX_PREFIX_EXPANSION index terms starting with ``prefix``, most frequent first."""
     terms = []
@@ -117,20 +106,11 @@ def _expand(reader, field: str, prefix: str) -> list[str]:
     return terms
 
 
-def _term_or_prefix(reader, field, text, prefix, boost=1.0):
-    if not prefix:
-        return [wq.Term(field, text, boost=boost)]
-    return [wq.Term(field, t, boost=boost) for t in _expand(reader, field, text)]
-
-
-def _word_query(unit: Unit, fields: Fields, reader) -> wq.Query:
-    p = unit.prefix
-    parts = _term_or_prefix(reader, "title", unit.term, p, TITLE_BOOST)
-    parts += _term_or_prefix(reader, "body", unit.term, p)
-    if fields.english:
-        parts += _term_or_prefix(reader, "english_title", unit.english, p, ENGLISH_TITLE_BOOST)
-        parts += _term_or_prefix(reader, "english_body", unit.english, p)
-    return wq.Or(parts) if parts else wq.NullQuery
+def _word_query(unit: Unit, reader, field: str = "text", boost: float = 1.0) -> wq.Query:
+    if not unit.prefix:
+        return wq.Term(field, unit.term, boost=boost)
+    expanded = [wq.Term(field, t, boost=boost) for t in _expand(reader, field, unit.term)]
+    return wq.Or(expanded) if expanded else wq.NullQuery
 
 
 def _gram_query(field: str, grams: tuple[str, ...], reader, boost=1.0) -> wq.Query:
@@ -144,91 +124,72 @@ def _gram_query(field: str, grams: tuple[str, ...], reader, boost=1.0) -> wq.Que
     return wq.Phrase(field, list(grams), boost=boost)
 
 
-def _run_query(unit: Unit, reader) -> wq.Query:
-    return wq.Or(
-        [
-            _gram_query("title_grams", unit.grams, reader, TITLE_BOOST),
-            _gram_query("body_grams", unit.grams, reader),
-        ]
-    )
-
-
 def _phrase_queries(units: list[Unit]) -> list[wq.Query]:
     """Required phrases for quoted text (word units only; runs are phrases already)."""
     out = []
     for n in sorted({u.phrase for u in units if u.phrase >= 0}):
         words = [u.term for u in units if u.phrase == n and u.kind == "word"]
         if len(words) > 1:
-            out.append(wq.Or([wq.Phrase("title", words), wq.Phrase("body", words)]))
+            out.append(wq.Phrase("text", words))
     return out
 
 
-def _proximity(units: list[Unit]) -> wq.Query | None:
-    """Optional boost for documents where the query's words stand close together."""
+def _boosts(units: list[Unit], reader) -> list[wq.Query]:
+    """Optional clauses that only raise scores: title matches, words standing close together."""
+    out = []
+    for u in units:
+        if u.kind == "word":
+            out.append(_word_query(u, reader, "title", TITLE_BOOST))
+        else:
+            out.append(_gram_query("title_grams", u.grams, reader, TITLE_BOOST))
     words = [u.term for u in units if u.kind == "word" and not u.prefix]
-    if len(words) < 2:
-        return None
-    slop = len(words) + 2
-    return wq.Or(
-        [
-            wq.Phrase("title", words, slop=slop, boost=PROXIMITY_BOOST * TITLE_BOOST),
-            wq.Phrase("body", words, slop=slop, boost=PROXIMITY_BOOST),
-        ]
-    )
+    if len(words) >= 2:
+        out.append(wq.Phrase("text", words, slop=len(words) + 2, boost=PROXIMITY_BOOST))
+    return out
 
 
 def strict_query(units: list[Unit], locale: str, reader) -> wq.Query:
-    """Every unit required; proximity of the words boosts the score."""
-    fields = Fields(locale)
+    """Every unit required (one field each: cheap to intersect); boosts only re-rank."""
     required = [
-        _word_query(u, fields, reader) if u.kind == "word" else _run_query(u, reader) for u in units
+        _word_query(u, reader) if u.kind == "word" else _gram_query("grams", u.grams, reader)
+        for u in units
     ]
     required += _phrase_queries(units)
     if not required:
         return wq.NullQuery
     main = required[0] if len(required) == 1 else wq.And(required)
-    boost = _proximity(units)
-    return wq.AndMaybe(main, boost) if boost is not None else main
+    boosts = _boosts(units, reader)
+    return wq.AndMaybe(main, wq.Or(boosts)) if boosts else main
 
 
-def _relaxed_word(unit: Unit, fields: Fields, reader) -> wq.Query:
-    parts = []
-    for field, boost in (("title_stems", TITLE_BOOST), ("body_stems", 1.0)):
-        if unit.prefix:
-            parts += [wq.Term(field, t, boost=boost) for t in _expand(reader, field, unit.stem)]
-        elif reader.doc_frequency(field, unit.stem) or len(unit.stem) < 5:
-            parts.append(wq.Term(field, unit.stem, boost=boost))
-        else:
-            # Unknown word of some length: allow one typo, anchored on its first letter.
-            parts.append(
-                wq.FuzzyTerm(field, unit.stem, boost=boost * 0.8, maxdist=1, prefixlength=1)
-            )
-    if fields.english:
-        parts.append(wq.Term("english_body", unit.english))
-        parts.append(wq.Term("english_title", unit.english, boost=ENGLISH_TITLE_BOOST))
-    return wq.Or(parts)
+def _relaxed_word(unit: Unit, reader) -> wq.Query:
+    if unit.prefix:
+        return wq.Or(
+            [wq.Term("stems", t) for t in _expand(reader, "stems", unit.stem)]
+            + [_word_query(unit, reader)]
+        )
+    if reader.doc_frequency("stems", unit.stem) or len(unit.stem) < 5:
+        return wq.Or([wq.Term("stems", unit.stem), wq.Term("text", unit.term)])
+    # Unknown word of some length: allow one typo, anchored on its first letter.
+    return wq.FuzzyTerm("stems", unit.stem, maxdist=1, prefixlength=1)
 
 
 def _relaxed_run(unit: Unit, reader) -> wq.Query:
     if len(unit.grams) < 3:
-        return _run_query(unit, reader)
+        return _gram_query("grams", unit.grams, reader)
     # A long fragment with a wrong or inflected character: some three-character piece of it
     # still matches; documents holding more pieces rank first.
     pieces = [unit.grams[i : i + 2] for i in range(len(unit.grams) - 1)]
-    return wq.Or(
-        [wq.Phrase("body_grams", list(p)) for p in pieces]
-        + [wq.Phrase("title_grams", list(p), boost=TITLE_BOOST) for p in pieces],
-        scale=0.9,
-    )
+    return wq.Or([wq.Phrase("grams", list(p)) for p in pieces], scale=0.9)
 
 
 def relaxed_query(units: list[Unit], locale: str, reader) -> wq.Query:
     """Any unit may match (more matching units rank higher): stems, folding, one typo."""
-    fields = Fields(locale)
     parts = [
-        _relaxed_word(u, fields, reader) if u.kind == "word" else _relaxed_run(u, reader)
-        for u in units
+        _relaxed_word(u, reader) if u.kind == "word" else _relaxed_run(u, reader) for u in units
     ]
     if not parts:
         return wq.NullQuery
-    return wq.Or(parts, scale=0.9)
+    main = wq.Or(parts, scale=0.9)
+    boosts = _boosts(units, reader)
+    return wq.AndMaybe(main, wq.Or(boosts)) if boosts else main

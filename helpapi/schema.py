@@ -1,14 +1,15 @@
 """The Whoosh schema shared by every locale's index (and the English one).
 
-Field roles:
+Search speed in Whoosh is dominated by how many posting lists a query unions, so each unit of a
+query should hit *one* field in the required part. Hence combined fields:
 
-* ``title`` / ``body``: localized ICU words, with positions (strict pass, phrase proximity).
-* ``title_grams`` / ``body_grams``: character bigrams of no-space scripts (fragment matching).
-* ``title_stems`` / ``body_stems``: stemmed, accent-folded words, no positions (relaxed pass).
-* ``english_title`` / ``english_body``: the sxs English text, so English queries find localized
-  articles. Empty in the ``en-US`` index, whose ``title``/``body`` already are English.
-* stored-only fields carry what the API shows without going back to the corpus, so one index
-  generation is self-contained.
+* ``text``: ICU words of the localized title and body *and* the English sxs title and body,
+  with positions (required words, phrase proximity). English text goes through the locale's
+  word chain, which differs from the English one only in elision and dotless-i folding.
+* ``title``: words of the localized and English titles (an optional boost, never required).
+* ``grams`` / ``title_grams``: character bigrams of no-space scripts (fragments inside words).
+* ``stems``: stemmed, accent-folded words of titles and body, no positions (relaxed pass only).
+* stored-only fields carry what the API shows, so a generation is self-contained.
 """
 
 from __future__ import annotations
@@ -24,35 +25,22 @@ from .analysis import words_analyzer
 
 ENGLISH = "en-US"
 
-TEXT_FIELDS = (
-    "title",
-    "body",
-    "title_grams",
-    "body_grams",
-    "title_stems",
-    "body_stems",
-    "english_title",
-    "english_body",
-)
-
 
 def make_schema(locale: str) -> Schema:
     """The index schema for ``locale`` (analyzers depend on its language)."""
     words = words_analyzer(locale)
-    stems = stems_analyzer(locale)
     grams = grams_analyzer()
-    english = words_analyzer(ENGLISH)
     return Schema(
         slug=ID(stored=True, unique=True),
         assetid=ID(stored=True),
-        title=TEXT(analyzer=words, stored=True),
-        body=TEXT(analyzer=words, stored=True),
+        text=TEXT(analyzer=words),
+        title=TEXT(analyzer=words),
+        grams=TEXT(analyzer=grams),
         title_grams=TEXT(analyzer=grams),
-        body_grams=TEXT(analyzer=grams),
-        title_stems=TEXT(analyzer=stems, phrase=False),
-        body_stems=TEXT(analyzer=stems, phrase=False),
-        english_title=TEXT(analyzer=english, stored=True),
-        english_body=TEXT(analyzer=english, phrase=False),
+        stems=TEXT(analyzer=stems_analyzer(locale), phrase=False),
+        display_title=STORED(),
+        english_title=STORED(),
+        body=STORED(),
         markdown=STORED(),
         refs=STORED(),
         updated=STORED(),
@@ -68,22 +56,23 @@ def document_for(article, english: bool = False) -> dict:
             article.english_body,
             article.english_markdown,
         )
-        english_title, english_body = article.english_title, ""
+        extra_title, extra_body = "", ""
     else:
         title, body, markdown = article.title, article.body, article.markdown
-        english_title, english_body = article.english_title, article.english_body
+        extra_title = article.english_title if article.english_title != title else ""
+        extra_body = article.english_body if article.english_body != body else ""
+    titles = f"{title}\n{extra_title}" if extra_title else title
     return {
         "slug": article.slug,
         "assetid": article.assetid or "",
-        "title": title,
-        "body": body,
+        "text": "\n".join(x for x in (titles, body, extra_body) if x),
+        "title": titles,
+        "grams": f"{title}\n{body}",
         "title_grams": title,
-        "body_grams": body,
-        "title_stems": title,
-        "body_stems": body,
-        # In en-US the English title is the title; index it once, keep it stored for display.
-        "english_title": english_title if not english else "",
-        "english_body": english_body,
+        "stems": f"{titles}\n{body}",
+        "display_title": title,
+        "english_title": article.english_title,
+        "body": body,
         "markdown": markdown,
         "refs": article.refs,
         "updated": article.updated,

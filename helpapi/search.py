@@ -115,10 +115,12 @@ def run_query(
     searcher = ixset.searcher(locale)
     reader = searcher.reader()
     relaxed = False
-    results = searcher.search(strict_query(units, locale, reader), limit=offset + limit)
+    # limit=None scores every match once, which also gives the exact total; a top-N search
+    # would run the query a second time to count.
+    results = searcher.search(strict_query(units, locale, reader), limit=None)
     if results.is_empty():
         relaxed = True
-        results = searcher.search(relaxed_query(units, locale, reader), limit=offset + limit)
+        results = searcher.search(relaxed_query(units, locale, reader), limit=None)
     surfaces = [u.text for u in units]
     if relaxed:
         surfaces += [u.stem for u in units if u.stem]
@@ -133,7 +135,7 @@ def run_query(
                 "id": stored.get("assetid") or stored["slug"],
                 "assetid": stored.get("assetid") or None,
                 "slug": stored["slug"],
-                "title": stored["title"],
+                "title": stored["display_title"],
                 "snippet": make_snippet(stored.get("body", ""), surfaces),
                 "score": round(hit.score, 4),
                 "locale": locale,

@@ -47,7 +47,7 @@ def test_round_trip_in_several_locales(corpus, tmp_path):
         assert slugs(ix, "account settings", "ja-JP") == [("pw", "ja-JP")]  # English, locale
         assert slugs(ix, "account settings", "en-US") == [("pw", "en-US")]
         doc = ix.searcher("en-US").document(slug="pw")
-        assert doc["title"] == "Change your password"
+        assert doc["display_title"] == "Change your password"
         assert "Öffnen" not in doc["markdown"]
 
 
