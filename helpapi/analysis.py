@@ -314,6 +314,40 @@ class ElisionFilter(Filter):
             yield t
 
 
+_SPLIT = re.compile(r"[.,:_'\u00b7]")
+
+
+class SplitFilter(Filter):
+    """At index time, also index the parts of a word ICU keeps whole across . , : _ '.
+
+    ``outlook.com``, ``8326.2146`` and ``Allow_Recording`` stay searchable as themselves *and*
+    as ``outlook``, ``8326``, ``recording``. Parts share the word's position. Queries are not
+    split (a query for ``outlook.com`` means that word).
+    """
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __call__(self, tokens):
+        for t in tokens:
+            text = t.text
+            yield t
+            if t.mode != "index" or not _SPLIT.search(text):
+                continue
+            start, end = (t.startchar, t.endchar) if t.chars else (None, None)
+            offset = 0
+            for part in _SPLIT.split(text):
+                if part and part != text:
+                    t.text = part
+                    if start is not None and end - start == len(text):
+                        t.startchar = start + offset
+                        t.endchar = t.startchar + len(part)
+                    yield t
+                offset += len(part) + 1
+            if start is not None:
+                t.startchar, t.endchar = start, end
+
+
 class FoldFilter(Filter):
     """Accent-insensitive matching for alphabetic scripts (see :func:`fold_diacritics`)."""
 
@@ -333,7 +367,7 @@ def words_analyzer(locale: str):
     chain = IcuWordTokenizer(locale) | NormalizeFilter(dotless_i=lang in ("tr", "az"))
     if lang in ELISIONS:
         chain = chain | ElisionFilter(ELISIONS[lang])
-    return chain
+    return chain | SplitFilter()
 
 
 @functools.lru_cache(maxsize=256)
@@ -362,11 +396,16 @@ def analyzers_for(locale: str) -> dict:
     }
 
 
+def title_key(text: str, locale: str) -> str:
+    """A title reduced to its normalized words, so "same title" is one exact term lookup."""
+    return " ".join(t.text for t in words_analyzer(locale)(clean_text(text)))
+
+
 def analyze(text: str, locale: str, chain: str = "words") -> list[dict]:
     """Tokens ``chain`` produces for ``text`` in ``locale``, with positions and offsets."""
     ana = analyzers_for(locale)[chain]
     text = clean_text(text)
     return [
         {"text": t.text, "pos": t.pos, "start": t.startchar, "end": t.endchar}
-        for t in ana(text, positions=True, chars=True)
+        for t in ana(text, positions=True, chars=True, mode="index")
     ]

@@ -139,7 +139,7 @@ def build_locale(
         articles = _parse_locale(corpus, locale, stats, progress)
     try:
         for article in articles:
-            writer.add_document(**document_for(article, english=locale == ENGLISH))
+            writer.add_document(**document_for(article, locale == ENGLISH, locale))
             stats.catalog.append((article.slug, article.assetid or ""))
             stats.articles += 1
     except BaseException:

@@ -19,6 +19,7 @@ import dataclasses
 import re
 
 from whoosh import query as wq
+from whoosh.query.spans import SpanNear2
 
 from .analysis import GRAM_RUN
 from .analysis import clean_text
@@ -27,8 +28,14 @@ from .analysis import run_bigrams
 from .analysis import stems_analyzer
 from .analysis import words_analyzer
 
-TITLE_BOOST = 2.5
-PROXIMITY_BOOST = 1.5
+# Boosts of the optional clauses (measured with bench/quality.py; see bench/RESULTS.md).
+TITLE_BOOST = 3.0  # all query words in the title, near each other
+PROXIMITY_BOOST = 1.5  # all query words near each other in the text
+EXACT_BOOST = 1.5  # the query's words as an exact phrase
+SAME_TITLE_BOOST = 6.0  # the query is the whole title
+# A no-space-script fragment found in a title. Lower than TITLE_BOOST: a fragment is often a
+# piece of body text that happens to occur in some title too.
+RUN_TITLE_BOOST = 1.5
 # How many index terms a word being typed may expand to: bounds the cost of a prefix query.
 MAX_PREFIX_EXPANSION = 32
 _QUOTED = re.compile(r'"([^"]+)"')
@@ -137,18 +144,36 @@ def _phrase_queries(units: list[Unit]) -> list[wq.Query]:
 def _boosts(units: list[Unit], reader) -> list[wq.Query]:
     """Optional clauses that only raise scores: title matches, words standing close together."""
     out = []
-    for u in units:
-        if u.kind == "word":
-            out.append(_word_query(u, reader, "title", TITLE_BOOST))
-        else:
-            out.append(_gram_query("title_grams", u.grams, reader, TITLE_BOOST))
     words = [u.term for u in units if u.kind == "word" and not u.prefix]
     if len(words) >= 2:
-        out.append(wq.Phrase("text", words, slop=len(words) + 2, boost=PROXIMITY_BOOST))
+        # Order-free where users reorder keywords (title, nearness); ordered for the exact phrase.
+        out.append(wq.And([wq.Term("title", w) for w in words], boost=TITLE_BOOST))
+        near = [wq.Term("text", w) for w in words]
+        span = SpanNear2(near, slop=len(words) + 2, ordered=False)
+        span.boost = PROXIMITY_BOOST
+        out.append(span)
+        out.append(wq.Phrase("text", words, slop=1, boost=EXACT_BOOST))
+    elif len(words) == 1:
+        out.append(wq.Term("title", words[0], boost=TITLE_BOOST))
+    runs = [u for u in units if u.kind == "run"]
+    if len(runs) >= 2:
+        # Runs separated by punctuation or Latin words: reward them standing close together.
+        grams = [g for u in runs for g in u.grams]
+        out.append(wq.Phrase("grams", grams, slop=3, boost=PROXIMITY_BOOST))
+    out += [_gram_query("title_grams", u.grams, reader, 2.0) for u in runs]
     return out
 
 
-def strict_query(units: list[Unit], locale: str, reader) -> wq.Query:
+def _title_equals(key: str) -> list[wq.Query]:
+    if not key:
+        return []
+    return [
+        wq.Term("title_key", key, boost=SAME_TITLE_BOOST),
+        wq.Term("english_title_key", key, boost=SAME_TITLE_BOOST),
+    ]
+
+
+def strict_query(units: list[Unit], locale: str, reader, key: str = "") -> wq.Query:
     """Every unit required (one field each: cheap to intersect); boosts only re-rank."""
     required = [
         _word_query(u, reader) if u.kind == "word" else _gram_query("grams", u.grams, reader)
@@ -158,8 +183,67 @@ def strict_query(units: list[Unit], locale: str, reader) -> wq.Query:
     if not required:
         return wq.NullQuery
     main = required[0] if len(required) == 1 else wq.And(required)
-    boosts = _boosts(units, reader)
+    boosts = _boosts(units, reader) + _title_equals(key)
     return wq.AndMaybe(main, wq.Or(boosts)) if boosts else main
+
+
+def osa_distance(a: str, b: str, limit: int = 2) -> int:
+    """Edit distance counting a swap of two neighbours as one edit (optimal string alignment).
+
+    Returns ``limit + 1`` as soon as the distance is known to exceed ``limit``.
+    """
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2, prev = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+# Words shorter than this are never corrected: too many real words lie one edit away.
+MIN_CORRECTABLE = 4
+
+
+def _best_correction(reader, term: str) -> str | None:
+    """The most frequent indexed word one edit (two for long words) from ``term``."""
+    limit = 1 if len(term) < 8 else 2
+    best, best_key = None, None
+    # Candidates share the first letter: typos there are rare, and it bounds the scan.
+    for cand in reader.terms_within("text", term, limit, prefix=1):
+        dist = osa_distance(term, cand, limit)
+        if dist > limit:
+            continue
+        key = (dist, -reader.doc_frequency("text", cand))
+        if best_key is None or key < best_key:
+            best, best_key = cand, key
+    return best
+
+
+def corrected_units(units: list[Unit], reader) -> list[Unit] | None:
+    """Units with each unknown word replaced by its best spelling correction, if any changed."""
+    out, changed = [], False
+    for u in units:
+        if (
+            u.kind == "word"
+            and not u.prefix
+            and len(u.term) >= MIN_CORRECTABLE
+            and not u.term.isdigit()
+            and not reader.doc_frequency("text", u.term)
+        ):
+            fix = _best_correction(reader, u.term)
+            if fix:
+                u = dataclasses.replace(u, term=fix, stem=fix)
+                changed = True
+        out.append(u)
+    return out if changed else None
 
 
 def _relaxed_word(unit: Unit, reader) -> wq.Query:

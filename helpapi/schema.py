@@ -21,6 +21,7 @@ from whoosh.fields import Schema
 
 from .analysis import grams_analyzer
 from .analysis import stems_analyzer
+from .analysis import title_key
 from .analysis import words_analyzer
 
 ENGLISH = "en-US"
@@ -38,6 +39,9 @@ def make_schema(locale: str) -> Schema:
         grams=TEXT(analyzer=grams),
         title_grams=TEXT(analyzer=grams),
         stems=TEXT(analyzer=stems_analyzer(locale), phrase=False),
+        # Whole titles as single terms: a query equal to a title is one lookup away.
+        title_key=ID(),
+        english_title_key=ID(),
         display_title=STORED(),
         english_title=STORED(),
         body=STORED(),
@@ -48,7 +52,7 @@ def make_schema(locale: str) -> Schema:
     )
 
 
-def document_for(article, english: bool = False) -> dict:
+def document_for(article, english: bool = False, locale: str | None = None) -> dict:
     """Whoosh document for an article; ``english=True`` makes its en-US entry."""
     if english:
         title, body, markdown = (
@@ -70,6 +74,10 @@ def document_for(article, english: bool = False) -> dict:
         "grams": f"{title}\n{body}",
         "title_grams": title,
         "stems": f"{titles}\n{body}",
+        "title_key": title_key(title, locale or article.locale),
+        "english_title_key": title_key(extra_title, locale or article.locale)
+        if extra_title
+        else "",
         "display_title": title,
         "english_title": article.english_title,
         "body": body,

@@ -15,7 +15,9 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from . import generations
+from .analysis import title_key
 from .corpus import parse_assetid
+from .query import corrected_units
 from .query import parse_user_text
 from .query import relaxed_query
 from .query import strict_query
@@ -115,13 +117,22 @@ def run_query(
     searcher = ixset.searcher(locale)
     reader = searcher.reader()
     relaxed = False
+    extra_surfaces: list[str] = []
     # limit=None scores every match once, which also gives the exact total; a top-N search
     # would run the query a second time to count.
-    results = searcher.search(strict_query(units, locale, reader), limit=None)
+    key = "" if prefix else title_key(text, locale)
+    results = searcher.search(strict_query(units, locale, reader, key), limit=None)
+    if results.is_empty():
+        # A mistyped word: the strict query again with the spelling corrected.
+        fixed = corrected_units(units, reader)
+        if fixed is not None:
+            results = searcher.search(strict_query(fixed, locale, reader), limit=None)
+            extra_surfaces = [u.term for u in fixed]
+            units = fixed
     if results.is_empty():
         relaxed = True
         results = searcher.search(relaxed_query(units, locale, reader), limit=None)
-    surfaces = [u.text for u in units]
+    surfaces = [u.text for u in units] + extra_surfaces
     if relaxed:
         surfaces += [u.stem for u in units if u.stem]
         surfaces += [
