@@ -110,19 +110,32 @@ def index():
     type=click.IntRange(0, 256),
     help="Parallel builds; 0 = one per core. Env: HELPAPI_BUILD_JOBS.",
 )
-def build_cmd(corpus_dir, index_dir, locales, jobs):
+@click.option(
+    "--incremental",
+    is_flag=True,
+    help="Rebuild only locales whose files changed since the serving generation.",
+)
+def build_cmd(corpus_dir, index_dir, locales, jobs, incremental):
     """Build every locale's index into a new generation and switch to it atomically."""
     s = _settings(CORPUS_DIR=corpus_dir, INDEX_DIR=index_dir, BUILD_JOBS=jobs)
     wanted = [x.strip() for x in locales.split(",") if x.strip()] if locales else None
     progress = _Progress(sys.stderr)
     try:
         report = build_indexes(
-            s["CORPUS_DIR"], s["INDEX_DIR"], wanted, s["BUILD_JOBS"] or None, progress
+            s["CORPUS_DIR"],
+            s["INDEX_DIR"],
+            wanted,
+            s["BUILD_JOBS"] or None,
+            progress,
+            incremental=incremental,
         )
     except BuildError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         progress.close()
+    if not report.switched:
+        click.echo(f"no changes since generation {report.generation} ({report.seconds:.1f}s)")
+        return
     click.echo(f"generation {report.generation} in {report.index_dir} ({report.seconds:.1f}s)")
     click.echo(
         f"{'locale':8} {'articles':>8} {'repaired':>8} {'rejected':>8} {'terms':>7} "

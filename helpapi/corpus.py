@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import html
 import os
 import re
@@ -229,12 +230,26 @@ def _squeeze(text: str) -> str:
     return _LINES.sub("\n", _BLANKS.sub(" ", text)).strip()
 
 
-def parse_article(path: Path, locale: str, slug: str) -> Article:
-    """Read and parse one file. Raises :class:`UnreadableArticle` when it cannot be read."""
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes. Raises :class:`UnreadableArticle` when it cannot be read."""
     try:
-        data = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except OSError as exc:
         raise UnreadableArticle(path, exc.strerror or type(exc).__name__) from exc
+
+
+def content_hash(data: bytes) -> str:
+    """The manifest hash of a file's bytes."""
+    return hashlib.sha1(data).hexdigest()
+
+
+def parse_article(path: Path, locale: str, slug: str, data: bytes | None = None) -> Article:
+    """Read (unless ``data`` is given) and parse one file.
+
+    Raises :class:`UnreadableArticle` when it cannot be read or holds no article at all.
+    """
+    if data is None:
+        data = read_bytes(path)
     if not data.strip():
         raise UnreadableArticle(path, "empty file")
     repairs = []

@@ -54,11 +54,15 @@ def pointer_signature(index_dir: Path):
 def switch_to(index_dir: Path, name: str) -> None:
     """Make generation ``name`` the serving one in a single atomic rename."""
     index_dir = Path(index_dir)
+    previous = current_generation(index_dir)
     tmp = index_dir / f".{POINTER}.{secrets.token_hex(4)}"
     tmp.write_text(name + "\n", "utf-8")
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, index_dir / POINTER)
+    if previous and previous != name:
+        # Its mtime now says when it left service: prune() counts the grace period from here.
+        os.utime(index_dir / previous)
 
 
 def read_meta(generation_dir: Path) -> dict:

@@ -21,9 +21,12 @@ from whoosh import index as whoosh_index
 
 from . import generations
 from .corpus import UnreadableArticle
+from .corpus import content_hash
 from .corpus import discover_locales
 from .corpus import iter_article_paths
 from .corpus import parse_article
+from .corpus import read_bytes
+from .incremental import plan_changes
 from .schema import ENGLISH
 from .schema import document_for
 from .schema import make_schema
@@ -50,6 +53,8 @@ class LocaleStats:
     errors: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     repairs: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     catalog: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (slug, assetid)
+    # slug -> hash of the file (a locale) or of the English text (en-US): what changed next time
+    manifest: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -60,6 +65,8 @@ class BuildReport:
     index_dir: str
     locales: dict[str, LocaleStats]
     seconds: float
+    changes: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    switched: bool = True  # False: incremental build found nothing to do
 
     @property
     def totals(self) -> dict[str, int]:
@@ -74,7 +81,9 @@ def _parse_locale(corpus_dir: Path, locale: str, stats: LocaleStats, progress: P
     paths = list(iter_article_paths(corpus_dir / locale))
     for done, (slug, path) in enumerate(paths, 1):
         try:
-            article = parse_article(path, locale, slug)
+            data = read_bytes(path)
+            stats.manifest[slug] = content_hash(data)
+            article = parse_article(path, locale, slug, data)
         except UnreadableArticle as exc:
             stats.rejected += 1
             stats.errors.append((exc.path, exc.reason))
@@ -113,6 +122,13 @@ def _english_sources(corpus_dir: Path, locales: list[str], stats, progress):
     return [best[slug] for slug in sorted(best)]
 
 
+def english_hash(article) -> str:
+    """Hash of what the en-US index holds for an article (its English side)."""
+    return content_hash(
+        "\x1f".join((article.english_title, article.english_markdown)).encode("utf-8")
+    )
+
+
 def build_locale(
     corpus_dir: str,
     locale: str,
@@ -140,6 +156,8 @@ def build_locale(
     try:
         for article in articles:
             writer.add_document(**document_for(article, locale == ENGLISH, locale))
+            if locale == ENGLISH:
+                stats.manifest[article.slug] = english_hash(article)
             stats.catalog.append((article.slug, article.assetid or ""))
             stats.articles += 1
     except BaseException:
@@ -186,16 +204,34 @@ def build_indexes(
     locales: list[str] | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
+    incremental: bool = False,
 ) -> BuildReport:
     """Build ``locales`` (default: every corpus locale plus en-US) into a new generation.
 
     Locales not rebuilt are carried over from the serving generation by hard links. The new
     generation is switched in only when every locale built; on any failure the serving one
-    stays and the half-built folder is removed.
+    stays and the half-built folder is removed. ``incremental`` rebuilds only the locales whose
+    files changed since the serving generation (see :mod:`helpapi.incremental`); when nothing
+    changed, no generation is made and the report says so.
     """
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     available, wanted = _plan(corpus_dir, locales)
+    changes: dict = {}
+    if incremental:
+        plan = plan_changes(corpus_dir, index_dir)
+        changes = plan.changes
+        wanted = [loc for loc in plan.locales if locales is None or loc in locales]
+        if not wanted and not plan.removed:
+            serving = generations.current_generation(index_dir)
+            return BuildReport(
+                serving or "",
+                str(index_dir),
+                {},
+                time.perf_counter() - started,
+                changes,
+                switched=False,
+            )
     index_dir.mkdir(parents=True, exist_ok=True)
     name = generations.new_generation_name()
     staging = index_dir / f".build-{name}"
@@ -211,7 +247,7 @@ def build_indexes(
         raise
     generations.switch_to(index_dir, name)
     generations.prune(index_dir)
-    return BuildReport(name, str(index_dir), stats, time.perf_counter() - started)
+    return BuildReport(name, str(index_dir), stats, time.perf_counter() - started, changes)
 
 
 def _run_builds(corpus_dir, staging, wanted, available, jobs, progress) -> dict[str, LocaleStats]:
@@ -273,6 +309,7 @@ def _meta(name, corpus_dir, stats: dict[str, LocaleStats], carried: dict) -> dic
             "size_bytes": s.size_bytes,
             "seconds": round(s.seconds, 3),
             "catalog": s.catalog,
+            "manifest": s.manifest,
         }
     return {
         "generation": name,

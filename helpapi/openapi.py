@@ -159,6 +159,53 @@ def spec() -> dict:
                     "responses": {"200": {"description": "OpenAPI 3.1 document"}},
                 }
             },
+            "/v1/admin/reindex": {
+                "post": {
+                    "summary": "Start a reindex (incremental unless full). One at a time.",
+                    "security": [{"bearer": []}],
+                    "requestBody": {
+                        "required": False,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "locales": {"type": "array", "items": {"type": "string"}},
+                                        "full": {"type": "boolean", "default": False},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "202": _ok("#/components/schemas/Job", "Queued; Location names the job"),
+                        "400": _ERR,
+                        "401": _ERR,
+                        "403": _ERR,
+                        "409": _ERR,
+                        "413": _ERR,
+                    },
+                },
+                "get": {
+                    "summary": "Recent reindex jobs, newest first.",
+                    "security": [{"bearer": []}],
+                    "responses": {"200": {"description": "Jobs"}, "401": _ERR, "403": _ERR},
+                },
+            },
+            "/v1/admin/reindex/{job_id}": {
+                "get": {
+                    "summary": "One reindex job: status, progress, counts, timings, errors.",
+                    "security": [{"bearer": []}],
+                    "parameters": [_param("job_id", "path", {"type": "string"}, "Job id", True)],
+                    "responses": {
+                        "200": _ok("#/components/schemas/Job", "The job"),
+                        "401": _ERR,
+                        "403": _ERR,
+                        "404": _ERR,
+                    },
+                }
+            },
             "/healthz": {
                 "get": {
                     "summary": "Liveness.",
@@ -238,6 +285,23 @@ def spec() -> dict:
                         "locales": {"type": "array"},
                     },
                 },
+                "Job": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "status": {"enum": ["queued", "running", "succeeded", "failed"]},
+                        "created": {"type": "number"},
+                        "started": {"type": ["number", "null"]},
+                        "finished": {"type": ["number", "null"]},
+                        "request": {"type": "object"},
+                        "progress": {"type": "object"},
+                        "counts": {"type": "object"},
+                        "locales": {"type": "object"},
+                        "generation": {"type": ["string", "null"]},
+                        "errors": {"type": "array", "items": {"type": "string"}},
+                        "url": {"type": "string"},
+                    },
+                },
                 "Error": {
                     "type": "object",
                     "properties": {
@@ -253,6 +317,7 @@ def spec() -> dict:
                     },
                 },
             },
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "responses": {
                 "Error": {
                     "description": "Error (same body for every status)",

@@ -1,0 +1,157 @@
+"""Admin routes: trigger a reindex and follow its job. Bearer-token protected.
+
+With no token configured the routes are disabled (403), never open. The token is compared in
+constant time, and a token in the query string is refused (it would end up in logs).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from flask import Blueprint
+from flask import current_app
+from flask import jsonify
+from flask import request
+from flask import url_for
+
+from . import jobs
+from .config import admin_token
+from .corpus import discover_locales
+from .errors import BadRequest
+from .errors import Conflict
+from .errors import Forbidden
+from .errors import InvalidParameter
+from .errors import NotFound
+from .errors import PayloadTooLarge
+from .errors import Unauthorized
+from .schema import ENGLISH
+
+bp = Blueprint("admin", __name__, url_prefix="/v1/admin")
+log = logging.getLogger("helpapi.admin")
+MAX_BODY = 64 * 1024
+_BODY_KEYS = {"locales", "full"}
+
+
+def _audit(outcome: str, job: str | None = None) -> None:
+    log.info(
+        "admin %s %s client=%s job=%s outcome=%s",
+        request.method,
+        request.path,
+        request.remote_addr,
+        job or "-",
+        outcome,
+    )
+
+
+@bp.before_request
+def _authenticate():
+    expected = admin_token(current_app.config)
+    if not expected:
+        _audit("disabled")
+        raise Forbidden("Admin routes are disabled: set HELPAPI_ADMIN_TOKEN to enable them.")
+    if any(k.lower() in ("token", "access_token", "api_key", "key") for k in request.args):
+        _audit("token-in-query")
+        raise BadRequest("Send the token in the Authorization header, never in the URL.")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        _audit("no-credentials")
+        raise Unauthorized("Authorization: Bearer <token> is required.")
+    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        _audit("bad-token")
+        raise Unauthorized("The token is not valid.")
+
+
+def _body() -> dict:
+    if request.content_length and request.content_length > MAX_BODY:
+        raise PayloadTooLarge(f"The body must be at most {MAX_BODY} bytes.")
+    raw = request.get_data(cache=False)
+    if len(raw) > MAX_BODY:
+        raise PayloadTooLarge(f"The body must be at most {MAX_BODY} bytes.")
+    if not raw.strip():
+        return {}
+    try:
+        body = current_app.json.loads(raw)
+    except ValueError:
+        raise BadRequest("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    unknown = sorted(set(body) - _BODY_KEYS)
+    if unknown:
+        raise InvalidParameter(unknown[0], "unknown key; allowed: locales, full")
+    return body
+
+
+def _validate(body: dict) -> tuple[list[str] | None, bool]:
+    full = body.get("full", False)
+    if not isinstance(full, bool):
+        raise InvalidParameter("full", "must be true or false")
+    locales = body.get("locales")
+    if locales is None:
+        return None, full
+    if (
+        not isinstance(locales, list)
+        or not locales
+        or len(locales) > 100
+        or not all(isinstance(x, str) for x in locales)
+    ):
+        raise InvalidParameter("locales", "must be a non-empty list of locale codes")
+    known = set(discover_locales(current_app.config["CORPUS_DIR"])) | {ENGLISH}
+    bad = [x for x in locales if x not in known]
+    if bad:
+        raise InvalidParameter("locales", f"not in the corpus: {', '.join(bad[:5])}")
+    return sorted(set(locales)), full
+
+
+def _job_view(job: dict) -> dict:
+    view = {k: v for k, v in job.items() if k not in ("pid", "traceback", "corpus_dir")}
+    view["url"] = url_for("admin.job_view", job_id=job["id"])
+    return view
+
+
+@bp.post("/reindex")
+def reindex():
+    """Queue a reindex (incremental unless ``full``); 202 with the job, 409 if one runs."""
+    locales, full = _validate(_body())
+    cfg = current_app.config
+    try:
+        job = jobs.submit(
+            cfg["INDEX_DIR"],
+            cfg["CORPUS_DIR"],
+            locales,
+            full,
+            cfg["BUILD_JOBS"],
+            request.remote_addr or "",
+        )
+    except jobs.JobRunning as running:
+        _audit("conflict", running.job["id"])
+        raise Conflict(
+            f"Reindex job {running.job['id']} is already {running.job['status']}.",
+            job=running.job["id"],
+            url=url_for("admin.job_view", job_id=running.job["id"]),
+        ) from None
+    _audit("accepted", job["id"])
+    resp = jsonify(_job_view(job))
+    resp.status_code = 202
+    resp.headers["Location"] = url_for("admin.job_view", job_id=job["id"])
+    return resp
+
+
+@bp.get("/reindex/<job_id>")
+def job_view(job_id: str):
+    """One job's state: status, per-locale progress, counts, timings, errors."""
+    job = jobs.read_job(current_app.config["INDEX_DIR"], job_id)
+    if job is None:
+        _audit("not-found", job_id)
+        raise NotFound(f"No reindex job {job_id!r}.")
+    _audit("ok", job_id)
+    return jsonify(_job_view(job))
+
+
+@bp.get("/reindex")
+def jobs_view():
+    """Recent jobs, newest first."""
+    _audit("ok")
+    return jsonify(
+        {"jobs": [_job_view(j) for j in jobs.list_jobs(current_app.config["INDEX_DIR"])]}
+    )

@@ -1,0 +1,101 @@
+"""What changed since the serving generation: the plan of an incremental build.
+
+Every generation's ``meta.json`` keeps, per locale, a manifest ``{slug: sha1 of the file}`` (for
+en-US: of the English text). Comparing it with the corpus on disk tells which locales must be
+rebuilt; the others are carried over unchanged. en-US is rebuilt only when the set of articles
+changed or a changed file's English text differs from what en-US holds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from . import generations
+from .corpus import UnreadableArticle
+from .corpus import content_hash
+from .corpus import discover_locales
+from .corpus import iter_article_paths
+from .corpus import parse_article
+from .corpus import read_bytes
+from .schema import ENGLISH
+
+
+@dataclasses.dataclass
+class Plan:
+    """Locales to rebuild, and per-locale counts of what changed."""
+
+    locales: list[str]
+    changes: dict[str, dict[str, int]]
+    removed: list[str]
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to do: the serving generation matches the corpus."""
+        return not self.locales and not self.removed
+
+
+def scan_manifest(locale_dir: Path) -> dict[str, str]:
+    """``{slug: content hash}`` of one locale folder (unreadable files hash as empty)."""
+    manifest = {}
+    for slug, path in iter_article_paths(locale_dir):
+        try:
+            manifest[slug] = content_hash(read_bytes(path))
+        except UnreadableArticle:
+            manifest[slug] = ""
+    return manifest
+
+
+def _diff(old: dict[str, str], new: dict[str, str]) -> dict[str, int]:
+    return {
+        "added": sum(1 for s in new if s not in old),
+        "updated": sum(1 for s in new if s in old and old[s] != new[s]),
+        "deleted": sum(1 for s in old if s not in new),
+    }
+
+
+def _english_changed(corpus_dir: Path, locale: str, slugs, english_manifest) -> bool:
+    from .indexer import english_hash  # the indexer imports this module's users
+
+    for slug in slugs:
+        try:
+            article = parse_article(corpus_dir / locale / f"{slug}.md", locale, slug)
+        except UnreadableArticle:
+            continue
+        if english_manifest.get(slug) != english_hash(article):
+            return True
+    return False
+
+
+def plan_changes(corpus_dir: Path, index_dir: Path) -> Plan:
+    """Compare the corpus with the serving generation's manifests."""
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    available = discover_locales(corpus_dir)
+    serving = generations.current_generation(index_dir)
+    if serving is None:
+        return Plan([*available, ENGLISH], {}, [])
+    old = generations.read_meta(index_dir / serving)["locales"]
+    rebuild, changes, english = [], {}, False
+    english_manifest = old.get(ENGLISH, {}).get("manifest")
+    for loc in available:
+        new = scan_manifest(corpus_dir / loc)
+        before = old.get(loc, {}).get("manifest")
+        if before is None:
+            rebuild.append(loc)
+            changes[loc] = {"added": len(new), "updated": 0, "deleted": 0}
+            english = True
+            continue
+        diff = _diff(before, new)
+        if any(diff.values()):
+            rebuild.append(loc)
+            changes[loc] = diff
+            touched = [s for s in new if before.get(s) != new[s]]
+            english = english or bool(diff["added"] or diff["deleted"])
+            if not english and english_manifest is not None:
+                english = _english_changed(corpus_dir, loc, touched, english_manifest)
+    removed = [loc for loc in old if loc != ENGLISH and loc not in available]
+    if removed or english_manifest is None:
+        english = True
+    if english:
+        rebuild.append(ENGLISH)
+    return Plan(rebuild, changes, removed)
