@@ -25,11 +25,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import errors
     from . import service
     from . import web
+    from . import widget
 
     web.init_app(app)
     service.init_app(app)
     errors.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(widget.bp)
     app.cli.add_command(cli.index)
     return app

@@ -206,6 +206,25 @@ def spec() -> dict:
                     },
                 }
             },
+            "/widget.js": {
+                "get": {
+                    "summary": "The embeddable help widget (JavaScript).",
+                    "responses": {"200": {"description": "text/javascript"}},
+                }
+            },
+            "/widget.css": {
+                "get": {
+                    "summary": "The widget's stylesheet.",
+                    "responses": {"200": {"description": "text/css"}},
+                }
+            },
+            "/demo": {
+                "get": {
+                    "summary": "A page embedding the widget, with a locale switcher.",
+                    "parameters": [_LOCALE],
+                    "responses": {"200": {"description": "text/html"}, "400": _ERR},
+                }
+            },
             "/healthz": {
                 "get": {
                     "summary": "Liveness.",

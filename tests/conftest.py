@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -109,3 +117,47 @@ def copy_corpus(tmp_path):
         return root
 
     return copy
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(corpus_index, tmp_path_factory):
+    """Real gunicorn (2 workers) on a free loopback port, serving the session's index."""
+    port = _free_port()
+    log = open(tmp_path_factory.mktemp("gunicorn") / "log.txt", "w+b")  # noqa: SIM115
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPAPI_")}
+    env.update(
+        HELPAPI_INDEX_DIR=str(corpus_index), HELPAPI_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2"
+    )
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    proc = subprocess.Popen(
+        [str(gunicorn), "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/readyz", timeout=1).read()
+            break
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                log.seek(0)
+                raise RuntimeError(log.read().decode()) from None
+            time.sleep(0.2)
+    yield base
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    log.seek(0)
+    output = log.read().decode()
+    log.close()
+    assert proc.returncode == 0, output
