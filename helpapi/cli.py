@@ -195,3 +195,7 @@ def search_cmd(text, locale, limit, prefix, index_dir):
     for i, hit in enumerate(ans["results"], 1):
         click.echo(f"{i:2}. [{hit['score']:.2f}] {hit['title']}  ({hit['id']})")
         click.echo(f"    {hit['snippet']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -160,7 +160,7 @@ def _boosts(units: list[Unit], reader) -> list[wq.Query]:
         # Runs separated by punctuation or Latin words: reward them standing close together.
         grams = [g for u in runs for g in u.grams]
         out.append(wq.Phrase("grams", grams, slop=3, boost=PROXIMITY_BOOST))
-    out += [_gram_query("title_grams", u.grams, reader, 2.0) for u in runs]
+    out += [_gram_query("title_grams", u.grams, reader, RUN_TITLE_BOOST) for u in runs]
     return out
 
 
