@@ -19,6 +19,7 @@ from .config import SettingsError
 from .config import load_settings
 from .indexer import BuildError
 from .indexer import build_indexes
+from .locales import BadLocale
 from .locales import resolve_locale
 from .search import NoIndex
 from .search import open_current
@@ -187,7 +188,12 @@ def search_cmd(text, locale, limit, prefix, index_dir):
         ixset = open_current(Path(s["INDEX_DIR"]))
     except NoIndex as exc:
         raise click.ClickException(str(exc)) from exc
-    resolved = resolve_locale(locale, None, ixset.locales, s["DEFAULT_LOCALE"])
+    try:
+        resolved = resolve_locale(locale, None, ixset.locales, s["DEFAULT_LOCALE"])
+    except BadLocale:
+        raise click.BadParameter(
+            f"{locale!r} is not a language tag like de-DE", param_hint="--locale"
+        ) from None
     ans = search(ixset, text, resolved.locale, limit=limit, prefix=prefix)
     fell_back = ans["fallback"] or (resolved.requested is not None and not resolved.matched)
     note = " (English fallback)" if fell_back else ""

@@ -72,3 +72,12 @@ def test_search_without_index(tmp_path):
 def test_flask_cli_has_index_group(runner):
     result = runner.invoke(args=["index", "stats"])
     assert result.exit_code == 0 and "generation" in result.output
+
+
+def test_search_with_bad_locale_is_a_usage_error(runner):
+    result = runner.invoke(args=["index", "stats"])
+    assert result.exit_code == 0
+    from helpapi.cli import main as cli_main
+
+    result = CliRunner().invoke(cli_main, ["search", "x", "--locale", "not a tag"])
+    assert result.exit_code == 2 and "--locale" in result.output
