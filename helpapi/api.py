@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 
 from flask import Blueprint
@@ -113,9 +112,30 @@ def search_view():
     return _with_language(jsonify(body), answer["locale"])
 
 
-@functools.lru_cache(maxsize=512)
-def _html(generation: str, locale: str, slug: str, markdown: str) -> str:
-    return render_markdown(markdown)
+def _article_body(ixset, ident: str, locale: str) -> dict:
+    """The article's JSON body (without the request-dependent fields)."""
+    try:
+        found = find_article(ixset, ident, locale)
+    except ArticleNotFound:
+        raise NotFound(f"No article with id {ident!r} in any locale.") from None
+    doc = found["doc"]
+    return {
+        "id": doc["assetid"] or doc["slug"],
+        "assetid": doc["assetid"] or None,
+        "slug": doc["slug"],
+        "locale": found["locale"],
+        "requested_locale": None,
+        "fallback": found["fallback"],
+        "title": doc["display_title"],
+        "english_title": doc.get("english_title") or doc["display_title"],
+        "markdown": doc["markdown"],
+        "html": render_markdown(doc["markdown"]),
+        "text": doc["body"],
+        "refs": doc.get("refs") or [],
+        "updated": doc.get("updated"),
+        "locales": found["locales"],
+        "also": found["also"],
+    }
 
 
 @bp.get("/v1/articles/<path:ident>")
@@ -125,28 +145,16 @@ def article_view(ident: str):
         raise InvalidParameter("id", "must be at most 512 characters")
     loc = _locale()
     ixset = get_indexes()
-    try:
-        found = find_article(ixset, ident, loc.locale)
-    except ArticleNotFound:
-        raise NotFound(f"No article with id {ident!r} in any locale.") from None
-    doc = found["doc"]
-    body = {
-        "id": doc["assetid"] or doc["slug"],
-        "assetid": doc["assetid"] or None,
-        "slug": doc["slug"],
-        "locale": found["locale"],
-        "requested_locale": loc.requested,
-        "fallback": found["fallback"] or (loc.requested is not None and not loc.matched),
-        "title": doc["display_title"],
-        "english_title": doc.get("english_title") or doc["display_title"],
-        "markdown": doc["markdown"],
-        "html": _html(ixset.name, found["locale"], doc["slug"], doc["markdown"]),
-        "text": doc["body"],
-        "refs": doc.get("refs") or [],
-        "updated": doc.get("updated"),
-        "locales": found["locales"],
-        "also": found["also"],
-    }
+    key = ("article", ixset.name, loc.locale, ident)
+    cache = get_cache()
+    cached = cache.get(key)
+    if cached is None:
+        cached = _article_body(ixset, ident, loc.locale)
+        cache.put(key, cached)
+    body = dict(cached, requested_locale=loc.requested)
+    body["fallback"] = cached["fallback"] or (loc.requested is not None and not loc.matched)
+    found = {"locale": body["locale"]}
+    doc = {"slug": body["slug"]}
     resp = _with_language(jsonify(body), found["locale"])
     tag = hashlib.sha1(f"{ixset.name}|{found['locale']}|{doc['slug']}".encode()).hexdigest()
     resp.set_etag(tag[:24])

@@ -141,27 +141,39 @@ def _phrase_queries(units: list[Unit]) -> list[wq.Query]:
     return out
 
 
-def _boosts(units: list[Unit], reader) -> list[wq.Query]:
-    """Optional clauses that only raise scores: title matches, words standing close together."""
+def _title_boosts(units: list[Unit], reader) -> list[wq.Query]:
+    """Optional clauses on the (short) title fields: cheap enough to score for every match."""
     out = []
     words = [u.term for u in units if u.kind == "word" and not u.prefix]
     if len(words) >= 2:
-        # Order-free where users reorder keywords (title, nearness); ordered for the exact phrase.
+        # Order-free: users reorder keywords.
         out.append(wq.And([wq.Term("title", w) for w in words], boost=TITLE_BOOST))
-        near = [wq.Term("text", w) for w in words]
-        span = SpanNear2(near, slop=len(words) + 2, ordered=False)
+    elif len(words) == 1:
+        out.append(wq.Term("title", words[0], boost=TITLE_BOOST))
+    runs = [u for u in units if u.kind == "run"]
+    out += [_gram_query("title_grams", u.grams, reader, RUN_TITLE_BOOST) for u in runs]
+    return out
+
+
+def proximity_query(units: list[Unit]) -> wq.Query | None:
+    """Optional clauses on word positions in the text: the query's words standing close.
+
+    Position checks are the costliest part of a search, so they re-rank only the best
+    candidates of the first stage (see :func:`helpapi.search.run_query`).
+    """
+    out = []
+    words = [u.term for u in units if u.kind == "word" and not u.prefix]
+    if len(words) >= 2:
+        span = SpanNear2([wq.Term("text", w) for w in words], slop=len(words) + 2, ordered=False)
         span.boost = PROXIMITY_BOOST
         out.append(span)
         out.append(wq.Phrase("text", words, slop=1, boost=EXACT_BOOST))
-    elif len(words) == 1:
-        out.append(wq.Term("title", words[0], boost=TITLE_BOOST))
     runs = [u for u in units if u.kind == "run"]
     if len(runs) >= 2:
         # Runs separated by punctuation or Latin words: reward them standing close together.
         grams = [g for u in runs for g in u.grams]
         out.append(wq.Phrase("grams", grams, slop=3, boost=PROXIMITY_BOOST))
-    out += [_gram_query("title_grams", u.grams, reader, RUN_TITLE_BOOST) for u in runs]
-    return out
+    return wq.Or(out) if out else None
 
 
 def _title_equals(key: str) -> list[wq.Query]:
@@ -183,7 +195,7 @@ def strict_query(units: list[Unit], locale: str, reader, key: str = "") -> wq.Qu
     if not required:
         return wq.NullQuery
     main = required[0] if len(required) == 1 else wq.And(required)
-    boosts = _boosts(units, reader) + _title_equals(key)
+    boosts = _title_boosts(units, reader) + _title_equals(key)
     return wq.AndMaybe(main, wq.Or(boosts)) if boosts else main
 
 
@@ -275,5 +287,5 @@ def relaxed_query(units: list[Unit], locale: str, reader) -> wq.Query:
     if not parts:
         return wq.NullQuery
     main = wq.Or(parts, scale=0.9)
-    boosts = _boosts(units, reader)
+    boosts = _title_boosts(units, reader)
     return wq.AndMaybe(main, wq.Or(boosts)) if boosts else main

@@ -19,6 +19,7 @@ from .analysis import title_key
 from .corpus import parse_assetid
 from .query import corrected_units
 from .query import parse_user_text
+from .query import proximity_query
 from .query import relaxed_query
 from .query import strict_query
 from .schema import ENGLISH
@@ -132,6 +133,7 @@ def run_query(
     if results.is_empty():
         relaxed = True
         results = searcher.search(relaxed_query(units, locale, reader), limit=None)
+    ranked = _rerank(searcher, results, units)
     surfaces = [u.text for u in units] + extra_surfaces
     if relaxed:
         surfaces += [u.stem for u in units if u.stem]
@@ -139,8 +141,8 @@ def run_query(
             u.text[i : i + 3] for u in units if u.kind == "run" for i in range(len(u.text) - 2)
         ]
     hits = []
-    for hit in results[offset : offset + limit]:
-        stored = hit.fields()
+    for docnum, score in ranked[offset : offset + limit]:
+        stored = searcher.stored_fields(docnum)
         hits.append(
             {
                 "id": stored.get("assetid") or stored["slug"],
@@ -148,7 +150,7 @@ def run_query(
                 "slug": stored["slug"],
                 "title": stored["display_title"],
                 "snippet": make_snippet(stored.get("body", ""), surfaces),
-                "score": round(hit.score, 4),
+                "score": round(score, 4),
                 "locale": locale,
             }
         )
@@ -180,6 +182,24 @@ def search(
         "total": found.total,
         "results": found.hits,
     }
+
+
+# How many first-stage candidates the proximity stage re-ranks.
+RERANK_DEPTH = 100
+
+
+def _rerank(searcher, results, units) -> list[tuple[int, float]]:
+    """``(docnum, score)`` best first: proximity scores added to the top candidates."""
+    ranked = [(hit.docnum, hit.score) for hit in results]
+    prox = proximity_query(units)
+    if prox is None or len(ranked) < 2:
+        return ranked
+    head = ranked[:RERANK_DEPTH]
+    extra = {
+        h.docnum: h.score for h in searcher.search(prox, filter={d for d, _ in head}, limit=None)
+    }
+    head = sorted(((d, s + extra.get(d, 0.0)) for d, s in head), key=lambda x: (-x[1], x[0]))
+    return head + ranked[RERANK_DEPTH:]
 
 
 class ArticleNotFound(LookupError):
