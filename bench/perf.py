@@ -193,7 +193,15 @@ def http(index, seconds, runs):
             int(Path(f"/proc/{w}/status").read_text().split("VmRSS:")[1].split()[0]) / 1024
             for w in workers
         ]
+        # RSS counts the index files' mapped pages (shared, reclaimable page cache) too;
+        # Anonymous is the worker's own heap.
+        anon = [
+            int(Path(f"/proc/{w}/smaps_rollup").read_text().split("Anonymous:")[1].split()[0])
+            / 1024
+            for w in workers
+        ]
         results["worker_rss_mb"] = max(rss) if rss else None
+        results["worker_anon_mb"] = max(anon) if anon else None
         return results
     finally:
         server.send_signal(signal.SIGTERM)
@@ -269,7 +277,10 @@ def main(argv=None):
     ):
         rps, p50, p99, errors = res[name]
         print(f"| {label} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {errors} | {rps / floor:.2f} |")
-    print(f"\nWorker RSS after warm-up, every locale open: {res['worker_rss_mb']:.0f} MB")
+    print(
+        f"\nWorker after warm-up, every locale open: RSS {res['worker_rss_mb']:.0f} MB, "
+        f"of which anonymous (heap) {res['worker_anon_mb']:.0f} MB"
+    )
 
 
 if __name__ == "__main__":
