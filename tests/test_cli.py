@@ -74,10 +74,7 @@ def test_flask_cli_has_index_group(runner):
     assert result.exit_code == 0 and "generation" in result.output
 
 
-def test_search_with_bad_locale_is_a_usage_error(runner):
-    result = runner.invoke(args=["index", "stats"])
-    assert result.exit_code == 0
-    from helpapi.cli import main as cli_main
-
-    result = CliRunner().invoke(cli_main, ["search", "x", "--locale", "not a tag"])
+def test_search_with_bad_locale_is_a_usage_error(corpus_index):
+    args = ["search", "x", "--locale", "not a tag", "--index", str(corpus_index)]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and "--locale" in result.output
