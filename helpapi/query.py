@@ -32,7 +32,7 @@ from .analysis import words_analyzer
 TITLE_BOOST = 3.0  # all query words in the title, near each other
 PROXIMITY_BOOST = 1.5  # all query words near each other in the text
 EXACT_BOOST = 1.5  # the query's words as an exact phrase
-SAME_TITLE_BOOST = 6.0  # the query is the whole title
+SAME_TITLE_BOOST = 12.0  # the query is the whole title (outweighs nearness re-ranking)
 # A no-space-script fragment found in a title. Lower than TITLE_BOOST: a fragment is often a
 # piece of body text that happens to occur in some title too.
 RUN_TITLE_BOOST = 1.5
