@@ -153,11 +153,11 @@ def article_view(ident: str):
         cache.put(key, cached)
     body = dict(cached, requested_locale=loc.requested)
     body["fallback"] = cached["fallback"] or (loc.requested is not None and not loc.matched)
-    found = {"locale": body["locale"]}
-    doc = {"slug": body["slug"]}
-    resp = _with_language(jsonify(body), found["locale"])
-    tag = hashlib.sha1(f"{ixset.name}|{found['locale']}|{doc['slug']}".encode()).hexdigest()
-    resp.set_etag(tag[:24])
+    resp = _with_language(jsonify(body), body["locale"])
+    # The generation names the article's content; the rest are the request-dependent fields.
+    parts = (ixset.name, body["locale"], body["slug"], body["requested_locale"], body["fallback"])
+    tag = "|".join(map(str, parts))
+    resp.set_etag(hashlib.sha1(tag.encode()).hexdigest()[:24])
     resp.cache_control.public = True
     resp.cache_control.max_age = current_app.config["CACHE_MAX_AGE"]
     return resp.make_conditional(request)
