@@ -348,6 +348,38 @@ class SplitFilter(Filter):
                 t.startchar, t.endchar = start, end
 
 
+# Orthographic variants that users type interchangeably, per script family (after Lucene's
+# Arabic/Persian normalization filters): vowel marks dropped, letter variants unified.
+_ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed]")
+_ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
+_PERSIAN_LETTERS = str.maketrans({"ك": "ک", "ي": "ی", "ى": "ی", "ة": "ه", "أ": "ا", "إ": "ا"})
+_HEBREW_MARKS = re.compile("[\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7]")
+SCRIPT_NORMALIZERS = {
+    "ar": lambda t: _ARABIC_MARKS.sub("", t).translate(_ARABIC_LETTERS),
+    "fa": lambda t: _ARABIC_MARKS.sub("", t).translate(_PERSIAN_LETTERS),
+    "ur": lambda t: _ARABIC_MARKS.sub("", t).translate(_PERSIAN_LETTERS),
+    "he": lambda t: _HEBREW_MARKS.sub("", t),
+    "yi": lambda t: _HEBREW_MARKS.sub("", t),
+}
+
+
+class OrthographyFilter(Filter):
+    """Unify spelling variants of one language (see ``SCRIPT_NORMALIZERS``)."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.lang == other.lang
+
+    def __call__(self, tokens):
+        fix = SCRIPT_NORMALIZERS[self.lang]
+        for t in tokens:
+            t.text = fix(t.text)
+            if t.text:
+                yield t
+
+
 class FoldFilter(Filter):
     """Accent-insensitive matching for alphabetic scripts (see :func:`fold_diacritics`)."""
 
@@ -365,6 +397,8 @@ def words_analyzer(locale: str):
     """ICU words, normalized, elision stripped: the strict matching chain for ``locale``."""
     lang = language_of(locale)
     chain = IcuWordTokenizer(locale) | NormalizeFilter(dotless_i=lang in ("tr", "az"))
+    if lang in SCRIPT_NORMALIZERS:
+        chain = chain | OrthographyFilter(lang)
     if lang in ELISIONS:
         chain = chain | ElisionFilter(ELISIONS[lang])
     return chain | SplitFilter()
