@@ -65,7 +65,7 @@ def _authenticate():
 def _body() -> dict:
     if request.content_length and request.content_length > MAX_BODY:
         raise PayloadTooLarge(f"The body must be at most {MAX_BODY} bytes.")
-    raw = request.get_data(cache=False)
+    raw = request.stream.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
         raise PayloadTooLarge(f"The body must be at most {MAX_BODY} bytes.")
     if not raw.strip():

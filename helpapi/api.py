@@ -103,7 +103,7 @@ def search_view():
         "query": q,
         "locale": answer["locale"],
         "requested_locale": loc.requested,
-        "fallback": answer["fallback"] or (loc.requested is not None and not loc.matched),
+        "fallback": answer["fallback"] or loc.unmatched,
         "total": answer["total"],
         "limit": limit,
         "offset": offset,
@@ -152,7 +152,7 @@ def article_view(ident: str):
         cached = _article_body(ixset, ident, loc.locale)
         cache.put(key, cached)
     body = dict(cached, requested_locale=loc.requested)
-    body["fallback"] = cached["fallback"] or (loc.requested is not None and not loc.matched)
+    body["fallback"] = cached["fallback"] or loc.unmatched
     resp = _with_language(jsonify(body), body["locale"])
     # The generation names the article's content; the rest are the request-dependent fields.
     parts = (ixset.name, body["locale"], body["slug"], body["requested_locale"], body["fallback"])

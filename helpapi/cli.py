@@ -195,8 +195,7 @@ def search_cmd(text, locale, limit, prefix, index_dir):
             f"{locale!r} is not a language tag like de-DE", param_hint="--locale"
         ) from None
     ans = search(ixset, text, resolved.locale, limit=limit, prefix=prefix)
-    fell_back = ans["fallback"] or (resolved.requested is not None and not resolved.matched)
-    note = " (English fallback)" if fell_back else ""
+    note = " (English fallback)" if ans["fallback"] or resolved.unmatched else ""
     click.echo(f"{ans['total']} hits in {ans['locale']}{note}")
     for i, hit in enumerate(ans["results"], 1):
         click.echo(f"{i:2}. [{hit['score']:.2f}] {hit['title']}  ({hit['id']})")

@@ -243,6 +243,13 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
+def english_hash(article: Article) -> str:
+    """Hash of an article's English side: what the en-US index holds for it."""
+    return content_hash(
+        "\x1f".join((article.english_title, article.english_markdown)).encode("utf-8")
+    )
+
+
 def parse_article(path: Path, locale: str, slug: str, data: bytes | None = None) -> Article:
     """Read (unless ``data`` is given) and parse one file.
 

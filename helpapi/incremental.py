@@ -15,6 +15,7 @@ from . import generations
 from .corpus import UnreadableArticle
 from .corpus import content_hash
 from .corpus import discover_locales
+from .corpus import english_hash
 from .corpus import iter_article_paths
 from .corpus import parse_article
 from .corpus import read_bytes
@@ -55,8 +56,6 @@ def _diff(old: dict[str, str], new: dict[str, str]) -> dict[str, int]:
 
 
 def _english_changed(corpus_dir: Path, locale: str, slugs, english_manifest) -> bool:
-    from .indexer import english_hash  # the indexer imports this module's users
-
     for slug in slugs:
         try:
             article = parse_article(corpus_dir / locale / f"{slug}.md", locale, slug)

@@ -23,6 +23,7 @@ from . import generations
 from .corpus import UnreadableArticle
 from .corpus import content_hash
 from .corpus import discover_locales
+from .corpus import english_hash
 from .corpus import iter_article_paths
 from .corpus import parse_article
 from .corpus import read_bytes
@@ -85,6 +86,8 @@ def _parse_locale(corpus_dir: Path, locale: str, stats: LocaleStats, progress: P
             stats.manifest[slug] = content_hash(data)
             article = parse_article(path, locale, slug, data)
         except UnreadableArticle as exc:
+            # Recorded as incremental.scan_manifest records it, so it is not "new" every time.
+            stats.manifest.setdefault(slug, "")
             stats.rejected += 1
             stats.errors.append((exc.path, exc.reason))
         else:
@@ -122,13 +125,6 @@ def _english_sources(corpus_dir: Path, locales: list[str], stats, progress):
     return [best[slug] for slug in sorted(best)]
 
 
-def english_hash(article) -> str:
-    """Hash of what the en-US index holds for an article (its English side)."""
-    return content_hash(
-        "\x1f".join((article.english_title, article.english_markdown)).encode("utf-8")
-    )
-
-
 def build_locale(
     corpus_dir: str,
     locale: str,
@@ -155,7 +151,7 @@ def build_locale(
         articles = _parse_locale(corpus, locale, stats, progress)
     try:
         for article in articles:
-            writer.add_document(**document_for(article, locale == ENGLISH, locale))
+            writer.add_document(**document_for(article, locale))
             if locale == ENGLISH:
                 stats.manifest[article.slug] = english_hash(article)
             stats.catalog.append((article.slug, article.assetid or ""))

@@ -85,10 +85,9 @@ def list_jobs(index_dir: Path, limit: int = 20) -> list[dict]:
 
 
 @contextlib.contextmanager
-def _locked(path: Path, blocking: bool = True):
+def _locked(path: Path):
     with open(path, "a") as fh:
-        flags = fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)
-        fcntl.flock(fh, flags)
+        fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
         finally:

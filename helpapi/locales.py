@@ -30,6 +30,11 @@ class Resolved:
     requested: str | None  # what the client asked for (first usable tag), if anything
     matched: bool  # the request matched an indexed locale
 
+    @property
+    def unmatched(self) -> bool:
+        """A locale was asked for and none of the indexed ones serves it (English answers)."""
+        return self.requested is not None and not self.matched
+
 
 def normalize_tag(tag: str) -> str:
     """Canonical case: ``zh_hant_tw`` -> ``zh-Hant-TW``. Raises :class:`BadLocale`."""

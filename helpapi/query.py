@@ -185,7 +185,7 @@ def _title_equals(key: str) -> list[wq.Query]:
     ]
 
 
-def strict_query(units: list[Unit], locale: str, reader, key: str = "") -> wq.Query:
+def strict_query(units: list[Unit], reader, key: str = "") -> wq.Query:
     """Every unit required (one field each: cheap to intersect); boosts only re-rank."""
     required = [
         _word_query(u, reader) if u.kind == "word" else _gram_query("grams", u.grams, reader)
@@ -279,7 +279,7 @@ def _relaxed_run(unit: Unit, reader) -> wq.Query:
     return wq.Or([wq.Phrase("grams", list(p)) for p in pieces], scale=0.9)
 
 
-def relaxed_query(units: list[Unit], locale: str, reader) -> wq.Query:
+def relaxed_query(units: list[Unit], reader) -> wq.Query:
     """Any unit may match (more matching units rank higher): stems, folding, one typo."""
     parts = [
         _relaxed_word(u, reader) if u.kind == "word" else _relaxed_run(u, reader) for u in units

@@ -5,7 +5,8 @@ query should hit *one* field in the required part. Hence combined fields:
 
 * ``text``: ICU words of the localized title and body *and* the English sxs title and body,
   with positions (required words, phrase proximity). English text goes through the locale's
-  word chain, which differs from the English one only in elision and dotless-i folding.
+  word chain, which differs from the English one only in language-specific normalization
+  (elision, dotless-i, Arabic/Hebrew orthography) that English words pass through unchanged.
 * ``title``: words of the localized and English titles (an optional boost, never required).
 * ``grams`` / ``title_grams``: character bigrams of no-space scripts (fragments inside words).
 * ``stems``: stemmed, accent-folded words of titles and body, no positions (relaxed pass only).
@@ -52,14 +53,15 @@ def make_schema(locale: str) -> Schema:
     )
 
 
-def document_for(article, english: bool = False, locale: str | None = None) -> dict:
-    """Whoosh document for an article; ``english=True`` makes its en-US entry."""
-    if english:
-        title, body, markdown = (
-            article.english_title,
-            article.english_body,
-            article.english_markdown,
-        )
+def document_for(article, locale: str | None = None) -> dict:
+    """Whoosh document for an article in ``locale``'s index (default: the article's own).
+
+    In the en-US index an article is its English side.
+    """
+    locale = locale or article.locale
+    if locale == ENGLISH:
+        title, body = article.english_title, article.english_body
+        markdown = article.english_markdown
         extra_title, extra_body = "", ""
     else:
         title, body, markdown = article.title, article.body, article.markdown
@@ -74,10 +76,8 @@ def document_for(article, english: bool = False, locale: str | None = None) -> d
         "grams": f"{title}\n{body}",
         "title_grams": title,
         "stems": f"{titles}\n{body}",
-        "title_key": title_key(title, locale or article.locale),
-        "english_title_key": title_key(extra_title, locale or article.locale)
-        if extra_title
-        else "",
+        "title_key": title_key(title, locale),
+        "english_title_key": title_key(extra_title, locale) if extra_title else "",
         "display_title": title,
         "english_title": article.english_title,
         "body": body,

@@ -122,17 +122,17 @@ def run_query(
     # limit=None scores every match once, which also gives the exact total; a top-N search
     # would run the query a second time to count.
     key = "" if prefix else title_key(text, locale)
-    results = searcher.search(strict_query(units, locale, reader, key), limit=None)
+    results = searcher.search(strict_query(units, reader, key), limit=None)
     if results.is_empty():
         # A mistyped word: the strict query again with the spelling corrected.
         fixed = corrected_units(units, reader)
         if fixed is not None:
-            results = searcher.search(strict_query(fixed, locale, reader), limit=None)
+            results = searcher.search(strict_query(fixed, reader), limit=None)
             extra_surfaces = [u.term for u in fixed]
             units = fixed
     if results.is_empty():
         relaxed = True
-        results = searcher.search(relaxed_query(units, locale, reader), limit=None)
+        results = searcher.search(relaxed_query(units, reader), limit=None)
     ranked = _rerank(searcher, results, units)
     surfaces = [u.text for u in units] + extra_surfaces
     if relaxed:
@@ -190,7 +190,8 @@ RERANK_DEPTH = 100
 
 def _rerank(searcher, results, units) -> list[tuple[int, float]]:
     """``(docnum, score)`` best first: proximity scores added to the top candidates."""
-    ranked = [(hit.docnum, hit.score) for hit in results]
+    # (score, docnum) pairs as collected: no Hit objects for matches that are never shown.
+    ranked = [(docnum, score) for score, docnum in results.top_n]
     prox = proximity_query(units)
     if prox is None or len(ranked) < 2:
         return ranked

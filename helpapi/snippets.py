@@ -6,6 +6,7 @@ with spaces, on word boundaries, so a snippet never ends in half a character or 
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 import threading
@@ -92,8 +93,11 @@ def make_snippet(text: str, surfaces: list[str], size: int = SNIPPET_CHARS) -> s
     if spans:
         # The window holding the most distinct matched words wins; the earliest on ties.
         best, best_score = spans[0][0], -1
-        for a, _ in spans[:64]:
-            seen = {text[x:y].casefold() for x, y in spans if a <= x < a + size}
+        starts = [x for x, _ in spans]
+        for i, a in enumerate(starts[:64]):
+            # Spans are sorted: the window [a, a + size) is spans[i:j].
+            j = bisect.bisect_left(starts, a + size, i)
+            seen = {text[x:y].casefold() for x, y in spans[i:j]}
             if len(seen) > best_score:
                 best, best_score = a, len(seen)
         start = max(0, best - _LEAD)

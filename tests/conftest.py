@@ -86,18 +86,22 @@ def sxs_article(title, english_title, sentences, assetid=None, extra_meta=""):
     return f"---\n{meta}ms.date: 05/28/2021\n---\n# {head}\n\n{body}\n"
 
 
+def write_corpus(root: Path, files: dict[str, dict[str, str]]) -> Path:
+    """Write ``{locale: {slug: text}}`` as ``root/<locale>/<slug>.md``; return ``root``."""
+    for locale, articles in files.items():
+        for slug, text in articles.items():
+            path = root / locale / f"{slug}.md"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, "utf-8")
+    return root
+
+
 @pytest.fixture
 def make_corpus(tmp_path):
     """Write ``{locale: {slug: text}}`` into a corpus folder and return its path."""
 
     def make(files: dict[str, dict[str, str]], root: Path | None = None) -> Path:
-        root = root or tmp_path / "corpus"
-        for locale, articles in files.items():
-            for slug, text in articles.items():
-                path = root / locale / f"{slug}.md"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, "utf-8")
-        return root
+        return write_corpus(root or tmp_path / "corpus", files)
 
     return make
 

@@ -195,3 +195,11 @@ def test_incremental_locale_added_and_removed(corpus, tmp_path, make_corpus):
     build(corpus, ix)
     with open_current(ix) as ixset:
         assert set(ixset.locales) == {"de-DE", "ja-JP", "en-US"}
+
+
+def test_incremental_unreadable_file_is_not_new_every_time(corpus, tmp_path):
+    ix = tmp_path / "ix"
+    (corpus / "de-DE" / "broken.md").symlink_to(tmp_path / "missing.md")
+    report = build_indexes(corpus, ix, jobs=1)
+    assert report.locales["de-DE"].rejected == 1
+    assert build(corpus, ix).switched is False

@@ -8,6 +8,7 @@ from helpapi.search import open_current
 from helpapi.search import search
 
 from .conftest import sxs_article
+from .conftest import write_corpus
 
 ARTICLES = {
     "de-DE": {
@@ -54,11 +55,7 @@ ARTICLES = {
 
 @pytest.fixture(scope="module")
 def ix(tmp_path_factory):
-    root = tmp_path_factory.mktemp("corpus")
-    for locale, articles in ARTICLES.items():
-        for slug, text in articles.items():
-            (root / locale).mkdir(parents=True, exist_ok=True)
-            (root / locale / f"{slug}.md").write_text(text, "utf-8")
+    root = write_corpus(tmp_path_factory.mktemp("corpus"), ARTICLES)
     index = tmp_path_factory.mktemp("ix")
     build_indexes(root, index, jobs=1)
     with open_current(index) as ixset:
