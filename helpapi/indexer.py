@@ -20,6 +20,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from . import generations
+from . import memindex
 from .corpus import UnreadableArticle
 from .corpus import content_hash
 from .corpus import discover_locales
@@ -149,19 +150,24 @@ def build_locale(
         stats.parsed = len(articles)
     else:
         articles = _parse_locale(corpus, locale, stats, progress)
+    recorder = memindex.Recorder()
     try:
-        for article in articles:
-            writer.add_document(**document_for(article, locale))
-            if locale == ENGLISH:
-                stats.manifest[article.slug] = english_hash(article)
-            stats.catalog.append((article.slug, article.assetid or ""))
-            stats.articles += 1
+        with recorder.active():
+            for article in articles:
+                doc = document_for(article, locale)
+                recorder.start_document(doc)
+                writer.add_document(**doc)
+                if locale == ENGLISH:
+                    stats.manifest[article.slug] = english_hash(article)
+                stats.catalog.append((article.slug, article.assetid or ""))
+                stats.articles += 1
     except BaseException:
         writer.cancel()
         raise
     writer.commit()
     with ix.reader() as reader:
         stats.terms = sum(1 for _ in reader.lexicon("text"))
+        recorder.write(target / memindex.FILENAME, reader)
     stats.size_bytes = sum(p.stat().st_size for p in target.iterdir())
     stats.seconds = time.perf_counter() - started
     return stats

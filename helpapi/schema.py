@@ -24,6 +24,8 @@ from .analysis import grams_analyzer
 from .analysis import stems_analyzer
 from .analysis import title_key
 from .analysis import words_analyzer
+from .memindex import POSITION_FIELDS
+from .memindex import RecordingPositions
 
 ENGLISH = "en-US"
 
@@ -32,7 +34,7 @@ def make_schema(locale: str) -> Schema:
     """The index schema for ``locale`` (analyzers depend on its language)."""
     words = words_analyzer(locale)
     grams = grams_analyzer()
-    return Schema(
+    schema = Schema(
         slug=ID(stored=True, unique=True),
         assetid=ID(stored=True),
         text=TEXT(analyzer=words),
@@ -51,6 +53,10 @@ def make_schema(locale: str) -> Schema:
         updated=STORED(),
         source_locale=STORED(),
     )
+    for name in POSITION_FIELDS:
+        # Same postings as TEXT's own format; also feeds helpapi.memindex while building.
+        schema[name].format = RecordingPositions(name)
+    return schema
 
 
 def document_for(article, locale: str | None = None) -> dict:

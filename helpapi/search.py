@@ -14,9 +14,11 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
+from . import engine
 from . import generations
 from .analysis import title_key
 from .corpus import parse_assetid
+from .memindex import MemIndex
 from .query import corrected_units
 from .query import parse_user_text
 from .query import proximity_query
@@ -40,6 +42,8 @@ class IndexSet:
         self.indexes = {
             loc: whoosh_index.open_dir(str(self.path / loc)) for loc in self.meta["locales"]
         }
+        # The strict pass's postings (helpapi.memindex); None for an index built without them.
+        self.mem = {loc: MemIndex.open(self.path / loc) for loc in self.meta["locales"]}
         self._local = threading.local()
         self._opened: list = []  # every searcher of every thread, to close them all
         self._opened_lock = threading.Lock()
@@ -83,6 +87,9 @@ class IndexSet:
         for s in opened:
             s.close()
         self._local = threading.local()
+        for mem in self.mem.values():
+            if mem is not None:
+                mem.close()
 
     def __enter__(self):
         return self
@@ -117,23 +124,23 @@ def run_query(
         return Hits(0, [])
     searcher = ixset.searcher(locale)
     reader = searcher.reader()
+    mem = ixset.mem.get(locale)
     relaxed = False
     extra_surfaces: list[str] = []
-    # limit=None scores every match once, which also gives the exact total; a top-N search
-    # would run the query a second time to count.
     key = "" if prefix else title_key(text, locale)
-    results = searcher.search(strict_query(units, reader, key), limit=None)
-    if results.is_empty():
+    ranked = _strict(searcher, mem, units, key)
+    if not ranked:
         # A mistyped word: the strict query again with the spelling corrected.
         fixed = corrected_units(units, reader)
         if fixed is not None:
-            results = searcher.search(strict_query(fixed, reader), limit=None)
+            ranked = _strict(searcher, mem, fixed)
             extra_surfaces = [u.term for u in fixed]
             units = fixed
-    if results.is_empty():
+    if not ranked:
         relaxed = True
-        results = searcher.search(relaxed_query(units, reader), limit=None)
-    ranked = _rerank(searcher, results, units)
+        ranked = _top(searcher.search(relaxed_query(units, reader), limit=None))
+    total = len(ranked)
+    ranked = _rerank(searcher, mem, ranked, units)
     surfaces = [u.text for u in units] + extra_surfaces
     if relaxed:
         surfaces += [u.stem for u in units if u.stem]
@@ -154,7 +161,7 @@ def run_query(
                 "locale": locale,
             }
         )
-    return Hits(len(results), hits, relaxed)
+    return Hits(total, hits, relaxed)
 
 
 def search(
@@ -188,17 +195,32 @@ def search(
 RERANK_DEPTH = 100
 
 
-def _rerank(searcher, results, units) -> list[tuple[int, float]]:
+def _top(results) -> list[tuple[int, float]]:
+    # limit=None scores every match once, which also gives the exact total; top_n holds
+    # (score, docnum) best first, without building a Hit object per match.
+    return [(docnum, score) for score, docnum in results.top_n]
+
+
+def _strict(searcher, mem, units, key: str = "") -> list[tuple[int, float]]:
+    """The strict pass: from the postings file when the index has one, else from Whoosh."""
+    if mem is not None:
+        return engine.strict(mem, units, key)
+    return _top(searcher.search(strict_query(units, searcher.reader(), key), limit=None))
+
+
+def _rerank(searcher, mem, ranked, units) -> list[tuple[int, float]]:
     """``(docnum, score)`` best first: proximity scores added to the top candidates."""
-    # (score, docnum) pairs as collected: no Hit objects for matches that are never shown.
-    ranked = [(docnum, score) for score, docnum in results.top_n]
-    prox = proximity_query(units)
-    if prox is None or len(ranked) < 2:
+    if len(ranked) < 2:
         return ranked
     head = ranked[:RERANK_DEPTH]
-    extra = {
-        h.docnum: h.score for h in searcher.search(prox, filter={d for d, _ in head}, limit=None)
-    }
+    if mem is not None:
+        extra = engine.proximity(mem, units, [d for d, _ in head])
+    else:
+        prox = proximity_query(units)
+        if prox is None:
+            return ranked
+        hits = searcher.search(prox, filter={d for d, _ in head}, limit=None)
+        extra = {h.docnum: h.score for h in hits}
     head = sorted(((d, s + extra.get(d, 0.0)) for d, s in head), key=lambda x: (-x[1], x[0]))
     return head + ranked[RERANK_DEPTH:]
 

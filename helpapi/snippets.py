@@ -7,6 +7,7 @@ with spaces, on word boundaries, so a snippet never ends in half a character or 
 from __future__ import annotations
 
 import bisect
+import functools
 import html
 import re
 import threading
@@ -28,15 +29,22 @@ def _grapheme_iterator():
     return it
 
 
-def _patterns(surfaces: list[str]) -> list[re.Pattern]:
+def _patterns(surfaces: list[str]) -> tuple[re.Pattern, ...]:
+    return _compiled(frozenset(s for s in surfaces if s))
+
+
+# Every hit of a page shares its query's patterns: compile them once (re's own cache is
+# global and small, and a page's ten snippets would each miss it under varied traffic).
+@functools.lru_cache(maxsize=256)
+def _compiled(surfaces: frozenset[str]) -> tuple[re.Pattern, ...]:
     out = []
-    for surface in sorted({s for s in surfaces if s}, key=len, reverse=True):
+    for surface in sorted(surfaces, key=lambda s: (-len(s), s)):
         if GRAM_RUN.fullmatch(surface):
             out.append(re.compile(re.escape(surface)))
         else:
             # A word matches at a word start and runs to the word's end (prefix, stem, case).
             out.append(re.compile(r"(?<!\w)" + re.escape(surface) + r"\w*", re.IGNORECASE))
-    return out
+    return tuple(out)
 
 
 def match_spans(text: str, surfaces: list[str], limit: int = 2000) -> list[tuple[int, int]]:

@@ -1,0 +1,241 @@
+"""The strict pass and the proximity re-ranking over a :class:`~helpapi.memindex.MemIndex`.
+
+Same matches and scores as the Whoosh queries of :func:`helpapi.query.strict_query` and
+:func:`helpapi.query.proximity_query` (``tests/test_engine.py`` compares the two), without
+Whoosh's per-query posting decoding:
+
+* a term clause is a slice of the term's postings (documents, precomputed BM25F scores);
+* the required clauses are intersected starting from the rarest, the others probed by binary
+  search, so the work follows the rarest clause, not the commonest;
+* phrases and nearness are checked on positions, only for documents holding every word,
+  with Whoosh's span rules (``whoosh.query.spans.SpanNear2``).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+from .memindex import FieldPostings
+from .memindex import MemIndex
+from .query import EXACT_BOOST
+from .query import MAX_PREFIX_EXPANSION
+from .query import PROXIMITY_BOOST
+from .query import RUN_TITLE_BOOST
+from .query import SAME_TITLE_BOOST
+from .query import TITLE_BOOST
+from .query import Unit
+
+
+class _Term:
+    """One term's postings in one field, scores times ``boost``."""
+
+    __slots__ = ("field", "start", "end", "boost")
+
+    def __init__(self, field: FieldPostings, tid: int, boost: float = 1.0):
+        self.field = field
+        self.start, self.end = field.span(tid)
+        self.boost = boost
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def items(self):
+        f, b = self.field, self.boost
+        docs = f.docs[self.start : self.end]
+        scores = f.scores[self.start : self.end]
+        if b == 1.0:
+            return zip(docs, scores, strict=True)
+        return ((d, s * b) for d, s in zip(docs, scores, strict=True))
+
+    def find(self, doc: int) -> int:
+        """Posting number of ``doc`` in this term, or -1."""
+        i = bisect_left(self.field.docs, doc, self.start, self.end)
+        return i if i < self.end and self.field.docs[i] == doc else -1
+
+    def lookup(self, doc: int):
+        i = self.find(doc)
+        return None if i < 0 else self.field.scores[i] * self.boost
+
+
+class _Scored(dict):
+    """A clause already evaluated: ``{doc: score}``."""
+
+    def items(self):  # noqa: D102 (dict's)
+        return dict.items(self)
+
+    def lookup(self, doc: int):
+        return self.get(doc)
+
+
+def _term(field: FieldPostings, term: str, boost: float = 1.0):
+    tid = field.term_id(term)
+    return None if tid < 0 else _Term(field, tid, boost)
+
+
+def _expansion(field: FieldPostings, prefix: str, boost: float = 1.0):
+    """Or of up to MAX_PREFIX_EXPANSION terms starting with ``prefix`` (query._expand's pick)."""
+    tids = field.expand(prefix, 4 * MAX_PREFIX_EXPANSION)
+    if len(tids) > MAX_PREFIX_EXPANSION:
+        tids.sort(key=lambda t: -field.doc_frequency(t))
+        tids = tids[:MAX_PREFIX_EXPANSION]
+    if not tids:
+        return None
+    out = _Scored()
+    for tid in tids:
+        for d, s in _Term(field, tid, boost).items():
+            out[d] = out.get(d, 0.0) + s
+    return out
+
+
+def _intersect(clauses: list) -> dict:
+    """``{doc: summed score}`` of documents every clause matches."""
+    order = sorted(range(len(clauses)), key=lambda i: len(clauses[i]))
+    acc = dict(clauses[order[0]].items())
+    for i in order[1:]:
+        lookup = clauses[i].lookup
+        nxt = {}
+        for d, s in acc.items():
+            x = lookup(d)
+            if x is not None:
+                nxt[d] = s + x
+        acc = nxt
+        if not acc:
+            break
+    return acc
+
+
+def near(poslists: list, slop: int, ordered: bool) -> bool:
+    """Whether one position from each list forms a chain (Whoosh SpanNear2, ``mindist`` 1).
+
+    Each list's position must lie within ``slop`` of the span built from the earlier lists,
+    not on it; ``ordered`` also requires it to come after the span's start.
+    """
+    aspans = [(p, p) for p in poslists[0]]
+    for plist in poslists[1:]:
+        if not aspans:
+            return False
+        spans = set()
+        n = len(plist)
+        for a0, a1 in aspans:
+            j = bisect_left(plist, a0 if ordered else max(0, a0 - slop))
+            while j < n:
+                b = plist[j]
+                j += 1
+                if b < a0 - slop or (ordered and a0 > b):
+                    continue
+                if b > a1 + slop:
+                    break
+                dist = 0 if a0 <= b <= a1 else (b - a1 if a1 < b else a0 - b)
+                if 1 <= dist <= slop:
+                    spans.add((min(a0, b), max(a1, b)))
+        aspans = sorted(spans)
+    return bool(aspans)
+
+
+def _phrase(field: FieldPostings, words, slop: int = 1, boost: float = 1.0):
+    """Documents holding ``words`` in order, each within ``slop`` of the previous ones."""
+    terms = [_term(field, w) for w in words]
+    if any(t is None for t in terms):
+        return None
+    out = _Scored()
+    for d, s in _chain_docs(terms, slop, ordered=True).items():
+        out[d] = s * boost
+    return out
+
+
+def _chain_docs(terms: list[_Term], slop: int, ordered: bool) -> dict:
+    """``{doc: summed score}`` of documents where ``terms`` form a chain."""
+    out = {}
+    for d, s in _intersect(terms).items():
+        if near([t.field.positions_at(t.find(d)) for t in terms], slop, ordered):
+            out[d] = s
+    return out
+
+
+def _gram_clause(field: FieldPostings, grams: tuple[str, ...], boost: float = 1.0):
+    if len(grams) == 1:
+        gram = grams[0]
+        if len(gram) == 1:
+            return _expansion(field, gram, boost)
+        return _term(field, gram, boost)
+    return _phrase(field, grams, boost=boost)
+
+
+def _word_clause(field: FieldPostings, unit: Unit):
+    return _expansion(field, unit.term) if unit.prefix else _term(field, unit.term)
+
+
+def strict(mem: MemIndex, units: list[Unit], key: str = "") -> list[tuple[int, float]]:
+    """``(docnum, score)`` of every document matching all units, best first.
+
+    The same matches and scores as Whoosh running :func:`helpapi.query.strict_query`.
+    """
+    text, grams = mem.fields["text"], mem.fields["grams"]
+    required = [
+        _word_clause(text, u) if u.kind == "word" else _gram_clause(grams, u.grams) for u in units
+    ]
+    for n in sorted({u.phrase for u in units if u.phrase >= 0}):
+        words = [u.term for u in units if u.phrase == n and u.kind == "word"]
+        if len(words) > 1:
+            required.append(_phrase(text, words))
+    if not required or any(c is None or not len(c) for c in required):
+        return []
+    found = _intersect(required)
+    for clause in _boosts(mem, units, key):
+        for d, s in clause.items():
+            if d in found:
+                found[d] += s
+    return sorted(found.items(), key=lambda x: (-x[1], x[0]))
+
+
+def _boosts(mem: MemIndex, units: list[Unit], key: str) -> list:
+    """The optional clauses of :func:`helpapi.query.strict_query` that match something."""
+    out = []
+    title = mem.fields["title"]
+    words = [u.term for u in units if u.kind == "word" and not u.prefix]
+    if len(words) >= 2:
+        terms = [_term(title, w, TITLE_BOOST) for w in words]
+        if all(terms):
+            out.append(_intersect(terms))
+    elif len(words) == 1:
+        out.append(_term(title, words[0], TITLE_BOOST))
+    title_grams = mem.fields["title_grams"]
+    out += [_gram_clause(title_grams, u.grams, RUN_TITLE_BOOST) for u in units if u.kind == "run"]
+    if key:
+        for name in ("title_key", "english_title_key"):
+            field = mem.fields[name]
+            tid = field.term_id(key)
+            if tid >= 0:
+                start, end = field.span(tid)
+                # A key field scores its weight (1) times the boost.
+                out.append(_Scored((d, SAME_TITLE_BOOST) for d in field.docs[start:end]))
+    return [c for c in out if c]
+
+
+def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, float]:
+    """Extra score of each of ``docs`` for :func:`helpapi.query.proximity_query`'s clauses."""
+    text, grams = mem.fields["text"], mem.fields["grams"]
+    clauses = []  # (terms, slop, ordered, boost)
+    words = [u.term for u in units if u.kind == "word" and not u.prefix]
+    if len(words) >= 2:
+        terms = [_term(text, w) for w in words]
+        if all(terms):
+            # SpanNear2 applies no boost of its own (Whoosh ignores a span query's boost).
+            clauses.append((terms, len(words) + 2, False, 1.0))
+            clauses.append((terms, 1, True, EXACT_BOOST))
+    runs = [u for u in units if u.kind == "run"]
+    if len(runs) >= 2:
+        terms = [_term(grams, g) for u in runs for g in u.grams]
+        if all(terms):
+            clauses.append((terms, 3, True, PROXIMITY_BOOST))
+    extra: dict[int, float] = {}
+    for terms, slop, ordered, boost in clauses:
+        for d in docs:
+            found = [t.find(d) for t in terms]
+            if min(found) < 0:
+                continue
+            poslists = [t.field.positions_at(i) for t, i in zip(terms, found, strict=True)]
+            if near(poslists, slop, ordered):
+                score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
+                extra[d] = extra.get(d, 0.0) + score * boost
+    return extra

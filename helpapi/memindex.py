@@ -1,0 +1,295 @@
+"""A compact copy of the postings the strict pass reads, written beside each Whoosh index.
+
+Whoosh decodes posting blocks in Python on every query, which costs most of a search (see
+``bench/RESULTS.md``). The strict pass and the proximity re-ranking only need, per term: the
+documents, the term's BM25F score in each, and its positions. A generation never changes once
+built, so those are computed once at build time, with Whoosh's own statistics (document count,
+lossy field lengths, average lengths), and written to ``postings.bin`` in the locale's index
+folder. Serving maps the file read-only (shared page cache between workers, nothing to parse at
+start-up) and reads it through typed ``memoryview`` slices.
+
+Whoosh stays the index of record: stored fields, spelling candidates and the relaxed pass read
+it, and a generation without ``postings.bin`` is served by Whoosh alone.
+
+Capture happens while Whoosh indexes: the position format of the captured fields hands each
+document's ``term -> positions`` to the active :class:`Recorder` (no second analysis).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import math
+import mmap
+import struct
+from array import array
+from bisect import bisect_left
+from collections import defaultdict
+from pathlib import Path
+
+from whoosh import formats
+
+FILENAME = "postings.bin"
+VERSION = 1
+# Fields with positions (phrases, proximity) and the whole-title key fields (no positions).
+POSITION_FIELDS = ("text", "title", "grams", "title_grams")
+KEY_FIELDS = ("title_key", "english_title_key")
+# Whoosh's BM25F defaults (helpapi does not change them).
+B, K1 = 0.75, 1.2
+_MAGIC = b"HAPOST01"
+
+_recorder: contextvars.ContextVar = contextvars.ContextVar("helpapi_recorder", default=None)
+
+
+class RecordingPositions(formats.Positions):
+    """Whoosh's ``Positions`` format that also reports each document's positions per term.
+
+    Pickled into the index's schema by class name only; it records nothing unless a
+    :class:`Recorder` is active (that is, while ``build_locale`` writes this index).
+    """
+
+    def __init__(self, capture: str, field_boost: float = 1.0, **options):
+        super().__init__(field_boost=field_boost, **options)
+        self.capture = capture
+
+    def word_values(self, value, analyzer, **kwargs):
+        """Same output as ``Positions.word_values``; hands the positions to the recorder."""
+        recorder = _recorder.get()
+        if recorder is None:
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        fb = self.field_boost
+        poses = defaultdict(list)
+        weights = defaultdict(float)
+        kwargs["positions"] = True
+        kwargs["boosts"] = True
+        for t in formats.tokens(value, analyzer, kwargs):
+            poses[t.text].append(t.pos)
+            weights[t.text] += t.boost
+        recorder.record(self.capture, poses, weights, fb)
+        for w, poslist in poses.items():
+            yield (w, len(poslist), weights[w] * fb, self.encode(poslist))
+
+
+class Recorder:
+    """Collects the captured fields' postings of the documents added while it is active."""
+
+    def __init__(self):
+        self.slugs: list[str] = []
+        # field -> term -> list of (doc order, weight, positions)
+        self.postings: dict[str, dict[str, list]] = {f: {} for f in POSITION_FIELDS}
+        self.keys: dict[str, dict[str, list[int]]] = {f: {} for f in KEY_FIELDS}
+
+    @contextlib.contextmanager
+    def active(self):
+        """Record while the block runs (in this thread/context only)."""
+        token = _recorder.set(self)
+        try:
+            yield self
+        finally:
+            _recorder.reset(token)
+
+    def start_document(self, doc: dict) -> None:
+        """Call before ``writer.add_document(**doc)``."""
+        n = len(self.slugs)
+        self.slugs.append(doc["slug"])
+        for f in KEY_FIELDS:
+            if doc.get(f):
+                self.keys[f].setdefault(doc[f], []).append(n)
+
+    def record(self, field: str, poses: dict, weights: dict, boost: float) -> None:
+        """Called by :class:`RecordingPositions` for one field of the current document."""
+        n = len(self.slugs) - 1
+        table = self.postings[field]
+        for term, plist in poses.items():
+            entry = table.get(term)
+            if entry is None:
+                entry = table[term] = []
+            entry.append((n, weights[term] * boost, plist))
+
+    def write(self, path: Path, reader) -> int:
+        """Score every posting with ``reader``'s statistics and write ``path``; its size."""
+        n_docs = reader.doc_count_all()
+        # Documents are numbered in the order they were added (one writer, one segment); map
+        # through the unique slug anyway, so a different Whoosh layout cannot misnumber them.
+        docnum = [_docnum(reader, slug) for slug in self.slugs]
+        big = n_docs > 0xFFFF
+        sections: list[bytes] = []
+        header = {"version": VERSION, "docs": n_docs, "fields": {}}
+
+        def add(arr) -> list:
+            data = arr.tobytes() if isinstance(arr, array) else arr
+            start = sum(len(s) for s in sections)
+            pad = (-start) % 8
+            if pad:
+                sections.append(b"\0" * pad)
+                start += pad
+            sections.append(data)
+            return [start, len(data), arr.typecode if isinstance(arr, array) else "B"]
+
+        for field in POSITION_FIELDS:
+            lengths = [reader.doc_field_length(d, field, 1) for d in range(n_docs)]
+            avgfl = (reader.field_length(field) / (n_docs or 1)) or 1
+            table = self.postings[field]
+            terms = sorted(table, key=lambda t: t.encode("utf-8"))
+            docs = array("I" if big else "H")
+            scores = array("d")
+            pos_off = array("I", [0])
+            positions = array("I")
+            post_off = array("I", [0])
+            for term in terms:
+                entries = sorted(table[term], key=lambda e: docnum[e[0]])
+                idf = math.log(n_docs / (len(entries) + 1)) + 1
+                for order, weight, plist in entries:
+                    d = docnum[order]
+                    docs.append(d)
+                    fl = lengths[d]
+                    scores.append(
+                        idf * ((weight * (K1 + 1)) / (weight + K1 * ((1 - B) + B * fl / avgfl)))
+                    )
+                    positions.extend(plist)
+                    pos_off.append(len(positions))
+                post_off.append(len(docs))
+            if positions and max(positions) <= 0xFFFF:
+                positions = array("H", positions)
+            blob, term_off = _term_blob(terms)
+            header["fields"][field] = {
+                "terms": add(blob),
+                "term_off": add(term_off),
+                "post_off": add(post_off),
+                "docs": add(docs),
+                "scores": add(scores),
+                "pos_off": add(pos_off),
+                "positions": add(positions),
+            }
+        for field in KEY_FIELDS:
+            table = self.keys[field]
+            terms = sorted(table, key=lambda t: t.encode("utf-8"))
+            docs = array("I" if big else "H")
+            post_off = array("I", [0])
+            for term in terms:
+                docs.extend(sorted(docnum[o] for o in table[term]))
+                post_off.append(len(docs))
+            blob, term_off = _term_blob(terms)
+            header["fields"][field] = {
+                "terms": add(blob),
+                "term_off": add(term_off),
+                "post_off": add(post_off),
+                "docs": add(docs),
+            }
+        head = json.dumps(header).encode("utf-8")
+        body = b"".join(sections)
+        with open(path, "wb") as fh:
+            fh.write(_MAGIC + struct.pack("<I", len(head)) + head)
+            fh.write(b"\0" * ((-(len(_MAGIC) + 4 + len(head))) % 8))
+            fh.write(body)
+        return path.stat().st_size
+
+
+def _docnum(reader, slug: str) -> int:
+    m = reader.postings("slug", slug)
+    return m.id()
+
+
+def _term_blob(terms: list[str]) -> tuple[bytes, array]:
+    encoded = [t.encode("utf-8") for t in terms]
+    off = array("I", [0])
+    total = 0
+    for e in encoded:
+        total += len(e)
+        off.append(total)
+    return b"".join(encoded), off
+
+
+class _Terms:
+    """The sorted terms of one field as a sequence of bytes (for ``bisect``)."""
+
+    __slots__ = ("blob", "off")
+
+    def __init__(self, blob: bytes, off: memoryview):
+        self.blob, self.off = blob, off
+
+    def __len__(self) -> int:
+        return len(self.off) - 1
+
+    def __getitem__(self, i: int) -> bytes:
+        return self.blob[self.off[i] : self.off[i + 1]]
+
+
+class FieldPostings:
+    """One field's terms and postings, read from the mapped file."""
+
+    def __init__(self, buf: memoryview, base: int, spec: dict):
+        def view(name):
+            start, length, code = spec[name]
+            raw = buf[base + start : base + start + length]
+            return raw if code == "B" else raw.cast(code)
+
+        self.terms = _Terms(bytes(view("terms")), view("term_off"))
+        self.post_off = view("post_off")
+        self.docs = view("docs")
+        self.scores = view("scores") if "scores" in spec else None
+        self.pos_off = view("pos_off") if "pos_off" in spec else None
+        self.positions = view("positions") if "positions" in spec else None
+
+    def term_id(self, term: str) -> int:
+        """The term's number, or -1 when the field does not hold it."""
+        key = term.encode("utf-8")
+        i = bisect_left(self.terms, key)
+        return i if i < len(self.terms) and self.terms[i] == key else -1
+
+    def doc_frequency(self, tid: int) -> int:
+        """How many documents hold term ``tid``."""
+        return self.post_off[tid + 1] - self.post_off[tid]
+
+    def expand(self, prefix: str, limit: int) -> list[int]:
+        """Up to ``limit`` term numbers starting with ``prefix``, in term order."""
+        key = prefix.encode("utf-8")
+        terms = self.terms
+        i, out = bisect_left(terms, key), []
+        while i < len(terms) and len(out) < limit and terms[i].startswith(key):
+            out.append(i)
+            i += 1
+        return out
+
+    def span(self, tid: int) -> tuple[int, int]:
+        """The posting range ``[start, end)`` of term ``tid``."""
+        return self.post_off[tid], self.post_off[tid + 1]
+
+    def positions_at(self, posting: int) -> memoryview:
+        """Positions of posting number ``posting`` (sorted)."""
+        return self.positions[self.pos_off[posting] : self.pos_off[posting + 1]]
+
+
+class MemIndex:
+    """The mapped ``postings.bin`` of one locale's index."""
+
+    def __init__(self, path: Path):
+        with open(path, "rb") as fh:
+            self._mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        if self._mm[: len(_MAGIC)] != _MAGIC:
+            raise ValueError(f"{path}: not a helpapi postings file")
+        (hlen,) = struct.unpack_from("<I", self._mm, len(_MAGIC))
+        start = len(_MAGIC) + 4
+        header = json.loads(self._mm[start : start + hlen])
+        if header.get("version") != VERSION:
+            raise ValueError(f"{path}: postings version {header.get('version')}")
+        base = start + hlen + ((-(start + hlen)) % 8)
+        self._buf = memoryview(self._mm)
+        self.doc_count = header["docs"]
+        self.fields = {
+            name: FieldPostings(self._buf, base, spec) for name, spec in header["fields"].items()
+        }
+
+    @classmethod
+    def open(cls, index_path: Path) -> MemIndex | None:
+        """The postings of the index in ``index_path``, or None when it has none."""
+        path = Path(index_path) / FILENAME
+        return cls(path) if path.exists() else None
+
+    def close(self) -> None:
+        """Drop this index's views; the mapping goes when the last view in use is gone."""
+        # Not mmap.close(): a request still holding a slice would make it raise.
+        self.fields = {}
+        self._buf = self._mm = None
