@@ -110,6 +110,14 @@ def near(poslists: list, slop: int, ordered: bool) -> bool:
     Each list's position must lie within ``slop`` of the span built from the earlier lists,
     not on it; ``ordered`` also requires it to come after the span's start.
     """
+    if ordered and slop == 1:
+        # The common case (phrases, bigram runs) reduces to consecutive positions.
+        starts = set(poslists[0])
+        for i, plist in enumerate(poslists[1:], 1):
+            starts.intersection_update([p - i for p in plist])
+            if not starts:
+                return False
+        return bool(starts)
     aspans = [(p, p) for p in poslists[0]]
     for plist in poslists[1:]:
         if not aspans:
@@ -145,10 +153,22 @@ def _phrase(field: FieldPostings, words, slop: int = 1, boost: float = 1.0):
 
 def _chain_docs(terms: list[_Term], slop: int, ordered: bool) -> dict:
     """``{doc: summed score}`` of documents where ``terms`` form a chain."""
+    order = sorted(range(len(terms)), key=lambda i: len(terms[i]))
+    first, rest = terms[order[0]], order[1:]
+    field = first.field
     out = {}
-    for d, s in _intersect(terms).items():
-        if near([t.field.positions_at(t.find(d)) for t in terms], slop, ordered):
-            out[d] = s
+    found = [0] * len(terms)
+    for k in range(first.start, first.end):
+        d = field.docs[k]
+        found[order[0]] = k
+        for i in rest:
+            j = terms[i].find(d)
+            if j < 0:
+                break
+            found[i] = j
+        else:
+            if near([field.positions_at(j) for j in found], slop, ordered):
+                out[d] = sum(field.scores[j] for j in found)
     return out
 
 
@@ -161,26 +181,63 @@ def _gram_clause(field: FieldPostings, grams: tuple[str, ...], boost: float = 1.
     return _phrase(field, grams, boost=boost)
 
 
-def _word_clause(field: FieldPostings, unit: Unit):
-    return _expansion(field, unit.term) if unit.prefix else _term(field, unit.term)
+# A word being typed (or a lone no-space character) is checked exactly, against every term it
+# starts with, in the documents the other units allow when they are at most this many; beyond
+# that, or alone, it stands for its MAX_PREFIX_EXPANSION most frequent terms (as in Whoosh).
+PREFIX_EXACT_DOCS = 2000
+
+
+def is_prefix(unit: Unit) -> bool:
+    """Whether ``unit`` is a prefix: a word being typed, or a single no-space character."""
+    if unit.kind == "word":
+        return unit.prefix
+    return len(unit.grams) == 1 and len(unit.grams[0]) == 1
+
+
+def _apply_prefix(found: dict | None, field: FieldPostings, prefix: str) -> dict:
+    """``found`` narrowed to documents holding a term that starts with ``prefix``."""
+    if found is None or len(found) > PREFIX_EXACT_DOCS:
+        expanded = _expansion(field, prefix)
+        if expanded is None:
+            return {}
+        return dict(expanded) if found is None else _intersect([_Scored(found), expanded])
+    lo, hi = field.prefix_range(prefix)
+    out = {}
+    if lo < hi:
+        for d, s in found.items():
+            x = field.doc_prefix_score(d, lo, hi)
+            if x is not None:
+                out[d] = s + x
+    return out
 
 
 def strict(mem: MemIndex, units: list[Unit], key: str = "") -> list[tuple[int, float]]:
     """``(docnum, score)`` of every document matching all units, best first.
 
-    The same matches and scores as Whoosh running :func:`helpapi.query.strict_query`.
+    For complete words, the same matches and scores as Whoosh running
+    :func:`helpapi.query.strict_query`; a prefix (see :data:`PREFIX_EXACT_DOCS`) also finds
+    documents whose only completion of it is a rare term.
     """
     text, grams = mem.fields["text"], mem.fields["grams"]
     required = [
-        _word_clause(text, u) if u.kind == "word" else _gram_clause(grams, u.grams) for u in units
+        _term(text, u.term) if u.kind == "word" else _gram_clause(grams, u.grams)
+        for u in units
+        if not is_prefix(u)
     ]
     for n in sorted({u.phrase for u in units if u.phrase >= 0}):
         words = [u.term for u in units if u.phrase == n and u.kind == "word"]
         if len(words) > 1:
             required.append(_phrase(text, words))
-    if not required or any(c is None or not len(c) for c in required):
+    if any(c is None or not len(c) for c in required):
         return []
-    found = _intersect(required)
+    found = _intersect(required) if required else None
+    for u in units:
+        if is_prefix(u):
+            found = _apply_prefix(
+                found, *((text, u.term) if u.kind == "word" else (grams, u.grams[0]))
+            )
+    if not found:
+        return []
     for clause in _boosts(mem, units, key):
         for d, s in clause.items():
             if d in found:

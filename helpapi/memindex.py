@@ -35,6 +35,9 @@ VERSION = 1
 # Fields with positions (phrases, proximity) and the whole-title key fields (no positions).
 POSITION_FIELDS = ("text", "title", "grams", "title_grams")
 KEY_FIELDS = ("title_key", "english_title_key")
+# Fields that also get a per-document list of (term number, score): a word being typed is
+# matched by any term it starts with, checked in the few documents the other words allow.
+FORWARD_FIELDS = ("text", "grams")
 # Whoosh's BM25F defaults (helpapi does not change them).
 B, K1 = 0.75, 1.2
 _MAGIC = b"HAPOST01"
@@ -138,16 +141,17 @@ class Recorder:
             pos_off = array("I", [0])
             positions = array("I")
             post_off = array("I", [0])
-            for term in terms:
+            forward: list[list] = [[] for _ in range(n_docs)]
+            for tid, term in enumerate(terms):
                 entries = sorted(table[term], key=lambda e: docnum[e[0]])
                 idf = math.log(n_docs / (len(entries) + 1)) + 1
                 for order, weight, plist in entries:
                     d = docnum[order]
                     docs.append(d)
                     fl = lengths[d]
-                    scores.append(
-                        idf * ((weight * (K1 + 1)) / (weight + K1 * ((1 - B) + B * fl / avgfl)))
-                    )
+                    score = idf * ((weight * (K1 + 1)) / (weight + K1 * ((1 - B) + B * fl / avgfl)))
+                    scores.append(score)
+                    forward[d].append((tid, score))
                     positions.extend(plist)
                     pos_off.append(len(positions))
                 post_off.append(len(docs))
@@ -163,6 +167,18 @@ class Recorder:
                 "pos_off": add(pos_off),
                 "positions": add(positions),
             }
+            if field in FORWARD_FIELDS:
+                # Term numbers ascend per document: terms were numbered in sorted order.
+                fwd_off = array("I", [0])
+                fwd_tids = array("I")
+                fwd_scores = array("d")
+                for entries in forward:
+                    fwd_tids.extend(t for t, _ in entries)
+                    fwd_scores.extend(x for _, x in entries)
+                    fwd_off.append(len(fwd_tids))
+                header["fields"][field].update(
+                    fwd_off=add(fwd_off), fwd_tids=add(fwd_tids), fwd_scores=add(fwd_scores)
+                )
         for field in KEY_FIELDS:
             table = self.keys[field]
             terms = sorted(table, key=lambda t: t.encode("utf-8"))
@@ -232,6 +248,9 @@ class FieldPostings:
         self.scores = view("scores") if "scores" in spec else None
         self.pos_off = view("pos_off") if "pos_off" in spec else None
         self.positions = view("positions") if "positions" in spec else None
+        self.fwd_off = view("fwd_off") if "fwd_off" in spec else None
+        self.fwd_tids = view("fwd_tids") if "fwd_tids" in spec else None
+        self.fwd_scores = view("fwd_scores") if "fwd_scores" in spec else None
 
     def term_id(self, term: str) -> int:
         """The term's number, or -1 when the field does not hold it."""
@@ -242,6 +261,27 @@ class FieldPostings:
     def doc_frequency(self, tid: int) -> int:
         """How many documents hold term ``tid``."""
         return self.post_off[tid + 1] - self.post_off[tid]
+
+    def prefix_range(self, prefix: str) -> tuple[int, int]:
+        """Term numbers ``[lo, hi)`` of the terms starting with ``prefix`` (sorted order)."""
+        key = prefix.encode("utf-8")
+        lo = bisect_left(self.terms, key)
+        # The first term past every key starting with ``key``: bump its last byte (UTF-8
+        # byte order is code point order, and no term byte is 0xFF).
+        hi = (
+            bisect_left(self.terms, key[:-1] + bytes([key[-1] + 1]), lo) if key else len(self.terms)
+        )
+        return lo, hi
+
+    def doc_prefix_score(self, doc: int, lo: int, hi: int) -> float | None:
+        """Summed scores in ``doc`` of the terms numbered ``[lo, hi)``; None if it has none."""
+        a, b = self.fwd_off[doc], self.fwd_off[doc + 1]
+        tids = self.fwd_tids
+        i = bisect_left(tids, lo, a, b)
+        if i == b or tids[i] >= hi:
+            return None
+        j = bisect_left(tids, hi, i, b)
+        return sum(self.fwd_scores[i:j])
 
     def expand(self, prefix: str, limit: int) -> list[int]:
         """Up to ``limit`` term numbers starting with ``prefix``, in term order."""

@@ -29,35 +29,40 @@ def _grapheme_iterator():
     return it
 
 
-def _patterns(surfaces: list[str]) -> tuple[re.Pattern, ...]:
+def _pattern(surfaces: list[str]) -> re.Pattern | None:
     return _compiled(frozenset(s for s in surfaces if s))
 
 
-# Every hit of a page shares its query's patterns: compile them once (re's own cache is
-# global and small, and a page's ten snippets would each miss it under varied traffic).
+# Every hit of a page shares its query's pattern: compile it once (re's own cache is global
+# and small, and a page's ten snippets would each miss it under varied traffic).
 @functools.lru_cache(maxsize=256)
-def _compiled(surfaces: frozenset[str]) -> tuple[re.Pattern, ...]:
-    out = []
-    for surface in sorted(surfaces, key=lambda s: (-len(s), s)):
-        if GRAM_RUN.fullmatch(surface):
-            out.append(re.compile(re.escape(surface)))
-        else:
-            # A word matches at a word start and runs to the word's end (prefix, stem, case).
-            out.append(re.compile(r"(?<!\w)" + re.escape(surface) + r"\w*", re.IGNORECASE))
-    return tuple(out)
+def _compiled(surfaces: frozenset[str]) -> re.Pattern | None:
+    """One alternation over all surfaces, longest first, scanned in a single pass.
+
+    Words match at a word start and run to the word's end (prefix, stem, case). Runs of
+    no-space scripts sit in a lookahead, so overlapping pieces ("パスワ", "スワー") all match.
+    """
+    ordered = sorted(surfaces, key=lambda s: (-len(s), s))
+    words = [re.escape(s) for s in ordered if not GRAM_RUN.fullmatch(s)]
+    runs = [re.escape(s) for s in ordered if GRAM_RUN.fullmatch(s)]
+    alternatives = []
+    if words:
+        alternatives.append(r"(?<!\w)(?:" + "|".join(words) + r")\w*")
+    if runs:
+        alternatives.append(r"(?=(" + "|".join(runs) + r"))")
+    return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
 
 
 def match_spans(text: str, surfaces: list[str], limit: int = 2000) -> list[tuple[int, int]]:
-    """Sorted, merged ``(start, end)`` spans where any surface occurs (overlaps joined)."""
-    spans = []
-    for pattern in _patterns(surfaces):
-        for i, m in enumerate(pattern.finditer(text)):
-            if i >= limit:
-                break
-            spans.append((m.start(), m.end()))
-    spans.sort()
+    """Sorted, merged ``(start, end)`` spans where any surface occurs (adjacent ones joined)."""
+    pattern = _pattern(surfaces)
     merged: list[list[int]] = []
-    for a, b in spans:
+    if pattern is None:
+        return []
+    for i, m in enumerate(pattern.finditer(text)):
+        if i >= limit:
+            break
+        a, b = m.span(1) if m.lastindex else m.span()
         if merged and a <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], b)
         else:
@@ -71,14 +76,20 @@ def _snap(text: str, index: int, forward: bool) -> int:
     window = text[lo:hi]
     it = _grapheme_iterator()
     it.setText(window)
-    to_index = utf16_to_index(window)
-    bounds = [b if to_index is None else to_index(b) for b in [it.first(), *it]]
     rel = index - lo
-    if forward:
-        cand = [b for b in bounds if b >= rel] or [len(window)]
+    to_index = utf16_to_index(window)
+    if to_index is None:
+        # No character outside the BMP: ICU's UTF-16 offsets are string indexes.
+        if not it.isBoundary(rel):
+            rel = it.following(rel) if forward else it.preceding(rel)
+        pos = lo + (rel if rel != icu.BreakIterator.DONE else (len(window) if forward else 0))
     else:
-        cand = [b for b in bounds if b <= rel][::-1] or [0]
-    pos = lo + cand[0]
+        bounds = [to_index(b) for b in [it.first(), *it]]
+        if forward:
+            cand = [b for b in bounds if b >= rel] or [len(window)]
+        else:
+            cand = [b for b in bounds if b <= rel][::-1] or [0]
+        pos = lo + cand[0]
     # Inside a word of a spaced script: go to the nearest space within reach.
     step = 1 if forward else -1
     for _ in range(20):
@@ -102,12 +113,13 @@ def make_snippet(text: str, surfaces: list[str], size: int = SNIPPET_CHARS) -> s
         # The window holding the most distinct matched words wins; the earliest on ties.
         best, best_score = spans[0][0], -1
         starts = [x for x, _ in spans]
+        words = [text[x:y].casefold() for x, y in spans[:256]]
         for i, a in enumerate(starts[:64]):
             # Spans are sorted: the window [a, a + size) is spans[i:j].
             j = bisect.bisect_left(starts, a + size, i)
-            seen = {text[x:y].casefold() for x, y in spans[i:j]}
-            if len(seen) > best_score:
-                best, best_score = a, len(seen)
+            seen = len(set(words[i:j]))
+            if seen > best_score:
+                best, best_score = a, seen
         start = max(0, best - _LEAD)
     end = min(len(text), start + size)
     if start > 0:
