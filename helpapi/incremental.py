@@ -13,10 +13,10 @@ from pathlib import Path
 
 from . import generations
 from .corpus import UnreadableArticle
+from .corpus import article_files
 from .corpus import content_hash
 from .corpus import discover_locales
 from .corpus import english_hash
-from .corpus import iter_article_paths
 from .corpus import parse_article
 from .corpus import read_bytes
 from .schema import ENGLISH
@@ -39,7 +39,7 @@ class Plan:
 def scan_manifest(locale_dir: Path) -> dict[str, str]:
     """``{slug: content hash}`` of one locale folder (unreadable files hash as empty)."""
     manifest = {}
-    for slug, path in iter_article_paths(locale_dir):
+    for slug, path in article_files(locale_dir):
         try:
             manifest[slug] = content_hash(read_bytes(path))
         except UnreadableArticle:
