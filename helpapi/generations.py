@@ -45,7 +45,7 @@ def current_generation(index_dir: Path) -> str | None:
 def pointer_signature(index_dir: Path):
     """A cheap value that changes whenever ``CURRENT`` is replaced (inode, mtime)."""
     try:
-        st = os.stat(Path(index_dir) / POINTER)
+        st = os.stat(os.path.join(index_dir, POINTER))
     except FileNotFoundError:
         return None
     return (st.st_ino, st.st_mtime_ns, st.st_size)
