@@ -165,6 +165,8 @@ def proximity_query(units: list[Unit]) -> wq.Query | None:
     words = [u.term for u in units if u.kind == "word" and not u.prefix]
     if len(words) >= 2:
         span = SpanNear2([wq.Term("text", w) for w in words], slop=len(words) + 2, ordered=False)
+        # Whoosh's SpanNear2 matcher ignores this boost (it scores 1.0x); the ranking was tuned
+        # that way and helpapi.engine reproduces it. Kept to show the intent for a re-tune.
         span.boost = PROXIMITY_BOOST
         out.append(span)
         out.append(wq.Phrase("text", words, slop=1, boost=EXACT_BOOST))
