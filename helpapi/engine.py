@@ -18,12 +18,12 @@ from bisect import bisect_left
 from .memindex import FieldPostings
 from .memindex import MemIndex
 from .query import EXACT_BOOST
-from .query import MAX_PREFIX_EXPANSION
 from .query import PROXIMITY_BOOST
 from .query import RUN_TITLE_BOOST
 from .query import SAME_TITLE_BOOST
 from .query import TITLE_BOOST
 from .query import Unit
+from .query import pick_expansions
 
 
 class _Term:
@@ -60,9 +60,6 @@ class _Term:
 class _Scored(dict):
     """A clause already evaluated: ``{doc: score}``."""
 
-    def items(self):  # noqa: D102 (dict's)
-        return dict.items(self)
-
     def lookup(self, doc: int):
         return self.get(doc)
 
@@ -73,11 +70,8 @@ def _term(field: FieldPostings, term: str, boost: float = 1.0):
 
 
 def _expansion(field: FieldPostings, prefix: str, boost: float = 1.0):
-    """Or of up to MAX_PREFIX_EXPANSION terms starting with ``prefix`` (query._expand's pick)."""
-    tids = field.expand(prefix, 4 * MAX_PREFIX_EXPANSION)
-    if len(tids) > MAX_PREFIX_EXPANSION:
-        tids.sort(key=lambda t: -field.doc_frequency(t))
-        tids = tids[:MAX_PREFIX_EXPANSION]
+    """Or of the completions of ``prefix`` that the Whoosh query picks too."""
+    tids = pick_expansions(range(*field.prefix_range(prefix)), field.doc_frequency)
     if not tids:
         return None
     out = _Scored()
@@ -232,10 +226,10 @@ def strict(mem: MemIndex, units: list[Unit], key: str = "") -> list[tuple[int, f
         return []
     found = _intersect(required) if required else None
     for u in units:
-        if is_prefix(u):
-            found = _apply_prefix(
-                found, *((text, u.term) if u.kind == "word" else (grams, u.grams[0]))
-            )
+        if is_prefix(u) and u.kind == "word":
+            found = _apply_prefix(found, text, u.term)
+        elif is_prefix(u):
+            found = _apply_prefix(found, grams, u.grams[0])
     if not found:
         return []
     for clause in _boosts(mem, units, key):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import json
 import math
 import mmap
@@ -29,6 +30,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from whoosh import formats
+from whoosh import scoring
 
 FILENAME = "postings.bin"
 VERSION = 1
@@ -38,8 +40,8 @@ KEY_FIELDS = ("title_key", "english_title_key")
 # Fields that also get a per-document list of (term number, score): a word being typed is
 # matched by any term it starts with, checked in the few documents the other words allow.
 FORWARD_FIELDS = ("text", "grams")
-# Whoosh's BM25F defaults (helpapi does not change them).
-B, K1 = 0.75, 1.2
+# The weighting Whoosh searches with (helpapi keeps its defaults): scores must equal Whoosh's.
+_WEIGHTING = scoring.BM25F()
 _MAGIC = b"HAPOST01"
 
 _recorder: contextvars.ContextVar = contextvars.ContextVar("helpapi_recorder", default=None)
@@ -111,96 +113,105 @@ class Recorder:
                 entry = table[term] = []
             entry.append((n, weights[term] * boost, plist))
 
-    def write(self, path: Path, reader) -> int:
-        """Score every posting with ``reader``'s statistics and write ``path``; its size."""
+    def write(self, path: Path, reader) -> None:
+        """Score every posting with ``reader``'s statistics and write ``path``."""
         n_docs = reader.doc_count_all()
         # Documents are numbered in the order they were added (one writer, one segment); map
         # through the unique slug anyway, so a different Whoosh layout cannot misnumber them.
         docnum = [_docnum(reader, slug) for slug in self.slugs]
-        big = n_docs > 0xFFFF
-        sections: list[bytes] = []
+        doc_type = "I" if n_docs > 0xFFFF else "H"
+        out = _Sections()
         header = {"version": VERSION, "docs": n_docs, "fields": {}}
-
-        def add(arr) -> list:
-            data = arr.tobytes() if isinstance(arr, array) else arr
-            start = sum(len(s) for s in sections)
-            pad = (-start) % 8
-            if pad:
-                sections.append(b"\0" * pad)
-                start += pad
-            sections.append(data)
-            return [start, len(data), arr.typecode if isinstance(arr, array) else "B"]
-
         for field in POSITION_FIELDS:
             lengths = [reader.doc_field_length(d, field, 1) for d in range(n_docs)]
             avgfl = (reader.field_length(field) / (n_docs or 1)) or 1
             table = self.postings[field]
-            terms = sorted(table, key=lambda t: t.encode("utf-8"))
-            docs = array("I" if big else "H")
-            scores = array("d")
-            pos_off = array("I", [0])
-            positions = array("I")
-            post_off = array("I", [0])
-            forward: list[list] = [[] for _ in range(n_docs)]
+            terms = _sorted_terms(table)
+            docs, scores, post_off = array(doc_type), array("d"), array("I", [0])
+            pos_off, positions = array("I", [0]), array("I")
+            forward = [[] for _ in range(n_docs)] if field in FORWARD_FIELDS else None
             for tid, term in enumerate(terms):
                 entries = sorted(table[term], key=lambda e: docnum[e[0]])
+                # Whoosh's WeightingModel.idf, from the same document frequency.
                 idf = math.log(n_docs / (len(entries) + 1)) + 1
                 for order, weight, plist in entries:
                     d = docnum[order]
+                    score = scoring.bm25(
+                        idf, weight, lengths[d], avgfl, _WEIGHTING.B, _WEIGHTING.K1
+                    )
                     docs.append(d)
-                    fl = lengths[d]
-                    score = idf * ((weight * (K1 + 1)) / (weight + K1 * ((1 - B) + B * fl / avgfl)))
                     scores.append(score)
-                    forward[d].append((tid, score))
                     positions.extend(plist)
                     pos_off.append(len(positions))
+                    if forward is not None:
+                        forward[d].append((tid, score))
                 post_off.append(len(docs))
             if positions and max(positions) <= 0xFFFF:
                 positions = array("H", positions)
-            blob, term_off = _term_blob(terms)
-            header["fields"][field] = {
-                "terms": add(blob),
-                "term_off": add(term_off),
-                "post_off": add(post_off),
-                "docs": add(docs),
-                "scores": add(scores),
-                "pos_off": add(pos_off),
-                "positions": add(positions),
-            }
-            if field in FORWARD_FIELDS:
+            spec = header["fields"][field] = out.term_table(terms, post_off, docs)
+            spec.update(
+                scores=out.add(scores), pos_off=out.add(pos_off), positions=out.add(positions)
+            )
+            if forward is not None:
                 # Term numbers ascend per document: terms were numbered in sorted order.
-                fwd_off = array("I", [0])
-                fwd_tids = array("I")
-                fwd_scores = array("d")
+                fwd_off, fwd_tids, fwd_scores = array("I", [0]), array("I"), array("d")
                 for entries in forward:
                     fwd_tids.extend(t for t, _ in entries)
                     fwd_scores.extend(x for _, x in entries)
                     fwd_off.append(len(fwd_tids))
-                header["fields"][field].update(
-                    fwd_off=add(fwd_off), fwd_tids=add(fwd_tids), fwd_scores=add(fwd_scores)
+                spec.update(
+                    fwd_off=out.add(fwd_off),
+                    fwd_tids=out.add(fwd_tids),
+                    fwd_scores=out.add(fwd_scores),
                 )
         for field in KEY_FIELDS:
             table = self.keys[field]
-            terms = sorted(table, key=lambda t: t.encode("utf-8"))
-            docs = array("I" if big else "H")
-            post_off = array("I", [0])
+            terms = _sorted_terms(table)
+            docs, post_off = array(doc_type), array("I", [0])
             for term in terms:
                 docs.extend(sorted(docnum[o] for o in table[term]))
                 post_off.append(len(docs))
-            blob, term_off = _term_blob(terms)
-            header["fields"][field] = {
-                "terms": add(blob),
-                "term_off": add(term_off),
-                "post_off": add(post_off),
-                "docs": add(docs),
-            }
+            header["fields"][field] = out.term_table(terms, post_off, docs)
         head = json.dumps(header).encode("utf-8")
-        body = b"".join(sections)
         with open(path, "wb") as fh:
             fh.write(_MAGIC + struct.pack("<I", len(head)) + head)
             fh.write(b"\0" * ((-(len(_MAGIC) + 4 + len(head))) % 8))
-            fh.write(body)
-        return path.stat().st_size
+            fh.writelines(out.parts)
+
+
+class _Sections:
+    """The file body being assembled: 8-byte aligned arrays, addressed by offset."""
+
+    def __init__(self):
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def add(self, data) -> list:
+        """Append an array (or raw bytes); its ``[offset, length, typecode]`` for the header."""
+        raw = data.tobytes() if isinstance(data, array) else data
+        pad = (-self.size) % 8
+        if pad:
+            self.parts.append(b"\0" * pad)
+            self.size += pad
+        start = self.size
+        self.parts.append(raw)
+        self.size += len(raw)
+        return [start, len(raw), data.typecode if isinstance(data, array) else "B"]
+
+    def term_table(self, terms: list[str], post_off: array, docs: array) -> dict:
+        """The sections every field has: its sorted terms and each term's documents."""
+        blob, term_off = _term_blob(terms)
+        return {
+            "terms": self.add(blob),
+            "term_off": self.add(term_off),
+            "post_off": self.add(post_off),
+            "docs": self.add(docs),
+        }
+
+
+def _sorted_terms(table: dict) -> list[str]:
+    # UTF-8 byte order: Whoosh's term order, and the order the reader bisects in.
+    return sorted(table, key=lambda t: t.encode("utf-8"))
 
 
 def _docnum(reader, slug: str) -> int:
@@ -238,6 +249,8 @@ class FieldPostings:
 
     def __init__(self, buf: memoryview, base: int, spec: dict):
         def view(name):
+            if name not in spec:
+                return None
             start, length, code = spec[name]
             raw = buf[base + start : base + start + length]
             return raw if code == "B" else raw.cast(code)
@@ -245,15 +258,18 @@ class FieldPostings:
         self.terms = _Terms(bytes(view("terms")), view("term_off"))
         self.post_off = view("post_off")
         self.docs = view("docs")
-        self.scores = view("scores") if "scores" in spec else None
-        self.pos_off = view("pos_off") if "pos_off" in spec else None
-        self.positions = view("positions") if "positions" in spec else None
-        self.fwd_off = view("fwd_off") if "fwd_off" in spec else None
-        self.fwd_tids = view("fwd_tids") if "fwd_tids" in spec else None
-        self.fwd_scores = view("fwd_scores") if "fwd_scores" in spec else None
+        self.scores = view("scores")
+        self.pos_off = view("pos_off")
+        self.positions = view("positions")
+        self.fwd_off = view("fwd_off")
+        self.fwd_tids = view("fwd_tids")
+        self.fwd_scores = view("fwd_scores")
+        # A query looks its words up in the strict pass and again when re-ranking, and each
+        # keystroke of a query being typed repeats the earlier words: remember recent answers.
+        self.term_id = functools.lru_cache(maxsize=4096)(self._term_id)
 
-    def term_id(self, term: str) -> int:
-        """The term's number, or -1 when the field does not hold it."""
+    def _term_id(self, term: str) -> int:
+        """The term's number, or -1 when the field does not hold it (see ``term_id``)."""
         key = term.encode("utf-8")
         i = bisect_left(self.terms, key)
         return i if i < len(self.terms) and self.terms[i] == key else -1
@@ -282,16 +298,6 @@ class FieldPostings:
             return None
         j = bisect_left(tids, hi, i, b)
         return sum(self.fwd_scores[i:j])
-
-    def expand(self, prefix: str, limit: int) -> list[int]:
-        """Up to ``limit`` term numbers starting with ``prefix``, in term order."""
-        key = prefix.encode("utf-8")
-        terms = self.terms
-        i, out = bisect_left(terms, key), []
-        while i < len(terms) and len(out) < limit and terms[i].startswith(key):
-            out.append(i)
-            i += 1
-        return out
 
     def span(self, tid: int) -> tuple[int, int]:
         """The posting range ``[start, end)`` of term ``tid``."""

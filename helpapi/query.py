@@ -16,7 +16,10 @@ Two passes (see :func:`strict_query` and :func:`relaxed_query`):
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
+from collections.abc import Callable
+from collections.abc import Iterable
 
 from whoosh import query as wq
 from whoosh.query.spans import SpanNear2
@@ -100,17 +103,26 @@ def parse_user_text(text: str, locale: str, prefix: bool = False) -> list[Unit]:
     return units
 
 
+def pick_expansions(candidates: Iterable, doc_frequency: Callable[..., int]) -> list:
+    """Which completions a prefix stands for: of the first candidates in term order, the
+    MAX_PREFIX_EXPANSION most frequent (ties keep term order).
+
+    Shared by the Whoosh queries and :mod:`helpapi.engine`, which must pick alike.
+    """
+    picked = list(itertools.islice(candidates, 4 * MAX_PREFIX_EXPANSION))
+    if len(picked) > MAX_PREFIX_EXPANSION:
+        picked.sort(key=lambda t: -doc_frequency(t))
+        picked = picked[:MAX_PREFIX_EXPANSION]
+    return picked
+
+
 def _expand(reader, field: str, prefix: str) -> list[str]:
     """Up to MAX_PREFIX_EXPANSION index terms starting with ``prefix``, most frequent first."""
-    terms = []
-    for i, term in enumerate(reader.expand_prefix(field, prefix)):
-        if i >= 4 * MAX_PREFIX_EXPANSION:
-            break
-        terms.append(term.decode("utf-8") if isinstance(term, bytes) else term)
-    if len(terms) > MAX_PREFIX_EXPANSION:
-        terms.sort(key=lambda t: -reader.doc_frequency(field, t))
-        terms = terms[:MAX_PREFIX_EXPANSION]
-    return terms
+    terms = (
+        t.decode("utf-8") if isinstance(t, bytes) else t
+        for t in reader.expand_prefix(field, prefix)
+    )
+    return pick_expansions(terms, lambda t: reader.doc_frequency(field, t))
 
 
 def _word_query(unit: Unit, reader, field: str = "text", boost: float = 1.0) -> wq.Query:
