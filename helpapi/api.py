@@ -17,6 +17,7 @@ from .locales import MAX_TAG_LENGTH
 from .locales import BadLocale
 from .locales import Resolved
 from .locales import resolve_locale
+from .query import normalize_query
 from .render import render_markdown
 from .search import ArticleNotFound
 from .search import find_article
@@ -91,7 +92,8 @@ def search_view():
     prefix = _bool_arg("prefix")
     loc = _locale()
     ixset = get_indexes()
-    key = (ixset.name, loc.locale, " ".join(q.split()), limit, offset, prefix)
+    # Case and spacing variants of one query share an entry (they get the same answer).
+    key = (ixset.name, loc.locale, normalize_query(q), limit, offset, prefix)
     cache = get_cache()
     answer = cache.get(key)
     if answer is None:

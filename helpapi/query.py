@@ -41,6 +41,15 @@ SAME_TITLE_BOOST = 12.0  # the query is the whole title (outweighs nearness re-r
 RUN_TITLE_BOOST = 1.5
 # How many index terms a word being typed may expand to: bounds the cost of a prefix query.
 MAX_PREFIX_EXPANSION = 32
+# Bounds on the work one query can ask for (hostile queries: bench/hostile.py). A repeated word
+# adds nothing, so repeats collapse; the longest real queries have under 20 units and runs of
+# no-space text under 45 characters.
+MAX_UNITS = 16
+MAX_RUN_CHARS = 64
+# More unknown words than this is not a typo but text the index does not hold: no correction.
+MAX_CORRECTIONS = 3
+# The relaxed pass (any word may miss) scores only this many units, the rarest ones.
+RELAXED_MAX_UNITS = 8
 _QUOTED = re.compile(r'"([^"]+)"')
 
 
@@ -80,9 +89,12 @@ def _units_of(text: str, locale: str, phrase: int) -> list[Unit]:
     units, pos = [], 0
     for match in GRAM_RUN.finditer(text):
         units += _word_units(text[pos : match.start()], locale, phrase)
-        run = match.group()
-        grams = tuple(normalize_term(g) for _, g in run_bigrams(run))
-        units.append(Unit("run", run, grams=grams, phrase=phrase))
+        whole = match.group()
+        # A very long run is searched as pieces: each a phrase, together bounded by MAX_UNITS.
+        for start in range(0, len(whole), MAX_RUN_CHARS):
+            run = whole[start : start + MAX_RUN_CHARS]
+            grams = tuple(normalize_term(g) for _, g in run_bigrams(run))
+            units.append(Unit("run", run, grams=grams, phrase=phrase))
         pos = match.end()
     units += _word_units(text[pos:], locale, phrase)
     return units
@@ -100,7 +112,30 @@ def parse_user_text(text: str, locale: str, prefix: bool = False) -> list[Unit]:
     units += _units_of(text[pos:], locale, -1)
     if prefix and units and text and not text[-1].isspace() and units[-1].kind == "word":
         units[-1].prefix = True
-    return units
+    return _bounded(units)
+
+
+def _bounded(units: list[Unit]) -> list[Unit]:
+    """Repeated units collapsed (first one kept; a word being typed stays last), at most
+    MAX_UNITS of them: the cost of every later step follows the number of units."""
+    seen: dict[tuple, int] = {}
+    out: list[Unit] = []
+    for u in units:
+        key = (u.kind, u.term, u.grams, u.phrase)
+        if key in seen:
+            if u.prefix:
+                out[seen[key]] = None  # the word being typed moves to the end
+            else:
+                continue
+        seen[key] = len(out)
+        out.append(u)
+    return [u for u in out if u is not None][:MAX_UNITS]
+
+
+def normalize_query(text: str) -> str:
+    """``text`` as the index sees it, case and spacing aside: the result-cache key."""
+    # normalize_term's own cache is for index words; a query string would only fill it.
+    return " ".join(normalize_term.__wrapped__(clean_text(text)).split())
 
 
 def pick_expansions(candidates: Iterable, doc_frequency: Callable[..., int]) -> list:
@@ -254,16 +289,24 @@ def _best_correction(reader, term: str) -> str | None:
 
 
 def corrected_units(units: list[Unit], reader) -> list[Unit] | None:
-    """Units with each unknown word replaced by its best spelling correction, if any changed."""
+    """Units with each unknown word replaced by its best spelling correction, if any changed.
+
+    Nothing is corrected when more than MAX_CORRECTIONS words are unknown: that is text the
+    index does not hold, not a slip, and each correction scans part of the term list.
+    """
+    unknown = [
+        u.kind == "word"
+        and not u.prefix
+        and len(u.term) >= MIN_CORRECTABLE
+        and not u.term.isdigit()
+        and not reader.doc_frequency("text", u.term)
+        for u in units
+    ]
+    if sum(unknown) > MAX_CORRECTIONS:
+        return None
     out, changed = [], False
-    for u in units:
-        if (
-            u.kind == "word"
-            and not u.prefix
-            and len(u.term) >= MIN_CORRECTABLE
-            and not u.term.isdigit()
-            and not reader.doc_frequency("text", u.term)
-        ):
+    for u, fixable in zip(units, unknown, strict=True):
+        if fixable:
             fix = _best_correction(reader, u.term)
             if fix:
                 u = dataclasses.replace(u, term=fix, stem=fix)
@@ -291,6 +334,25 @@ def _relaxed_run(unit: Unit, reader) -> wq.Query:
     # still matches; documents holding more pieces rank first.
     pieces = [unit.grams[i : i + 2] for i in range(len(unit.grams) - 1)]
     return wq.Or([wq.Phrase("grams", list(p)) for p in pieces], scale=0.9)
+
+
+def relaxed_units(units: list[Unit], reader) -> list[Unit]:
+    """At most RELAXED_MAX_UNITS of ``units``, the rarest in the index, in the order typed.
+
+    In a pass where any word may miss, the rare words decide which documents rank first; the
+    frequent ones cost the most to score and change the order least.
+    """
+    if len(units) <= RELAXED_MAX_UNITS:
+        return units
+
+    def frequency(u: Unit) -> int:
+        if u.kind == "word":
+            return 0 if u.prefix else reader.doc_frequency("text", u.term)
+        return min(reader.doc_frequency("grams", g) for g in u.grams)
+
+    ranked = sorted(range(len(units)), key=lambda i: (frequency(units[i]), i))
+    keep = sorted(ranked[:RELAXED_MAX_UNITS])
+    return [units[i] for i in keep]
 
 
 def relaxed_query(units: list[Unit], reader) -> wq.Query:

@@ -23,6 +23,7 @@ from .query import corrected_units
 from .query import parse_user_text
 from .query import proximity_query
 from .query import relaxed_query
+from .query import relaxed_units
 from .query import strict_query
 from .schema import ENGLISH
 from .snippets import make_snippet
@@ -138,7 +139,8 @@ def run_query(
             units = fixed
     if not ranked:
         relaxed = True
-        ranked = _top(searcher.search(relaxed_query(units, reader), limit=None))
+        loose = relaxed_query(relaxed_units(units, reader), reader)
+        ranked = _top(searcher.search(loose, limit=None))
     total = len(ranked)
     ranked = _rerank(searcher, mem, ranked, units)
     surfaces = [u.text for u in units] + extra_surfaces

@@ -1,0 +1,162 @@
+"""Hostile-but-valid searches: the worst CPU time one request can cost.
+
+Every query here passes validation (at most 256 characters) and is generated, not hand-picked:
+
+* ``repeat``: a phrase repeated to the length limit, letter case varied (misses a naive cache);
+* ``flood``: the locale's most frequent index words (its stop words) up to the length limit,
+  plain and quoted;
+* ``script``: 256 characters of one script (Latin, Cyrillic, Greek, Han, kana, Hangul, Thai,
+  Arabic, Hebrew, Devanagari), as one run and as space-separated "words";
+* ``prefix``: one letter (or kana / Han character) with ``prefix=true``, and floods ending in
+  a one-letter prefix;
+* ``nonsense``: distinct made-up words (no strict match: spelling correction, relaxed pass).
+
+Each query is sent through the Flask test client (the whole request path, result cache off) in
+every locale of the index, and ``time.process_time`` is read around it. Prints, per family, the
+worst and p99 CPU milliseconds and the query that cost most; exits 1 when the worst search is
+over the target (20 ms CPU).
+
+    python bench/hostile.py --index DIR [--rounds 2] [--target-ms 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from helpapi import create_app  # noqa: E402
+from helpapi.search import open_current  # noqa: E402
+
+MAX_Q = 256
+SCRIPTS = {
+    "latin": (0x61, 0x7A),
+    "cyrillic": (0x430, 0x44F),
+    "greek": (0x3B1, 0x3C9),
+    "han": (0x4E00, 0x4FFF),
+    "hiragana": (0x3041, 0x3093),
+    "katakana": (0x30A1, 0x30F3),
+    "hangul": (0xAC00, 0xAFFF),
+    "thai": (0x0E01, 0x0E2E),
+    "arabic": (0x0627, 0x064A),
+    "hebrew": (0x05D0, 0x05EA),
+    "devanagari": (0x0915, 0x0939),
+}
+
+
+def _fit(words: list[str], sep: str = " ") -> str:
+    out = ""
+    for w in words:
+        nxt = f"{out}{sep}{w}" if out else w
+        if len(nxt) > MAX_Q:
+            break
+        out = nxt
+    return out
+
+
+def frequent_words(ixset, locale: str, n: int = 60) -> list[str]:
+    """The ``n`` index words of ``locale`` held by the most documents (its stop words)."""
+    field = ixset.mem[locale].fields["text"]
+    ranked = sorted(range(len(field.terms)), key=field.doc_frequency, reverse=True)
+    words = [field.terms[i].decode("utf-8") for i in ranked[: n * 3]]
+    return [w for w in words if w.isalpha()][:n]
+
+
+def generate(ixset, locale: str, rng: random.Random) -> list[tuple[str, str, bool]]:
+    """``(family, query, prefix)`` for one locale."""
+    out = []
+    common = frequent_words(ixset, locale)
+    pair = " ".join(common[:2]) if len(common) >= 2 else "to the"
+    for phrase in (pair, "to the", common[0] if common else "a"):
+        words = [phrase] * MAX_Q
+        varied = [
+            "".join(c.upper() if rng.random() < 0.5 else c for c in w) for w in words[: MAX_Q // 2]
+        ]
+        out.append(("repeat", _fit(words), False))
+        out.append(("repeat", _fit(varied), False))
+        out.append(("repeat", '"' + _fit(words)[: MAX_Q - 2] + '"', False))
+    out.append(("flood", _fit(common), False))
+    out.append(("flood", _fit(common[::-1]), False))
+    out.append(("flood", '"' + _fit(common)[: MAX_Q - 2] + '"', False))
+    out.append(("flood", _fit(common)[: MAX_Q - 2] + " a", True))
+    for lo, hi in SCRIPTS.values():
+        chars = [chr(rng.randint(lo, hi)) for _ in range(MAX_Q)]
+        out.append(("script", "".join(chars), False))
+        out.append(("script", _fit(["".join(chars[i : i + 5]) for i in range(0, MAX_Q, 5)]), False))
+        out.append(("script", chars[0], True))
+    for letter in "aeiostxz":
+        out.append(("prefix", letter, True))
+    for ch in "パ設の":
+        out.append(("prefix", ch, True))
+        out.append(("prefix", ch * 2, True))
+    letters = "bcdfghjklmnpqrstvwxz"
+    nonsense = ["".join(rng.choice(letters) for _ in range(rng.randint(4, 9))) for _ in range(60)]
+    out.append(("nonsense", _fit(nonsense), False))
+    out.append(("nonsense", _fit(nonsense[:5]), False))
+    typos = [w[:-1] + "q" for w in common if len(w) > 4]
+    out.append(("nonsense", _fit(typos), False))
+    return out
+
+
+def pct(sorted_values: list[float], p: float) -> float:
+    """The ``p`` quantile (0..1) of already sorted values, nearest rank."""
+    return sorted_values[min(len(sorted_values) - 1, int(round(p * (len(sorted_values) - 1))))]
+
+
+def measure(client, q: str, locale: str, prefix: bool) -> tuple[float, int]:
+    url = "/v1/search?" + urllib.parse.urlencode(
+        {"q": q, "locale": locale, "prefix": "true" if prefix else "false"}
+    )
+    t = time.process_time()
+    resp = client.get(url)
+    return (time.process_time() - t) * 1000, resp.status_code
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--index", required=True)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--target-ms", type=float, default=20.0)
+    ap.add_argument("--locales", default="")
+    args = ap.parse_args()
+    rng = random.Random(12)
+    app = create_app({"INDEX_DIR": args.index, "RESULT_CACHE_SIZE": 0})
+    client = app.test_client()
+    with open_current(Path(args.index)) as ixset:
+        locales = args.locales.split(",") if args.locales else ixset.locales
+        cases = [(loc, *c) for loc in locales for c in generate(ixset, loc, rng)]
+    client.get("/v1/search?q=warm&locale=" + locales[0])
+    worst: dict[str, list] = {}
+    statuses: dict[int, int] = {}
+    for _ in range(args.rounds):
+        for loc, family, q, prefix in cases:
+            ms, status = measure(client, q, loc, prefix)
+            statuses[status] = statuses.get(status, 0) + 1
+            worst.setdefault(family, []).append((ms, loc, q, prefix))
+    print(f"{len(cases)} queries x {args.rounds} rounds, {len(locales)} locales")
+    print(f"statuses {statuses}")
+    print(f"{'family':10} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  worst query")
+    overall = 0.0
+    for family, rows in worst.items():
+        rows.sort()
+        ms = [r[0] for r in rows]
+        top = rows[-1]
+        overall = max(overall, top[0])
+        shown = top[2] if len(top[2]) <= 50 else top[2][:47] + "..."
+        print(
+            f"{family:10} {len(ms):5} {pct(ms, 0.5):8.2f} {pct(ms, 0.99):8.2f} {top[0]:8.2f}  "
+            f"{top[1]} prefix={top[3]} {shown!r}"
+        )
+    verdict = "met" if overall <= args.target_ms else "NOT met"
+    print(f"worst CPU per search: {overall:.2f} ms (target <= {args.target_ms} ms: {verdict})")
+    return 0 if overall <= args.target_ms else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
