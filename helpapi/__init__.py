@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import api
     from . import cli
     from . import errors
+    from . import ingest  # noqa: F401  (its routes live on the admin blueprint)
     from . import service
     from . import web
     from . import widget

@@ -50,7 +50,7 @@ def spec() -> dict:
             "url": {"type": "string"},
         },
     }
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": "helpapi",
@@ -345,5 +345,94 @@ def spec() -> dict:
                     },
                 }
             },
+        },
+    }
+    document["paths"].update(_ingest_paths())
+    return document
+
+
+def _ingest_paths() -> dict:
+    """The ingestion routes (helpapi.ingest)."""
+    locale = _param("locale", "path", {"type": "string"}, "Corpus folder, a BCP 47 tag", True)
+    slug = _param("slug", "path", {"type": "string"}, "Relative path, may contain /", True)
+    reindex = _param(
+        "reindex",
+        "query",
+        {"type": "boolean", "default": True},
+        "Start an incremental reindex job (202); false only writes (200).",
+    )
+    article = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string"},
+            "markdown": {"type": "string"},
+            "html": {"type": "string"},
+            "front_matter": {"type": "object"},
+        },
+    }
+    written = {
+        "200": {"description": "Written; no job started (reindex=false)"},
+        "202": {"description": "Written; the reindex job is in `job`, its URL in Location"},
+        **{code: _ERR for code in ("400", "401", "403", "404", "409", "413", "415", "503")},
+    }
+    operation = {
+        "type": "object",
+        "required": ["op", "locale", "slug"],
+        "properties": {
+            "op": {"enum": ["put", "delete"]},
+            "locale": {"type": "string"},
+            "slug": {"type": "string"},
+            **article["properties"],
+        },
+    }
+    return {
+        "/v1/admin/articles/{locale}/{slug}": {
+            "put": {
+                "summary": "Create or replace an article in the corpus folder.",
+                "security": [{"bearer": []}],
+                "parameters": [locale, slug, reindex],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": article},
+                        "text/markdown": {"schema": {"type": "string"}},
+                        "text/html": {"schema": {"type": "string"}},
+                    },
+                },
+                "responses": written,
+            },
+            "delete": {
+                "summary": "Remove an article from the corpus folder.",
+                "security": [{"bearer": []}],
+                "parameters": [locale, slug, reindex],
+                "responses": written,
+            },
+        },
+        "/v1/admin/articles:batch": {
+            "post": {
+                "summary": "Up to 1,000 put/delete operations (10 MB), validated before any write.",
+                "security": [{"bearer": []}],
+                "parameters": [reindex],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {
+                                    "operations": {
+                                        "type": "array",
+                                        "maxItems": 1000,
+                                        "items": operation,
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": written,
+            }
         },
     }

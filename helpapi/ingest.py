@@ -1,0 +1,233 @@
+"""Ingestion routes (admin auth): put and delete articles in the corpus folder, then reindex.
+
+``PUT /v1/admin/articles/<locale>/<slug>`` takes JSON ``{"title", "markdown" | "html",
+"front_matter"}`` or a raw ``text/markdown`` / ``text/html`` body; ``DELETE`` removes the
+article; ``POST /v1/admin/articles:batch`` applies up to 1,000 operations in one go. Every
+write lands in the corpus folder (atomically, see :mod:`helpapi.corpus_write`) and starts an
+incremental reindex job (``202``, its URL in ``Location``); ``?reindex=false`` only writes
+(``200``), and the next job indexes the change.
+
+The routes live on the admin blueprint, so they share its Bearer-token check and audit log.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask import jsonify
+from flask import request
+from flask import url_for
+
+from . import corpus_write
+from . import jobs
+from .admin import _audit
+from .admin import _job_view
+from .admin import bp
+from .errors import BadRequest
+from .errors import Conflict
+from .errors import HelpApiError
+from .errors import InvalidParameter
+from .errors import NotFound
+from .errors import PayloadTooLarge
+
+DEFAULT_MAX_ARTICLE_BYTES = 2 * 1024 * 1024
+MAX_BATCH_BYTES = 10 * 1024 * 1024
+MAX_BATCH_OPERATIONS = 1000
+_BATCH_KEYS = {"operations"}
+_OP_KEYS = {"op", "locale", "slug"}
+
+
+class StorageUnavailable(HelpApiError):
+    """The corpus folder cannot be written (read-only or full disk)."""
+
+    status = 503
+    code = "storage_unavailable"
+
+
+def _max_article_bytes() -> int:
+    return current_app.config.get("MAX_ARTICLE_BYTES") or DEFAULT_MAX_ARTICLE_BYTES
+
+
+def _raw_body(limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"The body must be at most {limit} bytes.")
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"The body must be at most {limit} bytes.")
+    return raw
+
+
+def _json(raw: bytes):
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"The body is not valid UTF-8 (byte {exc.start}).") from None
+    try:
+        return current_app.json.loads(text)
+    except ValueError:
+        raise BadRequest("The body is not valid JSON.") from None
+
+
+def _reindex_wanted() -> bool:
+    raw = request.args.get("reindex", "true").strip().lower()
+    if raw in ("true", "1", "yes"):
+        return True
+    if raw in ("false", "0", "no"):
+        return False
+    raise InvalidParameter("reindex", "must be true or false")
+
+
+def _invalid(exc: corpus_write.InvalidArticle) -> InvalidParameter:
+    return InvalidParameter(exc.field, exc.message)
+
+
+def _running_job() -> dict | None:
+    for job in jobs.list_jobs(current_app.config["INDEX_DIR"], limit=5):
+        if job["status"] in jobs.ACTIVE:
+            return job
+    return None
+
+
+def _commit(operations: list[corpus_write.Operation]):
+    """Write, then start the reindex job (or not); the response every route gives."""
+    cfg = current_app.config
+    reindex = _reindex_wanted()
+    if reindex:
+        # Checked before writing: the answer must not be an error after a successful write.
+        running = _running_job()
+        if running is not None:
+            _audit("conflict", running["id"])
+            exc = Conflict(
+                f"Reindex job {running['id']} is {running['status']}; nothing was written. "
+                "Retry when it ends, or send ?reindex=false and reindex later.",
+                job=running["id"],
+                url=url_for("admin.job_view", job_id=running["id"]),
+            )
+            raise exc
+    try:
+        done = corpus_write.apply(cfg["CORPUS_DIR"], operations)
+    except corpus_write.InvalidArticle as exc:
+        raise _invalid(exc) from None
+    except FileNotFoundError as exc:
+        raise NotFound(f"No article {exc.args[0]!r} in the corpus.") from None
+    except corpus_write.CorpusReadOnly as exc:
+        _audit("storage-error")
+        raise StorageUnavailable(str(exc.strerror), errno=exc.errno) from None
+    body = {"written": done, "job": None}
+    if not reindex:
+        _audit("written")
+        return jsonify(body), 200
+    try:
+        job = jobs.submit(
+            cfg["INDEX_DIR"],
+            cfg["CORPUS_DIR"],
+            None,
+            False,
+            cfg["BUILD_JOBS"],
+            request.remote_addr or "",
+        )
+    except jobs.JobRunning as running:
+        # Another request started a job between the check and the write: it may or may not
+        # see this change, so say plainly that a later reindex is needed.
+        _audit("written-job-running", running.job["id"])
+        body["message"] = (
+            f"Written. Reindex job {running.job['id']} was already running and may not include "
+            "this change: POST /v1/admin/reindex when it ends."
+        )
+        return jsonify(body), 200
+    _audit("accepted", job["id"])
+    body["job"] = _job_view(job)
+    resp = jsonify(body)
+    resp.status_code = 202
+    resp.headers["Location"] = url_for("admin.job_view", job_id=job["id"])
+    return resp
+
+
+@bp.put("/articles/<locale>/<path:slug>")
+def put_article(locale: str, slug: str):
+    """Create or replace one article (JSON, raw Markdown or raw HTML body)."""
+    mimetype = request.mimetype
+    raw = _raw_body(_max_article_bytes())
+    try:
+        if mimetype == "application/json":
+            op = corpus_write.operation_from_json(locale, slug, _json(raw))
+        elif mimetype in ("text/markdown", "text/x-markdown", "text/plain"):
+            op = corpus_write.operation_from_text(locale, slug, raw, html=False)
+        elif mimetype == "text/html":
+            op = corpus_write.operation_from_text(locale, slug, raw, html=True)
+        else:
+            raise _UnsupportedType(mimetype)
+    except corpus_write.InvalidArticle as exc:
+        raise _invalid(exc) from None
+    return _commit([op])
+
+
+class _UnsupportedType(HelpApiError):
+    status = 415
+    code = "unsupported_media_type"
+
+    def __init__(self, mimetype: str):
+        super().__init__(
+            f"Content-Type {mimetype or '(none)'!r} is not accepted: send application/json, "
+            "text/markdown or text/html."
+        )
+
+
+@bp.delete("/articles/<locale>/<path:slug>")
+def delete_article(locale: str, slug: str):
+    """Remove one article from the corpus."""
+    try:
+        op = corpus_write.Operation(
+            "delete", corpus_write.check_locale(locale), corpus_write.check_slug(slug)
+        )
+    except corpus_write.InvalidArticle as exc:
+        raise _invalid(exc) from None
+    return _commit([op])
+
+
+def _batch_operation(n: int, item) -> corpus_write.Operation:
+    where = f"operations[{n}]"
+    if not isinstance(item, dict):
+        raise InvalidParameter(where, "must be an object")
+    kind = item.get("op")
+    if kind not in ("put", "delete"):
+        raise InvalidParameter(f"{where}.op", "must be put or delete")
+    locale, slug = item.get("locale"), item.get("slug")
+    if not isinstance(locale, str) or not isinstance(slug, str):
+        raise InvalidParameter(where, "locale and slug must be text")
+    rest = {k: v for k, v in item.items() if k not in _OP_KEYS}
+    try:
+        if kind == "delete":
+            if rest:
+                raise corpus_write.InvalidArticle(sorted(rest)[0], "unknown key for a delete")
+            return corpus_write.Operation(
+                "delete", corpus_write.check_locale(locale), corpus_write.check_slug(slug)
+            )
+        op = corpus_write.operation_from_json(locale, slug, rest)
+    except corpus_write.InvalidArticle as exc:
+        raise InvalidParameter(f"{where}.{exc.field}", exc.message) from None
+    if len(op.content.encode("utf-8")) > _max_article_bytes():
+        raise PayloadTooLarge(f"{where}: an article must be at most {_max_article_bytes()} bytes.")
+    return op
+
+
+@bp.post("/articles:batch")
+def batch_articles():
+    """Up to 1,000 put/delete operations, validated together, then written, then one job."""
+    body = _json(_raw_body(MAX_BATCH_BYTES))
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    unknown = sorted(set(body) - _BATCH_KEYS)
+    if unknown:
+        raise InvalidParameter(unknown[0], "unknown key; allowed: operations")
+    items = body.get("operations")
+    if not isinstance(items, list) or not items:
+        raise InvalidParameter("operations", "must be a non-empty list")
+    if len(items) > MAX_BATCH_OPERATIONS:
+        raise PayloadTooLarge(f"A batch holds at most {MAX_BATCH_OPERATIONS} operations.")
+    ops = [_batch_operation(n, item) for n, item in enumerate(items)]
+    seen = set()
+    for n, op in enumerate(ops):
+        if (op.locale, op.slug) in seen:
+            raise InvalidParameter(f"operations[{n}]", "the same article appears twice")
+        seen.add((op.locale, op.slug))
+    return _commit(ops)
