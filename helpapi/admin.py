@@ -1,11 +1,13 @@
-"""Admin routes: trigger a reindex and follow its job. Bearer-token protected.
+"""Admin routes: trigger a reindex, follow or cancel its job. Bearer-token protected.
 
 With no token configured the routes are disabled (403), never open. The token is compared in
-constant time, and a token in the query string is refused (it would end up in logs).
+constant time, and a token in the query string is refused (it would end up in logs). A disk
+that cannot be written (read-only, full) is a 503 naming the errno, never a bare 500.
 """
 
 from __future__ import annotations
 
+import errno
 import hmac
 import logging
 
@@ -24,13 +26,21 @@ from .errors import Forbidden
 from .errors import InvalidParameter
 from .errors import NotFound
 from .errors import PayloadTooLarge
+from .errors import ServiceUnavailable
 from .errors import Unauthorized
+from .errors import error_body
 from .schema import ENGLISH
 
 bp = Blueprint("admin", __name__, url_prefix="/v1/admin")
 log = logging.getLogger("helpapi.admin")
 MAX_BODY = 64 * 1024
 _BODY_KEYS = {"locales", "full"}
+
+
+class StorageUnavailable(ServiceUnavailable):
+    """The index folder cannot be written (read-only, full, no permission); names the errno."""
+
+    code = "storage_unavailable"
 
 
 def _audit(outcome: str, job: str | None = None) -> None:
@@ -60,6 +70,23 @@ def _authenticate():
     if not hmac.compare_digest(given.strip().encode(), expected.encode()):
         _audit("bad-token")
         raise Unauthorized("The token is not valid.")
+
+
+@bp.errorhandler(OSError)
+def _storage(exc: OSError):
+    """Every OSError of an admin route comes from the index folder: 503 with the errno."""
+    name = errno.errorcode.get(exc.errno or 0, "EIO")
+    log.error("admin storage error: %s", exc)
+    _audit(f"storage-{name}")
+    # The path stays in the log: the client gets the reason, not the layout of the server.
+    reason = exc.strerror or str(exc)
+    err = StorageUnavailable(
+        f"The index folder cannot be written ({name}: {reason}); check disk space and permissions.",
+        errno=name,
+    )
+    resp = jsonify(error_body(err.status, err.code, err.message, **err.extra))
+    resp.status_code = err.status
+    return resp
 
 
 def _body() -> dict:
@@ -122,6 +149,7 @@ def reindex():
             full,
             cfg["BUILD_JOBS"],
             request.remote_addr or "",
+            cfg["BUILD_TIMEOUT"],
         )
     except jobs.JobRunning as running:
         _audit("conflict", running.job["id"])
@@ -145,6 +173,26 @@ def job_view(job_id: str):
         _audit("not-found", job_id)
         raise NotFound(f"No reindex job {job_id!r}.")
     _audit("ok", job_id)
+    return jsonify(_job_view(job))
+
+
+@bp.delete("/reindex/<job_id>")
+def job_cancel(job_id: str):
+    """Cancel a queued or running job: its processes stop, its staging folder goes, the
+    serving generation stays. 404 for an unknown job, 409 for a finished one."""
+    try:
+        job = jobs.cancel(current_app.config["INDEX_DIR"], job_id)
+    except jobs.JobFinished as done:
+        _audit("conflict", job_id)
+        raise Conflict(
+            f"Reindex job {job_id} has already finished ({done.job['status']}).",
+            job=job_id,
+            url=url_for("admin.job_view", job_id=job_id),
+        ) from None
+    if job is None:
+        _audit("not-found", job_id)
+        raise NotFound(f"No reindex job {job_id!r}.")
+    _audit("cancelled", job_id)
     return jsonify(_job_view(job))
 
 

@@ -47,6 +47,9 @@ SETTINGS = (
     Setting("ADMIN_TOKEN", "", "Bearer token of the admin routes; empty disables them."),
     Setting("ADMIN_TOKEN_FILE", "", "File holding the admin token (instead of ADMIN_TOKEN)."),
     Setting("BUILD_JOBS", 0, "Parallel locale builds; 0 means one per core.", int, 0, 256),
+    Setting(
+        "BUILD_TIMEOUT", 1800, "Seconds a reindex job may run before it is stopped.", int, 10, 86400
+    ),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

@@ -1,12 +1,26 @@
 """Reindex jobs: state on disk (so every gunicorn worker sees the same job), run in a subprocess.
 
-A job is ``<index>/jobs/<id>.json``, rewritten atomically (write + rename) by whoever owns it.
-Submitting takes an exclusive ``flock`` on ``jobs/.submit.lock`` so two workers cannot both start
-a build; the runner holds ``jobs/.build.lock`` for the whole build. A job whose runner died
-(killed, machine restarted) is reported ``failed`` the next time anyone reads it.
+Files in ``<index>/jobs/``:
 
-The runner is ``python -m helpapi.jobs <index_dir> <job_id>``: it calls the same
-:func:`helpapi.indexer.build_indexes` as ``helpapi index build``.
+- ``<id>.json``: the job's state, rewritten atomically (write a ``*.tmp``, rename) by whoever
+  owns it; a failed write removes its ``*.tmp``.
+- ``<id>.lock``: the job's liveness. The submitter takes an exclusive ``flock`` on it before the
+  job exists and hands that very lock to the runner (an inherited descriptor), which holds it
+  until it exits: the lock is held exactly while the job's runner lives. Anyone tests liveness
+  with a non-blocking shared ``flock`` (acquired => the runner is dead). A PID is never trusted
+  for that: PIDs wrap and are reused, and containers restart them low.
+- ``.submit.lock``: taken by submit and cancel, so two workers cannot both start a build.
+- ``.build.lock``: held by the runner for the whole build.
+
+The runner is ``python -m helpapi.jobs <index_dir> <job_id> --lock-fd N``, started in a new
+session so that it leads a process group of its own; its pool workers are in that group and
+are killed by the kernel when the runner dies (``PR_SET_PDEATHSIG``, see
+:func:`helpapi.indexer.die_with_parent`). Cancellation and the time limit signal the whole
+group. The runner calls the same :func:`helpapi.indexer.build_indexes` as
+``helpapi index build``.
+
+A job whose runner died (killed, machine restarted) is recorded ``failed`` by the next reader;
+its staging folder and ``*.tmp`` files are removed at the next submit.
 """
 
 from __future__ import annotations
@@ -16,70 +30,147 @@ import fcntl
 import json
 import os
 import secrets
+import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
 
 ACTIVE = ("queued", "running")
 KEEP_JOBS = 50
+DEFAULT_TIMEOUT = 1800
+# A job file without a lock file was written by a version that had none; a queued one may
+# still be starting.
+LEGACY_GRACE = 10.0
+# Cancel: SIGTERM lets the runner remove its staging folder; SIGKILL after this many seconds.
+STOP_GRACE = 5.0
+DIED = "the build process died"
 
 
-def jobs_dir(index_dir: Path) -> Path:
-    """Where job files live (created on demand)."""
+class JobRunning(Exception):
+    """A build is already queued or running; ``job`` is its state."""
+
+    def __init__(self, job: dict):
+        super().__init__(job["id"])
+        self.job = job
+
+
+class JobFinished(Exception):
+    """The job to cancel has already finished; ``job`` is its state."""
+
+    def __init__(self, job: dict):
+        super().__init__(job["id"])
+        self.job = job
+
+
+def jobs_dir(index_dir: Path, create: bool = True) -> Path:
+    """Where job files live (created on demand when ``create``)."""
     path = Path(index_dir) / "jobs"
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def _write(path: Path, job: dict) -> None:
-    tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
-    tmp.write_text(json.dumps(job, ensure_ascii=False, indent=1), "utf-8")
-    os.replace(tmp, path)
+    data = json.dumps(job, ensure_ascii=False, indent=1).encode("utf-8")
+    tmp = path.with_name(f"{path.stem}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        # A full or read-only disk must not leave 0-byte files behind.
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
+def _load(path: Path) -> dict | None:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) is not alive.
+        return json.loads(path.read_text("utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _held(path: Path) -> bool | None:
+    """Whether some process holds an exclusive ``flock`` on ``path``; None if it does not exist.
+
+    The test takes a shared lock, so concurrent testers never see each other as the holder.
+    """
     try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
         return True
+    finally:
+        os.close(fd)  # releases our shared lock
+    return False
+
+
+def _lock_path(folder: Path, job_id: str) -> Path:
+    return folder / f"{job_id}.lock"
+
+
+def _alive(folder: Path, job: dict) -> bool:
+    """Whether the job's runner lives: its lock is held. Never judged by PID."""
+    held = _held(_lock_path(folder, job["id"]))
+    if held is None:
+        return job["status"] == "queued" and time.time() - job["created"] < LEGACY_GRACE
+    return held
+
+
+def _settle(
+    folder: Path, job_id: str, status: str, message: str, replace: tuple = ACTIVE
+) -> dict | None:
+    """Record a job whose runner is gone as ``status`` if it still reads as one of ``replace``.
+
+    The caller has seen the runner dead; a dead runner never takes its lock again, so the
+    exclusive lock here only waits for other settlers. The job is re-read under it: the runner
+    may have written its final state just before it exited. Returns the job's state.
+    """
+    path = folder / f"{job_id}.json"
+    try:
+        fd = os.open(_lock_path(folder, job_id), os.O_RDONLY)
+    except FileNotFoundError:
+        fd = None
+    try:
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        job = _load(path)
+        if job is not None and job["status"] in replace:
+            job.update(status=status, finished=time.time(), errors=[*job["errors"], message])
+            with contextlib.suppress(OSError):  # a read-only disk: still report it
+                _write(path, job)
+        return job
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def read_job(index_dir: Path, job_id: str) -> dict | None:
-    """A job's state, or None. An active job whose runner is gone is reported failed."""
+    """A job's state, or None. An active job whose runner is gone is recorded failed."""
     _reap()
     if not job_id.isalnum():
         return None
-    path = jobs_dir(index_dir) / f"{job_id}.json"
-    try:
-        job = json.loads(path.read_text("utf-8"))
-    except (FileNotFoundError, ValueError):
-        return None
-    grace = 10 if job["status"] == "queued" else 0  # a runner takes a moment to start
-    if job["status"] in ACTIVE and not _alive(job.get("pid")):
-        if time.time() - job["created"] > grace:
-            job.update(
-                status="failed",
-                finished=time.time(),
-                errors=[*job.get("errors", []), "the build process died"],
-            )
+    folder = jobs_dir(index_dir, create=False)
+    job = _load(folder / f"{job_id}.json")
+    if job is not None and job["status"] in ACTIVE and not _alive(folder, job):
+        job = _settle(folder, job_id, "failed", DIED)
     return job
 
 
 def list_jobs(index_dir: Path, limit: int = 20) -> list[dict]:
     """Most recent jobs first."""
-    paths = sorted(jobs_dir(index_dir).glob("*.json"), reverse=True)[:limit]
+    folder = jobs_dir(index_dir, create=False)
+    if not folder.is_dir():
+        return []
+    paths = sorted(folder.glob("*.json"), reverse=True)[:limit]
     jobs = [read_job(index_dir, p.stem) for p in paths]
     return [j for j in jobs if j is not None]
 
@@ -94,14 +185,6 @@ def _locked(path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-class JobRunning(Exception):
-    """A build is already queued or running; ``job`` is its state."""
-
-    def __init__(self, job: dict):
-        super().__init__(job["id"])
-        self.job = job
-
-
 def submit(
     index_dir: Path,
     corpus_dir: Path,
@@ -109,14 +192,20 @@ def submit(
     full: bool,
     jobs: int = 0,
     client: str = "",
+    timeout: int = DEFAULT_TIMEOUT,
 ) -> dict:
-    """Queue a build and start its runner. Raises :class:`JobRunning` if one is active."""
+    """Queue a build and start its runner. Raises :class:`JobRunning` if one is active.
+
+    Leftovers of dead jobs are removed first. An ``OSError`` (read-only or full disk) leaves
+    no job and no ``*.tmp`` file behind.
+    """
     index_dir = Path(index_dir)
     folder = jobs_dir(index_dir)
     with _locked(folder / ".submit.lock"):
         for job in list_jobs(index_dir, limit=5):
             if job["status"] in ACTIVE:
                 raise JobRunning(job)
+        clean_leftovers(index_dir)
         job_id = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(4)
         job = {
             "id": job_id,
@@ -128,6 +217,7 @@ def submit(
             "request": {"locales": locales, "full": full},
             "corpus_dir": str(corpus_dir),
             "jobs": jobs,
+            "timeout": timeout,
             "progress": {},
             "counts": {},
             "locales": {},
@@ -135,19 +225,116 @@ def submit(
             "errors": [],
             "pid": None,
         }
-        _write(folder / f"{job_id}.json", job)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "helpapi.jobs", str(index_dir), job_id],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # survives the request, the worker and its restarts
-        )
-        job["pid"] = proc.pid
-        _write(folder / f"{job_id}.json", job)
+        path = folder / f"{job_id}.json"
+        lock = _lock_path(folder, job_id)
+        proc = None
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                # Held from before the job exists; the runner inherits this very lock.
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                _write(path, job)
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "helpapi.jobs", str(index_dir), job_id, str(fd)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    pass_fds=(fd,),
+                    # Survives the request, the worker and its restarts, and leads a process
+                    # group that holds its pool: cancel and timeout signal the whole group.
+                    start_new_session=True,
+                )
+            finally:
+                os.close(fd)
+            job["pid"] = proc.pid  # = its process group id
+            _write(path, job)
+        except BaseException:
+            if proc is not None:
+                with contextlib.suppress(OSError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            for leftover in (path, lock):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            raise
         _reap(proc)
     _prune_jobs(folder)
     return job
+
+
+def cancel(index_dir: Path, job_id: str) -> dict | None:
+    """Stop a queued or running job and record it ``cancelled``; None for an unknown job.
+
+    The runner's whole process group gets SIGTERM (the runner removes its staging folder on
+    the way out), then SIGKILL if it is still there after :data:`STOP_GRACE` seconds. The
+    serving generation is never touched. Raises :class:`JobFinished` for a finished job.
+    """
+    index_dir = Path(index_dir)
+    folder = jobs_dir(index_dir, create=False)
+    if not job_id.isalnum() or not (folder / f"{job_id}.json").exists():
+        return None
+    with _locked(folder / ".submit.lock"):
+        job = _load(folder / f"{job_id}.json")
+        if job is None:
+            return None
+        if job["status"] not in ACTIVE:
+            raise JobFinished(job)
+        lock = _lock_path(folder, job_id)
+        # The group is signalled only while the lock proves the runner (its leader) alive, so
+        # a reused PID is never signalled.
+        if _held(lock) and job.get("pid"):
+            _signal_group(job["pid"], signal.SIGTERM)
+            if not _wait_released(lock, STOP_GRACE):
+                _signal_group(job["pid"], signal.SIGKILL)
+                _wait_released(lock, STOP_GRACE)
+        # A failure recorded after the signal (a pool broken by it) is the cancel's doing.
+        stopped = (*ACTIVE, "failed")
+        job = _settle(folder, job_id, "cancelled", "cancelled by DELETE /v1/admin/reindex", stopped)
+        if job is not None and job["status"] == "succeeded":
+            raise JobFinished(job)  # it finished before the signal landed
+        clean_leftovers(index_dir)
+    _reap()
+    return job
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _wait_released(lock: Path, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while _held(lock):
+        if time.monotonic() > deadline:
+            return False
+        _reap()
+        time.sleep(0.02)
+    return True
+
+
+def clean_leftovers(index_dir: Path) -> list[str]:
+    """Remove what dead jobs left behind: ``.build-*`` staging folders and ``*.tmp`` job files.
+
+    Call it with the submit lock held and no job active. Nothing goes while a runner holds
+    the build lock; a staging folder is kept while a build holds its lock (a CLI build, see
+    :func:`helpapi.indexer._run_builds`). Returns the names removed.
+    """
+    index_dir = Path(index_dir)
+    folder = jobs_dir(index_dir, create=False)
+    if _held(folder / ".build.lock"):
+        return []
+    removed = []
+    for staging in index_dir.glob(".build-*"):
+        if _held(staging) is False:
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append(staging.name)
+    for tmp in folder.glob("*.tmp"):
+        owner = tmp.name.split(".", 1)[0]
+        if not _held(_lock_path(folder, owner)):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+                removed.append(tmp.name)
+    return removed
 
 
 _children: list[subprocess.Popen] = []
@@ -162,47 +349,145 @@ def _reap(new: subprocess.Popen | None = None) -> None:
 
 def _prune_jobs(folder: Path) -> None:
     for old in sorted(folder.glob("*.json"), reverse=True)[KEEP_JOBS:]:
-        with contextlib.suppress(OSError):
-            old.unlink()
+        for path in (old, _lock_path(folder, old.stem)):
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
-def run(index_dir: Path, job_id: str) -> int:
-    """Run one queued job to the end (in the runner process). Returns an exit code."""
-    from .indexer import build_indexes
+def describe_error(exc: BaseException) -> str:
+    """The whole message of a build failure, with the file it names when it carries one.
 
+    ``MemoryError`` and friends have no message, so the path is the only clue; it comes from
+    a ``path`` or ``filename`` attribute, or from notes added on the way up (PEP 678).
+    """
+    name = type(exc).__name__
+    text = str(exc)
+    path = getattr(exc, "path", None) or getattr(exc, "filename", None)
+    if text:
+        text = f"{name}: {text}"
+        if path and str(path) not in text:
+            text += f" (in {path})"
+    else:
+        text = f"{name} while reading {path}" if path else name
+    notes = [str(n) for n in getattr(exc, "__notes__", ()) if str(n) not in text]
+    if notes:
+        text += f" ({'; '.join(notes)})"
+    return text
+
+
+class _Stop(BaseException):
+    """Raised in the runner's main thread by SIGTERM: unwind, removing the staging folder."""
+
+
+def run(index_dir: Path, job_id: str, lock_fd: int | None = None) -> int:
+    """Run one queued job to the end (in the runner process). Returns an exit code.
+
+    ``lock_fd`` is the job's lock, taken by the submitter; without it the job's lock is taken
+    here. SIGTERM (cancel, or the time limit, which signals the runner's own process group)
+    unwinds the build so its staging folder is removed; the serving generation is untouched.
+    """
     index_dir = Path(index_dir)
     folder = jobs_dir(index_dir)
+    if lock_fd is not None:
+        os.set_inheritable(lock_fd, False)  # the pool must not keep a dead runner "alive"
+        return _run_locked(index_dir, folder, job_id)
+    fd = os.open(_lock_path(folder, job_id), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return _run_locked(index_dir, folder, job_id)
+    finally:
+        os.close(fd)
+
+
+def _run_locked(index_dir: Path, folder: Path, job_id: str) -> int:
+    from . import indexer
+
     path = folder / f"{job_id}.json"
-    job = json.loads(path.read_text("utf-8"))
+    with _locked(folder / ".submit.lock"):  # the submitter has finished writing the job
+        job = json.loads(path.read_text("utf-8"))
     job.update(status="running", started=time.time(), pid=os.getpid())
-    _write(path, job)
+    state = threading.Lock()  # one writer of the job file at a time: main thread or watchdog
+    # start -> build -> done; SIGTERM before "done" unwinds the build ("stopping").
+    flags = {"phase": "start", "timed_out": False}
+    limit = job.get("timeout") or DEFAULT_TIMEOUT
+    timed_out = f"timed out after {limit} s (HELPAPI_BUILD_TIMEOUT)"
+
+    def save():
+        with state:
+            _write(path, job)
+
+    def on_sigterm(signum, frame):
+        if flags["phase"] in ("start", "build"):
+            flags["phase"] = "stopping"
+            raise _Stop
+        # "done": the build has returned and its generation is in; finish recording it.
+
+    def watchdog():
+        # A watchdog thread rather than a supervising process: the runner already leads the
+        # group, so one signal reaches the pool too, and the main thread unwinds (removing its
+        # staging folder) and records the failure. If it cannot within STOP_GRACE (stuck in
+        # C code), the failure is recorded here and the whole group is killed.
+        flags["timed_out"] = True
+        _signal_group(os.getpgrp(), signal.SIGTERM)
+        time.sleep(STOP_GRACE)
+        with state:
+            if flags["phase"] == "done":
+                return
+            job.update(status="failed", finished=time.time(), errors=[*job["errors"], timed_out])
+            with contextlib.suppress(OSError):
+                _write(path, job)
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    timer = threading.Timer(limit, watchdog)
+    timer.daemon = True
     last = [0.0]
 
     def progress(locale, done, total):
         job["progress"][locale] = {"done": done, "total": total}
         if time.monotonic() - last[0] > 0.5 or done == total:
             last[0] = time.monotonic()
-            _write(path, job)
+            save()
 
+    previous = signal.getsignal(signal.SIGTERM)
     try:
+        signal.signal(signal.SIGTERM, on_sigterm)
+        save()
+        timer.start()
         with _locked(folder / ".build.lock"):
-            report = build_indexes(
-                job["corpus_dir"],
-                index_dir,
-                job["request"]["locales"],
-                job["jobs"] or None,
-                progress,
-                incremental=not job["request"]["full"],
-            )
+            flags["phase"] = "build"
+            try:
+                report = indexer.build_indexes(
+                    job["corpus_dir"],
+                    index_dir,
+                    job["request"]["locales"],
+                    job["jobs"] or None,
+                    progress,
+                    incremental=not job["request"]["full"],
+                )
+            finally:
+                if flags["phase"] == "build":
+                    flags["phase"] = "done"
+    except _Stop:
+        if not flags["timed_out"]:
+            return 1  # cancelled: the canceller records it once this process is gone
+        with state:
+            flags["phase"] = "done"
+            job.update(status="failed", finished=time.time(), errors=[*job["errors"], timed_out])
+            _write(path, job)
+        return 1
     except Exception as exc:  # the job reports it; the serving generation is untouched
         job.update(
             status="failed",
             finished=time.time(),
-            errors=[*job["errors"], f"{type(exc).__name__}: {exc}"],
+            errors=[*job["errors"], describe_error(exc)],
             traceback=traceback.format_exc(limit=5),
         )
-        _write(path, job)
+        with contextlib.suppress(OSError):  # a full disk: readers report the runner's death
+            save()
         return 1
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGTERM, previous)
     job["locales"] = {
         loc: {
             "articles": s.articles,
@@ -227,9 +512,9 @@ def run(index_dir: Path, job_id: str) -> int:
         switched=report.switched,
         seconds=round(report.seconds, 3),
     )
-    _write(path, job)
+    save()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(run(Path(sys.argv[1]), sys.argv[2]))
+    sys.exit(run(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else None))

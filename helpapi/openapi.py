@@ -185,6 +185,7 @@ def spec() -> dict:
                         "403": _ERR,
                         "409": _ERR,
                         "413": _ERR,
+                        "503": _ERR,
                     },
                 },
                 "get": {
@@ -204,7 +205,21 @@ def spec() -> dict:
                         "403": _ERR,
                         "404": _ERR,
                     },
-                }
+                },
+                "delete": {
+                    "summary": "Cancel a queued or running reindex job. Its processes are "
+                    "stopped and its staging folder removed; the serving generation stays.",
+                    "security": [{"bearer": []}],
+                    "parameters": [_param("job_id", "path", {"type": "string"}, "Job id", True)],
+                    "responses": {
+                        "200": _ok("#/components/schemas/Job", "The job, now cancelled"),
+                        "401": _ERR,
+                        "403": _ERR,
+                        "404": _ERR,
+                        "409": _ERR,
+                        "503": _ERR,
+                    },
+                },
             },
             "/widget.js": {
                 "get": {
@@ -308,7 +323,9 @@ def spec() -> dict:
                     "type": "object",
                     "properties": {
                         "id": {"type": "string"},
-                        "status": {"enum": ["queued", "running", "succeeded", "failed"]},
+                        "status": {
+                            "enum": ["queued", "running", "succeeded", "failed", "cancelled"]
+                        },
                         "created": {"type": "number"},
                         "started": {"type": ["number", "null"]},
                         "finished": {"type": ["number", "null"]},
@@ -331,6 +348,7 @@ def spec() -> dict:
                                 "message": {"type": "string"},
                                 "status": {"type": "integer"},
                                 "parameter": {"type": "string"},
+                                "errno": {"type": "string"},
                             },
                         }
                     },
