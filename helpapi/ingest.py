@@ -12,6 +12,8 @@ The routes live on the admin blueprint, so they share its Bearer-token check and
 
 from __future__ import annotations
 
+import errno
+
 from flask import current_app
 from flask import jsonify
 from flask import request
@@ -19,6 +21,7 @@ from flask import url_for
 
 from . import corpus_write
 from . import jobs
+from .admin import StorageUnavailable
 from .admin import _audit
 from .admin import _job_view
 from .admin import bp
@@ -34,13 +37,6 @@ MAX_BATCH_BYTES = 10 * 1024 * 1024
 MAX_BATCH_OPERATIONS = 1000
 _BATCH_KEYS = {"operations"}
 _OP_KEYS = {"op", "locale", "slug"}
-
-
-class StorageUnavailable(HelpApiError):
-    """The corpus folder cannot be written (read-only or full disk)."""
-
-    status = 503
-    code = "storage_unavailable"
 
 
 def _max_article_bytes() -> int:
@@ -111,7 +107,11 @@ def _commit(operations: list[corpus_write.Operation]):
         raise NotFound(f"No article {exc.args[0]!r} in the corpus.") from None
     except corpus_write.CorpusReadOnly as exc:
         _audit("storage-error")
-        raise StorageUnavailable(str(exc.strerror), errno=exc.errno) from None
+        name = errno.errorcode.get(exc.errno or 0, "EIO")
+        raise StorageUnavailable(
+            f"The corpus folder cannot be written ({name}); check disk space and permissions.",
+            errno=name,
+        ) from None
     body = {"written": done, "job": None}
     if not reindex:
         _audit("written")
