@@ -5,7 +5,8 @@ Layout of the index directory::
     index/
       CURRENT              name of the serving generation (replaced by rename, never edited)
       g20261123-172301-1a2b/
-        meta.json          what was built: locales, counts, the article catalog
+        meta.json          what was built: locales, counts, the article catalog, and each
+                           file's size and BLAKE2b checksum
         de-DE/ ... en-US/  one Whoosh index per locale
       .build-*/            a build in progress (never read by the service)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 
@@ -62,6 +63,7 @@ class IndexSet:
         # The strict pass's postings (helpapi.memindex); None for an index built without them.
         self.mem: dict[str, MemIndex | None] = {}
         self.damaged: dict[str, str] = {}
+        self._broken: dict[str, str] = {}  # served, but Whoosh failed to read it later
         for loc, info in self.meta["locales"].items():
             problem = self._open_locale(loc, info.get("files"))
             if problem:
@@ -94,10 +96,10 @@ class IndexSet:
         try:
             # MemIndex refuses sections outside the file before mapping any view of them.
             mem = MemIndex.open(folder)
+            # Reads the table of contents only. The segments are opened by the first search
+            # in each thread (see searcher): opening them here would cost several ms per
+            # locale on every open, a large share of what a first search pays anyway.
             ix = whoosh_index.open_dir(str(folder))
-            # Read the table of contents and segments now, so a locale Whoosh cannot open fails
-            # here (reported by /readyz) rather than in a request.
-            ix.reader().close()
         except Exception as exc:  # any reader error means: do not serve this locale
             if mem is not None:
                 mem.close()
@@ -106,12 +108,13 @@ class IndexSet:
         return None
 
     def health(self) -> dict[str, str]:
-        """Locales not served, with the reason: damaged at open, or a mapped file shrank since.
+        """Locales not served, with the reason: damaged at open, unreadable by Whoosh when
+        first searched, or a mapped file that shrank since it was opened.
 
         The second part is the cheap guard (one ``fstat`` per mapped postings file) against a
         file truncated in place after it was mapped, which generations never do.
         """
-        problems = dict(self.damaged)
+        problems = {**self.damaged, **self._broken}
         for loc, mem in self.mem.items():
             if mem is not None and not mem.intact():
                 problems[loc] = f"{memindex.FILENAME}: changed on disk after it was opened"
@@ -133,10 +136,30 @@ class IndexSet:
             cache = self._local.searchers = {}
         s = cache.get(locale)
         if s is None:
-            s = cache[locale] = self.indexes[locale].searcher()
+            s = cache[locale] = self._open_searcher(locale)
             with self._opened_lock:
                 self._opened.append(s)
         return s
+
+    def _open_searcher(self, locale: str):
+        """A new Whoosh searcher; :class:`LocaleUnavailable` when Whoosh cannot read the index.
+
+        That is damage the open-time size check cannot see (same size, other bytes): the
+        locale answers 503, never 500, and the next reindex's checksums find and rebuild it.
+        """
+        if locale in self._broken:
+            raise LocaleUnavailable(locale, self._broken[locale])
+        with warnings.catch_warnings():
+            # Whoosh leaves the segment file open when it fails; the file is closed when the
+            # error is dropped, at the end of the except clause, inside this block.
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                return self.indexes[locale].searcher()
+            except Exception as exc:
+                reason = str(exc).replace(str(self.path / locale) + os.sep, "")
+                reason = reason or type(exc).__name__
+        self._broken[locale] = reason
+        raise LocaleUnavailable(locale, reason)
 
     def close(self) -> None:
         """Close every searcher opened on this generation, in any thread."""

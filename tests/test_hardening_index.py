@@ -342,3 +342,51 @@ def test_english_damaged_gives_503_not_an_empty_answer(index, corpus):
     assert status == 503 and body["error"]["code"] == "locale_unavailable"
     assert answers["/v1/articles/a?locale=de-DE"][0] == 200
     assert answers["/v1/articles/a?locale=en-US"][0] == 503
+
+
+def test_same_size_damage_whoosh_cannot_read_answers_503_not_500(index, corpus):
+    # The open-time check compares sizes only; what it cannot see fails when searched.
+    seg = _segment(_gen(index) / "fr-FR")
+    seg.write_bytes(b"\0" * seg.stat().st_size)
+    answers = _answers(index, corpus)
+    _assert_no_500(answers)
+    app = create_app({"TESTING": True, "INDEX_DIR": str(index), "CORPUS_DIR": str(corpus)})
+    try:
+        resp = app.test_client().get("/v1/search?q=pomme&locale=fr-FR")
+        assert resp.status_code == 503
+        assert resp.get_json()["error"]["locale"] == "fr-FR"
+    finally:
+        app.extensions["helpapi.indexes"].close()
+    # The next incremental build sees the checksum differ and rebuilds it.
+    assert "fr-FR" in plan_changes(corpus, index).damaged
+
+
+_GUARD_CHILD = """
+import json, sys
+from pathlib import Path
+from helpapi import create_app
+app = create_app({"TESTING": True, "INDEX_DIR": sys.argv[1], "CORPUS_DIR": sys.argv[2]})
+client = app.test_client()
+first = client.get("/v1/search?q=Apfel&locale=de-DE").status_code
+with open(sys.argv[3], "r+b") as fh:  # truncated in place while mapped
+    fh.truncate(64)
+after = client.get("/v1/search?q=Birne&locale=de-DE")
+ready = client.get("/readyz")
+print(json.dumps([first, after.status_code, after.get_json(), ready.status_code]))
+"""
+
+
+def test_postings_truncated_after_mapping_is_refused_not_read(index, corpus):
+    # Reading the mapped pages now would SIGBUS; the guard (one fstat per search) refuses.
+    path = _gen(index) / "de-DE" / memindex.FILENAME
+    child = subprocess.run(
+        [sys.executable, "-c", _GUARD_CHILD, str(index), str(corpus), str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    first, status, body, ready = json.loads(child.stdout)
+    assert first == 200 and status == 503 and ready == 503
+    assert body["error"]["code"] == "locale_unavailable"
