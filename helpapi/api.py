@@ -13,6 +13,7 @@ from flask import url_for
 from . import analysis
 from .errors import InvalidParameter
 from .errors import NotFound
+from .errors import ServiceUnavailable
 from .locales import MAX_TAG_LENGTH
 from .locales import BadLocale
 from .locales import Resolved
@@ -24,6 +25,7 @@ from .search import find_article
 from .search import search
 from .service import get_cache
 from .service import get_indexes
+from .service import index_warnings
 
 bp = Blueprint("api", __name__)
 MAX_ANALYZE_LENGTH = 4096
@@ -211,9 +213,27 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Readiness: an index generation is open."""
+    """Readiness: a generation is open and every locale in it is served.
+
+    503 (naming each locale and file) when a locale is damaged, or no generation can be
+    served. A bad ``CURRENT`` while a good generation keeps serving is a warning, not a 503:
+    the instance answers everything, and failing readiness would take it out of rotation.
+    """
     ixset = get_indexes()
-    return jsonify({"status": "ready", "generation": ixset.name, "locales": ixset.locales})
+    damaged = ixset.health()
+    if damaged:
+        reasons = "; ".join(f"{loc}: {why}" for loc, why in sorted(damaged.items()))
+        raise ServiceUnavailable(
+            f"Index generation {ixset.name} has damaged locales, not served: {reasons}. "
+            "The next reindex rebuilds them.",
+            generation=ixset.name,
+            locales=damaged,
+        )
+    body = {"status": "ready", "generation": ixset.name, "locales": ixset.locales}
+    warnings = index_warnings()
+    if warnings:
+        body["warnings"] = warnings
+    return jsonify(body)
 
 
 @bp.get("/v1/openapi.json")

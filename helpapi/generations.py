@@ -5,18 +5,29 @@ Layout of the index directory::
     index/
       CURRENT              name of the serving generation (replaced by rename, never edited)
       g20261123-172301-1a2b/
-        meta.json          what was built: locales, counts, the article catalog
+        meta.json          what was built: locales, counts, the article catalog, and each
+                           file's size and BLAKE2b checksum
         de-DE/ ... en-US/  one Whoosh index per locale
       .build-*/            a build in progress (never read by the service)
 
 A reader resolves ``CURRENT`` once per request and keeps using that generation's open indexes
 until the request ends, so a switch never shows it a half-built or vanished index.
+
+Integrity: ``meta.json`` records, per locale, every file's size and BLAKE2b checksum. A
+generation is immutable once switched in (files are written in ``.build-*``, renamed in whole,
+and never rewritten in place; later builds hard-link them), which is what makes mapping its
+files safe. The files are verified in full before a locale is carried over into a new
+generation (:func:`verify_locale`); serving checks only their sizes (:func:`check_sizes`).
+``CURRENT`` is trusted only when it holds a plain generation name of this folder
+(:func:`read_pointer`); otherwise readers fall back to the newest complete generation.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -24,6 +35,14 @@ from pathlib import Path
 
 POINTER = "CURRENT"
 META = "meta.json"
+# What new_generation_name() makes; CURRENT must hold exactly such a name (no path).
+GENERATION_PATTERN = re.compile(r"g\d{8}-\d{6}-\d{6}-[0-9a-f]{4}")
+CHECKSUM = "blake2b"
+_CHUNK = 1 << 20
+
+
+class BadPointer(Exception):
+    """``CURRENT`` exists but does not name a complete generation of the index folder."""
 
 
 def new_generation_name() -> str:
@@ -33,13 +52,117 @@ def new_generation_name() -> str:
     return f"{stamp}-{now // 1000 % 1_000_000:06d}-{secrets.token_hex(2)}"
 
 
-def current_generation(index_dir: Path) -> str | None:
-    """Name of the serving generation, or None when nothing was built yet."""
+def is_generation(index_dir: Path, name: str) -> bool:
+    """True when ``name`` is a generation name and ``index_dir/name/meta.json`` exists."""
+    return bool(GENERATION_PATTERN.fullmatch(name)) and (Path(index_dir) / name / META).is_file()
+
+
+def read_pointer(index_dir: Path) -> str | None:
+    """The generation ``CURRENT`` names; None when there is no ``CURRENT``.
+
+    Raises :class:`BadPointer` (with the reason) when it is empty, unreadable, not a plain
+    generation name (a path, ``..``, garbage) or names a folder without ``meta.json``: such a
+    pointer is never followed.
+    """
+    # Messages name the file, not its absolute path: they reach /readyz.
+    path = POINTER
     try:
-        name = (Path(index_dir) / POINTER).read_text("utf-8").strip()
+        raw = (Path(index_dir) / POINTER).read_bytes()[:256]
     except FileNotFoundError:
         return None
-    return name if name and (Path(index_dir) / name).is_dir() else None
+    except OSError as exc:
+        raise BadPointer(f"{path} cannot be read: {exc.strerror or exc}") from None
+    try:
+        name = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise BadPointer(f"{path} is not text") from None
+    if not name:
+        raise BadPointer(f"{path} is empty")
+    if not GENERATION_PATTERN.fullmatch(name):
+        raise BadPointer(f"{path} holds {name[:60]!r}, not a generation name like g20260101-...")
+    if not (Path(index_dir) / name).is_dir():
+        raise BadPointer(f"{path} names {name}, which does not exist")
+    if not (Path(index_dir) / name / META).is_file():
+        raise BadPointer(f"{path} names {name}, which has no {META}")
+    return name
+
+
+def current_generation(index_dir: Path) -> str | None:
+    """Name of the serving generation; None when nothing was built or ``CURRENT`` is bad."""
+    try:
+        return read_pointer(index_dir)
+    except BadPointer:
+        return None
+
+
+def newest_generation(index_dir: Path) -> str | None:
+    """The newest complete generation folder (the fallback when ``CURRENT`` is bad)."""
+    try:
+        names = sorted((p.name for p in Path(index_dir).iterdir()), reverse=True)
+    except OSError:
+        return None
+    return next((n for n in names if is_generation(index_dir, n)), None)
+
+
+def file_digest(path: Path) -> str:
+    """The hex BLAKE2b digest of a file (the ``meta.json`` checksum)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, CHECKSUM).hexdigest()
+
+
+def record_files(locale_dir: Path) -> dict[str, list]:
+    """``{relative path: [size, checksum]}`` of every file under one locale's folder."""
+    locale_dir = Path(locale_dir)
+    files = {}
+    for path in sorted(locale_dir.rglob("*")):
+        if path.is_file():
+            rel = path.relative_to(locale_dir).as_posix()
+            files[rel] = [path.stat().st_size, file_digest(path)]
+    return files
+
+
+def check_sizes(generation_dir: Path, locale: str, files: dict | None) -> str | None:
+    """The cheap check done when a generation is opened for serving: each file's size.
+
+    Returns None when every recorded file exists with its recorded size, else the reason
+    (``"<file>: ..."``). Only sizes: checksumming every file on every open would make a
+    worker's start (and each switch) cost a full read of the index, seconds for a large one.
+    The checksums are verified where the cost is paid once, when a build carries a locale
+    over (:func:`verify_locale`). A generation recorded before sizes were (no ``files``)
+    passes; the file readers' own checks still apply.
+    """
+    if files is None:
+        return None
+    base = Path(generation_dir) / locale
+    for rel, (size, _) in files.items():
+        try:
+            actual = os.stat(base / rel).st_size
+        except OSError as exc:
+            return f"{rel}: {exc.strerror or exc}"
+        if actual != size:
+            return f"{rel}: {actual} bytes, {META} says {size}"
+    return None
+
+
+def verify_locale(generation_dir: Path, locale: str, files: dict | None) -> str | None:
+    """Full check of one locale's files: sizes, then checksums. None when sound, else why.
+
+    A locale without recorded files cannot be verified and counts as damaged (rebuilding it
+    is always safe; carrying an unverified copy forward is not).
+    """
+    if files is None:
+        return f"no file checksums in {META}"
+    problem = check_sizes(generation_dir, locale, files)
+    if problem:
+        return problem
+    base = Path(generation_dir) / locale
+    for rel, (_, digest) in files.items():
+        try:
+            if file_digest(base / rel) != digest:
+                return f"{rel}: checksum differs from {META}"
+        except OSError as exc:
+            return f"{rel}: {exc.strerror or exc}"
+    return None
 
 
 def pointer_signature(index_dir: Path):

@@ -4,6 +4,9 @@ Every generation's ``meta.json`` keeps, per locale, a manifest ``{slug: sha1 of 
 en-US: of the English text). Comparing it with the corpus on disk tells which locales must be
 rebuilt; the others are carried over unchanged. en-US is rebuilt only when the set of articles
 changed or a changed file's English text differs from what en-US holds.
+
+A serving locale whose files fail verification (sizes and checksums against ``meta.json``, or
+none recorded) counts as changed: the build rebuilds it rather than carrying the damage over.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class Plan:
     locales: list[str]
     changes: dict[str, dict[str, int]]
     removed: list[str]
+    damaged: dict[str, str] = dataclasses.field(default_factory=dict)  # locale -> why
 
     @property
     def empty(self) -> bool:
@@ -73,12 +77,28 @@ def plan_changes(corpus_dir: Path, index_dir: Path) -> Plan:
     serving = generations.current_generation(index_dir)
     if serving is None:
         return Plan([*available, ENGLISH], {}, [])
-    old = generations.read_meta(index_dir / serving)["locales"]
-    rebuild, changes, english = [], {}, False
+    try:
+        old = dict(generations.read_meta(index_dir / serving)["locales"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return Plan([*available, ENGLISH], {}, [])
+    # A full read of the serving files: once per build, where a damaged locale must be found.
+    damaged = {}
+    for loc, info in old.items():
+        if loc == ENGLISH or loc in available:
+            problem = generations.verify_locale(index_dir / serving, loc, info.get("files"))
+            if problem:
+                damaged[loc] = problem
+    rebuild, changes, english = [], {}, ENGLISH in damaged
     english_manifest = old.get(ENGLISH, {}).get("manifest")
     for loc in available:
         new = scan_manifest(corpus_dir / loc)
         before = old.get(loc, {}).get("manifest")
+        if loc in damaged and before is not None:
+            rebuild.append(loc)
+            changes[loc] = _diff(before, new)
+            if any(changes[loc].values()):
+                english = True  # not worth the English comparison for a rare repair
+            continue
         if before is None:
             rebuild.append(loc)
             changes[loc] = {"added": len(new), "updated": 0, "deleted": 0}
@@ -97,4 +117,4 @@ def plan_changes(corpus_dir: Path, index_dir: Path) -> Plan:
         english = True
     if english:
         rebuild.append(ENGLISH)
-    return Plan(rebuild, changes, removed)
+    return Plan(rebuild, changes, removed, damaged)

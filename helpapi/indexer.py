@@ -10,6 +10,7 @@ import contextlib
 import ctypes
 import dataclasses
 import fcntl
+import logging
 import multiprocessing
 import os
 import shutil
@@ -40,6 +41,7 @@ from .schema import document_for
 from .schema import make_schema
 
 Progress = Callable[[str, int, int], None]
+log = logging.getLogger("helpapi.index")
 
 
 class BuildError(Exception):
@@ -269,10 +271,12 @@ def build_indexes(
     staging = index_dir / f".build-{name}"
     staging.mkdir()
     try:
-        stats = _run_builds(corpus_dir, staging, wanted, available, jobs, progress)
+        # Carried over first: a locale whose files fail verification is rebuilt instead.
         previous = generations.current_generation(index_dir)
-        carried = _carry_over(index_dir, previous, staging, wanted, available)
-        generations.write_meta(staging, _meta(name, corpus_dir, stats, carried))
+        carried, damaged = _carry_over(index_dir, previous, staging, wanted, available)
+        wanted = [*wanted, *(loc for loc in damaged if loc not in wanted)]
+        stats = _run_builds(corpus_dir, staging, wanted, available, jobs, progress)
+        generations.write_meta(staging, _meta(name, corpus_dir, staging, stats, carried))
         os.rename(staging, index_dir / name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -335,21 +339,56 @@ def _drain(queue, progress):
             progress(*item)
 
 
-def _carry_over(index_dir, previous, staging, wanted, available) -> dict:
-    """Hard-link the serving generation's indexes of locales not rebuilt; return their meta."""
+def _carry_over(index_dir, previous, staging, wanted, available) -> tuple[dict, dict]:
+    """Hard-link the serving generation's locales not rebuilt into ``staging``.
+
+    Each carried locale's files are linked, then verified (size and checksum against the old
+    ``meta.json``): a hard link shares the inode, so this checks exactly what the new
+    generation will serve. A locale that fails, or whose files were never recorded, is not
+    carried. Returns ``(carried meta per locale, {locale: why it must be rebuilt})``.
+    """
     if previous is None:
-        return {}
-    old_meta = generations.read_meta(index_dir / previous)
-    carried = {}
-    for loc, info in old_meta["locales"].items():
+        return {}, {}
+    try:
+        old_meta = generations.read_meta(index_dir / previous)
+        old_locales = dict(old_meta["locales"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("not carrying over from %s: meta.json unreadable (%s)", previous, exc)
+        return {}, {}
+    carried, damaged = {}, {}
+    for loc, info in old_locales.items():
         if loc in wanted or (loc != ENGLISH and loc not in available):
             continue
-        shutil.copytree(index_dir / previous / loc, staging / loc, copy_function=os.link)
-        carried[loc] = info
-    return carried
+        files = info.get("files") if isinstance(info, dict) else None
+        problem = None
+        if files is None:
+            problem = "no file checksums in meta.json"
+        else:
+            try:
+                for rel in files:
+                    if Path(rel).is_absolute() or ".." in Path(rel).parts:
+                        raise OSError(f"{rel!r} is not inside the locale folder")
+                    (staging / loc / rel).parent.mkdir(parents=True, exist_ok=True)
+                    os.link(index_dir / previous / loc / rel, staging / loc / rel)
+            except OSError as exc:
+                problem = f"{rel}: {exc.strerror or exc}"
+            else:
+                problem = generations.verify_locale(staging, loc, files)
+        if problem:
+            log.warning("%s of %s is damaged, rebuilding it: %s", loc, previous, problem)
+            shutil.rmtree(staging / loc, ignore_errors=True)
+            damaged[loc] = problem
+        else:
+            carried[loc] = info
+    return carried, damaged
 
 
-def _meta(name, corpus_dir, stats: dict[str, LocaleStats], carried: dict) -> dict:
+def _meta(name, corpus_dir, staging, stats: dict[str, LocaleStats], carried: dict) -> dict:
+    """The new generation's ``meta.json``; built locales get their files' sizes and checksums.
+
+    Carried locales keep the entry (and recorded files) they had: their files were verified
+    against it when linked.
+    """
     locales = dict(carried)
     for loc, s in stats.items():
         locales[loc] = {
@@ -362,10 +401,12 @@ def _meta(name, corpus_dir, stats: dict[str, LocaleStats], carried: dict) -> dic
             "seconds": round(s.seconds, 3),
             "catalog": s.catalog,
             "manifest": s.manifest,
+            "files": generations.record_files(Path(staging) / loc),
         }
     return {
         "generation": name,
         "corpus_dir": str(corpus_dir),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "checksum": generations.CHECKSUM,
         "locales": locales,
     }

@@ -23,6 +23,7 @@ import functools
 import json
 import math
 import mmap
+import os
 import struct
 from array import array
 from bisect import bisect_left
@@ -256,6 +257,7 @@ class FieldPostings:
             return raw if code == "B" else raw.cast(code)
 
         self.terms = _Terms(bytes(view("terms")), view("term_off"))
+        self._term_off = view("term_off")
         self.post_off = view("post_off")
         self.docs = view("docs")
         self.scores = view("scores")
@@ -267,6 +269,10 @@ class FieldPostings:
         # A query looks its words up in the strict pass and again when re-ranking, and each
         # keystroke of a query being typed repeats the earlier words: remember recent answers.
         self.term_id = functools.lru_cache(maxsize=4096)(self._term_id)
+
+    def term_off_end(self) -> int:
+        """Where the last term ends in the terms blob (its length, in a sound file)."""
+        return self._term_off[-1] if len(self._term_off) else -1
 
     def _term_id(self, term: str) -> int:
         """The term's number, or -1 when the field does not hold it (see ``term_id``)."""
@@ -308,25 +314,127 @@ class FieldPostings:
         return self.positions[self.pos_off[posting] : self.pos_off[posting + 1]]
 
 
+class DamagedPostings(ValueError):
+    """``postings.bin`` is not a sound postings file (foreign, truncated, inconsistent)."""
+
+
+# Typecodes a section may have, and their sizes on every platform helpapi runs on.
+_ITEMSIZE = {"B": 1, "H": 2, "I": 4, "d": 8}
+# The sections every field has, and those only some fields have.
+_REQUIRED = ("terms", "term_off", "post_off", "docs")
+_OPTIONAL = ("scores", "pos_off", "positions", "fwd_off", "fwd_tids", "fwd_scores")
+
+
+def _check_header(header, base: int, size: int, path) -> None:
+    """Raise :class:`DamagedPostings` unless every section lies inside the ``size``-byte file.
+
+    Runs before any view is made: reading a mapped page past the end of the file would kill
+    the process with SIGBUS, which no ``try`` catches.
+    """
+    if not isinstance(header, dict) or header.get("version") != VERSION:
+        version = header.get("version") if isinstance(header, dict) else None
+        raise DamagedPostings(f"{path}: postings version {version!r}")
+    docs, fields = header.get("docs"), header.get("fields")
+    if not isinstance(docs, int) or docs < 0 or not isinstance(fields, dict):
+        raise DamagedPostings(f"{path}: malformed header")
+    for name, spec in fields.items():
+        if not isinstance(spec, dict) or not all(k in spec for k in _REQUIRED):
+            raise DamagedPostings(f"{path}: field {name!r} lacks sections")
+        for key, sec in spec.items():
+            if key not in _REQUIRED and key not in _OPTIONAL:
+                raise DamagedPostings(f"{path}: unknown section {name}.{key}")
+            ok = (
+                isinstance(sec, list)
+                and len(sec) == 3
+                and isinstance(sec[0], int)
+                and isinstance(sec[1], int)
+                and sec[2] in _ITEMSIZE
+                and sec[0] >= 0
+                and sec[1] >= 0
+                and sec[1] % _ITEMSIZE[sec[2]] == 0
+            )
+            if not ok:
+                raise DamagedPostings(f"{path}: malformed section {name}.{key}")
+            if base + sec[0] + sec[1] > size:
+                raise DamagedPostings(
+                    f"{path}: section {name}.{key} ends at {base + sec[0] + sec[1]}, "
+                    f"past the end of the file ({size} bytes)"
+                )
+
+
+def _check_field(name: str, fp: FieldPostings, docs: int, path) -> None:
+    """Cheap consistency of one field's views (their lengths and last offsets only: O(1))."""
+
+    def count(view):
+        return len(view) if view is not None else 0
+
+    try:
+        ok = (
+            count(fp.post_off) == len(fp.terms) + 1
+            and fp.term_off_end() == len(fp.terms.blob)
+            and fp.post_off[-1] == count(fp.docs)
+        )
+        if ok and fp.scores is not None:
+            ok = count(fp.scores) == count(fp.docs)
+        if ok and fp.pos_off is not None:
+            ok = count(fp.pos_off) == count(fp.docs) + 1 and fp.pos_off[-1] == count(fp.positions)
+        if ok and fp.fwd_off is not None:
+            ends = (fp.fwd_off[-1], count(fp.fwd_tids), count(fp.fwd_scores))
+            ok = count(fp.fwd_off) == docs + 1 and len(set(ends)) == 1
+    except IndexError:
+        ok = False
+    if not ok:
+        raise DamagedPostings(f"{path}: field {name!r} is inconsistent")
+
+
 class MemIndex:
-    """The mapped ``postings.bin`` of one locale's index."""
+    """The mapped ``postings.bin`` of one locale's index.
+
+    Opening checks the header and that every section lies inside the file before any view is
+    made, so a truncated file is refused (:class:`DamagedPostings`) instead of crashing the
+    worker later. A file truncated *after* it was mapped can still raise SIGBUS: generations
+    are immutable (never rewritten in place, see :mod:`helpapi.generations`), which is what
+    makes mapping safe; :meth:`intact` is a cheap guard for callers that want one.
+    """
 
     def __init__(self, path: Path):
+        self.path = path
         with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            start = len(_MAGIC) + 4
+            if size < start:
+                raise DamagedPostings(f"{path}: {size} bytes, too short for a postings file")
             self._mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        if self._mm[: len(_MAGIC)] != _MAGIC:
-            raise ValueError(f"{path}: not a helpapi postings file")
-        (hlen,) = struct.unpack_from("<I", self._mm, len(_MAGIC))
-        start = len(_MAGIC) + 4
-        header = json.loads(self._mm[start : start + hlen])
-        if header.get("version") != VERSION:
-            raise ValueError(f"{path}: postings version {header.get('version')}")
-        base = start + hlen + ((-(start + hlen)) % 8)
-        self._buf = memoryview(self._mm)
-        self.doc_count = header["docs"]
-        self.fields = {
-            name: FieldPostings(self._buf, base, spec) for name, spec in header["fields"].items()
-        }
+            self._fd = os.dup(fh.fileno())
+        try:
+            self._size = size = len(self._mm)
+            if self._mm[: len(_MAGIC)] != _MAGIC:
+                raise DamagedPostings(f"{path}: not a helpapi postings file")
+            (hlen,) = struct.unpack_from("<I", self._mm, len(_MAGIC))
+            if start + hlen > size:
+                raise DamagedPostings(f"{path}: header ends past the end of the file")
+            try:
+                header = json.loads(self._mm[start : start + hlen])
+            except ValueError:
+                raise DamagedPostings(f"{path}: header is not JSON") from None
+            base = start + hlen + ((-(start + hlen)) % 8)
+            _check_header(header, base, size, path)
+            self._buf = memoryview(self._mm)
+            self.doc_count = header["docs"]
+            self.fields = {}
+            for name, spec in header["fields"].items():
+                fp = self.fields[name] = FieldPostings(self._buf, base, spec)
+                _check_field(name, fp, self.doc_count, path)
+        except BaseException:
+            self.close()
+            raise
+
+    def intact(self) -> bool:
+        """True while the mapped file still has the size it had when opened (one ``fstat``)."""
+        try:
+            return self._fd is not None and os.fstat(self._fd).st_size >= self._size
+        except OSError:
+            return False
 
     @classmethod
     def open(cls, index_path: Path) -> MemIndex | None:
@@ -339,3 +447,6 @@ class MemIndex:
         # Not mmap.close(): a request still holding a slice would make it raise.
         self.fields = {}
         self._buf = self._mm = None
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
+            self._fd = None

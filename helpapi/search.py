@@ -8,7 +8,9 @@ indexed). :func:`find_article` resolves an assetid or slug in a locale, falling 
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from whoosh import index as whoosh_index
 
 from . import engine
 from . import generations
+from . import memindex
 from .analysis import title_key
 from .corpus import parse_assetid
 from .memindex import MemIndex
@@ -33,23 +36,46 @@ class NoIndex(Exception):
     """No index generation has been built in the index directory."""
 
 
+class LocaleUnavailable(Exception):
+    """The only locale that could answer (the asked one, or English) is damaged."""
+
+    def __init__(self, locale: str, reason: str):
+        super().__init__(f"{locale}: {reason}")
+        self.locale, self.reason = locale, reason
+
+
 class IndexSet:
-    """The open per-locale indexes of one generation, plus its article catalog."""
+    """The open per-locale indexes of one generation, plus its article catalog.
+
+    A locale whose files fail the open-time checks is listed in :attr:`damaged` (locale ->
+    reason) and not served: it is left out of :attr:`indexes`, so locale negotiation and
+    searches treat it like a locale that is not indexed and answer from English with
+    ``fallback: true``. That keeps the rest of the service answering (a 503 for the whole
+    locale would turn a disk fault into an outage for its users, while English answers are
+    what any unindexed locale gets); only when English itself is damaged and nothing else
+    can answer does a request get :class:`LocaleUnavailable` (503).
+    """
 
     def __init__(self, index_dir: Path, name: str):
         self.name = name
         self.path = Path(index_dir) / name
         self.meta = generations.read_meta(self.path)
-        self.indexes = {
-            loc: whoosh_index.open_dir(str(self.path / loc)) for loc in self.meta["locales"]
-        }
+        self.indexes = {}
         # The strict pass's postings (helpapi.memindex); None for an index built without them.
-        self.mem = {loc: MemIndex.open(self.path / loc) for loc in self.meta["locales"]}
+        self.mem: dict[str, MemIndex | None] = {}
+        self.damaged: dict[str, str] = {}
+        self._broken: dict[str, str] = {}  # served, but Whoosh failed to read it later
+        for loc, info in self.meta["locales"].items():
+            problem = self._open_locale(loc, info.get("files"))
+            if problem:
+                self.damaged[loc] = problem
         self._local = threading.local()
         self._opened: list = []  # every searcher of every thread, to close them all
         self._opened_lock = threading.Lock()
         self.slug_locales: dict[str, list[str]] = {}
         self.asset_slugs: dict[str, list[str]] = {}
+        # Damaged locales stay in the catalog (an article there exists, it is just not served
+        # now: a 503, not a 404, when nothing else has it); find_article filters them out.
         for loc, info in sorted(self.meta["locales"].items()):
             for slug, assetid in info.get("catalog", []):
                 self.slug_locales.setdefault(slug, []).append(loc)
@@ -60,9 +86,44 @@ class IndexSet:
         for slugs in self.asset_slugs.values():
             slugs.sort()
 
+    def _open_locale(self, loc: str, files: dict | None) -> str | None:
+        """Open one locale's indexes; None when served, else why it is not."""
+        folder = self.path / loc
+        # Sizes only (one stat per file): see generations.check_sizes for why not checksums.
+        problem = generations.check_sizes(self.path, loc, files)
+        if problem:
+            return problem
+        mem = None
+        try:
+            # MemIndex refuses sections outside the file before mapping any view of them.
+            mem = MemIndex.open(folder)
+            # Reads the table of contents only. The segments are opened by the first search
+            # in each thread (see searcher): opening them here would cost several ms per
+            # locale on every open, a large share of what a first search pays anyway.
+            ix = whoosh_index.open_dir(str(folder))
+        except Exception as exc:  # any reader error means: do not serve this locale
+            if mem is not None:
+                mem.close()
+            return str(exc).replace(str(folder) + os.sep, "") or type(exc).__name__
+        self.indexes[loc], self.mem[loc] = ix, mem
+        return None
+
+    def health(self) -> dict[str, str]:
+        """Locales not served, with the reason: damaged at open, unreadable by Whoosh when
+        first searched, or a mapped file that shrank since it was opened.
+
+        The second part is the cheap guard (one ``fstat`` per mapped postings file) against a
+        file truncated in place after it was mapped, which generations never do.
+        """
+        problems = {**self.damaged, **self._broken}
+        for loc, mem in self.mem.items():
+            if mem is not None and not mem.intact():
+                problems[loc] = f"{memindex.FILENAME}: changed on disk after it was opened"
+        return problems
+
     @property
     def locales(self) -> list[str]:
-        """Indexed locale codes, sorted."""
+        """Indexed (served) locale codes, sorted."""
         return sorted(self.indexes)
 
     def article_count(self, locale: str) -> int:
@@ -76,10 +137,30 @@ class IndexSet:
             cache = self._local.searchers = {}
         s = cache.get(locale)
         if s is None:
-            s = cache[locale] = self.indexes[locale].searcher()
+            s = cache[locale] = self._open_searcher(locale)
             with self._opened_lock:
                 self._opened.append(s)
         return s
+
+    def _open_searcher(self, locale: str):
+        """A new Whoosh searcher; :class:`LocaleUnavailable` when Whoosh cannot read the index.
+
+        That is damage the open-time size check cannot see (same size, other bytes): the
+        locale answers 503, never 500, and the next reindex's checksums find and rebuild it.
+        """
+        if locale in self._broken:
+            raise LocaleUnavailable(locale, self._broken[locale])
+        with warnings.catch_warnings():
+            # Whoosh leaves the segment file open when it fails; the file is closed when the
+            # error is dropped, at the end of the except clause, inside this block.
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                return self.indexes[locale].searcher()
+            except Exception as exc:
+                reason = str(exc).replace(str(self.path / locale) + os.sep, "")
+                reason = reason or type(exc).__name__
+        self._broken[locale] = reason
+        raise LocaleUnavailable(locale, reason)
 
     def close(self) -> None:
         """Close every searcher opened on this generation, in any thread."""
@@ -123,9 +204,12 @@ def run_query(
     units = parse_user_text(text, locale, prefix=prefix)
     if not units:
         return Hits(0, [])
+    mem = ixset.mem.get(locale)
+    if mem is not None and not mem.intact():
+        # Reading a mapped page past a shrunken file's end would SIGBUS the worker.
+        raise LocaleUnavailable(locale, f"{memindex.FILENAME}: changed on disk after opening")
     searcher = ixset.searcher(locale)
     reader = searcher.reader()
-    mem = ixset.mem.get(locale)
     relaxed = False
     extra_surfaces: list[str] = []
     key = "" if prefix else title_key(text, locale)
@@ -183,6 +267,8 @@ def search(
                 "results": found.hits,
             }
     if ENGLISH not in ixset.indexes:
+        if ENGLISH in ixset.damaged:
+            raise LocaleUnavailable(ENGLISH, ixset.damaged[ENGLISH])
         return {"locale": locale, "fallback": False, "total": 0, "results": []}
     found = run_query(ixset, text, ENGLISH, limit, offset, prefix)
     return {
@@ -258,8 +344,11 @@ def find_article(ixset: IndexSet, ident: str, locale: str) -> dict:
                     "locale": loc,
                     "fallback": fallback,
                     "also": [s for s in slugs if s != slug],
-                    "locales": [x for x in ixset.slug_locales.get(slug, [])],
+                    "locales": [x for x in ixset.slug_locales.get(slug, []) if x in ixset.indexes],
                 }
+    for loc in (locale, ENGLISH):
+        if loc in ixset.damaged and any(loc in ixset.slug_locales.get(s, []) for s in slugs):
+            raise LocaleUnavailable(loc, ixset.damaged[loc])
     raise ArticleNotFound(ident)
 
 
@@ -296,6 +385,7 @@ __all__ = [
     "ArticleNotFound",
     "Hits",
     "IndexSet",
+    "LocaleUnavailable",
     "NoIndex",
     "ResultCache",
     "find_article",
