@@ -84,39 +84,56 @@ class BodyGuard:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0  # Werkzeug treats it as absent too; gunicorn refuses it earlier
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if length > MAX_BODY_BYTES:
-            environ["helpapi.body_error"] = PayloadTooLarge(
-                f"The body must be at most {MAX_BODY_BYTES} bytes."
-            )
-            environ["wsgi.input"] = io.BytesIO()
-            environ["CONTENT_LENGTH"] = "0"
+            environ["helpapi.body_error"] = self._too_large()
+            data = b""
         elif length > 0:
-            data = self._read(environ["wsgi.input"], length)
+            data, complete = self._read(environ["wsgi.input"], length)
             if len(data) < length:
                 environ["helpapi.body_error"] = BadRequest(
                     f"The body is shorter than its Content-Length: {len(data)} of {length} bytes"
                     " arrived."
                 )
-            environ["wsgi.input"] = io.BytesIO(data)
-            environ["CONTENT_LENGTH"] = str(len(data))
+        elif chunked:
+            # No length announced: read to the end, one byte past the cap at most.
+            data, complete = self._read(environ["wsgi.input"], MAX_BODY_BYTES + 1, to_end=True)
+            if len(data) > MAX_BODY_BYTES:
+                environ["helpapi.body_error"] = self._too_large()
+            elif not complete:
+                environ["helpapi.body_error"] = BadRequest(
+                    "The chunked body did not arrive in full."
+                )
+        else:
+            return self.wsgi_app(environ, start_response)
+        environ["wsgi.input"] = io.BytesIO(data)
+        environ["CONTENT_LENGTH"] = str(len(data))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ["wsgi.input_terminated"] = True
         return self.wsgi_app(environ, start_response)
 
-    def _read(self, stream, length: int) -> bytes:
+    @staticmethod
+    def _too_large() -> PayloadTooLarge:
+        return PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
+
+    def _read(self, stream, limit: int, to_end: bool = False) -> tuple[bytes, bool]:
+        """Up to ``limit`` bytes within the time limit; and whether the body ended cleanly."""
         chunks, got = [], 0
         try:
             with _deadline(self.timeout):
-                while got < length:
-                    chunk = stream.read(length - got)
+                while got < limit:
+                    chunk = stream.read(limit - got)
                     if not chunk:
-                        break
+                        return b"".join(chunks), to_end
                     chunks.append(chunk)
                     got += len(chunk)
         except (_BodyTimeout, OSError, ValueError):
-            pass
+            return b"".join(chunks), False
         except Exception as exc:  # gunicorn's NoMoreData and kin: the client went away
             if type(exc).__module__.split(".")[0] not in ("gunicorn", "werkzeug"):
                 raise
-        return b"".join(chunks)
+            return b"".join(chunks), False
+        return b"".join(chunks), True
 
 
 def _check_body() -> None:

@@ -24,6 +24,11 @@ from helpapi.config import unknown_variables
 
 from .conftest import ROOT
 from .conftest import _free_port
+from .test_browser import CHROMIUM
+from .test_browser import DRIVER
+from .test_browser import browser  # noqa: F401  (the Chromium fixture)
+from .test_browser import css
+from .test_browser import wait_for
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 LONG_TOKEN = "0123456789abcdef-long-enough"
@@ -68,6 +73,22 @@ def test_demo_page_has_restrictive_csp(client):
     assert "unsafe" not in r.headers["Content-Security-Policy"]
     page = r.get_data(as_text=True)
     assert " on" not in page.split("<script")[0].replace(" one", "")  # no inline handlers
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(
+    not (Path(CHROMIUM).exists() and Path(DRIVER).exists())
+    and not os.environ.get("HELPAPI_REQUIRE_BROWSER"),
+    reason="Debian chromium and chromium-driver are not installed",
+)
+def test_demo_works_under_its_csp(browser, server):  # noqa: F811
+    browser.get(f"{server}/demo?locale=de-DE")
+    wait_for(browser, lambda d: css(d, ".hw-input"))  # widget.js ran: script-src 'self'
+    # The page's inline <style> is allowed by its hash; the widget's stylesheet by 'self'.
+    assert browser.execute_script("return getComputedStyle(document.body).maxWidth") == "704px"
+    assert browser.execute_script(
+        "return [...document.styleSheets].some(s => (s.href || '').endsWith('/widget.css'))"
+    )
 
 
 # ---- bodies shorter than their Content-Length ----------------------------------------------
@@ -117,6 +138,24 @@ def test_announced_body_over_the_cap_is_413(admin_client):
     client, _ = admin_client
     r = _post(client, b"", 10_000_000)
     assert r.status_code == 413 and r.get_json()["error"]["code"] == "payload_too_large"
+
+
+def _post_chunked(client, body: bytes):
+    environ = {"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True}
+    environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+    return client.post(
+        "/v1/admin/reindex",
+        headers={"Authorization": f"Bearer {LONG_TOKEN}", "Content-Type": "application/json"},
+        environ_overrides=environ,
+    )
+
+
+def test_chunked_body_is_bounded_too(admin_client):
+    client, _ = admin_client
+    r = _post_chunked(client, b"{" + b" " * 70_000 + b"}")
+    assert r.status_code == 413 and r.get_json()["error"]["code"] == "payload_too_large"
+    r = _post_chunked(client, b'{"bogus": 1}')
+    assert r.status_code == 400 and "bogus" in r.get_json()["error"]["message"]
 
 
 # ---- settings ------------------------------------------------------------------------------
@@ -369,3 +408,13 @@ def test_slow_header_clients_do_not_block_the_worker(edge_server):
     finally:
         for s in slow:
             s.close()
+
+
+@pytest.mark.e2e
+def test_stalled_chunked_body_over_gunicorn_is_400(edge_server):
+    port, _ = edge_server
+    head = SHORT_POST.replace(b"Content-Length: 40", b"Transfer-Encoding: chunked")
+    started = time.monotonic()
+    answer = _raw(port, head + b"20\r\n{", half_close=False)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert time.monotonic() - started < 5
