@@ -33,5 +33,5 @@ RUN helpapi index build --jobs 2 && chown -R helpapi:helpapi /app/index
 USER helpapi
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["python", "-c", "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2); sys.exit(0)"]
+  CMD ["python", "-c", "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2); sys.exit(0)"]
 ENTRYPOINT ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]

@@ -1,16 +1,45 @@
-"""gunicorn settings for helpapi: `gunicorn -c gunicorn.conf.py wsgi:app`."""
+"""gunicorn settings for helpapi: `gunicorn -c gunicorn.conf.py wsgi:app`.
 
-import multiprocessing
+Slow clients (README "Serving"): each connection is a gevent greenlet, so a client that trickles
+its headers or body holds a few kB of memory, never a worker. Header reading is bounded by
+`keepalive` seconds (the gevent worker's read timeout), bodies by HELPAPI_BODY_TIMEOUT, the
+connections per worker by `worker_connections`, and header sizes by the `limit_request_*` below.
+"""
+
 import os
+import sys
+
+from helpapi import runtime
+from helpapi.config import SettingsError
+from helpapi.config import check_settings
+from helpapi.config import load_settings
+
+# A bad setting stops gunicorn here with one line naming the variable, before gunicorn loads
+# the app (where the same error would end in its traceback of the app import).
+try:
+    check_settings(load_settings())
+except SettingsError as exc:
+    print(f"helpapi: {exc}", file=sys.stderr)
+    sys.exit(1)
 
 bind = os.environ.get("HELPAPI_BIND", "127.0.0.1:8000")
-# Search is CPU-bound Python: one process per core plus one to cover I/O waits.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
-threads = 1
-worker_class = "sync"
+# Search is CPU-bound Python: one process per usable CPU (the container's quota, not the host's
+# cores) plus one to cover I/O waits.
+workers = int(os.environ.get("WEB_CONCURRENCY") or runtime.default_workers())
+# gevent, with threading left unpatched (see helpapi/runtime.py).
+worker_class = "helpapi.runtime.GeventWorker"
+worker_connections = 256  # open connections per worker, slow ones included; more wait in backlog
 timeout = 30
 graceful_timeout = 20
+# Seconds to wait for the next request on an open connection, and under gevent the time limit
+# for a request's whole header block to arrive (a slowloris client is dropped after it).
 keepalive = 5
+limit_request_line = 4094  # a 256-character query percent-encoded fits several times over
+limit_request_fields = 50
+limit_request_field_size = 8190
+# gunicorn 25+ opens a control socket in $HOME/.gunicorn by default: unwritable in the image, and
+# shared by every instance of one user on a host. helpapi does not use gunicornc.
+control_socket_disable = True
 # The app opens no index at import time, so preloading shares code pages without sharing
 # index file handles; each worker opens the serving generation itself (post_worker_init).
 preload_app = True

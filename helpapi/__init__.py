@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 
 from .config import SettingsError
-from .config import admin_token
+from .config import check_settings
 from .config import load_settings
+from .config import unknown_variables
 
 __all__ = ["SettingsError", "create_app"]
 
@@ -14,8 +17,10 @@ __all__ = ["SettingsError", "create_app"]
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the Flask app: settings (defaults -> HELPAPI_* -> test_config), routes, errors."""
     app = Flask(__name__, static_folder=None)
-    app.config.update(load_settings(overrides=test_config))
-    admin_token(app.config)  # a token file that cannot be read stops start-up, loudly
+    # A bad value, a short admin token or a default locale that is not indexed stops start-up.
+    app.config.update(check_settings(load_settings(overrides=test_config)))
+    for warning in unknown_variables():
+        logging.getLogger("helpapi").warning("%s", warning)
     if test_config:
         app.config.update({k: v for k, v in test_config.items() if k not in app.config})
 

@@ -6,6 +6,7 @@ checks that every setting is documented there).
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from pathlib import Path
@@ -50,7 +51,11 @@ SETTINGS = (
     Setting(
         "BUILD_TIMEOUT", 1800, "Seconds a reindex job may run before it is stopped.", int, 10, 86400
     ),
+    Setting("BODY_TIMEOUT", 10, "Seconds a request body may take to arrive in full.", int, 1, 300),
 )
+# HELPAPI_* variables read outside this table: gunicorn.conf.py's, and the test suite's.
+OTHER_VARIABLES = ("BIND", "REQUIRE_BROWSER")
+MIN_TOKEN_LENGTH = 16
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -106,3 +111,69 @@ def admin_token(settings: dict) -> str:
         except OSError as exc:
             raise SettingsError(f"{ENV_PREFIX}ADMIN_TOKEN_FILE cannot be read: {exc}") from exc
     return settings.get("ADMIN_TOKEN", "").strip()
+
+
+def unknown_variables(environ=None) -> list[str]:
+    """A warning for each ``HELPAPI_*`` variable that no setting reads, naming the closest one.
+
+    A misspelt variable would otherwise be ignored in silence and its default used.
+    """
+    environ = os.environ if environ is None else environ
+    known = [ENV_PREFIX + n for n in (*DEFAULTS, *OTHER_VARIABLES)]
+    out = []
+    for key in sorted(environ):
+        if key.startswith(ENV_PREFIX) and key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            out.append(f"{key} is not a helpapi setting{hint}")
+    return out
+
+
+def _indexed_locales(index_dir: str) -> list[str] | None:
+    """Locales of the serving generation, or None when there is none (or it cannot be read)."""
+    from . import generations
+
+    try:
+        name = generations.current_generation(Path(index_dir))
+        if name is None:
+            return None
+        return sorted(generations.read_meta(Path(index_dir) / name)["locales"])
+    except Exception:  # a damaged index is reported by /readyz, not as a settings error
+        return None
+
+
+def check_settings(settings: dict) -> dict:
+    """Checks across settings and files, run at start-up; returns the normalized settings.
+
+    The admin token must be at least 16 characters. ``DEFAULT_LOCALE`` must be a well-formed
+    tag and, when an index exists, ``en-US`` or one of its locales (a default that is not
+    indexed would answer every request in English with ``fallback: true``).
+    """
+    from .locales import BadLocale
+    from .locales import normalize_tag
+
+    token = admin_token(settings)
+    if token and len(token) < MIN_TOKEN_LENGTH:
+        if settings.get("ADMIN_TOKEN_FILE"):
+            raise SettingsError(
+                f"{ENV_PREFIX}ADMIN_TOKEN_FILE must hold a token of at least {MIN_TOKEN_LENGTH}"
+                f" characters, it has {len(token)}"
+            )
+        raise SettingsError(
+            f"{ENV_PREFIX}ADMIN_TOKEN must be at least {MIN_TOKEN_LENGTH} characters long,"
+            f" got {len(token)}"
+        )
+    try:
+        locale = normalize_tag(settings["DEFAULT_LOCALE"])
+    except BadLocale:
+        raise SettingsError(
+            f"{ENV_PREFIX}DEFAULT_LOCALE must be a language tag such as en-US,"
+            f" got {settings['DEFAULT_LOCALE']!r}"
+        ) from None
+    indexed = _indexed_locales(settings["INDEX_DIR"])
+    if indexed is not None and locale != "en-US" and locale not in indexed:
+        raise SettingsError(
+            f"{ENV_PREFIX}DEFAULT_LOCALE {locale} is not indexed: use en-US or one of "
+            + ", ".join(indexed)
+        )
+    return {**settings, "DEFAULT_LOCALE": locale}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import hmac
+import io
 import logging
 import secrets
 import time
@@ -13,7 +16,9 @@ from flask import g
 from flask import request
 from flask.json.provider import JSONProvider
 
+from .config import admin_token
 from .errors import BadRequest
+from .errors import PayloadTooLarge
 
 access_log = logging.getLogger("helpapi.access")
 READ_PREFIXES = (
@@ -25,6 +30,133 @@ READ_PREFIXES = (
     "/healthz",
     "/readyz",
 )
+
+
+# No public route takes a larger body; a bigger Content-Length is refused before a byte is read.
+MAX_BODY_BYTES = 64 * 1024
+# The ingestion routes take whole articles and batches (helpapi.ingest), but only from a
+# caller that already shows the admin token: strangers never make a worker buffer megabytes.
+INGEST_PREFIX = "/v1/admin/articles"
+MAX_INGEST_BODY_BYTES = 10 * 1024 * 1024 + 64 * 1024
+NOSNIFF = "nosniff"
+# JSON, scripts, stylesheets: nothing in them may load anything, nor be framed.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# HTML pages (/demo): only this origin's scripts, styles and API; no inline code, no framing.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'{styles}; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def page_csp(style_hashes: tuple[str, ...] = ()) -> str:
+    """The HTML pages' policy, allowing the given inline ``<style>`` blocks by hash."""
+    return PAGE_CSP.format(styles="".join(f" '{h}'" for h in style_hashes))
+
+
+class _BodyTimeout(Exception):
+    pass
+
+
+def _deadline(seconds: float):
+    """A time limit on reading the body under gevent (each connection a greenlet)."""
+    try:
+        from gevent import Timeout
+        from gevent.monkey import is_module_patched
+    except ImportError:  # pragma: no cover - gevent is a dependency
+        return contextlib.nullcontext()
+    if not is_module_patched("socket"):
+        # Sync worker or test client: the server's own socket timeout applies.
+        return contextlib.nullcontext()
+    return Timeout(seconds, _BodyTimeout)
+
+
+class BodyGuard:
+    """WSGI middleware: read a request body whole, or note why it could not be.
+
+    Under gunicorn ``wsgi.input`` is the raw socket stream (``wsgi.input_terminated``), so a
+    client that announces 40 bytes and sends none, or closes early, gives a route an empty or
+    cut body, which it would take for a valid one. The body is read here, bounded in size
+    (``MAX_BODY_BYTES``) and in time (``BODY_TIMEOUT``), and handed on as a buffer; a short,
+    late or oversized body is turned into a JSON error by :func:`_check_body`.
+    """
+
+    def __init__(self, wsgi_app, timeout: float, limit_for=None):
+        self.wsgi_app = wsgi_app
+        self.timeout = timeout
+        # environ -> the largest body this request may send (default: MAX_BODY_BYTES).
+        self.limit_for = limit_for or (lambda environ: MAX_BODY_BYTES)
+
+    def __call__(self, environ, start_response):
+        """Buffer the body, then call the app."""
+        cap = self.limit_for(environ)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Werkzeug treats it as absent too; gunicorn refuses it earlier
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if length > cap:
+            environ["helpapi.body_error"] = self._too_large(cap)
+            data = b""
+        elif length > 0:
+            data, complete = self._read(environ["wsgi.input"], length)
+            if len(data) < length:
+                environ["helpapi.body_error"] = BadRequest(
+                    f"The body is shorter than its Content-Length: {len(data)} of {length} bytes"
+                    " arrived."
+                )
+        elif chunked:
+            # No length announced: read to the end, one byte past the cap at most.
+            data, complete = self._read(environ["wsgi.input"], cap + 1, to_end=True)
+            if len(data) > cap:
+                environ["helpapi.body_error"] = self._too_large(cap)
+            elif not complete:
+                environ["helpapi.body_error"] = BadRequest(
+                    "The chunked body did not arrive in full."
+                )
+        else:
+            return self.wsgi_app(environ, start_response)
+        environ["wsgi.input"] = io.BytesIO(data)
+        environ["CONTENT_LENGTH"] = str(len(data))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ["wsgi.input_terminated"] = True
+        return self.wsgi_app(environ, start_response)
+
+    @staticmethod
+    def _too_large(cap: int) -> PayloadTooLarge:
+        return PayloadTooLarge(f"The body must be at most {cap} bytes.")
+
+    def _read(self, stream, limit: int, to_end: bool = False) -> tuple[bytes, bool]:
+        """Up to ``limit`` bytes within the time limit; and whether the body ended cleanly."""
+        chunks, got = [], 0
+        try:
+            with _deadline(self.timeout):
+                while got < limit:
+                    chunk = stream.read(limit - got)
+                    if not chunk:
+                        return b"".join(chunks), to_end
+                    chunks.append(chunk)
+                    got += len(chunk)
+        except (_BodyTimeout, OSError, ValueError):
+            return b"".join(chunks), False
+        except Exception as exc:  # gunicorn's NoMoreData and kin: the client went away
+            if type(exc).__module__.split(".")[0] not in ("gunicorn", "werkzeug"):
+                raise
+            return b"".join(chunks), False
+        return b"".join(chunks), True
+
+
+def _check_body() -> None:
+    error = request.environ.get("helpapi.body_error")
+    if error is not None:
+        raise error
+
+
+def _security_headers(resp) -> None:
+    resp.headers["X-Content-Type-Options"] = NOSNIFF
+    if "Content-Security-Policy" not in resp.headers:
+        resp.headers["Content-Security-Policy"] = (
+            page_csp() if resp.mimetype == "text/html" else API_CSP
+        )
 
 
 class OrjsonProvider(JSONProvider):
@@ -88,20 +220,37 @@ def _cors(resp, origins: list[str]):
     return resp
 
 
+def _body_limits(app: Flask):
+    """The per-request body cap: large for the ingestion routes with the right admin token."""
+    token = admin_token(app.config).encode()
+
+    def limit_for(environ) -> int:
+        if token and environ.get("PATH_INFO", "").startswith(INGEST_PREFIX):
+            scheme, _, given = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+            if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token):
+                return MAX_INGEST_BODY_BYTES
+        return MAX_BODY_BYTES
+
+    return limit_for
+
+
 def init_app(app: Flask) -> None:
     """Register the JSON provider and the before/after request hooks."""
     app.json = OrjsonProvider(app)
+    app.wsgi_app = BodyGuard(app.wsgi_app, app.config["BODY_TIMEOUT"], _body_limits(app))
     origins = [o.strip() for o in app.config["CORS_ORIGINS"].split(",") if o.strip()]
 
     @app.before_request
     def _start():
         g.request_id = _request_id()
         g.started = time.perf_counter()
+        _check_body()
         _check_input()
 
     @app.after_request
     def _finish(resp):
         resp = _cors(resp, origins)
+        _security_headers(resp)
         rid = g.get("request_id") or secrets.token_hex(8)
         resp.headers["X-Request-Id"] = rid
         if access_log.isEnabledFor(logging.INFO):

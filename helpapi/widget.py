@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import html
+import re
 from importlib import resources
 
 from flask import Blueprint
@@ -14,6 +17,7 @@ from .errors import InvalidParameter
 from .locales import BadLocale
 from .locales import normalize_tag
 from .service import get_indexes
+from .web import page_csp
 
 bp = Blueprint("widget", __name__)
 DEMO_EXTRA = ["en-US", "ar-SA", "he-IL", "pt-BR"]  # fallback and right-to-left examples
@@ -30,6 +34,16 @@ def _static(name: str, mimetype: str) -> Response:
     resp.cache_control.max_age = 3600
     resp.headers["Access-Control-Allow-Origin"] = "*"
     return resp
+
+
+@functools.lru_cache(maxsize=4)
+def _page_csp(name: str) -> str:
+    """The page policy, allowing exactly the page's own inline ``<style>`` blocks by hash."""
+    hashes = tuple(
+        "sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+        for css in re.findall(r"<style>(.*?)</style>", _asset(name), re.S)
+    )
+    return page_csp(hashes)
 
 
 @bp.get("/widget.js")
@@ -59,4 +73,6 @@ def demo():
     )
     page = _asset("demo.html").replace("{options}", options)
     page = page.replace("{locale}", html.escape(locale, quote=True))
-    return Response(page, mimetype="text/html")
+    resp = Response(page, mimetype="text/html")
+    resp.headers["Content-Security-Policy"] = _page_csp("demo.html")
+    return resp

@@ -13,7 +13,7 @@ from helpapi.search import search
 
 from .conftest import sxs_article
 
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 

@@ -246,3 +246,15 @@ def test_failed_staging_of_a_batch_removes_what_it_staged(corpus, monkeypatch):
         corpus_write.apply(corpus, ops)
     assert files_of(corpus) == before
     assert not [p for p in corpus.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_large_bodies_need_the_token_first(client):
+    # Without the admin token the public 64 KB cap applies: no worker buffers megabytes for a
+    # stranger. With it, an article up to the article cap is accepted.
+    body = b"# T\n\n" + b"x" * (200 * 1024)
+    headers = {"Content-Type": "text/markdown", "Authorization": "Bearer wrong-token-0123456789"}
+    resp = client.put("/v1/admin/articles/de-DE/big?reindex=false", data=body, headers=headers)
+    assert resp.status_code == 413
+    headers["Authorization"] = AUTH["Authorization"]
+    resp = client.put("/v1/admin/articles/de-DE/big?reindex=false", data=body, headers=headers)
+    assert resp.status_code == 200

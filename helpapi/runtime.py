@@ -1,0 +1,91 @@
+"""Serving process plumbing for gunicorn.conf.py: worker count from the CPU quota, the worker.
+
+Kept out of the app so it stays importable (and testable) without a running server.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from gunicorn.workers.ggevent import GeventWorker as _GeventWorker
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def _quota(cgroup_root: Path) -> float | None:
+    """CPUs allowed by the cgroup (v2 ``cpu.max``, else v1 CFS files), or None for no quota."""
+    try:
+        quota, period = (cgroup_root / "cpu.max").read_text().split()[:2]
+        if quota == "max":
+            return None
+        return int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota = int((cgroup_root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((cgroup_root / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    if quota <= 0 or period <= 0:
+        return None
+    return quota / period
+
+
+def _affinity() -> set[int]:
+    return os.sched_getaffinity(0)
+
+
+_AFFINITY = _affinity if hasattr(os, "sched_getaffinity") else None
+
+
+def cpu_limit(
+    cgroup_root: Path = CGROUP_ROOT, affinity: Callable[[], set[int]] | None = _AFFINITY
+) -> int:
+    """CPUs this process may use: the cgroup quota (rounded up), capped by the affinity mask.
+
+    ``os.cpu_count()`` counts the host's cores, which in a container limited to 1 CPU would
+    start a worker per host core, all competing for that one CPU.
+    """
+    cpus = None
+    if affinity is not None:
+        try:
+            cpus = len(affinity()) or None
+        except OSError:
+            cpus = None
+    if cpus is None:
+        cpus = os.cpu_count() or 1
+    quota = _quota(Path(cgroup_root))
+    if quota is not None:
+        cpus = min(cpus, max(1, math.ceil(quota)))
+    return cpus
+
+
+def default_workers() -> int:
+    """Default gunicorn workers: one per usable CPU, plus one to cover I/O waits."""
+    return cpu_limit() + 1
+
+
+class GeventWorker(_GeventWorker):
+    """gunicorn's gevent worker, leaving ``threading`` unpatched.
+
+    Every connection is a greenlet, so slow clients cost memory, not a worker. ``threading`` is
+    left alone so that ``threading.local`` stays per OS thread: the app keeps one Whoosh
+    searcher and ICU iterator per worker instead of one per connection (a greenlet-local would
+    open a new searcher for every connection and keep it until the generation closes). That is
+    safe because a request never yields to another greenlet while it searches: the only
+    cooperative points are socket reads and writes, before and after the app code runs.
+    """
+
+    def patch(self):
+        """Monkey-patch sockets, select, ssl, time, subprocess, signal; not threads."""
+        from gevent import monkey
+        from gevent import socket
+
+        monkey.patch_all(thread=False)
+        self.sockets = [
+            socket.socket(s.FAMILY, socket.SOCK_STREAM, fileno=s.sock.detach())
+            for s in self.sockets
+        ]
