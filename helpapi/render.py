@@ -178,7 +178,7 @@ def _bound(html: str, max_depth: int = MAX_DEPTH, max_chars: int = MAX_HTML_CHAR
         nonlocal size, truncated
         chunk = chunk.replace("<", "&lt;")
         if size + len(chunk) > max_chars:
-            chunk = chunk[: max_chars - size]
+            chunk = chunk[: max(0, max_chars - size)]
             amp = chunk.rfind("&")
             if amp >= 0 and ";" not in chunk[amp:]:
                 chunk = chunk[:amp]

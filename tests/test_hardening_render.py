@@ -189,3 +189,10 @@ def test_index_without_stored_html_is_rendered_with_the_same_caps(make_corpus, t
     finally:
         app.extensions["helpapi.indexes"].close()
     assert "inner text" in html and depth(html) <= MAX_DEPTH
+
+
+def test_text_after_the_cap_is_dropped_even_when_end_tags_passed_it():
+    from helpapi.render import _bound
+
+    html = _bound("<b>" + "x" * 15 + "</b>" + "tail text", max_chars=20)
+    assert html == "<b>" + "x" * 15 + "</b>" + TRUNCATED_NOTE
