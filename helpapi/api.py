@@ -133,7 +133,9 @@ def _article_body(ixset, ident: str, locale: str) -> dict:
         "title": doc["display_title"],
         "english_title": doc.get("english_title") or doc["display_title"],
         "markdown": doc["markdown"],
-        "html": render_markdown(doc["markdown"]),
+        # Rendered when the index was built; an index from before that renders here, with the
+        # same depth and size caps.
+        "html": doc["html"] if "html" in doc else render_markdown(doc["markdown"]),
         "text": doc["body"],
         "refs": doc.get("refs") or [],
         "updated": doc.get("updated"),

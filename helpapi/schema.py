@@ -10,7 +10,8 @@ query should hit *one* field in the required part. Hence combined fields:
 * ``title``: words of the localized and English titles (an optional boost, never required).
 * ``grams`` / ``title_grams``: character bigrams of no-space scripts (fragments inside words).
 * ``stems``: stemmed, accent-folded words of titles and body, no positions (relaxed pass only).
-* stored-only fields carry what the API shows, so a generation is self-contained.
+* stored-only fields carry what the API shows, so a generation is self-contained; ``html`` is
+  the article rendered and sanitized at build time (:func:`helpapi.render.render_markdown`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .analysis import title_key
 from .analysis import words_analyzer
 from .memindex import POSITION_FIELDS
 from .memindex import RecordingPositions
+from .render import render_markdown
 
 ENGLISH = "en-US"
 
@@ -49,6 +51,8 @@ def make_schema(locale: str) -> Schema:
         english_title=STORED(),
         body=STORED(),
         markdown=STORED(),
+        # Sanitized HTML, rendered here once: article requests only read it.
+        html=STORED(),
         refs=STORED(),
         updated=STORED(),
         source_locale=STORED(),
@@ -88,6 +92,7 @@ def document_for(article, locale: str | None = None) -> dict:
         "english_title": article.english_title,
         "body": body,
         "markdown": markdown,
+        "html": render_markdown(markdown),
         "refs": article.refs,
         "updated": article.updated,
         "source_locale": article.locale,
