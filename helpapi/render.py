@@ -13,6 +13,8 @@ import functools
 import html as htmllib
 import re
 
+from urllib.parse import urljoin
+
 import nh3
 from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
@@ -290,6 +292,42 @@ def _alerts(html: str) -> str:
         if not first.get_text(strip=True):
             first.decompose()
     return str(soup)
+
+
+def sanitize_html(html: str) -> str:
+    """:func:`render_markdown`'s caps and sanitizing for an article that is HTML already."""
+    html = nh3.clean(
+        _bound(html),
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    )
+    return _bound(html)
+
+
+# href/src values as nh3 writes them (always double-quoted, "&" escaped).
+_LINK_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
+_ABSOLUTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|//|#)")
+
+
+def resolve_links(html: str, base: str) -> str:
+    """Relative ``href``/``src`` values of sanitized HTML resolved against ``base``.
+
+    Absolute URLs, protocol-relative ones and in-page anchors (``#x``) stay as they are. One
+    linear pass over the (size-capped) HTML, cheap enough to run per request, so a change of
+    ``HELPAPI_LINK_BASE`` needs no rebuild.
+    """
+    if not base:
+        return html
+
+    def fix(match: re.Match) -> str:
+        value = match.group(2)
+        if not value or _ABSOLUTE.match(value):
+            return match.group(0)
+        return match.group(1) + urljoin(base, value) + match.group(3)
+
+    return _LINK_ATTR.sub(fix, html)
 
 
 def render_markdown(markdown: str) -> str:
