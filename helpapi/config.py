@@ -47,6 +47,14 @@ SETTINGS = (
     Setting("ADMIN_TOKEN", "", "Bearer token of the admin routes; empty disables them."),
     Setting("ADMIN_TOKEN_FILE", "", "File holding the admin token (instead of ADMIN_TOKEN)."),
     Setting("BUILD_JOBS", 0, "Parallel locale builds; 0 means one per core.", int, 0, 256),
+    Setting(
+        "MAX_ARTICLE_BYTES",
+        2_097_152,
+        "Largest corpus file indexed, in bytes; larger ones are rejected unread.",
+        int,
+        1024,
+        1 << 30,
+    ),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

@@ -168,6 +168,7 @@ def _prune_jobs(folder: Path) -> None:
 
 def run(index_dir: Path, job_id: str) -> int:
     """Run one queued job to the end (in the runner process). Returns an exit code."""
+    from .config import load_settings
     from .indexer import build_indexes
 
     index_dir = Path(index_dir)
@@ -193,6 +194,8 @@ def run(index_dir: Path, job_id: str) -> int:
                 job["jobs"] or None,
                 progress,
                 incremental=not job["request"]["full"],
+                # The runner inherits the service's environment, where the setting lives.
+                max_article_bytes=load_settings()["MAX_ARTICLE_BYTES"],
             )
     except Exception as exc:  # the job reports it; the serving generation is untouched
         job.update(
