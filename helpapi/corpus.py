@@ -7,6 +7,11 @@ span (untranslated passages, code) belongs to both languages.
 Real corpora are messy, so parsing never raises for content problems: YAML that does not parse,
 a missing or malformed ``ms.assetid``, invisible characters and NFD text are repaired and noted in
 ``Article.repairs``. Only a file that cannot be read at all raises :class:`UnreadableArticle`.
+
+Corpus files are untrusted input (they may arrive over HTTP): symlinks are followed only to
+targets inside the corpus folder, only regular files up to HELPAPI_MAX_ARTICLE_BYTES are read,
+YAML aliases are refused before anything is expanded, only scalar front matter values become
+text, and every pattern here is linear in the length of the text.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ parsers give the old results (their speed is measured by bench/parse_linear.py).
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -17,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpapi import corpus as hc
+from helpapi import jobs
 from helpapi.cli import main
 from helpapi.config import DEFAULTS
 from helpapi.corpus import DEFAULT_MAX_ARTICLE_BYTES
@@ -358,3 +360,49 @@ def test_heading_pattern_matches_the_old_one():
         assert (m_old and (m_old.span(), m_old.group(1))) == (
             m_new and (m_new.span(), m_new.group(1))
         ), repr(s)
+
+
+def _run_job(corpus, index_dir) -> dict:
+    """Queue a job as jobs.submit does and run it in this process (no runner subprocess)."""
+    folder = jobs.jobs_dir(index_dir)
+    job = {
+        "id": "job1",
+        "status": "queued",
+        "created": 0.0,
+        "started": None,
+        "finished": None,
+        "client": "",
+        "request": {"locales": None, "full": True},
+        "corpus_dir": str(corpus),
+        "jobs": 1,
+        "progress": {},
+        "counts": {},
+        "locales": {},
+        "generation": None,
+        "errors": [],
+        "pid": None,
+    }
+    (folder / "job1.json").write_text(json.dumps(job), "utf-8")
+    jobs.run(index_dir, "job1")
+    return json.loads((folder / "job1.json").read_text("utf-8"))
+
+
+def test_job_runner_uses_the_configured_cap(make_corpus, tmp_path, monkeypatch):
+    corpus = make_corpus({"de-DE": {"pw": DE, "big": DE + "x" * 3000}})
+    monkeypatch.setenv("HELPAPI_MAX_ARTICLE_BYTES", "2048")
+    job = _run_job(corpus, tmp_path / "ix")
+    assert job["status"] == "succeeded", job
+    [(path, reason)] = job["locales"]["de-DE"]["errors"]
+    assert path.endswith("big.md") and "over HELPAPI_MAX_ARTICLE_BYTES (2048)" in reason
+
+
+def test_failed_job_names_the_file(make_corpus, tmp_path, monkeypatch):
+    corpus = make_corpus({"de-DE": {"pw": DE}})
+
+    def explode(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr("helpapi.indexer.document_for", explode)
+    job = _run_job(corpus, tmp_path / "ix")
+    assert job["status"] == "failed"
+    assert "de-DE/pw.md failed: MemoryError" in job["errors"][-1], job["errors"]
