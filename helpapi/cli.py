@@ -129,6 +129,7 @@ def build_cmd(corpus_dir, index_dir, locales, jobs, incremental):
             s["BUILD_JOBS"] or None,
             progress,
             incremental=incremental,
+            max_article_bytes=s["MAX_ARTICLE_BYTES"],
         )
     except BuildError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -52,6 +52,14 @@ SETTINGS = (
         "BUILD_TIMEOUT", 1800, "Seconds a reindex job may run before it is stopped.", int, 10, 86400
     ),
     Setting("BODY_TIMEOUT", 10, "Seconds a request body may take to arrive in full.", int, 1, 300),
+    Setting(
+        "MAX_ARTICLE_BYTES",
+        2_097_152,
+        "Largest corpus file indexed, in bytes; larger ones are rejected unread.",
+        int,
+        1024,
+        1 << 30,
+    ),
 )
 # HELPAPI_* variables read outside this table: gunicorn.conf.py's, and the test suite's.
 OTHER_VARIABLES = ("BIND", "REQUIRE_BROWSER")

@@ -7,44 +7,141 @@ span (untranslated passages, code) belongs to both languages.
 Real corpora are messy, so parsing never raises for content problems: YAML that does not parse,
 a missing or malformed ``ms.assetid``, invisible characters and NFD text are repaired and noted in
 ``Article.repairs``. Only a file that cannot be read at all raises :class:`UnreadableArticle`.
+
+Corpus files are untrusted input (they may arrive over HTTP): symlinks are followed only to
+targets inside the corpus folder, only regular files up to HELPAPI_MAX_ARTICLE_BYTES are read,
+YAML aliases are refused before anything is expanded, only scalar front matter values become
+text, and every pattern here is linear in the length of the text.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
+import functools
 import hashlib
 import html
+import logging
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
+from frontmatter.default_handlers import YAMLHandler
+from yaml.composer import Composer
+from yaml.composer import ComposerError
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 from .analysis import clean_text
 
-# libyaml's loader when available: several times faster on 12,000 front matters.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+log = logging.getLogger(__name__)
 
-_SXS = re.compile(r'<span class="sxs-lookup"><span data-stu-id="[^"]*">(.*?)</span></span>', re.S)
-_TTU = re.compile(r'<span data-ttu-id="[^"]*">(.*?)</span>', re.S)
+# The default of HELPAPI_MAX_ARTICLE_BYTES: 2 MB is 20x the largest bundled article.
+DEFAULT_MAX_ARTICLE_BYTES = 2 * 1024 * 1024
+
+
+class AliasRefused(ComposerError):
+    """Front matter YAML with an alias (``*name``): refused before anything is expanded."""
+
+
+class _NoAliasComposer(Composer):
+    """PyYAML's composer, refusing aliases before any node is built from them.
+
+    An alias makes the loaded data a graph whose text expands exponentially (a 333-byte
+    "billion laughs" front matter became a 72 MB body); no article needs one.
+    """
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise AliasRefused(None, None, "YAML aliases are not allowed", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+try:
+    from yaml.cyaml import CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+
+    class _NoAliasLoader(_NoAliasComposer, yaml.SafeLoader):
+        """PyYAML's safe loader whose composer refuses aliases."""
+
+else:
+
+    class _NoAliasLoader(_NoAliasComposer, CParser, SafeConstructor, Resolver):
+        """libyaml's parser (several times faster) with a composer that refuses aliases.
+
+        PyYAML's Python composer sits before the C parser in the MRO, so it replaces libyaml's
+        composer; its recursion limit also turns very deep nesting into an error.
+        """
+
+        def __init__(self, stream):
+            CParser.__init__(self, stream)
+            _NoAliasComposer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+
+class FrontMatterHandler(YAMLHandler):
+    """python-frontmatter's YAML handler, with this corpus's delimiters and no YAML aliases."""
+
+    def split(self, text):
+        """``(front matter, body)``; ValueError when the text has no front matter block."""
+        match = _FRONT.match(text)
+        if not match:
+            raise ValueError("no front matter")
+        return match.group(1), text[match.end() :]
+
+    def load(self, fm, **kwargs):
+        """Parse the YAML with :class:`_NoAliasLoader` (safe types only, aliases refused).
+
+        Front matter with no ``*`` has no alias, and when it is also short it cannot nest deep
+        enough to overflow the C stack in libyaml's recursive composer (50,000 levels of
+        ``- `` did): it then takes PyYAML's all-C safe loader, which is faster.
+        """
+        if "Loader" not in kwargs:
+            fast = "*" not in fm and len(fm) <= _FAST_YAML_MAX
+            kwargs["Loader"] = _FAST_YAML_LOADER if fast else _NoAliasLoader
+        return super().load(fm, **kwargs)
+
+
+_FAST_YAML_LOADER = getattr(yaml, "CSafeLoader", _NoAliasLoader)
+_FAST_YAML_MAX = 4096  # characters; the bundled front matters are under 1,000
+_HANDLER = FrontMatterHandler()
+
+# Every pattern below is linear in the text: a part that scans forward stops at a character
+# that would start the next attempt (or at the end of the line), so a file full of unclosed
+# constructs is not re-scanned to its end from each of them. The spans and comments, which can
+# close anywhere, are found with str.find (see _spans and _drop_comments).
+_SXS_OPEN = re.compile(r'<span class="sxs-lookup"><span data-stu-id="[^"]*">')
+_SXS_CLOSE = "</span></span>"
+_TTU_OPEN = re.compile(r'<span data-ttu-id="[^"]*">')
+_TTU_CLOSE = "</span>"
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Anchored at the start, so tried once: linear.
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
-_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
+# The heading text ends at the line's last character that is not a space or a closing '#'.
+# (Same matches as ``^#[ \t]+(.+?)[ \t#]*$``, whose lazy group re-scanned the tail per char.)
+_H1 = re.compile(r"^#[ \t]+(.*[^ \t#\n]|.)[ \t#]*$", re.M)
+_INCLUDE = re.compile(r"\[!(?:INCLUDE|VIDEO)", re.I)
 
 # Markdown/HTML constructs whose *targets* are not words (URLs, image paths, attributes).
+# Comments go first (_drop_comments). Leading blanks are [^\S\n]*, not \s*: \s* also ran over
+# every following blank line from each line start (quadratic in a run of empty lines); the
+# whitespace it took is normalized by _squeeze anyway.
 _TEXT_RULES = [
-    (re.compile(r"<!--.*?-->", re.S), " "),
-    (re.compile(r"^\s*(```|~~~).*$", re.M), " "),  # fence lines (the code inside stays)
+    (re.compile(r"^[^\S\n]*(```|~~~).*$", re.M), " "),  # fence lines (the code inside stays)
     (re.compile(r":::[^\n]*?:::|^:::.*$", re.M), " "),  # docfx image/video blocks
-    (re.compile(r"\[!(?:INCLUDE|VIDEO)[^\]]*\](?:\([^)]*\))?\]?", re.I), " "),
-    (re.compile(r"^\s*>\s*\[!\w+\]\s*$", re.M), " "),  # alert markers: > [!NOTE]
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r" \1 "),  # image -> alt text
-    (re.compile(r"\[((?:[^\[\]]|\[[^\]]*\])*)\]\((?:[^()]|\([^)]*\))*\)"), r"\1"),  # link
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # reference link
-    (re.compile(r"^\s*\[[^\]]+\]:\s*\S+.*$", re.M), " "),  # reference definition
-    (re.compile(r"<(?:https?|mailto|ftp):[^>\s]*>", re.I), " "),  # autolink
+    (None, " "),  # [!INCLUDE ...] and [!VIDEO ...]: _drop_includes
+    (re.compile(r"^[^\S\n]*>\s*\[!\w+\]\s*$", re.M), " "),  # alert markers: > [!NOTE]
+    (re.compile(r"!\[([^\[\]]*)\]\([^()]*\)"), r" \1 "),  # image -> alt text
+    (re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\((?:[^()]|\([^()]*\))*\)"), r"\1"),  # link
+    (re.compile(r"\[([^\[\]]+)\]\[[^\]]*\]"), r"\1"),  # reference link
+    (re.compile(r"^[^\S\n]*\[[^\]\n]+\]:\s*\S+.*$", re.M), " "),  # reference definition
+    (re.compile(r"<(?:https?|mailto|ftp):[^<>\s]*>", re.I), " "),  # autolink
     (re.compile(r"\b(?:https?|ftp)://[^\s<>()\[\]]+", re.I), " "),  # bare URL
     (re.compile(r"</?[A-Za-z][^<>]*>"), " "),  # any HTML tag, attributes and all
     # Markup characters that are not words: keeps snippets clean (the tokenizer drops them too).
@@ -86,20 +183,104 @@ class Article:
         return self.assetid or self.slug
 
 
+def _spans(text: str, opener: re.Pattern, closer: str) -> Iterator[tuple[int, int, int, int]]:
+    """``(start, inner start, inner end, end)`` of each span, left to right.
+
+    The same spans as ``opener(.*?)closer`` finds, in one pass: when no closer follows an opening
+    tag, none follows any later one either, so the scan stops instead of retrying from each.
+    """
+    pos = 0
+    while True:
+        match = opener.search(text, pos)
+        if match is None:
+            return
+        close = text.find(closer, match.end())
+        if close < 0:
+            return
+        yield match.start(), match.end(), close, close + len(closer)
+        pos = close + len(closer)
+
+
+def _replace_spans(text: str, opener: re.Pattern, closer: str, keep_inner: bool) -> str:
+    parts, pos = [], 0
+    for start, inner_start, inner_end, end in _spans(text, opener, closer):
+        parts.append(text[pos:start])
+        if keep_inner:
+            parts.append(text[inner_start:inner_end])
+        pos = end
+    if not parts:
+        return text
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _has_sxs(source: str) -> bool:
+    return next(_spans(source, _SXS_OPEN, _SXS_CLOSE), None) is not None
+
+
 def localized_markdown(source: str) -> str:
     """Drop the English sxs-lookup spans and unwrap the localized ones."""
-    return _TTU.sub(r"\1", _SXS.sub("", source))
+    without_english = _replace_spans(source, _SXS_OPEN, _SXS_CLOSE, keep_inner=False)
+    return _replace_spans(without_english, _TTU_OPEN, _TTU_CLOSE, keep_inner=True)
 
 
 def english_markdown(source: str) -> str:
     """Drop the localized spans and unwrap the English sxs-lookup ones."""
-    return _SXS.sub(r"\1", _TTU.sub("", source))
+    without_local = _replace_spans(source, _TTU_OPEN, _TTU_CLOSE, keep_inner=False)
+    return _replace_spans(without_local, _SXS_OPEN, _SXS_CLOSE, keep_inner=True)
+
+
+def _drop_comments(text: str) -> str:
+    """``<!--.*?-->`` replaced by a space, in one pass (an unclosed ``<!--`` stays as text)."""
+    parts, pos = [], 0
+    while (start := text.find("<!--", pos)) >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break  # no later comment can close either
+        parts += (text[pos:start], " ")
+        pos = end + 3
+    if not parts:
+        return text
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _drop_includes(text: str) -> str:
+    """``[!INCLUDE ...](path)]`` and ``[!VIDEO ...]`` replaced by a space, in one pass.
+
+    The same matches as ``\\[!(?:INCLUDE|VIDEO)[^\\]]*\\](?:\\([^)]*\\))?\\]?`` (the text between
+    may hold ``[``, as in ``[!INCLUDE [title](path)]``), with each closer found once by str.find
+    instead of rescanned from every opener.
+    """
+    parts, pos = [], 0
+    paren = -2  # the first ")" after some earlier point; -1: there is none
+    while (match := _INCLUDE.search(text, pos)) is not None:
+        close = text.find("]", match.end())
+        if close < 0:
+            break  # no later opener can close either
+        end = close + 1
+        if text.startswith("(", end):
+            if paren != -1 and paren <= end:
+                paren = text.find(")", end + 1)
+            if paren > end:
+                end = paren + 1
+        if text.startswith("]", end):
+            end += 1
+        parts += (text[pos : match.start()], " ")
+        pos = end
+    if not parts:
+        return text
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def markdown_to_text(markdown: str) -> str:
     """Plain text of Markdown for indexing: link text kept, URLs, paths and attributes dropped."""
-    text = markdown
+    text = _drop_comments(markdown)
     for pattern, repl in _TEXT_RULES:
+        if pattern is None:
+            text = _drop_includes(text)
+            continue
         text = pattern.sub(repl, text)
     return html.unescape(text)
 
@@ -124,13 +305,22 @@ def parse_assetid(value) -> str | None:
     return value if _GUID.fullmatch(value) else None
 
 
+def scalar(value):
+    """``value`` when it is a YAML scalar (text, number, boolean, date), else None.
+
+    Only scalars become article text: a mapping or list in ``title`` is ignored, not printed.
+    """
+    return value if isinstance(value, str | int | float | dt.date) else None
+
+
 def parse_refs(value) -> list[str]:
-    """``ms.custom`` ids as strings (a list, one scalar, or nothing)."""
+    """``ms.custom`` ids as strings (a list of scalars, one scalar, or nothing)."""
     if value is None or value == "":
         return []
     if not isinstance(value, list):
         value = [value]
-    return [str(v).strip() for v in value if str(v).strip()]
+    texts = (str(v).strip() for v in value if scalar(v) is not None)
+    return [t for t in texts if t]
 
 
 def parse_date(value) -> str | None:
@@ -148,27 +338,34 @@ def parse_date(value) -> str | None:
 
 
 def _split_front_matter(text: str, repairs: list[str]) -> tuple[dict, str]:
-    """Metadata and Markdown body; YAML that does not parse is salvaged key by key."""
-    match = _FRONT.match(text)
-    if not match:
+    """Metadata and Markdown body; YAML that does not parse is salvaged key by key.
+
+    The YAML is read with python-frontmatter and :class:`FrontMatterHandler`: safe types only,
+    no aliases. Front matter with an alias, or nested too deep, counts as not parsing.
+    """
+    try:
+        front, body = _HANDLER.split(text)
+    except ValueError:
         repairs.append("no front matter")
         return {}, text
-    body = text[match.end() :]
     try:
-        meta = yaml.load(match.group(1), Loader=_YAML_LOADER) or {}
+        meta = _HANDLER.load(front) or {}
         if not isinstance(meta, dict):
             raise yaml.YAMLError("front matter is not a mapping")
         return meta, body
-    except yaml.YAMLError as exc:
+    except AliasRefused as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
+        repairs.append(f"front matter YAML has an alias at line {line} (refused, not expanded)")
+    except (yaml.YAMLError, RecursionError) as exc:
         repairs.append(f"front matter YAML does not parse ({type(exc).__name__})")
     # Salvage what line-oriented keys we can; the title then comes from the first heading.
-    block = english_markdown(match.group(1))
+    block = english_markdown(front)
     meta = {}
     for key in ("ms.assetid", "ms.date"):
         found = re.search(rf"{re.escape(key)}:\s*(\S+)", block)
         if found:
             meta[key] = found.group(1).strip("'\"")
-    refs = re.findall(r"^\s*-\s*['\"]?(\d+)['\"]?\s*$", block, re.M)
+    refs = re.findall(r"^[^\S\n]*-\s*['\"]?(\d+)['\"]?[^\S\n]*$", block, re.M)
     if refs:
         meta["ms.custom"] = refs
     return meta, body
@@ -187,11 +384,14 @@ def parse_text(text: str, locale: str, slug: str) -> Article:
     if raw_assetid not in (None, "") and assetid is None:
         repairs.append(f"ms.assetid is not one GUID: {str(raw_assetid)[:60]!r}")
 
-    has_sxs = bool(_SXS.search(source))
+    has_sxs = _has_sxs(source)
     local_md = localized_markdown(source).strip()
     english_md = english_markdown(source).strip()
 
     fm_title = meta.get("title")
+    if fm_title not in (None, "") and scalar(fm_title) is None:
+        repairs.append(f"front matter title is a {type(fm_title).__name__}, not text (ignored)")
+        fm_title = None
     fm_title = " ".join(str(fm_title).split()) if fm_title not in (None, "") else None
     h1 = first_heading(local_md)
     title = h1 or fm_title or slug.rsplit("/", 1)[-1].replace("-", " ")
@@ -230,13 +430,85 @@ def _squeeze(text: str) -> str:
     return _LINES.sub("\n", _BLANKS.sub(" ", text)).strip()
 
 
-def read_bytes(path: Path) -> bytes:
-    """A file's bytes. Raises :class:`UnreadableArticle` when it cannot be read."""
+def inside(path: str, root: str) -> bool:
+    """Whether the resolved ``path`` is ``root`` or below it (both already resolved)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _link_reason(real: str) -> str:
+    return f"symlink to {real}, outside the corpus folder (not followed)"
+
+
+def read_bytes(path, root=None, max_bytes: int | None = DEFAULT_MAX_ARTICLE_BYTES) -> bytes:
+    """A file's bytes. Raises :class:`UnreadableArticle` when it cannot or must not be read.
+
+    ``root`` (the corpus folder): the file, symlinks resolved, must lie inside it. The check is
+    made when the file is opened, so a file swapped for a link after the walk is refused too.
+    Without ``root`` a symlink is not followed at all. Only regular files are read (a FIFO would
+    block the build), and never more than ``max_bytes`` (HELPAPI_MAX_ARTICLE_BYTES).
+    """
+    path = os.fspath(path)
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+    real_root = _real_root(os.fspath(root)) if root is not None else None
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        try:
+            fd = os.open(path, flags)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP or real_root is None:
+                raise
+            # The file itself is a symlink: followed only to a target inside the corpus.
+            target = os.path.realpath(path)
+            if not inside(target, real_root):
+                raise UnreadableArticle(path, _link_reason(target)) from None
+            fd = os.open(target, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnreadableArticle(path, "symlink (not followed)") from exc
+        raise UnreadableArticle(path, exc.strerror or type(exc).__name__) from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableArticle(path, "not a regular file")
+        if real_root is not None:
+            # Where the opened file really is, whatever links the folders on the way hold or
+            # were swapped for since the walk (/proc on Linux; elsewhere the name is resolved).
+            opened = _opened_path(fd) or os.path.realpath(path)
+            if not inside(opened, real_root):
+                raise UnreadableArticle(path, _link_reason(opened))
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise UnreadableArticle(path, _too_big(info.st_size, max_bytes))
+        # Sized by fstat (a read of cap + 1 would allocate the whole cap for every file); a file
+        # that grew since is read on, up to one byte over the cap.
+        limit = max_bytes + 1 if max_bytes is not None else None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(info.st_size + 1 if limit is None else min(info.st_size + 1, limit))
+            if len(data) > info.st_size and (limit is None or len(data) < limit):
+                data += fh.read(-1 if limit is None else limit - len(data))
     except OSError as exc:
         raise UnreadableArticle(path, exc.strerror or type(exc).__name__) from exc
+    finally:
+        os.close(fd)
+    if max_bytes is not None and len(data) > max_bytes:  # grew since fstat
+        raise UnreadableArticle(path, _too_big(f"more than {max_bytes}", max_bytes))
+    return data
+
+
+def _too_big(size, cap: int) -> str:
+    return f"{size} bytes, over HELPAPI_MAX_ARTICLE_BYTES ({cap})"
+
+
+@functools.lru_cache(maxsize=16)
+def _real_root(root: str) -> str:
+    # Resolved once per process: os.path.realpath costs an lstat per path component. A corpus
+    # folder moved since then only makes files look outside it (refused), never the reverse.
+    return os.path.realpath(root)
+
+
+def _opened_path(fd: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
 
 
 def content_hash(data: bytes) -> str:
@@ -251,13 +523,21 @@ def english_hash(article: Article) -> str:
     )
 
 
-def parse_article(path: Path, locale: str, slug: str, data: bytes | None = None) -> Article:
+def parse_article(
+    path,
+    locale: str,
+    slug: str,
+    data: bytes | None = None,
+    root=None,
+    max_bytes: int | None = DEFAULT_MAX_ARTICLE_BYTES,
+) -> Article:
     """Read (unless ``data`` is given) and parse one file.
 
-    Raises :class:`UnreadableArticle` when it cannot be read or holds no article at all.
+    ``root`` and ``max_bytes`` are those of :func:`read_bytes`. Raises :class:`UnreadableArticle`
+    when it cannot be read or holds no article at all.
     """
     if data is None:
-        data = read_bytes(path)
+        data = read_bytes(path, root, max_bytes)
     if not data.strip():
         raise UnreadableArticle(path, "empty file")
     repairs = []
@@ -273,23 +553,53 @@ def parse_article(path: Path, locale: str, slug: str, data: bytes | None = None)
     return article
 
 
-def iter_article_paths(locale_dir: Path) -> Iterator[tuple[str, Path]]:
-    """``(slug, path)`` for every ``*.md`` under one locale folder, in sorted order."""
-    return ((slug, Path(path)) for slug, path in article_files(locale_dir))
+def iter_article_paths(
+    locale_dir, root=None, rejected: list | None = None
+) -> Iterator[tuple[str, Path]]:
+    """``(slug, path)`` for every ``*.md`` under one locale folder, in sorted order.
+
+    See :func:`article_files` for ``root`` and ``rejected``.
+    """
+    return ((slug, Path(path)) for slug, path in article_files(locale_dir, root, rejected))
 
 
-def article_files(locale_dir) -> list[tuple[str, str]]:
-    """:func:`iter_article_paths` with string paths (cheaper where only the bytes are read)."""
-    root = os.fspath(locale_dir)
+def article_files(locale_dir, root=None, rejected: list | None = None) -> list[tuple[str, str]]:
+    """:func:`iter_article_paths` with string paths (cheaper where only the bytes are read).
+
+    Symlinks (files and folders) are followed only when they resolve inside ``root``, the corpus
+    folder (default: the locale folder's parent). Others are left out and, when ``rejected`` is
+    a list, appended to it as ``(path, reason)``. Hidden names are skipped.
+    """
+    top = os.path.abspath(os.fspath(locale_dir))
+    real_root = os.path.realpath(os.path.dirname(top) if root is None else root)
     found = []
-    # Plain strings while walking: pathlib costs more than the walk on 10,000s of files.
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
-        prefix = "" if rel == "." else rel + "/"
-        for name in filenames:
-            if name.endswith(".md") and not name.startswith("."):
-                found.append((prefix + name[: -len(".md")], os.path.join(dirpath, name)))
+    seen = set()
+    # Plain strings and scandir: pathlib costs more than the walk on 10,000s of files.
+    stack = [(top, "")]
+    while stack:
+        dirpath, prefix = stack.pop()
+        real_dir = os.path.realpath(dirpath)
+        if real_dir in seen or not inside(real_dir, real_root):
+            continue  # a link loop, or the locale folder itself links outside
+        seen.add(real_dir)
+        try:
+            entries = list(os.scandir(dirpath))
+        except OSError:
+            continue  # as os.walk did: an unreadable folder holds no articles
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            if entry.is_symlink():
+                real = os.path.realpath(entry.path)
+                if not inside(real, real_root):
+                    if rejected is not None and (name.endswith(".md") or os.path.isdir(real)):
+                        rejected.append((entry.path, _link_reason(real)))
+                    continue
+            if entry.is_dir():
+                stack.append((entry.path, f"{prefix}{name}/"))
+            elif name.endswith(".md"):
+                found.append((prefix + name[: -len(".md")], entry.path))
     found.sort()
     return found
 
@@ -297,9 +607,27 @@ def article_files(locale_dir) -> list[tuple[str, str]]:
 LOCALE_DIR = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 
 
-def discover_locales(corpus_dir: Path) -> list[str]:
-    """Locale folders of a corpus (names that look like BCP 47 tags), sorted."""
+def discover_locales(corpus_dir, rejected: list | None = None) -> list[str]:
+    """Locale folders of a corpus (names that look like BCP 47 tags), sorted.
+
+    A symlinked folder counts only when it resolves inside the corpus; others are logged and,
+    when ``rejected`` is a list, appended to it as ``(path, reason)``.
+    """
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         return []
-    return sorted(p.name for p in corpus_dir.iterdir() if p.is_dir() and LOCALE_DIR.match(p.name))
+    real_root = os.path.realpath(corpus_dir)
+    found = []
+    for entry in os.scandir(corpus_dir):
+        if not LOCALE_DIR.match(entry.name) or not entry.is_dir():
+            continue
+        if entry.is_symlink():
+            real = os.path.realpath(entry.path)
+            if real == real_root or not inside(real, real_root):
+                reason = _link_reason(real)
+                log.warning("locale folder %s skipped: %s", entry.path, reason)
+                if rejected is not None:
+                    rejected.append((entry.path, reason))
+                continue
+        found.append(entry.name)
+    return sorted(found)

@@ -15,6 +15,7 @@ import dataclasses
 from pathlib import Path
 
 from . import generations
+from .corpus import DEFAULT_MAX_ARTICLE_BYTES
 from .corpus import UnreadableArticle
 from .corpus import article_files
 from .corpus import content_hash
@@ -40,12 +41,13 @@ class Plan:
         return not self.locales and not self.removed
 
 
-def scan_manifest(locale_dir: Path) -> dict[str, str]:
+def scan_manifest(locale_dir: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> dict[str, str]:
     """``{slug: content hash}`` of one locale folder (unreadable files hash as empty)."""
     manifest = {}
-    for slug, path in article_files(locale_dir):
+    root = Path(locale_dir).parent
+    for slug, path in article_files(locale_dir, root):
         try:
-            manifest[slug] = content_hash(read_bytes(path))
+            manifest[slug] = content_hash(read_bytes(path, root, max_bytes))
         except UnreadableArticle:
             manifest[slug] = ""
     return manifest
@@ -59,18 +61,21 @@ def _diff(old: dict[str, str], new: dict[str, str]) -> dict[str, int]:
     }
 
 
-def _english_changed(corpus_dir: Path, locale: str, slugs, english_manifest) -> bool:
+def _english_changed(corpus_dir: Path, locale: str, slugs, english_manifest, max_bytes) -> bool:
     for slug in slugs:
+        path = corpus_dir / locale / f"{slug}.md"
         try:
-            article = parse_article(corpus_dir / locale / f"{slug}.md", locale, slug)
-        except UnreadableArticle:
+            article = parse_article(path, locale, slug, None, corpus_dir, max_bytes)
+        except Exception:  # rejected by the build, which reports it
             continue
         if english_manifest.get(slug) != english_hash(article):
             return True
     return False
 
 
-def plan_changes(corpus_dir: Path, index_dir: Path) -> Plan:
+def plan_changes(
+    corpus_dir: Path, index_dir: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
+) -> Plan:
     """Compare the corpus with the serving generation's manifests."""
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     available = discover_locales(corpus_dir)
@@ -91,7 +96,7 @@ def plan_changes(corpus_dir: Path, index_dir: Path) -> Plan:
     rebuild, changes, english = [], {}, ENGLISH in damaged
     english_manifest = old.get(ENGLISH, {}).get("manifest")
     for loc in available:
-        new = scan_manifest(corpus_dir / loc)
+        new = scan_manifest(corpus_dir / loc, max_bytes)
         before = old.get(loc, {}).get("manifest")
         if loc in damaged and before is not None:
             rebuild.append(loc)
@@ -111,7 +116,7 @@ def plan_changes(corpus_dir: Path, index_dir: Path) -> Plan:
             touched = [s for s in new if before.get(s) != new[s]]
             english = english or bool(diff["added"] or diff["deleted"])
             if not english and english_manifest is not None:
-                english = _english_changed(corpus_dir, loc, touched, english_manifest)
+                english = _english_changed(corpus_dir, loc, touched, english_manifest, max_bytes)
     removed = [loc for loc in old if loc != ENGLISH and loc not in available]
     if removed or english_manifest is None:
         english = True

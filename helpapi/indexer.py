@@ -28,6 +28,7 @@ from whoosh import index as whoosh_index
 
 from . import generations
 from . import memindex
+from .corpus import DEFAULT_MAX_ARTICLE_BYTES
 from .corpus import UnreadableArticle
 from .corpus import content_hash
 from .corpus import discover_locales
@@ -86,19 +87,43 @@ class BuildReport:
         return {k: sum(getattr(s, k) for s in own) for k in keys}
 
 
-def _parse_locale(corpus_dir: Path, locale: str, stats: LocaleStats, progress: Progress | None):
-    """Yield parsed articles of one locale, recording repairs and rejects in ``stats``."""
-    paths = list(iter_article_paths(corpus_dir / locale))
+def _failure(exc: BaseException) -> str:
+    """The reason a file failed, for the report: never empty (a MemoryError has no message)."""
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _parse_locale(
+    corpus_dir: Path,
+    locale: str,
+    stats: LocaleStats,
+    progress: Progress | None,
+    max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+):
+    """Yield parsed articles of one locale, recording repairs and rejects in ``stats``.
+
+    A file that fails in any way (unreadable, a link out of the corpus, too big, or an error
+    while parsing, MemoryError and RecursionError included) is rejected with its path and the
+    reason, and the build goes on.
+    """
+    links: list[tuple[str, str]] = []
+    paths = list(iter_article_paths(corpus_dir / locale, corpus_dir, links))
+    for path, reason in links:
+        stats.rejected += 1
+        stats.errors.append((path, reason))
     for done, (slug, path) in enumerate(paths, 1):
         try:
-            data = read_bytes(path)
+            data = read_bytes(path, corpus_dir, max_bytes)
             stats.manifest[slug] = content_hash(data)
             article = parse_article(path, locale, slug, data)
-        except UnreadableArticle as exc:
+        except Exception as exc:
             # Recorded as incremental.scan_manifest records it, so it is not "new" every time.
             stats.manifest.setdefault(slug, "")
             stats.rejected += 1
-            stats.errors.append((exc.path, exc.reason))
+            if isinstance(exc, UnreadableArticle):
+                stats.errors.append((exc.path, exc.reason))
+            else:
+                stats.errors.append((str(path), _failure(exc)))
         else:
             stats.parsed += 1
             if article.repairs:
@@ -109,22 +134,28 @@ def _parse_locale(corpus_dir: Path, locale: str, stats: LocaleStats, progress: P
             progress(locale, done, len(paths))
 
 
-def _english_sources(corpus_dir: Path, locales: list[str], stats, progress):
+def _english_sources(
+    corpus_dir: Path,
+    locales: list[str],
+    stats,
+    progress,
+    max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+):
     """One article per slug across all locales, preferring a file that has sxs English spans."""
     # The English spans are the same source text in every locale, so each slug is parsed once
     # from the first locale that has it, and again from later ones only while it lacks spans.
     best: dict[str, object] = {}
     todo = {}
     for locale in locales:
-        for slug, path in iter_article_paths(corpus_dir / locale):
+        for slug, path in iter_article_paths(corpus_dir / locale, corpus_dir):
             todo.setdefault(slug, []).append((locale, path))
     total = len(todo)
     for done, slug in enumerate(sorted(todo), 1):
         for locale, path in todo[slug]:
             try:
-                article = parse_article(path, locale, slug)
-            except UnreadableArticle:
-                continue  # reported by that locale's own build
+                article = parse_article(path, locale, slug, None, corpus_dir, max_bytes)
+            except Exception:
+                continue  # any failure is reported by that locale's own build
             if slug not in best or article.has_sxs:
                 best[slug] = article
             if article.has_sxs:
@@ -140,10 +171,12 @@ def build_locale(
     out_dir: str,
     sources: list[str] | None = None,
     progress: Progress | None = None,
+    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
 ) -> LocaleStats:
     """Write the index of one locale into ``out_dir/<locale>``.
 
-    For ``en-US``, ``sources`` names the locales whose English spans feed it.
+    For ``en-US``, ``sources`` names the locales whose English spans feed it. Files over
+    ``max_article_bytes`` are rejected unread.
     """
     started = time.perf_counter()
     corpus = Path(corpus_dir)
@@ -154,17 +187,24 @@ def build_locale(
     # One large in-memory pool means one segment and no merge pass at commit.
     writer = ix.writer(limitmb=256)
     if locale == ENGLISH and sources is not None:
-        articles = _english_sources(corpus, sources, LocaleStats(ENGLISH), progress)
+        articles = _english_sources(
+            corpus, sources, LocaleStats(ENGLISH), progress, max_article_bytes
+        )
         stats.parsed = len(articles)
     else:
-        articles = _parse_locale(corpus, locale, stats, progress)
+        articles = _parse_locale(corpus, locale, stats, progress, max_article_bytes)
     recorder = memindex.Recorder()
     try:
         with recorder.active():
             for article in articles:
-                doc = document_for(article, locale)
-                recorder.start_document(doc)
-                writer.add_document(**doc)
+                try:
+                    doc = document_for(article, locale)
+                    recorder.start_document(doc)
+                    writer.add_document(**doc)
+                except Exception as exc:
+                    # The index may be half-written: abort, but say which file did it.
+                    where = f"{article.locale}/{article.slug}.md"
+                    raise BuildError(f"{locale}: indexing {where} failed: {_failure(exc)}") from exc
                 if locale == ENGLISH:
                     stats.manifest[article.slug] = english_hash(article)
                 stats.catalog.append((article.slug, article.assetid or ""))
@@ -217,8 +257,8 @@ def _queue_progress(locale, done, total):
     _progress_queue.put((locale, done, total))
 
 
-def _build_in_worker(corpus_dir, locale, out_dir, sources):
-    return build_locale(corpus_dir, locale, out_dir, sources, _queue_progress)
+def _build_in_worker(corpus_dir, locale, out_dir, sources, max_article_bytes):
+    return build_locale(corpus_dir, locale, out_dir, sources, _queue_progress, max_article_bytes)
 
 
 def _plan(corpus_dir: Path, locales: list[str] | None) -> tuple[list[str], list[str]]:
@@ -239,6 +279,7 @@ def build_indexes(
     jobs: int | None = None,
     progress: Progress | None = None,
     incremental: bool = False,
+    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
 ) -> BuildReport:
     """Build ``locales`` (default: every corpus locale plus en-US) into a new generation.
 
@@ -246,14 +287,15 @@ def build_indexes(
     generation is switched in only when every locale built; on any failure the serving one
     stays and the half-built folder is removed. ``incremental`` rebuilds only the locales whose
     files changed since the serving generation (see :mod:`helpapi.incremental`); when nothing
-    changed, no generation is made and the report says so.
+    changed, no generation is made and the report says so. Files over ``max_article_bytes``
+    (HELPAPI_MAX_ARTICLE_BYTES) are rejected unread.
     """
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     available, wanted = _plan(corpus_dir, locales)
     changes: dict = {}
     if incremental:
-        plan = plan_changes(corpus_dir, index_dir)
+        plan = plan_changes(corpus_dir, index_dir, max_article_bytes)
         changes = plan.changes
         wanted = [loc for loc in plan.locales if locales is None or loc in locales]
         if not wanted and not plan.removed:
@@ -275,7 +317,9 @@ def build_indexes(
         previous = generations.current_generation(index_dir)
         carried, damaged = _carry_over(index_dir, previous, staging, wanted, available)
         wanted = [*wanted, *(loc for loc in damaged if loc not in wanted)]
-        stats = _run_builds(corpus_dir, staging, wanted, available, jobs, progress)
+        stats = _run_builds(
+            corpus_dir, staging, wanted, available, jobs, progress, max_article_bytes
+        )
         generations.write_meta(staging, _meta(name, corpus_dir, staging, stats, carried))
         os.rename(staging, index_dir / name)
     except BaseException:
@@ -286,7 +330,9 @@ def build_indexes(
     return BuildReport(name, str(index_dir), stats, time.perf_counter() - started, changes)
 
 
-def _run_builds(corpus_dir, staging, wanted, available, jobs, progress) -> dict[str, LocaleStats]:
+def _run_builds(
+    corpus_dir, staging, wanted, available, jobs, progress, max_article_bytes
+) -> dict[str, LocaleStats]:
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(wanted)))
     args = [
         (str(corpus_dir), loc, str(staging), available if loc == ENGLISH else None)
@@ -298,13 +344,16 @@ def _run_builds(corpus_dir, staging, wanted, available, jobs, progress) -> dict[
     try:
         fcntl.flock(held, fcntl.LOCK_EX)
         if jobs == 1:
-            return {a[1]: build_locale(*a, progress=progress) for a in args}
-        return _run_pool(args, wanted, jobs, progress)
+            return {
+                a[1]: build_locale(*a, progress=progress, max_article_bytes=max_article_bytes)
+                for a in args
+            }
+        return _run_pool(args, wanted, jobs, progress, max_article_bytes)
     finally:
         os.close(held)
 
 
-def _run_pool(args, wanted, jobs, progress) -> dict[str, LocaleStats]:
+def _run_pool(args, wanted, jobs, progress, max_article_bytes) -> dict[str, LocaleStats]:
     # Spawned workers (nothing inherited but what is passed) that die with this process.
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
@@ -315,7 +364,7 @@ def _run_pool(args, wanted, jobs, progress) -> dict[str, LocaleStats]:
         jobs, mp_context=ctx, initializer=_init_worker, initargs=(queue, os.getpid())
     ) as pool:
         try:
-            pending = {pool.submit(_build_in_worker, *a): a[1] for a in args}
+            pending = {pool.submit(_build_in_worker, *a, max_article_bytes): a[1] for a in args}
             while pending:
                 done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 _drain(queue, progress)

@@ -401,6 +401,7 @@ def run(index_dir: Path, job_id: str, lock_fd: int | None = None) -> int:
 
 def _run_locked(index_dir: Path, folder: Path, job_id: str) -> int:
     from . import indexer
+    from .config import load_settings
 
     path = folder / f"{job_id}.json"
     with _locked(folder / ".submit.lock"):  # the submitter has finished writing the job
@@ -463,6 +464,8 @@ def _run_locked(index_dir: Path, folder: Path, job_id: str) -> int:
                     job["jobs"] or None,
                     progress,
                     incremental=not job["request"]["full"],
+                    # The runner inherits the service's environment, where the setting lives.
+                    max_article_bytes=load_settings()["MAX_ARTICLE_BYTES"],
                 )
             finally:
                 if flags["phase"] == "build":

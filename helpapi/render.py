@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import html as htmllib
 import re
-
 from urllib.parse import urljoin
 
 import nh3

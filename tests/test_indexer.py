@@ -102,7 +102,7 @@ def test_failed_build_leaves_serving_generation(corpus, tmp_path, monkeypatch):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("helpapi.indexer.document_for", explode)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(BuildError, match=r"indexing de-DE/pw\.md failed: RuntimeError: disk full"):
         build_indexes(corpus, ix_dir, jobs=1)
     assert generations.current_generation(ix_dir) == good
     assert not list(ix_dir.glob(".build-*"))
