@@ -130,6 +130,7 @@ def build_cmd(corpus_dir, index_dir, locales, jobs, incremental):
             progress,
             incremental=incremental,
             max_article_bytes=s["MAX_ARTICLE_BYTES"],
+            source_locale=s["SOURCE_LOCALE"],
         )
     except BuildError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -30,6 +30,12 @@ SETTINGS = (
     Setting("CORPUS_DIR", str(PROJECT_DIR / "corpus"), "Corpus folder: <locale>/**/*.md."),
     Setting("INDEX_DIR", str(PROJECT_DIR / "index"), "Where index generations are written."),
     Setting("DEFAULT_LOCALE", "en-US", "Locale used when none is asked for; the fallback."),
+    Setting(
+        "SOURCE_LOCALE",
+        "en-US",
+        "Corpus folder of the source (English) articles: the English index, linked to by the"
+        " translations.",
+    ),
     Setting("MAX_QUERY_LENGTH", 256, "Longest accepted q, in characters.", int, 1, 4096),
     Setting("MAX_LIMIT", 50, "Largest accepted limit (results per page).", int, 1, 1000),
     Setting("MAX_OFFSET", 1000, "Largest accepted offset.", int, 0, 100000),

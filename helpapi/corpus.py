@@ -1,4 +1,9 @@
-"""Read help articles: one side-by-side Markdown file -> one :class:`Article`.
+"""Read help articles: one Markdown, HTML or side-by-side (sxs) file -> one :class:`Article`.
+
+Formats: plain Markdown (``*.md``, front matter optional), HTML exports (``*.html``/``*.htm``,
+see :mod:`helpapi.html_source`), and Microsoft's side-by-side Markdown, described next. Only a
+side-by-side file carries English text of its own; a plain file's English comes from its linked
+source article (:mod:`helpapi.content`) when the index is built.
 
 A localized sentence sits in ``<span data-ttu-id=X>LOCALIZED</span>`` and is followed by its
 source in ``<span class="sxs-lookup"><span data-stu-id=X>ENGLISH</span></span>``. Text outside any
@@ -176,6 +181,9 @@ class Article:
     updated: str | None  # ISO date
     has_sxs: bool
     repairs: list[str] = dataclasses.field(default_factory=list)
+    format: str = "markdown"  # "sxs", "markdown" or "html"
+    translation_of: str | None = None  # front matter: the source article's slug
+    html: str = ""  # an HTML article's body (sanitized at build time); "" for Markdown
 
     @property
     def id(self) -> str:
@@ -371,28 +379,112 @@ def _split_front_matter(text: str, repairs: list[str]) -> tuple[dict, str]:
     return meta, body
 
 
-def parse_text(text: str, locale: str, slug: str) -> Article:
-    """Parse one article's source text (already decoded)."""
-    repairs: list[str] = []
-    cleaned = clean_text(text)
-    if cleaned != text:
-        repairs.append("invisible characters or non-NFC text normalized")
-    meta, source = _split_front_matter(cleaned, repairs)
+def _meta_assetid(meta: dict, repairs: list[str]) -> str | None:
+    """``ms.assetid`` (one GUID) or ``assetid`` (a GUID or a short id such as ``kb-1234``)."""
+    raw = meta.get("ms.assetid")
+    assetid = parse_assetid(raw)
+    if raw not in (None, "") and assetid is None:
+        repairs.append(f"ms.assetid is not one GUID: {str(raw)[:60]!r}")
+    if assetid is None and meta.get("assetid") not in (None, ""):
+        raw = meta["assetid"]
+        assetid = parse_assetid(raw) or parse_own_id(raw)
+        if assetid is None:
+            repairs.append(f"assetid is not an id (letters, digits, - _ .): {str(raw)[:60]!r}")
+    return assetid
 
-    raw_assetid = meta.get("ms.assetid")
-    assetid = parse_assetid(raw_assetid)
-    if raw_assetid not in (None, "") and assetid is None:
-        repairs.append(f"ms.assetid is not one GUID: {str(raw_assetid)[:60]!r}")
 
-    has_sxs = _has_sxs(source)
-    local_md = localized_markdown(source).strip()
-    english_md = english_markdown(source).strip()
+_OWN_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
+
+def parse_own_id(value) -> str | None:
+    """A team's own article id (``KB-1234``), lower-cased, or None when it is not one."""
+    if scalar(value) is None or isinstance(value, bool):
+        return None
+    value = str(value).strip().lower()
+    return value if _OWN_ID.fullmatch(value) else None
+
+
+def _translation_of(meta: dict, repairs: list[str]) -> str | None:
+    raw = meta.get("translation_of")
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, str):
+        repairs.append("translation_of is not text (ignored)")
+        return None
+    slug = raw.strip().strip("/")
+    for ext in ARTICLE_EXTENSIONS:
+        if slug.lower().endswith(ext):
+            return slug[: -len(ext)]
+    return slug or None
+
+
+def _meta_date(meta: dict) -> str | None:
+    for key in ("ms.date", "updated", "date"):
+        found = parse_date(meta.get(key))
+        if found:
+            return found
+    return None
+
+
+def _meta_title(meta: dict, repairs: list[str]) -> str | None:
     fm_title = meta.get("title")
     if fm_title not in (None, "") and scalar(fm_title) is None:
         repairs.append(f"front matter title is a {type(fm_title).__name__}, not text (ignored)")
         fm_title = None
-    fm_title = " ".join(str(fm_title).split()) if fm_title not in (None, "") else None
+    return " ".join(str(fm_title).split()) if fm_title not in (None, "") else None
+
+
+def _parse_html(text: str, locale: str, slug: str, repairs: list[str]) -> Article:
+    """An HTML export: front matter optional (as the ingestion API writes it)."""
+    from .html_source import parse_html
+
+    if text.startswith("---"):
+        meta, source = _split_front_matter(text, repairs)
+    else:
+        meta, source = {}, text
+    parts = parse_html(source)
+    fm_title = _meta_title(meta, repairs)
+    title = parts.title or fm_title or slug.rsplit("/", 1)[-1].replace("-", " ")
+    body = parts.text
+    if fm_title and fm_title != title:
+        body = f"{fm_title}\n{body}"
+    return Article(
+        locale=locale,
+        slug=slug,
+        assetid=_meta_assetid(meta, repairs),
+        refs=parse_refs(meta.get("ms.custom")),
+        title=title,
+        english_title="",
+        body=_squeeze(body),
+        english_body="",
+        markdown="",
+        english_markdown="",
+        updated=_meta_date(meta),
+        has_sxs=False,
+        repairs=repairs,
+        format="html",
+        translation_of=_translation_of(meta, repairs),
+        html=parts.html,
+    )
+
+
+def parse_text(text: str, locale: str, slug: str, kind: str = "md") -> Article:
+    """Parse one article's source text (already decoded); ``kind`` is ``"md"`` or ``"html"``."""
+    repairs: list[str] = []
+    cleaned = clean_text(text)
+    if cleaned != text:
+        repairs.append("invisible characters or non-NFC text normalized")
+    if kind == "html":
+        return _parse_html(cleaned, locale, slug, repairs)
+    meta, source = _split_front_matter(cleaned, repairs)
+    assetid = _meta_assetid(meta, repairs)
+
+    has_sxs = _has_sxs(source)
+    local_md = localized_markdown(source).strip() if has_sxs else source.strip()
+    # Only a side-by-side file holds English of its own; a plain file's text is its locale's.
+    english_md = english_markdown(source).strip() if has_sxs else ""
+
+    fm_title = _meta_title(meta, repairs)
     h1 = first_heading(local_md)
     title = h1 or fm_title or slug.rsplit("/", 1)[-1].replace("-", " ")
     if fm_title and h1 and fm_title != h1:
@@ -400,7 +492,7 @@ def parse_text(text: str, locale: str, slug: str) -> Article:
         title_alias = fm_title
     else:
         title_alias = None
-    english_title = first_heading(english_md) or title
+    english_title = (first_heading(english_md) or title) if has_sxs else ""
 
     body = markdown_to_text(_without_first_heading(local_md))
     if title_alias:
@@ -416,9 +508,11 @@ def parse_text(text: str, locale: str, slug: str) -> Article:
         english_body=_squeeze(markdown_to_text(_without_first_heading(english_md))),
         markdown=local_md,
         english_markdown=english_md,
-        updated=parse_date(meta.get("ms.date")),
+        updated=_meta_date(meta),
         has_sxs=has_sxs,
         repairs=repairs,
+        format="sxs" if has_sxs else "markdown",
+        translation_of=_translation_of(meta, repairs),
     )
 
 
@@ -548,7 +642,8 @@ def parse_article(
         repairs.append(f"invalid UTF-8 at byte {exc.start} replaced")
     if "\x00" in text:
         raise UnreadableArticle(path, "binary file (NUL bytes)")
-    article = parse_text(text, locale, slug)
+    kind = "html" if str(path).lower().endswith((".html", ".htm")) else "md"
+    article = parse_text(text, locale, slug, kind)
     article.repairs[:0] = repairs
     return article
 
@@ -556,7 +651,8 @@ def parse_article(
 def iter_article_paths(
     locale_dir, root=None, rejected: list | None = None
 ) -> Iterator[tuple[str, Path]]:
-    """``(slug, path)`` for every ``*.md`` under one locale folder, in sorted order.
+    """``(slug, path)`` for every article file (``*.md``, ``*.html``, ``*.htm``) under one
+    locale folder, in sorted order.
 
     See :func:`article_files` for ``root`` and ``rejected``.
     """
@@ -590,21 +686,50 @@ def article_files(locale_dir, root=None, rejected: list | None = None) -> list[t
             name = entry.name
             if name.startswith("."):
                 continue
+            ext = _article_extension(name)
             if entry.is_symlink():
                 real = os.path.realpath(entry.path)
                 if not inside(real, real_root):
-                    if rejected is not None and (name.endswith(".md") or os.path.isdir(real)):
+                    if rejected is not None and (ext or os.path.isdir(real)):
                         rejected.append((entry.path, _link_reason(real)))
                     continue
             if entry.is_dir():
                 stack.append((entry.path, f"{prefix}{name}/"))
-            elif name.endswith(".md"):
-                found.append((prefix + name[: -len(".md")], entry.path))
+            elif ext:
+                slug = prefix + name[: -len(ext)]
+                found.append((ARTICLE_EXTENSIONS.index(ext), slug, entry.path))
+    # One file per slug: guide.md wins over guide.html over guide.htm; the others are named.
     found.sort()
-    return found
+    out, taken = [], {}
+    for _, slug, path in found:
+        if slug in taken:
+            if rejected is not None:
+                rejected.append((path, f"slug {slug!r} is already the article in {taken[slug]}"))
+            continue
+        taken[slug] = os.path.basename(path)
+        out.append((slug, path))
+    out.sort()
+    return out
+
+
+# Article files by extension, in order of precedence when one slug has several.
+ARTICLE_EXTENSIONS = (".md", ".html", ".htm")
+
+
+def _article_extension(name: str) -> str | None:
+    lower = name.lower()
+    for ext in ARTICLE_EXTENSIONS:
+        if lower.endswith(ext) and len(name) > len(ext):
+            return ext
+    return None
 
 
 LOCALE_DIR = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+
+
+def is_locale_folder(name: str) -> bool:
+    """Whether a folder name is a BCP 47 tag (``de-DE``, ``zh-Hant-TW``, ``pt_BR``)."""
+    return bool(LOCALE_DIR.match(name))
 
 
 def discover_locales(corpus_dir, rejected: list | None = None) -> list[str]:

@@ -62,23 +62,34 @@ def _diff(old: dict[str, str], new: dict[str, str]) -> dict[str, int]:
 
 
 def _english_changed(corpus_dir: Path, locale: str, slugs, english_manifest, max_bytes) -> bool:
+    paths = dict(article_files(corpus_dir / locale, corpus_dir))
     for slug in slugs:
-        path = corpus_dir / locale / f"{slug}.md"
         try:
-            article = parse_article(path, locale, slug, None, corpus_dir, max_bytes)
+            article = parse_article(paths[slug], locale, slug, None, corpus_dir, max_bytes)
         except Exception:  # rejected by the build, which reports it
             continue
+        if not article.has_sxs:
+            continue  # a plain file holds no English: the English index never has its text
         if english_manifest.get(slug) != english_hash(article):
             return True
     return False
 
 
 def plan_changes(
-    corpus_dir: Path, index_dir: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
+    corpus_dir: Path,
+    index_dir: Path,
+    max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+    source_locale: str = ENGLISH,
 ) -> Plan:
-    """Compare the corpus with the serving generation's manifests."""
+    """Compare the corpus with the serving generation's manifests.
+
+    A change in the source folder (``source_locale``) rebuilds the English index and every
+    locale, whose articles carry their linked source's English.
+    """
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-    available = discover_locales(corpus_dir)
+    everything = discover_locales(corpus_dir)
+    has_source = source_locale in everything
+    available = [loc for loc in everything if loc not in (source_locale, ENGLISH)]
     serving = generations.current_generation(index_dir)
     if serving is None:
         return Plan([*available, ENGLISH], {}, [])
@@ -95,6 +106,13 @@ def plan_changes(
                 damaged[loc] = problem
     rebuild, changes, english = [], {}, ENGLISH in damaged
     english_manifest = old.get(ENGLISH, {}).get("manifest")
+    source_before = old.get(ENGLISH, {}).get("source_manifest") or {}
+    source_now = scan_manifest(corpus_dir / source_locale, max_bytes) if has_source else {}
+    source_diff = _diff(source_before, source_now)
+    source_changed = any(source_diff.values())
+    if source_changed:
+        changes[source_locale] = source_diff
+        english = True
     for loc in available:
         new = scan_manifest(corpus_dir / loc, max_bytes)
         before = old.get(loc, {}).get("manifest")
@@ -110,7 +128,10 @@ def plan_changes(
             english = True
             continue
         diff = _diff(before, new)
-        if any(diff.values()):
+        if source_changed and not any(diff.values()):
+            rebuild.append(loc)  # its translations' linked English may have changed
+            changes[loc] = diff
+        elif any(diff.values()):
             rebuild.append(loc)
             changes[loc] = diff
             touched = [s for s in new if before.get(s) != new[s]]

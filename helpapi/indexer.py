@@ -28,11 +28,13 @@ from whoosh import index as whoosh_index
 
 from . import generations
 from . import memindex
+from .content import SourceCatalog
 from .corpus import DEFAULT_MAX_ARTICLE_BYTES
 from .corpus import UnreadableArticle
 from .corpus import content_hash
 from .corpus import discover_locales
 from .corpus import english_hash
+from .corpus import is_locale_folder
 from .corpus import iter_article_paths
 from .corpus import parse_article
 from .corpus import read_bytes
@@ -63,7 +65,11 @@ class LocaleStats:
     seconds: float = 0.0
     errors: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     repairs: list[tuple[str, str]] = dataclasses.field(default_factory=list)
-    catalog: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (slug, assetid)
+    # (slug, assetid, group, updated): group is the slug of the source article it translates
+    # (its own slug when it has none); articles of one group are one article's languages.
+    catalog: list[tuple[str, str, str, str]] = dataclasses.field(default_factory=list)
+    # en-US only: {slug: file hash} of the source folder (what changed next time)
+    source_manifest: dict[str, str] = dataclasses.field(default_factory=dict)
     # slug -> hash of the file (a locale) or of the English text (en-US): what changed next time
     manifest: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -140,8 +146,13 @@ def _english_sources(
     stats,
     progress,
     max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+    covered: SourceCatalog | None = None,
 ):
-    """One article per slug across all locales, preferring a file that has sxs English spans."""
+    """English from sxs spans: one article per slug across ``locales`` (a side-by-side file
+    of each slug, if any has one), leaving out what the source folder (``covered``) holds.
+
+    Plain localized files have no English of their own and never feed the English index.
+    """
     # The English spans are the same source text in every locale, so each slug is parsed once
     # from the first locale that has it, and again from later ones only while it lacks spans.
     best: dict[str, object] = {}
@@ -156,13 +167,58 @@ def _english_sources(
                 article = parse_article(path, locale, slug, None, corpus_dir, max_bytes)
             except Exception:
                 continue  # any failure is reported by that locale's own build
-            if slug not in best or article.has_sxs:
-                best[slug] = article
             if article.has_sxs:
+                if covered is None or covered.source_of(article) is None:
+                    best[slug] = article
                 break
         if progress and (done % 50 == 0 or done == total):
             progress(ENGLISH, done, total)
     return [best[slug] for slug in sorted(best)]
+
+
+def _as_source(article):
+    """A source-folder article as the English index holds it: its own text is the English."""
+    article.english_title = article.title
+    article.english_body = article.body
+    article.english_markdown = article.markdown
+    return article
+
+
+def _source_articles(corpus_dir: Path, source_locale: str, stats, max_bytes) -> list:
+    """The parsed articles of the source folder (empty when there is none)."""
+    if not (corpus_dir / source_locale).is_dir():
+        return []
+    return list(_parse_locale(corpus_dir, source_locale, stats, None, max_bytes))
+
+
+def _english_articles(corpus, sources, source_locale, stats, progress, max_bytes):
+    """Everything the English index holds: the source folder, then sxs English for the rest."""
+    own = LocaleStats(source_locale)
+    articles = [_as_source(a) for a in _source_articles(corpus, source_locale, own, max_bytes)]
+    # The source folder's problems are the English index's to report; its file hashes tell
+    # the next incremental build whether the source changed.
+    stats.rejected, stats.repaired = own.rejected, own.repaired
+    stats.errors, stats.repairs = own.errors, own.repairs
+    stats.source_manifest = own.manifest
+    catalog = SourceCatalog.of(source_locale, articles) if articles else None
+    others = [loc for loc in sources if loc != source_locale]
+    taken = {a.slug for a in articles}
+    spans = _english_sources(corpus, others, LocaleStats(ENGLISH), progress, max_bytes, catalog)
+    merged = articles + [a for a in spans if a.slug not in taken]
+    stats.parsed = len(merged)
+    return sorted(merged, key=lambda a: a.slug)
+
+
+def _linked(articles, catalog: SourceCatalog | None):
+    """Each article with its source's English (plain files) and the slug of its group."""
+    for article in articles:
+        source = catalog.source_of(article) if catalog is not None else None
+        if source is not None and not article.has_sxs:
+            # The linked source's English title and body are searchable in the translation,
+            # as the sxs English spans are: an English query finds the localized article.
+            article.english_title = source.title
+            article.english_body = source.body
+        yield article, (source.slug if source is not None else article.slug)
 
 
 def build_locale(
@@ -172,10 +228,13 @@ def build_locale(
     sources: list[str] | None = None,
     progress: Progress | None = None,
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+    source_locale: str = ENGLISH,
 ) -> LocaleStats:
     """Write the index of one locale into ``out_dir/<locale>``.
 
-    For ``en-US``, ``sources`` names the locales whose English spans feed it. Files over
+    For ``en-US``, ``sources`` names the locales whose English spans feed it; the folder of
+    ``source_locale`` (the team's English source, when present) *is* the English index, and the
+    other locales' articles are linked to it (:mod:`helpapi.content`). Files over
     ``max_article_bytes`` are rejected unread.
     """
     started = time.perf_counter()
@@ -187,16 +246,21 @@ def build_locale(
     # One large in-memory pool means one segment and no merge pass at commit.
     writer = ix.writer(limitmb=256)
     if locale == ENGLISH and sources is not None:
-        articles = _english_sources(
-            corpus, sources, LocaleStats(ENGLISH), progress, max_article_bytes
+        articles = _english_articles(
+            corpus, sources, source_locale, stats, progress, max_article_bytes
         )
-        stats.parsed = len(articles)
+        linked = ((a, a.slug) for a in articles)
     else:
+        source = _source_articles(
+            corpus, source_locale, LocaleStats(source_locale), max_article_bytes
+        )
+        catalog = SourceCatalog.of(source_locale, source) if source else None
         articles = _parse_locale(corpus, locale, stats, progress, max_article_bytes)
+        linked = _linked(articles, catalog)
     recorder = memindex.Recorder()
     try:
         with recorder.active():
-            for article in articles:
+            for article, group in linked:
                 try:
                     doc = document_for(article, locale)
                     recorder.start_document(doc)
@@ -207,7 +271,9 @@ def build_locale(
                     raise BuildError(f"{locale}: indexing {where} failed: {_failure(exc)}") from exc
                 if locale == ENGLISH:
                     stats.manifest[article.slug] = english_hash(article)
-                stats.catalog.append((article.slug, article.assetid or ""))
+                stats.catalog.append(
+                    (article.slug, article.assetid or "", group, article.updated or "")
+                )
                 stats.articles += 1
     except BaseException:
         writer.cancel()
@@ -257,18 +323,56 @@ def _queue_progress(locale, done, total):
     _progress_queue.put((locale, done, total))
 
 
-def _build_in_worker(corpus_dir, locale, out_dir, sources, max_article_bytes):
-    return build_locale(corpus_dir, locale, out_dir, sources, _queue_progress, max_article_bytes)
+def _build_in_worker(corpus_dir, locale, out_dir, sources, options):
+    return build_locale(corpus_dir, locale, out_dir, sources, _queue_progress, **options)
 
 
-def _plan(corpus_dir: Path, locales: list[str] | None) -> tuple[list[str], list[str]]:
-    available = discover_locales(corpus_dir)
+def check_corpus_dir(corpus_dir: Path, source_locale: str = ENGLISH) -> list[str]:
+    """The corpus's locale folders; :class:`BuildError` naming the path when there are none.
+
+    The source folder is among them when present (it is the English index, not a locale).
+    """
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.exists():
+        raise BuildError(f"corpus folder {corpus_dir} does not exist")
+    if not corpus_dir.is_dir():
+        raise BuildError(f"corpus {corpus_dir} is not a folder")
+    skipped: list[tuple[str, str]] = []
+    available = discover_locales(corpus_dir, skipped)
     if not available:
-        raise BuildError(f"no locale folders (like de-DE/) in corpus {corpus_dir}")
-    wanted = locales or [*available, ENGLISH]
+        others = non_locale_folders(corpus_dir)
+        hint = (
+            f"; these folders are not BCP 47 locale tags: {', '.join(others[:5])}" if others else ""
+        )
+        raise BuildError(
+            f"no locale folders (like de-DE/ or {source_locale}/) in corpus {corpus_dir}{hint}"
+        )
+    return available
+
+
+def non_locale_folders(corpus_dir: Path) -> list[str]:
+    """Folders of a corpus that are not locales (not BCP 47 tags); ``_name`` ones excepted."""
+    return sorted(
+        p.name
+        for p in Path(corpus_dir).iterdir()
+        if p.is_dir() and not p.name.startswith((".", "_")) and not is_locale_folder(p.name)
+    )
+
+
+def _plan(
+    corpus_dir: Path, locales: list[str] | None, source_locale: str = ENGLISH
+) -> tuple[list[str], list[str]]:
+    """``(corpus locales, locales to build)``; the source folder builds as the English index."""
+    available = [loc for loc in check_corpus_dir(corpus_dir, source_locale) if loc != ENGLISH]
+    wanted = [
+        loc
+        for loc in dict.fromkeys(locales or [*available, ENGLISH])
+        if loc != source_locale or source_locale == ENGLISH
+    ]
     unknown = [loc for loc in wanted if loc != ENGLISH and loc not in available]
     if unknown:
         raise BuildError(f"locales not in corpus {corpus_dir}: {', '.join(unknown)}")
+    available = [loc for loc in available if loc != source_locale]
     return available, wanted
 
 
@@ -280,6 +384,7 @@ def build_indexes(
     progress: Progress | None = None,
     incremental: bool = False,
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+    source_locale: str = ENGLISH,
 ) -> BuildReport:
     """Build ``locales`` (default: every corpus locale plus en-US) into a new generation.
 
@@ -288,14 +393,17 @@ def build_indexes(
     stays and the half-built folder is removed. ``incremental`` rebuilds only the locales whose
     files changed since the serving generation (see :mod:`helpapi.incremental`); when nothing
     changed, no generation is made and the report says so. Files over ``max_article_bytes``
-    (HELPAPI_MAX_ARTICLE_BYTES) are rejected unread.
+    (HELPAPI_MAX_ARTICLE_BYTES) are rejected unread. The folder of ``source_locale``
+    (HELPAPI_SOURCE_LOCALE), when present, is the English index and the source that the other
+    locales' articles are linked to.
     """
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-    available, wanted = _plan(corpus_dir, locales)
+    available, wanted = _plan(corpus_dir, locales, source_locale)
+    options = {"max_article_bytes": max_article_bytes, "source_locale": source_locale}
     changes: dict = {}
     if incremental:
-        plan = plan_changes(corpus_dir, index_dir, max_article_bytes)
+        plan = plan_changes(corpus_dir, index_dir, max_article_bytes, source_locale)
         changes = plan.changes
         wanted = [loc for loc in plan.locales if locales is None or loc in locales]
         if not wanted and not plan.removed:
@@ -317,9 +425,7 @@ def build_indexes(
         previous = generations.current_generation(index_dir)
         carried, damaged = _carry_over(index_dir, previous, staging, wanted, available)
         wanted = [*wanted, *(loc for loc in damaged if loc not in wanted)]
-        stats = _run_builds(
-            corpus_dir, staging, wanted, available, jobs, progress, max_article_bytes
-        )
+        stats = _run_builds(corpus_dir, staging, wanted, available, jobs, progress, options)
         generations.write_meta(staging, _meta(name, corpus_dir, staging, stats, carried))
         os.rename(staging, index_dir / name)
     except BaseException:
@@ -331,7 +437,7 @@ def build_indexes(
 
 
 def _run_builds(
-    corpus_dir, staging, wanted, available, jobs, progress, max_article_bytes
+    corpus_dir, staging, wanted, available, jobs, progress, options
 ) -> dict[str, LocaleStats]:
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(wanted)))
     args = [
@@ -344,16 +450,13 @@ def _run_builds(
     try:
         fcntl.flock(held, fcntl.LOCK_EX)
         if jobs == 1:
-            return {
-                a[1]: build_locale(*a, progress=progress, max_article_bytes=max_article_bytes)
-                for a in args
-            }
-        return _run_pool(args, wanted, jobs, progress, max_article_bytes)
+            return {a[1]: build_locale(*a, progress=progress, **options) for a in args}
+        return _run_pool(args, wanted, jobs, progress, options)
     finally:
         os.close(held)
 
 
-def _run_pool(args, wanted, jobs, progress, max_article_bytes) -> dict[str, LocaleStats]:
+def _run_pool(args, wanted, jobs, progress, options) -> dict[str, LocaleStats]:
     # Spawned workers (nothing inherited but what is passed) that die with this process.
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
@@ -364,7 +467,7 @@ def _run_pool(args, wanted, jobs, progress, max_article_bytes) -> dict[str, Loca
         jobs, mp_context=ctx, initializer=_init_worker, initargs=(queue, os.getpid())
     ) as pool:
         try:
-            pending = {pool.submit(_build_in_worker, *a, max_article_bytes): a[1] for a in args}
+            pending = {pool.submit(_build_in_worker, *a, options): a[1] for a in args}
             while pending:
                 done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 _drain(queue, progress)
@@ -450,6 +553,7 @@ def _meta(name, corpus_dir, staging, stats: dict[str, LocaleStats], carried: dic
             "seconds": round(s.seconds, 3),
             "catalog": s.catalog,
             "manifest": s.manifest,
+            **({"source_manifest": s.source_manifest} if loc == ENGLISH else {}),
             "files": generations.record_files(Path(staging) / loc),
         }
     return {

@@ -456,6 +456,7 @@ def _run_locked(index_dir: Path, folder: Path, job_id: str) -> int:
         timer.start()
         with _locked(folder / ".build.lock"):
             flags["phase"] = "build"
+            settings = load_settings()
             try:
                 report = indexer.build_indexes(
                     job["corpus_dir"],
@@ -465,7 +466,8 @@ def _run_locked(index_dir: Path, folder: Path, job_id: str) -> int:
                     progress,
                     incremental=not job["request"]["full"],
                     # The runner inherits the service's environment, where the setting lives.
-                    max_article_bytes=load_settings()["MAX_ARTICLE_BYTES"],
+                    max_article_bytes=settings["MAX_ARTICLE_BYTES"],
+                    source_locale=settings["SOURCE_LOCALE"],
                 )
             finally:
                 if flags["phase"] == "build":

@@ -21,6 +21,7 @@ from . import generations
 from . import memindex
 from .analysis import title_key
 from .corpus import parse_assetid
+from .corpus import parse_own_id
 from .memindex import MemIndex
 from .query import corrected_units
 from .query import parse_user_text
@@ -74,11 +75,20 @@ class IndexSet:
         self._opened_lock = threading.Lock()
         self.slug_locales: dict[str, list[str]] = {}
         self.asset_slugs: dict[str, list[str]] = {}
+        # One article's languages: group (its source's slug) -> {locale: slug}, and back.
+        self.members: dict[str, dict[str, str]] = {}
+        self.group_of: dict[tuple[str, str], str] = {}
         # Damaged locales stay in the catalog (an article there exists, it is just not served
         # now: a 503, not a 404, when nothing else has it); find_article filters them out.
         for loc, info in sorted(self.meta["locales"].items()):
-            for slug, assetid in info.get("catalog", []):
+            for entry in info.get("catalog", []):
+                # (slug, assetid[, group, updated]): generations before linked translations
+                # recorded two fields; their group is the slug.
+                slug, assetid = entry[0], entry[1]
+                group = entry[2] if len(entry) > 2 else slug
                 self.slug_locales.setdefault(slug, []).append(loc)
+                self.group_of[(loc, slug)] = group
+                self.members.setdefault(group, {}).setdefault(loc, slug)
                 if assetid:
                     slugs = self.asset_slugs.setdefault(assetid, [])
                     if slug not in slugs:
@@ -321,13 +331,26 @@ def _stored(ixset: IndexSet, locale: str, slug: str) -> dict | None:
     return ixset.searcher(locale).document(slug=slug)
 
 
+def _slug_in(ixset: IndexSet, locale: str, slug: str) -> str | None:
+    """The slug of ``slug``'s article in ``locale``: itself, or the translation linked to the
+    same source (by ``translation_of``, assetid or slug), or None."""
+    holders = ixset.slug_locales.get(slug, [])
+    if locale in holders:
+        return slug
+    for loc in holders:
+        found = ixset.members.get(ixset.group_of.get((loc, slug), slug), {}).get(locale)
+        if found:
+            return found
+    return None
+
+
 def find_article(ixset: IndexSet, ident: str, locale: str) -> dict:
     """Resolve an assetid (any case) or slug in ``locale``, falling back to English.
 
     An assetid shared by several articles resolves to the first slug (sorted) present in the
     locale; the others are listed under ``"also"``.
     """
-    assetid = parse_assetid(ident)
+    assetid = parse_assetid(ident) or parse_own_id(ident)
     slugs = ixset.asset_slugs.get(assetid, []) if assetid else []
     if not slugs:
         slugs = [ident] if ident in ixset.slug_locales else []
@@ -337,14 +360,16 @@ def find_article(ixset: IndexSet, ident: str, locale: str) -> dict:
         if loc not in ixset.indexes:
             continue
         for slug in slugs:
-            doc = _stored(ixset, loc, slug)
+            own = _slug_in(ixset, loc, slug)
+            doc = _stored(ixset, loc, own) if own else None
             if doc is not None:
+                group = ixset.members.get(ixset.group_of.get((loc, own), own), {})
                 return {
                     "doc": doc,
                     "locale": loc,
                     "fallback": fallback,
                     "also": [s for s in slugs if s != slug],
-                    "locales": [x for x in ixset.slug_locales.get(slug, []) if x in ixset.indexes],
+                    "locales": sorted(x for x in group if x in ixset.indexes),
                 }
     for loc in (locale, ENGLISH):
         if loc in ixset.damaged and any(loc in ixset.slug_locales.get(s, []) for s in slugs):

@@ -137,7 +137,7 @@ def test_failed_build_keeps_serving_generation(admin_app, corpus):
     shutil.rmtree(corpus)  # the build cannot find any locale
     r = client.post("/v1/admin/reindex", json={"full": True}, headers=AUTH)
     job = wait_job(client, r.headers["Location"])
-    assert job["status"] == "failed" and "no locale folders" in job["errors"][0]
+    assert job["status"] == "failed" and "does not exist" in job["errors"][0]
     assert generations.current_generation(admin_app.config["INDEX_DIR"]) == before
     assert client.get("/v1/search?q=Apfel&locale=de-DE").get_json()["total"] == 1
 

@@ -55,7 +55,7 @@ def test_build_reports_bad_corpus(tmp_path):
         main,
         ["index", "build", "--corpus", str(tmp_path / "none"), "--index", str(tmp_path / "ix")],
     )
-    assert result.exit_code == 1 and "no locale folders" in result.output
+    assert result.exit_code == 1 and "does not exist" in result.output
 
 
 def test_bad_setting_in_environment(monkeypatch, tmp_path):

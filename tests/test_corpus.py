@@ -73,11 +73,13 @@ def test_real_file_with_yaml_that_does_not_parse_is_repaired():
     assert "title:" not in a.body
 
 
-def test_real_file_without_sxs_spans_is_both_languages():
+def test_real_file_without_sxs_spans_has_no_english_of_its_own():
+    # A plain localized file is its locale's text only: its English comes from a linked source
+    # (issue #13: Finnish text must never fill the English index).
     a = parse_article(CORPUS / "fi-FI" / "buy-windows-10.md", "fi-FI", "buy-windows-10")
-    assert not a.has_sxs
+    assert not a.has_sxs and a.format == "markdown"
     assert a.title == "Kopion ostaminen Windows 10"
-    assert a.english_title == a.title and a.english_body == a.body
+    assert a.english_title == "" and a.english_body == "" and a.english_markdown == ""
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,7 @@ def test_symlink_to_a_file_outside_is_not_served_and_is_reported(make_corpus, ou
     assert de.articles == 1 and de.rejected == 1
     [(path, reason)] = de.errors
     assert path == str(link) and "outside the corpus" in reason and str(outside) in reason
-    assert "passwd" not in dict(de.catalog)
+    assert "passwd" not in {entry[0] for entry in de.catalog}
     with open_current(tmp_path / "ix") as ix:
         assert _slugs(ix, "Geheimwurzel", "de-DE") == []
         assert ix.searcher("de-DE").document(slug="passwd") is None
