@@ -1,4 +1,5 @@
-"""The strict pass and the proximity re-ranking over a :class:`~helpapi.memindex.MemIndex`.
+"""Every search pass over a :class:`~helpapi.memindex.MemIndex`: strict, spelling correction,
+relaxed, and the proximity re-ranking.
 
 Same matches and scores as the Whoosh queries of :func:`helpapi.query.strict_query` and
 :func:`helpapi.query.proximity_query` (``tests/test_engine.py`` compares the two), without
@@ -18,11 +19,14 @@ from bisect import bisect_left
 from .memindex import FieldPostings
 from .memindex import MemIndex
 from .query import EXACT_BOOST
+from .query import MAX_CORRECTED_CHARS
 from .query import PROXIMITY_BOOST
 from .query import RUN_TITLE_BOOST
 from .query import SAME_TITLE_BOOST
 from .query import TITLE_BOOST
 from .query import Unit
+from .query import correction_limit
+from .query import osa_distance
 from .query import pick_expansions
 
 
@@ -290,3 +294,160 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
                 score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
                 extra[d] = extra.get(d, 0.0) + score * boost
     return extra
+
+
+# --- The relaxed pass and spelling correction -------------------------------------------------
+#
+# The relaxed pass scores like Whoosh running helpapi.query.relaxed_query (Or of per-unit
+# clauses with coordination scale RELAXED_SCALE, title boosts through AndMaybe), with three
+# Whoosh implementation details left out on purpose (tests/test_engine_relaxed.py compares with
+# Whoosh set up the same way):
+#
+# * Whoosh's collector replaces its matcher tree every 10 matches and its coordination wrapper
+#   then recounts the query's terms without the posting lists already used up, so a document's
+#   score depended on its document number. Here the term count is the query's, fixed.
+# * On an index of at most 5,000 documents, Whoosh pre-scores an Or of more than two clauses in
+#   an array whose terms it never counts as matching. Here every matching term counts.
+# * A one-typo word's expansions are scored by BM25F like any term (Whoosh scored each 1, or by
+#   BM25F when it expanded to one term only).
+
+# The coordination scale of helpapi.query.relaxed_query's Ors.
+RELAXED_SCALE = 0.9
+
+
+class _Leaf:
+    """One term (or phrase of ``nterms`` terms) of a relaxed clause: ``{doc: score}``."""
+
+    __slots__ = ("scores", "nterms")
+
+    def __init__(self, scores, nterms: int = 1):
+        self.scores, self.nterms = scores, nterms
+
+
+class _Or:
+    """An Or of leaves and Ors, with Whoosh's coordination bonus when ``scale`` is set."""
+
+    __slots__ = ("children", "scale")
+
+    def __init__(self, children: list, scale: float | None = None):
+        self.children, self.scale = children, scale
+
+
+def _term_leaf(field: FieldPostings, term: str) -> list:
+    t = _term(field, term)
+    return [] if t is None else [_Leaf(t)]
+
+
+def _expansion_leaves(field: FieldPostings, prefix: str) -> list:
+    tids = pick_expansions(range(*field.prefix_range(prefix)), field.doc_frequency)
+    return [_Leaf(_Term(field, tid)) for tid in tids]
+
+
+def _gram_leaves(grams_field: FieldPostings, grams: tuple[str, ...]) -> list:
+    """Leaves of helpapi.query._gram_query."""
+    if len(grams) == 1:
+        if len(grams[0]) == 1:
+            return _expansion_leaves(grams_field, grams[0])
+        return _term_leaf(grams_field, grams[0])
+    if any(grams_field.term_id(g) < 0 for g in grams):
+        return []
+    return [_Leaf(_phrase(grams_field, grams), len(grams))]
+
+
+def _relaxed_word(mem: MemIndex, unit: Unit) -> _Or:
+    text, stems = mem.fields["text"], mem.fields["stems"]
+    if unit.prefix:
+        leaves = _expansion_leaves(stems, unit.stem) + _expansion_leaves(text, unit.term)
+    elif stems.term_id(unit.stem) >= 0 or len(unit.stem) < 5:
+        leaves = _term_leaf(stems, unit.stem) + _term_leaf(text, unit.term)
+    else:
+        # Unknown word of some length: one typo allowed, anchored on its first letter.
+        leaves = [_Leaf(_Term(stems, tid)) for tid in mem.fuzzy["stems"].within(unit.stem, 1)]
+    return _Or(leaves)
+
+
+def _relaxed_run(mem: MemIndex, unit: Unit) -> _Or:
+    grams = mem.fields["grams"]
+    if len(unit.grams) < 3:
+        return _Or(_gram_leaves(grams, unit.grams))
+    pieces = [unit.grams[i : i + 2] for i in range(len(unit.grams) - 1)]
+    return _Or([_Or(_gram_leaves(grams, p)) for p in pieces], scale=RELAXED_SCALE)
+
+
+def _nterms(node) -> int:
+    if isinstance(node, _Leaf):
+        return node.nterms
+    return sum(_nterms(c) for c in node.children)
+
+
+def _evaluate(node) -> tuple[dict, dict]:
+    """``({doc: score}, {doc: matching terms})`` of a relaxed clause."""
+    if isinstance(node, _Leaf):
+        n = node.nterms
+        scores = dict(node.scores.items())
+        return scores, dict.fromkeys(scores, n)
+    kids = [c for c in node.children if _nterms(c)]
+    if len(node.children) == 1 and kids:
+        # Whoosh builds no Or (nor coordination) around a single clause.
+        return _evaluate(kids[0])
+    acc: dict = {}
+    count: dict = {}
+    for kid in kids:
+        scores, matched = _evaluate(kid)
+        for d, s in scores.items():
+            acc[d] = acc.get(d, 0.0) + s
+            count[d] = count.get(d, 0) + matched[d]
+    termcount = sum(_nterms(c) for c in kids)
+    if node.scale and termcount:
+        # whoosh.matching.CoordMatcher's SQR: favour documents matching more of the terms.
+        factor = (termcount - 1) / termcount
+        square = (termcount - node.scale) ** 2
+        for d, s in acc.items():
+            acc[d] = (s + (count[d] - 1) / square) * factor
+    return acc, count
+
+
+def relaxed(mem: MemIndex, units: list[Unit]) -> list[tuple[int, float]]:
+    """``(docnum, score)`` of every document matching any unit, best first.
+
+    :func:`helpapi.query.relaxed_query`'s matches and scores (see the notes above).
+    """
+    parts = [_relaxed_word(mem, u) if u.kind == "word" else _relaxed_run(mem, u) for u in units]
+    if not parts:
+        return []
+    found, _ = _evaluate(_Or(parts, scale=RELAXED_SCALE))
+    if not found:
+        return []
+    for clause in _boosts(mem, units, ""):
+        for d, s in clause.items():
+            if d in found:
+                found[d] += s
+    return sorted(found.items(), key=lambda x: (-x[1], x[0]))
+
+
+class Frequencies:
+    """``reader.doc_frequency`` over a :class:`MemIndex`, for helpapi.query's bounding rules."""
+
+    def __init__(self, mem: MemIndex):
+        self.mem = mem
+
+    def doc_frequency(self, field: str, term: str) -> int:
+        """How many documents hold ``term`` in ``field`` (0 when none does)."""
+        f = self.mem.fields[field]
+        tid = f.term_id(term)
+        return 0 if tid < 0 else f.doc_frequency(tid)
+
+
+def best_correction(mem: MemIndex, term: str) -> str | None:
+    """helpapi.query's best spelling correction of ``term``, from the fuzzy table."""
+    if len(term) > MAX_CORRECTED_CHARS:
+        return None
+    limit = correction_limit(term)
+    text = mem.fields["text"]
+    best, best_key = None, None
+    for tid in mem.fuzzy["text"].within(term, limit):
+        cand = text.term(tid)
+        key = (osa_distance(term, cand, limit), -text.doc_frequency(tid))
+        if best_key is None or key < best_key:
+            best, best_key = cand, key
+    return best

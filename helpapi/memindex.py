@@ -34,9 +34,11 @@ from whoosh import formats
 from whoosh import scoring
 
 FILENAME = "postings.bin"
-VERSION = 1
+VERSION = 2
 # Fields with positions (phrases, proximity) and the whole-title key fields (no positions).
 POSITION_FIELDS = ("text", "title", "grams", "title_grams")
+# Scored fields without positions (the relaxed pass's stems).
+FREQUENCY_FIELDS = ("stems",)
 KEY_FIELDS = ("title_key", "english_title_key")
 # Fields that also get a per-document list of (term number, score): a word being typed is
 # matched by any term it starts with, checked in the few documents the other words allow.
@@ -44,6 +46,13 @@ FORWARD_FIELDS = ("text", "grams")
 # The weighting Whoosh searches with (helpapi keeps its defaults): scores must equal Whoosh's.
 _WEIGHTING = scoring.BM25F()
 _MAGIC = b"HAPOST01"
+# Fuzzy lookup tables (spelling correction on ``text``, one-typo expansion on ``stems``): for
+# each term, its first character followed by every string made by deleting up to ``k``
+# characters from the next ``chars`` ones. Two words within ``k`` edits (Levenshtein) that
+# share their first character share such a key (a symmetric-deletion index restricted to a
+# prefix: the edits inside the prefix are at most ``k`` on each side), so a lookup finds a
+# superset of the candidates, each then verified. field -> (k, chars).
+FUZZY = {"text": (2, 5), "stems": (1, 7)}
 
 _recorder: contextvars.ContextVar = contextvars.ContextVar("helpapi_recorder", default=None)
 
@@ -78,13 +87,38 @@ class RecordingPositions(formats.Positions):
             yield (w, len(poslist), weights[w] * fb, self.encode(poslist))
 
 
+class RecordingFrequency(formats.Frequency):
+    """Whoosh's ``Frequency`` format that also reports each document's term weights."""
+
+    def __init__(self, capture: str, field_boost: float = 1.0, **options):
+        super().__init__(field_boost=field_boost, **options)
+        self.capture = capture
+
+    def word_values(self, value, analyzer, **kwargs):
+        """Same output as ``Frequency.word_values``; hands the weights to the recorder."""
+        recorder = _recorder.get()
+        if recorder is None:
+            return super().word_values(value, analyzer, **kwargs)
+        fb = self.field_boost
+        freqs = defaultdict(int)
+        weights = defaultdict(float)
+        kwargs["boosts"] = True
+        for t in formats.tokens(value, analyzer, kwargs):
+            freqs[t.text] += 1
+            weights[t.text] += t.boost
+        recorder.record(self.capture, freqs, weights, fb)
+        return [(w, f, weights[w] * fb, formats.pack_uint(f)) for w, f in freqs.items()]
+
+
 class Recorder:
     """Collects the captured fields' postings of the documents added while it is active."""
 
     def __init__(self):
         self.slugs: list[str] = []
         # field -> term -> list of (doc order, weight, positions)
-        self.postings: dict[str, dict[str, list]] = {f: {} for f in POSITION_FIELDS}
+        self.postings: dict[str, dict[str, list]] = {
+            f: {} for f in POSITION_FIELDS + FREQUENCY_FIELDS
+        }
         self.keys: dict[str, dict[str, list[int]]] = {f: {} for f in KEY_FIELDS}
 
     @contextlib.contextmanager
@@ -105,14 +139,17 @@ class Recorder:
                 self.keys[f].setdefault(doc[f], []).append(n)
 
     def record(self, field: str, poses: dict, weights: dict, boost: float) -> None:
-        """Called by :class:`RecordingPositions` for one field of the current document."""
+        """Called by the recording formats for one field of the current document.
+
+        ``poses`` maps each term to its positions (or, without positions, its frequency).
+        """
         n = len(self.slugs) - 1
         table = self.postings[field]
         for term, plist in poses.items():
             entry = table.get(term)
             if entry is None:
                 entry = table[term] = []
-            entry.append((n, weights[term] * boost, plist))
+            entry.append((n, weights[term] * boost, plist if isinstance(plist, list) else ()))
 
     def write(self, path: Path, reader) -> None:
         """Score every posting with ``reader``'s statistics and write ``path``."""
@@ -123,7 +160,7 @@ class Recorder:
         doc_type = "I" if n_docs > 0xFFFF else "H"
         out = _Sections()
         header = {"version": VERSION, "docs": n_docs, "fields": {}}
-        for field in POSITION_FIELDS:
+        for field in POSITION_FIELDS + FREQUENCY_FIELDS:
             lengths = [reader.doc_field_length(d, field, 1) for d in range(n_docs)]
             avgfl = (reader.field_length(field) / (n_docs or 1)) or 1
             table = self.postings[field]
@@ -150,9 +187,11 @@ class Recorder:
             if positions and max(positions) <= 0xFFFF:
                 positions = array("H", positions)
             spec = header["fields"][field] = out.term_table(terms, post_off, docs)
-            spec.update(
-                scores=out.add(scores), pos_off=out.add(pos_off), positions=out.add(positions)
-            )
+            spec.update(scores=out.add(scores))
+            if field in POSITION_FIELDS:
+                spec.update(pos_off=out.add(pos_off), positions=out.add(positions))
+            if field in FUZZY:
+                header.setdefault("fuzzy", {})[field] = out.fuzzy_table(terms, *FUZZY[field])
             if forward is not None:
                 # Term numbers ascend per document: terms were numbered in sorted order.
                 fwd_off, fwd_tids, fwd_scores = array("I", [0]), array("I"), array("d")
@@ -208,6 +247,37 @@ class _Sections:
             "post_off": self.add(post_off),
             "docs": self.add(docs),
         }
+
+    def fuzzy_table(self, terms: list[str], k: int, chars: int) -> dict:
+        """The deletion keys of ``terms`` (see :data:`FUZZY`); each entry is
+        ``term number * 4 + deletions``, so a lookup can ask for fewer deletions."""
+        table: dict[str, dict[int, int]] = {}
+        for tid, term in enumerate(terms):
+            for key, n in fuzzy_keys(term, k, chars).items():
+                table.setdefault(key, {})[tid] = n
+        keys = _sorted_terms(table)
+        post_off, entries = array("I", [0]), array("I")
+        for key in keys:
+            entries.extend(sorted(tid * 4 + n for tid, n in table[key].items()))
+            post_off.append(len(entries))
+        spec = self.term_table(keys, post_off, entries)
+        spec.update(k=k, chars=chars)
+        return spec
+
+
+def fuzzy_keys(word: str, k: int, chars: int) -> dict[str, int]:
+    """``{key: fewest deletions}``: ``word[0]`` followed by each string made by deleting up to
+    ``k`` characters of ``word[1 : 1 + chars]``."""
+    if not word:
+        return {}
+    head, rest = word[0], word[1 : 1 + chars]
+    out = {head + rest: 0}
+    frontier = {rest}
+    for n in range(1, k + 1):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        for w in frontier:
+            out.setdefault(head + w, n)
+    return out
 
 
 def _sorted_terms(table: dict) -> list[str]:
@@ -279,6 +349,10 @@ class FieldPostings:
         key = term.encode("utf-8")
         i = bisect_left(self.terms, key)
         return i if i < len(self.terms) and self.terms[i] == key else -1
+
+    def term(self, tid: int) -> str:
+        """The text of term ``tid``."""
+        return self.terms[tid].decode("utf-8")
 
     def doc_frequency(self, tid: int) -> int:
         """How many documents hold term ``tid``."""
@@ -387,6 +461,76 @@ def _check_field(name: str, fp: FieldPostings, docs: int, path) -> None:
         raise DamagedPostings(f"{path}: field {name!r} is inconsistent")
 
 
+def file_version(path: Path) -> int | None:
+    """The format version written in a postings file's header.
+
+    Raises :class:`DamagedPostings` for a file that is not a postings file, or whose header
+    is cut or unreadable: that is damage to report, not an older format to leave to Whoosh.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(len(_MAGIC) + 4)
+        if head[: len(_MAGIC)] != _MAGIC or len(head) < len(_MAGIC) + 4:
+            raise DamagedPostings(f"{path}: not a helpapi postings file")
+        (hlen,) = struct.unpack_from("<I", head, len(_MAGIC))
+        raw = fh.read(hlen)
+    try:
+        header = json.loads(raw) if len(raw) == hlen else None
+    except ValueError:
+        header = None
+    if not isinstance(header, dict):
+        raise DamagedPostings(f"{path}: header is cut or not JSON")
+    return header.get("version")
+
+
+class FuzzyTable:
+    """Candidate terms of one field near a word (see :data:`FUZZY`)."""
+
+    def __init__(self, field: FieldPostings, keys: FieldPostings, spec: dict):
+        self.field, self.keys = field, keys
+        self.k, self.chars = spec["k"], spec["chars"]
+
+    def within(self, word: str, maxdist: int) -> list[int]:
+        """Numbers of the terms within ``maxdist`` edits (Levenshtein) of ``word`` that start
+        with its first character, in term order: Whoosh's ``terms_within(..., prefix=1)``."""
+        if not word or maxdist > self.k:
+            raise ValueError(f"fuzzy lookup of {word!r} at distance {maxdist}")
+        keys, entries = self.keys, self.keys.docs
+        found = set()
+        for key in fuzzy_keys(word, maxdist, self.chars):
+            kid = keys.term_id(key)
+            if kid < 0:
+                continue
+            start, end = keys.span(kid)
+            for e in entries[start:end]:
+                # Deletions on both sides add up: at most maxdist on the term's side.
+                if e & 3 <= maxdist:
+                    found.add(e >> 2)
+        out = []
+        term_off, length = self.field.terms.off, len(word.encode("utf-8"))
+        for tid in sorted(found):
+            # Cheap filter first: n edits change the UTF-8 length by at most 4n bytes.
+            if abs(term_off[tid + 1] - term_off[tid] - length) > 4 * maxdist:
+                continue
+            if levenshtein(word, self.field.term(tid), maxdist) <= maxdist:
+                out.append(tid)
+        return out
+
+
+def levenshtein(a: str, b: str, limit: int) -> int:
+    """Edit distance (insertions, deletions, substitutions); ``limit + 1`` once past ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        if min(cur) > limit:
+            return limit + 1
+        prev = cur
+    return prev[-1]
+
+
 class MemIndex:
     """The mapped ``postings.bin`` of one locale's index.
 
@@ -425,6 +569,7 @@ class MemIndex:
             for name, spec in header["fields"].items():
                 fp = self.fields[name] = FieldPostings(self._buf, base, spec)
                 _check_field(name, fp, self.doc_count, path)
+            self.fuzzy = self._fuzzy_tables(header.get("fuzzy"), base, size)
         except BaseException:
             self.close()
             raise
@@ -436,11 +581,35 @@ class MemIndex:
         except OSError:
             return False
 
+    def _fuzzy_tables(self, specs, base: int, size: int) -> dict[str, FuzzyTable]:
+        """The fuzzy lookup table of each field that has one (see :data:`FUZZY`), checked
+        against the file's bounds like every other section before any view is made."""
+        if specs is None:
+            return {}
+        if not isinstance(specs, dict):
+            raise DamagedPostings(f"{self.path}: malformed fuzzy tables")
+        tables = {}
+        for name, spec in specs.items():
+            if name not in self.fields or not isinstance(spec, dict):
+                raise DamagedPostings(f"{self.path}: fuzzy table of unknown field {name!r}")
+            sections = {k: v for k, v in spec.items() if k not in ("k", "chars")}
+            if not all(isinstance(spec.get(k), int) for k in ("k", "chars")):
+                raise DamagedPostings(f"{self.path}: malformed fuzzy table {name!r}")
+            fake = {"version": VERSION, "docs": self.doc_count, "fields": {name: sections}}
+            _check_header(fake, base, size, self.path)
+            keys = FieldPostings(self._buf, base, sections)
+            _check_field(f"{name} (fuzzy keys)", keys, self.doc_count, self.path)
+            tables[name] = FuzzyTable(self.fields[name], keys, spec)
+        return tables
+
     @classmethod
     def open(cls, index_path: Path) -> MemIndex | None:
-        """The postings of the index in ``index_path``, or None when it has none."""
+        """The postings of the index in ``index_path``, or None when it has none or has one
+        of another :data:`VERSION` (Whoosh then serves that index alone)."""
         path = Path(index_path) / FILENAME
-        return cls(path) if path.exists() else None
+        if not path.exists() or file_version(path) != VERSION:
+            return None
+        return cls(path)
 
     def close(self) -> None:
         """Drop this index's views; the mapping goes when the last view in use is gone."""

@@ -164,7 +164,7 @@ def _word_query(unit: Unit, reader, field: str = "text", boost: float = 1.0) -> 
     if not unit.prefix:
         return wq.Term(field, unit.term, boost=boost)
     expanded = [wq.Term(field, t, boost=boost) for t in _expand(reader, field, unit.term)]
-    return wq.Or(expanded) if expanded else wq.NullQuery
+    return _scored_or(expanded) if expanded else wq.NullQuery
 
 
 def _gram_query(field: str, grams: tuple[str, ...], reader, boost=1.0) -> wq.Query:
@@ -173,7 +173,7 @@ def _gram_query(field: str, grams: tuple[str, ...], reader, boost=1.0) -> wq.Que
         if len(gram) == 1:
             # One character: it is a unigram when alone, else the start of some bigram.
             expanded = _expand(reader, field, gram)
-            return wq.Or([wq.Term(field, t, boost=boost) for t in expanded] or [wq.NullQuery])
+            return _scored_or([wq.Term(field, t, boost=boost) for t in expanded] or [wq.NullQuery])
         return wq.Term(field, gram, boost=boost)
     return wq.Phrase(field, list(grams), boost=boost)
 
@@ -271,11 +271,23 @@ def osa_distance(a: str, b: str, limit: int = 2) -> int:
 
 # Words shorter than this are never corrected: too many real words lie one edit away.
 MIN_CORRECTABLE = 4
+# Nor longer than this: no real word is, and the work grows with the length.
+MAX_CORRECTED_CHARS = 40
+
+
+def correction_limit(term: str) -> int:
+    """How many edits a correction of ``term`` may make: one, two for long words."""
+    return 1 if len(term) < 8 else 2
 
 
 def _best_correction(reader, term: str) -> str | None:
-    """The most frequent indexed word one edit (two for long words) from ``term``."""
-    limit = 1 if len(term) < 8 else 2
+    """The most frequent indexed word one edit (two for long words) from ``term``.
+
+    :func:`helpapi.engine.best_correction` answers the same from the postings file.
+    """
+    if len(term) > MAX_CORRECTED_CHARS:
+        return None
+    limit = correction_limit(term)
     best, best_key = None, None
     # Candidates share the first letter: typos there are rare, and it bounds the scan.
     for cand in reader.terms_within("text", term, limit, prefix=1):
@@ -288,12 +300,18 @@ def _best_correction(reader, term: str) -> str | None:
     return best
 
 
-def corrected_units(units: list[Unit], reader) -> list[Unit] | None:
+def corrected_units(
+    units: list[Unit], reader, correct: Callable[[str], str | None] | None = None
+) -> list[Unit] | None:
     """Units with each unknown word replaced by its best spelling correction, if any changed.
 
     Nothing is corrected when more than MAX_CORRECTIONS words are unknown: that is text the
     index does not hold, not a slip, and each correction scans part of the term list.
+    ``reader`` only needs ``doc_frequency``; ``correct`` finds a word's correction (default:
+    Whoosh's term list, through ``reader``).
     """
+    if correct is None:
+        correct = lambda term: _best_correction(reader, term)  # noqa: E731
     unknown = [
         u.kind == "word"
         and not u.prefix
@@ -307,7 +325,7 @@ def corrected_units(units: list[Unit], reader) -> list[Unit] | None:
     out, changed = [], False
     for u, fixable in zip(units, unknown, strict=True):
         if fixable:
-            fix = _best_correction(reader, u.term)
+            fix = correct(u.term)
             if fix:
                 u = dataclasses.replace(u, term=fix, stem=fix)
                 changed = True
@@ -315,16 +333,26 @@ def corrected_units(units: list[Unit], reader) -> list[Unit] | None:
     return out if changed else None
 
 
+def _scored_or(subqueries: list, scale: float | None = None) -> wq.Or:
+    """An Or whose matcher counts every matching term for coordination (Whoosh otherwise
+    pre-scores an Or of 3+ clauses on a small index, and never counts its terms)."""
+    q = wq.Or(subqueries, scale=scale)
+    q.matcher_type = wq.Or.DEFAULT_MATCHER
+    return q
+
+
 def _relaxed_word(unit: Unit, reader) -> wq.Query:
     if unit.prefix:
-        return wq.Or(
+        return _scored_or(
             [wq.Term("stems", t) for t in _expand(reader, "stems", unit.stem)]
             + [_word_query(unit, reader)]
         )
     if reader.doc_frequency("stems", unit.stem) or len(unit.stem) < 5:
-        return wq.Or([wq.Term("stems", unit.stem), wq.Term("text", unit.term)])
-    # Unknown word of some length: allow one typo, anchored on its first letter.
-    return wq.FuzzyTerm("stems", unit.stem, maxdist=1, prefixlength=1)
+        return _scored_or([wq.Term("stems", unit.stem), wq.Term("text", unit.term)])
+    # Unknown word of some length: allow one typo, anchored on its first letter. Expanded here
+    # (not wq.FuzzyTerm) so that each expansion scores by BM25F, as in helpapi.engine.
+    near = sorted(reader.terms_within("stems", unit.stem, 1, prefix=1))
+    return _scored_or([wq.Term("stems", w) for w in near]) if near else wq.NullQuery
 
 
 def _relaxed_run(unit: Unit, reader) -> wq.Query:
@@ -333,7 +361,7 @@ def _relaxed_run(unit: Unit, reader) -> wq.Query:
     # A long fragment with a wrong or inflected character: some three-character piece of it
     # still matches; documents holding more pieces rank first.
     pieces = [unit.grams[i : i + 2] for i in range(len(unit.grams) - 1)]
-    return wq.Or([wq.Phrase("grams", list(p)) for p in pieces], scale=0.9)
+    return _scored_or([wq.Phrase("grams", list(p)) for p in pieces], scale=0.9)
 
 
 def relaxed_units(units: list[Unit], reader) -> list[Unit]:
@@ -362,6 +390,6 @@ def relaxed_query(units: list[Unit], reader) -> wq.Query:
     ]
     if not parts:
         return wq.NullQuery
-    main = wq.Or(parts, scale=0.9)
+    main = _scored_or(parts, scale=0.9)
     boosts = _title_boosts(units, reader)
     return wq.AndMaybe(main, wq.Or(boosts)) if boosts else main

@@ -26,6 +26,7 @@ from .analysis import stems_analyzer
 from .analysis import title_key
 from .analysis import words_analyzer
 from .memindex import POSITION_FIELDS
+from .memindex import RecordingFrequency
 from .memindex import RecordingPositions
 from .render import render_markdown
 
@@ -60,6 +61,8 @@ def make_schema(locale: str) -> Schema:
     for name in POSITION_FIELDS:
         # Same postings as TEXT's own format; also feeds helpapi.memindex while building.
         schema[name].format = RecordingPositions(name)
+    # Same postings as TEXT(phrase=False)'s Frequency format; feeds the relaxed pass's copy.
+    schema["stems"].format = RecordingFrequency("stems")
     return schema
 
 

@@ -14,6 +14,7 @@ import warnings
 from collections import OrderedDict
 from pathlib import Path
 
+from whoosh import collectors
 from whoosh import index as whoosh_index
 
 from . import engine
@@ -224,17 +225,28 @@ def run_query(
     extra_surfaces: list[str] = []
     key = "" if prefix else title_key(text, locale)
     ranked = _strict(searcher, mem, units, key)
+    # The postings file answers every pass when the index has one; else Whoosh does.
+    freqs = reader if mem is None else engine.Frequencies(mem)
     if not ranked:
         # A mistyped word: the strict query again with the spelling corrected.
-        fixed = corrected_units(units, reader)
+        correct = None if mem is None else (lambda term: engine.best_correction(mem, term))
+        fixed = corrected_units(units, freqs, correct)
         if fixed is not None:
             ranked = _strict(searcher, mem, fixed)
             extra_surfaces = [u.term for u in fixed]
             units = fixed
     if not ranked:
         relaxed = True
-        loose = relaxed_query(relaxed_units(units, reader), reader)
-        ranked = _top(searcher.search(loose, limit=None))
+        loose = relaxed_units(units, freqs)
+        if mem is not None:
+            ranked = engine.relaxed(mem, loose)
+        else:
+            # Whoosh's collector swaps matchers every 10 matches, and coordination then
+            # recounts the terms: never swap, so scores do not depend on document numbers.
+            collector = collectors.UnlimitedCollector()
+            collector.replace = 0
+            searcher.search_with_collector(relaxed_query(loose, reader), collector)
+            ranked = _top(collector.results())
     total = len(ranked)
     ranked = _rerank(searcher, mem, ranked, units)
     surfaces = [u.text for u in units] + extra_surfaces
