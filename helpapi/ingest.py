@@ -26,7 +26,6 @@ from .admin import _audit
 from .admin import _job_view
 from .admin import bp
 from .errors import BadRequest
-from .errors import Conflict
 from .errors import HelpApiError
 from .errors import InvalidParameter
 from .errors import NotFound
@@ -76,29 +75,15 @@ def _invalid(exc: corpus_write.InvalidArticle) -> InvalidParameter:
     return InvalidParameter(exc.field, exc.message)
 
 
-def _running_job() -> dict | None:
-    for job in jobs.list_jobs(current_app.config["INDEX_DIR"], limit=5):
-        if job["status"] in jobs.ACTIVE:
-            return job
-    return None
-
-
 def _commit(operations: list[corpus_write.Operation]):
-    """Write, then start the reindex job (or not); the response every route gives."""
+    """Write, then start the reindex job (or not); the response every route gives.
+
+    When a reindex job is already running, the write still lands and that job starts an
+    incremental follow-up when it ends (``jobs.submit_or_follow``): the answer is ``202``
+    with the running job and ``"follow_up": true``.
+    """
     cfg = current_app.config
     reindex = _reindex_wanted()
-    if reindex:
-        # Checked before writing: the answer must not be an error after a successful write.
-        running = _running_job()
-        if running is not None:
-            _audit("conflict", running["id"])
-            exc = Conflict(
-                f"Reindex job {running['id']} is {running['status']}; nothing was written. "
-                "Retry when it ends, or send ?reindex=false and reindex later.",
-                job=running["id"],
-                url=url_for("admin.job_view", job_id=running["id"]),
-            )
-            raise exc
     try:
         done = corpus_write.apply(cfg["CORPUS_DIR"], operations)
     except corpus_write.InvalidArticle as exc:
@@ -112,30 +97,20 @@ def _commit(operations: list[corpus_write.Operation]):
             f"The corpus folder cannot be written ({name}); check disk space and permissions.",
             errno=name,
         ) from None
-    body = {"written": done, "job": None}
+    body = {"written": done, "job": None, "follow_up": False}
     if not reindex:
         _audit("written")
         return jsonify(body), 200
-    try:
-        job = jobs.submit(
-            cfg["INDEX_DIR"],
-            cfg["CORPUS_DIR"],
-            None,
-            False,
-            cfg["BUILD_JOBS"],
-            request.remote_addr or "",
-        )
-    except jobs.JobRunning as running:
-        # Another request started a job between the check and the write: it may or may not
-        # see this change, so say plainly that a later reindex is needed.
-        _audit("written-job-running", running.job["id"])
-        body["message"] = (
-            f"Written. Reindex job {running.job['id']} was already running and may not include "
-            "this change: POST /v1/admin/reindex when it ends."
-        )
-        return jsonify(body), 200
-    _audit("accepted", job["id"])
+    job, follow_up = jobs.submit_or_follow(
+        cfg["INDEX_DIR"],
+        cfg["CORPUS_DIR"],
+        cfg["BUILD_JOBS"],
+        request.remote_addr or "",
+        cfg["BUILD_TIMEOUT"],
+    )
+    _audit("follow-up" if follow_up else "accepted", job["id"])
     body["job"] = _job_view(job)
+    body["follow_up"] = follow_up
     resp = jsonify(body)
     resp.status_code = 202
     resp.headers["Location"] = url_for("admin.job_view", job_id=job["id"])

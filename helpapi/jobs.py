@@ -40,6 +40,8 @@ import traceback
 from pathlib import Path
 
 ACTIVE = ("queued", "running")
+# Marker: articles were written while a job ran; that job starts a follow-up when it ends.
+PENDING = ".pending"
 KEEP_JOBS = 50
 DEFAULT_TIMEOUT = 1800
 # A job file without a lock file was written by a version that had none; a queued one may
@@ -205,60 +207,113 @@ def submit(
         for job in list_jobs(index_dir, limit=5):
             if job["status"] in ACTIVE:
                 raise JobRunning(job)
-        clean_leftovers(index_dir)
-        job_id = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(4)
-        job = {
-            "id": job_id,
-            "status": "queued",
-            "created": time.time(),
-            "started": None,
-            "finished": None,
-            "client": client,
-            "request": {"locales": locales, "full": full},
-            "corpus_dir": str(corpus_dir),
-            "jobs": jobs,
-            "timeout": timeout,
-            "progress": {},
-            "counts": {},
-            "locales": {},
-            "generation": None,
-            "errors": [],
-            "pid": None,
-        }
-        path = folder / f"{job_id}.json"
-        lock = _lock_path(folder, job_id)
-        proc = None
-        try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                # Held from before the job exists; the runner inherits this very lock.
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                _write(path, job)
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "helpapi.jobs", str(index_dir), job_id, str(fd)],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    pass_fds=(fd,),
-                    # Survives the request, the worker and its restarts, and leads a process
-                    # group that holds its pool: cancel and timeout signal the whole group.
-                    start_new_session=True,
-                )
-            finally:
-                os.close(fd)
-            job["pid"] = proc.pid  # = its process group id
-            _write(path, job)
-        except BaseException:
-            if proc is not None:
-                with contextlib.suppress(OSError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            for leftover in (path, lock):
-                with contextlib.suppress(OSError):
-                    leftover.unlink()
-            raise
-        _reap(proc)
+        job = _start_locked(index_dir, folder, corpus_dir, locales, full, jobs, client, timeout)
     _prune_jobs(folder)
+    return job
+
+
+def submit_or_follow(
+    index_dir: Path,
+    corpus_dir: Path,
+    jobs: int = 0,
+    client: str = "",
+    timeout: int = DEFAULT_TIMEOUT,
+) -> tuple[dict, bool]:
+    """An incremental build of what was just written: ``(job, False)`` for a job started now,
+    or ``(running job, True)`` when one is active; that job then starts a follow-up when it
+    ends (:func:`start_follow_up`), so the change is indexed without anyone asking again.
+    """
+    index_dir = Path(index_dir)
+    folder = jobs_dir(index_dir)
+    with _locked(folder / ".submit.lock"):
+        for job in list_jobs(index_dir, limit=5):
+            if job["status"] in ACTIVE:
+                (folder / PENDING).write_text(json.dumps({"client": client}), "utf-8")
+                return job, True
+        job = _start_locked(index_dir, folder, corpus_dir, None, False, jobs, client, timeout)
+    _prune_jobs(folder)
+    return job, False
+
+
+def start_follow_up(index_dir: Path, job: dict) -> dict | None:
+    """Called by a runner once its job is recorded finished: start the incremental build that
+    writes made during the job asked for (:func:`submit_or_follow`), if any."""
+    folder = jobs_dir(index_dir)
+    with _locked(folder / ".submit.lock"):
+        if not (folder / PENDING).exists():
+            return None
+        if any(j["status"] in ACTIVE for j in list_jobs(index_dir, limit=5)):
+            return None  # a job started meanwhile scans the corpus after those writes
+        return _start_locked(
+            index_dir,
+            folder,
+            job["corpus_dir"],
+            None,
+            False,
+            job.get("jobs", 0),
+            "follow-up of " + job["id"],
+            job.get("timeout", DEFAULT_TIMEOUT),
+        )
+
+
+def _start_locked(index_dir, folder, corpus_dir, locales, full, jobs, client, timeout) -> dict:
+    """Create a job and start its runner (the submit lock is held)."""
+    clean_leftovers(index_dir)
+    # Whatever writes asked for a follow-up, this job scans the corpus after them.
+    with contextlib.suppress(FileNotFoundError):
+        (folder / PENDING).unlink()
+    job_id = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(4)
+    job = {
+        "id": job_id,
+        "status": "queued",
+        "created": time.time(),
+        "started": None,
+        "finished": None,
+        "client": client,
+        "request": {"locales": locales, "full": full},
+        "corpus_dir": str(corpus_dir),
+        "jobs": jobs,
+        "timeout": timeout,
+        "progress": {},
+        "counts": {},
+        "locales": {},
+        "generation": None,
+        "errors": [],
+        "pid": None,
+    }
+    path = folder / f"{job_id}.json"
+    lock = _lock_path(folder, job_id)
+    proc = None
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            # Held from before the job exists; the runner inherits this very lock.
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            _write(path, job)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "helpapi.jobs", str(index_dir), job_id, str(fd)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=(fd,),
+                # Survives the request, the worker and its restarts, and leads a process
+                # group that holds its pool: cancel and timeout signal the whole group.
+                start_new_session=True,
+            )
+        finally:
+            os.close(fd)
+        job["pid"] = proc.pid  # = its process group id
+        _write(path, job)
+    except BaseException:
+        if proc is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for leftover in (path, lock):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        raise
+    _reap(proc)
     return job
 
 
@@ -518,6 +573,11 @@ def _run_locked(index_dir: Path, folder: Path, job_id: str) -> int:
         seconds=round(report.seconds, 3),
     )
     save()
+    # Articles written while this job ran (ingestion API) get their own incremental job.
+    follow = start_follow_up(index_dir, job)
+    if follow is not None:
+        job["follow_up"] = follow["id"]
+        save()
     return 0
 
 

@@ -391,7 +391,11 @@ def _ingest_paths() -> dict:
     }
     written = {
         "200": {"description": "Written; no job started (reindex=false)"},
-        "202": {"description": "Written; the reindex job is in `job`, its URL in Location"},
+        "202": {
+            "description": "Written; the reindex job is in `job`, its URL in Location. With "
+            "`follow_up: true` that job was already running and starts an incremental "
+            "follow-up when it ends."
+        },
         **{code: _ERR for code in ("400", "401", "403", "404", "409", "413", "415", "503")},
     }
     operation = {

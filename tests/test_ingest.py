@@ -258,3 +258,42 @@ def test_large_bodies_need_the_token_first(client):
     headers["Authorization"] = AUTH["Authorization"]
     resp = client.put("/v1/admin/articles/de-DE/big?reindex=false", data=body, headers=headers)
     assert resp.status_code == 200
+
+
+def test_write_during_a_running_job_gets_a_follow_up(copy_corpus, tmp_path):
+    corpus = copy_corpus(["de-DE", "fi-FI"], 60)
+    index = tmp_path / "ix-follow"
+    build_indexes(corpus, index, jobs=1)
+    app = create_app(
+        {
+            "INDEX_DIR": str(index),
+            "CORPUS_DIR": str(corpus),
+            "ADMIN_TOKEN": TOKEN,
+            "BUILD_JOBS": 1,
+            "RESULT_CACHE_SIZE": 0,
+        }
+    )
+    try:
+        client = app.test_client()
+        first = client.post("/v1/admin/reindex", json={"full": True}, headers=AUTH)
+        assert first.status_code == 202
+        resp = client.put(
+            "/v1/admin/articles/de-DE/neu",
+            json={"markdown": "# Neu\n\nZitronenfalter im Garten."},
+            headers=AUTH,
+        )
+        body = resp.get_json()
+        assert resp.status_code == 202
+        if body["follow_up"]:
+            # The running job answered; it starts the follow-up when it ends.
+            assert body["job"]["id"] == first.get_json()["id"]
+            done = wait_job(client, first.headers["Location"])
+            assert done["status"] == "succeeded" and done.get("follow_up")
+            follow = wait_job(client, f"/v1/admin/reindex/{done['follow_up']}")
+        else:  # the first job had already ended: a job of its own
+            follow = wait_job(client, body["job"]["url"])
+        assert follow["status"] == "succeeded", follow
+        hits = client.get("/v1/search", query_string={"q": "Zitronenfalter", "locale": "de-DE"})
+        assert [h["slug"] for h in hits.get_json()["results"]] == ["neu"]
+    finally:
+        app.extensions["helpapi.indexes"].close()
