@@ -1,0 +1,171 @@
+"""Edit to searchable: one article changed through the ingestion API, until search finds it.
+
+Copies one locale of ``../shared/corpus-scale`` (about 2,900 articles) into a temporary corpus,
+builds its index, starts real gunicorn (the project's ``gunicorn.conf.py``, 2 workers, an admin
+token), then, per round:
+
+1. ``PUT /v1/admin/articles/<locale>/<slug>`` with the article's own text plus one new,
+   unique word inside a localized sentence (so its English is unchanged: only that locale is
+   rebuilt), timed from the request until the answer (``write``);
+2. polls the job until it has succeeded (``job``);
+3. polls ``/v1/search`` for the new word until the article is found (``visible``: the worker
+   noticed the new generation).
+
+Prints each round's write / job / visible seconds and the job's own build seconds; the target
+is <= 5 s from PUT to visible.
+
+    python bench/edit_to_search.py [--locale de-DE] [--rounds 3] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCALE = ROOT.parent / "shared" / "corpus-scale"
+TOKEN = "bench-edit-token-" + secrets.token_hex(8)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _call(method: str, url: str, body: bytes | None = None, ctype: str = "") -> tuple[int, dict]:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    if ctype:
+        headers["Content-Type"] = ctype
+    req = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def _edited(text: str, word: str) -> str:
+    """``text`` with ``word`` added inside its first localized sxs sentence (or appended)."""
+    match = re.search(r'(<span data-ttu-id="[^"]*">)([^<]*)(</span>)', text)
+    if match:
+        return text[: match.end(2)] + f" {word}" + text[match.end(2) :]
+    return text + f"\n\n{word}\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--locale", default="de-DE")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--keep", help="work folder to keep (default: a temporary one)")
+    args = ap.parse_args()
+    work = Path(args.keep or tempfile.mkdtemp(prefix="helpapi-edit-"))
+    corpus, index = work / "corpus", work / "index"
+    if not (corpus / args.locale).is_dir():
+        shutil.copytree(SCALE / args.locale, corpus / args.locale)
+    files = sorted((corpus / args.locale).rglob("*.md"))
+    print(f"{args.locale}: {len(files)} articles in {corpus}")
+    bin_dir = Path(sys.executable).parent
+    t = time.perf_counter()
+    build = [str(bin_dir / "helpapi"), "index", "build", "--corpus", str(corpus)]
+    subprocess.run(
+        [*build, "--index", str(index)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    print(f"full build: {time.perf_counter() - t:.1f} s")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPAPI_")}
+    env.update(
+        HELPAPI_CORPUS_DIR=str(corpus),
+        HELPAPI_INDEX_DIR=str(index),
+        HELPAPI_ADMIN_TOKEN=TOKEN,
+        HELPAPI_BIND=f"127.0.0.1:{port}",
+        HELPAPI_RESULT_CACHE_SIZE="0",
+        WEB_CONCURRENCY="2",
+    )
+    log = open(work / "gunicorn.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [str(bin_dir / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base + "/readyz", timeout=2).read()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise SystemExit("gunicorn did not start") from None
+                time.sleep(0.2)
+        rows = []
+        for n in range(args.rounds):
+            path = files[(n * 997) % len(files)]
+            slug = path.relative_to(corpus / args.locale).as_posix()[: -len(".md")]
+            word = "zqx" + secrets.token_hex(4)
+            body = _edited(path.read_text("utf-8"), word).encode()
+            url = f"{base}/v1/admin/articles/{args.locale}/{urllib.parse.quote(slug)}"
+            t0 = time.perf_counter()
+            status, answer = _call("PUT", url, body, "text/markdown")
+            t_write = time.perf_counter() - t0
+            if status != 202:
+                raise SystemExit(f"PUT {slug}: {status} {answer}")
+            job_url = base + answer["job"]["url"]
+            while True:
+                _, job = _call("GET", job_url)
+                if job["status"] not in ("queued", "running"):
+                    break
+                time.sleep(0.05)
+            t_job = time.perf_counter() - t0
+            if job["status"] != "succeeded":
+                raise SystemExit(f"job {job['id']}: {job['status']} {job.get('errors')}")
+            query = urllib.parse.urlencode({"q": word, "locale": args.locale})
+            while True:
+                _, found = _call("GET", f"{base}/v1/search?{query}")
+                if any(h["slug"] == slug for h in found.get("results", [])):
+                    break
+                if time.perf_counter() - t0 > 120:
+                    raise SystemExit(f"{word} not found after 120 s")
+                time.sleep(0.02)
+            t_visible = time.perf_counter() - t0
+            rebuilt = ",".join(sorted(job.get("locales", {})))
+            rows.append((t_write, t_job, t_visible, job.get("seconds", 0.0), rebuilt))
+            print(
+                f"round {n + 1}: write {t_write:.2f} s, job done {t_job:.2f} s, "
+                f"visible {t_visible:.2f} s (job build {job.get('seconds')} s; rebuilt {rebuilt})"
+            )
+        median = statistics.median(r[2] for r in rows)
+        verdict = "met" if median <= 5 else "NOT met"
+        print(f"median PUT -> searchable: {median:.2f} s (target <= 5 s: {verdict})")
+        return 0 if median <= 5 else 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
