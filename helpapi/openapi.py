@@ -233,6 +233,13 @@ def spec() -> dict:
                     "responses": {"200": {"description": "text/css"}},
                 }
             },
+            "/": {
+                "get": {
+                    "summary": "A landing page linking the demo and this document; JSON with "
+                    "Accept: application/json.",
+                    "responses": {"200": {"description": "text/html or application/json"}},
+                }
+            },
             "/demo": {
                 "get": {
                     "summary": "A page embedding the widget, with a locale switcher.",

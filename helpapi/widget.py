@@ -11,11 +11,14 @@ from importlib import resources
 
 from flask import Blueprint
 from flask import Response
+from flask import current_app
+from flask import jsonify
 from flask import request
 
 from .errors import InvalidParameter
 from .locales import BadLocale
 from .locales import normalize_tag
+from .locales import resolve_locale
 from .service import get_indexes
 from .web import page_csp
 
@@ -58,13 +61,29 @@ def widget_css():
     return _static("widget.css", "text/css")
 
 
+def _demo_locale() -> str:
+    """``?locale=``, else the browser's language (an indexed locale when one serves it, else
+    the tag it asked for, so an unindexed language shows its English-results notice), else
+    the default locale. Never a fixed language."""
+    param = request.args.get("locale")
+    try:
+        if param:
+            return normalize_tag(param)
+        found = resolve_locale(
+            None,
+            request.headers.get("Accept-Language"),
+            get_indexes().locales,
+            current_app.config["DEFAULT_LOCALE"],
+        )
+    except BadLocale:
+        raise InvalidParameter("locale", "is not a well-formed language tag") from None
+    return found.locale if found.matched or not found.requested else found.requested
+
+
 @bp.get("/demo")
 def demo():
     """A page embedding the widget, with a locale switcher."""
-    try:
-        locale = normalize_tag(request.args.get("locale") or "ja-JP")
-    except BadLocale:
-        raise InvalidParameter("locale", "is not a well-formed language tag") from None
+    locale = _demo_locale()
     choices = sorted(set(get_indexes().locales) | set(DEMO_EXTRA))
     options = "".join(
         f'<option value="{html.escape(c)}"{" selected" if c == locale else ""}>'
@@ -75,4 +94,32 @@ def demo():
     page = page.replace("{locale}", html.escape(locale, quote=True))
     resp = Response(page, mimetype="text/html")
     resp.headers["Content-Security-Policy"] = _page_csp("demo.html")
+    return resp
+
+
+# The API's own documentation is its OpenAPI document (the README's HTTP API section says the
+# same in prose); /admin is linked once it exists.
+_LINKS = {
+    "demo": "/demo",
+    "openapi": "/v1/openapi.json",
+    "search": "/v1/search?q=password",
+    "locales": "/v1/locales",
+}
+
+
+@bp.get("/")
+def landing():
+    """A small page linking the demo, the OpenAPI document and the docs; JSON for API clients
+    that ask for it (``Accept: application/json``)."""
+    wanted = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    if wanted == "application/json":
+        return jsonify({"name": "helpapi", "links": _LINKS})
+    items = "".join(
+        f'<li><a href="{html.escape(url)}">{html.escape(name)}</a></li>'
+        for name, url in _LINKS.items()
+    )
+    page = _asset("index.html").replace("{links}", items)
+    resp = Response(page, mimetype="text/html")
+    resp.headers["Content-Security-Policy"] = _page_csp("index.html")
+    resp.vary.add("Accept")
     return resp
