@@ -203,3 +203,47 @@ def jobs_view():
     return jsonify(
         {"jobs": [_job_view(j) for j in jobs.list_jobs(current_app.config["INDEX_DIR"])]}
     )
+
+
+# (generation folder, its coverage): computed once per generation, not per request.
+_coverage = None
+
+
+@bp.get("/coverage")
+def coverage_view():
+    """Translation coverage of the serving generation, from its meta.json catalogs.
+
+    Per locale: articles, source articles missing (slugs), translations older than their
+    source. ``?locale=`` keeps one locale, ``?limit=`` cuts each slug list (default 100).
+    """
+    # Imported here, so this route stays one local addition to the module.
+    import dataclasses
+
+    from .content import index_coverage
+    from .service import get_indexes
+
+    raw_limit = request.args.get("limit", "100")
+    try:
+        limit = int(raw_limit)
+    except ValueError:
+        raise InvalidParameter("limit", f"must be a whole number, got {raw_limit[:20]!r}") from None
+    if not 0 <= limit <= 100_000:
+        raise InvalidParameter("limit", f"must be between 0 and 100000, got {limit}")
+    global _coverage
+    ixset = get_indexes()
+    key = str(ixset.path)  # one generation of one index folder: its meta.json never changes
+    cached = _coverage
+    if cached is None or cached[0] != key:
+        cached = _coverage = (key, index_coverage(ixset.meta))
+    cov = dataclasses.replace(cached[1])
+    wanted = request.args.get("locale")
+    if wanted is not None:
+        tag = wanted.replace("_", "-").lower()
+        cov.locales = [c for c in cov.locales if c.locale.lower() == tag]
+        if not cov.locales:
+            known = ", ".join(sorted(loc for loc in ixset.meta["locales"] if loc != ENGLISH))
+            raise InvalidParameter("locale", f"not a translated locale of the index: {known}")
+    _audit("ok")
+    body = cov.as_dict(limit)
+    body["source_locale"] = current_app.config.get("SOURCE_LOCALE", ENGLISH)
+    return jsonify(body)

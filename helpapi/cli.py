@@ -1,10 +1,11 @@
-"""Command line: ``helpapi index build|stats`` and ``helpapi search``.
+"""Command line: ``helpapi index build|stats``, ``helpapi corpus check`` and ``helpapi search``.
 
 Settings come from defaults, then ``HELPAPI_*`` variables, then these options.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,10 @@ from flask.cli import ScriptInfo
 from . import generations
 from .config import SettingsError
 from .config import load_settings
+from .content import CorpusCheck
+from .content import IndexCoverage
+from .content import check_corpus
+from .content import index_coverage
 from .indexer import BuildError
 from .indexer import build_indexes
 from .locales import BadLocale
@@ -161,7 +166,14 @@ def build_cmd(corpus_dir, index_dir, locales, jobs, incremental):
 
 @index.command("stats")
 @click.option("--index", "index_dir", type=click.Path(file_okay=False), help="Index folder.")
-def stats_cmd(index_dir):
+@click.option(
+    "--slugs",
+    type=click.IntRange(0, 100000),
+    default=0,
+    show_default=True,
+    help="Also list up to N missing and N outdated slugs per locale.",
+)
+def stats_cmd(index_dir, slugs):
     """Show the serving generation and its per-locale counts."""
     s = _settings(INDEX_DIR=index_dir)
     name = generations.current_generation(Path(s["INDEX_DIR"]))
@@ -175,6 +187,136 @@ def stats_cmd(index_dir):
             f"{info['size_bytes'] / 1e6:6.1f}M  repaired {info['repaired']} "
             f"rejected {info['rejected']}"
         )
+    _echo_coverage(index_coverage(meta), slugs)
+
+
+def _echo_coverage(cov: IndexCoverage, slugs: int) -> None:
+    """The translation coverage table (and up to ``slugs`` missing/outdated slugs a locale)."""
+    click.echo("")
+    if cov.problem:
+        click.echo(f"translation coverage: not available ({cov.problem}; rebuild the index)")
+        return
+    click.echo(
+        f"translation coverage against {cov.sources} English articles "
+        f"({cov.from_folder} from the source folder, "
+        f"{cov.sources - cov.from_folder} from sxs English):"
+    )
+    click.echo(
+        f"{'locale':8} {'articles':>8} {'linked':>7} {'missing':>7} {'no src':>7} "
+        f"{'outdated':>8} {'unknown':>8}"
+    )
+    for c in cov.locales:
+        click.echo(
+            f"{c.locale:8} {c.articles:8} {c.linked:7} {len(c.missing):7} "
+            f"{len(c.no_source):7} {len(c.outdated):8} {c.undated + c.inline:8}"
+        )
+    click.echo(
+        "outdated: the source's date (ms.date, updated, date) is later than the translation's"
+    )
+    click.echo(
+        "unknown: linked, but whether it is outdated cannot be told "
+        "(no date on either side, or English inline in an sxs file)"
+    )
+    for c in cov.locales if slugs else ():
+        for slug in c.missing[:slugs]:
+            click.echo(f"{c.locale} missing {slug}")
+        for slug, source, mine, theirs in c.outdated[:slugs]:
+            click.echo(f"{c.locale} outdated {slug} ({mine}; source {source} {theirs})")
+
+
+@main.group()
+def corpus():
+    """Check the corpus folder before building."""
+
+
+@corpus.command("check")
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    # Not click.Path(file_okay=False): a file given here is reported like any unusable
+    # corpus (a message naming it, the JSON shape kept), not as a usage error.
+    help="Corpus folder (<locale>/**/*.md|html). Env: HELPAPI_CORPUS_DIR.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check_cmd(corpus_dir, as_json):
+    """Report per locale: formats, missing and unlinked translations, duplicate ids, failures.
+
+    Exits 1 when there are errors (files that fail, slug conflicts, folders that are not
+    locale tags, an unusable corpus folder); duplicate ids are warnings.
+    """
+    s = _settings(CORPUS_DIR=corpus_dir)
+    report = check_corpus(s["CORPUS_DIR"], s["SOURCE_LOCALE"], s["MAX_ARTICLE_BYTES"])
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        _echo_check(report)
+    if report.errors:
+        sys.exit(1)
+
+
+_LIST_LINES = 20  # coverage lines per locale on a terminal
+
+
+def _echo_check(report: CorpusCheck) -> None:
+    if report.error:
+        click.echo(f"error: {report.error}", err=True)
+        return
+    where = (
+        f"source folder {report.source_locale}/"
+        if report.has_source_folder
+        else f"no {report.source_locale}/ folder: the source is the English of sxs files"
+    )
+    click.echo(f"corpus {report.corpus} ({where})")
+    click.echo(
+        f"{'locale':8} {'sxs':>5} {'md':>5} {'html':>5} {'failed':>6} {'conflict':>8} "
+        f"{'dup ids':>7} {'missing':>7} {'no src':>6} {'outdated':>8}"
+    )
+    for c in report.locales:
+        cov = c.coverage
+        tail = (
+            f"{len(cov.missing):7} {len(cov.no_source):6} {len(cov.outdated):8}"
+            if cov
+            else f"{'source':>7} {'-':>6} {'-':>8}"
+        )
+        click.echo(
+            f"{c.locale:8} {c.formats['sxs']:5} {c.formats['markdown']:5} {c.formats['html']:5} "
+            f"{len(c.failed):6} {len(c.conflicts):8} {len(c.duplicates):7} {tail}"
+        )
+    for path, reason in report.bad_folders:
+        click.echo(f"error: folder {path}: {reason}")
+    for c in report.locales:
+        for path, reason in c.failed:
+            click.echo(f"error: {path}: {reason}")
+        for slug, files in c.conflicts:
+            click.echo(
+                f"error: {c.locale}: slug {slug!r} is in {len(files)} files: {', '.join(files)} "
+                f"({files[0]} is indexed)"
+            )
+    for c in report.locales:
+        for assetid, slugs in c.duplicates:
+            click.echo(f"warning: {c.locale}: id {assetid} is claimed by {', '.join(slugs)}")
+    for c in report.locales:
+        cov = c.coverage
+        if cov is None:
+            continue
+        lines = [
+            *(f"missing: {c.locale}: {slug}" for slug in cov.missing),
+            *(f"no source: {c.locale}/{slug}" for slug in cov.no_source),
+            *(
+                f"outdated: {c.locale}/{slug} ({mine}) < {source} ({theirs})"
+                for slug, source, mine, theirs in cov.outdated
+            ),
+        ]
+        # A large corpus can miss thousands per locale: a terminal gets the first ones.
+        for line in lines[:_LIST_LINES]:
+            click.echo(line)
+        if len(lines) > _LIST_LINES:
+            click.echo(f"… {len(lines) - _LIST_LINES} more for {c.locale} (--json lists them all)")
+    repaired = sum(len(c.repaired) for c in report.locales)
+    click.echo(
+        f"{report.errors} errors, {report.warnings} warnings, {repaired} files repaired "
+        "while parsing (--json lists them)"
+    )
 
 
 @main.command("search")

@@ -373,7 +373,84 @@ def spec() -> dict:
         },
     }
     document["paths"].update(_ingest_paths())
+    document["paths"].update(_coverage_paths())
     return document
+
+
+def _coverage_paths() -> dict:
+    """The translation coverage report (helpapi.admin, helpapi.content.index_coverage)."""
+    counts = {"type": "integer"}
+    slugs = {"type": "array", "items": {"type": "string"}}
+    locale_coverage = {
+        "type": "object",
+        "properties": {
+            "locale": {"type": "string"},
+            "articles": counts,
+            "linked": {**counts, "description": "articles linked to a source article"},
+            "missing_count": counts,
+            "missing": {**slugs, "description": "source slugs with no translation here"},
+            "no_source_count": counts,
+            "no_source": {**slugs, "description": "slugs here with no source article"},
+            "outdated_count": counts,
+            "outdated": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "slug": {"type": "string"},
+                        "source": {"type": "string"},
+                        "updated": {"type": "string", "format": "date"},
+                        "source_updated": {"type": "string", "format": "date"},
+                    },
+                },
+            },
+            "undated": {**counts, "description": "linked, but a side has no date"},
+            "inline": {**counts, "description": "linked to English inline in an sxs file"},
+            "dates": {"type": "string", "description": "how freshness was told"},
+        },
+    }
+    report = {
+        "type": "object",
+        "properties": {
+            "generation": {"type": "string"},
+            "source_locale": {"type": "string"},
+            "source": {
+                "type": "object",
+                "properties": {
+                    "articles": counts,
+                    "from_source_folder": counts,
+                    "from_sxs_english": counts,
+                },
+            },
+            "locales": {"type": "array", "items": locale_coverage},
+            "problem": {"type": "string", "description": "why coverage is not available"},
+        },
+    }
+    return {
+        "/v1/admin/coverage": {
+            "get": {
+                "summary": "Translation coverage per locale: missing source articles and "
+                "translations older than their source, from the serving index.",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    _param("locale", "query", {"type": "string"}, "Only this locale."),
+                    _param(
+                        "limit",
+                        "query",
+                        {"type": "integer", "minimum": 0, "maximum": 100000, "default": 100},
+                        "At most this many slugs in each list (the *_count fields are whole).",
+                    ),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The coverage report",
+                        "content": {"application/json": {"schema": report}},
+                    },
+                    **{code: _ERR for code in ("400", "401", "403", "503")},
+                },
+            }
+        }
+    }
 
 
 def _ingest_paths() -> dict:
