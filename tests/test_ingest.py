@@ -287,11 +287,11 @@ def test_write_during_a_running_job_gets_a_follow_up(copy_corpus, tmp_path):
         if body["follow_up"]:
             # The running job answered; it starts the follow-up when it ends.
             assert body["job"]["id"] == first.get_json()["id"]
-            done = wait_job(client, first.headers["Location"])
+            done = wait_job(client, first.headers["Location"], timeout=300)
             assert done["status"] == "succeeded" and done.get("follow_up")
-            follow = wait_job(client, f"/v1/admin/reindex/{done['follow_up']}")
+            follow = wait_job(client, f"/v1/admin/reindex/{done['follow_up']}", timeout=300)
         else:  # the first job had already ended: a job of its own
-            follow = wait_job(client, body["job"]["url"])
+            follow = wait_job(client, body["job"]["url"], timeout=300)
         assert follow["status"] == "succeeded", follow
         hits = client.get("/v1/search", query_string={"q": "Zitronenfalter", "locale": "de-DE"})
         assert [h["slug"] for h in hits.get_json()["results"]] == ["neu"]
