@@ -456,6 +456,9 @@ def test_cli_build_of_a_copy_does_not_touch_the_fixture(tmp_path):
         ("see [the *guide*](a/b.md)", "see the guide"),
         ("snake_case and file_name.txt", "snake_case and file_name.txt"),
         ("5 * 3 = 15", "5 * 3 = 15"),
+        ("save as \\*.oft and \\*\\*", "save as \\*.oft and \\*\\*"),
+        ("call /_vti_bin/client.svc", "call /_vti_bin/client.svc"),
+        ("_Dauer werden._", "Dauer werden."),
     ],
 )
 def test_markdown_to_text_drops_emphasis_markers(markdown, text):
@@ -595,3 +598,15 @@ def test_readme_example_commands_run(tmp_path):
     assert "Passwort zurücksetzen" in outputs[1]
     assert "zurücksetzen" not in outputs[2]
     assert "パスワードをリセットする" in outputs[3]
+
+
+def test_cli_build_names_folders_that_are_not_locale_tags(tmp_path):
+    # Beside real locale folders, a "german/" folder is not indexed: the build says so.
+    root = _plain_corpus(tmp_path / "corpus", ["en-US"])
+    (root / "german").mkdir()
+    (root / "german" / "a.md").write_text("# Hallo\n\nText.\n", "utf-8")
+    (root / "_media").mkdir()  # "_" folders are the team's own: not mentioned
+    done = _cli("index", "build", "--corpus", str(root), "--index", str(tmp_path / "ix"))
+    assert done.returncode == 0, done.stderr
+    assert f"skipped {root / 'german'}: not a BCP 47 locale tag" in done.stderr
+    assert "_media" not in done.stderr
