@@ -62,6 +62,8 @@ SHAPES = {
     "blank lines": lambda n: FRONT + "x" + "\n" * (8 * n) + "x",
     "heading of #s": lambda n: FRONT + "# x" + "#" * (8 * n) + " y",
     "unclosed front matter": lambda n: "---\n" + "title: x\n" * n,
+    "emphasis markers": lambda n: FRONT + "*x _y a*b c_d " * n,
+    "run of * and _": lambda n: FRONT + "x" + "*_" * (4 * n) + "x",
 }
 
 

@@ -20,6 +20,7 @@ from .locales import Resolved
 from .locales import resolve_locale
 from .query import normalize_query
 from .render import render_markdown
+from .render import resolve_links
 from .search import ArticleNotFound
 from .search import find_article
 from .search import search
@@ -123,6 +124,13 @@ def _article_body(ixset, ident: str, locale: str) -> dict:
     except ArticleNotFound:
         raise NotFound(f"No article with id {ident!r} in any locale.") from None
     doc = found["doc"]
+    # Rendered when the index was built; an index from before that renders here, with the
+    # same depth and size caps.
+    html = doc["html"] if "html" in doc else render_markdown(doc["markdown"])
+    base = current_app.config.get("LINK_BASE") or ""
+    if base:
+        # Once per cache miss (the cache is this app's, and the setting fixed for its life).
+        html = resolve_links(html, base.replace("{locale}", found["locale"]))
     return {
         "id": doc["assetid"] or doc["slug"],
         "assetid": doc["assetid"] or None,
@@ -133,9 +141,7 @@ def _article_body(ixset, ident: str, locale: str) -> dict:
         "title": doc["display_title"],
         "english_title": doc.get("english_title") or doc["display_title"],
         "markdown": doc["markdown"],
-        # Rendered when the index was built; an index from before that renders here, with the
-        # same depth and size caps.
-        "html": doc["html"] if "html" in doc else render_markdown(doc["markdown"]),
+        "html": html,
         "text": doc["body"],
         "refs": doc.get("refs") or [],
         "updated": doc.get("updated"),
@@ -162,6 +168,8 @@ def article_view(ident: str):
     resp = _with_language(jsonify(body), body["locale"])
     # The generation names the article's content; the rest are the request-dependent fields.
     parts = (ixset.name, body["locale"], body["slug"], body["requested_locale"], body["fallback"])
+    if current_app.config.get("LINK_BASE"):
+        parts += (current_app.config["LINK_BASE"],)  # other links, other content
     tag = "|".join(map(str, parts))
     resp.set_etag(hashlib.sha1(tag.encode()).hexdigest()[:24])
     # Plain header strings: werkzeug's CacheControl and make_conditional machinery cost more

@@ -24,6 +24,7 @@ from .content import check_corpus
 from .content import index_coverage
 from .indexer import BuildError
 from .indexer import build_indexes
+from .indexer import non_locale_folders
 from .locales import BadLocale
 from .locales import resolve_locale
 from .search import NoIndex
@@ -162,6 +163,9 @@ def build_cmd(corpus_dir, index_dir, locales, jobs, incremental):
     for st in report.locales.values():
         for path, reason in st.errors:
             click.echo(f"rejected {path}: {reason}", err=True)
+    # Not indexed, and easy to miss: "german/" beside "en-US/" (a tag like de-DE was meant).
+    for name in non_locale_folders(Path(s["CORPUS_DIR"])):
+        click.echo(f"skipped {Path(s['CORPUS_DIR']) / name}: not a BCP 47 locale tag", err=True)
 
 
 @index.command("stats")

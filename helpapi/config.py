@@ -36,6 +36,12 @@ SETTINGS = (
         "Corpus folder of the source (English) articles: the English index, linked to by the"
         " translations.",
     ),
+    Setting(
+        "LINK_BASE",
+        "",
+        "Base URL that relative links and image paths in article html resolve against;"
+        " {locale} is the article's locale. Empty: left as written.",
+    ),
     Setting("MAX_QUERY_LENGTH", 256, "Longest accepted q, in characters.", int, 1, 4096),
     Setting("MAX_LIMIT", 50, "Largest accepted limit (results per page).", int, 1, 1000),
     Setting("MAX_OFFSET", 1000, "Largest accepted offset.", int, 0, 100000),

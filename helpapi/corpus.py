@@ -151,6 +151,11 @@ _TEXT_RULES = [
     (re.compile(r"</?[A-Za-z][^<>]*>"), " "),  # any HTML tag, attributes and all
     # Markup characters that are not words: keeps snippets clean (the tokenizer drops them too).
     (re.compile(r"\*\*|__|`+|\[|\]"), ""),
+    # Single emphasis markers (*x*, _x_): a run of * or _ that opens (no letter or digit before
+    # it, not a space after) or closes a span. A * between spaces (5 * 3), the _ inside a word
+    # (snake_case) or a path (/_vti_bin) and escaped ones (\*.oft) stay. Each run is consumed
+    # in one match: linear.
+    (re.compile(r"(?<![^\W_])(?<![/\\])[*_]+(?=\S)|(?<=[^\s\\])[*_]+(?![^\W_])"), ""),
     (re.compile(r"^[ \t]*(?:#{1,6}|>)[ \t]+", re.M), ""),
 ]
 

@@ -31,6 +31,7 @@ from . import memindex
 from .content import SourceCatalog
 from .corpus import DEFAULT_MAX_ARTICLE_BYTES
 from .corpus import UnreadableArticle
+from .corpus import article_files
 from .corpus import content_hash
 from .corpus import discover_locales
 from .corpus import english_hash
@@ -346,6 +347,12 @@ def check_corpus_dir(corpus_dir: Path, source_locale: str = ENGLISH) -> list[str
         )
         raise BuildError(
             f"no locale folders (like de-DE/ or {source_locale}/) in corpus {corpus_dir}{hint}"
+        )
+    # Locale folders without one article would build, and switch to, an empty index.
+    if not any(article_files(corpus_dir / loc, corpus_dir) for loc in available):
+        raise BuildError(
+            f"no article files (*.md, *.html, *.htm) in the locale folders of corpus"
+            f" {corpus_dir}: {', '.join(f'{loc}/' for loc in available[:5])}"
         )
     return available
 

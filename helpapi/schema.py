@@ -11,7 +11,8 @@ query should hit *one* field in the required part. Hence combined fields:
 * ``grams`` / ``title_grams``: character bigrams of no-space scripts (fragments inside words).
 * ``stems``: stemmed, accent-folded words of titles and body, no positions (relaxed pass only).
 * stored-only fields carry what the API shows, so a generation is self-contained; ``html`` is
-  the article rendered and sanitized at build time (:func:`helpapi.render.render_markdown`).
+  the article rendered and sanitized at build time (:func:`helpapi.render.render_markdown`;
+  an HTML article's own body through :func:`helpapi.render.sanitize_html`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .memindex import POSITION_FIELDS
 from .memindex import RecordingFrequency
 from .memindex import RecordingPositions
 from .render import render_markdown
+from .render import sanitize_html
 
 ENGLISH = "en-US"
 
@@ -66,6 +68,14 @@ def make_schema(locale: str) -> Schema:
     return schema
 
 
+def _html_of(article, markdown: str) -> str:
+    """The article's display HTML: an HTML article's own body (sanitized), else its Markdown
+    rendered. An HTML article has no Markdown: rendering its empty one would show nothing."""
+    if getattr(article, "format", "") == "html":
+        return sanitize_html(article.html)
+    return render_markdown(markdown)
+
+
 def document_for(article, locale: str | None = None) -> dict:
     """Whoosh document for an article in ``locale``'s index (default: the article's own).
 
@@ -95,7 +105,7 @@ def document_for(article, locale: str | None = None) -> dict:
         "english_title": article.english_title,
         "body": body,
         "markdown": markdown,
-        "html": render_markdown(markdown),
+        "html": _html_of(article, markdown),
         "refs": article.refs,
         "updated": article.updated,
         "source_locale": article.locale,
