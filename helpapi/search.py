@@ -20,6 +20,7 @@ from whoosh import index as whoosh_index
 from . import engine
 from . import generations
 from . import memindex
+from . import ranking
 from .analysis import title_key
 from .corpus import parse_assetid
 from .corpus import parse_own_id
@@ -301,10 +302,6 @@ def search(
     }
 
 
-# How many first-stage candidates the proximity stage re-ranks.
-RERANK_DEPTH = 100
-
-
 def _top(results) -> list[tuple[int, float]]:
     # limit=None scores every match once, which also gives the exact total; top_n holds
     # (score, docnum) best first, without building a Hit object per match.
@@ -322,7 +319,7 @@ def _rerank(searcher, mem, ranked, units) -> list[tuple[int, float]]:
     """``(docnum, score)`` best first: proximity scores added to the top candidates."""
     if len(ranked) < 2:
         return ranked
-    head = ranked[:RERANK_DEPTH]
+    head = ranked[: ranking.RERANK_DEPTH]
     if mem is not None:
         extra = engine.proximity(mem, units, [d for d, _ in head])
     else:
@@ -332,7 +329,7 @@ def _rerank(searcher, mem, ranked, units) -> list[tuple[int, float]]:
         hits = searcher.search(prox, filter={d for d, _ in head}, limit=None)
         extra = {h.docnum: h.score for h in hits}
     head = sorted(((d, s + extra.get(d, 0.0)) for d, s in head), key=lambda x: (-x[1], x[0]))
-    return head + ranked[RERANK_DEPTH:]
+    return head + ranked[ranking.RERANK_DEPTH :]
 
 
 class ArticleNotFound(LookupError):
