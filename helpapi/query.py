@@ -319,6 +319,21 @@ def corrected_units(
     return out if changed else None
 
 
+def corrected_text(text: str, units: list[Unit], fixed: list[Unit]) -> str:
+    """``text`` as searched after :func:`corrected_units`: each corrected word's surface
+    replaced by its correction, the rest kept as typed (for "Showing results for ...")."""
+    out, pos = [], 0
+    for before, after in zip(units, fixed, strict=True):
+        if before.term == after.term or not before.text:
+            continue
+        at = text.find(before.text, pos)
+        if at < 0:
+            continue  # not where the units say (a repeat collapsed): leave the text alone
+        out += [text[pos:at], after.term]
+        pos = at + len(before.text)
+    return "".join(out) + text[pos:]
+
+
 def _scored_or(subqueries: list, scale: float | None = None) -> wq.Or:
     """An Or whose matcher counts every matching term for coordination (Whoosh otherwise
     pre-scores an Or of 3+ clauses on a small index, and never counts its terms)."""

@@ -21,10 +21,12 @@ from . import engine
 from . import generations
 from . import memindex
 from . import ranking
+from .analysis import clean_text
 from .analysis import title_key
 from .corpus import parse_assetid
 from .corpus import parse_own_id
 from .memindex import MemIndex
+from .query import corrected_text
 from .query import corrected_units
 from .query import parse_user_text
 from .query import proximity_query
@@ -207,6 +209,8 @@ class Hits:
     total: int
     hits: list[dict]
     relaxed: bool = False
+    # The query as searched when a spelling correction found the hits, else None.
+    corrected: str | None = None
 
 
 def run_query(
@@ -223,6 +227,7 @@ def run_query(
     searcher = ixset.searcher(locale)
     reader = searcher.reader()
     relaxed = False
+    corrected = None
     extra_surfaces: list[str] = []
     key = "" if prefix else title_key(text, locale)
     ranked = _strict(searcher, mem, units, key)
@@ -235,6 +240,7 @@ def run_query(
         if fixed is not None:
             ranked = _strict(searcher, mem, fixed)
             extra_surfaces = [u.term for u in fixed]
+            corrected = corrected_text(clean_text(text), units, fixed)
             units = fixed
     if not ranked:
         relaxed = True
@@ -270,7 +276,7 @@ def run_query(
                 "locale": locale,
             }
         )
-    return Hits(total, hits, relaxed)
+    return Hits(total, hits, relaxed, corrected if total else None)
 
 
 def search(
@@ -278,7 +284,9 @@ def search(
 ) -> dict:
     """Search ``locale``; answer from English when it is not indexed or finds nothing.
 
-    Returns ``{"locale", "fallback", "total", "results"}``; each result names its locale.
+    Returns ``{"locale", "fallback", "total", "corrected", "results"}``; each result names
+    its locale. ``corrected`` is the query as searched when a spelling correction found the
+    results (see :func:`helpapi.query.corrected_text`), else None.
     """
     if locale in ixset.indexes:
         found = run_query(ixset, text, locale, limit, offset, prefix)
@@ -287,17 +295,19 @@ def search(
                 "locale": locale,
                 "fallback": False,
                 "total": found.total,
+                "corrected": found.corrected,
                 "results": found.hits,
             }
     if ENGLISH not in ixset.indexes:
         if ENGLISH in ixset.damaged:
             raise LocaleUnavailable(ENGLISH, ixset.damaged[ENGLISH])
-        return {"locale": locale, "fallback": False, "total": 0, "results": []}
+        return {"locale": locale, "fallback": False, "total": 0, "corrected": None, "results": []}
     found = run_query(ixset, text, ENGLISH, limit, offset, prefix)
     return {
         "locale": ENGLISH,
         "fallback": locale != ENGLISH,
         "total": found.total,
+        "corrected": found.corrected,
         "results": found.hits,
     }
 
