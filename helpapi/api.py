@@ -110,6 +110,9 @@ def search_view():
         "requested_locale": loc.requested,
         "fallback": answer["fallback"] or loc.unmatched,
         "total": answer["total"],
+        # The query as searched when a spelling correction found the results (else null),
+        # for a "Showing results for ..." line.
+        "corrected": answer["corrected"],
         "limit": limit,
         "offset": offset,
         "results": answer["results"],

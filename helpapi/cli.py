@@ -345,6 +345,8 @@ def search_cmd(text, locale, limit, prefix, index_dir):
     ans = search(ixset, text, resolved.locale, limit=limit, prefix=prefix)
     note = " (English fallback)" if ans["fallback"] or resolved.unmatched else ""
     click.echo(f"{ans['total']} hits in {ans['locale']}{note}")
+    if ans["corrected"] is not None:
+        click.echo(f"Showing results for: {ans['corrected']}")
     for i, hit in enumerate(ans["results"], 1):
         click.echo(f"{i:2}. [{hit['score']:.2f}] {hit['title']}  ({hit['id']})")
         click.echo(f"    {hit['snippet']}")

@@ -16,14 +16,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
+from . import ranking
 from .memindex import FieldPostings
 from .memindex import MemIndex
-from .query import EXACT_BOOST
-from .query import MAX_CORRECTED_CHARS
-from .query import PROXIMITY_BOOST
-from .query import RUN_TITLE_BOOST
-from .query import SAME_TITLE_BOOST
-from .query import TITLE_BOOST
 from .query import Unit
 from .query import correction_limit
 from .query import osa_distance
@@ -179,12 +174,6 @@ def _gram_clause(field: FieldPostings, grams: tuple[str, ...], boost: float = 1.
     return _phrase(field, grams, boost=boost)
 
 
-# A word being typed (or a lone no-space character) is checked exactly, against every term it
-# starts with, in the documents the other units allow when they are at most this many; beyond
-# that, or alone, it stands for its MAX_PREFIX_EXPANSION most frequent terms (as in Whoosh).
-PREFIX_EXACT_DOCS = 2000
-
-
 def is_prefix(unit: Unit) -> bool:
     """Whether ``unit`` is a prefix: a word being typed, or a single no-space character."""
     if unit.kind == "word":
@@ -194,7 +183,7 @@ def is_prefix(unit: Unit) -> bool:
 
 def _apply_prefix(found: dict | None, field: FieldPostings, prefix: str) -> dict:
     """``found`` narrowed to documents holding a term that starts with ``prefix``."""
-    if found is None or len(found) > PREFIX_EXACT_DOCS:
+    if found is None or len(found) > ranking.PREFIX_EXACT_DOCS:
         expanded = _expansion(field, prefix)
         if expanded is None:
             return {}
@@ -213,8 +202,8 @@ def strict(mem: MemIndex, units: list[Unit], key: str = "") -> list[tuple[int, f
     """``(docnum, score)`` of every document matching all units, best first.
 
     For complete words, the same matches and scores as Whoosh running
-    :func:`helpapi.query.strict_query`; a prefix (see :data:`PREFIX_EXACT_DOCS`) also finds
-    documents whose only completion of it is a rare term.
+    :func:`helpapi.query.strict_query`; a prefix (see :data:`~helpapi.ranking.PREFIX_EXACT_DOCS`)
+    also finds documents whose only completion of it is a rare term.
     """
     text, grams = mem.fields["text"], mem.fields["grams"]
     required = [
@@ -249,13 +238,17 @@ def _boosts(mem: MemIndex, units: list[Unit], key: str) -> list:
     title = mem.fields["title"]
     words = [u.term for u in units if u.kind == "word" and not u.prefix]
     if len(words) >= 2:
-        terms = [_term(title, w, TITLE_BOOST) for w in words]
+        terms = [_term(title, w, ranking.TITLE_BOOST) for w in words]
         if all(terms):
             out.append(_intersect(terms))
     elif len(words) == 1:
-        out.append(_term(title, words[0], TITLE_BOOST))
+        out.append(_term(title, words[0], ranking.TITLE_BOOST))
     title_grams = mem.fields["title_grams"]
-    out += [_gram_clause(title_grams, u.grams, RUN_TITLE_BOOST) for u in units if u.kind == "run"]
+    out += [
+        _gram_clause(title_grams, u.grams, ranking.RUN_TITLE_BOOST)
+        for u in units
+        if u.kind == "run"
+    ]
     if key:
         for name in ("title_key", "english_title_key"):
             field = mem.fields[name]
@@ -263,7 +256,7 @@ def _boosts(mem: MemIndex, units: list[Unit], key: str) -> list:
             if tid >= 0:
                 start, end = field.span(tid)
                 # A key field scores its weight (1) times the boost.
-                out.append(_Scored((d, SAME_TITLE_BOOST) for d in field.docs[start:end]))
+                out.append(_Scored((d, ranking.SAME_TITLE_BOOST) for d in field.docs[start:end]))
     return [c for c in out if c]
 
 
@@ -276,13 +269,13 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
         terms = [_term(text, w) for w in words]
         if all(terms):
             # SpanNear2 applies no boost of its own (Whoosh ignores a span query's boost).
-            clauses.append((terms, len(words) + 2, False, 1.0))
-            clauses.append((terms, 1, True, EXACT_BOOST))
+            clauses.append((terms, len(words) + ranking.PROXIMITY_SLOP_EXTRA, False, 1.0))
+            clauses.append((terms, ranking.EXACT_SLOP, True, ranking.EXACT_BOOST))
     runs = [u for u in units if u.kind == "run"]
     if len(runs) >= 2:
         terms = [_term(grams, g) for u in runs for g in u.grams]
         if all(terms):
-            clauses.append((terms, 3, True, PROXIMITY_BOOST))
+            clauses.append((terms, ranking.RUN_PROXIMITY_SLOP, True, ranking.PROXIMITY_BOOST))
     extra: dict[int, float] = {}
     for terms, slop, ordered, boost in clauses:
         for d in docs:
@@ -299,7 +292,7 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
 # --- The relaxed pass and spelling correction -------------------------------------------------
 #
 # The relaxed pass scores like Whoosh running helpapi.query.relaxed_query (Or of per-unit
-# clauses with coordination scale RELAXED_SCALE, title boosts through AndMaybe), with three
+# clauses with coordination scale ranking.RELAXED_SCALE, title boosts through AndMaybe), with three
 # Whoosh implementation details left out on purpose (tests/test_engine_relaxed.py compares with
 # Whoosh set up the same way):
 #
@@ -310,9 +303,6 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
 #   an array whose terms it never counts as matching. Here every matching term counts.
 # * A one-typo word's expansions are scored by BM25F like any term (Whoosh scored each 1, or by
 #   BM25F when it expanded to one term only).
-
-# The coordination scale of helpapi.query.relaxed_query's Ors.
-RELAXED_SCALE = 0.9
 
 
 class _Leaf:
@@ -358,11 +348,14 @@ def _relaxed_word(mem: MemIndex, unit: Unit) -> _Or:
     text, stems = mem.fields["text"], mem.fields["stems"]
     if unit.prefix:
         leaves = _expansion_leaves(stems, unit.stem) + _expansion_leaves(text, unit.term)
-    elif stems.term_id(unit.stem) >= 0 or len(unit.stem) < 5:
+    elif stems.term_id(unit.stem) >= 0 or len(unit.stem) < ranking.RELAXED_TYPO_MIN_CHARS:
         leaves = _term_leaf(stems, unit.stem) + _term_leaf(text, unit.term)
     else:
         # Unknown word of some length: one typo allowed, anchored on its first letter.
-        leaves = [_Leaf(_Term(stems, tid)) for tid in mem.fuzzy["stems"].within(unit.stem, 1)]
+        leaves = [
+            _Leaf(_Term(stems, tid))
+            for tid in mem.fuzzy["stems"].within(unit.stem, ranking.RELAXED_TYPO_EDITS)
+        ]
     return _Or(leaves)
 
 
@@ -371,7 +364,7 @@ def _relaxed_run(mem: MemIndex, unit: Unit) -> _Or:
     if len(unit.grams) < 3:
         return _Or(_gram_leaves(grams, unit.grams))
     pieces = [unit.grams[i : i + 2] for i in range(len(unit.grams) - 1)]
-    return _Or([_Or(_gram_leaves(grams, p)) for p in pieces], scale=RELAXED_SCALE)
+    return _Or([_Or(_gram_leaves(grams, p)) for p in pieces], scale=ranking.RELAXED_SCALE)
 
 
 def _nterms(node) -> int:
@@ -415,7 +408,7 @@ def relaxed(mem: MemIndex, units: list[Unit]) -> list[tuple[int, float]]:
     parts = [_relaxed_word(mem, u) if u.kind == "word" else _relaxed_run(mem, u) for u in units]
     if not parts:
         return []
-    found, _ = _evaluate(_Or(parts, scale=RELAXED_SCALE))
+    found, _ = _evaluate(_Or(parts, scale=ranking.RELAXED_SCALE))
     if not found:
         return []
     for clause in _boosts(mem, units, ""):
@@ -440,7 +433,7 @@ class Frequencies:
 
 def best_correction(mem: MemIndex, term: str) -> str | None:
     """helpapi.query's best spelling correction of ``term``, from the fuzzy table."""
-    if len(term) > MAX_CORRECTED_CHARS:
+    if len(term) > ranking.MAX_CORRECTED_CHARS:
         return None
     limit = correction_limit(term)
     text = mem.fields["text"]

@@ -270,6 +270,15 @@ def spec() -> dict:
                         "requested_locale": {"type": ["string", "null"]},
                         "fallback": {"type": "boolean"},
                         "total": {"type": "integer"},
+                        "corrected": {
+                            "type": ["string", "null"],
+                            "description": (
+                                "The query as searched when a spelling correction found the "
+                                "results (each corrected word replaced, the rest as typed), "
+                                "for a 'Showing results for ...' line; null when the query "
+                                "was searched as typed."
+                            ),
+                        },
                         "limit": {"type": "integer"},
                         "offset": {"type": "integer"},
                         "results": {"type": "array", "items": hit},

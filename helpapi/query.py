@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from whoosh import query as wq
 from whoosh.query.spans import SpanNear2
 
+from . import ranking
 from .analysis import GRAM_RUN
 from .analysis import clean_text
 from .analysis import normalize_term
@@ -31,25 +32,6 @@ from .analysis import run_bigrams
 from .analysis import stems_analyzer
 from .analysis import words_analyzer
 
-# Boosts of the optional clauses (measured with bench/quality.py; see bench/RESULTS.md).
-TITLE_BOOST = 3.0  # all query words in the title, near each other
-PROXIMITY_BOOST = 1.5  # all query words near each other in the text
-EXACT_BOOST = 1.5  # the query's words as an exact phrase
-SAME_TITLE_BOOST = 12.0  # the query is the whole title (outweighs nearness re-ranking)
-# A no-space-script fragment found in a title. Lower than TITLE_BOOST: a fragment is often a
-# piece of body text that happens to occur in some title too.
-RUN_TITLE_BOOST = 1.5
-# How many index terms a word being typed may expand to: bounds the cost of a prefix query.
-MAX_PREFIX_EXPANSION = 32
-# Bounds on the work one query can ask for (hostile queries: bench/hostile.py). A repeated word
-# adds nothing, so repeats collapse; the longest real queries have under 20 units and runs of
-# no-space text under 45 characters.
-MAX_UNITS = 16
-MAX_RUN_CHARS = 64
-# More unknown words than this is not a typo but text the index does not hold: no correction.
-MAX_CORRECTIONS = 3
-# The relaxed pass (any word may miss) scores only this many units, the rarest ones.
-RELAXED_MAX_UNITS = 8
 _QUOTED = re.compile(r'"([^"]+)"')
 
 
@@ -91,8 +73,8 @@ def _units_of(text: str, locale: str, phrase: int) -> list[Unit]:
         units += _word_units(text[pos : match.start()], locale, phrase)
         whole = match.group()
         # A very long run is searched as pieces: each a phrase, together bounded by MAX_UNITS.
-        for start in range(0, len(whole), MAX_RUN_CHARS):
-            run = whole[start : start + MAX_RUN_CHARS]
+        for start in range(0, len(whole), ranking.MAX_RUN_CHARS):
+            run = whole[start : start + ranking.MAX_RUN_CHARS]
             grams = tuple(normalize_term(g) for _, g in run_bigrams(run))
             units.append(Unit("run", run, grams=grams, phrase=phrase))
         pos = match.end()
@@ -117,7 +99,7 @@ def parse_user_text(text: str, locale: str, prefix: bool = False) -> list[Unit]:
 
 def _bounded(units: list[Unit]) -> list[Unit]:
     """Repeated units collapsed (first one kept; a word being typed stays last), at most
-    MAX_UNITS of them: the cost of every later step follows the number of units."""
+    ranking.MAX_UNITS of them: the cost of every later step follows the number of units."""
     seen: dict[tuple, int] = {}
     out: list[Unit] = []
     for u in units:
@@ -129,7 +111,7 @@ def _bounded(units: list[Unit]) -> list[Unit]:
                 continue
         seen[key] = len(out)
         out.append(u)
-    return [u for u in out if u is not None][:MAX_UNITS]
+    return [u for u in out if u is not None][: ranking.MAX_UNITS]
 
 
 def normalize_query(text: str) -> str:
@@ -140,14 +122,14 @@ def normalize_query(text: str) -> str:
 
 def pick_expansions(candidates: Iterable, doc_frequency: Callable[..., int]) -> list:
     """Which completions a prefix stands for: of the first candidates in term order, the
-    MAX_PREFIX_EXPANSION most frequent (ties keep term order).
+    ranking.MAX_PREFIX_EXPANSION most frequent (ties keep term order).
 
     Shared by the Whoosh queries and :mod:`helpapi.engine`, which must pick alike.
     """
-    picked = list(itertools.islice(candidates, 4 * MAX_PREFIX_EXPANSION))
-    if len(picked) > MAX_PREFIX_EXPANSION:
+    picked = list(itertools.islice(candidates, 4 * ranking.MAX_PREFIX_EXPANSION))
+    if len(picked) > ranking.MAX_PREFIX_EXPANSION:
         picked.sort(key=lambda t: -doc_frequency(t))
-        picked = picked[:MAX_PREFIX_EXPANSION]
+        picked = picked[: ranking.MAX_PREFIX_EXPANSION]
     return picked
 
 
@@ -194,11 +176,11 @@ def _title_boosts(units: list[Unit], reader) -> list[wq.Query]:
     words = [u.term for u in units if u.kind == "word" and not u.prefix]
     if len(words) >= 2:
         # Order-free: users reorder keywords.
-        out.append(wq.And([wq.Term("title", w) for w in words], boost=TITLE_BOOST))
+        out.append(wq.And([wq.Term("title", w) for w in words], boost=ranking.TITLE_BOOST))
     elif len(words) == 1:
-        out.append(wq.Term("title", words[0], boost=TITLE_BOOST))
+        out.append(wq.Term("title", words[0], boost=ranking.TITLE_BOOST))
     runs = [u for u in units if u.kind == "run"]
-    out += [_gram_query("title_grams", u.grams, reader, RUN_TITLE_BOOST) for u in runs]
+    out += [_gram_query("title_grams", u.grams, reader, ranking.RUN_TITLE_BOOST) for u in runs]
     return out
 
 
@@ -211,17 +193,25 @@ def proximity_query(units: list[Unit]) -> wq.Query | None:
     out = []
     words = [u.term for u in units if u.kind == "word" and not u.prefix]
     if len(words) >= 2:
-        span = SpanNear2([wq.Term("text", w) for w in words], slop=len(words) + 2, ordered=False)
+        span = SpanNear2(
+            [wq.Term("text", w) for w in words],
+            slop=len(words) + ranking.PROXIMITY_SLOP_EXTRA,
+            ordered=False,
+        )
         # Whoosh's SpanNear2 matcher ignores this boost (it scores 1.0x); the ranking was tuned
         # that way and helpapi.engine reproduces it. Kept to show the intent for a re-tune.
-        span.boost = PROXIMITY_BOOST
+        span.boost = ranking.PROXIMITY_BOOST
         out.append(span)
-        out.append(wq.Phrase("text", words, slop=1, boost=EXACT_BOOST))
+        out.append(wq.Phrase("text", words, slop=ranking.EXACT_SLOP, boost=ranking.EXACT_BOOST))
     runs = [u for u in units if u.kind == "run"]
     if len(runs) >= 2:
         # Runs separated by punctuation or Latin words: reward them standing close together.
         grams = [g for u in runs for g in u.grams]
-        out.append(wq.Phrase("grams", grams, slop=3, boost=PROXIMITY_BOOST))
+        out.append(
+            wq.Phrase(
+                "grams", grams, slop=ranking.RUN_PROXIMITY_SLOP, boost=ranking.PROXIMITY_BOOST
+            )
+        )
     return wq.Or(out) if out else None
 
 
@@ -229,8 +219,8 @@ def _title_equals(key: str) -> list[wq.Query]:
     if not key:
         return []
     return [
-        wq.Term("title_key", key, boost=SAME_TITLE_BOOST),
-        wq.Term("english_title_key", key, boost=SAME_TITLE_BOOST),
+        wq.Term("title_key", key, boost=ranking.SAME_TITLE_BOOST),
+        wq.Term("english_title_key", key, boost=ranking.SAME_TITLE_BOOST),
     ]
 
 
@@ -269,15 +259,11 @@ def osa_distance(a: str, b: str, limit: int = 2) -> int:
     return prev[-1]
 
 
-# Words shorter than this are never corrected: too many real words lie one edit away.
-MIN_CORRECTABLE = 4
-# Nor longer than this: no real word is, and the work grows with the length.
-MAX_CORRECTED_CHARS = 40
-
-
 def correction_limit(term: str) -> int:
     """How many edits a correction of ``term`` may make: one, two for long words."""
-    return 1 if len(term) < 8 else 2
+    if len(term) < ranking.CORRECTION_LONG_WORD:
+        return ranking.CORRECTION_EDITS
+    return ranking.CORRECTION_EDITS_LONG
 
 
 def _best_correction(reader, term: str) -> str | None:
@@ -285,7 +271,7 @@ def _best_correction(reader, term: str) -> str | None:
 
     :func:`helpapi.engine.best_correction` answers the same from the postings file.
     """
-    if len(term) > MAX_CORRECTED_CHARS:
+    if len(term) > ranking.MAX_CORRECTED_CHARS:
         return None
     limit = correction_limit(term)
     best, best_key = None, None
@@ -305,7 +291,7 @@ def corrected_units(
 ) -> list[Unit] | None:
     """Units with each unknown word replaced by its best spelling correction, if any changed.
 
-    Nothing is corrected when more than MAX_CORRECTIONS words are unknown: that is text the
+    Nothing is corrected when more than ranking.MAX_CORRECTIONS words are unknown: that is text the
     index does not hold, not a slip, and each correction scans part of the term list.
     ``reader`` only needs ``doc_frequency``; ``correct`` finds a word's correction (default:
     Whoosh's term list, through ``reader``).
@@ -315,12 +301,12 @@ def corrected_units(
     unknown = [
         u.kind == "word"
         and not u.prefix
-        and len(u.term) >= MIN_CORRECTABLE
+        and len(u.term) >= ranking.MIN_CORRECTABLE
         and not u.term.isdigit()
         and not reader.doc_frequency("text", u.term)
         for u in units
     ]
-    if sum(unknown) > MAX_CORRECTIONS:
+    if sum(unknown) > ranking.MAX_CORRECTIONS:
         return None
     out, changed = [], False
     for u, fixable in zip(units, unknown, strict=True):
@@ -331,6 +317,21 @@ def corrected_units(
                 changed = True
         out.append(u)
     return out if changed else None
+
+
+def corrected_text(text: str, units: list[Unit], fixed: list[Unit]) -> str:
+    """``text`` as searched after :func:`corrected_units`: each corrected word's surface
+    replaced by its correction, the rest kept as typed (for "Showing results for ...")."""
+    out, pos = [], 0
+    for before, after in zip(units, fixed, strict=True):
+        if before.term == after.term or not before.text:
+            continue
+        at = text.find(before.text, pos)
+        if at < 0:
+            continue  # not where the units say (a repeat collapsed): leave the text alone
+        out += [text[pos:at], after.term]
+        pos = at + len(before.text)
+    return "".join(out) + text[pos:]
 
 
 def _scored_or(subqueries: list, scale: float | None = None) -> wq.Or:
@@ -347,11 +348,11 @@ def _relaxed_word(unit: Unit, reader) -> wq.Query:
             [wq.Term("stems", t) for t in _expand(reader, "stems", unit.stem)]
             + [_word_query(unit, reader)]
         )
-    if reader.doc_frequency("stems", unit.stem) or len(unit.stem) < 5:
+    if reader.doc_frequency("stems", unit.stem) or len(unit.stem) < ranking.RELAXED_TYPO_MIN_CHARS:
         return _scored_or([wq.Term("stems", unit.stem), wq.Term("text", unit.term)])
     # Unknown word of some length: allow one typo, anchored on its first letter. Expanded here
     # (not wq.FuzzyTerm) so that each expansion scores by BM25F, as in helpapi.engine.
-    near = sorted(reader.terms_within("stems", unit.stem, 1, prefix=1))
+    near = sorted(reader.terms_within("stems", unit.stem, ranking.RELAXED_TYPO_EDITS, prefix=1))
     return _scored_or([wq.Term("stems", w) for w in near]) if near else wq.NullQuery
 
 
@@ -361,16 +362,16 @@ def _relaxed_run(unit: Unit, reader) -> wq.Query:
     # A long fragment with a wrong or inflected character: some three-character piece of it
     # still matches; documents holding more pieces rank first.
     pieces = [unit.grams[i : i + 2] for i in range(len(unit.grams) - 1)]
-    return _scored_or([wq.Phrase("grams", list(p)) for p in pieces], scale=0.9)
+    return _scored_or([wq.Phrase("grams", list(p)) for p in pieces], scale=ranking.RELAXED_SCALE)
 
 
 def relaxed_units(units: list[Unit], reader) -> list[Unit]:
-    """At most RELAXED_MAX_UNITS of ``units``, the rarest in the index, in the order typed.
+    """At most ranking.RELAXED_MAX_UNITS of ``units``, the rarest in the index, in the order typed.
 
     In a pass where any word may miss, the rare words decide which documents rank first; the
     frequent ones cost the most to score and change the order least.
     """
-    if len(units) <= RELAXED_MAX_UNITS:
+    if len(units) <= ranking.RELAXED_MAX_UNITS:
         return units
 
     def frequency(u: Unit) -> int:
@@ -379,7 +380,7 @@ def relaxed_units(units: list[Unit], reader) -> list[Unit]:
         return min(reader.doc_frequency("grams", g) for g in u.grams)
 
     ranked = sorted(range(len(units)), key=lambda i: (frequency(units[i]), i))
-    keep = sorted(ranked[:RELAXED_MAX_UNITS])
+    keep = sorted(ranked[: ranking.RELAXED_MAX_UNITS])
     return [units[i] for i in keep]
 
 
@@ -390,6 +391,6 @@ def relaxed_query(units: list[Unit], reader) -> wq.Query:
     ]
     if not parts:
         return wq.NullQuery
-    main = _scored_or(parts, scale=0.9)
+    main = _scored_or(parts, scale=ranking.RELAXED_SCALE)
     boosts = _title_boosts(units, reader)
     return wq.AndMaybe(main, wq.Or(boosts)) if boosts else main

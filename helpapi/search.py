@@ -20,10 +20,13 @@ from whoosh import index as whoosh_index
 from . import engine
 from . import generations
 from . import memindex
+from . import ranking
+from .analysis import clean_text
 from .analysis import title_key
 from .corpus import parse_assetid
 from .corpus import parse_own_id
 from .memindex import MemIndex
+from .query import corrected_text
 from .query import corrected_units
 from .query import parse_user_text
 from .query import proximity_query
@@ -206,6 +209,8 @@ class Hits:
     total: int
     hits: list[dict]
     relaxed: bool = False
+    # The query as searched when a spelling correction found the hits, else None.
+    corrected: str | None = None
 
 
 def run_query(
@@ -222,6 +227,7 @@ def run_query(
     searcher = ixset.searcher(locale)
     reader = searcher.reader()
     relaxed = False
+    corrected = None
     extra_surfaces: list[str] = []
     key = "" if prefix else title_key(text, locale)
     ranked = _strict(searcher, mem, units, key)
@@ -234,6 +240,7 @@ def run_query(
         if fixed is not None:
             ranked = _strict(searcher, mem, fixed)
             extra_surfaces = [u.term for u in fixed]
+            corrected = corrected_text(clean_text(text), units, fixed)
             units = fixed
     if not ranked:
         relaxed = True
@@ -269,7 +276,7 @@ def run_query(
                 "locale": locale,
             }
         )
-    return Hits(total, hits, relaxed)
+    return Hits(total, hits, relaxed, corrected if total else None)
 
 
 def search(
@@ -277,7 +284,9 @@ def search(
 ) -> dict:
     """Search ``locale``; answer from English when it is not indexed or finds nothing.
 
-    Returns ``{"locale", "fallback", "total", "results"}``; each result names its locale.
+    Returns ``{"locale", "fallback", "total", "corrected", "results"}``; each result names
+    its locale. ``corrected`` is the query as searched when a spelling correction found the
+    results (see :func:`helpapi.query.corrected_text`), else None.
     """
     if locale in ixset.indexes:
         found = run_query(ixset, text, locale, limit, offset, prefix)
@@ -286,23 +295,21 @@ def search(
                 "locale": locale,
                 "fallback": False,
                 "total": found.total,
+                "corrected": found.corrected,
                 "results": found.hits,
             }
     if ENGLISH not in ixset.indexes:
         if ENGLISH in ixset.damaged:
             raise LocaleUnavailable(ENGLISH, ixset.damaged[ENGLISH])
-        return {"locale": locale, "fallback": False, "total": 0, "results": []}
+        return {"locale": locale, "fallback": False, "total": 0, "corrected": None, "results": []}
     found = run_query(ixset, text, ENGLISH, limit, offset, prefix)
     return {
         "locale": ENGLISH,
         "fallback": locale != ENGLISH,
         "total": found.total,
+        "corrected": found.corrected,
         "results": found.hits,
     }
-
-
-# How many first-stage candidates the proximity stage re-ranks.
-RERANK_DEPTH = 100
 
 
 def _top(results) -> list[tuple[int, float]]:
@@ -322,7 +329,7 @@ def _rerank(searcher, mem, ranked, units) -> list[tuple[int, float]]:
     """``(docnum, score)`` best first: proximity scores added to the top candidates."""
     if len(ranked) < 2:
         return ranked
-    head = ranked[:RERANK_DEPTH]
+    head = ranked[: ranking.RERANK_DEPTH]
     if mem is not None:
         extra = engine.proximity(mem, units, [d for d, _ in head])
     else:
@@ -332,7 +339,7 @@ def _rerank(searcher, mem, ranked, units) -> list[tuple[int, float]]:
         hits = searcher.search(prox, filter={d for d, _ in head}, limit=None)
         extra = {h.docnum: h.score for h in hits}
     head = sorted(((d, s + extra.get(d, 0.0)) for d, s in head), key=lambda x: (-x[1], x[0]))
-    return head + ranked[RERANK_DEPTH:]
+    return head + ranked[ranking.RERANK_DEPTH :]
 
 
 class ArticleNotFound(LookupError):

@@ -29,6 +29,7 @@ def test_search_result_shape_and_url(client):
         "requested_locale",
         "fallback",
         "total",
+        "corrected",
         "limit",
         "offset",
         "results",

@@ -14,7 +14,7 @@ from helpapi.memindex import MemIndex
 from helpapi.query import parse_user_text
 from helpapi.query import proximity_query
 from helpapi.query import strict_query
-from helpapi.search import RERANK_DEPTH
+from helpapi.ranking import RERANK_DEPTH
 from helpapi.search import open_current
 from helpapi.search import search
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pytest
 
 from helpapi import query
-from helpapi.query import MAX_RUN_CHARS
-from helpapi.query import MAX_UNITS
+from helpapi import ranking
 from helpapi.query import parse_user_text
+from helpapi.ranking import MAX_RUN_CHARS
+from helpapi.ranking import MAX_UNITS
 
 
 def test_repeated_words_collapse():
@@ -93,7 +94,7 @@ def test_relaxed_pass_keeps_the_rarest_words():
     words = "the to and alpha beta gamma delta epsilon zeta eta theta iota kappa".split()
     units = parse_user_text(" ".join(words), "en-US")
     kept = query.relaxed_units(units, R())
-    assert len(kept) == query.RELAXED_MAX_UNITS
+    assert len(kept) == ranking.RELAXED_MAX_UNITS
     assert not {"the", "to", "and"} & {u.term for u in kept}
     # Kept in the order typed.
     assert [u.term for u in kept] == [u.term for u in units if u in kept]

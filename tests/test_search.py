@@ -103,6 +103,7 @@ def test_nothing_found_is_empty_not_an_error(ix):
         "locale": "en-US",
         "fallback": True,
         "total": 0,
+        "corrected": None,
         "results": [],
     }
 

@@ -1,0 +1,72 @@
+"""Every tunable ranking constant, in one place.
+
+The search code (:mod:`helpapi.query`, :mod:`helpapi.engine`, :mod:`helpapi.search`) reads
+these as ``ranking.NAME`` when a query runs, never copies them at import time, so a test or a
+tuning script can ``monkeypatch.setattr(ranking, "TITLE_BOOST", 1.0)`` and the next search
+uses the new value. ``tests/test_ranking_golden.py`` fails when any of them is set to a neutral
+value (see the table in ``bench/RESULTS.md``).
+
+Change them only with ``bench/quality.py`` figures before and after. The boosts were measured
+with it (see ``bench/RESULTS.md``).
+"""
+
+from __future__ import annotations
+
+# --- Strict pass: optional clauses added to the score of documents that match every unit ---
+TITLE_BOOST = 3.0  # all query words in the title (order-free)
+SAME_TITLE_BOOST = 12.0  # the query is the whole title (outweighs nearness re-ranking)
+# A no-space-script fragment found in a title. Lower than TITLE_BOOST: a fragment is often a
+# piece of body text that happens to occur in some title too.
+RUN_TITLE_BOOST = 1.5
+
+# --- Proximity re-ranking of the first RERANK_DEPTH candidates ---
+RERANK_DEPTH = 100
+# Words near each other: any order, within (number of words + PROXIMITY_SLOP_EXTRA). This
+# clause scores 1.0x: Whoosh's SpanNear2 matcher ignores a boost, the ranking was tuned that
+# way, and helpapi.engine reproduces it.
+PROXIMITY_SLOP_EXTRA = 2
+# The words as typed, in order, each within EXACT_SLOP of the previous one.
+EXACT_BOOST = 1.5
+EXACT_SLOP = 1
+# Several no-space runs (split by punctuation or Latin words) standing close together.
+PROXIMITY_BOOST = 1.5
+RUN_PROXIMITY_SLOP = 3
+
+# --- Prefixes (as-you-type) ---
+# How many index terms a word being typed may expand to: bounds the cost of a prefix query.
+MAX_PREFIX_EXPANSION = 32
+# A prefix is checked exactly, against every term it starts with, in the documents the other
+# units allow when they are at most this many; beyond that, or alone, it stands for its
+# MAX_PREFIX_EXPANSION most frequent terms (as in Whoosh).
+PREFIX_EXACT_DOCS = 2000
+
+# --- Bounds on the work one query can ask for (hostile queries: bench/hostile.py) ---
+# A repeated word adds nothing, so repeats collapse; the longest real queries have under 20
+# units and runs of no-space text under 45 characters.
+MAX_UNITS = 16
+MAX_RUN_CHARS = 64
+
+# --- Spelling correction (strict pass again, with unknown words corrected) ---
+# More unknown words than this is not a typo but text the index does not hold: no correction.
+MAX_CORRECTIONS = 3
+# Words shorter than this are never corrected: too many real words lie one edit away.
+MIN_CORRECTABLE = 4
+# Nor longer than this: no real word is, and the work grows with the length.
+MAX_CORRECTED_CHARS = 40
+# Edits allowed: CORRECTION_EDITS below CORRECTION_LONG_WORD characters, else
+# CORRECTION_EDITS_LONG. At most the ``text`` fuzzy table's k (helpapi.memindex.FUZZY), which
+# is part of the postings file's format.
+CORRECTION_EDITS = 1
+CORRECTION_EDITS_LONG = 2
+CORRECTION_LONG_WORD = 8
+
+# --- Relaxed pass (only when strict and corrected strict find nothing) ---
+# Coordination scale of the relaxed Ors (Whoosh's CoordMatcher): favours documents matching
+# more of the units (and more pieces of a long no-space run).
+RELAXED_SCALE = 0.9
+# Only this many units are scored, the rarest ones.
+RELAXED_MAX_UNITS = 8
+# An unknown word of at least this many characters (stemmed) may match with
+# RELAXED_TYPO_EDITS typos (at most the ``stems`` fuzzy table's k, helpapi.memindex.FUZZY).
+RELAXED_TYPO_MIN_CHARS = 5
+RELAXED_TYPO_EDITS = 1
