@@ -15,6 +15,9 @@ Whoosh's per-query posting decoding:
 from __future__ import annotations
 
 from bisect import bisect_left
+from itertools import repeat
+from operator import neg
+from operator import sub
 
 from . import ranking
 from .memindex import FieldPostings
@@ -105,32 +108,45 @@ def near(poslists: list, slop: int, ordered: bool) -> bool:
     """
     if ordered and slop == 1:
         # The common case (phrases, bigram runs) reduces to consecutive positions.
-        starts = set(poslists[0])
-        for i, plist in enumerate(poslists[1:], 1):
-            starts.intersection_update([p - i for p in plist])
-            if not starts:
-                return False
+        # Start from the shortest list; the shifts run in C (map), not per position in Python.
+        k = min(range(len(poslists)), key=lambda i: len(poslists[i]))
+        starts = set(map(sub, poslists[k], repeat(k)))
+        for i, plist in enumerate(poslists):
+            if i != k:
+                starts.intersection_update(map(sub, plist, repeat(i)))
+                if not starts:
+                    return False
         return bool(starts)
-    aspans = [(p, p) for p in poslists[0]]
-    for plist in poslists[1:]:
-        if not aspans:
-            return False
-        spans = set()
+    # Depth first, each (list, span) state visited once: the same states as building every
+    # span list by list, but a document that has a chain (the common case for a flood of
+    # frequent words) stops at the first one instead of enumerating them all.
+    last = len(poslists) - 1
+    if last == 0:
+        return len(poslists[0]) > 0
+    stack = [(1, p, p) for p in reversed(poslists[0])]
+    seen = set()
+    while stack:
+        state = stack.pop()
+        if state in seen:
+            continue
+        seen.add(state)
+        i, a0, a1 = state
+        plist = poslists[i]
         n = len(plist)
-        for a0, a1 in aspans:
-            j = bisect_left(plist, a0 if ordered else max(0, a0 - slop))
-            while j < n:
-                b = plist[j]
-                j += 1
-                if b < a0 - slop or (ordered and a0 > b):
-                    continue
-                if b > a1 + slop:
-                    break
-                dist = 0 if a0 <= b <= a1 else (b - a1 if a1 < b else a0 - b)
-                if 1 <= dist <= slop:
-                    spans.add((min(a0, b), max(a1, b)))
-        aspans = sorted(spans)
-    return bool(aspans)
+        j = bisect_left(plist, a0 if ordered else max(0, a0 - slop))
+        while j < n:
+            b = plist[j]
+            j += 1
+            if b < a0 - slop or (ordered and a0 > b):
+                continue
+            if b > a1 + slop:
+                break
+            dist = 0 if a0 <= b <= a1 else (b - a1 if a1 < b else a0 - b)
+            if 1 <= dist <= slop:
+                if i == last:
+                    return True
+                stack.append((i + 1, min(a0, b), max(a1, b)))
+    return False
 
 
 def _phrase(field: FieldPostings, words, slop: int = 1, boost: float = 1.0):
@@ -229,7 +245,7 @@ def strict(mem: MemIndex, units: list[Unit], key: str = "") -> list[tuple[int, f
         for d, s in clause.items():
             if d in found:
                 found[d] += s
-    return sorted(found.items(), key=lambda x: (-x[1], x[0]))
+    return _ranked(found)
 
 
 def _boosts(mem: MemIndex, units: list[Unit], key: str) -> list:
@@ -373,31 +389,56 @@ def _nterms(node) -> int:
     return sum(_nterms(c) for c in node.children)
 
 
-def _evaluate(node) -> tuple[dict, dict]:
-    """``({doc: score}, {doc: matching terms})`` of a relaxed clause."""
+def _evaluate(node, ndocs: int) -> tuple:
+    """``(docs, scores, counts)`` of a relaxed clause: aligned sequences, one entry per
+    matching document (its score, its number of matching terms; a leaf gives one int for all).
+
+    The sums are made in dense per-document lists, not dicts: a clause of stop words touches
+    every document, and a flood of them must stay cheap (bench/hostile.py). Each document's
+    score is added child by child in the same order as before (and ``0.0 + s`` is ``s``), so
+    the floats are the same.
+    """
     if isinstance(node, _Leaf):
-        n = node.nterms
-        scores = dict(node.scores.items())
-        return scores, dict.fromkeys(scores, n)
+        scores = node.scores
+        if isinstance(scores, _Term):
+            f = scores.field
+            docs = f.docs[scores.start : scores.end].tolist()
+            return docs, f.scores[scores.start : scores.end].tolist(), node.nterms
+        return list(scores), list(scores.values()), node.nterms
     kids = [c for c in node.children if _nterms(c)]
     if len(node.children) == 1 and kids:
         # Whoosh builds no Or (nor coordination) around a single clause.
-        return _evaluate(kids[0])
-    acc: dict = {}
-    count: dict = {}
+        return _evaluate(kids[0], ndocs)
+    acc = [0.0] * ndocs
+    count = [0] * ndocs
+    touched: set = set()
     for kid in kids:
-        scores, matched = _evaluate(kid)
-        for d, s in scores.items():
-            acc[d] = acc.get(d, 0.0) + s
-            count[d] = count.get(d, 0) + matched[d]
+        docs, vals, matched = _evaluate(kid, ndocs)
+        touched.update(docs)
+        if isinstance(matched, int):
+            for d, s in zip(docs, vals, strict=True):
+                acc[d] += s
+                count[d] += matched
+        else:
+            for d, s, c in zip(docs, vals, matched, strict=True):
+                acc[d] += s
+                count[d] += c
+    out = sorted(touched)
+    sums = [acc[d] for d in out]
+    counts = [count[d] for d in out]
     termcount = sum(_nterms(c) for c in kids)
     if node.scale and termcount:
         # whoosh.matching.CoordMatcher's SQR: favour documents matching more of the terms.
         factor = (termcount - 1) / termcount
         square = (termcount - node.scale) ** 2
-        for d, s in acc.items():
-            acc[d] = (s + (count[d] - 1) / square) * factor
-    return acc, count
+        sums = [(s + (c - 1) / square) * factor for s, c in zip(sums, counts, strict=True)]
+    return out, sums, counts
+
+
+def _ranked(found: dict) -> list[tuple[int, float]]:
+    """``found``'s items best first (ties by document number), sorted on plain tuples."""
+    keyed = sorted(zip(map(neg, found.values()), found, strict=True))
+    return [(d, -s) for s, d in keyed]
 
 
 def relaxed(mem: MemIndex, units: list[Unit]) -> list[tuple[int, float]]:
@@ -408,14 +449,15 @@ def relaxed(mem: MemIndex, units: list[Unit]) -> list[tuple[int, float]]:
     parts = [_relaxed_word(mem, u) if u.kind == "word" else _relaxed_run(mem, u) for u in units]
     if not parts:
         return []
-    found, _ = _evaluate(_Or(parts, scale=ranking.RELAXED_SCALE))
-    if not found:
+    docs, sums, _ = _evaluate(_Or(parts, scale=ranking.RELAXED_SCALE), mem.doc_count)
+    if not docs:
         return []
+    found = dict(zip(docs, sums, strict=True))
     for clause in _boosts(mem, units, ""):
         for d, s in clause.items():
             if d in found:
                 found[d] += s
-    return sorted(found.items(), key=lambda x: (-x[1], x[0]))
+    return _ranked(found)
 
 
 class Frequencies:
