@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from .corpus import is_locale_folder
 from .locales import BadLocale
 from .locales import normalize_tag
 
@@ -62,7 +63,10 @@ def check_locale(locale: str) -> str:
     try:
         canonical = normalize_tag(locale)
     except BadLocale:
-        raise InvalidArticle("locale", f"{locale[:40]!r} is not a BCP 47 tag like de-DE") from None
+        canonical = None
+    # The folder rule of the indexer too: a 2-3 letter language, then subtags (no "deutsch").
+    if canonical is None or not is_locale_folder(canonical):
+        raise InvalidArticle("locale", f"{locale[:40]!r} is not a BCP 47 tag like de-DE")
     if canonical != locale.strip():
         raise InvalidArticle("locale", f"write it as {canonical!r}")
     return canonical

@@ -151,6 +151,7 @@ PUT_JSON = "application/json"
         ("de_de/x", PUT_JSON, b'{"markdown": "x"}', 400, "locale"),
         ("xx-YY-ZZZZZZZZZZZ/x", PUT_JSON, b'{"markdown": "x"}', 400, "locale"),
         ("12-34/x", PUT_JSON, b'{"markdown": "x"}', 400, "locale"),
+        ("deutsch/x", PUT_JSON, b'{"markdown": "x"}', 400, "locale"),
         ("de-DE/a/../../etc", PUT_JSON, b'{"markdown": "x"}', 400, "slug"),
         ("de-DE/a\\b", PUT_JSON, b'{"markdown": "x"}', 400, "slug"),
         ("de-DE/.hidden", PUT_JSON, b'{"markdown": "x"}', 400, "slug"),
