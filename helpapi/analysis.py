@@ -1,7 +1,7 @@
 """Text analysis: ICU word breaking and script-aware filters, packaged as Whoosh analyzers.
 
-Every analyzer here is a module-level, picklable, ``__eq__``-comparable value, because Whoosh
-pickles the schema (and with it the analyzers) into each index's table of contents.
+They run in the indexer (:func:`helpapi.schema.analyze_document`) and on queries, never inside
+Whoosh: the index's schema, which Whoosh pickles, holds Whoosh's own classes only.
 
 Three chains exist for every locale (see :func:`analyzers_for`):
 

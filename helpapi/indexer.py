@@ -41,8 +41,10 @@ from .corpus import parse_article
 from .corpus import read_bytes
 from .incremental import plan_changes
 from .schema import ENGLISH
+from .schema import analyze_document
 from .schema import document_for
 from .schema import make_schema
+from .schema import whoosh_values
 
 Progress = Callable[[str, int, int], None]
 log = logging.getLogger("helpapi.index")
@@ -243,7 +245,7 @@ def build_locale(
     target = Path(out_dir) / locale
     target.mkdir(parents=True)
     stats = LocaleStats(locale)
-    ix = whoosh_index.create_in(target, make_schema(locale))
+    ix = whoosh_index.create_in(target, make_schema())
     # One large in-memory pool means one segment and no merge pass at commit.
     writer = ix.writer(limitmb=256)
     if locale == ENGLISH and sources is not None:
@@ -260,22 +262,23 @@ def build_locale(
         linked = _linked(articles, catalog)
     recorder = memindex.Recorder()
     try:
-        with recorder.active():
-            for article, group in linked:
-                try:
-                    doc = document_for(article, locale)
-                    recorder.start_document(doc)
-                    writer.add_document(**doc)
-                except Exception as exc:
-                    # The index may be half-written: abort, but say which file did it.
-                    where = f"{article.locale}/{article.slug}.md"
-                    raise BuildError(f"{locale}: indexing {where} failed: {_failure(exc)}") from exc
-                if locale == ENGLISH:
-                    stats.manifest[article.slug] = english_hash(article)
-                stats.catalog.append(
-                    (article.slug, article.assetid or "", group, article.updated or "")
-                )
-                stats.articles += 1
+        for article, group in linked:
+            try:
+                doc = document_for(article, locale)
+                # Analyzed once: the same tokens feed postings.bin and Whoosh.
+                analyzed = analyze_document(doc, locale)
+                recorder.add_document(doc, analyzed)
+                writer.add_document(**{**doc, **whoosh_values(analyzed)})
+            except Exception as exc:
+                # The index may be half-written: abort, but say which file did it.
+                where = f"{article.locale}/{article.slug}.md"
+                raise BuildError(f"{locale}: indexing {where} failed: {_failure(exc)}") from exc
+            if locale == ENGLISH:
+                stats.manifest[article.slug] = english_hash(article)
+            stats.catalog.append(
+                (article.slug, article.assetid or "", group, article.updated or "")
+            )
+            stats.articles += 1
     except BaseException:
         writer.cancel()
         raise
@@ -433,6 +436,7 @@ def build_indexes(
         carried, damaged = _carry_over(index_dir, previous, staging, wanted, available)
         wanted = [*wanted, *(loc for loc in damaged if loc not in wanted)]
         stats = _run_builds(corpus_dir, staging, wanted, available, jobs, progress, options)
+        _require_engine_files(staging)
         generations.write_meta(staging, _meta(name, corpus_dir, staging, stats, carried))
         os.rename(staging, index_dir / name)
     except BaseException:
@@ -441,6 +445,22 @@ def build_indexes(
     generations.switch_to(index_dir, name)
     generations.prune(index_dir)
     return BuildReport(name, str(index_dir), stats, time.perf_counter() - started, changes)
+
+
+def _require_engine_files(staging: Path) -> None:
+    """:class:`BuildError` naming each locale of ``staging`` whose ``postings.bin`` is missing
+    or of another version: such a generation is never switched to (the engine's files are a
+    required part of every generation)."""
+    problems = {
+        p.name: why
+        for p in sorted(staging.iterdir())
+        if p.is_dir() and (why := memindex.check(p)) is not None
+    }
+    if problems:
+        raise BuildError(
+            "the new generation is not servable, not switching to it: "
+            + "; ".join(f"{loc}: {why}" for loc, why in problems.items())
+        )
 
 
 def _run_builds(
@@ -533,6 +553,8 @@ def _carry_over(index_dir, previous, staging, wanted, available) -> tuple[dict, 
                 problem = f"{rel}: {exc.strerror or exc}"
             else:
                 problem = generations.verify_locale(staging, loc, files)
+                # An engine file of an older helpapi is sound but not servable: rebuild it.
+                problem = problem or memindex.check(staging / loc)
         if problem:
             log.warning("%s of %s is damaged, rebuilding it: %s", loc, previous, problem)
             shutil.rmtree(staging / loc, ignore_errors=True)

@@ -8,17 +8,16 @@ lossy field lengths, average lengths), and written to ``postings.bin`` in the lo
 folder. Serving maps the file read-only (shared page cache between workers, nothing to parse at
 start-up) and reads it through typed ``memoryview`` slices.
 
-Whoosh stays the index of record: stored fields, spelling candidates and the relaxed pass read
-it, and a generation without ``postings.bin`` is served by Whoosh alone.
+Whoosh stays the index of record (stored fields, article fetch) and the tests' oracle; the
+file is a required, versioned part of a generation: an index without a sound one of this
+:data:`VERSION` is not served (:meth:`MemIndex.open`), and a build never switches to one.
 
-Capture happens while Whoosh indexes: the position format of the captured fields hands each
-document's ``term -> positions`` to the active :class:`Recorder` (no second analysis).
+The indexer analyzes each document once (:func:`helpapi.schema.analyze_document`) and hands the
+same tokens to the :class:`Recorder` and to Whoosh.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
 import json
 import math
@@ -27,14 +26,13 @@ import os
 import struct
 from array import array
 from bisect import bisect_left
-from collections import defaultdict
 from pathlib import Path
 
-from whoosh import formats
 from whoosh import scoring
 
 FILENAME = "postings.bin"
-VERSION = 2
+# 3: the generation's Whoosh files name no helpapi class (earlier ones need a rebuild).
+VERSION = 3
 # Fields with positions (phrases, proximity) and the whole-title key fields (no positions).
 POSITION_FIELDS = ("text", "title", "grams", "title_grams")
 # Scored fields without positions (the relaxed pass's stems).
@@ -54,64 +52,9 @@ _MAGIC = b"HAPOST01"
 # superset of the candidates, each then verified. field -> (k, chars).
 FUZZY = {"text": (2, 5), "stems": (1, 7)}
 
-_recorder: contextvars.ContextVar = contextvars.ContextVar("helpapi_recorder", default=None)
-
-
-class RecordingPositions(formats.Positions):
-    """Whoosh's ``Positions`` format that also reports each document's positions per term.
-
-    Pickled into the index's schema by class name only; it records nothing unless a
-    :class:`Recorder` is active (that is, while ``build_locale`` writes this index).
-    """
-
-    def __init__(self, capture: str, field_boost: float = 1.0, **options):
-        super().__init__(field_boost=field_boost, **options)
-        self.capture = capture
-
-    def word_values(self, value, analyzer, **kwargs):
-        """Same output as ``Positions.word_values``; hands the positions to the recorder."""
-        recorder = _recorder.get()
-        if recorder is None:
-            yield from super().word_values(value, analyzer, **kwargs)
-            return
-        fb = self.field_boost
-        poses = defaultdict(list)
-        weights = defaultdict(float)
-        kwargs["positions"] = True
-        kwargs["boosts"] = True
-        for t in formats.tokens(value, analyzer, kwargs):
-            poses[t.text].append(t.pos)
-            weights[t.text] += t.boost
-        recorder.record(self.capture, poses, weights, fb)
-        for w, poslist in poses.items():
-            yield (w, len(poslist), weights[w] * fb, self.encode(poslist))
-
-
-class RecordingFrequency(formats.Frequency):
-    """Whoosh's ``Frequency`` format that also reports each document's term weights."""
-
-    def __init__(self, capture: str, field_boost: float = 1.0, **options):
-        super().__init__(field_boost=field_boost, **options)
-        self.capture = capture
-
-    def word_values(self, value, analyzer, **kwargs):
-        """Same output as ``Frequency.word_values``; hands the weights to the recorder."""
-        recorder = _recorder.get()
-        if recorder is None:
-            return super().word_values(value, analyzer, **kwargs)
-        fb = self.field_boost
-        freqs = defaultdict(int)
-        weights = defaultdict(float)
-        kwargs["boosts"] = True
-        for t in formats.tokens(value, analyzer, kwargs):
-            freqs[t.text] += 1
-            weights[t.text] += t.boost
-        recorder.record(self.capture, freqs, weights, fb)
-        return [(w, f, weights[w] * fb, formats.pack_uint(f)) for w, f in freqs.items()]
-
 
 class Recorder:
-    """Collects the captured fields' postings of the documents added while it is active."""
+    """Collects the postings of the documents a build hands to Whoosh, in the same order."""
 
     def __init__(self):
         self.slugs: list[str] = []
@@ -121,35 +64,42 @@ class Recorder:
         }
         self.keys: dict[str, dict[str, list[int]]] = {f: {} for f in KEY_FIELDS}
 
-    @contextlib.contextmanager
-    def active(self):
-        """Record while the block runs (in this thread/context only)."""
-        token = _recorder.set(self)
-        try:
-            yield self
-        finally:
-            _recorder.reset(token)
+    def add_document(self, doc: dict, analyzed: dict[str, list]) -> None:
+        """Record one document, before ``writer.add_document`` gets it.
 
-    def start_document(self, doc: dict) -> None:
-        """Call before ``writer.add_document(**doc)``."""
+        ``analyzed`` holds its tokens (:func:`helpapi.schema.analyze_document`): ``(term,
+        position)`` pairs for :data:`POSITION_FIELDS`, terms for :data:`FREQUENCY_FIELDS`.
+        A term's weight is its frequency, as Whoosh weighs it (every token's boost is 1).
+        """
         n = len(self.slugs)
         self.slugs.append(doc["slug"])
         for f in KEY_FIELDS:
             if doc.get(f):
                 self.keys[f].setdefault(doc[f], []).append(n)
-
-    def record(self, field: str, poses: dict, weights: dict, boost: float) -> None:
-        """Called by the recording formats for one field of the current document.
-
-        ``poses`` maps each term to its positions (or, without positions, its frequency).
-        """
-        n = len(self.slugs) - 1
-        table = self.postings[field]
-        for term, plist in poses.items():
-            entry = table.get(term)
-            if entry is None:
-                entry = table[term] = []
-            entry.append((n, weights[term] * boost, plist if isinstance(plist, list) else ()))
+        for field in POSITION_FIELDS:
+            poses: dict[str, list[int]] = {}
+            for term, pos in analyzed[field]:
+                plist = poses.get(term)
+                if plist is None:
+                    poses[term] = [pos]
+                else:
+                    plist.append(pos)
+            table = self.postings[field]
+            for term, plist in poses.items():
+                entry = table.get(term)
+                if entry is None:
+                    entry = table[term] = []
+                entry.append((n, float(len(plist)), plist))
+        for field in FREQUENCY_FIELDS:
+            freqs: dict[str, int] = {}
+            for term in analyzed[field]:
+                freqs[term] = freqs.get(term, 0) + 1
+            table = self.postings[field]
+            for term, freq in freqs.items():
+                entry = table.get(term)
+                if entry is None:
+                    entry = table[term] = []
+                entry.append((n, float(freq), ()))
 
     def write(self, path: Path, reader) -> None:
         """Score every posting with ``reader``'s statistics and write ``path``."""
@@ -389,7 +339,20 @@ class FieldPostings:
 
 
 class DamagedPostings(ValueError):
-    """``postings.bin`` is not a sound postings file (foreign, truncated, inconsistent)."""
+    """``postings.bin`` is missing or not a sound postings file of this :data:`VERSION`."""
+
+
+# What fixes a missing or outdated postings file (shown by /readyz and build errors).
+REBUILD = "rebuild the index: helpapi index build"
+
+
+def check(index_path: Path) -> str | None:
+    """None when the index in ``index_path`` has a servable postings file, else why not."""
+    try:
+        MemIndex.open(index_path).close()
+    except (OSError, DamagedPostings) as exc:
+        return str(exc).replace(str(Path(index_path)) + os.sep, "")
+    return None
 
 
 # Typecodes a section may have, and their sizes on every platform helpapi runs on.
@@ -465,7 +428,7 @@ def file_version(path: Path) -> int | None:
     """The format version written in a postings file's header.
 
     Raises :class:`DamagedPostings` for a file that is not a postings file, or whose header
-    is cut or unreadable: that is damage to report, not an older format to leave to Whoosh.
+    is cut or unreadable.
     """
     with open(path, "rb") as fh:
         head = fh.read(len(_MAGIC) + 4)
@@ -603,12 +566,21 @@ class MemIndex:
         return tables
 
     @classmethod
-    def open(cls, index_path: Path) -> MemIndex | None:
-        """The postings of the index in ``index_path``, or None when it has none or has one
-        of another :data:`VERSION` (Whoosh then serves that index alone)."""
+    def open(cls, index_path: Path) -> MemIndex:
+        """The postings of the index in ``index_path``.
+
+        The file is a required part of every generation: a missing one, or one of another
+        :data:`VERSION`, raises :class:`DamagedPostings` (with the fix in its message) like
+        a damaged one, and the locale is not served.
+        """
         path = Path(index_path) / FILENAME
-        if not path.exists() or file_version(path) != VERSION:
-            return None
+        if not path.exists():
+            raise DamagedPostings(f"{path}: missing; {REBUILD}")
+        version = file_version(path)
+        if version != VERSION:
+            raise DamagedPostings(
+                f"{path}: version {version!r}, this helpapi reads version {VERSION}; {REBUILD}"
+            )
         return cls(path)
 
     def close(self) -> None:

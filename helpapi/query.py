@@ -1,11 +1,12 @@
-"""Turn user text into Whoosh queries, never through Whoosh's query language.
+"""Turn user text into search units, never through a query language.
 
 User text is split into *units*: a word (ICU word breaking, same normalization as the index) or
 a run of a script written without spaces (searched as a phrase of character bigrams, so that a
 fragment cut inside a word still matches). Quoted text becomes a phrase. Operators such as
 ``title:x``, ``*``, ``AND`` or ``x~5`` are plain words here.
 
-Two passes (see :func:`strict_query` and :func:`relaxed_query`):
+Two passes, run by :mod:`helpapi.engine` (the Whoosh queries they equal are the tests' oracle,
+``tests/whoosh_oracle.py``):
 
 * strict: every unit must match (in the localized or the English fields); documents whose words
   stand close together rank first. Cheap, precise, and what answers almost every query.
@@ -20,9 +21,6 @@ import itertools
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
-
-from whoosh import query as wq
-from whoosh.query.spans import SpanNear2
 
 from . import ranking
 from .analysis import GRAM_RUN
@@ -133,111 +131,6 @@ def pick_expansions(candidates: Iterable, doc_frequency: Callable[..., int]) -> 
     return picked
 
 
-def _expand(reader, field: str, prefix: str) -> list[str]:
-    """Up to MAX_PREFIX_EXPANSION index terms starting with ``prefix``, most frequent first."""
-    terms = (
-        t.decode("utf-8") if isinstance(t, bytes) else t
-        for t in reader.expand_prefix(field, prefix)
-    )
-    return pick_expansions(terms, lambda t: reader.doc_frequency(field, t))
-
-
-def _word_query(unit: Unit, reader, field: str = "text", boost: float = 1.0) -> wq.Query:
-    if not unit.prefix:
-        return wq.Term(field, unit.term, boost=boost)
-    expanded = [wq.Term(field, t, boost=boost) for t in _expand(reader, field, unit.term)]
-    return _scored_or(expanded) if expanded else wq.NullQuery
-
-
-def _gram_query(field: str, grams: tuple[str, ...], reader, boost=1.0) -> wq.Query:
-    if len(grams) == 1:
-        gram = grams[0]
-        if len(gram) == 1:
-            # One character: it is a unigram when alone, else the start of some bigram.
-            expanded = _expand(reader, field, gram)
-            return _scored_or([wq.Term(field, t, boost=boost) for t in expanded] or [wq.NullQuery])
-        return wq.Term(field, gram, boost=boost)
-    return wq.Phrase(field, list(grams), boost=boost)
-
-
-def _phrase_queries(units: list[Unit]) -> list[wq.Query]:
-    """Required phrases for quoted text (word units only; runs are phrases already)."""
-    out = []
-    for n in sorted({u.phrase for u in units if u.phrase >= 0}):
-        words = [u.term for u in units if u.phrase == n and u.kind == "word"]
-        if len(words) > 1:
-            out.append(wq.Phrase("text", words))
-    return out
-
-
-def _title_boosts(units: list[Unit], reader) -> list[wq.Query]:
-    """Optional clauses on the (short) title fields: cheap enough to score for every match."""
-    out = []
-    words = [u.term for u in units if u.kind == "word" and not u.prefix]
-    if len(words) >= 2:
-        # Order-free: users reorder keywords.
-        out.append(wq.And([wq.Term("title", w) for w in words], boost=ranking.TITLE_BOOST))
-    elif len(words) == 1:
-        out.append(wq.Term("title", words[0], boost=ranking.TITLE_BOOST))
-    runs = [u for u in units if u.kind == "run"]
-    out += [_gram_query("title_grams", u.grams, reader, ranking.RUN_TITLE_BOOST) for u in runs]
-    return out
-
-
-def proximity_query(units: list[Unit]) -> wq.Query | None:
-    """Optional clauses on word positions in the text: the query's words standing close.
-
-    Position checks are the costliest part of a search, so they re-rank only the best
-    candidates of the first stage (see :func:`helpapi.search.run_query`).
-    """
-    out = []
-    words = [u.term for u in units if u.kind == "word" and not u.prefix]
-    if len(words) >= 2:
-        span = SpanNear2(
-            [wq.Term("text", w) for w in words],
-            slop=len(words) + ranking.PROXIMITY_SLOP_EXTRA,
-            ordered=False,
-        )
-        # Whoosh's SpanNear2 matcher ignores this boost (it scores 1.0x); the ranking was tuned
-        # that way and helpapi.engine reproduces it. Kept to show the intent for a re-tune.
-        span.boost = ranking.PROXIMITY_BOOST
-        out.append(span)
-        out.append(wq.Phrase("text", words, slop=ranking.EXACT_SLOP, boost=ranking.EXACT_BOOST))
-    runs = [u for u in units if u.kind == "run"]
-    if len(runs) >= 2:
-        # Runs separated by punctuation or Latin words: reward them standing close together.
-        grams = [g for u in runs for g in u.grams]
-        out.append(
-            wq.Phrase(
-                "grams", grams, slop=ranking.RUN_PROXIMITY_SLOP, boost=ranking.PROXIMITY_BOOST
-            )
-        )
-    return wq.Or(out) if out else None
-
-
-def _title_equals(key: str) -> list[wq.Query]:
-    if not key:
-        return []
-    return [
-        wq.Term("title_key", key, boost=ranking.SAME_TITLE_BOOST),
-        wq.Term("english_title_key", key, boost=ranking.SAME_TITLE_BOOST),
-    ]
-
-
-def strict_query(units: list[Unit], reader, key: str = "") -> wq.Query:
-    """Every unit required (one field each: cheap to intersect); boosts only re-rank."""
-    required = [
-        _word_query(u, reader) if u.kind == "word" else _gram_query("grams", u.grams, reader)
-        for u in units
-    ]
-    required += _phrase_queries(units)
-    if not required:
-        return wq.NullQuery
-    main = required[0] if len(required) == 1 else wq.And(required)
-    boosts = _title_boosts(units, reader) + _title_equals(key)
-    return wq.AndMaybe(main, wq.Or(boosts)) if boosts else main
-
-
 def osa_distance(a: str, b: str, limit: int = 2) -> int:
     """Edit distance counting a swap of two neighbours as one edit (optimal string alignment).
 
@@ -266,38 +159,16 @@ def correction_limit(term: str) -> int:
     return ranking.CORRECTION_EDITS_LONG
 
 
-def _best_correction(reader, term: str) -> str | None:
-    """The most frequent indexed word one edit (two for long words) from ``term``.
-
-    :func:`helpapi.engine.best_correction` answers the same from the postings file.
-    """
-    if len(term) > ranking.MAX_CORRECTED_CHARS:
-        return None
-    limit = correction_limit(term)
-    best, best_key = None, None
-    # Candidates share the first letter: typos there are rare, and it bounds the scan.
-    for cand in reader.terms_within("text", term, limit, prefix=1):
-        dist = osa_distance(term, cand, limit)
-        if dist > limit:
-            continue
-        key = (dist, -reader.doc_frequency("text", cand))
-        if best_key is None or key < best_key:
-            best, best_key = cand, key
-    return best
-
-
 def corrected_units(
-    units: list[Unit], reader, correct: Callable[[str], str | None] | None = None
+    units: list[Unit], reader, correct: Callable[[str], str | None]
 ) -> list[Unit] | None:
     """Units with each unknown word replaced by its best spelling correction, if any changed.
 
     Nothing is corrected when more than ranking.MAX_CORRECTIONS words are unknown: that is text the
     index does not hold, not a slip, and each correction scans part of the term list.
-    ``reader`` only needs ``doc_frequency``; ``correct`` finds a word's correction (default:
-    Whoosh's term list, through ``reader``).
+    ``reader`` only needs ``doc_frequency``; ``correct`` finds a word's correction
+    (:func:`helpapi.engine.best_correction`).
     """
-    if correct is None:
-        correct = lambda term: _best_correction(reader, term)  # noqa: E731
     unknown = [
         u.kind == "word"
         and not u.prefix
@@ -334,37 +205,6 @@ def corrected_text(text: str, units: list[Unit], fixed: list[Unit]) -> str:
     return "".join(out) + text[pos:]
 
 
-def _scored_or(subqueries: list, scale: float | None = None) -> wq.Or:
-    """An Or whose matcher counts every matching term for coordination (Whoosh otherwise
-    pre-scores an Or of 3+ clauses on a small index, and never counts its terms)."""
-    q = wq.Or(subqueries, scale=scale)
-    q.matcher_type = wq.Or.DEFAULT_MATCHER
-    return q
-
-
-def _relaxed_word(unit: Unit, reader) -> wq.Query:
-    if unit.prefix:
-        return _scored_or(
-            [wq.Term("stems", t) for t in _expand(reader, "stems", unit.stem)]
-            + [_word_query(unit, reader)]
-        )
-    if reader.doc_frequency("stems", unit.stem) or len(unit.stem) < ranking.RELAXED_TYPO_MIN_CHARS:
-        return _scored_or([wq.Term("stems", unit.stem), wq.Term("text", unit.term)])
-    # Unknown word of some length: allow one typo, anchored on its first letter. Expanded here
-    # (not wq.FuzzyTerm) so that each expansion scores by BM25F, as in helpapi.engine.
-    near = sorted(reader.terms_within("stems", unit.stem, ranking.RELAXED_TYPO_EDITS, prefix=1))
-    return _scored_or([wq.Term("stems", w) for w in near]) if near else wq.NullQuery
-
-
-def _relaxed_run(unit: Unit, reader) -> wq.Query:
-    if len(unit.grams) < 3:
-        return _gram_query("grams", unit.grams, reader)
-    # A long fragment with a wrong or inflected character: some three-character piece of it
-    # still matches; documents holding more pieces rank first.
-    pieces = [unit.grams[i : i + 2] for i in range(len(unit.grams) - 1)]
-    return _scored_or([wq.Phrase("grams", list(p)) for p in pieces], scale=ranking.RELAXED_SCALE)
-
-
 def relaxed_units(units: list[Unit], reader) -> list[Unit]:
     """At most ranking.RELAXED_MAX_UNITS of ``units``, the rarest in the index, in the order typed.
 
@@ -382,15 +222,3 @@ def relaxed_units(units: list[Unit], reader) -> list[Unit]:
     ranked = sorted(range(len(units)), key=lambda i: (frequency(units[i]), i))
     keep = sorted(ranked[: ranking.RELAXED_MAX_UNITS])
     return [units[i] for i in keep]
-
-
-def relaxed_query(units: list[Unit], reader) -> wq.Query:
-    """Any unit may match (more matching units rank higher): stems, folding, one typo."""
-    parts = [
-        _relaxed_word(u, reader) if u.kind == "word" else _relaxed_run(u, reader) for u in units
-    ]
-    if not parts:
-        return wq.NullQuery
-    main = _scored_or(parts, scale=ranking.RELAXED_SCALE)
-    boosts = _title_boosts(units, reader)
-    return wq.AndMaybe(main, wq.Or(boosts)) if boosts else main

@@ -13,10 +13,20 @@ query should hit *one* field in the required part. Hence combined fields:
 * stored-only fields carry what the API shows, so a generation is self-contained; ``html`` is
   the article rendered and sanitized at build time (:func:`helpapi.render.render_markdown`;
   an HTML article's own body through :func:`helpapi.render.sanitize_html`).
+
+Whoosh pickles the schema into every index's table of contents, so the schema is made of
+Whoosh's own classes only: a helpapi class there would orphan every index the day it is
+renamed. Text is analyzed once, by helpapi's analyzers, in :func:`analyze_document`; the
+indexer records ``postings.bin`` from those tokens and hands Whoosh the same tokens as
+pre-analyzed text (:func:`whoosh_values`), which Whoosh only splits at separators: the Whoosh
+index stays an index of the ICU-analyzed text, with helpapi's positions.
 """
 
 from __future__ import annotations
 
+from whoosh.analysis import DelimitedAttributeFilter
+from whoosh.analysis import RegexTokenizer
+from whoosh.analysis import Token
 from whoosh.fields import ID
 from whoosh.fields import STORED
 from whoosh.fields import TEXT
@@ -26,27 +36,42 @@ from .analysis import grams_analyzer
 from .analysis import stems_analyzer
 from .analysis import title_key
 from .analysis import words_analyzer
+from .memindex import FREQUENCY_FIELDS
 from .memindex import POSITION_FIELDS
-from .memindex import RecordingFrequency
-from .memindex import RecordingPositions
 from .render import render_markdown
 from .render import sanitize_html
 
 ENGLISH = "en-US"
 
 
-def make_schema(locale: str) -> Schema:
-    """The index schema for ``locale`` (analyzers depend on its language)."""
-    words = words_analyzer(locale)
-    grams = grams_analyzer()
-    schema = Schema(
+# Pre-analyzed text: terms separated by TERM_SEP, each followed by POS_SEP and its position.
+# Not spaces: a term may hold one (NFKC turns a no-break space inside an ICU word into one).
+# Positions are carried rather than renumbered because helpapi's chains leave gaps and repeats
+# on purpose (split parts share their word's position; a bigram phrase never spans two runs).
+# ASCII record and unit separators: no term holds them (ICU never puts a control character
+# inside a word, and bigrams are letters of no-space scripts); whoosh_values checks it.
+TERM_SEP = "\x1e"
+POS_SEP = "\x1f"
+
+
+def _pretokenized(positions: bool):
+    """Whoosh's own analyzer for text :func:`whoosh_values` wrote (``positions``: with them)."""
+    split = RegexTokenizer(f"[^{TERM_SEP}]+")
+    return split | DelimitedAttributeFilter(POS_SEP, "pos", 0, int) if positions else split
+
+
+def make_schema() -> Schema:
+    """The index schema, the same for every locale: the analysis, which depends on the
+    locale, is done before Whoosh sees the text (:func:`analyze_document`)."""
+    positional = _pretokenized(positions=True)
+    return Schema(
         slug=ID(stored=True, unique=True),
         assetid=ID(stored=True),
-        text=TEXT(analyzer=words),
-        title=TEXT(analyzer=words),
-        grams=TEXT(analyzer=grams),
-        title_grams=TEXT(analyzer=grams),
-        stems=TEXT(analyzer=stems_analyzer(locale), phrase=False),
+        text=TEXT(analyzer=positional),
+        title=TEXT(analyzer=positional),
+        grams=TEXT(analyzer=positional),
+        title_grams=TEXT(analyzer=positional),
+        stems=TEXT(analyzer=_pretokenized(positions=False), phrase=False),
         # Whole titles as single terms: a query equal to a title is one lookup away.
         title_key=ID(),
         english_title_key=ID(),
@@ -60,12 +85,87 @@ def make_schema(locale: str) -> Schema:
         updated=STORED(),
         source_locale=STORED(),
     )
-    for name in POSITION_FIELDS:
-        # Same postings as TEXT's own format; also feeds helpapi.memindex while building.
-        schema[name].format = RecordingPositions(name)
-    # Same postings as TEXT(phrase=False)'s Frequency format; feeds the relaxed pass's copy.
-    schema["stems"].format = RecordingFrequency("stems")
-    return schema
+
+
+def _tokens(analyzer, value: str) -> list[tuple[str, int, int]]:
+    """``(term, position, end char)`` of each token (the analyzers reuse one Token object)."""
+    return [
+        (t.text, t.pos, t.endchar)
+        for t in analyzer(value, positions=True, chars=True, mode="index")
+    ]
+
+
+def _head(tokens: list, whole: str, part: str) -> list | None:
+    """The tokens of ``part`` taken from those of ``whole``, when ``part`` is a head of
+    ``whole`` that ends at a line break (a hard word boundary: analyzing ``part`` alone
+    gives the same tokens, positions included); else None."""
+    n = len(part)
+    if not whole.startswith(part) or not (n == len(whole) or whole[n] == "\n" or part[-1:] == "\n"):
+        return None
+    return [t for t in tokens if t[2] <= n]
+
+
+def _stemmed(locale: str, terms: list[str]) -> list[str]:
+    """``terms`` (the words chain's output) through the rest of the stems chain."""
+    words, stems = words_analyzer(locale), stems_analyzer(locale)
+    token = Token(mode="index")
+
+    def stream():
+        for term in terms:
+            token.text, token.boost, token.stopped = term, 1.0, False
+            yield token
+
+    gen = stream()
+    for item in stems.items[len(words.items) :]:
+        gen = item(gen)
+    return [t.text for t in gen]
+
+
+def analyze_document(doc: dict, locale: str) -> dict[str, list]:
+    """Each analyzed field of ``doc`` (see :func:`document_for`) through helpapi's chain for
+    ``locale``: ``[(term, position), ...]`` for :data:`POSITION_FIELDS`, ``[term, ...]``
+    for :data:`FREQUENCY_FIELDS`.
+
+    The title, the title's bigrams and the stems field are heads of the text and bigram
+    fields (see :func:`document_for`): their tokens are taken from those, so each text is
+    word-broken once.
+    """
+    words, grams = words_analyzer(locale), grams_analyzer()
+    text = _tokens(words, doc["text"])
+    gram = _tokens(grams, doc["grams"])
+    title = _head(text, doc["text"], doc["title"])
+    if title is None:
+        title = _tokens(words, doc["title"])
+    title_gram = _head(gram, doc["grams"], doc["title_grams"])
+    if title_gram is None:
+        title_gram = _tokens(grams, doc["title_grams"])
+    stem_words = _head(text, doc["text"], doc["stems"])
+    if stem_words is None:
+        stem_words = _tokens(words, doc["stems"])
+    positional = {"text": text, "title": title, "grams": gram, "title_grams": title_gram}
+    out: dict[str, list] = {f: [(t, p) for t, p, _ in positional[f]] for f in POSITION_FIELDS}
+    out["stems"] = _stemmed(locale, [t for t, _, _ in stem_words])
+    return out
+
+
+def whoosh_values(analyzed: dict[str, list]) -> dict[str, str]:
+    """The analyzed fields as the pre-analyzed text the schema's Whoosh analyzers read.
+
+    Raises ValueError if a term holds a separator (it would be indexed as other terms).
+    """
+    out = {}
+    for f in POSITION_FIELDS + FREQUENCY_FIELDS:
+        tokens = analyzed[f]
+        if f in POSITION_FIELDS:
+            value = TERM_SEP.join(f"{t}{POS_SEP}{p}" for t, p in tokens)
+            seps = len(tokens)
+        else:
+            value = TERM_SEP.join(tokens)
+            seps = 0
+        if tokens and (value.count(TERM_SEP) != len(tokens) - 1 or value.count(POS_SEP) != seps):
+            raise ValueError(f"a term of field {f!r} holds a separator character")
+        out[f] = value
+    return out
 
 
 def _html_of(article, markdown: str) -> str:

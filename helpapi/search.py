@@ -14,7 +14,6 @@ import warnings
 from collections import OrderedDict
 from pathlib import Path
 
-from whoosh import collectors
 from whoosh import index as whoosh_index
 
 from . import engine
@@ -29,10 +28,7 @@ from .memindex import MemIndex
 from .query import corrected_text
 from .query import corrected_units
 from .query import parse_user_text
-from .query import proximity_query
-from .query import relaxed_query
 from .query import relaxed_units
-from .query import strict_query
 from .schema import ENGLISH
 from .snippets import make_snippet
 
@@ -66,8 +62,8 @@ class IndexSet:
         self.path = Path(index_dir) / name
         self.meta = generations.read_meta(self.path)
         self.indexes = {}
-        # The strict pass's postings (helpapi.memindex); None for an index built without them.
-        self.mem: dict[str, MemIndex | None] = {}
+        # The postings engine's files (helpapi.memindex): a required part of every locale.
+        self.mem: dict[str, MemIndex] = {}
         self.damaged: dict[str, str] = {}
         self._broken: dict[str, str] = {}  # served, but Whoosh failed to read it later
         for loc, info in self.meta["locales"].items():
@@ -109,7 +105,8 @@ class IndexSet:
             return problem
         mem = None
         try:
-            # MemIndex refuses sections outside the file before mapping any view of them.
+            # MemIndex refuses sections outside the file before mapping any view of them, and
+            # a missing file or one of another version: that locale is not served.
             mem = MemIndex.open(folder)
             # Reads the table of contents only. The segments are opened by the first search
             # in each thread (see searcher): opening them here would cost several ms per
@@ -131,7 +128,7 @@ class IndexSet:
         """
         problems = {**self.damaged, **self._broken}
         for loc, mem in self.mem.items():
-            if mem is not None and not mem.intact():
+            if not mem.intact():
                 problems[loc] = f"{memindex.FILENAME}: changed on disk after it was opened"
         return problems
 
@@ -184,8 +181,7 @@ class IndexSet:
             s.close()
         self._local = threading.local()
         for mem in self.mem.values():
-            if mem is not None:
-                mem.close()
+            mem.close()
 
     def __enter__(self):
         return self
@@ -220,42 +216,30 @@ def run_query(
     units = parse_user_text(text, locale, prefix=prefix)
     if not units:
         return Hits(0, [])
-    mem = ixset.mem.get(locale)
-    if mem is not None and not mem.intact():
+    mem = ixset.mem[locale]
+    if not mem.intact():
         # Reading a mapped page past a shrunken file's end would SIGBUS the worker.
         raise LocaleUnavailable(locale, f"{memindex.FILENAME}: changed on disk after opening")
     searcher = ixset.searcher(locale)
-    reader = searcher.reader()
     relaxed = False
     corrected = None
     extra_surfaces: list[str] = []
     key = "" if prefix else title_key(text, locale)
-    ranked = _strict(searcher, mem, units, key)
-    # The postings file answers every pass when the index has one; else Whoosh does.
-    freqs = reader if mem is None else engine.Frequencies(mem)
+    ranked = engine.strict(mem, units, key)
+    freqs = engine.Frequencies(mem)
     if not ranked:
         # A mistyped word: the strict query again with the spelling corrected.
-        correct = None if mem is None else (lambda term: engine.best_correction(mem, term))
-        fixed = corrected_units(units, freqs, correct)
+        fixed = corrected_units(units, freqs, lambda term: engine.best_correction(mem, term))
         if fixed is not None:
-            ranked = _strict(searcher, mem, fixed)
+            ranked = engine.strict(mem, fixed)
             extra_surfaces = [u.term for u in fixed]
             corrected = corrected_text(clean_text(text), units, fixed)
             units = fixed
     if not ranked:
         relaxed = True
-        loose = relaxed_units(units, freqs)
-        if mem is not None:
-            ranked = engine.relaxed(mem, loose)
-        else:
-            # Whoosh's collector swaps matchers every 10 matches, and coordination then
-            # recounts the terms: never swap, so scores do not depend on document numbers.
-            collector = collectors.UnlimitedCollector()
-            collector.replace = 0
-            searcher.search_with_collector(relaxed_query(loose, reader), collector)
-            ranked = _top(collector.results())
+        ranked = engine.relaxed(mem, relaxed_units(units, freqs))
     total = len(ranked)
-    ranked = _rerank(searcher, mem, ranked, units)
+    ranked = _rerank(mem, ranked, units)
     surfaces = [u.text for u in units] + extra_surfaces
     if relaxed:
         surfaces += [u.stem for u in units if u.stem]
@@ -312,32 +296,12 @@ def search(
     }
 
 
-def _top(results) -> list[tuple[int, float]]:
-    # limit=None scores every match once, which also gives the exact total; top_n holds
-    # (score, docnum) best first, without building a Hit object per match.
-    return [(docnum, score) for score, docnum in results.top_n]
-
-
-def _strict(searcher, mem, units, key: str = "") -> list[tuple[int, float]]:
-    """The strict pass: from the postings file when the index has one, else from Whoosh."""
-    if mem is not None:
-        return engine.strict(mem, units, key)
-    return _top(searcher.search(strict_query(units, searcher.reader(), key), limit=None))
-
-
-def _rerank(searcher, mem, ranked, units) -> list[tuple[int, float]]:
+def _rerank(mem, ranked, units) -> list[tuple[int, float]]:
     """``(docnum, score)`` best first: proximity scores added to the top candidates."""
     if len(ranked) < 2:
         return ranked
     head = ranked[: ranking.RERANK_DEPTH]
-    if mem is not None:
-        extra = engine.proximity(mem, units, [d for d, _ in head])
-    else:
-        prox = proximity_query(units)
-        if prox is None:
-            return ranked
-        hits = searcher.search(prox, filter={d for d, _ in head}, limit=None)
-        extra = {h.docnum: h.score for h in hits}
+    extra = engine.proximity(mem, units, [d for d, _ in head])
     head = sorted(((d, s + extra.get(d, 0.0)) for d, s in head), key=lambda x: (-x[1], x[0]))
     return head + ranked[ranking.RERANK_DEPTH :]
 

@@ -7,18 +7,17 @@ import random
 import pytest
 
 from helpapi import engine
-from helpapi import generations
 from helpapi.analysis import title_key
 from helpapi.indexer import build_indexes
 from helpapi.memindex import MemIndex
 from helpapi.query import parse_user_text
-from helpapi.query import proximity_query
-from helpapi.query import strict_query
 from helpapi.ranking import RERANK_DEPTH
 from helpapi.search import open_current
 from helpapi.search import search
 
 from .conftest import sxs_article
+from .whoosh_oracle import proximity_query
+from .whoosh_oracle import strict_query
 
 
 def _queries(searcher, locale: str, rng: random.Random) -> list[tuple[str, bool]]:
@@ -105,23 +104,6 @@ def test_strict_and_proximity_match_whoosh(ixset):
 )
 def test_near(lists, slop, ordered, expected):
     assert engine.near(lists, slop, ordered) is expected
-
-
-def test_index_without_postings_file_is_served_by_whoosh(copy_corpus, tmp_path):
-    build_indexes(copy_corpus(["de-DE"], 30), tmp_path / "ix", jobs=1)
-    with open_current(tmp_path / "ix") as ix:
-        with_file = search(ix, "Microsoft Konto", "de-DE")
-        assert with_file["total"]
-        for loc in ix.locales:
-            (ix.path / loc / "postings.bin").unlink()
-        # A generation from before postings.bin also recorded no file sizes in meta.json.
-        meta = generations.read_meta(ix.path)
-        for info in meta["locales"].values():
-            del info["files"]
-        generations.write_meta(ix.path, meta)
-    with open_current(tmp_path / "ix") as ix:
-        assert all(m is None for m in ix.mem.values())
-        assert search(ix, "Microsoft Konto", "de-DE") == with_file
 
 
 def test_a_word_being_typed_finds_a_rare_completion(make_corpus, tmp_path):

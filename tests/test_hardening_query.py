@@ -15,6 +15,8 @@ from helpapi.query import parse_user_text
 from helpapi.ranking import MAX_RUN_CHARS
 from helpapi.ranking import MAX_UNITS
 
+from .whoosh_oracle import _best_correction
+
 
 def test_repeated_words_collapse():
     units = parse_user_text("to the " * 42, "en-US")
@@ -75,14 +77,14 @@ class _Reader:
 def test_many_unknown_words_are_not_spell_corrected():
     units = parse_user_text("pzwrq xvcrq dzxxd nkqwnw fsfjt nzthdbz", "en-US")
     reader = _Reader()
-    assert query.corrected_units(units, reader) is None
+    assert query.corrected_units(units, reader, lambda t: _best_correction(reader, t)) is None
     assert reader.calls == 0
 
 
 def test_a_few_unknown_words_are_corrected():
     units = parse_user_text("passwerd resett", "en-US")
     reader = _Reader()
-    assert query.corrected_units(units, reader) is not None
+    assert query.corrected_units(units, reader, lambda t: _best_correction(reader, t)) is not None
     assert reader.calls == 2
 
 
