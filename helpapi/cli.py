@@ -193,6 +193,8 @@ def pack_cmd(index_dir, out):
         r = pack.pack_generation(Path(s["INDEX_DIR"]), Path(out) if out else None)
     except pack.PackError as exc:
         raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out or 'the archive'}: {exc}") from exc
     click.echo(
         f"generation {r.generation}: {r.files} files, {r.bytes_in / 1e6:.1f} MB "
         f"-> {r.path} ({r.bytes_out / 1e6:.1f} MB, {r.seconds:.1f}s)"
@@ -214,6 +216,8 @@ def unpack_cmd(archive, index_dir):
         r = pack.unpack_generation(Path(archive), Path(s["INDEX_DIR"]))
     except pack.UnpackError as exc:
         raise click.ClickException(f"refused {archive}: {exc}; nothing changed") from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot unpack into {s['INDEX_DIR']}: {exc}") from exc
     note = " (already installed)" if r.already_present else ""
     click.echo(
         f"serving generation {r.generation}{note} in {r.index_dir}: {r.files} files, "

@@ -168,7 +168,8 @@ def pack_generation(
     out = Path(out) if out else Path(f"helpapi-index-{name}.tar.gz")
     tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
     try:
-        with tarfile.open(tmp, "w:gz", format=tarfile.PAX_FORMAT) as tf:
+        # Level 6, not tarfile's 9: half the CPU for a few per cent more bytes.
+        with tarfile.open(tmp, "w:gz", compresslevel=6, format=tarfile.PAX_FORMAT) as tf:
             body = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
             tf.addfile(_regular(MANIFEST, len(body)), io.BytesIO(body))
             for entry in files:
@@ -374,15 +375,25 @@ def _extract_member(tf, member, listed, done, staging: Path) -> None:
     if member.size != entry["size"]:
         raise UnpackError(f"member {name}: {member.size} bytes, the manifest says {entry['size']}")
     dest = staging / name
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UnpackError(f"cannot write {name}: {exc.strerror or exc}") from None
     sha = hashlib.sha256()
     src = tf.extractfile(member)
-    # O_EXCL|O_NOFOLLOW: never write through something already there.
-    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "wb") as out:
+    try:
+        # O_EXCL|O_NOFOLLOW: never write through something already there.
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        out = os.fdopen(fd, "wb")
+    except OSError as exc:
+        raise UnpackError(f"cannot write {name}: {exc.strerror or exc}") from None
+    with out:
         while chunk := src.read(_CHUNK):
             sha.update(chunk)
-            out.write(chunk)
+            try:
+                out.write(chunk)
+            except OSError as exc:  # a full disk is not a corrupt archive
+                raise UnpackError(f"cannot write {name}: {exc.strerror or exc}") from None
     if sha.hexdigest() != entry["sha256"]:
         raise UnpackError(f"member {name}: sha256 differs from the manifest (corrupt archive)")
     done.add(name)

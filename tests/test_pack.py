@@ -122,9 +122,10 @@ def test_flipped_byte_is_refused(archive, target, tmp_path):
     bad.write_bytes(bytes(data))
     _refused(bad, target, "corrupt|truncated|sha256|CRC")
     members = _members(archive)
-    info, content = members[1]
+    i = next(i for i, (_, content) in enumerate(members[1:], 1) if content)
+    info, content = members[i]
     flipped = bytes([content[0] ^ 1]) + content[1:]
-    bad2 = _write(tmp_path / "flipped2.tar.gz", [members[0], (info, flipped), *members[2:]])
+    bad2 = _write(tmp_path / "flipped2.tar.gz", [*members[:i], (info, flipped), *members[i + 1 :]])
     _refused(bad2, target, "sha256 differs")
 
 
@@ -202,3 +203,12 @@ def test_cli_round_trip_and_refusal(archive, target, corpus_index, tmp_path):
 def test_pack_without_index_is_a_clear_error(tmp_path):
     res = CliRunner().invoke(main, ["index", "pack", "--index", str(tmp_path / "none")])
     assert res.exit_code == 1 and "no serving generation" in res.output
+
+
+def test_pack_to_a_missing_folder_is_a_clear_error(corpus_index, tmp_path):
+    out = tmp_path / "no" / "such" / "x.tar.gz"
+    res = CliRunner().invoke(
+        main, ["index", "pack", "--index", str(corpus_index), "--out", str(out)]
+    )
+    assert res.exit_code == 1 and "cannot write" in res.output
+    assert not list((tmp_path).rglob("*.tmp"))
