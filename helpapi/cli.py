@@ -323,6 +323,54 @@ def _echo_check(report: CorpusCheck) -> None:
     )
 
 
+@index.command("pack")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False), help="Index folder.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Archive to write. Default: helpapi-index-<generation>.tar.gz here.",
+)
+def pack_cmd(index_dir, out):
+    """Write the serving generation as one verified .tar.gz (manifest + sha256 per file)."""
+    from . import pack
+
+    s = _settings(INDEX_DIR=index_dir)
+    try:
+        r = pack.pack_generation(Path(s["INDEX_DIR"]), Path(out) if out else None)
+    except pack.PackError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out or 'the archive'}: {exc}") from exc
+    click.echo(
+        f"generation {r.generation}: {r.files} files, {r.bytes_in / 1e6:.1f} MB "
+        f"-> {r.path} ({r.bytes_out / 1e6:.1f} MB, {r.seconds:.1f}s)"
+    )
+
+
+@index.command("unpack")
+@click.argument("archive", type=click.Path(dir_okay=False))
+@click.option("--index", "index_dir", type=click.Path(file_okay=False), help="Index folder.")
+def unpack_cmd(archive, index_dir):
+    """Verify ARCHIVE (from index pack), install its generation and switch to it atomically.
+
+    A truncated, corrupt or unsafe archive is refused and changes nothing.
+    """
+    from . import pack
+
+    s = _settings(INDEX_DIR=index_dir)
+    try:
+        r = pack.unpack_generation(Path(archive), Path(s["INDEX_DIR"]))
+    except pack.UnpackError as exc:
+        raise click.ClickException(f"refused {archive}: {exc}; nothing changed") from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot unpack into {s['INDEX_DIR']}: {exc}") from exc
+    note = " (already installed)" if r.already_present else ""
+    click.echo(
+        f"serving generation {r.generation}{note} in {r.index_dir}: {r.files} files, "
+        f"{r.bytes / 1e6:.1f} MB verified ({r.seconds:.1f}s); previous: {r.previous or 'none'}"
+    )
+
+
 @main.command("search")
 @click.argument("text")
 @click.option("--locale", default="en-US", show_default=True, help="Locale to search.")
