@@ -111,3 +111,10 @@ def on_exit(server):
     """Remove the metrics folder this start created (the master's exit; never a worker's)."""
     if _metrics_dir:
         shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
+def worker_exit(server, worker):
+    """Write the analytics records still queued before the worker goes (graceful stop)."""
+    recorder = getattr(worker.wsgi, "extensions", {}).get("helpapi.analytics")
+    if recorder is not None:
+        recorder.flush(timeout=5)

@@ -28,6 +28,20 @@ import orjson
 
 log = logging.getLogger("helpapi.analytics")
 
+
+def _thread_queue_class():
+    """The standard library's ``queue.Queue``, even after gevent's ``patch_all``.
+
+    The gevent worker patches ``queue`` (not ``threading``): its queue can only be waited on
+    by greenlets of one hub, and the writer is a real OS thread.
+    """
+    try:
+        from gevent.monkey import get_original
+    except ImportError:  # pragma: no cover - gevent is a dependency
+        return queue.Queue
+    return get_original("queue", "Queue")
+
+
 DAY = 86400.0
 BATCH = 500
 SCHEMA = """
@@ -113,7 +127,7 @@ class Recorder:
             with self._lock:
                 if self._pid != pid:
                     # After a fork the parent's queue and thread are gone: start afresh.
-                    self._queue = queue.Queue(maxsize=self.queue_size)
+                    self._queue = _thread_queue_class()(maxsize=self.queue_size)
                     self._thread = threading.Thread(
                         target=self._run, args=(self._queue,), name="helpapi-analytics", daemon=True
                     )

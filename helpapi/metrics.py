@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client import Counter
 from prometheus_client import Histogram
 from prometheus_client import generate_latest
+from prometheus_client import values
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.core import InfoMetricFamily
 
@@ -126,12 +127,19 @@ class IndexCollector:
         yield duration
 
 
+# prometheus_client chose file-backed (multiprocess) values when it was imported, from the
+# variable as it was then; a variable set later (by code that merely read gunicorn.conf.py)
+# must not switch the scrape to files nobody writes.
+_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+_MULTIPROCESS = bool(_MULTIPROC_DIR) and values.ValueClass is not values.MutexValue
+
+
 def _registry(index_dir: str) -> CollectorRegistry:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if _MULTIPROCESS:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry, path=_MULTIPROC_DIR)
     else:
         registry = CollectorRegistry()
         for collector in (REQUESTS, LATENCY, SEARCHES, ZERO, FALLBACK, DROPPED):

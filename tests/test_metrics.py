@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from helpapi import analytics
 from helpapi import create_app
 
 TOKEN = "m" * 24
@@ -115,7 +116,9 @@ def test_metrics_token(make_app):
 
 
 @pytest.mark.e2e
-def test_metrics_sum_every_gunicorn_worker_and_the_log_is_json(server, tmp_path_factory):
+def test_metrics_sum_every_gunicorn_worker_and_the_log_is_json(
+    server, corpus_index, tmp_path_factory
+):
     def get(path):
         with urllib.request.urlopen(server + path, timeout=10) as resp:
             return resp.read().decode()
@@ -124,12 +127,24 @@ def test_metrics_sum_every_gunicorn_worker_and_the_log_is_json(server, tmp_path_
         return value(samples(get("/metrics")), "helpapi_searches_total", locale="de-DE")
 
     before = searches()
+    ids = set()
     for _ in range(20):  # new connections: spread over both workers
-        get("/v1/search?q=outlook&locale=de-DE")
+        ids.add(json.loads(get("/v1/search?q=outlook+e2eprobe&locale=de-DE"))["query_id"])
     assert searches() - before == 20
+    # Each worker's writer thread (started after the fork) wrote every search.
+    deadline = time.monotonic() + 10
+    while True:
+        conn = analytics.connect(corpus_index / "analytics.sqlite3")
+        written = {r[0] for r in conn.execute("SELECT query_id FROM searches")}
+        conn.close()
+        if ids <= written or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert ids <= written
     # The access log: one JSON object per line, no text before it.
-    logs = list(tmp_path_factory.getbasetemp().glob("gunicorn*/log.txt"))
-    lines = [ln for ln in logs[0].read_text().splitlines() if ln.startswith("{")]
-    entries = [json.loads(ln) for ln in lines]
+    # (The session's gunicorn logs: this server's is one of them.)
+    text = "".join(p.read_text() for p in tmp_path_factory.getbasetemp().glob("gunicorn*/log.txt"))
+    assert "helpapi.access {" not in text
+    entries = [json.loads(ln) for ln in text.splitlines() if ln.startswith("{")]
     found = [e for e in entries if e.get("route") == "/v1/search"]
     assert found and {"rid", "status", "ms", "locale", "hits", "zero"} <= set(found[-1])
