@@ -7,12 +7,23 @@ connections per worker by `worker_connections`, and header sizes by the `limit_r
 """
 
 import os
+import shutil
 import sys
+import tempfile
 
-from helpapi import runtime
-from helpapi.config import SettingsError
-from helpapi.config import check_settings
-from helpapi.config import load_settings
+# prometheus_client picks its multiprocess mode when first imported: set the folder before the
+# app (and so prometheus_client) is loaded. A fresh folder per start, so the counters of an
+# earlier run are never summed in.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _metrics_dir = tempfile.mkdtemp(prefix="helpapi-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+else:
+    _metrics_dir = None
+
+from helpapi import runtime  # noqa: E402
+from helpapi.config import SettingsError  # noqa: E402
+from helpapi.config import check_settings  # noqa: E402
+from helpapi.config import load_settings  # noqa: E402
 
 # A bad setting stops gunicorn here with one line naming the variable, before gunicorn loads
 # the app (where the same error would end in its traceback of the app import).
@@ -47,8 +58,17 @@ accesslog = None  # helpapi logs one structured line per request itself (logger 
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # The access log and the admin audit log are JSON lines already: no text prefix.
+        "json": {"format": "%(message)s"},
+    },
     "handlers": {
+        "json_console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        },
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
@@ -63,6 +83,8 @@ logconfig_dict = {
     "root": {"level": "INFO", "handlers": ["console"]},
     "loggers": {
         "helpapi": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "helpapi.access": {"handlers": ["json_console"], "level": "INFO", "propagate": False},
+        "helpapi.admin": {"handlers": ["json_console"], "level": "INFO", "propagate": False},
         "gunicorn.error": {"handlers": ["error_console"], "level": "INFO", "propagate": False},
     },
 }
@@ -76,3 +98,23 @@ def post_worker_init(worker):
             holder.get()
         except Exception:  # a broken index must not stop the worker; requests report it
             worker.log.exception("could not open the index")
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges from the multiprocess metrics (its counters stay)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics folder this start created (the master's exit; never a worker's)."""
+    if _metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
+def worker_exit(server, worker):
+    """Write the analytics records still queued before the worker goes (graceful stop)."""
+    recorder = getattr(worker.wsgi, "extensions", {}).get("helpapi.analytics")
+    if recorder is not None:
+        recorder.flush(timeout=5)

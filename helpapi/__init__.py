@@ -25,19 +25,26 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update({k: v for k, v in test_config.items() if k not in app.config})
 
     from . import admin
+    from . import analytics
     from . import api
     from . import cli
     from . import errors
+    from . import events
     from . import ingest  # noqa: F401  (its routes live on the admin blueprint)
+    from . import insights  # noqa: F401  (its routes live on the admin blueprint)
+    from . import metrics
     from . import service
     from . import web
     from . import widget
 
     web.init_app(app)
     service.init_app(app)
+    analytics.init_app(app)
     errors.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(widget.bp)
+    app.register_blueprint(events.bp)
+    app.register_blueprint(metrics.bp)
     app.cli.add_command(cli.index)
     return app

@@ -11,8 +11,10 @@ import errno
 import hmac
 import logging
 
+import orjson
 from flask import Blueprint
 from flask import current_app
+from flask import g
 from flask import jsonify
 from flask import request
 from flask import url_for
@@ -44,13 +46,21 @@ class StorageUnavailable(ServiceUnavailable):
 
 
 def _audit(outcome: str, job: str | None = None) -> None:
+    """One JSON line per admin action (the access log's form), on logger ``helpapi.admin``."""
     log.info(
-        "admin %s %s client=%s job=%s outcome=%s",
-        request.method,
-        request.path,
-        request.remote_addr,
-        job or "-",
-        outcome,
+        "%s",
+        orjson.dumps(
+            {
+                "event": "admin",
+                "rid": g.get("request_id"),
+                "method": request.method,
+                "route": request.url_rule.rule if request.url_rule is not None else None,
+                "path": request.path,
+                "client": request.remote_addr,
+                "job": job,
+                "outcome": outcome,
+            }
+        ).decode(),
     )
 
 
@@ -76,7 +86,8 @@ def _authenticate():
 def _storage(exc: OSError):
     """Every OSError of an admin route comes from the index folder: 503 with the errno."""
     name = errno.errorcode.get(exc.errno or 0, "EIO")
-    log.error("admin storage error: %s", exc)
+    # Plain text on the parent logger: helpapi.admin carries JSON lines only.
+    logging.getLogger("helpapi").error("admin storage error: %s", exc)
     _audit(f"storage-{name}")
     # The path stays in the log: the client gets the reason, not the layout of the server.
     reason = exc.strerror or str(exc)

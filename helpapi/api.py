@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 from flask import Blueprint
 from flask import current_app
+from flask import g
 from flask import jsonify
 from flask import request
 from flask import url_for
 
 from . import analysis
+from . import metrics
+from .analytics import get_recorder
+from .analytics import new_query_id
 from .errors import InvalidParameter
 from .errors import NotFound
 from .errors import ServiceUnavailable
@@ -117,7 +122,33 @@ def search_view():
         "offset": offset,
         "results": answer["results"],
     }
+    body["query_id"] = _record_search(q, loc, body)
     return _with_language(jsonify(body), answer["locale"])
+
+
+def _record_search(q: str, loc: Resolved, body: dict) -> str:
+    """Queue the analytics row, count the metrics, note the access log fields; the query id."""
+    query_id = new_query_id()
+    served, total = body["locale"], body["total"]
+    g.search = {"locale": served, "hits": total, "zero": total == 0, "q": q}
+    metrics.observe_search(served, loc.requested, total, body["fallback"])
+    get_recorder().record_search(
+        {
+            "query_id": query_id,
+            "query": normalize_query(q),
+            "requested_locale": loc.requested,
+            "locale": served,
+            "fallback": body["fallback"],
+            "total": total,
+            "offset": body["offset"],
+            "limit": body["limit"],
+            # Another part may add a spelling correction to the answer; recorded when present.
+            "corrected": body.get("corrected"),
+            "ms": (time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
+            "articles": [hit["id"] for hit in body["results"]],
+        }
+    )
+    return query_id
 
 
 def _article_body(ixset, ident: str, locale: str) -> dict:

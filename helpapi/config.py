@@ -72,6 +72,36 @@ SETTINGS = (
         1024,
         1 << 30,
     ),
+    Setting("ANALYTICS", "on", 'Search analytics recording: on or off (README "Analytics").'),
+    Setting(
+        "ANALYTICS_DB", "", "Analytics SQLite file; empty means <INDEX_DIR>/analytics.sqlite3."
+    ),
+    Setting(
+        "ANALYTICS_RETENTION_DAYS",
+        90,
+        "Days analytics rows are kept; older ones are pruned daily.",
+        int,
+        1,
+        3650,
+    ),
+    Setting(
+        "ANALYTICS_QUEUE_SIZE",
+        10000,
+        "Records each worker may hold before writing; beyond it they are dropped and counted.",
+        int,
+        1,
+        1_000_000,
+    ),
+    Setting(
+        "EVENTS_PER_MINUTE",
+        60,
+        "Widget events accepted per client address a minute.",
+        int,
+        1,
+        100000,
+    ),
+    Setting("METRICS_TOKEN", "", "Bearer token required by /metrics; empty leaves it open."),
+    Setting("LOG_QUERIES", 0, "1 writes the query text into the access log.", int, 0, 1),
 )
 # HELPAPI_* variables read outside this table: gunicorn.conf.py's, and the test suite's.
 OTHER_VARIABLES = ("BIND", "REQUIRE_BROWSER")
@@ -190,6 +220,10 @@ def check_settings(settings: dict) -> dict:
             f"{ENV_PREFIX}DEFAULT_LOCALE must be a language tag such as en-US,"
             f" got {settings['DEFAULT_LOCALE']!r}"
         ) from None
+    if settings["ANALYTICS"] not in ("on", "off"):
+        raise SettingsError(
+            f"{ENV_PREFIX}ANALYTICS must be on or off, got {settings['ANALYTICS']!r}"
+        )
     indexed = _indexed_locales(settings["INDEX_DIR"])
     if indexed is not None and locale != "en-US" and locale not in indexed:
         raise SettingsError(

@@ -282,6 +282,11 @@ def spec() -> dict:
                         "limit": {"type": "integer"},
                         "offset": {"type": "integer"},
                         "results": {"type": "array", "items": hit},
+                        "query_id": {
+                            "type": "string",
+                            "description": "Random id of this search; send it back with "
+                            "POST /v1/events.",
+                        },
                     },
                 },
                 "Article": {
@@ -383,6 +388,7 @@ def spec() -> dict:
     }
     document["paths"].update(_ingest_paths())
     document["paths"].update(_coverage_paths())
+    document["paths"].update(_analytics_paths())
     return document
 
 
@@ -459,6 +465,97 @@ def _coverage_paths() -> dict:
                 },
             }
         }
+    }
+
+
+def _analytics_paths() -> dict:
+    """Widget events, the insights API and /metrics."""
+    filters = [
+        _param("locale", "query", {"type": "string", "maxLength": 35}, "Locale asked for."),
+        _param(
+            "days",
+            "query",
+            {"type": "integer", "minimum": 1, "maximum": 3650, "default": 30},
+            "Only the last days.",
+        ),
+        _param(
+            "limit",
+            "query",
+            {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+            "Rows (per list).",
+        ),
+        _param("format", "query", {"enum": ["json", "csv"], "default": "json"}, "Answer format."),
+    ]
+    table = {
+        "description": "JSON, or CSV with format=csv",
+        "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": {}},
+    }
+
+    def insight(summary: str, extra=()) -> dict:
+        return {
+            "get": {
+                "summary": summary,
+                "security": [{"bearer": []}],
+                "parameters": [*filters, *extra],
+                "responses": {"200": table, "400": _ERR, "401": _ERR, "403": _ERR},
+            }
+        }
+
+    return {
+        "/v1/events": {
+            "post": {
+                "summary": "Record a widget event (click, helpful, not_helpful) of a search.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["type", "article"],
+                                "properties": {
+                                    "type": {"enum": ["click", "helpful", "not_helpful"]},
+                                    "query_id": {"type": "string", "maxLength": 64},
+                                    "article": {"type": "string", "maxLength": 512},
+                                    "position": {"type": "integer", "minimum": 0},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "204": {"description": "Recorded"},
+                    "400": _ERR,
+                    "413": _ERR,
+                    "429": _ERR,
+                },
+            }
+        },
+        "/v1/admin/insights/queries": insight(
+            "Top queries: searches, click-through rate, zero-result rate."
+        ),
+        "/v1/admin/insights/zero-results": insight("Top queries that found nothing."),
+        "/v1/admin/insights/fallbacks": insight(
+            "Per locale: share answered from English, top such queries, English articles "
+            "clicked (the translation to-do list)."
+        ),
+        "/v1/admin/insights/articles": insight(
+            "Per article: shown, clicked, helpful and not helpful.",
+            [
+                _param(
+                    "sort",
+                    "query",
+                    {"enum": ["shown", "clicks", "helpful", "not_helpful"], "default": "shown"},
+                    "Order.",
+                )
+            ],
+        ),
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics (Bearer HELPAPI_METRICS_TOKEN when set).",
+                "responses": {"200": {"description": "text/plain; version=0.0.4"}, "401": _ERR},
+            }
+        },
     }
 
 

@@ -16,6 +16,7 @@ from flask import g
 from flask import request
 from flask.json.provider import JSONProvider
 
+from . import metrics
 from .config import admin_token
 from .errors import BadRequest
 from .errors import PayloadTooLarge
@@ -30,6 +31,8 @@ READ_PREFIXES = (
     "/healthz",
     "/readyz",
 )
+# Cross-origin POST routes (the widget's events); their preflight allows Content-Type.
+POST_PREFIXES = ("/v1/events",)
 
 
 # No public route takes a larger body; a bigger Content-Length is refused before a byte is read.
@@ -202,7 +205,8 @@ def _request_id() -> str:
 
 
 def _cors(resp, origins: list[str]):
-    if not request.path.startswith(READ_PREFIXES):
+    post = request.path.startswith(POST_PREFIXES)
+    if not post and not request.path.startswith(READ_PREFIXES):
         return resp
     origin = request.headers.get("Origin")
     if "*" in origins:
@@ -214,8 +218,12 @@ def _cors(resp, origins: list[str]):
         return resp
     resp.headers["Access-Control-Expose-Headers"] = "Content-Language, ETag, X-Request-Id"
     if request.method == "OPTIONS":
-        resp.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
-        resp.headers["Access-Control-Allow-Headers"] = "Accept-Language, If-None-Match"
+        if post:
+            resp.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+            resp.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        else:
+            resp.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+            resp.headers["Access-Control-Allow-Headers"] = "Accept-Language, If-None-Match"
         resp.headers["Access-Control-Max-Age"] = "600"
     return resp
 
@@ -239,6 +247,7 @@ def init_app(app: Flask) -> None:
     app.json = OrjsonProvider(app)
     app.wsgi_app = BodyGuard(app.wsgi_app, app.config["BODY_TIMEOUT"], _body_limits(app))
     origins = [o.strip() for o in app.config["CORS_ORIGINS"].split(",") if o.strip()]
+    log_queries = bool(app.config.get("LOG_QUERIES"))
 
     @app.before_request
     def _start():
@@ -253,19 +262,24 @@ def init_app(app: Flask) -> None:
         _security_headers(resp)
         rid = g.get("request_id") or secrets.token_hex(8)
         resp.headers["X-Request-Id"] = rid
+        rule = request.url_rule
+        route = rule.rule if rule is not None else "(unmatched)"
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.observe_request(route, resp.status_code, seconds)
         if access_log.isEnabledFor(logging.INFO):
-            ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-            access_log.info(
-                "%s",
-                orjson.dumps(
-                    {
-                        "rid": rid,
-                        "method": request.method,
-                        "path": request.path,
-                        "status": resp.status_code,
-                        "ms": round(ms, 2),
-                        "remote": request.remote_addr,
-                    }
-                ).decode(),
-            )
+            entry = {
+                "rid": rid,
+                "method": request.method,
+                "route": route,
+                "path": request.path,
+                "status": resp.status_code,
+                "ms": round(seconds * 1000, 2),
+                "remote": request.remote_addr,
+            }
+            found = g.get("search")
+            if found is not None:
+                entry.update(locale=found["locale"], hits=found["hits"], zero=found["zero"])
+                if log_queries:
+                    entry["q"] = found["q"]
+            access_log.info("%s", orjson.dumps(entry).decode())
         return resp

@@ -33,6 +33,7 @@ def test_search_result_shape_and_url(client):
         "limit",
         "offset",
         "results",
+        "query_id",
     }
     hit = body["results"][0]
     assert set(hit) == {"id", "assetid", "slug", "title", "snippet", "score", "locale", "url"}

@@ -253,7 +253,9 @@ def test_default_workers(monkeypatch):
 # ---- gunicorn settings and packaging ------------------------------------------------------
 
 
-def test_gunicorn_conf_bounds_connections_and_headers(monkeypatch):
+def test_gunicorn_conf_bounds_connections_and_headers(monkeypatch, tmp_path):
+    # Set, so the conf neither makes a metrics folder nor leaves the variable to later tests.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert conf["worker_class"] == "helpapi.runtime.GeventWorker"
@@ -265,7 +267,8 @@ def test_gunicorn_conf_bounds_connections_and_headers(monkeypatch):
     assert 0 < conf["keepalive"] <= 10  # also the gevent worker's header read timeout
 
 
-def test_gunicorn_conf_workers_follow_the_cpu_quota(monkeypatch):
+def test_gunicorn_conf_workers_follow_the_cpu_quota(monkeypatch, tmp_path):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     monkeypatch.setattr(runtime, "cpu_limit", lambda **kw: 2)
     assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"] == 3

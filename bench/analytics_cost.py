@@ -1,0 +1,173 @@
+"""Cost of search analytics: real gunicorn with analytics on and off, interleaved rounds.
+
+Starts two gunicorns (the project's conf, 2 workers each) over one index of the bundled corpus,
+one with ``HELPAPI_ANALYTICS=on`` and one with ``off``, and replays title queries against them
+in alternating rounds (on, off, on, off, ...) so both see the same machine load. Prints the
+searches a second of each round and the on/off ratio, then stops both gracefully and counts the
+rows written: every search sent to the "on" server must be there (when none was dropped).
+
+    python bench/analytics_cost.py [--searches 20000] [--rounds 6] [--threads 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from helpapi.corpus import iter_article_paths  # noqa: E402
+from helpapi.corpus import parse_article  # noqa: E402
+from helpapi.indexer import build_indexes  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def queries(corpus: Path) -> list[str]:
+    """Title queries of every locale (what a help widget sends), as URL paths."""
+    out = []
+    for locale_dir in sorted(p for p in corpus.iterdir() if p.is_dir()):
+        for slug, path in list(iter_article_paths(locale_dir))[:40]:
+            title = parse_article(path, locale_dir.name, slug).title
+            out.append(
+                "/v1/search?"
+                + urllib.parse.urlencode({"q": title[:200], "locale": locale_dir.name})
+            )
+    return out
+
+
+def start(index: Path, db: Path, analytics: str, log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELPAPI_", "PROMETHEUS_"))}
+    env.update(
+        HELPAPI_INDEX_DIR=str(index),
+        HELPAPI_BIND=f"127.0.0.1:{port}",
+        HELPAPI_ANALYTICS=analytics,
+        HELPAPI_ANALYTICS_DB=str(db),
+        WEB_CONCURRENCY="2",
+    )
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/readyz", timeout=5).read()
+            return proc, base
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError(log.read_text()) from None
+            time.sleep(0.3)
+
+
+def replay(base: str, paths: list[str], n: int, threads: int) -> tuple[float, int]:
+    """Send n searches over keep-alive connections; (seconds, errors)."""
+    host, port = base.removeprefix("http://").split(":")
+    errors = [0]
+    lock = threading.Lock()
+
+    def run(k: int):
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        for i in range(k, n, threads):
+            conn.request("GET", paths[i % len(paths)])
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                with lock:
+                    errors[0] += 1
+        conn.close()
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return time.perf_counter() - started, errors[0]
+
+
+def dropped(base: str) -> float:
+    text = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
+    for line in text.splitlines():
+        if line.startswith("helpapi_analytics_dropped_total"):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--searches", type=int, default=20000, help="searches sent to each server")
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--corpus", default=str(ROOT / "corpus"))
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="helpapi-analytics-bench-"))
+    index = tmp / "index"
+    build_indexes(Path(args.corpus), index, jobs=2)
+    paths = queries(Path(args.corpus))
+    db = tmp / "analytics.sqlite3"
+    servers = {
+        "on": start(index, db, "on", tmp / "on.log"),
+        "off": start(index, tmp / "off.sqlite3", "off", tmp / "off.log"),
+    }
+    per_round = args.searches // args.rounds
+    rates: dict[str, list[float]] = {"on": [], "off": []}
+    errors = {"on": 0, "off": 0}
+    try:
+        for name in servers:  # warm-up: open the indexes, fill the result caches a little
+            replay(servers[name][1], paths, min(500, per_round), args.threads)
+        before = dropped(servers["on"][1])
+        for r in range(args.rounds):
+            order = ("on", "off") if r % 2 == 0 else ("off", "on")
+            for name in order:
+                seconds, errs = replay(servers[name][1], paths, per_round, args.threads)
+                rates[name].append(per_round / seconds)
+                errors[name] += errs
+        lost_to_queue = dropped(servers["on"][1]) - before
+    finally:
+        for proc, _ in servers.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc, _ in servers.values():
+            proc.wait(timeout=60)
+    conn = sqlite3.connect(db)
+    rows = conn.execute("SELECT count(*) FROM searches").fetchone()[0]
+    conn.close()
+    sent = per_round * args.rounds + min(500, per_round)
+    on, off = statistics.median(rates["on"]), statistics.median(rates["off"])
+    print(f"searches per server: {sent} ({args.rounds} rounds of {per_round}, + warm-up)")
+    print("round rates on  (searches/s):", " ".join(f"{x:.0f}" for x in rates["on"]))
+    print("round rates off (searches/s):", " ".join(f"{x:.0f}" for x in rates["off"]))
+    print(f"median on {on:.0f}/s, off {off:.0f}/s, on/off {on / off:.3f} (cost {1 - on / off:.1%})")
+    print(f"errors: on {errors['on']}, off {errors['off']}")
+    print(f"recorded rows {rows} of {sent} sent; dropped by a full queue: {lost_to_queue:.0f}")
+    print(json.dumps({"on": on, "off": off, "rows": rows, "sent": sent}))
+    return 0 if rows + lost_to_queue == sent else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

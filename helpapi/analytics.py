@@ -1,0 +1,232 @@
+"""Search analytics: each answered search and each widget event, recorded off the request path.
+
+A request only puts a tuple on a bounded in-memory queue (``put_nowait``); one background
+thread per worker process drains it in batches into SQLite (WAL mode, so the writers of
+several workers and the insights readers do not block each other). A full queue drops the
+record and counts it: recording never slows or fails a search.
+
+Nothing personal is stored: no IP address, no user agent, no cookie. A search row holds the
+normalized query, the requested and served locale, the fallback flag, the hit count, the page,
+the correction, the latency, the time, the ids of the articles shown and a random query id.
+
+gunicorn preloads the app and forks the workers, and a thread does not survive a fork: the
+writer starts on first use and again whenever :func:`os.getpid` changed since it started.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import secrets
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import orjson
+
+log = logging.getLogger("helpapi.analytics")
+
+
+def _thread_queue_class():
+    """The standard library's ``queue.Queue``, even after gevent's ``patch_all``.
+
+    The gevent worker patches ``queue`` (not ``threading``): its queue can only be waited on
+    by greenlets of one hub, and the writer is a real OS thread.
+    """
+    try:
+        from gevent.monkey import get_original
+    except ImportError:  # pragma: no cover - gevent is a dependency
+        return queue.Queue
+    return get_original("queue", "Queue")
+
+
+DAY = 86400.0
+BATCH = 500
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS searches (
+    query_id TEXT PRIMARY KEY,
+    ts REAL NOT NULL,
+    query TEXT NOT NULL,
+    requested_locale TEXT,
+    locale TEXT NOT NULL,
+    fallback INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    "offset" INTEGER NOT NULL,
+    "limit" INTEGER NOT NULL,
+    corrected TEXT,
+    ms REAL NOT NULL,
+    articles TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS searches_ts ON searches (ts);
+CREATE TABLE IF NOT EXISTS events (
+    ts REAL NOT NULL,
+    type TEXT NOT NULL,
+    query_id TEXT,
+    article TEXT NOT NULL,
+    position INTEGER
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE INDEX IF NOT EXISTS events_query ON events (query_id);
+"""
+_INSERT_SEARCH = (
+    "INSERT OR IGNORE INTO searches (query_id, ts, query, requested_locale, locale, fallback,"
+    ' total, "offset", "limit", corrected, ms, articles) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)'
+)
+_INSERT_EVENT = "INSERT INTO events (ts, type, query_id, article, position) VALUES (?,?,?,?,?)"
+
+
+def new_query_id() -> str:
+    """A random id for one search (not derived from anything about the client)."""
+    return secrets.token_hex(8)
+
+
+def default_db_path(index_dir: str | Path) -> Path:
+    """``<INDEX_DIR>/analytics.sqlite3``: beside the generations and ``jobs/``."""
+    return Path(index_dir) / "analytics.sqlite3"
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Open (and create) the analytics database in WAL mode with its tables."""
+    conn = sqlite3.connect(str(path), timeout=10, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def prune(conn: sqlite3.Connection, retention_days: int, now: float | None = None) -> int:
+    """Delete searches and events older than ``retention_days``; returns rows deleted."""
+    cutoff = (time.time() if now is None else now) - retention_days * DAY
+    with conn:
+        n = conn.execute("DELETE FROM searches WHERE ts < ?", (cutoff,)).rowcount
+        n += conn.execute("DELETE FROM events WHERE ts < ?", (cutoff,)).rowcount
+    return n
+
+
+class Recorder:
+    """One per app: the bounded queue and the per-process writer thread."""
+
+    def __init__(self, path: str | Path, enabled: bool, retention_days: int, queue_size: int):
+        self.path = Path(path)
+        self.enabled = enabled
+        self.retention_days = retention_days
+        self.queue_size = queue_size
+        self.dropped = 0
+        self._pid = None
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # -- request side -------------------------------------------------------------------------
+
+    def _ensure(self) -> queue.Queue:
+        pid = os.getpid()
+        if self._pid != pid:
+            with self._lock:
+                if self._pid != pid:
+                    # After a fork the parent's queue and thread are gone: start afresh.
+                    self._queue = _thread_queue_class()(maxsize=self.queue_size)
+                    self._thread = threading.Thread(
+                        target=self._run, args=(self._queue,), name="helpapi-analytics", daemon=True
+                    )
+                    self._thread.start()
+                    self._pid = pid
+        return self._queue
+
+    def _put(self, item: tuple) -> bool:
+        if not self.enabled:
+            return False
+        try:
+            self._ensure().put_nowait(item)
+            return True
+        except queue.Full:
+            self.dropped += 1
+            from . import metrics
+
+            metrics.analytics_dropped()
+            return False
+
+    def record_search(self, row: dict) -> bool:
+        """Queue one answered search (keys as the ``searches`` columns); False if dropped."""
+        return self._put(
+            (
+                _INSERT_SEARCH,
+                (
+                    row["query_id"],
+                    row.get("ts") or time.time(),
+                    row["query"],
+                    row.get("requested_locale"),
+                    row["locale"],
+                    int(bool(row["fallback"])),
+                    int(row["total"]),
+                    int(row["offset"]),
+                    int(row["limit"]),
+                    row.get("corrected"),
+                    float(row["ms"]),
+                    orjson.dumps(list(row.get("articles") or [])).decode(),
+                ),
+            )
+        )
+
+    def record_event(self, kind: str, query_id: str | None, article: str, position) -> bool:
+        """Queue one widget event (click, helpful, not_helpful); False if dropped."""
+        return self._put((_INSERT_EVENT, (time.time(), kind, query_id, article, position)))
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until everything queued so far is written (tests, shutdown)."""
+        q = self._queue
+        if q is None or self._pid != os.getpid():
+            return
+        deadline = time.monotonic() + timeout
+        while q.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    # -- writer thread ------------------------------------------------------------------------
+
+    def _run(self, q: queue.Queue) -> None:
+        conn = None
+        next_prune = 0.0
+        while True:
+            items = [q.get()]
+            while len(items) < BATCH:
+                try:
+                    items.append(q.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                if conn is None:
+                    conn = connect(self.path)
+                if time.time() >= next_prune:
+                    prune(conn, self.retention_days)
+                    next_prune = time.time() + DAY
+                with conn:
+                    for sql, params in items:
+                        conn.execute(sql, params)
+            except Exception:  # a full disk or a bad path must not kill the writer
+                self.dropped += len(items)
+                log.exception("analytics: %d records could not be written", len(items))
+                conn = None
+            finally:
+                for _ in items:
+                    q.task_done()
+
+
+def init_app(app) -> None:
+    """Create the app's recorder (no thread yet: that starts on first use, in the worker)."""
+    cfg = app.config
+    path = cfg.get("ANALYTICS_DB") or default_db_path(cfg["INDEX_DIR"])
+    app.extensions["helpapi.analytics"] = Recorder(
+        path,
+        cfg["ANALYTICS"] != "off",
+        cfg["ANALYTICS_RETENTION_DAYS"],
+        cfg["ANALYTICS_QUEUE_SIZE"],
+    )
+
+
+def get_recorder() -> Recorder:
+    """The current app's recorder."""
+    from flask import current_app
+
+    return current_app.extensions["helpapi.analytics"]

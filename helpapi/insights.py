@@ -1,0 +1,288 @@
+"""Insights API (admin auth): what people search, what finds nothing, which translations miss.
+
+``GET /v1/admin/insights/{queries,zero-results,fallbacks,articles}``, JSON by default or
+``?format=csv``, filtered by ``locale`` (the locale the searcher asked for; the served one when
+none was asked) and ``days`` (default 30). The routes live on the admin blueprint, so they share
+its Bearer-token check.
+
+The SQL is kept here, in plain functions of a connection, so it is testable without Flask.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+import time
+
+from flask import Response
+from flask import jsonify
+from flask import request
+
+from .admin import bp
+from .analytics import connect
+from .analytics import get_recorder
+from .errors import InvalidParameter
+
+# The locale a search is counted under: what was asked for, else what answered.
+_LOCALE = "coalesce(s.requested_locale, s.locale)"
+# Cells a spreadsheet would run as a formula (queries are typed by strangers).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _where(locale: str | None, since: float) -> tuple[str, list]:
+    sql, params = "s.ts >= ?", [since]
+    if locale:
+        sql += f" AND lower({_LOCALE}) = lower(?)"
+        params.append(locale)
+    return sql, params
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params) -> list[dict]:
+    cur = conn.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def top_queries(conn, locale, since, limit) -> list[dict]:
+    """Top queries: searches, click-through rate and zero-result rate."""
+    where, params = _where(locale, since)
+    return _rows(
+        conn,
+        f"""
+        SELECT s.query AS query, count(*) AS searches,
+               round(avg(c.query_id IS NOT NULL), 4) AS click_through_rate,
+               round(avg(s.total = 0), 4) AS zero_result_rate,
+               round(avg(s.fallback), 4) AS fallback_rate
+        FROM searches s
+        LEFT JOIN (SELECT DISTINCT query_id FROM events WHERE type = 'click') c
+               ON c.query_id = s.query_id
+        WHERE {where}
+        GROUP BY s.query ORDER BY searches DESC, s.query LIMIT ?
+        """,
+        [*params, limit],
+    )
+
+
+def zero_results(conn, locale, since, limit) -> list[dict]:
+    """Top queries that found nothing, with the locales asked and the correction offered."""
+    where, params = _where(locale, since)
+    return _rows(
+        conn,
+        f"""
+        SELECT s.query AS query, count(*) AS searches,
+               group_concat(DISTINCT {_LOCALE}) AS locales,
+               max(s.corrected) AS corrected, max(s.ts) AS last_seen
+        FROM searches s
+        WHERE {where} AND s.total = 0
+        GROUP BY s.query ORDER BY searches DESC, s.query LIMIT ?
+        """,
+        [*params, limit],
+    )
+
+
+def fallbacks(conn, locale, since, limit) -> list[dict]:
+    """Per locale: share answered from English, top such queries, English articles clicked."""
+    where, params = _where(locale, since)
+    summary = _rows(
+        conn,
+        f"""
+        SELECT {_LOCALE} AS locale, count(*) AS searches, sum(s.fallback) AS fallback_searches,
+               round(avg(s.fallback), 4) AS fallback_share
+        FROM searches s WHERE {where}
+        GROUP BY 1 ORDER BY fallback_searches DESC, searches DESC, 1
+        """,
+        params,
+    )
+    queries = _rows(
+        conn,
+        f"""
+        SELECT {_LOCALE} AS locale, s.query AS query, count(*) AS searches
+        FROM searches s WHERE {where} AND s.fallback = 1
+        GROUP BY 1, 2 ORDER BY searches DESC, 2
+        """,
+        params,
+    )
+    clicked = _rows(
+        conn,
+        f"""
+        SELECT {_LOCALE} AS locale, e.article AS article, count(*) AS clicks
+        FROM events e JOIN searches s ON s.query_id = e.query_id
+        WHERE {where} AND e.type = 'click' AND s.fallback = 1
+        GROUP BY 1, 2 ORDER BY clicks DESC, 2
+        """,
+        params,
+    )
+    out = []
+    for row in summary:
+        loc = row["locale"]
+        out.append(
+            {
+                **row,
+                "top_queries": [
+                    {"query": q["query"], "searches": q["searches"]}
+                    for q in queries
+                    if q["locale"] == loc
+                ][:limit],
+                "english_articles_clicked": [
+                    {"article": c["article"], "clicks": c["clicks"]}
+                    for c in clicked
+                    if c["locale"] == loc
+                ][:limit],
+            }
+        )
+    return out
+
+
+def articles(conn, locale, since, limit, sort="shown") -> list[dict]:
+    """Per article: times shown, clicks, click-through rate, helpful and not helpful votes."""
+    where, params = _where(locale, since)
+    order = {
+        "shown": "shown DESC",
+        "clicks": "clicks DESC",
+        "helpful": "helpful DESC",
+        "not_helpful": "not_helpful DESC",
+    }[sort]
+    return _rows(
+        conn,
+        f"""
+        WITH shown AS (
+            SELECT j.value AS article, count(*) AS n
+            FROM searches s, json_each(s.articles) j WHERE {where} GROUP BY 1
+        ), ev AS (
+            SELECT e.article AS article,
+                   sum(e.type = 'click') AS clicks,
+                   sum(e.type = 'helpful') AS helpful,
+                   sum(e.type = 'not_helpful') AS not_helpful
+            FROM events e JOIN searches s ON s.query_id = e.query_id
+            WHERE {where} GROUP BY 1
+        ), ids AS (SELECT article FROM shown UNION SELECT article FROM ev)
+        SELECT ids.article AS article, coalesce(shown.n, 0) AS shown,
+               coalesce(ev.clicks, 0) AS clicks,
+               round(CASE WHEN shown.n > 0 THEN 1.0 * coalesce(ev.clicks, 0) / shown.n END, 4)
+                   AS click_through_rate,
+               coalesce(ev.helpful, 0) AS helpful, coalesce(ev.not_helpful, 0) AS not_helpful
+        FROM ids LEFT JOIN shown ON shown.article = ids.article
+                 LEFT JOIN ev ON ev.article = ids.article
+        ORDER BY {order}, shown DESC, ids.article LIMIT ?
+        """,
+        [*params, *params, limit],
+    )
+
+
+# -- HTTP edge ---------------------------------------------------------------------------------
+
+
+def _int(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidParameter(name, "must be a whole number") from None
+    if not low <= value <= high:
+        raise InvalidParameter(name, f"must be between {low} and {high}")
+    return value
+
+
+def _params() -> tuple[str | None, float, int, int, str]:
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise InvalidParameter("format", "must be json or csv")
+    locale = request.args.get("locale", "").strip() or None
+    if locale and len(locale) > 35:
+        raise InvalidParameter("locale", "must be at most 35 characters")
+    days = _int("days", 30, 1, 3650)
+    limit = _int("limit", 50, 1, 1000)
+    return locale, time.time() - days * 86400, days, limit, fmt
+
+
+def _cell(value):
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv(name: str, rows: list[dict], columns: list[str]) -> Response:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    resp = Response(buf.getvalue(), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="insights-{name}.csv"'
+    return resp
+
+
+def _answer(name: str, query, columns: list[str], **extra):
+    locale, since, days, limit, fmt = _params()
+    recorder = get_recorder()
+    conn = connect(recorder.path)
+    try:
+        rows = query(conn, locale, since, limit, **extra)
+    finally:
+        conn.close()
+    if fmt == "csv":
+        return _csv(name, rows, columns)
+    return jsonify(
+        {
+            "locale": locale,
+            "days": days,
+            "recording": recorder.enabled,
+            "dropped": recorder.dropped,
+            name.replace("-", "_"): rows,
+        }
+    )
+
+
+@bp.get("/insights/queries")
+def insights_queries():
+    """Top queries with searches, click-through rate and zero-result rate."""
+    cols = ["query", "searches", "click_through_rate", "zero_result_rate", "fallback_rate"]
+    return _answer("queries", top_queries, cols)
+
+
+@bp.get("/insights/zero-results")
+def insights_zero_results():
+    """Top queries with no result."""
+    cols = ["query", "searches", "locales", "corrected", "last_seen"]
+    return _answer("zero-results", zero_results, cols)
+
+
+@bp.get("/insights/fallbacks")
+def insights_fallbacks():
+    """Per locale: fallback share, top queries answered in English, English articles clicked."""
+    locale, since, days, limit, fmt = _params()
+    conn = connect(get_recorder().path)
+    try:
+        rows = fallbacks(conn, locale, since, limit)
+    finally:
+        conn.close()
+    if fmt == "json":
+        return jsonify({"locale": locale, "days": days, "fallbacks": rows})
+    # One flat table: a summary line per locale, then its queries and its clicked articles.
+    flat = []
+    for row in rows:
+        base = {k: row[k] for k in ("locale", "searches", "fallback_searches", "fallback_share")}
+        flat.append({**base, "kind": "summary"})
+        flat += [
+            {**base, "kind": "query", "item": q["query"], "count": q["searches"]}
+            for q in row["top_queries"]
+        ]
+        flat += [
+            {**base, "kind": "english_article_clicked", "item": c["article"], "count": c["clicks"]}
+            for c in row["english_articles_clicked"]
+        ]
+    cols = ["locale", "searches", "fallback_searches", "fallback_share", "kind", "item", "count"]
+    return _csv("fallbacks", flat, cols)
+
+
+@bp.get("/insights/articles")
+def insights_articles():
+    """Per article: shown, clicked, click-through rate, helpful and not helpful."""
+    sort = request.args.get("sort", "shown")
+    if sort not in ("shown", "clicks", "helpful", "not_helpful"):
+        raise InvalidParameter("sort", "must be one of shown, clicks, helpful, not_helpful")
+    cols = ["article", "shown", "clicks", "click_through_rate", "helpful", "not_helpful"]
+    return _answer("articles", articles, cols, sort=sort)

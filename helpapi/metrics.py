@@ -1,0 +1,162 @@
+"""Operator metrics: ``GET /metrics`` in the Prometheus text format.
+
+Under gunicorn, ``PROMETHEUS_MULTIPROC_DIR`` (set by gunicorn.conf.py before this module is
+imported) makes every worker write its counters to files there, and a scrape, answered by any
+one worker, sums them all. Without it (tests, ``flask run``) the default registry of this
+process is served. What is read from disk (the serving generation, the reindex job files) is
+computed at scrape time, never counted in a worker.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+from pathlib import Path
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import request
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter
+from prometheus_client import Histogram
+from prometheus_client import generate_latest
+from prometheus_client import values
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import InfoMetricFamily
+
+from .errors import Unauthorized
+
+bp = Blueprint("metrics", __name__)
+
+REQUESTS = Counter(
+    "helpapi_requests", "HTTP requests answered, by route and status.", ["route", "status"]
+)
+LATENCY = Histogram(
+    "helpapi_request_duration_seconds",
+    "Time to answer a request, by route and status.",
+    ["route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+SEARCHES = Counter("helpapi_searches", "Searches answered, by served locale.", ["locale"])
+ZERO = Counter(
+    "helpapi_zero_result_searches", "Searches with no hit, by served locale.", ["locale"]
+)
+FALLBACK = Counter(
+    "helpapi_fallback_searches",
+    "Searches answered in English for another locale, by requested locale.",
+    ["locale"],
+)
+DROPPED = Counter(
+    "helpapi_analytics_dropped", "Analytics records dropped because a worker's queue was full."
+)
+
+
+def observe_request(route: str, status: int, seconds: float) -> None:
+    """Count one answered request."""
+    REQUESTS.labels(route, str(status)).inc()
+    LATENCY.labels(route, str(status)).observe(seconds)
+
+
+def observe_search(served: str, requested: str | None, total: int, fallback: bool) -> None:
+    """Count one answered search."""
+    SEARCHES.labels(served).inc()
+    if total == 0:
+        ZERO.labels(served).inc()
+    if fallback:
+        FALLBACK.labels(requested or served).inc()
+
+
+def analytics_dropped() -> None:
+    """Count one analytics record dropped."""
+    DROPPED.inc()
+
+
+class IndexCollector:
+    """Serving generation (info and age) and reindex jobs, read from the index folder."""
+
+    def __init__(self, index_dir: str):
+        self.index_dir = Path(index_dir)
+
+    def collect(self):
+        """Metric families computed now."""
+        from . import generations
+        from . import jobs
+
+        info = InfoMetricFamily("helpapi_generation", "The serving index generation.")
+        age = GaugeMetricFamily(
+            "helpapi_generation_age_seconds", "Seconds since the serving generation was built."
+        )
+        name = generations.current_generation(self.index_dir)
+        if name:
+            info.add_metric([], {"generation": name})
+            try:
+                built = (self.index_dir / name / "meta.json").stat().st_mtime
+                age.add_metric([], max(0.0, time.time() - built))
+            except OSError:
+                pass
+        yield info
+        yield age
+        counts = GaugeMetricFamily(
+            "helpapi_reindex_jobs",
+            "Reindex jobs on record (the most recent ones kept), by status.",
+            labels=["status"],
+        )
+        duration = GaugeMetricFamily(
+            "helpapi_reindex_last_duration_seconds",
+            "Duration of the most recent finished reindex job, by its outcome.",
+            labels=["status"],
+        )
+        by_status: dict[str, int] = {}
+        last = None
+        try:
+            recent = jobs.list_jobs(self.index_dir, limit=100)
+        except OSError:
+            recent = []
+        for job in recent:
+            by_status[job["status"]] = by_status.get(job["status"], 0) + 1
+            if last is None and job.get("finished") and job.get("started"):
+                last = job
+        for status, n in sorted(by_status.items()):
+            counts.add_metric([status], n)
+        if last is not None:
+            duration.add_metric([last["status"]], last["finished"] - last["started"])
+        yield counts
+        yield duration
+
+
+# prometheus_client chose file-backed (multiprocess) values when it was imported, from the
+# variable as it was then; a variable set later (by code that merely read gunicorn.conf.py)
+# must not switch the scrape to files nobody writes.
+_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+_MULTIPROCESS = bool(_MULTIPROC_DIR) and values.ValueClass is not values.MutexValue
+
+
+def _registry(index_dir: str) -> CollectorRegistry:
+    if _MULTIPROCESS:
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=_MULTIPROC_DIR)
+    else:
+        registry = CollectorRegistry()
+        for collector in (REQUESTS, LATENCY, SEARCHES, ZERO, FALLBACK, DROPPED):
+            registry.register(collector)
+    registry.register(IndexCollector(index_dir))
+    return registry
+
+
+@bp.get("/metrics")
+def metrics_view():
+    """Prometheus text exposition; Bearer ``HELPAPI_METRICS_TOKEN`` when one is set."""
+    token = current_app.config.get("METRICS_TOKEN", "")
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), token.encode()
+        ):
+            raise Unauthorized("Authorization: Bearer <HELPAPI_METRICS_TOKEN> is required.")
+    body = generate_latest(_registry(current_app.config["INDEX_DIR"]))
+    return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
