@@ -12,11 +12,14 @@ Every query here passes validation (at most 256 characters) and is generated, no
 * ``nonsense``: distinct made-up words (no strict match: spelling correction, relaxed pass).
 
 Each query is sent through the Flask test client (the whole request path, result cache off) in
-every locale of the index, and ``time.process_time`` is read around it. Prints, per family, the
-worst and p99 CPU milliseconds and the query that cost most; exits 1 when the worst search is
-over the target (20 ms CPU).
+every locale of the index, and ``time.process_time`` is read around it (user + system CPU).
+Round 1 is a warm-up: it maps each locale's index pages in (page faults count as system CPU,
+once per process, whatever the query); the figures are of the later rounds, a warm process
+with the result cache off. Prints, per family, the worst and p99 CPU milliseconds and the
+query that cost most, and the warm-up round's worst beside; exits 1 when the worst warm search
+is over the target (20 ms CPU).
 
-    python bench/hostile.py --index DIR [--rounds 2] [--target-ms 20]
+    python bench/hostile.py --index DIR [--rounds 3] [--target-ms 20]
 """
 
 from __future__ import annotations
@@ -121,7 +124,7 @@ def measure(client, q: str, locale: str, prefix: bool) -> tuple[float, int]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--index", required=True)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--target-ms", type=float, default=20.0)
     ap.add_argument("--locales", default="")
     args = ap.parse_args()
@@ -133,15 +136,19 @@ def main() -> int:
         cases = [(loc, *c) for loc in locales for c in generate(ixset, loc, rng)]
     client.get("/v1/search?q=warm&locale=" + locales[0])
     worst: dict[str, list] = {}
+    first: dict[str, float] = {}
     statuses: dict[int, int] = {}
-    for _ in range(args.rounds):
+    for n in range(max(2, args.rounds)):
         for loc, family, q, prefix in cases:
             ms, status = measure(client, q, loc, prefix)
             statuses[status] = statuses.get(status, 0) + 1
-            worst.setdefault(family, []).append((ms, loc, q, prefix))
+            if n == 0:
+                first[family] = max(first.get(family, 0.0), ms)
+            else:
+                worst.setdefault(family, []).append((ms, loc, q, prefix))
     print(f"{len(cases)} queries x {args.rounds} rounds, {len(locales)} locales")
     print(f"statuses {statuses}")
-    print(f"{'family':10} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  worst query")
+    print(f"{'family':10} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'warm-up':>8}  worst")
     overall = 0.0
     for family, rows in worst.items():
         rows.sort()
@@ -150,7 +157,8 @@ def main() -> int:
         overall = max(overall, top[0])
         shown = top[2] if len(top[2]) <= 50 else top[2][:47] + "..."
         print(
-            f"{family:10} {len(ms):5} {pct(ms, 0.5):8.2f} {pct(ms, 0.99):8.2f} {top[0]:8.2f}  "
+            f"{family:10} {len(ms):5} {pct(ms, 0.5):8.2f} {pct(ms, 0.99):8.2f} {top[0]:8.2f} "
+            f"{first[family]:8.2f}  "
             f"{top[1]} prefix={top[3]} {shown!r}"
         )
     verdict = "met" if overall <= args.target_ms else "NOT met"

@@ -97,10 +97,16 @@ def parse_user_text(text: str, locale: str, prefix: bool = False) -> list[Unit]:
 
 def _bounded(units: list[Unit]) -> list[Unit]:
     """Repeated units collapsed (first one kept; a word being typed stays last), at most
-    ranking.MAX_UNITS of them: the cost of every later step follows the number of units."""
+    ranking.MAX_LONE_CHARS lone no-space characters and ranking.MAX_UNITS units in all: the
+    cost of every later step follows the number of units."""
     seen: dict[tuple, int] = {}
     out: list[Unit] = []
+    lone = 0
     for u in units:
+        if u.kind == "run" and len(u.text) == 1:
+            lone += 1
+            if lone > ranking.MAX_LONE_CHARS:
+                continue
         key = (u.kind, u.term, u.grams, u.phrase)
         if key in seen:
             if u.prefix:

@@ -45,6 +45,9 @@ PREFIX_EXACT_DOCS = 2000
 # units and runs of no-space text under 45 characters.
 MAX_UNITS = 16
 MAX_RUN_CHARS = 64
+# A lone character of a no-space script stands for every pair it starts (a prefix): costly,
+# and close to meaningless several times over. Real queries hold at most 2 (../shared/queries).
+MAX_LONE_CHARS = 3
 
 # --- Spelling correction (strict pass again, with unknown words corrected) ---
 # More unknown words than this is not a typo but text the index does not hold: no correction.

@@ -53,8 +53,14 @@ def _compiled(surfaces: frozenset[str]) -> re.Pattern | None:
     return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
 
 
-def match_spans(text: str, surfaces: list[str], limit: int = 2000) -> list[tuple[int, int]]:
-    """Sorted, merged ``(start, end)`` spans where any surface occurs (adjacent ones joined)."""
+def match_spans(
+    text: str, surfaces: list[str], limit: int = 2000, window: tuple[int, int] | None = None
+) -> list[tuple[int, int]]:
+    """Sorted, merged ``(start, end)`` spans where any surface occurs (adjacent ones joined).
+
+    With ``window=(n, size)`` the scan stops once past ``size`` characters after the start of
+    the ``n``-th span: all that a snippet window starting at one of the first ``n`` can show.
+    """
     pattern = _pattern(surfaces)
     merged: list[list[int]] = []
     if pattern is None:
@@ -63,6 +69,13 @@ def match_spans(text: str, surfaces: list[str], limit: int = 2000) -> list[tuple
         if i >= limit:
             break
         a, b = m.span(1) if m.lastindex else m.span()
+        if (
+            window
+            and len(merged) > window[0]
+            and a > merged[window[0] - 1][0] + window[1]
+            and a > merged[-1][1]  # (a match that extends the last span still does)
+        ):
+            break
         if merged and a <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], b)
         else:
@@ -107,7 +120,9 @@ def make_snippet(text: str, surfaces: list[str], size: int = SNIPPET_CHARS) -> s
     text = " ".join(text.split())
     if not text:
         return ""
-    spans = match_spans(text, surfaces)
+    # A window starts at one of the first 64 matches and spans ``size`` characters: matches
+    # past that change nothing, and a query of frequent characters finds thousands.
+    spans = match_spans(text, surfaces, window=(64, size))
     start = 0
     if spans:
         # The window holding the most distinct matched words wins; the earliest on ties.

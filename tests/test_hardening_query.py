@@ -114,3 +114,39 @@ def test_case_variants_share_one_cache_entry(app, variant):
     assert resp.status_code == 200
     assert resp.get_json()["query"] == variant.strip()
     assert len(cache._data) == before
+
+
+def test_lone_characters_are_capped():
+    from helpapi import ranking
+
+    units = parse_user_text("を の し は て が で に と も", "ja-JP")
+    lone = [u for u in units if u.kind == "run" and len(u.text) == 1]
+    assert len(lone) == ranking.MAX_LONE_CHARS
+    assert [u.text for u in lone] == ["を", "の", "し"]
+    # Longer runs and words are not affected.
+    units = parse_user_text("パスワード を の し は reset", "ja-JP")
+    assert [u.text for u in units] == ["パスワード", "を", "の", "し", "reset"]
+
+
+def test_snippet_scan_stops_past_the_last_possible_window():
+    from helpapi import snippets
+
+    text = " ".join(["の"] * 5000)
+    full = snippets.match_spans(text, ["の"])
+    cut = snippets.match_spans(text, ["の"], window=(64, 180))
+    assert full[: len(cut)] == cut and len(cut) < 200
+    # The snippet is the one the whole scan gives.
+    long = "Intro. " + " ".join(f"word{i} reset password" for i in range(3000))
+    surfaces = ["reset", "password"]
+    assert snippets.make_snippet(long, surfaces) == _full_snippet(long, surfaces)
+
+
+def _full_snippet(text, surfaces):
+    from helpapi import snippets
+
+    real = snippets.match_spans
+    try:
+        snippets.match_spans = lambda t, s, limit=2000, window=None: real(t, s, limit)
+        return snippets.make_snippet(text, surfaces)
+    finally:
+        snippets.match_spans = real
