@@ -149,15 +149,48 @@ def near(poslists: list, slop: int, ordered: bool) -> bool:
     return False
 
 
-def _phrase(field: FieldPostings, words, slop: int = 1, boost: float = 1.0):
+def _phrase(field: FieldPostings, words, slop: int = 1, boost: float = 1.0, terms=None):
     """Documents holding ``words`` in order, each within ``slop`` of the previous ones."""
-    terms = [_term(field, w) for w in words]
+    terms = terms or [_term(field, w) for w in words]
     if any(t is None for t in terms):
         return None
     out = _Scored()
     for d, s in _chain_docs(terms, slop, ordered=True).items():
         out[d] = s * boost
     return out
+
+
+class _LazyPhrase:
+    """A required phrase checked only where asked: the strict pass intersects its cheaper
+    clauses first and checks positions in the few documents left, instead of in every
+    document of the phrase's rarest word (a quoted flood of stop words, bench/hostile.py).
+    Same documents and scores as :func:`_phrase`."""
+
+    __slots__ = ("terms", "slop", "boost")
+
+    def __init__(self, terms: list[_Term], slop: int = 1, boost: float = 1.0):
+        self.terms, self.slop, self.boost = terms, slop, boost
+
+    def __len__(self) -> int:
+        # An upper bound of its documents: where _intersect starts only when nothing is rarer.
+        return min(len(t) for t in self.terms)
+
+    def items(self):
+        return _phrase(self.terms[0].field, None, self.slop, self.boost, self.terms).items()
+
+    def lookup(self, doc: int):
+        found = [t.find(doc) for t in self.terms]
+        if min(found) < 0:
+            return None
+        field = self.terms[0].field
+        if not near([field.positions_at(j) for j in found], self.slop, True):
+            return None
+        return sum(field.scores[j] for j in found) * self.boost
+
+
+def _lazy_phrase(field: FieldPostings, words, slop: int = 1):
+    terms = [_term(field, w) for w in words]
+    return None if any(t is None for t in terms) else _LazyPhrase(terms, slop)
 
 
 def _chain_docs(terms: list[_Term], slop: int, ordered: bool) -> dict:
@@ -223,14 +256,16 @@ def strict(mem: MemIndex, units: list[Unit], key: str = "") -> list[tuple[int, f
     """
     text, grams = mem.fields["text"], mem.fields["grams"]
     required = [
-        _term(text, u.term) if u.kind == "word" else _gram_clause(grams, u.grams)
+        _term(text, u.term)
+        if u.kind == "word"
+        else (_lazy_phrase(grams, u.grams) if len(u.grams) > 1 else _gram_clause(grams, u.grams))
         for u in units
         if not is_prefix(u)
     ]
     for n in sorted({u.phrase for u in units if u.phrase >= 0}):
         words = [u.term for u in units if u.phrase == n and u.kind == "word"]
         if len(words) > 1:
-            required.append(_phrase(text, words))
+            required.append(_lazy_phrase(text, words))
     if any(c is None or not len(c) for c in required):
         return []
     found = _intersect(required) if required else None
