@@ -63,3 +63,30 @@ def test_near_stops_at_the_first_chain():
 @pytest.mark.parametrize("text", ["to the " * 40, '"' + "to the " * 30 + '"'])
 def test_repeats_collapse_before_any_pass(text):
     assert [u.term for u in parse_user_text(text, "en-US")] == ["to", "the"]
+
+
+def test_pair_fast_path_equals_the_general_chain(ixset):
+    """_pair_docs (two terms, one right after the other) against near() on every document."""
+    from helpapi import engine
+
+    checked = 0
+    for locale in ("ja-JP", "de-DE", "zh-TW"):
+        mem = ixset.mem[locale]
+        for name in ("grams", "text"):
+            field = mem.fields[name]
+            tids = sorted(range(len(field.terms)), key=field.doc_frequency, reverse=True)[:12]
+            for x in tids[:6]:
+                for y in tids[6:]:
+                    a, b = engine._Term(field, x), engine._Term(field, y)
+                    want = {}
+                    for k in range(a.start, a.end):
+                        d = field.docs[k]
+                        j = b.find(d)
+                        if j >= 0 and engine.near(
+                            [field.positions_at(k), field.positions_at(j)], 1, True
+                        ):
+                            want[d] = field.scores[k] + field.scores[j]
+                    assert engine._pair_docs(a, b) == want
+                    assert engine._pair_docs(b, a).keys() <= set(field.docs[b.start : b.end])
+                    checked += 1
+    assert checked >= 150
