@@ -15,9 +15,10 @@ Each query is sent through the Flask test client (the whole request path, result
 every locale of the index, and ``time.process_time`` is read around it (user + system CPU).
 Round 1 is a warm-up: it maps each locale's index pages in (page faults count as system CPU,
 once per process, whatever the query); the figures are of the later rounds, a warm process
-with the result cache off. Prints, per family, the worst and p99 CPU milliseconds and the
-query that cost most, and the warm-up round's worst beside; exits 1 when the worst warm search
-is over the target (20 ms CPU).
+with the result cache off. A query's cost is the median of its warm rounds (one round's figure
+also carries garbage collection and the machine's noise, a few ms either way). Prints, per
+family, the p50, p99 and worst query cost, the worst single warm measurement, and the warm-up
+round's worst; exits 1 when the worst query cost is over the target (20 ms CPU).
 
     python bench/hostile.py --index DIR [--rounds 3] [--target-ms 20]
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import sys
 import time
 import urllib.parse
@@ -135,20 +137,28 @@ def main() -> int:
         locales = args.locales.split(",") if args.locales else ixset.locales
         cases = [(loc, *c) for loc in locales for c in generate(ixset, loc, rng)]
     client.get("/v1/search?q=warm&locale=" + locales[0])
-    worst: dict[str, list] = {}
     first: dict[str, float] = {}
+    single: dict[str, float] = {}
+    runs: dict[int, list[float]] = {}
     statuses: dict[int, int] = {}
     for n in range(max(2, args.rounds)):
-        for loc, family, q, prefix in cases:
+        for i, (loc, family, q, prefix) in enumerate(cases):
             ms, status = measure(client, q, loc, prefix)
             statuses[status] = statuses.get(status, 0) + 1
             if n == 0:
                 first[family] = max(first.get(family, 0.0), ms)
             else:
-                worst.setdefault(family, []).append((ms, loc, q, prefix))
+                single[family] = max(single.get(family, 0.0), ms)
+                runs.setdefault(i, []).append(ms)
+    worst: dict[str, list] = {}
+    for i, (loc, family, q, prefix) in enumerate(cases):
+        worst.setdefault(family, []).append((statistics.median(runs[i]), loc, q, prefix))
     print(f"{len(cases)} queries x {args.rounds} rounds, {len(locales)} locales")
     print(f"statuses {statuses}")
-    print(f"{'family':10} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'warm-up':>8}  worst")
+    print(
+        f"{'family':10} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'1 run':>8} "
+        f"{'warm-up':>8}  worst query"
+    )
     overall = 0.0
     for family, rows in worst.items():
         rows.sort()
@@ -158,11 +168,11 @@ def main() -> int:
         shown = top[2] if len(top[2]) <= 50 else top[2][:47] + "..."
         print(
             f"{family:10} {len(ms):5} {pct(ms, 0.5):8.2f} {pct(ms, 0.99):8.2f} {top[0]:8.2f} "
-            f"{first[family]:8.2f}  "
+            f"{single[family]:8.2f} {first[family]:8.2f}  "
             f"{top[1]} prefix={top[3]} {shown!r}"
         )
     verdict = "met" if overall <= args.target_ms else "NOT met"
-    print(f"worst CPU per search: {overall:.2f} ms (target <= {args.target_ms} ms: {verdict})")
+    print(f"worst query cost: {overall:.2f} ms CPU (target <= {args.target_ms} ms: {verdict})")
     return 0 if overall <= args.target_ms else 1
 
 
