@@ -32,6 +32,7 @@ from .errors import ServiceUnavailable
 from .errors import Unauthorized
 from .errors import error_body
 from .schema import ENGLISH
+from .web import json_object
 
 bp = Blueprint("admin", __name__, url_prefix="/v1/admin")
 log = logging.getLogger("helpapi.admin")
@@ -108,16 +109,7 @@ def _body() -> dict:
         raise PayloadTooLarge(f"The body must be at most {MAX_BODY} bytes.")
     if not raw.strip():
         return {}
-    try:
-        body = current_app.json.loads(raw)
-    except ValueError:
-        raise BadRequest("The body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.")
-    unknown = sorted(set(body) - _BODY_KEYS)
-    if unknown:
-        raise InvalidParameter(unknown[0], "unknown key; allowed: locales, full")
-    return body
+    return json_object(raw, _BODY_KEYS)
 
 
 def _validate(body: dict) -> tuple[list[str] | None, bool]:

@@ -18,11 +18,11 @@ from flask import jsonify
 from flask import request
 
 from .analytics import get_recorder
-from .errors import BadRequest
 from .errors import HelpApiError
 from .errors import InvalidParameter
 from .errors import PayloadTooLarge
 from .errors import error_body
+from .web import json_object
 
 bp = Blueprint("events", __name__)
 MAX_EVENT_BYTES = 4096
@@ -83,17 +83,7 @@ def parse_event(raw: bytes) -> dict:
     """The validated event from a request body; raises the 400/413 errors."""
     if len(raw) > MAX_EVENT_BYTES:
         raise PayloadTooLarge(f"An event must be at most {MAX_EVENT_BYTES} bytes.")
-    try:
-        body = current_app.json.loads(raw)
-    except ValueError:
-        raise BadRequest("The body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.")
-    unknown = sorted(set(body) - _KEYS)
-    if unknown:
-        raise InvalidParameter(
-            unknown[0], "unknown key; allowed: type, query_id, article, position"
-        )
+    body = json_object(raw, _KEYS)
     kind = body.get("type")
     if kind not in EVENT_TYPES:
         raise InvalidParameter("type", "must be one of click, helpful, not_helpful")

@@ -19,6 +19,7 @@ from flask.json.provider import JSONProvider
 from . import metrics
 from .config import admin_token
 from .errors import BadRequest
+from .errors import InvalidParameter
 from .errors import PayloadTooLarge
 
 access_log = logging.getLogger("helpapi.access")
@@ -146,6 +147,24 @@ class BodyGuard:
                 raise
             return b"".join(chunks), False
         return b"".join(chunks), True
+
+
+def json_object(raw: bytes, allowed: set[str]) -> dict:
+    """A request body that must be one JSON object with only ``allowed`` keys.
+
+    Raises :class:`BadRequest` (not JSON, not an object) or :class:`InvalidParameter` naming
+    the first unknown key: the one shape every JSON-taking route answers with.
+    """
+    try:
+        body = orjson.loads(raw)
+    except ValueError:
+        raise BadRequest("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise InvalidParameter(unknown[0], f"unknown key; allowed: {', '.join(sorted(allowed))}")
+    return body
 
 
 def _check_body() -> None:
