@@ -166,24 +166,29 @@ class _LazyPhrase:
     document of the phrase's rarest word (a quoted flood of stop words, bench/hostile.py).
     Same documents and scores as :func:`_phrase`."""
 
-    __slots__ = ("terms", "slop", "boost")
+    __slots__ = ("terms", "slop", "boost", "_rarest_first")
 
     def __init__(self, terms: list[_Term], slop: int = 1, boost: float = 1.0):
         self.terms, self.slop, self.boost = terms, slop, boost
+        # Probed rarest first: most documents lack a rare word, and stop at the first miss.
+        self._rarest_first = sorted(range(len(terms)), key=lambda i: len(terms[i]))
 
     def __len__(self) -> int:
-        # An upper bound of its documents (its rarest word's): _intersect checks positions
-        # once the rarer clauses have narrowed the documents, and starts from a phrase only
-        # when nothing is rarer.
-        return min(len(t) for t in self.terms)
+        # Sorts after the plain clauses (positions are the costliest check, so they are made
+        # last, on the fewest documents); _intersect starts from a phrase only when the query
+        # has nothing else.
+        return sum(len(t) for t in self.terms)
 
     def items(self):
         return _phrase(self.terms[0].field, None, self.slop, self.boost, self.terms).items()
 
     def lookup(self, doc: int):
-        found = [t.find(doc) for t in self.terms]
-        if min(found) < 0:
-            return None
+        found = [0] * len(self.terms)
+        for i in self._rarest_first:
+            j = self.terms[i].find(doc)
+            if j < 0:
+                return None
+            found[i] = j
         field = self.terms[0].field
         if not near([field.positions_at(j) for j in found], self.slop, True):
             return None
