@@ -23,6 +23,7 @@ from concurrent.futures import FIRST_COMPLETED
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import wait
 from pathlib import Path
+from typing import NamedTuple
 
 from whoosh import index as whoosh_index
 
@@ -194,6 +195,28 @@ def _source_articles(corpus_dir: Path, source_locale: str, stats, max_bytes) -> 
     return list(_parse_locale(corpus_dir, source_locale, stats, None, max_bytes))
 
 
+class SourceRef(NamedTuple):
+    """What a translation takes from its linked source article (see :func:`_linked`)."""
+
+    slug: str
+    assetid: str | None
+    title: str
+    body: str
+
+
+def source_refs(corpus_dir: Path, source_locale: str, max_bytes: int) -> list[SourceRef]:
+    """The source folder's articles as links need them (empty when there is no folder).
+
+    Parsed once per build by :func:`build_indexes` and handed to every locale's build, which
+    would otherwise each parse the whole source folder again.
+    """
+    stats = LocaleStats(source_locale)
+    return [
+        SourceRef(a.slug, a.assetid, a.title, a.body)
+        for a in _source_articles(Path(corpus_dir), source_locale, stats, max_bytes)
+    ]
+
+
 def _english_articles(corpus, sources, source_locale, stats, progress, max_bytes):
     """Everything the English index holds: the source folder, then sxs English for the rest."""
     own = LocaleStats(source_locale)
@@ -232,12 +255,14 @@ def build_locale(
     progress: Progress | None = None,
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
     source_locale: str = ENGLISH,
+    sources_parsed: list[SourceRef] | None = None,
 ) -> LocaleStats:
     """Write the index of one locale into ``out_dir/<locale>``.
 
     For ``en-US``, ``sources`` names the locales whose English spans feed it; the folder of
     ``source_locale`` (the team's English source, when present) *is* the English index, and the
-    other locales' articles are linked to it (:mod:`helpapi.content`). Files over
+    other locales' articles are linked to it (:mod:`helpapi.content`); ``sources_parsed``
+    is that folder already read (:func:`source_refs`), else it is read here. Files over
     ``max_article_bytes`` are rejected unread.
     """
     started = time.perf_counter()
@@ -254,10 +279,9 @@ def build_locale(
         )
         linked = ((a, a.slug) for a in articles)
     else:
-        source = _source_articles(
-            corpus, source_locale, LocaleStats(source_locale), max_article_bytes
-        )
-        catalog = SourceCatalog.of(source_locale, source) if source else None
+        if sources_parsed is None:
+            sources_parsed = source_refs(corpus, source_locale, max_article_bytes)
+        catalog = SourceCatalog.of(source_locale, sources_parsed) if sources_parsed else None
         articles = _parse_locale(corpus, locale, stats, progress, max_article_bytes)
         linked = _linked(articles, catalog)
     recorder = memindex.Recorder()
@@ -435,6 +459,8 @@ def build_indexes(
         previous = generations.current_generation(index_dir)
         carried, damaged = _carry_over(index_dir, previous, staging, wanted, available)
         wanted = [*wanted, *(loc for loc in damaged if loc not in wanted)]
+        if any(loc != ENGLISH for loc in wanted):
+            options["sources_parsed"] = source_refs(corpus_dir, source_locale, max_article_bytes)
         stats = _run_builds(corpus_dir, staging, wanted, available, jobs, progress, options)
         _require_engine_files(staging)
         generations.write_meta(staging, _meta(name, corpus_dir, staging, stats, carried))
