@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from typing import NamedTuple
 
+from .corpus import DEFAULT_MAX_ARTICLE_BYTES
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "HELPAPI_"
 
@@ -66,7 +68,7 @@ SETTINGS = (
     Setting("BODY_TIMEOUT", 10, "Seconds a request body may take to arrive in full.", int, 1, 300),
     Setting(
         "MAX_ARTICLE_BYTES",
-        2_097_152,
+        DEFAULT_MAX_ARTICLE_BYTES,
         "Largest corpus file indexed, in bytes; larger ones are rejected unread.",
         int,
         1024,

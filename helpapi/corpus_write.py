@@ -27,6 +27,9 @@ from .locales import normalize_tag
 # The file types an article can have; the first is what Markdown writes use.
 EXTENSIONS = (".md", ".html", ".htm")
 MAX_SLUG_LENGTH = 200
+# A batch of the ingestion API: at most this many operations, in a body of at most this size.
+MAX_BATCH_OPERATIONS = 1000
+MAX_BATCH_BYTES = 10 * 1024 * 1024
 # A slug segment: letters of any script, digits, "-", "_", "." (not leading: no hidden files).
 _SEGMENT = re.compile(r"^[^\W_][\w.-]*$")
 _FM_KEYS = {"title", "markdown", "html", "front_matter"}

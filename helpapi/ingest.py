@@ -31,15 +31,14 @@ from .errors import InvalidParameter
 from .errors import NotFound
 from .errors import PayloadTooLarge
 
-DEFAULT_MAX_ARTICLE_BYTES = 2 * 1024 * 1024
-MAX_BATCH_BYTES = 10 * 1024 * 1024
-MAX_BATCH_OPERATIONS = 1000
+MAX_BATCH_BYTES = corpus_write.MAX_BATCH_BYTES
+MAX_BATCH_OPERATIONS = corpus_write.MAX_BATCH_OPERATIONS
 _BATCH_KEYS = {"operations"}
 _OP_KEYS = {"op", "locale", "slug"}
 
 
 def _max_article_bytes() -> int:
-    return current_app.config.get("MAX_ARTICLE_BYTES") or DEFAULT_MAX_ARTICLE_BYTES
+    return current_app.config["MAX_ARTICLE_BYTES"]
 
 
 def _raw_body(limit: int) -> bytes:

@@ -18,6 +18,7 @@ from flask.json.provider import JSONProvider
 
 from . import metrics
 from .config import admin_token
+from .corpus_write import MAX_BATCH_BYTES
 from .errors import BadRequest
 from .errors import InvalidParameter
 from .errors import PayloadTooLarge
@@ -41,7 +42,6 @@ MAX_BODY_BYTES = 64 * 1024
 # The ingestion routes take whole articles and batches (helpapi.ingest), but only from a
 # caller that already shows the admin token: strangers never make a worker buffer megabytes.
 INGEST_PREFIX = "/v1/admin/articles"
-MAX_INGEST_BODY_BYTES = 10 * 1024 * 1024 + 64 * 1024
 NOSNIFF = "nosniff"
 # JSON, scripts, stylesheets: nothing in them may load anything, nor be framed.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -250,12 +250,14 @@ def _cors(resp, origins: list[str]):
 def _body_limits(app: Flask):
     """The per-request body cap: large for the ingestion routes with the right admin token."""
     token = admin_token(app.config).encode()
+    # The largest body an ingestion route reads (helpapi.ingest checks its own, smaller, caps).
+    ingest_cap = max(MAX_BATCH_BYTES, app.config["MAX_ARTICLE_BYTES"])
 
     def limit_for(environ) -> int:
         if token and environ.get("PATH_INFO", "").startswith(INGEST_PREFIX):
             scheme, _, given = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
             if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token):
-                return MAX_INGEST_BODY_BYTES
+                return ingest_cap
         return MAX_BODY_BYTES
 
     return limit_for
