@@ -25,11 +25,12 @@ from .admin import StorageUnavailable
 from .admin import _audit
 from .admin import _job_view
 from .admin import bp
-from .errors import BadRequest
 from .errors import HelpApiError
 from .errors import InvalidParameter
 from .errors import NotFound
 from .errors import PayloadTooLarge
+from .web import json_body
+from .web import json_object
 
 MAX_BATCH_BYTES = corpus_write.MAX_BATCH_BYTES
 MAX_BATCH_OPERATIONS = corpus_write.MAX_BATCH_OPERATIONS
@@ -48,17 +49,6 @@ def _raw_body(limit: int) -> bytes:
     if len(raw) > limit:
         raise PayloadTooLarge(f"The body must be at most {limit} bytes.")
     return raw
-
-
-def _json(raw: bytes):
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadRequest(f"The body is not valid UTF-8 (byte {exc.start}).") from None
-    try:
-        return current_app.json.loads(text)
-    except ValueError:
-        raise BadRequest("The body is not valid JSON.") from None
 
 
 def _reindex_wanted() -> bool:
@@ -123,7 +113,7 @@ def put_article(locale: str, slug: str):
     raw = _raw_body(_max_article_bytes())
     try:
         if mimetype == "application/json":
-            op = corpus_write.operation_from_json(locale, slug, _json(raw))
+            op = corpus_write.operation_from_json(locale, slug, json_body(raw))
         elif mimetype in ("text/markdown", "text/x-markdown", "text/plain"):
             op = corpus_write.operation_from_text(locale, slug, raw, html=False)
         elif mimetype == "text/html":
@@ -187,12 +177,7 @@ def _batch_operation(n: int, item) -> corpus_write.Operation:
 @bp.post("/articles:batch")
 def batch_articles():
     """Up to 1,000 put/delete operations, validated together, then written, then one job."""
-    body = _json(_raw_body(MAX_BATCH_BYTES))
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.")
-    unknown = sorted(set(body) - _BATCH_KEYS)
-    if unknown:
-        raise InvalidParameter(unknown[0], "unknown key; allowed: operations")
+    body = json_object(_raw_body(MAX_BATCH_BYTES), _BATCH_KEYS)
     items = body.get("operations")
     if not isinstance(items, list) or not items:
         raise InvalidParameter("operations", "must be a non-empty list")

@@ -149,16 +149,27 @@ class BodyGuard:
         return b"".join(chunks), True
 
 
+def json_body(raw: bytes):
+    """A request body parsed as JSON; :class:`BadRequest` saying where it is not UTF-8, or
+    that it is not JSON."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"The body is not valid UTF-8 (byte {exc.start}).") from None
+    try:
+        return orjson.loads(text)
+    except ValueError:
+        raise BadRequest("The body is not valid JSON.") from None
+
+
 def json_object(raw: bytes, allowed: set[str]) -> dict:
     """A request body that must be one JSON object with only ``allowed`` keys.
 
-    Raises :class:`BadRequest` (not JSON, not an object) or :class:`InvalidParameter` naming
-    the first unknown key: the one shape every JSON-taking route answers with.
+    Raises :class:`BadRequest` (not UTF-8, not JSON, not an object) or
+    :class:`InvalidParameter` naming the first unknown key: the one shape every JSON-taking
+    route answers with.
     """
-    try:
-        body = orjson.loads(raw)
-    except ValueError:
-        raise BadRequest("The body is not valid JSON.") from None
+    body = json_body(raw)
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.")
     unknown = sorted(set(body) - allowed)
