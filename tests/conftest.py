@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -129,39 +130,68 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(corpus_index, tmp_path_factory):
-    """Real gunicorn (2 workers) on a free loopback port, serving the session's index."""
+class Gunicorn:
+    """A real gunicorn started by :func:`run_gunicorn`; ``output`` and ``returncode`` are
+    set once it has stopped."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.output = ""
+        self.returncode: int | None = None
+
+
+@contextlib.contextmanager
+def run_gunicorn(log_path: Path, ready: str = "/readyz", env: dict | None = None, **extra):
+    """gunicorn with the project's ``gunicorn.conf.py`` on a free loopback port.
+
+    The environment is ``env`` (default: this process's, without HELPAPI_* variables) plus
+    ``extra`` and HELPAPI_BIND. Waits until ``ready`` answers (30 s at most, else raises with
+    the log), yields a :class:`Gunicorn`, then stops it with SIGTERM (SIGKILL after 30 s).
+    """
     port = _free_port()
-    log = open(tmp_path_factory.mktemp("gunicorn") / "log.txt", "w+b")  # noqa: SIM115
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPAPI_")}
-    env.update(
-        HELPAPI_INDEX_DIR=str(corpus_index), HELPAPI_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2"
-    )
-    gunicorn = Path(sys.executable).parent / "gunicorn"
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HELPAPI_")}
+    env = {**env, **extra, "HELPAPI_BIND": f"127.0.0.1:{port}"}
+    served = Gunicorn(port)
+    log = open(log_path, "w+b")  # noqa: SIM115
     proc = subprocess.Popen(
-        [str(gunicorn), "-c", "gunicorn.conf.py", "wsgi:app"],
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/readyz", timeout=1).read()
-            break
-        except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > deadline or proc.poll() is not None:
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(served.base + ready, timeout=1).read()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(log.read().decode()) from None
+                time.sleep(0.2)
+        yield served
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
                 proc.kill()
-                log.seek(0)
-                raise RuntimeError(log.read().decode()) from None
-            time.sleep(0.2)
-    yield base
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
-    log.seek(0)
-    output = log.read().decode()
-    log.close()
-    assert proc.returncode == 0, output
+                proc.wait()
+        log.seek(0)
+        served.output = log.read().decode()
+        served.returncode = proc.returncode
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def server(corpus_index, tmp_path_factory):
+    """Real gunicorn (2 workers) on a free loopback port, serving the session's index."""
+    log = tmp_path_factory.mktemp("gunicorn") / "log.txt"
+    with run_gunicorn(log, HELPAPI_INDEX_DIR=str(corpus_index), WEB_CONCURRENCY="2") as served:
+        yield served.base
+    assert served.returncode == 0, served.output

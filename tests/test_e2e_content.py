@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -16,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
-from .conftest import _free_port
+from .conftest import run_gunicorn
 from .test_content_model import readme_example
 
 pytestmark = pytest.mark.e2e
@@ -41,47 +38,15 @@ def example_server(tmp_path_factory):
         timeout=120,
     )
     assert build.returncode == 0, build.stderr
-    port = _free_port()
-    env.update(
-        HELPAPI_INDEX_DIR=str(index),
-        HELPAPI_CORPUS_DIR=str(corpus),
-        HELPAPI_LINK_BASE=LINK_BASE,
-        HELPAPI_BIND=f"127.0.0.1:{port}",
-        WEB_CONCURRENCY="2",
-    )
-    log = open(root / "gunicorn.log", "w+b")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [str(bin_dir / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(base + "/readyz", timeout=1).read()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(log.read().decode()) from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.seek(0)
-        output = log.read().decode()
-        log.close()
-    assert proc.returncode == 0, output
+    extra = {
+        "HELPAPI_INDEX_DIR": str(index),
+        "HELPAPI_CORPUS_DIR": str(corpus),
+        "HELPAPI_LINK_BASE": LINK_BASE,
+        "WEB_CONCURRENCY": "2",
+    }
+    with run_gunicorn(root / "gunicorn.log", env=env, **extra) as served:
+        yield served.base
+    assert served.returncode == 0, served.output
 
 
 def get(base, path, **params):

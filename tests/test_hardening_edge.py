@@ -6,7 +6,6 @@ import io
 import logging
 import os
 import runpy
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from helpapi.config import unknown_variables
 
 from .conftest import ROOT
 from .conftest import _free_port
+from .conftest import run_gunicorn
 from .test_browser import CHROMIUM
 from .test_browser import DRIVER
 from .test_browser import browser  # noqa: F401  (the Chromium fixture)
@@ -321,44 +321,21 @@ def edge_server(tmp_path_factory):
     home = tmp / "home"
     home.mkdir()
     home.chmod(0o500)  # as in the image: gunicorn cannot create ~/.gunicorn there
-    port = _free_port()
-    log = open(tmp / "log.txt", "w+b")  # noqa: SIM115
     env = _gunicorn_env(
         HELPAPI_INDEX_DIR=str(tmp / "ix"),
         HELPAPI_CORPUS_DIR=str(tmp / "corpus"),
         HELPAPI_ADMIN_TOKEN=LONG_TOKEN,
         HELPAPI_BODY_TIMEOUT="1",
-        HELPAPI_BIND=f"127.0.0.1:{port}",
         WEB_CONCURRENCY="1",
         HOME=str(home),
     )
     env.pop("XDG_RUNTIME_DIR", None)
-    proc = subprocess.Popen(
-        [str(GUNICORN), "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            break
-        except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                log.seek(0)
-                raise RuntimeError(log.read().decode()) from None
-            time.sleep(0.2)
-    yield port, tmp
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
-    log.seek(0)
-    output = log.read().decode()
-    log.close()
+    # No index is built: /healthz answers, /readyz would not.
+    with run_gunicorn(tmp / "log.txt", ready="/healthz", env=env) as served:
+        yield served.port, tmp
     home.chmod(0o700)
-    assert proc.returncode == 0, output
+    assert served.returncode == 0, served.output
+    output = served.output
     assert "Control server" not in output and "Traceback" not in output, output
 
 
