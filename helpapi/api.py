@@ -101,7 +101,8 @@ def search_view():
     loc = _locale()
     ixset = get_indexes()
     # Case and spacing variants of one query share an entry (they get the same answer).
-    key = (ixset.name, loc.locale, normalize_query(q), limit, offset, prefix)
+    normalized = normalize_query(q)
+    key = (ixset.name, loc.locale, normalized, limit, offset, prefix)
     cache = get_cache()
     answer = cache.get(key)
     if answer is None:
@@ -122,11 +123,11 @@ def search_view():
         "offset": offset,
         "results": answer["results"],
     }
-    body["query_id"] = _record_search(q, loc, body)
+    body["query_id"] = _record_search(q, normalized, loc, body)
     return _with_language(jsonify(body), answer["locale"])
 
 
-def _record_search(q: str, loc: Resolved, body: dict) -> str:
+def _record_search(q: str, normalized: str, loc: Resolved, body: dict) -> str:
     """Queue the analytics row, count the metrics, note the access log fields; the query id."""
     query_id = new_query_id()
     served, total = body["locale"], body["total"]
@@ -135,15 +136,14 @@ def _record_search(q: str, loc: Resolved, body: dict) -> str:
     get_recorder().record_search(
         {
             "query_id": query_id,
-            "query": normalize_query(q),
+            "query": normalized,
             "requested_locale": loc.requested,
             "locale": served,
             "fallback": body["fallback"],
             "total": total,
             "offset": body["offset"],
             "limit": body["limit"],
-            # Another part may add a spelling correction to the answer; recorded when present.
-            "corrected": body.get("corrected"),
+            "corrected": body["corrected"],
             "ms": (time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
             "articles": [hit["id"] for hit in body["results"]],
         }
