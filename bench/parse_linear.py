@@ -64,6 +64,11 @@ SHAPES = {
     "unclosed front matter": lambda n: "---\n" + "title: x\n" * n,
     "emphasis markers": lambda n: FRONT + "*x _y a*b c_d " * n,
     "run of * and _": lambda n: FRONT + "x" + "*_" * (4 * n) + "x",
+    # HTML exports (read with BeautifulSoup, helpapi.html_source): the same kinds of shapes.
+    "html: deep <div> nesting": lambda n: "<html><body>" + "<div>" * n + "x" + "</div>" * n,
+    "html: unclosed tags": lambda n: "<html><body>" + "<p><b>word " * n,
+    "html: unclosed <!--": lambda n: "<html><body>" + "<!-- x " * n,
+    "html: many <script>s": lambda n: "<html><body>" + "<script>x</script>y " * n,
 }
 
 
@@ -73,7 +78,7 @@ def _units_for(shape, kb: int) -> int:
     return max(1, kb * 1024 // per_unit)
 
 
-def _time(text: str, runs: int) -> float:
+def _time(text: str, runs: int, name: str = "bench.md") -> float:
     """Best CPU seconds of ``runs`` parses (CPU time and no GC: the host's other load is noise)."""
     data = text.encode("utf-8")
     best = float("inf")
@@ -82,7 +87,7 @@ def _time(text: str, runs: int) -> float:
     try:
         for _ in range(runs):
             started = time.process_time()
-            parse_article(Path("bench.md"), "de-DE", "bench", data)
+            parse_article(Path(name), "de-DE", "bench", data)
             best = min(best, time.process_time() - started)
     finally:
         gc.enable()
@@ -137,7 +142,8 @@ def main() -> int:
     over = []
     for shape, make in SHAPES.items():
         n = _units_for(shape, args.kb)
-        times = [_time(make(n * k), args.runs) for k in (1, 2, 4)]
+        name = "bench.html" if shape.startswith("html:") else "bench.md"
+        times = [_time(make(n * k), args.runs, name) for k in (1, 2, 4)]
         size = len(make(n).encode("utf-8")) / 1024
         # A floor of 1 ms keeps timer noise on near-instant shapes from reading as a ratio.
         base = max(times[0], 1e-3)

@@ -610,3 +610,19 @@ def test_cli_build_names_folders_that_are_not_locale_tags(tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"skipped {root / 'german'}: not a BCP 47 locale tag" in done.stderr
     assert "_media" not in done.stderr
+
+
+def test_hostile_html_shapes_parse_to_sane_text():
+    """The shapes bench/parse_linear.py times (linear now; here: what they give)."""
+    from helpapi.html_source import parse_html
+
+    many_scripts = parse_html("<html><body>" + "<script>evil()</script>word " * 3000)
+    assert "evil" not in many_scripts.text and many_scripts.text.split() == ["word"] * 3000
+    assert "<script" not in many_scripts.html
+    unclosed = parse_html("<html><body><p>before</p><!-- never closed <p>after</p>")
+    # An unclosed comment stays text (as in Markdown), it does not hide the rest of the page.
+    assert "before" in unclosed.text and "after" in unclosed.text
+    closed = parse_html("<html><body><p>a</p><!-- hidden --><p>b</p>" * 500)
+    assert "hidden" not in closed.text and closed.text.count("a") == 500
+    nested = parse_html("<body><nav><div><script>x</script>menu</div></nav><p>kept</p></body>")
+    assert nested.text == "kept"
