@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import analytics
     from . import api
     from . import cli
+    from . import dashboard
     from . import errors
     from . import events
     from . import ingest  # noqa: F401  (its routes live on the admin blueprint)
@@ -44,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(widget.bp)
+    app.register_blueprint(dashboard.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(metrics.bp)
     app.cli.add_command(cli.index)

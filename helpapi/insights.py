@@ -1,6 +1,6 @@
 """Insights API (admin auth): what people search, what finds nothing, which translations miss.
 
-``GET /v1/admin/insights/{queries,zero-results,fallbacks,articles}``, JSON by default or
+``GET /v1/admin/insights/{queries,zero-results,fallbacks,articles,daily}``, JSON by default or
 ``?format=csv``, filtered by ``locale`` (the locale the searcher asked for; the served one when
 none was asked) and ``days`` (default 30). The routes live on the admin blueprint, so they share
 its Bearer-token check.
@@ -170,6 +170,31 @@ def articles(conn, locale, since, limit, sort="shown") -> list[dict]:
     )
 
 
+def daily(conn, locale, since, limit=None) -> list[dict]:
+    """Per UTC day and locale: searches, zero-result searches, fallbacks, searches clicked.
+
+    The dashboard's time series. ``limit`` is not applied: the rows are bounded by the days
+    asked for times the locales seen, and a cut series would draw a false chart.
+    """
+    where, params = _where(locale, since)
+    return _rows(
+        conn,
+        f"""
+        SELECT date(s.ts, 'unixepoch') AS day, {_LOCALE} AS locale, count(*) AS searches,
+               sum(s.total = 0) AS zero_results, sum(s.fallback) AS fallbacks,
+               sum(c.query_id IS NOT NULL) AS clicked,
+               round(avg(s.total = 0), 4) AS zero_result_rate,
+               round(avg(s.fallback), 4) AS fallback_rate
+        FROM searches s
+        LEFT JOIN (SELECT DISTINCT query_id FROM events WHERE type = 'click') c
+               ON c.query_id = s.query_id
+        WHERE {where}
+        GROUP BY 1, 2 ORDER BY 1, 2
+        """,
+        params,
+    )
+
+
 # -- HTTP edge ---------------------------------------------------------------------------------
 
 
@@ -286,3 +311,19 @@ def insights_articles():
         raise InvalidParameter("sort", "must be one of shown, clicks, helpful, not_helpful")
     cols = ["article", "shown", "clicks", "click_through_rate", "helpful", "not_helpful"]
     return _answer("articles", articles, cols, sort=sort)
+
+
+@bp.get("/insights/daily")
+def insights_daily():
+    """Per UTC day and locale: searches, zero results, fallbacks, searches with a click."""
+    cols = [
+        "day",
+        "locale",
+        "searches",
+        "zero_results",
+        "fallbacks",
+        "clicked",
+        "zero_result_rate",
+        "fallback_rate",
+    ]
+    return _answer("daily", daily, cols)

@@ -550,6 +550,30 @@ def _analytics_paths() -> dict:
                 )
             ],
         ),
+        "/v1/admin/insights/daily": insight(
+            "Per UTC day and locale: searches, zero_results, fallbacks, clicked (searches with"
+            " a click), zero_result_rate, fallback_rate. The dashboard's series; limit does not"
+            " apply."
+        ),
+        "/admin": {
+            "get": {
+                "summary": "The insights dashboard (HTML; the admin token is typed into the page"
+                " and sent as a Bearer header, never in a URL).",
+                "responses": {"200": {"description": "text/html"}},
+            }
+        },
+        "/admin/admin.js": {
+            "get": {
+                "summary": "The dashboard's script.",
+                "responses": {"200": {"description": "text/javascript"}},
+            }
+        },
+        "/admin/admin.css": {
+            "get": {
+                "summary": "The dashboard's stylesheet.",
+                "responses": {"200": {"description": "text/css"}},
+            }
+        },
         "/metrics": {
             "get": {
                 "summary": "Prometheus metrics (Bearer HELPAPI_METRICS_TOKEN when set).",

@@ -98,9 +98,10 @@ def demo():
 
 
 # The API's own documentation is its OpenAPI document (the README's HTTP API section says the
-# same in prose); /admin is linked once it exists.
+# same in prose); /admin is the insights dashboard (admin token typed into the page).
 _LINKS = {
     "demo": "/demo",
+    "admin": "/admin",
     "openapi": "/v1/openapi.json",
     "search": "/v1/search?q=password",
     "locales": "/v1/locales",
