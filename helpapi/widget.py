@@ -92,17 +92,22 @@ def demo():
     )
     page = _asset("demo.html").replace("{options}", options)
     page = page.replace("{locale}", html.escape(locale, quote=True))
+    # Only an explicit ?locale= is written into the script tag; otherwise the widget takes the
+    # page's lang (from Accept-Language), as it would on a customer's page.
+    attr = f' data-locale="{html.escape(locale, quote=True)}"' if request.args.get("locale") else ""
+    page = page.replace("{locale_attr}", attr)
     resp = Response(page, mimetype="text/html")
     resp.headers["Content-Security-Policy"] = _page_csp("demo.html")
     return resp
 
 
-# The API's own documentation is its OpenAPI document (the README's HTTP API section says the
-# same in prose); /admin is the insights dashboard (admin token typed into the page).
+# The API's reference is its OpenAPI document; the landing page carries a short guide (#docs);
+# /admin is the insights dashboard (admin token typed into the page).
 _LINKS = {
     "demo": "/demo",
-    "admin": "/admin",
     "openapi": "/v1/openapi.json",
+    "docs": "/#docs",
+    "admin": "/admin",
     "search": "/v1/search?q=password",
     "locales": "/v1/locales",
 }
@@ -120,6 +125,7 @@ def landing():
         for name, url in _LINKS.items()
     )
     page = _asset("index.html").replace("{links}", items)
+    page = page.replace("{origin}", html.escape(request.host_url.rstrip("/"), quote=True))
     resp = Response(page, mimetype="text/html")
     resp.headers["Content-Security-Policy"] = _page_csp("index.html")
     resp.vary.add("Accept")

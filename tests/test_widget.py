@@ -4,7 +4,7 @@
 def test_widget_js_is_small_and_self_contained(client):
     r = client.get("/widget.js")
     assert r.status_code == 200 and r.mimetype == "text/javascript"
-    assert len(r.data) < 15 * 1024
+    # The size bound (widget.js + widget.css gzipped): test_widget_v2.py
     assert b"http://" not in r.data.replace(b"http://' + ", b"")  # loads nothing third-party
     assert r.headers["Access-Control-Allow-Origin"] == "*"
 

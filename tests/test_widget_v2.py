@@ -1,0 +1,390 @@
+"""Help widget v2 (issue #19): launcher and modal, languages and directions, states, events,
+size, landing page. Route checks use the Flask test client; the rest runs in real browsers
+against gunicorn. A browser is one entry of BROWSERS (a starter returning a :class:`Browser`),
+so another engine plugs in by adding a starter; tests that need one take the ``browser``
+fixture, parametrized over the installed ones."""
+
+import gzip
+import json
+import os
+import re
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+ARTIFACTS = ROOT / "artifacts"
+STATIC = ROOT / "helpapi" / "static"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+# --- Flask test client -------------------------------------------------------------------
+
+
+def test_widget_js_and_css_fit_in_14_kb_gzipped():
+    size = sum(
+        len(gzip.compress((STATIC / n).read_bytes(), 9)) for n in ("widget.js", "widget.css")
+    )
+    assert size <= 14 * 1024, size
+
+
+def test_widget_loads_nothing_third_party(client):
+    for path in ("/widget.js", "/widget.css"):
+        text = client.get(path).get_data(as_text=True)
+        assert not re.search(r"https?://(?!HOST/)", text), path
+        assert "@import" not in text and "eval(" not in text
+
+
+def _labels() -> dict[str, list[str]]:
+    js = (STATIC / "widget.js").read_text("utf-8")
+    keys = re.search(r"var KEYS = \[(.*?)\];", js, re.S).group(1)
+    block = re.search(r"var LABELS = \{(.*?)\n  \};", js, re.S).group(1)
+    labels = {k: v.split("|") for k, v in re.findall(r'^\s*"?([\w-]+)"?: "(.*)",?$', block, re.M)}
+    assert labels and all(len(v) == keys.count('"') // 2 for v in labels.values()), labels
+    return labels
+
+
+def test_labels_for_every_served_locale_and_the_rtl_languages(client):
+    labels = _labels()
+    for row in client.get("/v1/locales").get_json()["locales"]:
+        loc = row["locale"]
+        key = "zh-TW" if loc in ("zh-TW", "zh-HK") else loc.split("-")[0]
+        assert key in labels, loc
+    assert {"ar", "he", "fa", "ur"} <= set(labels)
+    # Every language translates every label (no English left in by mistake, except "OK" words).
+    for lang, values in labels.items():
+        if lang != "en":
+            assert values[0] != labels["en"][0] and values[11] != labels["en"][11], lang
+
+
+def test_demo_has_launcher_and_contact_and_no_fixed_locale(client):
+    page = client.get("/demo", headers={"Accept-Language": "fr-CH,fr;q=0.9"}).get_data(True)
+    assert '<html lang="fr-FR">' in page
+    assert "data-locale" not in page  # the widget reads the page's lang
+    assert 'data-launcher="on"' in page and 'data-contact-url="mailto:' in page
+    page = client.get("/demo?locale=ar-SA").get_data(True)
+    assert 'data-locale="ar-SA"' in page and '<html lang="ar-SA">' in page
+
+
+def test_landing_links_demo_openapi_docs_admin(client):
+    resp = client.get("/")
+    page = resp.get_data(as_text=True)
+    for href in ("/demo", "/v1/openapi.json", "/#docs", "/admin"):
+        assert f'href="{href}"' in page, href
+    assert 'id="docs"' in page and "widget.js" in page
+    assert "Accept" in resp.headers["Vary"]
+    links = client.get("/", headers={"Accept": "application/json"}).get_json()["links"]
+    assert links["admin"] == "/admin" and links["demo"] == "/demo"
+
+
+# --- Browsers -----------------------------------------------------------------------------
+
+
+@dataclass
+class Browser:
+    """A WebDriver plus what differs between engines (viewport and colour-scheme emulation)."""
+
+    name: str
+    driver: object
+
+    def viewport(self, width: int, height: int) -> None:
+        """The page's viewport in CSS pixels."""
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width <= 600},
+        )
+
+    def dark(self, on: bool) -> None:
+        """Emulate ``prefers-color-scheme: dark`` (or light)."""
+        value = "dark" if on else "light"
+        self.driver.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia",
+            {"features": [{"name": "prefers-color-scheme", "value": value}]},
+        )
+
+
+def _chromium(tmp: Path) -> Browser:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-sync",
+        "--lang=en-US",
+        "--window-size=1000,800",
+        f"--user-data-dir={tmp}",
+    ):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.implicitly_wait(0)
+    return Browser("chromium", driver)
+
+
+# name -> (is it installed, starter). A second engine (Firefox) is one more entry here, with
+# its own Browser subclass where viewport/dark emulation differ.
+BROWSERS = {
+    "chromium": (lambda: Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), _chromium),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(BROWSERS))
+def browser(request, tmp_path_factory):
+    installed, start = BROWSERS[request.param]
+    if not installed():
+        if os.environ.get("HELPAPI_REQUIRE_BROWSER"):
+            pytest.fail(f"{request.param} is required but not installed")
+        pytest.skip(f"{request.param} is not installed")
+    b = start(tmp_path_factory.mktemp(request.param))
+    yield b
+    b.driver.quit()
+
+
+@pytest.fixture
+def page(browser, server):
+    """Open a demo URL with clean storage, light colours and a desktop viewport; recorded
+    beacons are in ``window.__beacons`` (each is still sent to the server)."""
+
+    def load(query: str = "locale=en-US"):
+        d = browser.driver
+        browser.viewport(1000, 800)
+        browser.dark(False)
+        d.get(f"{server}/demo?{query}")
+        d.execute_script(
+            "localStorage.clear(); window.__beacons = [];"
+            "var send = navigator.sendBeacon.bind(navigator);"
+            "navigator.sendBeacon = function (url, data) {"
+            "  data.text().then(function (t) { window.__beacons.push([url, t]); });"
+            "  return send(url, data); };"
+        )
+        wait_for(d, lambda d: css(d, "#help .hw-input") and css(d, ".hw-launcher"))
+        return d
+
+    return load
+
+
+def wait_for(driver, condition, timeout=10):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(lambda d: condition(d))
+
+
+def css(driver, selector):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def visible(driver, selector):
+    return [e for e in css(driver, selector) if e.is_displayed()]
+
+
+def type_slowly(element, text):
+    for ch in text:
+        element.send_keys(ch)
+
+
+def computed(driver, element, prop):
+    return driver.execute_script(
+        "return getComputedStyle(arguments[0]).getPropertyValue(arguments[1])", element, prop
+    )
+
+
+def active(driver):
+    return driver.execute_script("return document.activeElement")
+
+
+def ctrl_k(driver):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    ActionChains(driver).key_down(Keys.CONTROL).send_keys("k").key_up(Keys.CONTROL).perform()
+
+
+def screenshot(browser, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    png = browser.driver.get_screenshot_as_png()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    (ARTIFACTS / f"widget-{browser.name}-{name}.png").write_bytes(png)
+
+
+def search_inline(d, text, selector="#help"):
+    box = css(d, f"{selector} .hw-input")[0]
+    type_slowly(box, text)
+    return box
+
+
+e2e = pytest.mark.e2e
+
+
+@e2e
+def test_typing_cjk_then_arabic(browser, page):
+    d = page("locale=ja-JP")
+    box = search_inline(d, "パスワード")
+    wait_for(d, lambda d: any("パスワード" in o.text for o in css(d, "#help .hw-option")))
+    option = css(d, "#help .hw-option")[0]
+    assert option.get_attribute("lang") == "ja-JP" and computed(d, option, "direction") == "ltr"
+    assert box.get_attribute("value") == "パスワード"
+    screenshot(browser, "cjk")
+
+    d = page("locale=ar-SA")
+    box = search_inline(d, "كلمة المرور")
+    assert box.get_attribute("value") == "كلمة المرور"
+    # Nothing in English matches Arabic words: the empty state offers the configured next step.
+    empty = wait_for(d, lambda d: visible(d, "#help .hw-empty"))[0]
+    assert "لم يتم العثور" in empty.text
+    link = empty.find_element("css selector", "a.hw-contact")
+    assert link.get_attribute("href") == "mailto:support@example.com"
+    assert link.text == "الاتصال بالدعم"
+
+
+@e2e
+def test_rtl_page_with_english_fallback_reads_left_to_right(browser, page):
+    d = page("locale=ar-SA")
+    root = css(d, "#help")[0]
+    assert root.get_attribute("dir") == "rtl" and computed(d, root, "direction") == "rtl"
+    search_inline(d, "password")
+    option = wait_for(d, lambda d: css(d, "#help .hw-option"))[0]
+    assert option.get_attribute("lang") == "en-US"
+    assert computed(d, option, "direction") == "ltr"
+    snippet = option.find_element("css selector", ".hw-snippet")
+    assert computed(d, snippet, "direction") == "ltr"
+    assert not re.match(r"^[\s.,;:…*#>`_-]", snippet.text), snippet.text
+    note = visible(d, "#help .hw-fallback")[0]
+    assert note.text == "عرض النتائج باللغة الإنجليزية." and computed(d, note, "direction") == "rtl"
+    screenshot(browser, "rtl")
+    option.click()
+    body = wait_for(d, lambda d: visible(d, "#help .hw-body"))[0]
+    assert body.get_attribute("lang") == "en-US" and computed(d, body, "direction") == "ltr"
+    names = [b.text for b in css(d, "#help .hw-locales button")]
+    assert names and not any(re.fullmatch(r"[a-z]{2}(-[A-Z]{2})?", n) for n in names), names
+    assert any(re.search(r"[\u0600-\u06ff]", n) for n in names)  # in the UI language (Arabic)
+
+
+@e2e
+def test_keyboard_path_in_the_launcher(browser, page, server):
+    from selenium.webdriver.common.keys import Keys
+
+    d = page("locale=en-US")
+    overlay = css(d, ".hw-overlay")[0]
+    assert not overlay.is_displayed()
+    d.execute_script("document.activeElement.blur()")
+    ctrl_k(d)
+    wait_for(d, lambda d: overlay.is_displayed())
+    box = active(d)
+    assert box.get_attribute("role") == "combobox"
+    assert d.execute_script("return arguments[0].closest('[role=dialog]') !== null", box)
+    type_slowly(box, "password")
+    wait_for(d, lambda d: visible(d, ".hw-dialog .hw-option"))
+    box.send_keys(Keys.ARROW_DOWN, Keys.ARROW_DOWN, Keys.ARROW_UP)
+    selected = css(d, ".hw-dialog .hw-option[aria-selected=true]")
+    assert len(selected) == 1 and selected[0].get_attribute("id") == box.get_attribute(
+        "aria-activedescendant"
+    )
+    title = selected[0].find_element("css selector", ".hw-title").text
+    box.send_keys(Keys.ENTER)
+    body = wait_for(d, lambda d: visible(d, ".hw-dialog .hw-body"))[0]
+    assert title in body.text
+    assert active(d).get_attribute("class") == "hw-back"
+    # Focus is trapped: Tab and Shift-Tab never leave the dialog.
+    for keys in [Keys.TAB] * 25 + [Keys.SHIFT + Keys.TAB] * 3:
+        active(d).send_keys(keys)
+        assert d.execute_script("return !!document.activeElement.closest('[role=dialog]')")
+    # Was it helpful? Yes: a beacon with the search's query_id; the click was reported too.
+    css(d, ".hw-dialog .hw-vote[data-vote=helpful]")[0].click()
+    wait_for(d, lambda d: visible(d, ".hw-dialog .hw-thanks"))
+    beacons = wait_for(
+        d,
+        lambda d: (
+            len(d.execute_script("return window.__beacons")) >= 2
+            and d.execute_script("return window.__beacons")
+        ),
+    )
+    sent = [json.loads(body) for url, body in beacons]
+    assert all(url == f"{server}/v1/events" for url, _ in beacons)
+    assert [e["type"] for e in sent] == ["click", "helpful"]
+    assert sent[0]["position"] == 0 and sent[0]["query_id"] == sent[1]["query_id"]
+    req = urllib.request.Request(f"{server}/v1/events", data=json.dumps(sent[0]).encode())
+    assert urllib.request.urlopen(req).status == 204  # the payload is one the API accepts
+    # Escape closes the dialog and focus returns to the opener (the launcher button here).
+    active(d).send_keys(Keys.ESCAPE)
+    wait_for(d, lambda d: not overlay.is_displayed())
+    assert active(d).get_attribute("class") == "hw-launcher"
+    # "/" opens it from the page, but not while typing in another field.
+    inline = css(d, "#help .hw-input")[0]
+    inline.send_keys("/")
+    assert inline.get_attribute("value") == "/" and not overlay.is_displayed()
+    css(d, "h1")[0].click()
+    d.execute_script("document.activeElement.blur()")
+    css(d, "body")[0].send_keys("/")
+    wait_for(d, lambda d: overlay.is_displayed())
+    active(d).send_keys(Keys.ESCAPE)
+    wait_for(d, lambda d: not overlay.is_displayed())
+
+
+@e2e
+def test_correction_recent_searches_and_recent_off(browser, page):
+    d = page("locale=en-US")
+    search_inline(d, "pasword reset")
+    line = wait_for(d, lambda d: visible(d, "#help .hw-corrected"))[0]
+    assert line.text == "Showing results for password reset"
+    screenshot(browser, "ltr")
+    css(d, "#help .hw-option")[0].click()
+    wait_for(d, lambda d: visible(d, "#help .hw-body"))
+    css(d, "#help .hw-back")[0].click()
+    box = css(d, "#help .hw-input")[0]
+    box.clear()
+    box.send_keys(" ")
+    box.clear()
+    # A second widget on the page with data-recent="off" shows none; the first lists it.
+    d.execute_script(
+        "var div = document.createElement('div'); div.id = 'help2'; document.body.appendChild(div);"
+        "var s = document.createElement('script'); s.src = '/widget.js';"
+        "s.setAttribute('data-target', '#help2'); s.setAttribute('data-recent', 'off');"
+        "document.body.appendChild(s);"
+    )
+    wait_for(d, lambda d: css(d, "#help2 .hw-input"))
+    assert not visible(d, "#help2 .hw-recent button")
+    d.refresh()
+    recent = wait_for(d, lambda d: visible(d, "#help .hw-again"))
+    assert [b.text for b in recent] == ["pasword reset"]
+    recent[0].click()
+    wait_for(d, lambda d: visible(d, "#help .hw-option"))
+    css(d, "#help .hw-input")[0].clear()
+    d.execute_script("arguments[0].dispatchEvent(new Event('input'))", css(d, "#help .hw-input")[0])
+    wait_for(d, lambda d: visible(d, "#help .hw-clear"))[0].click()
+    assert not visible(d, "#help .hw-again")
+    assert d.execute_script("return localStorage.getItem('helpapi-recent')") is None
+
+
+@e2e
+def test_mobile_modal_is_full_screen_and_dark_theme(browser, page):
+    d = page("locale=en-US")
+    browser.viewport(390, 760)
+    wait_for(d, lambda d: d.execute_script("return innerWidth") == 390)
+    css(d, ".hw-launcher")[0].click()
+    dialog = wait_for(d, lambda d: visible(d, ".hw-dialog"))[0]
+    rect = d.execute_script(
+        "var r = arguments[0].getBoundingClientRect();"
+        "return [r.left, r.top, r.width, r.height, innerWidth, innerHeight]",
+        dialog,
+    )
+    assert rect[:2] == [0, 0] and rect[2:4] == rect[4:6], rect
+    type_slowly(active(d), "outlook")
+    wait_for(d, lambda d: visible(d, ".hw-dialog .hw-option"))
+    screenshot(browser, "mobile")
+    browser.viewport(1000, 800)
+    browser.dark(True)
+    wait_for(d, lambda d: computed(d, dialog, "background-color") == "rgb(31, 31, 31)")
+    assert computed(d, dialog, "color") == "rgb(243, 242, 241)"
+    screenshot(browser, "dark")
