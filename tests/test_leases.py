@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -347,3 +348,32 @@ def test_switch_starts_the_grace_period_of_the_generation_it_replaces(tmp_path):
     # g...02 just left service (its clock starts now); g...01 was never serving: it goes.
     assert generations.prune(index) == ["g20260101-000000-000000-aaaa"]
     assert generations.prune(index, keep=1) == []
+
+
+# A cancel through another instance: the runner is asked through a file, not signalled.
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups")
+def test_cancel_through_another_instance_stops_the_runner(copy_corpus, tmp_path, monkeypatch):
+    corpus = copy_corpus(["de-DE", "fi-FI"])
+    index = tmp_path / "ix2"
+    build_indexes(corpus, index, jobs=1, locales=["de-DE"])
+    before = generations.current_generation(index)
+    monkeypatch.setenv("HELPAPI_LEASE_SECONDS", "5")
+    monkeypatch.setenv("HELPAPI_HEARTBEAT_SECONDS", "1")
+    monkeypatch.setenv("HELPAPI_INSTANCE_ID", "host-a")
+    job = jobs.submit(index, corpus, None, True, jobs=1)
+    monkeypatch.setenv("HELPAPI_INSTANCE_ID", "host-b")
+    deadline = time.monotonic() + 60
+    while jobs.read_job(index, job["id"])["status"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    done = jobs.cancel(index, job["id"])
+    assert done["status"] == "cancelled", done
+    assert "through instance host-b" in done["errors"][-1]
+    assert generations.current_generation(index) == before
+    assert not list(index.glob(".build-*"))  # removed by the runner before it recorded it
+    deadline = time.monotonic() + 10
+    while not leases.current(index / "jobs").released:  # given back as the runner exits
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
