@@ -65,6 +65,38 @@ SETTINGS = (
     Setting(
         "BUILD_TIMEOUT", 1800, "Seconds a reindex job may run before it is stopped.", int, 10, 86400
     ),
+    Setting(
+        "INSTANCE_ID",
+        "",
+        "This instance's identity among replicas sharing INDEX_DIR (owner of the build lease);"
+        " empty: hostname + boot id. Set it (e.g. to the pod name) when hostnames can repeat.",
+    ),
+    Setting(
+        "LEASE_SECONDS",
+        30,
+        "Seconds a reindex job's build lease lasts without a heartbeat; then the job is failed"
+        " and another instance may build.",
+        int,
+        5,
+        3600,
+    ),
+    Setting(
+        "HEARTBEAT_SECONDS",
+        5,
+        "Seconds between renewals of the build lease; at most half of LEASE_SECONDS.",
+        int,
+        1,
+        1800,
+    ),
+    Setting(
+        "GENERATION_GRACE_SECONDS",
+        600,
+        "Seconds an old generation is kept after it left service before it may be deleted;"
+        " longer than any request (and a network filesystem's attribute cache).",
+        int,
+        0,
+        604800,
+    ),
     Setting("BODY_TIMEOUT", 10, "Seconds a request body may take to arrive in full.", int, 1, 300),
     Setting(
         "MAX_ARTICLE_BYTES",
@@ -225,6 +257,11 @@ def check_settings(settings: dict) -> dict:
     if settings["ANALYTICS"] not in ("on", "off"):
         raise SettingsError(
             f"{ENV_PREFIX}ANALYTICS must be on or off, got {settings['ANALYTICS']!r}"
+        )
+    if settings["HEARTBEAT_SECONDS"] * 2 > settings["LEASE_SECONDS"]:
+        raise SettingsError(
+            f"{ENV_PREFIX}HEARTBEAT_SECONDS must be at most half of {ENV_PREFIX}LEASE_SECONDS"
+            f" ({settings['LEASE_SECONDS']}), got {settings['HEARTBEAT_SECONDS']}"
         )
     indexed = _indexed_locales(settings["INDEX_DIR"])
     if indexed is not None and locale != "en-US" and locale not in indexed:

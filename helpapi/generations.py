@@ -200,16 +200,25 @@ def write_meta(generation_dir: Path, meta: dict) -> None:
     )
 
 
-def prune(index_dir: Path, keep: int = 2, grace_seconds: float = 300.0) -> list[str]:
+def prune(
+    index_dir: Path, keep: int = 2, grace_seconds: float | None = None, now: float | None = None
+) -> list[str]:
     """Remove old generations and stale build folders.
 
     The serving generation and the ``keep - 1`` newest others are kept; an older one goes only
-    once it has been out of service for ``grace_seconds`` (a worker may still be answering a
-    request on it). Returns the names removed.
+    once it has been out of service for ``grace_seconds`` (default
+    ``HELPAPI_GENERATION_GRACE_SECONDS``, 10 minutes): a worker of any replica may still be
+    answering a request on it, or not yet have seen ``CURRENT`` change through a network
+    filesystem's attribute cache. On NFS a file removed by one host is gone for the others
+    (``ESTALE``), so the grace period must outlast every request. Returns the names removed.
     """
     index_dir = Path(index_dir)
+    if grace_seconds is None:
+        from .config import load_settings
+
+        grace_seconds = load_settings()["GENERATION_GRACE_SECONDS"]
     serving = current_generation(index_dir)
-    now = time.time()
+    now = time.time() if now is None else now
     removed = []
     gens = sorted(
         (p for p in index_dir.iterdir() if p.is_dir() and p.name.startswith("g")),

@@ -419,6 +419,7 @@ def build_indexes(
     incremental: bool = False,
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
     source_locale: str = ENGLISH,
+    before_switch: Callable[[], None] | None = None,
 ) -> BuildReport:
     """Build ``locales`` (default: every corpus locale plus en-US) into a new generation.
 
@@ -429,7 +430,8 @@ def build_indexes(
     changed, no generation is made and the report says so. Files over ``max_article_bytes``
     (HELPAPI_MAX_ARTICLE_BYTES) are rejected unread. The folder of ``source_locale``
     (HELPAPI_SOURCE_LOCALE), when present, is the English index and the source that the other
-    locales' articles are linked to.
+    locales' articles are linked to. ``before_switch`` is called just before the new generation
+    goes in; an exception from it abandons the build (a reindex job's lease fence).
     """
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
@@ -464,6 +466,8 @@ def build_indexes(
         stats = _run_builds(corpus_dir, staging, wanted, available, jobs, progress, options)
         _require_engine_files(staging)
         generations.write_meta(staging, _meta(name, corpus_dir, staging, stats, carried))
+        if before_switch is not None:
+            before_switch()
         os.rename(staging, index_dir / name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -9,8 +9,18 @@ Files in ``<index>/jobs/``:
   until it exits: the lock is held exactly while the job's runner lives. Anyone tests liveness
   with a non-blocking shared ``flock`` (acquired => the runner is dead). A PID is never trusted
   for that: PIDs wrap and are reused, and containers restart them low.
-- ``.submit.lock``: taken by submit and cancel, so two workers cannot both start a build.
+- ``.submit.lock``: taken by submit and cancel, so two workers of one instance do not race.
 - ``.build.lock``: held by the runner for the whole build.
+- ``.lease.<seq>``: the build lease (:mod:`helpapi.lease`), the lock across instances.
+- ``<id>.cancel``: a cancel asked for through another instance than the runner's.
+
+Replicas on several hosts share this folder. There a ``flock`` may be local to each host and a
+PID names another kernel's process, so ownership is the lease: the submitter takes it for the
+job (one build at a time across every instance), the runner renews it every
+``HELPAPI_HEARTBEAT_SECONDS`` and releases it when done. Another instance judges the job by the
+lease only: once it has expired (``HELPAPI_LEASE_SECONDS`` without a heartbeat) the job is
+recorded ``failed`` and the lease fenced off, so a late runner stops instead of switching. The
+job's lock (and its PID, to signal it) is trusted only by the instance that owns the lease.
 
 The runner is ``python -m helpapi.jobs <index_dir> <job_id> --lock-fd N``, started in a new
 session so that it leads a process group of its own; its pool workers are in that group and
@@ -39,6 +49,8 @@ import time
 import traceback
 from pathlib import Path
 
+from . import lease as leases
+
 ACTIVE = ("queued", "running")
 # Marker: articles were written while a job ran; that job starts a follow-up when it ends.
 PENDING = ".pending"
@@ -50,6 +62,11 @@ LEGACY_GRACE = 10.0
 # Cancel: SIGTERM lets the runner remove its staging folder; SIGKILL after this many seconds.
 STOP_GRACE = 5.0
 DIED = "the build process died"
+EXPIRED = (
+    "the build lease expired: instance {instance} stopped renewing it"
+    " (its build process died or its host is unreachable)"
+)
+LOST = "the build lease was taken over by another instance"
 
 
 class JobRunning(Exception):
@@ -127,6 +144,33 @@ def _alive(folder: Path, job: dict) -> bool:
     return held
 
 
+def _job_lease(folder: Path, job: dict) -> leases.Lease | None:
+    seq = job.get("lease")
+    return leases.read(folder, seq) if isinstance(seq, int) else None
+
+
+def _death(folder: Path, job: dict, now: float | None = None) -> str | None:
+    """None while an active job's owner lives, else why it is dead (the ``failed`` message).
+
+    A job with a lease is judged by it: taken over, released without a final state, or
+    expired means dead. Only the instance that owns the lease also asks the job's lock (its
+    own kernel's ``flock``), which tells at once that a runner died. A job without a lease
+    (written by a version that had none, or run by hand) is judged by its lock alone.
+    """
+    if job.get("lease") is None:
+        return None if _alive(folder, job) else DIED
+    held = _job_lease(folder, job)
+    if held is None or leases.superseded(folder, held):
+        return LOST
+    if held.released:
+        return DIED
+    if held.instance == leases.instance_id() and _held(_lock_path(folder, job["id"])) is False:
+        return DIED
+    if not held.live(time.time() if now is None else now):
+        return EXPIRED.format(instance=held.instance)
+    return None
+
+
 def _settle(
     folder: Path, job_id: str, status: str, message: str, replace: tuple = ACTIVE
 ) -> dict | None:
@@ -134,13 +178,22 @@ def _settle(
 
     The caller has seen the runner dead; a dead runner never takes its lock again, so the
     exclusive lock here only waits for other settlers. The job is re-read under it: the runner
-    may have written its final state just before it exited. Returns the job's state.
+    may have written its final state just before it exited. Its lease is fenced off first, so
+    a runner that was only late (a paused VM) stops at its next heartbeat and never switches.
+    Returns the job's state.
     """
     path = folder / f"{job_id}.json"
-    try:
-        fd = os.open(_lock_path(folder, job_id), os.O_RDONLY)
-    except FileNotFoundError:
-        fd = None
+    job = _load(path)
+    held = _job_lease(folder, job) if job is not None else None
+    if held is not None and not leases.superseded(folder, held):
+        with contextlib.suppress(OSError):
+            leases.supersede(folder, held)
+    fd = None
+    # Another instance's lock is never waited for: on a network filesystem it may be held by
+    # a runner of another host that is only late (the fence above stops it).
+    if held is None or held.instance == leases.instance_id():
+        with contextlib.suppress(FileNotFoundError):
+            fd = os.open(_lock_path(folder, job_id), os.O_RDONLY)
     try:
         if fd is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -162,8 +215,10 @@ def read_job(index_dir: Path, job_id: str) -> dict | None:
         return None
     folder = jobs_dir(index_dir, create=False)
     job = _load(folder / f"{job_id}.json")
-    if job is not None and job["status"] in ACTIVE and not _alive(folder, job):
-        job = _settle(folder, job_id, "failed", DIED)
+    if job is not None and job["status"] in ACTIVE:
+        why = _death(folder, job)
+        if why is not None:
+            job = _settle(folder, job_id, "failed", why)
     return job
 
 
@@ -195,11 +250,13 @@ def submit(
     jobs: int = 0,
     client: str = "",
     timeout: int = DEFAULT_TIMEOUT,
+    instance: str | None = None,
 ) -> dict:
-    """Queue a build and start its runner. Raises :class:`JobRunning` if one is active.
+    """Queue a build and start its runner. Raises :class:`JobRunning` if one is active, on
+    this instance or any other sharing the index folder (the build lease is taken here).
 
     Leftovers of dead jobs are removed first. An ``OSError`` (read-only or full disk) leaves
-    no job and no ``*.tmp`` file behind.
+    no job and no ``*.tmp`` file behind. ``instance`` defaults to ``HELPAPI_INSTANCE_ID``.
     """
     index_dir = Path(index_dir)
     folder = jobs_dir(index_dir)
@@ -207,7 +264,9 @@ def submit(
         for job in list_jobs(index_dir, limit=5):
             if job["status"] in ACTIVE:
                 raise JobRunning(job)
-        job = _start_locked(index_dir, folder, corpus_dir, locales, full, jobs, client, timeout)
+        job = _start_locked(
+            index_dir, folder, corpus_dir, locales, full, jobs, client, timeout, instance
+        )
     _prune_jobs(folder)
     return job
 
@@ -230,7 +289,11 @@ def submit_or_follow(
             if job["status"] in ACTIVE:
                 (folder / PENDING).write_text(json.dumps({"client": client}), "utf-8")
                 return job, True
-        job = _start_locked(index_dir, folder, corpus_dir, None, False, jobs, client, timeout)
+        try:
+            job = _start_locked(index_dir, folder, corpus_dir, None, False, jobs, client, timeout)
+        except JobRunning as running:  # another instance's build took the lease first
+            (folder / PENDING).write_text(json.dumps({"client": client}), "utf-8")
+            return running.job, True
     _prune_jobs(folder)
     return job, False
 
@@ -244,25 +307,77 @@ def start_follow_up(index_dir: Path, job: dict) -> dict | None:
             return None
         if any(j["status"] in ACTIVE for j in list_jobs(index_dir, limit=5)):
             return None  # a job started meanwhile scans the corpus after those writes
-        return _start_locked(
-            index_dir,
-            folder,
-            job["corpus_dir"],
-            None,
-            False,
-            job.get("jobs", 0),
-            "follow-up of " + job["id"],
-            job.get("timeout", DEFAULT_TIMEOUT),
+        try:
+            return _start_locked(
+                index_dir,
+                folder,
+                job["corpus_dir"],
+                None,
+                False,
+                job.get("jobs", 0),
+                "follow-up of " + job["id"],
+                job.get("timeout", DEFAULT_TIMEOUT),
+                job.get("instance"),
+            )
+        except JobRunning:
+            return None  # another instance's job took the lease: it scans after those writes
+
+
+def lease_settings() -> tuple[int, int]:
+    """``(HELPAPI_LEASE_SECONDS, HELPAPI_HEARTBEAT_SECONDS)`` from the environment."""
+    from .config import load_settings
+
+    settings = load_settings()
+    return settings["LEASE_SECONDS"], settings["HEARTBEAT_SECONDS"]
+
+
+def _take_lease(index_dir: Path, folder: Path, job_id: str, seconds: int, instance: str):
+    """The build lease for a new job, or :class:`JobRunning` with the job that holds it."""
+    for _ in range(2):
+        try:
+            return leases.take(folder, job_id, seconds, instance)
+        except leases.LeaseHeld as held:
+            owner = held.lease
+            other = read_job(index_dir, owner.job) if owner.job.isalnum() else None
+            if other is None or other["status"] in ACTIVE:
+                # No job file yet: the lease was just taken and the job is being written.
+                raise JobRunning(
+                    other or {"id": owner.job or "unknown", "status": "queued"}
+                ) from None
+            # Its job has finished (or was just recorded failed): it no longer needs the lease,
+            # whatever its runner is still doing (a release on its way). Fence it off, retry.
+            with contextlib.suppress(OSError):
+                leases.supersede(folder, owner, instance)
+    raise JobRunning({"id": "unknown", "status": "queued"})
+
+
+def _start_locked(
+    index_dir, folder, corpus_dir, locales, full, jobs, client, timeout, instance=None
+) -> dict:
+    """Take the build lease, create a job and start its runner (the submit lock is held)."""
+    instance = instance or leases.instance_id()
+    lease_seconds = lease_settings()[0]
+    job_id = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(4)
+    held = _take_lease(index_dir, folder, job_id, lease_seconds, instance)
+    try:
+        return _start_leased(
+            index_dir, folder, corpus_dir, locales, full, jobs, client, timeout, job_id, held
         )
+    except BaseException:
+        leases.release(folder, held)
+        raise
 
 
-def _start_locked(index_dir, folder, corpus_dir, locales, full, jobs, client, timeout) -> dict:
-    """Create a job and start its runner (the submit lock is held)."""
+def _start_leased(
+    index_dir, folder, corpus_dir, locales, full, jobs, client, timeout, job_id, held
+) -> dict:
+    lease_seconds = round(held.expires - held.acquired)
+    heartbeat = lease_settings()[1]
+    # The lease is ours: whatever build folders are left belong to dead builds.
     clean_leftovers(index_dir)
     # Whatever writes asked for a follow-up, this job scans the corpus after them.
     with contextlib.suppress(FileNotFoundError):
         (folder / PENDING).unlink()
-    job_id = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(4)
     job = {
         "id": job_id,
         "status": "queued",
@@ -280,6 +395,10 @@ def _start_locked(index_dir, folder, corpus_dir, locales, full, jobs, client, ti
         "generation": None,
         "errors": [],
         "pid": None,
+        "instance": held.instance,
+        "lease": held.seq,
+        "lease_seconds": lease_seconds,
+        "heartbeat_seconds": heartbeat,
     }
     path = folder / f"{job_id}.json"
     lock = _lock_path(folder, job_id)
@@ -296,6 +415,7 @@ def _start_locked(index_dir, folder, corpus_dir, locales, full, jobs, client, ti
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 pass_fds=(fd,),
+                env={**os.environ, "HELPAPI_INSTANCE_ID": held.instance},
                 # Survives the request, the worker and its restarts, and leads a process
                 # group that holds its pool: cancel and timeout signal the whole group.
                 start_new_session=True,
@@ -323,11 +443,25 @@ def cancel(index_dir: Path, job_id: str) -> dict | None:
     The runner's whole process group gets SIGTERM (the runner removes its staging folder on
     the way out), then SIGKILL if it is still there after :data:`STOP_GRACE` seconds. The
     serving generation is never touched. Raises :class:`JobFinished` for a finished job.
+
+    A job whose lease another instance owns cannot be signalled from here (its PID names a
+    process of another host): a ``<id>.cancel`` file asks its runner, which stops at its next
+    heartbeat and records itself ``cancelled``; this waits for that, a few heartbeats at most,
+    and returns the job as it then reads (``cancel_requested`` is set on it).
     """
     index_dir = Path(index_dir)
     folder = jobs_dir(index_dir, create=False)
     if not job_id.isalnum() or not (folder / f"{job_id}.json").exists():
         return None
+    job = _load(folder / f"{job_id}.json")
+    held = _job_lease(folder, job) if job is not None else None
+    if (
+        job is not None
+        and job["status"] in ACTIVE
+        and held is not None
+        and held.instance != leases.instance_id()
+    ):
+        return _cancel_remote(index_dir, folder, job)
     with _locked(folder / ".submit.lock"):
         job = _load(folder / f"{job_id}.json")
         if job is None:
@@ -350,6 +484,25 @@ def cancel(index_dir: Path, job_id: str) -> dict | None:
         clean_leftovers(index_dir)
     _reap()
     return job
+
+
+def _cancel_path(folder: Path, job_id: str) -> Path:
+    return folder / f"{job_id}.cancel"
+
+
+def _cancel_remote(index_dir: Path, folder: Path, job: dict) -> dict:
+    """Ask another instance's runner to stop (see :func:`cancel`) and wait for it to."""
+    _write(_cancel_path(folder, job["id"]), {"instance": leases.instance_id(), "at": time.time()})
+    beat = job.get("heartbeat_seconds") or leases.DEFAULT_HEARTBEAT
+    deadline = time.monotonic() + beat + 2 * STOP_GRACE
+    while time.monotonic() < deadline:
+        now = read_job(index_dir, job["id"]) or job
+        if now["status"] not in ACTIVE:
+            if now["status"] == "succeeded":
+                raise JobFinished(now)
+            return now
+        time.sleep(0.1)
+    return {**now, "cancel_requested": True}
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -404,7 +557,7 @@ def _reap(new: subprocess.Popen | None = None) -> None:
 
 def _prune_jobs(folder: Path) -> None:
     for old in sorted(folder.glob("*.json"), reverse=True)[KEEP_JOBS:]:
-        for path in (old, _lock_path(folder, old.stem)):
+        for path in (old, _lock_path(folder, old.stem), _cancel_path(folder, old.stem)):
             with contextlib.suppress(OSError):
                 path.unlink()
 
@@ -454,13 +607,104 @@ def run(index_dir: Path, job_id: str, lock_fd: int | None = None) -> int:
         os.close(fd)
 
 
-def _run_locked(index_dir: Path, folder: Path, job_id: str) -> int:
-    from . import indexer
-    from .config import load_settings
+class _Heartbeat:
+    """Renews the runner's lease every ``interval`` seconds in a thread; on a lost lease or a
+    cancel asked through another instance, stops the build (SIGTERM to the runner's group)."""
 
+    def __init__(self, folder: Path, job: dict, held: leases.Lease, stop_build):
+        self.folder, self.job_id, self.held = folder, job["id"], held
+        self.seconds = job.get("lease_seconds") or leases.DEFAULT_SECONDS
+        self.interval = job.get("heartbeat_seconds") or leases.DEFAULT_HEARTBEAT
+        self.stop_build = stop_build
+        self.lost: str | None = None
+        self.cancelled_by: str | None = None
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="lease-heartbeat")
+
+    def renew(self) -> None:
+        """Renew now; :class:`helpapi.lease.LeaseLost` once another instance owns the build.
+        Called before the switch too (the fence): a runner that lost never switches."""
+        with self._lock:
+            if self.lost:
+                raise leases.LeaseLost(self.lost)
+            try:
+                self.held = leases.renew(self.folder, self.held, self.seconds, pid=os.getpid())
+            except leases.LeaseLost as exc:
+                self.lost = str(exc)
+                raise
+
+    def start(self) -> None:
+        self.renew()
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._done.wait(self.interval):
+            try:
+                self.renew()
+            except leases.LeaseLost:
+                self.stop_build()
+                return
+            except OSError:
+                continue  # a network filesystem hiccup: the next beat retries, expiry decides
+            marker = _load(_cancel_path(self.folder, self.job_id))
+            if marker is not None:
+                self.cancelled_by = str(marker.get("instance", "?"))
+                self.stop_build()
+                return
+
+    def stop(self) -> None:
+        """Stop renewing and release the lease (unless it was lost: then it is not ours)."""
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        with self._lock:
+            if not self.lost:
+                leases.release(self.folder, self.held)
+
+
+def _run_locked(index_dir: Path, folder: Path, job_id: str) -> int:
     path = folder / f"{job_id}.json"
     with _locked(folder / ".submit.lock"):  # the submitter has finished writing the job
         job = json.loads(path.read_text("utf-8"))
+    held = _job_lease(folder, job)
+    beat = None
+    if held is not None:
+
+        def stop_build():
+            # The runner leads its own process group (its pool is in it); run in-process (a
+            # test), only this process is signalled.
+            if os.getpgrp() == os.getpid():
+                _signal_group(os.getpid(), signal.SIGTERM)
+            else:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        beat = _Heartbeat(folder, job, held, stop_build)
+        try:
+            beat.start()
+        except leases.LeaseLost as exc:  # fenced off before it began: never build
+            job.update(status="failed", finished=time.time(), errors=[*job["errors"], str(exc)])
+            with contextlib.suppress(OSError):
+                _write(path, job)
+            return 1
+    try:
+        code = _run_job(index_dir, folder, path, job, beat)
+    finally:
+        if beat is not None:
+            beat.stop()
+    if code == 0:
+        # Articles written while this job ran (ingestion API) get their own incremental job.
+        follow = start_follow_up(index_dir, job)
+        if follow is not None:
+            job["follow_up"] = follow["id"]
+            _write(path, job)
+    return code
+
+
+def _run_job(index_dir: Path, folder: Path, path: Path, job: dict, beat) -> int:
+    from . import indexer
+    from .config import load_settings
+
     job.update(status="running", started=time.time(), pid=os.getpid())
     state = threading.Lock()  # one writer of the job file at a time: main thread or watchdog
     # start -> build -> done; SIGTERM before "done" unwinds the build ("stopping").
@@ -523,11 +767,27 @@ def _run_locked(index_dir: Path, folder: Path, job_id: str) -> int:
                     # The runner inherits the service's environment, where the setting lives.
                     max_article_bytes=settings["MAX_ARTICLE_BYTES"],
                     source_locale=settings["SOURCE_LOCALE"],
+                    # The fence: renewed (and so still ours) right before the switch.
+                    before_switch=beat.renew if beat is not None else None,
                 )
             finally:
                 if flags["phase"] == "build":
                     flags["phase"] = "done"
     except _Stop:
+        if beat is not None and (beat.lost or beat.cancelled_by):
+            if beat.lost:
+                status, why = "failed", f"{LOST} ({beat.lost}); this build stopped"
+            else:
+                status, why = (
+                    "cancelled",
+                    (f"cancelled by DELETE /v1/admin/reindex through instance {beat.cancelled_by}"),
+                )
+            with state:
+                flags["phase"] = "done"
+                job.update(status=status, finished=time.time(), errors=[*job["errors"], why])
+                with contextlib.suppress(OSError):
+                    _write(path, job)
+            return 1
         if not flags["timed_out"]:
             return 1  # cancelled: the canceller records it once this process is gone
         with state:
@@ -573,11 +833,6 @@ def _run_locked(index_dir: Path, folder: Path, job_id: str) -> int:
         seconds=round(report.seconds, 3),
     )
     save()
-    # Articles written while this job ran (ingestion API) get their own incremental job.
-    follow = start_follow_up(index_dir, job)
-    if follow is not None:
-        job["follow_up"] = follow["id"]
-        save()
     return 0
 
 
