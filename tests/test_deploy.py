@@ -59,7 +59,11 @@ def _nginx() -> str:
 
 
 def _env(container: dict) -> dict:
-    return {e["name"]: e["value"] for e in container.get("env", [])}
+    """Literal values by name; a value from the downward API is its field path."""
+    return {
+        e["name"]: e["value"] if "value" in e else e["valueFrom"]["fieldRef"]["fieldPath"]
+        for e in container.get("env", [])
+    }
 
 
 def test_every_deploy_file_parses_as_yaml():
@@ -177,6 +181,8 @@ def test_k8s_replicas_probes_volume_builders_and_service_agree():
     port_names = {p["name"]: p["containerPort"] for p in api["ports"]}
     assert api["readinessProbe"]["httpGet"]["port"] in port_names
     assert _env(api)["HELPAPI_BIND"].endswith(f":{port_names['http']}")
+    # Each pod owns build leases under its own name, never a shared literal id.
+    assert _env(api)["HELPAPI_INSTANCE_ID"] == "metadata.name"
     req, lim = api["resources"]["requests"], api["resources"]["limits"]
     assert req["memory"] and lim["memory"] and req["cpu"]
     builders = [
