@@ -1,16 +1,24 @@
 """Retrieval quality benchmark: MRR@10, Recall@1/@10 and zero-result rate per kind and locale.
 
-Runs the query sets of ``../shared/queries`` (title, body, xling), plus ``fallback`` (the English
-titles of xling sent with an unindexed locale, pt-BR) and ``free`` (a free-text set generated
-from the title queries: words shuffled, the last word cut as if still being typed, one letter
-mistyped), through helpapi's own search function, in process, on an index of ``../shared/corpus``.
+Runs the query sets of ``../shared/queries`` (title, body, xling, kw, prefix, typo; ``prefix``
+in as-you-type mode), plus ``fallback`` (the English titles of xling sent with an unindexed
+locale, pt-BR) and ``free`` (a free-text set generated from the title queries: words shuffled,
+the last word cut as if still being typed, one letter mistyped), through helpapi's own search
+function, in process, on an index of ``../shared/corpus``.
 
-    python bench/quality.py [--index DIR] [--build] [--kinds title,body] [--json out.json]
+Every set is split in two halves by a stable hash of its expected article ids (an article's
+queries all fall in one half, see :func:`half_of`): ``tune`` is the half ranking constants may
+be chosen on, ``report`` the half whose figures go in ``bench/RESULTS.md``. ``--half`` picks
+one (default ``report``; ``all`` for both).
+
+    python bench/quality.py [--index DIR] [--build] [--kinds title,body] [--half report]
+        [--set TITLE_BOOST=2.0] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -18,16 +26,51 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from helpapi import ranking
 from helpapi import search as hs
 from helpapi.indexer import build_indexes
 
 HERE = Path(__file__).resolve().parent
-SHARED = HERE.parent.parent / "shared"
+
+
+def _shared() -> Path:
+    """``../shared`` of the checkout (a git worktree may sit one level deeper)."""
+    for parent in HERE.parents:
+        if (parent / "shared" / "queries").is_dir():
+            return parent / "shared"
+    return HERE.parent.parent / "shared"
+
+
+SHARED = _shared()
+KINDS = "title,body,xling,fallback,kw,prefix,typo,free"
+HALVES = ("tune", "report", "all")
+
+
+def half_of(q: dict) -> str:
+    """``tune`` or ``report``: a stable hash of the query's expected article ids.
+
+    The article, not the query text, picks the half, so an article and all its queries (every
+    set, every locale, the generated ``fallback`` and ``free`` copies) fall in the same half:
+    constants chosen on the tuning half never saw the reporting half's articles. A query
+    without expected ids is hashed by its locale and text. The same query falls in the same
+    half in every run and on every machine (no seed, no position in its file).
+    """
+    ident = "\x1f".join(sorted(q.get("expect", []))) or f"{q['locale']}\x1f{q['q']}"
+    return "tune" if hashlib.sha256(ident.encode("utf-8")).digest()[0] % 2 == 0 else "report"
 
 
 def load(kind: str) -> list[dict]:
     path = SHARED / "queries" / f"{kind}.jsonl"
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    out = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    if kind == "prefix":  # the last word is still being typed
+        out = [dict(q, prefix=True) for q in out]
+    return out
+
+
+def queries_of(kind: str, half: str = "report") -> list[dict]:
+    """The queries of ``kind`` in ``half`` (``tune``, ``report`` or ``all``)."""
+    queries = {"fallback": fallback_set, "free": free_set}.get(kind, lambda: load(kind))()
+    return [q for q in queries if half == "all" or half_of(q) == half]
 
 
 def fallback_set() -> list[dict]:
@@ -107,21 +150,40 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", default="/tmp/helpapi-bench-index")
     ap.add_argument("--build", action="store_true", help="(re)build the index first")
-    ap.add_argument("--kinds", default="title,body,xling,fallback,free")
+    ap.add_argument("--kinds", default=KINDS)
+    ap.add_argument(
+        "--half",
+        choices=HALVES,
+        default="report",
+        help="which half of every set: tune (choose constants on it), report (default), all",
+    )
     ap.add_argument("--json", help="also write the figures as JSON here")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a helpapi.ranking constant for this run (tuning; repeatable)",
+    )
     args = ap.parse_args(argv)
+    for item in args.set:
+        name, _, value = item.partition("=")
+        old = getattr(ranking, name)  # AttributeError: no such constant
+        setattr(ranking, name, type(old)(value == "True" if isinstance(old, bool) else value))
+        print(f"ranking.{name} = {getattr(ranking, name)!r}")
     if args.build or not (Path(args.index) / "CURRENT").exists():
         t = time.perf_counter()
         build_indexes(SHARED / "corpus", args.index)
         print(f"built {args.index} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
     ixset = hs.open_current(Path(args.index))
-    figures = {}
+    figures = {"half": args.half}
+    print(f"half: {args.half} (split by a hash of each query: bench/quality.py half_of)")
     for kind in args.kinds.split(","):
-        queries = {"fallback": fallback_set, "free": free_set}.get(kind, lambda k=kind: load(k))()
+        queries = queries_of(kind, args.half)
         t = time.perf_counter()
         rows = evaluate(ixset, queries)
         secs = time.perf_counter() - t
-        print_table(kind, rows, sys.stdout)
+        print_table(f"{kind} ({args.half} half)", rows, sys.stdout)
         print(f"\n({len(queries)} queries, {1000 * secs / len(queries):.1f} ms/query)")
         figures[kind] = {k: dict(v) for k, v in rows.items()}
     if args.json:

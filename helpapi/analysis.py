@@ -348,6 +348,18 @@ class SplitFilter(Filter):
                 t.startchar, t.endchar = start, end
 
 
+# Letters written onto the next word in Semitic languages (per language family, like ELISIONS):
+# a user leaves them out ("סיסמה" for "הסיסמה", "مرور" for "المرور"). At index time the word is
+# also indexed without them (ProcliticFilter). Hebrew: the proclitics ו ה ב ל כ ש, up to four
+# stacked (וכשה...); not מ, which also begins a great many nouns (מדפסת, מסך, מחשב). Arabic:
+# Lucene's ArabicStemmer prefixes, the article with its particles and the conjunction و.
+_HEBREW_PROCLITIC = re.compile("^[ובהלכש]{1,4}")
+_ARABIC_PROCLITIC = re.compile("^(?:[وف]?[بكل]?ال|[وف]?لل|و)")
+PROCLITICS = {"he": _HEBREW_PROCLITIC, "ar": _ARABIC_PROCLITIC}
+# A word stripped to fewer letters than this is too short to stand for the word.
+MIN_PROCLITIC_REST = 3
+
+
 # Orthographic variants that users type interchangeably, per script family (after Lucene's
 # Arabic/Persian normalization filters): vowel marks dropped, letter variants unified.
 _ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed]")
@@ -380,6 +392,54 @@ class OrthographyFilter(Filter):
                 yield t
 
 
+class ProcliticFilter(Filter):
+    """At index time, also index a word without its leading proclitic letters (each shorter
+    form for Hebrew's stacked letters), at the word's position, like :class:`SplitFilter`'s
+    parts: "הסיסמה" is found by "סיסמה", "والإعدادات" by "اعدادات". Queries are not
+    stripped: a word typed with its letters means that form."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.lang == other.lang
+
+    def __call__(self, tokens):
+        pattern = PROCLITICS[self.lang]
+        for t in tokens:
+            text = t.text
+            yield t
+            if t.mode != "index":
+                continue
+            found = pattern.match(text)
+            if not found:
+                continue
+            start, end = (t.startchar, t.endchar) if t.chars else (None, None)
+            for cut in range(1, found.end() + 1):
+                rest = text[cut:]
+                if len(rest) < MIN_PROCLITIC_REST:
+                    break
+                if self.lang == "ar" and cut not in _arabic_cuts(text, found.end()):
+                    continue
+                t.text = rest
+                if start is not None and end - start == len(text):
+                    t.startchar = start + cut
+                yield t
+            t.text = text
+            if start is not None:
+                t.startchar, t.endchar = start, end
+
+
+def _arabic_cuts(text: str, end: int) -> set[int]:
+    """Where an Arabic word may be cut: after the whole prefix, and after the particles
+    before a final article (والمرور: المرور and مرور)."""
+    cuts = {end}
+    at = text.find("ال", 0, end)
+    if at > 0 and at + 2 == end:
+        cuts.add(at)
+    return cuts
+
+
 class FoldFilter(Filter):
     """Accent-insensitive matching for alphabetic scripts (see :func:`fold_diacritics`)."""
 
@@ -401,6 +461,8 @@ def words_analyzer(locale: str):
         chain = chain | OrthographyFilter(lang)
     if lang in ELISIONS:
         chain = chain | ElisionFilter(ELISIONS[lang])
+    if lang in PROCLITICS:
+        chain = chain | ProcliticFilter(lang)
     return chain | SplitFilter()
 
 
@@ -428,6 +490,29 @@ def analyzers_for(locale: str) -> dict:
         "stems": stems_analyzer(locale),
         "grams": grams_analyzer(),
     }
+
+
+@functools.lru_cache(maxsize=65536)
+def stem_of(term: str, locale: str) -> str:
+    """``term`` (an index word) stemmed and folded as the ``stems`` field holds it."""
+    stemmed = [t.text for t in stems_analyzer(locale)(term)]
+    return stemmed[0] if len(stemmed) == 1 else term
+
+
+def stem_prefix(term: str, stem: str) -> str:
+    """How every word of ``term``'s stem is assumed to start: ``term`` up to one character
+    before the shorter of it and its stem ("passwords" / "password" -> "passwor"). Suffixing
+    languages (Latin, Greek, Cyrillic scripts, Hebrew and Arabic endings) vary a word's end;
+    a stem much shorter than its word gives a short start, which :func:`same_stem_terms`
+    refuses when it covers too many terms."""
+    return term[: min(len(term), len(stem)) - 1]
+
+
+def same_stem_terms(candidates: list[str], term: str, stem: str, locale: str) -> list[str]:
+    """Of ``candidates`` (the index terms starting with :func:`stem_prefix`), those that are
+    ``term`` or stem to ``stem``: the forms of the query word a title may hold ("password"
+    finds "passwords"). Languages without a stemmer keep the word's folded forms only."""
+    return [c for c in candidates if c == term or stem_of(c, locale) == stem]
 
 
 def title_key(text: str, locale: str) -> str:

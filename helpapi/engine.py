@@ -20,6 +20,8 @@ from operator import neg
 from operator import sub
 
 from . import ranking
+from .analysis import same_stem_terms
+from .analysis import stem_prefix
 from .memindex import FieldPostings
 from .memindex import MemIndex
 from .query import Unit
@@ -316,17 +318,45 @@ def strict(mem: MemIndex, units: list[Unit], key: str = "") -> list[tuple[int, f
     return _ranked(found)
 
 
+def title_forms(title: FieldPostings, unit: Unit, stems: bool) -> list[int]:
+    """Term ids of the title terms that count as ``unit`` for the title boost: the word, and
+    with ``stems`` the other words of its stem (helpapi.analysis.same_stem_terms)."""
+    start = stem_prefix(unit.term, unit.stem)
+    if stems and unit.locale and len(start) >= ranking.TITLE_STEM_MIN_PREFIX:
+        lo, hi = title.prefix_range(start)
+        if hi - lo <= ranking.TITLE_STEM_SCAN:
+            found = same_stem_terms(
+                [title.term(t) for t in range(lo, hi)], unit.term, unit.stem, unit.locale
+            )
+            return [title.term_id(t) for t in found]
+    tid = title.term_id(unit.term)
+    return [] if tid < 0 else [tid]
+
+
+def _title_word(title: FieldPostings, unit: Unit, nwords: int):
+    """One word's title clause, its forms' scores summed, times ranking.TITLE_BOOST."""
+    stems = ranking.TITLE_STEMS and nwords <= ranking.TITLE_STEM_MAX_WORDS
+    tids = title_forms(title, unit, stems)
+    if len(tids) <= 1:
+        return _Term(title, tids[0], ranking.TITLE_BOOST) if tids else None
+    out = _Scored()
+    for tid in tids:
+        for d, s in _Term(title, tid, ranking.TITLE_BOOST).items():
+            out[d] = out.get(d, 0.0) + s
+    return out
+
+
 def _boosts(mem: MemIndex, units: list[Unit], key: str) -> list:
     """The optional clauses of :func:`helpapi.query.strict_query` that match something."""
     out = []
     title = mem.fields["title"]
-    words = [u.term for u in units if u.kind == "word" and not u.prefix]
+    words = [u for u in units if u.kind == "word" and not u.prefix]
     if len(words) >= 2:
-        terms = [_term(title, w, ranking.TITLE_BOOST) for w in words]
+        terms = [_title_word(title, u, len(words)) for u in words]
         if all(terms):
             out.append(_intersect(terms))
     elif len(words) == 1:
-        out.append(_term(title, words[0], ranking.TITLE_BOOST))
+        out.append(_title_word(title, words[0], 1))
     title_grams = mem.fields["title_grams"]
     out += [
         _gram_clause(title_grams, u.grams, ranking.RUN_TITLE_BOOST)

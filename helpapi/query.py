@@ -44,6 +44,7 @@ class Unit:
     grams: tuple[str, ...] = ()  # run: its bigrams, normalized
     phrase: int = -1  # index of the quoted phrase this unit belongs to, or -1
     prefix: bool = False  # the word is still being typed
+    locale: str = ""  # word: whose analyzers made it (to find the other forms of its stem)
 
 
 def _word_units(text: str, locale: str, phrase: int) -> list[Unit]:
@@ -60,6 +61,7 @@ def _word_units(text: str, locale: str, phrase: int) -> list[Unit]:
                 term=tok.text,
                 stem=stemmed[0] if stemmed else tok.text,
                 phrase=phrase,
+                locale=locale,
             )
         )
     return units

@@ -12,6 +12,8 @@ from whoosh import query as wq
 from whoosh.query.spans import SpanNear2
 
 from helpapi import ranking
+from helpapi.analysis import same_stem_terms
+from helpapi.analysis import stem_prefix
 from helpapi.query import Unit
 from helpapi.query import correction_limit
 from helpapi.query import osa_distance
@@ -55,15 +57,32 @@ def _phrase_queries(units: list[Unit]) -> list[wq.Query]:
     return out
 
 
+def _title_word(unit: Unit, reader, nwords: int) -> wq.Query:
+    """The word in the title, or any title word of its stem (ranking.TITLE_STEMS)."""
+    start = stem_prefix(unit.term, unit.stem)
+    forms = [unit.term]
+    stems = ranking.TITLE_STEMS and nwords <= ranking.TITLE_STEM_MAX_WORDS
+    if stems and unit.locale and len(start) >= ranking.TITLE_STEM_MIN_PREFIX:
+        terms = [
+            t.decode("utf-8") if isinstance(t, bytes) else t
+            for t in reader.expand_prefix("title", start)
+        ]
+        if len(terms) <= ranking.TITLE_STEM_SCAN:
+            forms = same_stem_terms(terms, unit.term, unit.stem, unit.locale)
+    if len(forms) == 1:
+        return wq.Term("title", forms[0], boost=ranking.TITLE_BOOST)
+    return _scored_or([wq.Term("title", t, boost=ranking.TITLE_BOOST) for t in forms])
+
+
 def _title_boosts(units: list[Unit], reader) -> list[wq.Query]:
     """Optional clauses on the (short) title fields: cheap enough to score for every match."""
     out = []
-    words = [u.term for u in units if u.kind == "word" and not u.prefix]
+    words = [u for u in units if u.kind == "word" and not u.prefix]
     if len(words) >= 2:
         # Order-free: users reorder keywords.
-        out.append(wq.And([wq.Term("title", w) for w in words], boost=ranking.TITLE_BOOST))
+        out.append(wq.And([_title_word(u, reader, len(words)) for u in words]))
     elif len(words) == 1:
-        out.append(wq.Term("title", words[0], boost=ranking.TITLE_BOOST))
+        out.append(_title_word(words[0], reader, 1))
     runs = [u for u in units if u.kind == "run"]
     out += [_gram_query("title_grams", u.grams, reader, ranking.RUN_TITLE_BOOST) for u in runs]
     return out
