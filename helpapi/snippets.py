@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import heapq
 import html
 import re
 import threading
@@ -30,7 +29,12 @@ def _grapheme_iterator():
     return it
 
 
-# The whole query's pattern: the reference for _matches, and its fallback.
+def _pattern(surfaces: list[str]) -> re.Pattern | None:
+    return _compiled(frozenset(s for s in surfaces if s))
+
+
+# Every hit of a page shares its query's pattern: compile it once (re's own cache is global
+# and small, and a page's ten snippets would each miss it under varied traffic).
 @functools.lru_cache(maxsize=256)
 def _compiled(surfaces: frozenset[str]) -> re.Pattern | None:
     """One alternation over all surfaces, longest first, scanned in a single pass.
@@ -49,59 +53,6 @@ def _compiled(surfaces: frozenset[str]) -> re.Pattern | None:
     return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
 
 
-@functools.lru_cache(maxsize=4096)
-def _one(surface: str, run: bool) -> re.Pattern:
-    """One surface's alternative of :func:`_compiled`, alone. Surfaces recur from query to query
-    far more than whole queries do, so these stay cached where a query's pattern would not
-    (compiling a query's alternation cost about 0.2 ms, more than the rest of its snippets)."""
-    body = re.escape(surface)
-    return re.compile(r"(?=(" + body + r"))" if run else r"(?<!\w)" + body + r"\w*", re.IGNORECASE)
-
-
-_WORD = re.compile(r"\w+")
-
-
-def _matches(text: str, surfaces: list[str]):
-    """``(start, end)`` of each match of :func:`_compiled`'s pattern in ``text``, in order.
-
-    The same matches, from cached one-surface patterns: each scans the text on its own and
-    the scans are merged as the alternation would pick. Equal while every word surface is
-    made of word characters only: a word alternative then matches at a word's start and ends
-    at that word's end, whichever surface matched, and a lookahead of a run at one position
-    takes the first run in the alternation's order (longest first). Other surfaces use the
-    query's whole pattern.
-    """
-    ordered = sorted({s for s in surfaces if s}, key=lambda s: (-len(s), s))
-    runs = [s for s in ordered if GRAM_RUN.fullmatch(s)]
-    words = [s for s in ordered if not GRAM_RUN.fullmatch(s)]
-    if not all(_WORD.fullmatch(w) for w in words):
-        pattern = _compiled(frozenset(ordered))
-        for m in pattern.finditer(text) if pattern else ():
-            yield m.span(1) if m.lastindex else m.span()
-        return
-    # Rank 0 for every word (they end alike), then the runs in the alternation's order.
-    scans = [_scan(_one(w, False), text, 0) for w in words]
-    scans += [_scan(_one(r, True), text, rank) for rank, r in enumerate(runs, 1)]
-    resume = 0
-    for a, rank, b in heapq.merge(*scans) if len(scans) > 1 else scans[0] if scans else ():
-        if a < resume:
-            continue  # inside the last match (or at its empty match's position): not tried
-        yield a, b
-        # After a word's match the scan goes on at its end; after a run's empty lookahead
-        # match, at the next position (a word cannot match where a run did: it comes first).
-        resume = b if rank == 0 else a + 1
-
-
-def _scan(pattern: re.Pattern, text: str, rank: int):
-    """``(start, rank, end)`` of each match (a lookahead's: of its group)."""
-    if rank:
-        for m in pattern.finditer(text):
-            yield m.start(1), rank, m.end(1)
-    else:
-        for m in pattern.finditer(text):
-            yield m.start(), 0, m.end()
-
-
 def match_spans(
     text: str, surfaces: list[str], limit: int = 2000, window: tuple[int, int] | None = None
 ) -> list[tuple[int, int]]:
@@ -110,10 +61,14 @@ def match_spans(
     With ``window=(n, size)`` the scan stops once past ``size`` characters after the start of
     the ``n``-th span: all that a snippet window starting at one of the first ``n`` can show.
     """
+    pattern = _pattern(surfaces)
     merged: list[list[int]] = []
-    for i, (a, b) in enumerate(_matches(text, surfaces)):
+    if pattern is None:
+        return []
+    for i, m in enumerate(pattern.finditer(text)):
         if i >= limit:
             break
+        a, b = m.span(1) if m.lastindex else m.span()
         if (
             window
             and len(merged) > window[0]
