@@ -399,13 +399,22 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
         if all(terms):
             clauses.append((terms, ranking.RUN_PROXIMITY_SLOP, True, ranking.PROXIMITY_BOOST))
     extra: dict[int, float] = {}
-    for terms, slop, ordered, boost in clauses:
-        for d in docs:
-            found = [t.find(d) for t in terms]
-            if min(found) < 0:
-                continue
-            poslists = [t.field.positions_at(i) for t, i in zip(terms, found, strict=True)]
-            if near(poslists, slop, ordered):
+    for d in docs:
+        # The two word clauses share their terms: one look-up of each term's postings per
+        # document serves both. Clauses are added in their order, so the floats are the same.
+        seen: dict[int, tuple] = {}
+        for terms, slop, ordered, boost in clauses:
+            got = seen.get(id(terms))
+            if got is None:
+                found = [t.find(d) for t in terms]
+                got = seen[id(terms)] = (
+                    found,
+                    None
+                    if min(found) < 0
+                    else [t.field.positions_at(i) for t, i in zip(terms, found, strict=True)],
+                )
+            found, poslists = got
+            if poslists is not None and near(poslists, slop, ordered):
                 score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
                 extra[d] = extra.get(d, 0.0) + score * boost
     return extra
