@@ -28,6 +28,7 @@ from array import array
 from bisect import bisect_left
 from pathlib import Path
 
+from rapidfuzz.distance import Levenshtein as _Levenshtein
 from whoosh import scoring
 
 FILENAME = "postings.bin"
@@ -480,18 +481,12 @@ class FuzzyTable:
 
 
 def levenshtein(a: str, b: str, limit: int) -> int:
-    """Edit distance (insertions, deletions, substitutions); ``limit + 1`` once past ``limit``."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        if min(cur) > limit:
-            return limit + 1
-        prev = cur
-    return prev[-1]
+    """Edit distance (insertions, deletions, substitutions); ``limit + 1`` once past ``limit``.
+
+    rapidfuzz's bit-parallel C code: a typo query checks hundreds of candidates, and the
+    Python table cost most of its time (bench/passes.py, typo set).
+    """
+    return _Levenshtein.distance(a, b, score_cutoff=limit)
 
 
 class MemIndex:
