@@ -384,13 +384,14 @@ def search_cmd(text, locale, limit, prefix, index_dir):
         ixset = open_current(Path(s["INDEX_DIR"]))
     except NoIndex as exc:
         raise click.ClickException(str(exc)) from exc
-    try:
-        resolved = resolve_locale(locale, None, ixset.locales, s["DEFAULT_LOCALE"])
-    except BadLocale:
-        raise click.BadParameter(
-            f"{locale!r} is not a language tag like de-DE", param_hint="--locale"
-        ) from None
-    ans = search(ixset, text, resolved.locale, limit=limit, prefix=prefix)
+    with ixset:  # closes the searchers' open segment files
+        try:
+            resolved = resolve_locale(locale, None, ixset.locales, s["DEFAULT_LOCALE"])
+        except BadLocale:
+            raise click.BadParameter(
+                f"{locale!r} is not a language tag like de-DE", param_hint="--locale"
+            ) from None
+        ans = search(ixset, text, resolved.locale, limit=limit, prefix=prefix)
     note = " (English fallback)" if ans["fallback"] or resolved.unmatched else ""
     click.echo(f"{ans['total']} hits in {ans['locale']}{note}")
     if ans["corrected"] is not None:

@@ -252,18 +252,22 @@ def _term_blob(terms: list[str]) -> tuple[bytes, array]:
 
 
 class _Terms:
-    """The sorted terms of one field as a sequence of bytes (for ``bisect``)."""
+    """The sorted terms of one field as a sequence of bytes (for ``bisect``).
 
-    __slots__ = ("blob", "off")
+    ``blob`` is a view of the mapped file; each term is sliced from the ``mmap`` itself (which
+    returns ``bytes``), so the terms are never copied into the worker's private memory.
+    """
 
-    def __init__(self, blob: bytes, off: memoryview):
-        self.blob, self.off = blob, off
+    __slots__ = ("blob", "off", "_mm", "_base")
+
+    def __init__(self, blob: memoryview, off: memoryview, mm, base: int):
+        self.blob, self.off, self._mm, self._base = blob, off, mm, base
 
     def __len__(self) -> int:
         return len(self.off) - 1
 
     def __getitem__(self, i: int) -> bytes:
-        return self.blob[self.off[i] : self.off[i + 1]]
+        return self._mm[self._base + self.off[i] : self._base + self.off[i + 1]]
 
 
 class FieldPostings:
@@ -277,7 +281,8 @@ class FieldPostings:
             raw = buf[base + start : base + start + length]
             return raw if code == "B" else raw.cast(code)
 
-        self.terms = _Terms(bytes(view("terms")), view("term_off"))
+        start = base + spec["terms"][0]
+        self.terms = _Terms(view("terms"), view("term_off"), buf.obj, start)
         self._term_off = view("term_off")
         self.post_off = view("post_off")
         self.docs = view("docs")

@@ -14,8 +14,6 @@ import warnings
 from collections import OrderedDict
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-
 from . import engine
 from . import generations
 from . import memindex
@@ -60,64 +58,93 @@ class IndexSet:
     def __init__(self, index_dir: Path, name: str):
         self.name = name
         self.path = Path(index_dir) / name
-        self.meta = generations.read_meta(self.path)
-        self.indexes = {}
-        # The postings engine's files (helpapi.memindex): a required part of every locale.
-        self.mem: dict[str, MemIndex] = {}
+        meta = generations.read_meta(self.path)
+        # Counts and file sizes only: the catalogs and manifests (most of meta.json) become
+        # the lookup maps below, and the parsed copy is dropped (see :attr:`meta`).
+        self.info = {
+            loc: {k: v for k, v in info.items() if k not in ("catalog", "manifest")}
+            for loc, info in meta["locales"].items()
+        }
         self.damaged: dict[str, str] = {}
         self._broken: dict[str, str] = {}  # served, but Whoosh failed to read it later
-        for loc, info in self.meta["locales"].items():
-            problem = self._open_locale(loc, info.get("files"))
+        for loc, info in self.info.items():
+            problem = self._check_locale(loc, info.get("files"))
             if problem:
                 self.damaged[loc] = problem
+        served = [loc for loc in self.info if loc not in self.damaged]
+        # Opened on first use, so a locale nobody queries costs a worker nothing (issue #16):
+        # the postings engine's files (helpapi.memindex), a required part of every locale,
+        # and the Whoosh index (its table of contents; segments open per thread, searcher).
+        self.mem: generations.LazyMap = generations.LazyMap(served, self._open_mem)
+        self.indexes: generations.LazyMap = generations.LazyMap(
+            served, lambda loc: generations.open_whoosh(self.path / loc)
+        )
         self._local = threading.local()
         self._opened: list = []  # every searcher of every thread, to close them all
         self._opened_lock = threading.Lock()
-        self.slug_locales: dict[str, list[str]] = {}
+        self.slug_locales: dict[str, tuple[str, ...]] = {}
         self.asset_slugs: dict[str, list[str]] = {}
         # One article's languages: group (its source's slug) -> {locale: slug}, and back.
         self.members: dict[str, dict[str, str]] = {}
         self.group_of: dict[tuple[str, str], str] = {}
+        # The same slug comes once per locale from the JSON: keep one string of each.
+        same: dict[str, str] = {}
         # Damaged locales stay in the catalog (an article there exists, it is just not served
         # now: a 503, not a 404, when nothing else has it); find_article filters them out.
-        for loc, info in sorted(self.meta["locales"].items()):
+        for loc, info in sorted(meta["locales"].items()):
             for entry in info.get("catalog", []):
                 # (slug, assetid[, group, updated]): generations before linked translations
                 # recorded two fields; their group is the slug.
-                slug, assetid = entry[0], entry[1]
-                group = entry[2] if len(entry) > 2 else slug
+                slug = same.setdefault(entry[0], entry[0])
+                assetid = entry[1]
+                group = same.setdefault(entry[2], entry[2]) if len(entry) > 2 else slug
                 self.slug_locales.setdefault(slug, []).append(loc)
-                self.group_of[(loc, slug)] = group
+                if group != slug:  # read as group_of.get((loc, slug), slug)
+                    self.group_of[(loc, slug)] = group
                 self.members.setdefault(group, {}).setdefault(loc, slug)
                 if assetid:
-                    slugs = self.asset_slugs.setdefault(assetid, [])
+                    slugs = self.asset_slugs.setdefault(same.setdefault(assetid, assetid), [])
                     if slug not in slugs:
                         slugs.append(slug)
         for slugs in self.asset_slugs.values():
             slugs.sort()
+        # Most articles exist in the same locales: one shared tuple per distinct list.
+        shared: dict[tuple, tuple] = {}
+        for slug, locs in self.slug_locales.items():
+            self.slug_locales[slug] = shared.setdefault(tuple(locs), tuple(locs))
 
-    def _open_locale(self, loc: str, files: dict | None) -> str | None:
-        """Open one locale's indexes; None when served, else why it is not."""
-        folder = self.path / loc
-        # Sizes only (one stat per file): see generations.check_sizes for why not checksums.
+    @property
+    def meta(self) -> dict:
+        """This generation's whole ``meta.json``, read from disk on each call (it never
+        changes): catalogs and manifests are large and only the coverage report needs them."""
+        return generations.read_meta(self.path)
+
+    def _check_locale(self, loc: str, files: dict | None) -> str | None:
+        """None when one locale's files can be served, else why not (nothing is kept open).
+
+        Sizes (one stat per file: see generations.check_sizes for why not checksums), then the
+        postings file's header and section bounds (mapped, checked, unmapped): a missing file
+        or one of another version is never served. Whoosh's table of contents is read when
+        the locale is first used; a failure there answers 503 for it (see searcher).
+        """
         problem = generations.check_sizes(self.path, loc, files)
         if problem:
             return problem
-        mem = None
+        folder = self.path / loc
         try:
-            # MemIndex refuses sections outside the file before mapping any view of them, and
-            # a missing file or one of another version: that locale is not served.
-            mem = MemIndex.open(folder)
-            # Reads the table of contents only. The segments are opened by the first search
-            # in each thread (see searcher): opening them here would cost several ms per
-            # locale on every open, a large share of what a first search pays anyway.
-            ix = whoosh_index.open_dir(str(folder))
+            problem = memindex.check(folder)
         except Exception as exc:  # any reader error means: do not serve this locale
-            if mem is not None:
-                mem.close()
-            return str(exc).replace(str(folder) + os.sep, "") or type(exc).__name__
-        self.indexes[loc], self.mem[loc] = ix, mem
-        return None
+            problem = str(exc) or type(exc).__name__
+        return problem and problem.replace(str(folder) + os.sep, "")
+
+    def _open_mem(self, loc: str) -> MemIndex:
+        """Map one locale's postings (checked at open: only a file changed since fails)."""
+        try:
+            return MemIndex.open(self.path / loc)
+        except Exception as exc:
+            reason = str(exc).replace(str(self.path / loc) + os.sep, "") or type(exc).__name__
+            self._broken[loc] = reason
+            raise LocaleUnavailable(loc, reason) from None
 
     def health(self) -> dict[str, str]:
         """Locales not served, with the reason: damaged at open, unreadable by Whoosh when
@@ -127,19 +154,19 @@ class IndexSet:
         file truncated in place after it was mapped, which generations never do.
         """
         problems = {**self.damaged, **self._broken}
-        for loc, mem in self.mem.items():
+        for loc, mem in self.mem.opened().items():
             if not mem.intact():
                 problems[loc] = f"{memindex.FILENAME}: changed on disk after it was opened"
         return problems
 
     @property
     def locales(self) -> list[str]:
-        """Indexed (served) locale codes, sorted."""
+        """Indexed (served) locale codes, sorted (none of them is opened by asking)."""
         return sorted(self.indexes)
 
     def article_count(self, locale: str) -> int:
         """Articles indexed in ``locale``."""
-        return self.meta["locales"][locale]["articles"]
+        return self.info[locale]["articles"]
 
     def searcher(self, locale: str):
         """This thread's searcher for ``locale`` (Whoosh searchers are not shared by threads)."""
@@ -180,8 +207,12 @@ class IndexSet:
         for s in opened:
             s.close()
         self._local = threading.local()
-        for mem in self.mem.values():
+        for mem in self.mem.opened().values():
             mem.close()
+        # Drop the opened objects too (their views hold the mappings): nothing is served
+        # from a closed generation, and its files may be deleted.
+        self.mem = generations.LazyMap((), self._open_mem)
+        self.indexes = generations.LazyMap((), generations.open_whoosh)
 
     def __enter__(self):
         return self
