@@ -65,7 +65,7 @@ class Recorder:
         self.keys: dict[str, dict[str, list[int]]] = {f: {} for f in KEY_FIELDS}
 
     def add_document(self, doc: dict, analyzed: dict[str, list]) -> None:
-        """Record one document, before ``writer.add_document`` gets it.
+        """Record one document, before the Whoosh writer gets it (``add_analyzed``).
 
         ``analyzed`` holds its tokens (:func:`helpapi.schema.analyze_document`): ``(term,
         position)`` pairs for :data:`POSITION_FIELDS`, terms for :data:`FREQUENCY_FIELDS`.
