@@ -45,7 +45,7 @@ from .schema import ENGLISH
 from .schema import analyze_document
 from .schema import document_for
 from .schema import make_schema
-from .schema import whoosh_values
+from .whoosh_writer import DirectWriter
 
 Progress = Callable[[str, int, int], None]
 log = logging.getLogger("helpapi.index")
@@ -271,8 +271,6 @@ def build_locale(
     target.mkdir(parents=True)
     stats = LocaleStats(locale)
     ix = whoosh_index.create_in(target, make_schema())
-    # One large in-memory pool means one segment and no merge pass at commit.
-    writer = ix.writer(limitmb=256)
     if locale == ENGLISH and sources is not None:
         articles = _english_articles(
             corpus, sources, source_locale, stats, progress, max_article_bytes
@@ -285,6 +283,8 @@ def build_locale(
         articles = _parse_locale(corpus, locale, stats, progress, max_article_bytes)
         linked = _linked(articles, catalog)
     recorder = memindex.Recorder()
+    # One segment, written from the recorder's postings (see helpapi.whoosh_writer).
+    writer = DirectWriter(ix, recorder)
     try:
         for article, group in linked:
             try:
@@ -292,7 +292,7 @@ def build_locale(
                 # Analyzed once: the same tokens feed postings.bin and Whoosh.
                 analyzed = analyze_document(doc, locale)
                 recorder.add_document(doc, analyzed)
-                writer.add_document(**{**doc, **whoosh_values(analyzed)})
+                writer.add_analyzed(doc, analyzed)
             except Exception as exc:
                 # The index may be half-written: abort, but say which file did it.
                 where = f"{article.locale}/{article.slug}.md"

@@ -66,7 +66,7 @@ class Recorder:
         self.keys: dict[str, dict[str, list[int]]] = {f: {} for f in KEY_FIELDS}
 
     def add_document(self, doc: dict, analyzed: dict[str, list]) -> None:
-        """Record one document, before ``writer.add_document`` gets it.
+        """Record one document, before the Whoosh writer gets it (``add_analyzed``).
 
         ``analyzed`` holds its tokens (:func:`helpapi.schema.analyze_document`): ``(term,
         position)`` pairs for :data:`POSITION_FIELDS`, terms for :data:`FREQUENCY_FIELDS`.
@@ -108,6 +108,8 @@ class Recorder:
         # Documents are numbered in the order they were added (one writer, one segment); map
         # through the unique slug anyway, so a different Whoosh layout cannot misnumber them.
         docnum = [_docnum(reader, slug) for slug in self.slugs]
+        # Recorded in document order, so each term's entries are already in docnum order.
+        identity = docnum == list(range(len(docnum)))
         doc_type = "I" if n_docs > 0xFFFF else "H"
         out = _Sections()
         header = {"version": VERSION, "docs": n_docs, "fields": {}}
@@ -119,15 +121,21 @@ class Recorder:
             docs, scores, post_off = array(doc_type), array("d"), array("I", [0])
             pos_off, positions = array("I", [0]), array("I")
             forward = [[] for _ in range(n_docs)] if field in FORWARD_FIELDS else None
+            # scoring.bm25's length term per document, computed once (the same float
+            # operations in the same order: scores stay bit-identical to Whoosh's).
+            k1, b = _WEIGHTING.K1, _WEIGHTING.B
+            # (None: the document has no token in the field, so no posting reads it.)
+            norm = [k1 * ((1 - b) + b * fl / avgfl) if fl is not None else 0.0 for fl in lengths]
+            k1p1 = k1 + 1
             for tid, term in enumerate(terms):
-                entries = sorted(table[term], key=lambda e: docnum[e[0]])
+                entries = table[term]
+                if not identity:
+                    entries = sorted(entries, key=lambda e: docnum[e[0]])
                 # Whoosh's WeightingModel.idf, from the same document frequency.
                 idf = math.log(n_docs / (len(entries) + 1)) + 1
                 for order, weight, plist in entries:
                     d = docnum[order]
-                    score = scoring.bm25(
-                        idf, weight, lengths[d], avgfl, _WEIGHTING.B, _WEIGHTING.K1
-                    )
+                    score = idf * ((weight * k1p1) / (weight + norm[d]))
                     docs.append(d)
                     scores.append(score)
                     positions.extend(plist)

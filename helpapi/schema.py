@@ -17,9 +17,11 @@ query should hit *one* field in the required part. Hence combined fields:
 Whoosh pickles the schema into every index's table of contents, so the schema is made of
 Whoosh's own classes only: a helpapi class there would orphan every index the day it is
 renamed. Text is analyzed once, by helpapi's analyzers, in :func:`analyze_document`; the
-indexer records ``postings.bin`` from those tokens and hands Whoosh the same tokens as
-pre-analyzed text (:func:`whoosh_values`), which Whoosh only splits at separators: the Whoosh
-index stays an index of the ICU-analyzed text, with helpapi's positions.
+indexer records ``postings.bin`` from those tokens and writes the same postings into the
+Whoosh segment (:class:`helpapi.whoosh_writer.DirectWriter`): the Whoosh index stays an index of
+the ICU-analyzed text, with helpapi's positions. It is the index Whoosh's own writer makes of
+the tokens as pre-analyzed text (:func:`whoosh_values`, which the schema's analyzers only split
+at separators); ``tests/test_build_fast.py`` compares the two.
 """
 
 from __future__ import annotations
