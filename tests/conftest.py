@@ -168,7 +168,8 @@ def run_gunicorn(log_path: Path, ready: str = "/readyz", env: dict | None = None
             try:
                 urllib.request.urlopen(served.base + ready, timeout=1).read()
                 break
-            except (urllib.error.URLError, ConnectionError):
+            # TimeoutError: a worker still starting on a loaded machine took over 1 s to answer.
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if time.monotonic() > deadline or proc.poll() is not None:
                     log.seek(0)
                     raise RuntimeError(log.read().decode()) from None
