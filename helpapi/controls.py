@@ -287,10 +287,12 @@ def controlled_query(
     if not variants and not pins and not hides:
         return run_query(ixset, text, locale, limit, offset, prefix)
     texts = [text, *variants]
-    # The first page's hits come with the runs (hidden articles may move later ones onto it);
-    # a deeper page's are fetched afterwards for its own documents only (see _page_hits).
+    # The typed text's run brings the first page's hits (hidden articles may move later ones
+    # onto it). The variants' runs bring their ranked lists only: most of their hits would be
+    # the typed text's again, and snippets are the larger part of a run's cost. Entries still
+    # missing are fetched for the page's own documents (see _page_hits).
     head = limit + len(hides) if offset == 0 else 0
-    runs = [run_query(ixset, t, locale, head, 0, prefix) for t in texts]
+    runs = [run_query(ixset, t, locale, 0 if i else head, 0, prefix) for i, t in enumerate(texts)]
     strict_found = any(r.total and not r.relaxed for r in runs)
     best: dict[int, tuple] = {}  # docnum -> (sort key, run, position in that run)
     for i, found in enumerate(runs):
@@ -306,7 +308,8 @@ def controlled_query(
     hidden = {searcher.document_number(slug=s) for s in hides} - {None}
     pinned = [d for d in (searcher.document_number(slug=s) for s in pins) if d is not None]
     pinned = list(dict.fromkeys(pinned))
-    rest = sorted((d for d in best if d not in hidden and d not in pinned), key=lambda d: best[d])
+    left_out = hidden | set(pinned)
+    rest = sorted((d for d in best if d not in left_out), key=lambda d: best[d])
     order = pinned + rest
     page = order[offset : offset + limit]
     hits = _page_hits(ixset, runs, texts, [best.get(d) for d in page], locale, prefix)
