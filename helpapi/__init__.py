@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import analytics
     from . import api
     from . import cli
+    from . import controls_web  # noqa: F401  (its routes live on the admin blueprint)
     from . import dashboard
     from . import errors
     from . import events

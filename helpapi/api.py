@@ -13,6 +13,8 @@ from flask import request
 from flask import url_for
 
 from . import analysis
+from . import controls
+from . import controls_web
 from . import metrics
 from .analytics import get_recorder
 from .analytics import new_query_id
@@ -102,11 +104,14 @@ def search_view():
     ixset = get_indexes()
     # Case and spacing variants of one query share an entry (they get the same answer).
     normalized = normalize_query(q)
-    key = (ixset.name, loc.locale, normalized, limit, offset, prefix)
+    # Synonyms and rules in force (helpapi.controls): their version keeps cached answers fresh.
+    config = controls_web.current()
+    key = (ixset.name, loc.locale, normalized, limit, offset, prefix, config.version)
     cache = get_cache()
     answer = cache.get(key)
     if answer is None:
-        answer = search(ixset, q, loc.locale, limit=limit, offset=offset, prefix=prefix)
+        run = controls.runner(config)
+        answer = search(ixset, q, loc.locale, limit=limit, offset=offset, prefix=prefix, run=run)
         for hit in answer["results"]:
             hit["url"] = url_for("api.article_view", ident=hit["id"], locale=hit["locale"])
         cache.put(key, answer)
@@ -230,6 +235,8 @@ def analyze_view():
         "chain": chain,
         "text": text,
         "tokens": analysis.analyze(text, locale, chain),
+        # The variants a search for this text also runs, from the synonyms in force.
+        "expansions": controls_web.current().expansions(text, locale),
     }
     return _with_language(jsonify(body), locale)
 

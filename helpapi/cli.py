@@ -288,6 +288,8 @@ def _echo_check(report: CorpusCheck) -> None:
         )
     for path, reason in report.bad_folders:
         click.echo(f"error: folder {path}: {reason}")
+    for path, line, reason in report.config:
+        click.echo(f"error: {path}" + (f", line {line}" if line else "") + f": {reason}")
     for c in report.locales:
         for path, reason in c.failed:
             click.echo(f"error: {path}: {reason}")

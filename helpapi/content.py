@@ -259,12 +259,17 @@ class CorpusCheck:
     # Folders that are not BCP 47 tags, and locale folders refused (symlinks out): (path, why)
     bad_folders: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     error: str | None = None  # the corpus itself is unusable (missing, empty, no locale)
+    # Synonyms and rules files under _config/ that do not parse: (path, line, reason)
+    config: list[tuple[str, int, str]] = dataclasses.field(default_factory=list)
 
     @property
     def errors(self) -> int:
         """Everything that fails the check."""
         return (
-            (1 if self.error else 0) + len(self.bad_folders) + sum(c.errors for c in self.locales)
+            (1 if self.error else 0)
+            + len(self.bad_folders)
+            + len(self.config)
+            + sum(c.errors for c in self.locales)
         )
 
     @property
@@ -283,6 +288,7 @@ class CorpusCheck:
             "warnings": self.warnings,
             **({"error": self.error} if self.error else {}),
             "bad_folders": [{"path": p, "reason": r} for p, r in self.bad_folders],
+            "config": [{"path": p, "line": n, "reason": r} for p, n, r in self.config],
             "locales": [c.as_dict() for c in self.locales],
         }
 
@@ -358,6 +364,9 @@ def check_corpus(
         )
         for name in non_locale_folders(corpus)
     ]
+    from .controls import check_config
+
+    out.config = [(e.path, e.line, e.reason) for e in check_config(corpus)]
     refused: list[tuple[str, str]] = []
     corpus_files.discover_locales(corpus, refused)
     out.bad_folders += [(os.path.relpath(p, corpus) + "/", r) for p, r in refused]

@@ -48,6 +48,10 @@ def spec() -> dict:
             "score": {"type": "number"},
             "locale": {"type": "string"},
             "url": {"type": "string"},
+            "pinned": {
+                "type": "boolean",
+                "description": "Present (true) on results a query rule pinned first",
+            },
         },
     }
     document = {
@@ -318,6 +322,12 @@ def spec() -> dict:
                         "locale": {"type": "string"},
                         "chain": {"type": "string"},
                         "text": {"type": "string"},
+                        "expansions": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "The variants a search for this text also runs, "
+                            "from the synonyms in force (empty when none match).",
+                        },
                         "tokens": {
                             "type": "array",
                             "items": {
@@ -370,6 +380,8 @@ def spec() -> dict:
                                 "status": {"type": "integer"},
                                 "parameter": {"type": "string"},
                                 "errno": {"type": "string"},
+                                "path": {"type": "string"},
+                                "line": {"type": "integer"},
                             },
                         }
                     },
@@ -389,7 +401,91 @@ def spec() -> dict:
     document["paths"].update(_ingest_paths())
     document["paths"].update(_coverage_paths())
     document["paths"].update(_analytics_paths())
+    document["paths"].update(_controls_paths())
     return document
+
+
+def _controls_paths() -> dict:
+    """Synonyms and query rules (helpapi.controls_web)."""
+    view = {
+        "description": "The file as it is on disk, and the config version in force",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "path": {"type": "string"},
+                        "exists": {"type": "boolean"},
+                        "text": {"type": "string"},
+                        "version": {"type": "string"},
+                        "entries": {"type": "integer", "description": "PUT: rules parsed"},
+                        "problem": {
+                            "type": "string",
+                            "description": "The file on disk does not parse (file, line, "
+                            "reason): its last good version is what serves",
+                        },
+                    },
+                }
+            }
+        },
+    }
+    body = {
+        "required": True,
+        "content": {
+            "text/plain": {"schema": {"type": "string"}},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"text": {"type": "string"}},
+                }
+            },
+        },
+    }
+    errors = {code: _ERR for code in ("401", "403", "413", "503")}
+    put_errors = {
+        "400": {
+            "description": "invalid_config: the text does not parse; `line` names the line. "
+            "Nothing is written: the config in force stays.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        },
+        **errors,
+    }
+    locale = _param(
+        "locale", "path", {"type": "string"}, "A BCP 47 tag (like de-DE), or _all", True
+    )
+    return {
+        "/v1/admin/synonyms/{locale}": {
+            "get": {
+                "summary": "The synonyms file of a locale (_config/synonyms/<locale>.txt).",
+                "security": [{"bearer": []}],
+                "parameters": [locale],
+                "responses": {"200": view, "400": _ERR, **errors},
+            },
+            "put": {
+                "summary": "Replace a locale's synonyms (Solr format: `a, b, c` equivalent, "
+                "`a => b` one-way). Atomic; every worker applies it within seconds, no reindex.",
+                "security": [{"bearer": []}],
+                "parameters": [locale],
+                "requestBody": body,
+                "responses": {"200": view, **put_errors},
+            },
+        },
+        "/v1/admin/rules": {
+            "get": {
+                "summary": "The query rules file (_config/rules.yml): pinned and hidden results.",
+                "security": [{"bearer": []}],
+                "responses": {"200": view, **errors},
+            },
+            "put": {
+                "summary": "Replace the query rules (YAML). Atomic; every worker applies them "
+                "within seconds, no reindex.",
+                "security": [{"bearer": []}],
+                "requestBody": body,
+                "responses": {"200": view, **put_errors},
+            },
+        },
+    }
 
 
 def _coverage_paths() -> dict:

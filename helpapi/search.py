@@ -238,6 +238,8 @@ class Hits:
     relaxed: bool = False
     # The query as searched when a spelling correction found the hits, else None.
     corrected: str | None = None
+    # Every match, best first, as (docnum, score): for merging runs (helpapi.controls).
+    ranked: list | None = None
 
 
 def run_query(
@@ -291,20 +293,28 @@ def run_query(
                 "locale": locale,
             }
         )
-    return Hits(total, hits, relaxed, corrected if total else None)
+    return Hits(total, hits, relaxed, corrected if total else None, ranked)
 
 
 def search(
-    ixset: IndexSet, text: str, locale: str, limit: int = 10, offset: int = 0, prefix: bool = False
+    ixset: IndexSet,
+    text: str,
+    locale: str,
+    limit: int = 10,
+    offset: int = 0,
+    prefix: bool = False,
+    run=None,
 ) -> dict:
     """Search ``locale``; answer from English when it is not indexed or finds nothing.
 
     Returns ``{"locale", "fallback", "total", "corrected", "results"}``; each result names
     its locale. ``corrected`` is the query as searched when a spelling correction found the
-    results (see :func:`helpapi.query.corrected_text`), else None.
+    results (see :func:`helpapi.query.corrected_text`), else None. ``run`` replaces
+    :func:`run_query` (same arguments): synonyms and rules wrap it (helpapi.controls).
     """
+    run = run or run_query
     if locale in ixset.indexes:
-        found = run_query(ixset, text, locale, limit, offset, prefix)
+        found = run(ixset, text, locale, limit, offset, prefix)
         if found.total or ENGLISH not in ixset.indexes or locale == ENGLISH:
             return {
                 "locale": locale,
@@ -317,7 +327,7 @@ def search(
         if ENGLISH in ixset.damaged:
             raise LocaleUnavailable(ENGLISH, ixset.damaged[ENGLISH])
         return {"locale": locale, "fallback": False, "total": 0, "corrected": None, "results": []}
-    found = run_query(ixset, text, ENGLISH, limit, offset, prefix)
+    found = run(ixset, text, ENGLISH, limit, offset, prefix)
     return {
         "locale": ENGLISH,
         "fallback": locale != ENGLISH,
