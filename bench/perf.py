@@ -10,6 +10,8 @@ On an index of ../shared/corpus (built first unless --index has one):
    query;
 3. HTTP: real gunicorn (production config) driven by wrk (Debian) in another process:
    /healthz (the floor), /v1/search (Zipf replay), /v1/articles/<id>; ratios to the floor;
+   run twice: result cache off (HELPAPI_RESULT_CACHE_SIZE=0: every search runs every pass)
+   and on, with the hit rate of the search runs read from /metrics;
 4. build: full build wall/CPU seconds and peak RSS; a no-change incremental rebuild;
 5. memory: RSS of one gunicorn worker after warm-up with every locale open.
 
@@ -153,12 +155,27 @@ def lua_paths(paths, file):
     )
 
 
-def http(index, seconds, runs):
+def cache_lookups(base):
+    """(hits, misses) of the result cache, summed over every worker (GET /metrics)."""
+    text = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
+    found = {"hit": 0.0, "miss": 0.0}
+    for line in text.splitlines():
+        if line.startswith("helpapi_result_cache_lookups_total{"):
+            result = line.split('result="')[1].split('"')[0]
+            found[result] = float(line.rsplit(" ", 1)[1])
+    return found["hit"], found["miss"]
+
+
+def http(index, seconds, runs, cache=True):
+    """wrk against real gunicorn; ``cache=False`` sets HELPAPI_RESULT_CACHE_SIZE=0, so every
+    search request runs every pass (the engine's throughput, not the cache's)."""
     if not shutil.which("wrk"):
         return {"error": "wrk not installed (apt-get install wrk)"}
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELPAPI_")}
     env.update(HELPAPI_INDEX_DIR=str(index), HELPAPI_BIND=f"127.0.0.1:{port}")
+    # Analytics off: this measures search, not the recorder (bench/analytics_cost.py does).
+    env.update(HELPAPI_ANALYTICS="off", HELPAPI_RESULT_CACHE_SIZE="4096" if cache else "0")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -192,7 +209,7 @@ def http(index, seconds, runs):
         ix = hs.open_current(index)
         article_paths = []
         for loc in ix.locales:
-            for slug, _ in ix.meta["locales"][loc]["catalog"][:200]:
+            for slug, *_ in ix.meta["locales"][loc]["catalog"][:200]:
                 article_paths.append(f"/v1/articles/{urllib.parse.quote(slug)}?locale={loc}")
         random.Random(3).shuffle(article_paths)
         lua_paths(["/healthz"], tmp / "floor.lua")
@@ -202,10 +219,14 @@ def http(index, seconds, runs):
             wrk(base, str(tmp / script), 5)
         results = {}
         for name in ("floor", "search", "article"):
+            before = cache_lookups(base)
             runs_ = [wrk(base, str(tmp / f"{name}.lua"), seconds) for _ in range(runs)]
             results[name] = tuple(statistics.median(r[i] for r in runs_) for i in range(3)) + (
                 sum(r[3] for r in runs_),
             )
+            if name == "search":
+                hits, misses = (a - b for a, b in zip(cache_lookups(base), before, strict=True))
+                results["hit_rate"] = hits / max(1.0, hits + misses)
         workers = [
             int(p)
             for p in subprocess.run(
@@ -285,25 +306,31 @@ def main(argv=None):
     print("| set | n | p50 | p95 | p99 |\n|---|---:|---:|---:|---:|")
     for name, (n, p50, p95, p99) in rows.items():
         print(f"| {name} | {n} | {p50:.2f} | {p95:.2f} | {p99:.2f} |")
-    res = http(index, args.seconds, args.runs)
-    print("\n### HTTP (gunicorn, production config; wrk -t2 -c8; median of runs)\n")
-    if "error" in res:
-        print(res["error"])
-        return
-    floor = res["floor"][0]
-    print("| route | req/s | p50 ms | p99 ms | non-2xx | ratio to floor |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, label in (
-        ("floor", "/healthz (floor)"),
-        ("search", "/v1/search (Zipf)"),
-        ("article", "/v1/articles/<id>"),
-    ):
-        rps, p50, p99, errors = res[name]
-        print(f"| {label} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {errors} | {rps / floor:.2f} |")
-    print(
-        f"\nWorker after warm-up, every locale open: RSS {res['worker_rss_mb']:.0f} MB, "
-        f"of which anonymous (heap) {res['worker_anon_mb']:.0f} MB"
-    )
+    for cache in (False, True):
+        res = http(index, args.seconds, args.runs, cache=cache)
+        state = "on (4,096 answers per worker)" if cache else "off"
+        print(
+            f"\n### HTTP, result cache {state} (gunicorn, production config; "
+            "wrk -t2 -c8; median of runs)\n"
+        )
+        if "error" in res:
+            print(res["error"])
+            return
+        floor = res["floor"][0]
+        print("| route | req/s | p50 ms | p99 ms | non-2xx | ratio to floor |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for name, label in (
+            ("floor", "/healthz (floor)"),
+            ("search", "/v1/search (Zipf replay of 20,000 from ~3,000 distinct)"),
+            ("article", "/v1/articles/<id>"),
+        ):
+            rps, p50, p99, errors = res[name]
+            print(f"| {label} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {errors} | {rps / floor:.2f} |")
+        print(f"\nSearch result-cache hit rate during the search runs: {res['hit_rate']:.3f}")
+        print(
+            f"Worker after warm-up, every locale open: RSS {res['worker_rss_mb']:.0f} MB, "
+            f"of which anonymous (heap) {res['worker_anon_mb']:.0f} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -109,6 +109,7 @@ def search_view():
     key = (ixset.name, loc.locale, normalized, limit, offset, prefix, config.version)
     cache = get_cache()
     answer = cache.get(key)
+    metrics.observe_result_cache(answer is not None)
     if answer is None:
         run = controls.runner(config)
         answer = search(ixset, q, loc.locale, limit=limit, offset=offset, prefix=prefix, run=run)

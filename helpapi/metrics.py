@@ -49,6 +49,11 @@ FALLBACK = Counter(
     "Searches answered in English for another locale, by requested locale.",
     ["locale"],
 )
+RESULT_CACHE = Counter(
+    "helpapi_result_cache_lookups",
+    "Search answers looked up in a worker's result cache, by result (hit or miss).",
+    ["result"],
+)
 DROPPED = Counter(
     "helpapi_analytics_dropped", "Analytics records dropped because a worker's queue was full."
 )
@@ -67,6 +72,11 @@ def observe_search(served: str, requested: str | None, total: int, fallback: boo
         ZERO.labels(served).inc()
     if fallback:
         FALLBACK.labels(requested or served).inc()
+
+
+def observe_result_cache(hit: bool) -> None:
+    """Count one search answer looked up in the result cache (benchmarks report the hit rate)."""
+    RESULT_CACHE.labels("hit" if hit else "miss").inc()
 
 
 def analytics_dropped() -> None:
@@ -142,7 +152,7 @@ def _registry(index_dir: str) -> CollectorRegistry:
         multiprocess.MultiProcessCollector(registry, path=_MULTIPROC_DIR)
     else:
         registry = CollectorRegistry()
-        for collector in (REQUESTS, LATENCY, SEARCHES, ZERO, FALLBACK, DROPPED):
+        for collector in (REQUESTS, LATENCY, SEARCHES, ZERO, FALLBACK, RESULT_CACHE, DROPPED):
             registry.register(collector)
     registry.register(IndexCollector(index_dir))
     return registry

@@ -148,3 +148,19 @@ def test_metrics_sum_every_gunicorn_worker_and_the_log_is_json(
     entries = [json.loads(ln) for ln in text.splitlines() if ln.startswith("{")]
     found = [e for e in entries if e.get("route") == "/v1/search"]
     assert found and {"rid", "status", "ms", "locale", "hits", "zero"} <= set(found[-1])
+
+
+def test_result_cache_hits_and_misses_are_counted(make_app):
+    # Benchmarks report the HTTP hit rate beside cache-on throughput (bench/perf.py).
+    client = make_app().test_client()
+    before = samples(client.get("/metrics").get_data(as_text=True))
+    client.get("/v1/search?q=outlook&locale=de-DE")
+    client.get("/v1/search?q=OUTLOOK&locale=de-DE")  # same normalized query: a hit
+    client.get("/v1/search?q=excel&locale=de-DE")
+    after = samples(client.get("/metrics").get_data(as_text=True))
+
+    def delta(result):
+        name = "helpapi_result_cache_lookups_total"
+        return value(after, name, result=result) - value(before, name, result=result)
+
+    assert (delta("hit"), delta("miss")) == (1, 2)
