@@ -38,8 +38,9 @@ $(VENV)/.installed: pyproject.toml | system-deps
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+# Regenerates the head of bench/RESULTS.md at this commit (bench/README.md).
 bench: install
-	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/regen.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
