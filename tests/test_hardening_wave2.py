@@ -1,0 +1,179 @@
+"""Red-team pass over the dashboard, insights, widget, build leases and events (issue #12).
+
+Every file in the shared ``jobs/`` folder is untrusted input: another host, a hand edit or a
+disk fault may leave a FIFO, a symlink to a device, a huge file, valid JSON of the wrong shape or
+an expiry far in the future there. None of them may hang a worker, exhaust its memory, crash a
+heartbeat or block every later reindex for ever.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import tracemalloc
+
+import pytest
+
+from helpapi import events
+from helpapi import jobs
+from helpapi import lease as leases
+from helpapi.config import SettingsError
+from helpapi.config import load_settings
+
+from .test_leases import JOB_ID
+from .test_leases import job_file
+
+
+def _within(seconds: float, fn, *args):
+    """``fn(*args)`` in a daemon thread; fails the test (without hanging it) if it blocks."""
+    out: dict = {}
+
+    def target():
+        try:
+            out["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            out["error"] = exc
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), f"{fn.__name__} blocked for more than {seconds} s"
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")
+
+
+@pytest.fixture
+def folder(tmp_path):
+    path = tmp_path / "ix" / "jobs"
+    path.mkdir(parents=True)
+    return path
+
+
+# -- hostile lease files ---------------------------------------------------------------------
+
+
+def test_fifo_lease_file_does_not_hang_a_reader(folder):
+    os.mkfifo(folder / ".lease.000000000007")
+    lease = _within(5, leases.current, folder)
+    # Not a lease anyone wrote: it excludes like an unreadable one (never free at once).
+    assert lease is not None and lease.seq == 7 and lease.instance == "?"
+
+
+def test_lease_symlinked_to_an_endless_device_is_not_read_into_memory(folder):
+    (folder / ".lease.000000000004").symlink_to("/dev/zero")
+    lease = _within(5, leases.read, folder, 4)
+    assert lease is not None and lease.instance == "?"
+
+
+def test_huge_lease_file_is_not_read_whole(folder):
+    path = folder / ".lease.000000000002"
+    with open(path, "wb") as fh:
+        fh.truncate(64 * 1024 * 1024)  # sparse: 64 MB of zero bytes, no disk used
+    tracemalloc.start()
+    try:
+        lease = leases.read(folder, 2)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert lease is not None and lease.instance == "?"
+    assert peak < 8 * 1024 * 1024
+
+
+def test_longest_lease_setting_is_the_trusted_bound():
+    assert load_settings({"HELPAPI_LEASE_SECONDS": str(leases.MAX_SECONDS)})
+    with pytest.raises(SettingsError):
+        load_settings({"HELPAPI_LEASE_SECONDS": str(leases.MAX_SECONDS + 1)})
+
+
+def test_lease_of_the_wrong_json_shape_counts_as_unreadable(folder):
+    (folder / ".lease.000000000001").write_text("[1, 2, 3]")
+    lease = leases.read(folder, 1)
+    assert lease is not None and lease.instance == "?"
+
+
+def test_far_future_expiry_is_not_trusted_beyond_the_longest_lease(folder):
+    """A writer whose clock was years ahead (or a hand edit) must not block builds for ever."""
+    now = time.time()
+    path = folder / ".lease.000000000005"
+    ten_years = now + 10 * 365 * 86400
+    path.write_text(json.dumps({"instance": "skewed", "job": "j", "expires": ten_years}))
+    lease = leases.read(folder, 5)
+    # Trusted at most the longest lease a setting allows past the file's last write.
+    assert lease.expires <= path.stat().st_mtime + leases.MAX_SECONDS
+    assert not lease.live(now + leases.MAX_SECONDS + 1)
+    # An honest lease keeps its own expiry.
+    leases.take(folder, "j2", 30, "honest", clock=lambda: now + leases.MAX_SECONDS + 2)
+    assert leases.current(folder).instance == "honest"
+
+
+def test_honest_lease_expiry_is_kept(folder):
+    held = leases.take(folder, "j", 600, "host-a")
+    assert leases.read(folder, held.seq).expires == held.expires
+
+
+# -- hostile job and cancel files ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content", ["[]", "1", '"running"', '{"id": 3}'])
+def test_job_file_of_the_wrong_shape_does_not_break_the_job_list(folder, content):
+    (folder / "20260101000000deadbeef.json").write_text(content)
+    assert _within(5, jobs.list_jobs, folder.parent) == []
+    assert jobs.read_job(folder.parent, "20260101000000deadbeef") is None
+
+
+def test_fifo_job_file_does_not_hang_the_job_list(folder):
+    os.mkfifo(folder / "20260101000000deadbeef.json")
+    assert _within(5, jobs.list_jobs, folder.parent) == []
+
+
+@pytest.mark.parametrize("content", ["[]", "7", '"stop"'])
+def test_cancel_marker_of_the_wrong_shape_still_cancels(folder, content, monkeypatch):
+    """The heartbeat thread reads ``<id>.cancel``: a bad one must not kill the heartbeat."""
+    monkeypatch.setenv("HELPAPI_INSTANCE_ID", "host-a")
+    held = leases.take(folder, JOB_ID, 30, "host-a")
+    job_file(folder, held)
+    job = json.loads((folder / f"{JOB_ID}.json").read_text())
+    job["heartbeat_seconds"] = 0.05
+    stopped = threading.Event()
+    beat = jobs._Heartbeat(folder, job, held, stopped.set)
+    (folder / f"{JOB_ID}.cancel").write_text(content)
+    beat.start()
+    try:
+        assert stopped.wait(5), "the heartbeat died on the cancel marker"
+        assert beat.cancelled_by == "?"
+    finally:
+        beat.stop()
+
+
+def test_fifo_cancel_marker_does_not_block_the_heartbeat(folder, monkeypatch):
+    monkeypatch.setenv("HELPAPI_INSTANCE_ID", "host-a")
+    held = leases.take(folder, JOB_ID, 30, "host-a")
+    job_file(folder, held)
+    os.mkfifo(folder / f"{JOB_ID}.cancel")
+    assert _within(5, jobs._load, folder / f"{JOB_ID}.cancel") is None
+
+
+# -- the events rate limiter -----------------------------------------------------------------
+
+
+def test_event_limiter_memory_stays_bounded_under_many_addresses(monkeypatch):
+    """Each new address leaves a bucket below capacity: they must still be forgotten."""
+    monkeypatch.setattr(events, "MAX_CLIENTS", 100)
+    bucket = events.TokenBucket(60)
+    for i in range(1000):
+        assert bucket.take(f"2001:db8::{i:x}", now=1000.0 + i * 0.001) == 0.0
+    assert len(bucket._buckets) <= 100
+
+
+def test_event_limiter_still_limits_a_busy_address_among_many(monkeypatch):
+    monkeypatch.setattr(events, "MAX_CLIENTS", 100)
+    bucket = events.TokenBucket(5)
+    for _ in range(5):
+        assert bucket.take("busy", now=1000.0) == 0.0
+    assert bucket.take("busy", now=1000.0) > 0
+    for i in range(50):  # other clients come and go, fewer than the bound
+        bucket.take(f"other-{i}", now=1000.0)
+    assert bucket.take("busy", now=1000.0) > 0
