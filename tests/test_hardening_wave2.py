@@ -177,3 +177,58 @@ def test_event_limiter_still_limits_a_busy_address_among_many(monkeypatch):
     for i in range(50):  # other clients come and go, fewer than the bound
         bucket.take(f"other-{i}", now=1000.0)
     assert bucket.take("busy", now=1000.0) > 0
+
+
+# -- insights over a big analytics database --------------------------------------------------
+
+TOKEN = "t" * 24
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def insights_app(corpus_index, tmp_path):
+    from helpapi import create_app
+    from helpapi.analytics import connect
+
+    db = tmp_path / "analytics.sqlite3"
+    conn = connect(db)
+    now = time.time()
+    with conn:
+        conn.executemany(
+            "INSERT INTO searches (query_id, ts, query, requested_locale, locale, fallback, total,"
+            ' "offset", "limit", ms, articles) VALUES (?,?,?,?,?,?,?,0,10,1.0,?)',
+            (
+                (f"q{i}", now - i, f"query {i % 5000}", "de-DE", "en-US", i % 2, i % 3, '["a"]')
+                for i in range(20000)
+            ),
+        )
+    conn.close()
+    app = create_app(
+        {
+            "TESTING": True,
+            "INDEX_DIR": str(corpus_index),
+            "ANALYTICS_DB": str(db),
+            "ADMIN_TOKEN": TOKEN,
+        }
+    )
+    yield app
+    app.extensions["helpapi.analytics"].flush()
+    app.extensions["helpapi.indexes"].close()
+
+
+@pytest.mark.parametrize("name", ["queries", "zero-results", "fallbacks", "articles", "daily"])
+def test_insights_query_past_its_time_budget_is_a_clear_503(insights_app, monkeypatch, name):
+    """A long period over a big database must not hold the worker past its timeout."""
+    from helpapi import insights
+
+    monkeypatch.setattr(insights, "QUERY_SECONDS", 0.0)
+    r = insights_app.test_client().get(f"/v1/admin/insights/{name}", headers=AUTH)
+    assert r.status_code == 503, r.get_data(as_text=True)
+    error = r.get_json()["error"]
+    assert error["code"] == "insights_timeout" and "days" in error["message"]
+    assert r.headers["Retry-After"]
+
+
+def test_insights_within_budget_answer(insights_app):
+    r = insights_app.test_client().get("/v1/admin/insights/queries?limit=3", headers=AUTH)
+    assert r.status_code == 200 and len(r.get_json()["queries"]) == 3
