@@ -260,9 +260,10 @@ def _csv(name: str, rows: list[dict], columns: list[str]) -> Response:
     return resp
 
 
-def _run(query, *args, **extra) -> list:
-    """``query(conn, *args)`` on a new connection, stopped after :data:`QUERY_SECONDS`."""
-    conn = connect(get_recorder().path)
+def _query_with_budget(path, query, args, extra) -> list | None:
+    """The rows, or None when the budget ran out (no exception crosses gevent's pool: it would
+    log a traceback for an expected outcome)."""
+    conn = connect(path)
     deadline = time.monotonic() + QUERY_SECONDS
     conn.set_progress_handler(lambda: time.monotonic() > deadline, 10000)
     try:
@@ -270,13 +271,35 @@ def _run(query, *args, **extra) -> list:
     except sqlite3.OperationalError as exc:
         if "interrupted" not in str(exc):
             raise
+        return None
+    finally:
+        conn.close()
+
+
+def _off_loop(fn, *args):
+    """``fn(*args)``; under the gevent worker in a thread of the hub's pool, so the worker's
+    other greenlets (searches, ``/healthz``) are served meanwhile (SQLite releases the GIL)."""
+    try:
+        from gevent import monkey
+    except ImportError:  # pragma: no cover - gevent is a dependency
+        return fn(*args)
+    if not monkey.is_module_patched("socket"):
+        return fn(*args)
+    import gevent
+
+    return gevent.get_hub().threadpool.apply(fn, args)
+
+
+def _run(query, *args, **extra) -> list:
+    """``query(conn, *args)`` on a new connection, stopped after :data:`QUERY_SECONDS`."""
+    rows = _off_loop(_query_with_budget, get_recorder().path, query, args, extra)
+    if rows is None:
         raise InsightsTimeout(
             f"The insights query took longer than {QUERY_SECONDS:g} s: ask for fewer days or"
             " one locale.",
             retry_after=60,
-        ) from None
-    finally:
-        conn.close()
+        )
+    return rows
 
 
 def _answer(name: str, query, columns: list[str], **extra):

@@ -232,3 +232,58 @@ def test_insights_query_past_its_time_budget_is_a_clear_503(insights_app, monkey
 def test_insights_within_budget_answer(insights_app):
     r = insights_app.test_client().get("/v1/admin/insights/queries?limit=3", headers=AUTH)
     assert r.status_code == 200 and len(r.get_json()["queries"]) == 3
+
+
+_GEVENT_PROBE = r"""
+import json, sys, time
+from gevent import monkey
+monkey.patch_all(thread=False)  # as helpapi.runtime.GeventWorker does
+import gevent
+from helpapi import create_app, insights
+
+def slow(conn, locale, since, limit=None):
+    # A real SQLite statement of a fraction of a second, like a long period over a big database.
+    sql = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000)"
+           " SELECT count(*) AS n FROM c")
+    return insights._rows(conn, sql, [])
+
+insights.daily = slow
+app = create_app({"TESTING": True, "INDEX_DIR": sys.argv[1], "ANALYTICS_DB": sys.argv[2],
+                  "ADMIN_TOKEN": "t" * 24})
+ticks = []
+def ticker():
+    while True:
+        ticks.append(time.monotonic())
+        gevent.sleep(0.01)
+t = gevent.spawn(ticker)
+gevent.sleep(0.05)
+def ask():
+    start = time.monotonic()
+    r = app.test_client().get("/v1/admin/insights/daily",
+                              headers={"Authorization": "Bearer " + "t" * 24})
+    return r.status_code, start, time.monotonic()
+status, start, end = gevent.spawn(ask).get()
+gevent.sleep(0.05)
+t.kill()
+during = [b - a for a, b in zip(ticks, ticks[1:]) if b > start and a < end]
+print(json.dumps({"status": status, "seconds": end - start, "max_gap": max(during or [0])}))
+"""
+
+
+def test_insights_sql_does_not_stall_the_gevent_worker(corpus_index, tmp_path):
+    """Under the gevent worker the SQL runs in a thread: the worker's other greenlets (public
+    searches, /healthz) keep being served while an insights query runs."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _GEVENT_PROBE, str(corpus_index), str(tmp_path / "a.sqlite3")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    probe = json.loads(out.stdout.strip().splitlines()[-1])
+    assert probe["status"] == 200
+    assert probe["seconds"] > 0.2  # the statement did take a while
+    assert probe["max_gap"] < probe["seconds"] / 2, probe
