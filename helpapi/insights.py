@@ -114,24 +114,33 @@ def fallbacks(conn, locale, since, limit) -> list[dict]:
         """,
         params,
     )
+    # Only the top ``limit`` of each locale leave SQLite (the queries are typed by strangers:
+    # there may be a million distinct ones).
     queries = _rows(
         conn,
         f"""
-        SELECT {_LOCALE} AS locale, s.query AS query, count(*) AS searches
-        FROM searches s WHERE {where} AND s.fallback = 1
-        GROUP BY 1, 2 ORDER BY searches DESC, 2
+        SELECT locale, query, searches FROM (
+            SELECT {_LOCALE} AS locale, s.query AS query, count(*) AS searches,
+                   row_number() OVER (PARTITION BY {_LOCALE} ORDER BY count(*) DESC, s.query) AS r
+            FROM searches s WHERE {where} AND s.fallback = 1
+            GROUP BY 1, 2
+        ) WHERE r <= ? ORDER BY searches DESC, query
         """,
-        params,
+        [*params, limit],
     )
     clicked = _rows(
         conn,
         f"""
-        SELECT {_LOCALE} AS locale, e.article AS article, count(*) AS clicks
-        FROM events e JOIN searches s ON s.query_id = e.query_id
-        WHERE {where} AND e.type = 'click' AND s.fallback = 1
-        GROUP BY 1, 2 ORDER BY clicks DESC, 2
+        SELECT locale, article, clicks FROM (
+            SELECT {_LOCALE} AS locale, e.article AS article, count(*) AS clicks,
+                   row_number() OVER (PARTITION BY {_LOCALE} ORDER BY count(*) DESC, e.article)
+                       AS r
+            FROM events e JOIN searches s ON s.query_id = e.query_id
+            WHERE {where} AND e.type = 'click' AND s.fallback = 1
+            GROUP BY 1, 2
+        ) WHERE r <= ? ORDER BY clicks DESC, article
         """,
-        params,
+        [*params, limit],
     )
     out = []
     for row in summary:

@@ -287,3 +287,53 @@ def test_insights_sql_does_not_stall_the_gevent_worker(corpus_index, tmp_path):
     assert probe["status"] == 200
     assert probe["seconds"] > 0.2  # the statement did take a while
     assert probe["max_gap"] < probe["seconds"] / 2, probe
+
+
+class _CountingConn:
+    """A connection that counts the rows its queries hand to Python."""
+
+    def __init__(self, conn):
+        self.conn, self.fetched = conn, 0
+
+    def execute(self, sql, params=()):
+        cur = self.conn.execute(sql, params)
+        outer = self
+
+        class Cursor:
+            description = cur.description
+
+            def fetchall(self):
+                rows = cur.fetchall()
+                outer.fetched += len(rows)
+                return rows
+
+        return Cursor()
+
+
+def test_fallbacks_fetch_only_the_top_rows_per_locale(tmp_path):
+    """Distinct fallback queries are typed by strangers: only ``limit`` per locale reach Python."""
+    from helpapi import insights
+    from helpapi.analytics import connect
+
+    conn = connect(tmp_path / "a.sqlite3")
+    now = time.time()
+    with conn:
+        conn.executemany(
+            "INSERT INTO searches (query_id, ts, query, requested_locale, locale, fallback, total,"
+            ' "offset", "limit", ms, articles) VALUES (?,?,?,?,?,1,1,0,10,1.0,?)',
+            (
+                (f"{loc}{i}", now - i, f"q {i}", loc, "en-US", f'["a{i}"]')
+                for i in range(3000)
+                for loc in ("sw-KE", "yo-NG")
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO events (ts, type, query_id, article, position) VALUES (?,'click',?,?,0)",
+            ((now, f"{loc}{i}", f"a{i}") for i in range(3000) for loc in ("sw-KE", "yo-NG")),
+        )
+    spy = _CountingConn(conn)
+    rows = insights.fallbacks(spy, None, now - 86400, 5)
+    assert [len(r["top_queries"]) for r in rows] == [5, 5]
+    assert [len(r["english_articles_clicked"]) for r in rows] == [5, 5]
+    assert spy.fetched <= 2 + 2 * 2 * 5
+    conn.close()
