@@ -122,7 +122,7 @@ def _held(path: Path) -> bool | None:
     The test takes a shared lock, so concurrent testers never see each other as the holder.
     """
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO put there must not block
     except FileNotFoundError:
         return None
     try:
@@ -195,7 +195,7 @@ def _settle(
     # a runner of another host that is only late (the fence above stops it).
     if held is None or held.instance == leases.instance_id():
         with contextlib.suppress(FileNotFoundError):
-            fd = os.open(_lock_path(folder, job_id), os.O_RDONLY)
+            fd = os.open(_lock_path(folder, job_id), os.O_RDONLY | os.O_NONBLOCK)
     try:
         if fd is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)

@@ -337,3 +337,12 @@ def test_fallbacks_fetch_only_the_top_rows_per_locale(tmp_path):
     assert [len(r["english_articles_clicked"]) for r in rows] == [5, 5]
     assert spy.fetched <= 2 + 2 * 2 * 5
     conn.close()
+
+
+def test_fifo_job_lock_does_not_hang_the_owner_reading_its_job(folder, monkeypatch):
+    monkeypatch.setenv("HELPAPI_INSTANCE_ID", "host-a")
+    held = leases.take(folder, JOB_ID, 30, "host-a")
+    job_file(folder, held)
+    os.mkfifo(folder / f"{JOB_ID}.lock")
+    job = _within(5, jobs.read_job, folder.parent, JOB_ID)
+    assert job is not None and job["status"] in ("running", "failed")
