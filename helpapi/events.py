@@ -63,12 +63,22 @@ class TokenBucket:
             tokens = min(self.capacity, tokens + (now - last) * self.refill)
             if tokens >= 1.0:
                 if len(self._buckets) >= MAX_CLIENTS and key not in self._buckets:
-                    # Full buckets hold no information: forget them (bounded memory).
-                    self._buckets = {k: v for k, v in self._buckets.items() if v[0] < self.capacity}
+                    self._forget(now)
                 self._buckets[key] = (tokens - 1.0, now)
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.refill
+
+    def _forget(self, now: float) -> None:
+        # Buckets refilled by now hold no information: forget them. Clients that sent one event
+        # each (many addresses) are not full yet: then the least recently seen half goes too,
+        # so memory stays bounded and the cost of this pass is amortized over the new keys.
+        full = self.capacity - self.refill * now
+        kept = {k: v for k, v in self._buckets.items() if v[0] - self.refill * v[1] < full}
+        if len(kept) >= MAX_CLIENTS:
+            recent = sorted(kept.items(), key=lambda kv: kv[1][1])[len(kept) - MAX_CLIENTS // 2 :]
+            kept = dict(recent)
+        self._buckets = kept
 
 
 def _limiter() -> TokenBucket:

@@ -23,11 +23,31 @@ from .admin import bp
 from .analytics import connect
 from .analytics import get_recorder
 from .errors import InvalidParameter
+from .errors import ServiceUnavailable
+from .errors import error_body
 
 # The locale a search is counted under: what was asked for, else what answered.
 _LOCALE = "coalesce(s.requested_locale, s.locale)"
 # Cells a spreadsheet would run as a formula (queries are typed by strangers).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Wall-clock budget of one insights request's SQL. A long period over a big database (a million
+# searches take seconds per query) ends in a clear 503 instead of holding the worker past its
+# timeout; under the gevent worker a query also stalls every search that worker serves.
+QUERY_SECONDS = 10.0
+
+
+class InsightsTimeout(ServiceUnavailable):
+    """An insights query ran past :data:`QUERY_SECONDS`."""
+
+    code = "insights_timeout"
+
+
+@bp.errorhandler(InsightsTimeout)
+def _timeout(exc: InsightsTimeout):
+    resp = jsonify(error_body(exc.status, exc.code, exc.message, **exc.extra))
+    resp.status_code = exc.status
+    resp.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return resp
 
 
 def _where(locale: str | None, since: float) -> tuple[str, list]:
@@ -94,24 +114,33 @@ def fallbacks(conn, locale, since, limit) -> list[dict]:
         """,
         params,
     )
+    # Only the top ``limit`` of each locale leave SQLite (the queries are typed by strangers:
+    # there may be a million distinct ones).
     queries = _rows(
         conn,
         f"""
-        SELECT {_LOCALE} AS locale, s.query AS query, count(*) AS searches
-        FROM searches s WHERE {where} AND s.fallback = 1
-        GROUP BY 1, 2 ORDER BY searches DESC, 2
+        SELECT locale, query, searches FROM (
+            SELECT {_LOCALE} AS locale, s.query AS query, count(*) AS searches,
+                   row_number() OVER (PARTITION BY {_LOCALE} ORDER BY count(*) DESC, s.query) AS r
+            FROM searches s WHERE {where} AND s.fallback = 1
+            GROUP BY 1, 2
+        ) WHERE r <= ? ORDER BY searches DESC, query
         """,
-        params,
+        [*params, limit],
     )
     clicked = _rows(
         conn,
         f"""
-        SELECT {_LOCALE} AS locale, e.article AS article, count(*) AS clicks
-        FROM events e JOIN searches s ON s.query_id = e.query_id
-        WHERE {where} AND e.type = 'click' AND s.fallback = 1
-        GROUP BY 1, 2 ORDER BY clicks DESC, 2
+        SELECT locale, article, clicks FROM (
+            SELECT {_LOCALE} AS locale, e.article AS article, count(*) AS clicks,
+                   row_number() OVER (PARTITION BY {_LOCALE} ORDER BY count(*) DESC, e.article)
+                       AS r
+            FROM events e JOIN searches s ON s.query_id = e.query_id
+            WHERE {where} AND e.type = 'click' AND s.fallback = 1
+            GROUP BY 1, 2
+        ) WHERE r <= ? ORDER BY clicks DESC, article
         """,
-        params,
+        [*params, limit],
     )
     out = []
     for row in summary:
@@ -240,14 +269,52 @@ def _csv(name: str, rows: list[dict], columns: list[str]) -> Response:
     return resp
 
 
+def _query_with_budget(path, query, args, extra) -> list | None:
+    """The rows, or None when the budget ran out (no exception crosses gevent's pool: it would
+    log a traceback for an expected outcome)."""
+    conn = connect(path)
+    deadline = time.monotonic() + QUERY_SECONDS
+    conn.set_progress_handler(lambda: time.monotonic() > deadline, 10000)
+    try:
+        return query(conn, *args, **extra)
+    except sqlite3.OperationalError as exc:
+        if "interrupted" not in str(exc):
+            raise
+        return None
+    finally:
+        conn.close()
+
+
+def _off_loop(fn, *args):
+    """``fn(*args)``; under the gevent worker in a thread of the hub's pool, so the worker's
+    other greenlets (searches, ``/healthz``) are served meanwhile (SQLite releases the GIL)."""
+    try:
+        from gevent import monkey
+    except ImportError:  # pragma: no cover - gevent is a dependency
+        return fn(*args)
+    if not monkey.is_module_patched("socket"):
+        return fn(*args)
+    import gevent
+
+    return gevent.get_hub().threadpool.apply(fn, args)
+
+
+def _run(query, *args, **extra) -> list:
+    """``query(conn, *args)`` on a new connection, stopped after :data:`QUERY_SECONDS`."""
+    rows = _off_loop(_query_with_budget, get_recorder().path, query, args, extra)
+    if rows is None:
+        raise InsightsTimeout(
+            f"The insights query took longer than {QUERY_SECONDS:g} s: ask for fewer days or"
+            " one locale.",
+            retry_after=60,
+        )
+    return rows
+
+
 def _answer(name: str, query, columns: list[str], **extra):
     locale, since, days, limit, fmt = _params()
     recorder = get_recorder()
-    conn = connect(recorder.path)
-    try:
-        rows = query(conn, locale, since, limit, **extra)
-    finally:
-        conn.close()
+    rows = _run(query, locale, since, limit, **extra)
     if fmt == "csv":
         return _csv(name, rows, columns)
     return jsonify(
@@ -279,11 +346,7 @@ def insights_zero_results():
 def insights_fallbacks():
     """Per locale: fallback share, top queries answered in English, English articles clicked."""
     locale, since, days, limit, fmt = _params()
-    conn = connect(get_recorder().path)
-    try:
-        rows = fallbacks(conn, locale, since, limit)
-    finally:
-        conn.close()
+    rows = _run(fallbacks, locale, since, limit)
     if fmt == "json":
         return jsonify({"locale": locale, "days": days, "fallbacks": rows})
     # One flat table: a summary line per locale, then its queries and its clicked articles.

@@ -108,10 +108,12 @@ def _write(path: Path, job: dict) -> None:
 
 
 def _load(path: Path) -> dict | None:
+    # Bounded and never blocking (a FIFO, a symlink to a device); only a JSON object counts.
     try:
-        return json.loads(path.read_text("utf-8"))
+        data = json.loads(leases.read_small(path))
     except (FileNotFoundError, ValueError):
         return None
+    return data if isinstance(data, dict) else None
 
 
 def _held(path: Path) -> bool | None:
@@ -120,7 +122,7 @@ def _held(path: Path) -> bool | None:
     The test takes a shared lock, so concurrent testers never see each other as the holder.
     """
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO put there must not block
     except FileNotFoundError:
         return None
     try:
@@ -193,7 +195,7 @@ def _settle(
     # a runner of another host that is only late (the fence above stops it).
     if held is None or held.instance == leases.instance_id():
         with contextlib.suppress(FileNotFoundError):
-            fd = os.open(_lock_path(folder, job_id), os.O_RDONLY)
+            fd = os.open(_lock_path(folder, job_id), os.O_RDONLY | os.O_NONBLOCK)
     try:
         if fd is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -215,6 +217,8 @@ def read_job(index_dir: Path, job_id: str) -> dict | None:
         return None
     folder = jobs_dir(index_dir, create=False)
     job = _load(folder / f"{job_id}.json")
+    if job is not None and not (job.get("id") == job_id and isinstance(job.get("status"), str)):
+        return None  # not a job file this service wrote (a hand edit, a disk fault)
     if job is not None and job["status"] in ACTIVE:
         why = _death(folder, job)
         if why is not None:
@@ -647,9 +651,10 @@ class _Heartbeat:
                 return
             except OSError:
                 continue  # a network filesystem hiccup: the next beat retries, expiry decides
-            marker = _load(_cancel_path(self.folder, self.job_id))
-            if marker is not None:
-                self.cancelled_by = str(marker.get("instance", "?"))
+            # The marker's presence asks for the stop; its content (who asked) is only told.
+            marker = _cancel_path(self.folder, self.job_id)
+            if os.path.lexists(marker):
+                self.cancelled_by = str((_load(marker) or {}).get("instance", "?"))
                 self.stop_build()
                 return
 

@@ -30,11 +30,13 @@ duration minus the heartbeat interval (NTP gives milliseconds; the defaults leav
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
 import secrets
 import socket
+import stat
 import time
 from dataclasses import asdict
 from dataclasses import dataclass
@@ -48,6 +50,12 @@ _NAME = re.compile(r"\.lease\.(\d{12})")
 KEEP = 20
 DEFAULT_SECONDS = 30
 DEFAULT_HEARTBEAT = 5
+# The longest lease a setting allows (HELPAPI_LEASE_SECONDS's upper bound): an expiry further
+# than this past the file's last write is not trusted (a writer's clock years ahead, a hand
+# edit), so no lease file can block every build for ever.
+MAX_SECONDS = 3600
+# Files of the shared jobs/ folder (leases, jobs, cancel markers) are small; larger is damage.
+MAX_FILE_BYTES = 1024 * 1024
 
 
 class LeaseHeld(Exception):
@@ -115,16 +123,46 @@ def _seqs(folder: Path) -> list[int]:
     return sorted(int(m.group(1)) for n in names if (m := _NAME.fullmatch(n)))
 
 
+def read_small(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a small regular file of the shared folder, read without trusting it.
+
+    Raises FileNotFoundError when it does not exist and ValueError when it is not a regular
+    file (a symlink is not followed, a FIFO never blocks, a device is never read) or holds more
+    than ``limit`` bytes; other OSErrors pass.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError(f"{path} is a symlink") from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        chunks, size = [], 0
+        while chunk := os.read(fd, limit + 1 - size):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise ValueError(f"{path} is larger than {limit} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read(folder: Path, seq: int) -> Lease | None:
     """Lease number ``seq``, or None when it does not exist.
 
-    A file that cannot be parsed (written by hand, a disk fault) counts as live until its
-    modification time plus the default duration: never as free at once.
+    A file that cannot be parsed (written by hand, a disk fault, not a regular file) counts as
+    live until its modification time plus the default duration: never as free at once. An
+    expiry is trusted at most :data:`MAX_SECONDS` past the file's last write.
     """
     path = _path(folder, seq)
     try:
-        data = json.loads(path.read_text("utf-8"))
-        return Lease(
+        data = json.loads(read_small(path))
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
+        lease = Lease(
             seq=seq,
             instance=str(data["instance"]),
             job=str(data.get("job", "")),
@@ -136,11 +174,16 @@ def read(folder: Path, seq: int) -> Lease | None:
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError, OSError):
-        try:
-            mtime = path.stat().st_mtime
-        except OSError:
-            return None
+        lease = None
+    try:
+        mtime = os.lstat(path).st_mtime
+    except OSError:
+        return lease
+    if lease is None:
         return Lease(seq=seq, instance="?", job="", expires=mtime + DEFAULT_SECONDS)
+    if not lease.expires <= mtime + MAX_SECONDS:  # also NaN
+        lease = replace(lease, expires=mtime + MAX_SECONDS)
+    return lease
 
 
 def current(folder: Path) -> Lease | None:
