@@ -618,6 +618,16 @@ class Frequencies:
         return 0 if tid < 0 else f.doc_frequency(tid)
 
 
+def swaps(term: str) -> list[str]:
+    """``term`` with two neighbouring letters swapped, each way it differs: the commonest typo
+    of a fast typist, in every script (one edit for :func:`helpapi.query.osa_distance`)."""
+    return [
+        term[:i] + term[i + 1] + term[i] + term[i + 2 :]
+        for i in range(len(term) - 1)
+        if term[i] != term[i + 1]
+    ]
+
+
 def best_correction(mem: MemIndex, term: str) -> str | None:
     """helpapi.query's best spelling correction of ``term``, from the fuzzy table."""
     if len(term) > ranking.MAX_CORRECTED_CHARS:
@@ -625,7 +635,11 @@ def best_correction(mem: MemIndex, term: str) -> str | None:
     limit = correction_limit(term)
     text = mem.fields["text"]
     best, best_key = None, None
-    for tid in mem.fuzzy["text"].within(term, limit):
+    tids = mem.fuzzy["text"].within(term, limit)
+    # A swap of neighbours is one edit (osa_distance), but two for the fuzzy table's
+    # Levenshtein: a short word's swaps are looked up directly (one exact look-up each).
+    tids += [t for t in map(text.term_id, swaps(term)) if t >= 0]
+    for tid in tids:
         cand = text.term(tid)
         key = (osa_distance(term, cand, limit), -text.doc_frequency(tid))
         if best_key is None or key < best_key:

@@ -14,6 +14,7 @@ from whoosh.query.spans import SpanNear2
 from helpapi import ranking
 from helpapi.analysis import same_stem_terms
 from helpapi.analysis import stem_prefix
+from helpapi.engine import swaps
 from helpapi.query import Unit
 from helpapi.query import correction_limit
 from helpapi.query import osa_distance
@@ -152,7 +153,10 @@ def _best_correction(reader, term: str) -> str | None:
     limit = correction_limit(term)
     best, best_key = None, None
     # Candidates share the first letter: typos there are rare, and it bounds the scan.
-    for cand in reader.terms_within("text", term, limit, prefix=1):
+    cands = list(reader.terms_within("text", term, limit, prefix=1))
+    # A swap of neighbours (the first letter too) is one edit: looked up directly.
+    cands += [c for c in swaps(term) if reader.doc_frequency("text", c)]
+    for cand in cands:
         dist = osa_distance(term, cand, limit)
         if dist > limit:
             continue
