@@ -2,7 +2,8 @@
 
 Each case is a small article set written for the method, not taken from the corpus or the
 benchmark: a short word typed with two neighbouring letters swapped, a corrected query that
-is a whole title, and a title word or a title's beginning being typed (``prefix=True``).
+is a whole title, a title word or a title's beginning being typed (``prefix=True``), and the
+words of a no-space script typed apart as keywords.
 Every case has a decoy that the method must rank below the article.
 """
 
@@ -48,10 +49,20 @@ CORPUS = {
             "Aktivera Microsoft fakturering: förläng, förnya, fortsätt, fråga, fakturera, "
             "förlänga, formulär, funktion, fel, fil, flytta, följ, först, faktura.",
         ),
-        "close": ("Tilin sulkeminen", "Sulje tili."),
+        "close": ("Tilin sulkeminen Outlook.comissa", "Sulje tili."),
         "close-outlook": (
-            "Outlook.com-tilin sulkeminen",
-            "Tilin sulkeminen Outlook.com: tilin sulkeminen, tilin sulkeminen ja tilin sulkeminen.",
+            "Sulkeminen, tilin",
+            "Tilin sulkeminen: tilin sulkeminen, tilin sulkeminen ja tilin sulkeminen.",
+        ),
+    },
+    "ja-JP": {
+        "invite": (
+            "外部連絡先が SharePoint サイトの共有の招待を承諾することができない場合",
+            "招待を承諾できない場合の対処。",
+        ),
+        "invite-sharepoint": (
+            "外部連絡先の招待",
+            "共有サイトの共有設定、共有リンク、共有の招待を確認します。外部連絡先の共有。",
         ),
     },
 }
@@ -102,11 +113,19 @@ def test_a_corrected_query_that_is_a_whole_title_ranks_that_title_first(ix):
 
 
 def test_the_word_being_typed_counts_in_the_title(ix):
-    # "F" starts a title word of "forms" and a dozen body words of the decoy.
-    first, found = _first(ix, "Aktivera Microsoft F", "sv-SE", prefix=True)
+    # "F" starts a title word of "forms" and a dozen body words of the decoy (the words in
+    # another order than the title's: a title start is another method).
+    first, found = _first(ix, "Microsoft aktivera F", "sv-SE", prefix=True)
     assert first == ["forms"], found
 
 
 def test_a_title_that_begins_with_the_typed_text_ranks_first(ix):
     first, found = _first(ix, "Tilin sul", "sv-SE", prefix=True)
     assert first == ["close"], found
+
+
+def test_every_keyword_of_a_no_space_script_in_the_title_ranks_first(ix):
+    # Three runs typed apart, in another order; the decoy's title holds two of them and its
+    # body the third many times.
+    first, found = _first(ix, "共有 連絡先 外部", "ja-JP")
+    assert first == ["invite"], found
