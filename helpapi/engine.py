@@ -22,6 +22,7 @@ from operator import sub
 from . import ranking
 from .analysis import same_stem_terms
 from .analysis import stem_prefix
+from .analysis import title_key
 from .memindex import FieldPostings
 from .memindex import MemIndex
 from .query import Unit
@@ -401,13 +402,16 @@ def _title_completions(title: FieldPostings, prefix: str):
 
 def typed_title_start(units: list[Unit]) -> str:
     """How a title key starts when the query is the beginning of that title, still being
-    typed (its last word a prefix, words only): the typed words as
-    :func:`helpapi.analysis.title_key` joins them; else ``""``."""
+    typed (its last unit a word being typed; no quotes): the typed text as
+    :func:`helpapi.analysis.title_key` makes a title's key (no-space runs broken into words
+    by ICU, as the title's are); else ``""``."""
     if not (ranking.TITLE_START_BOOST and units and units[-1].prefix):
         return ""
-    if any(u.kind != "word" or u.phrase >= 0 for u in units):
+    if any(u.phrase >= 0 for u in units):
         return ""
-    return " ".join(u.term for u in units)
+    if all(u.kind == "word" for u in units):
+        return " ".join(u.term for u in units)
+    return title_key(" ".join(u.text for u in units), units[-1].locale)
 
 
 def _boosts(mem: MemIndex, units: list[Unit], key: str) -> list:
