@@ -394,9 +394,12 @@ def _title_completions(title: FieldPostings, prefix: str):
     if not (ranking.TITLE_PREFIX and lo < hi) or hi - lo > ranking.TITLE_PREFIX_SCAN:
         return None
     out = _Scored()
+    get, boost = out.get, ranking.TITLE_BOOST
+    docs, scores, span = title.docs, title.scores, title.span
     for tid in range(lo, hi):
-        for d, s in _Term(title, tid, ranking.TITLE_BOOST).items():
-            out[d] = out.get(d, 0.0) + s
+        a, b = span(tid)
+        for d, s in zip(docs[a:b], scores[a:b], strict=True):
+            out[d] = get(d, 0.0) + s * boost
     return out
 
 
