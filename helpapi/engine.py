@@ -22,6 +22,7 @@ from operator import sub
 from . import ranking
 from .analysis import same_stem_terms
 from .analysis import stem_prefix
+from .analysis import title_key
 from .memindex import FieldPostings
 from .memindex import MemIndex
 from .query import Unit
@@ -384,23 +385,78 @@ def _title_word(title: FieldPostings, unit: Unit, nwords: int):
     return out
 
 
+def _title_completions(title: FieldPostings, prefix: str):
+    """Each title's words that start with ``prefix``, scores summed, times
+    ranking.TITLE_BOOST: every completion (titles are short; a frequent few, as in the text,
+    would miss the one a title holds). None when more than ranking.TITLE_PREFIX_SCAN title
+    words start with it."""
+    lo, hi = title.prefix_range(prefix)
+    if not (ranking.TITLE_PREFIX and lo < hi) or hi - lo > ranking.TITLE_PREFIX_SCAN:
+        return None
+    out = _Scored()
+    get, boost = out.get, ranking.TITLE_BOOST
+    docs, scores, span = title.docs, title.scores, title.span
+    for tid in range(lo, hi):
+        a, b = span(tid)
+        for d, s in zip(docs[a:b], scores[a:b], strict=True):
+            out[d] = get(d, 0.0) + s * boost
+    return out
+
+
+def typed_title_start(units: list[Unit]) -> str:
+    """How a title key starts when the query is the beginning of that title, still being
+    typed (its last unit a word being typed; no quotes): the typed text as
+    :func:`helpapi.analysis.title_key` makes a title's key (no-space runs broken into words
+    by ICU, as the title's are); else ``""``."""
+    if not (ranking.TITLE_START_BOOST and units and units[-1].prefix):
+        return ""
+    if any(u.phrase >= 0 for u in units):
+        return ""
+    if all(u.kind == "word" for u in units):
+        return " ".join(u.term for u in units)
+    return title_key(" ".join(u.text for u in units), units[-1].locale)
+
+
 def _boosts(mem: MemIndex, units: list[Unit], key: str) -> list:
     """The optional clauses of :func:`helpapi.query.strict_query` that match something."""
     out = []
     title = mem.fields["title"]
     words = [u for u in units if u.kind == "word" and not u.prefix]
-    if len(words) >= 2:
+    typing = [u for u in units if u.kind == "word" and u.prefix]
+    completions = _title_completions(title, typing[0].term) if typing else None
+    if completions:
+        # The word being typed is a title word too: its title completions (as in the text).
+        # (No title completes it, as when it holds a typo: the other words' clause alone.)
+        terms = [_title_word(title, u, len(words)) for u in words] + [completions]
+        if all(terms):
+            out.append(_intersect(terms) if len(terms) > 1 else terms[0])
+    elif len(words) >= 2:
         terms = [_title_word(title, u, len(words)) for u in words]
         if all(terms):
             out.append(_intersect(terms))
     elif len(words) == 1:
         out.append(_title_word(title, words[0], 1))
     title_grams = mem.fields["title_grams"]
+    runs = [u for u in units if u.kind == "run"]
+    if ranking.TITLE_ALL_RUNS and runs and len(words) + len(runs) >= 2:
+        # Runs of a no-space script are the words of a keyword query there ("共有 連絡先
+        # 外部"): the title holding every unit, runs included, is about the query.
+        terms = [_title_word(title, u, len(words)) for u in words]
+        terms += [_gram_clause(title_grams, u.grams, ranking.TITLE_BOOST) for u in runs]
+        if all(terms):
+            out.append(_intersect(terms))
     out += [
         _gram_clause(title_grams, u.grams, ranking.RUN_TITLE_BOOST)
         for u in units
         if u.kind == "run"
     ]
+    start = typed_title_start(units)
+    if start:
+        for name in ("title_key", "english_title_key"):
+            field = mem.fields[name]
+            lo, hi = field.prefix_range(start)
+            docs = [d for tid in range(lo, hi) for d in field.docs[slice(*field.span(tid))]]
+            out.append(_Scored((d, ranking.TITLE_START_BOOST) for d in docs))
     if key:
         for name in ("title_key", "english_title_key"):
             field = mem.fields[name]
@@ -618,6 +674,16 @@ class Frequencies:
         return 0 if tid < 0 else f.doc_frequency(tid)
 
 
+def swaps(term: str) -> list[str]:
+    """``term`` with two neighbouring letters swapped, each way it differs: the commonest typo
+    of a fast typist, in every script (one edit for :func:`helpapi.query.osa_distance`)."""
+    return [
+        term[:i] + term[i + 1] + term[i] + term[i + 2 :]
+        for i in range(len(term) - 1)
+        if term[i] != term[i + 1]
+    ]
+
+
 def best_correction(mem: MemIndex, term: str) -> str | None:
     """helpapi.query's best spelling correction of ``term``, from the fuzzy table."""
     if len(term) > ranking.MAX_CORRECTED_CHARS:
@@ -625,7 +691,11 @@ def best_correction(mem: MemIndex, term: str) -> str | None:
     limit = correction_limit(term)
     text = mem.fields["text"]
     best, best_key = None, None
-    for tid in mem.fuzzy["text"].within(term, limit):
+    tids = mem.fuzzy["text"].within(term, limit)
+    # A swap of neighbours is one edit (osa_distance), but two for the fuzzy table's
+    # Levenshtein: a short word's swaps are looked up directly (one exact look-up each).
+    tids += [t for t in map(text.term_id, swaps(term)) if t >= 0]
+    for tid in tids:
         cand = text.term(tid)
         key = (osa_distance(term, cand, limit), -text.doc_frequency(tid))
         if best_key is None or key < best_key:

@@ -26,9 +26,19 @@ TITLE_STEMS = True
 TITLE_STEM_MAX_WORDS = 1
 TITLE_STEM_MIN_PREFIX = 3
 TITLE_STEM_SCAN = 64
+# Queries with no-space runs: all the query's units (words and runs) in the title, each
+# scored at TITLE_BOOST, on top of the words' own clause and each run's RUN_TITLE_BOOST.
+TITLE_ALL_RUNS = True
 # A no-space-script fragment found in a title. Lower than TITLE_BOOST: a fragment is often a
 # piece of body text that happens to occur in some title too.
 RUN_TITLE_BOOST = 1.5
+
+# A word being typed (prefix=true) counts in TITLE_BOOST's clause by its title completions.
+TITLE_PREFIX = True
+# ... when at most this many title words start with it (bounds the cost of a short prefix).
+TITLE_PREFIX_SCAN = 512
+# A query being typed that is the beginning of a title (words only; the last one cut).
+TITLE_START_BOOST = 12.0
 
 # --- Proximity re-ranking of the first RERANK_DEPTH candidates ---
 RERANK_DEPTH = 100

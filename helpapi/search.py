@@ -264,9 +264,10 @@ def run_query(
         # A mistyped word: the strict query again with the spelling corrected.
         fixed = corrected_units(units, freqs, lambda term: engine.best_correction(mem, term))
         if fixed is not None:
-            ranked = engine.strict(mem, fixed)
-            extra_surfaces = [u.term for u in fixed]
             corrected = corrected_text(clean_text(text), units, fixed)
+            # The corrected query may be a whole title, as the typed one may (key).
+            ranked = engine.strict(mem, fixed, key and title_key(corrected, locale))
+            extra_surfaces = [u.term for u in fixed]
             units = fixed
     if not ranked:
         relaxed = True

@@ -14,6 +14,8 @@ from whoosh.query.spans import SpanNear2
 from helpapi import ranking
 from helpapi.analysis import same_stem_terms
 from helpapi.analysis import stem_prefix
+from helpapi.engine import swaps
+from helpapi.engine import typed_title_start
 from helpapi.query import Unit
 from helpapi.query import correction_limit
 from helpapi.query import osa_distance
@@ -74,16 +76,46 @@ def _title_word(unit: Unit, reader, nwords: int) -> wq.Query:
     return _scored_or([wq.Term("title", t, boost=ranking.TITLE_BOOST) for t in forms])
 
 
+def _title_completions(prefix: str, reader) -> wq.Query | None:
+    """The title words starting with ``prefix``, scores summed (ranking.TITLE_PREFIX)."""
+    terms = [
+        t.decode("utf-8") if isinstance(t, bytes) else t
+        for t in reader.expand_prefix("title", prefix)
+    ]
+    if not (ranking.TITLE_PREFIX and terms) or len(terms) > ranking.TITLE_PREFIX_SCAN:
+        return None
+    return _scored_or([wq.Term("title", t, boost=ranking.TITLE_BOOST) for t in terms])
+
+
 def _title_boosts(units: list[Unit], reader) -> list[wq.Query]:
     """Optional clauses on the (short) title fields: cheap enough to score for every match."""
     out = []
     words = [u for u in units if u.kind == "word" and not u.prefix]
-    if len(words) >= 2:
+    typing = [u for u in units if u.kind == "word" and u.prefix]
+    completions = _title_completions(typing[0].term, reader) if typing else None
+    if completions is not None:
+        out.append(wq.And([_title_word(u, reader, len(words)) for u in words] + [completions]))
+    elif len(words) >= 2:
         # Order-free: users reorder keywords.
         out.append(wq.And([_title_word(u, reader, len(words)) for u in words]))
     elif len(words) == 1:
         out.append(_title_word(words[0], reader, 1))
+    start = typed_title_start(units)
+    if start:
+        for name in ("title_key", "english_title_key"):
+            keys = [
+                t.decode("utf-8") if isinstance(t, bytes) else t
+                for t in reader.expand_prefix(name, start)
+            ]
+            out += [wq.Term(name, k, boost=ranking.TITLE_START_BOOST) for k in keys]
     runs = [u for u in units if u.kind == "run"]
+    if ranking.TITLE_ALL_RUNS and runs and len(words) + len(runs) >= 2:
+        out.append(
+            wq.And(
+                [_title_word(u, reader, len(words)) for u in words]
+                + [_gram_query("title_grams", u.grams, reader, ranking.TITLE_BOOST) for u in runs]
+            )
+        )
     out += [_gram_query("title_grams", u.grams, reader, ranking.RUN_TITLE_BOOST) for u in runs]
     return out
 
@@ -152,7 +184,10 @@ def _best_correction(reader, term: str) -> str | None:
     limit = correction_limit(term)
     best, best_key = None, None
     # Candidates share the first letter: typos there are rare, and it bounds the scan.
-    for cand in reader.terms_within("text", term, limit, prefix=1):
+    cands = list(reader.terms_within("text", term, limit, prefix=1))
+    # A swap of neighbours (the first letter too) is one edit: looked up directly.
+    cands += [c for c in swaps(term) if reader.doc_frequency("text", c)]
+    for cand in cands:
         dist = osa_distance(term, cand, limit)
         if dist > limit:
             continue
