@@ -5,11 +5,18 @@ imported) makes every worker write its counters to files there, and a scrape, an
 one worker, sums them all. Without it (tests, ``flask run``) the default registry of this
 process is served. What is read from disk (the serving generation, the reindex job files) is
 computed at scrape time, never counted in a worker.
+
+Reindex durations are a histogram observed by the job runner process itself when it ends: it
+inherits ``PROMETHEUS_MULTIPROC_DIR`` from the worker that started it, so its observation is
+summed in like a worker's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -41,13 +48,23 @@ LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 SEARCHES = Counter("helpapi_searches", "Searches answered, by served locale.", ["locale"])
+# By the answering locale, as helpapi_searches: zero / searches is then a rate per locale. The
+# locales people asked for are in the insights API (and the fallback counter below).
 ZERO = Counter(
-    "helpapi_zero_result_searches", "Searches with no hit, by served locale.", ["locale"]
+    "helpapi_zero_result_searches",
+    "Searches with no hit, by served (answering) locale, as helpapi_searches.",
+    ["locale"],
 )
 FALLBACK = Counter(
     "helpapi_fallback_searches",
     "Searches answered in English for another locale, by requested locale.",
     ["locale"],
+)
+REINDEX = Histogram(
+    "helpapi_reindex_duration_seconds",
+    "Duration of finished reindex jobs, by outcome (succeeded, failed, cancelled).",
+    ["status"],
+    buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200),
 )
 DROPPED = Counter(
     "helpapi_analytics_dropped", "Analytics records dropped because a worker's queue was full."
@@ -67,6 +84,32 @@ def observe_search(served: str, requested: str | None, total: int, fallback: boo
         ZERO.labels(served).inc()
     if fallback:
         FALLBACK.labels(requested or served).inc()
+
+
+def observe_reindex_job(index_dir: str | Path, job_id: str) -> None:
+    """Observe a job's duration by outcome, from its record; the runner calls it as it ends.
+
+    A job still recorded active here was cancelled (its canceller records that once the
+    runner is gone). Never raises: the instance may have stopped (and removed its metrics
+    folder) while the job ran.
+    """
+    try:
+        from .jobs import jobs_dir
+
+        path = jobs_dir(Path(index_dir), create=False) / f"{job_id}.json"
+        job = json.loads(path.read_text(encoding="utf-8"))
+        started = job.get("started")
+        if not started:
+            return
+        status = job.get("status")
+        if status in ("queued", "running"):
+            status, finished = "cancelled", time.time()
+        else:
+            finished = job.get("finished") or time.time()
+        REINDEX.labels(status).observe(max(0.0, finished - started))
+    except Exception:  # metrics must never change a job's outcome
+        with contextlib.suppress(Exception):
+            logging.getLogger("helpapi.metrics").debug("reindex duration not observed")
 
 
 def analytics_dropped() -> None:
@@ -142,7 +185,7 @@ def _registry(index_dir: str) -> CollectorRegistry:
         multiprocess.MultiProcessCollector(registry, path=_MULTIPROC_DIR)
     else:
         registry = CollectorRegistry()
-        for collector in (REQUESTS, LATENCY, SEARCHES, ZERO, FALLBACK, DROPPED):
+        for collector in (REQUESTS, LATENCY, SEARCHES, ZERO, FALLBACK, REINDEX, DROPPED):
             registry.register(collector)
     registry.register(IndexCollector(index_dir))
     return registry
