@@ -239,8 +239,8 @@ class Recorder:
 
     def prune_now(self) -> None:
         """Prune once, in this thread (start-up); an unusable database is logged, not raised."""
-        if not self.enabled:
-            return
+        if not self.enabled or not self.path.exists():
+            return  # nothing recorded yet: nothing to prune (and the folder may not exist yet)
         try:
             conn = connect(self.path)
             try:
@@ -275,15 +275,19 @@ class Recorder:
                     items.append(q.get_nowait())
                 except queue.Empty:
                     break
+            # Nothing recorded yet: nothing to prune (the index folder may not even exist yet).
+            due = time.time() >= next_prune and (conn is not None or self.path.exists())
+            if due:  # set before trying: a failing prune (or connect) waits a period too
+                next_prune = time.time() + self.prune_every
             try:
-                if conn is None:
+                if conn is None and (items or due):
                     conn = connect(self.path)
-                if time.time() >= next_prune:
-                    next_prune = time.time() + self.prune_every  # a failing prune waits too
+                if due:
                     prune(conn, self.retention_days)
-                with conn:
-                    for sql, params in items:
-                        conn.execute(sql, params)
+                if items:
+                    with conn:
+                        for sql, params in items:
+                            conn.execute(sql, params)
             except Exception:  # a full disk or a bad path must not kill the writer
                 self.dropped += len(items)
                 log.exception("analytics: %d records could not be written", len(items))

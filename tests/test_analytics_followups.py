@@ -5,12 +5,18 @@ the analytics DB on local disk, and articles identified by slug and locale."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client import generate_latest
+from prometheus_client import multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
 from helpapi import analytics
@@ -225,6 +231,18 @@ def test_old_rows_are_pruned_on_a_timer_without_searches(make_app, db):
     while _count(db) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _count(db) == 0
+    recorder.prune_every = analytics.PRUNE_EVERY  # its thread outlives the test: calm it
+
+
+def test_an_unusable_database_does_not_make_the_writer_spin(tmp_path, caplog):
+    unusable = tmp_path / "a.sqlite3"
+    unusable.mkdir()  # there, but no database can be opened
+    recorder = analytics.Recorder(unusable, True, 90, 10)
+    with caplog.at_level("ERROR", logger="helpapi.analytics"):
+        recorder.ensure_started()
+        time.sleep(0.5)
+    # One failed prune at start, then quiet until the next period (not a retry per 10 ms).
+    assert len([r for r in caplog.records if r.name == "helpapi.analytics"]) == 1
 
 
 # -- 4. reindex durations as a histogram -------------------------------------------------------
@@ -255,6 +273,23 @@ def test_reindex_durations_are_a_histogram_by_outcome(make_app, corpus_index, tm
         got[(f"{name}_bucket", (("le", "5.0"), ("status", "failed")))]
         < got[(f"{name}_count", (("status", "failed"),))]
     )
+
+
+def test_a_separate_runner_process_is_summed_into_the_scrape(tmp_path):
+    """The job runner is its own process: its observation reaches the multiprocess files."""
+    index_dir, prom = tmp_path / "idx", tmp_path / "prom"
+    prom.mkdir()
+    now = time.time()
+    job = {"id": "j9", "status": "running", "started": now - 2.0, "finished": None}
+    jobs._write(jobs.jobs_dir(index_dir) / "j9.json", job)
+    code = "import sys; from helpapi import metrics; metrics.observe_reindex_job(sys.argv[1], 'j9')"
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(prom)}
+    subprocess.run([sys.executable, "-c", code, str(index_dir)], env=env, check=True, timeout=120)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(prom))
+    got = _samples(generate_latest(registry).decode())
+    # Still recorded running when its runner ends: it was cancelled.
+    assert got[("helpapi_reindex_duration_seconds_count", (("status", "cancelled"),))] == 1
 
 
 def test_the_job_runner_observes_its_duration():
