@@ -42,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     web.init_app(app)
     service.init_app(app)
     analytics.init_app(app)
+    events.init_app(app)
     errors.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)

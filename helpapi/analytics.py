@@ -7,7 +7,14 @@ record and counts it: recording never slows or fails a search.
 
 Nothing personal is stored: no IP address, no user agent, no cookie. A search row holds the
 normalized query, the requested and served locale, the fallback flag, the hit count, the page,
-the correction, the latency, the time, the ids of the articles shown and a random query id.
+the correction, the latency, the time, the articles shown (slug, locale and id: several articles
+may share one id) and a random query id, plus the query id of the search it refines, if any.
+
+Search as you type sends a request per keystroke. The widget names the previous keystroke's
+``query_id`` as ``refines`` on the next search; a search that a later one refines is
+*superseded*: it stays in the table (so the requests are counted) and the insights leave it out
+of their lists and rates. Superseded is derived when reading (a ``refines`` column and an index,
+no update), so it holds whichever worker writes which row first.
 
 gunicorn preloads the app and forks the workers, and a thread does not survive a fork: the
 writer starts on first use and again whenever :func:`os.getpid` changed since it started.
@@ -15,6 +22,7 @@ writer starts on first use and again whenever :func:`os.getpid` changed since it
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -70,11 +78,25 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 CREATE INDEX IF NOT EXISTS events_query ON events (query_id);
 """
+# Columns added after the first release: added to an older database when it is opened.
+_ADDED_COLUMNS = (
+    ("searches", "refines", "TEXT"),
+    ("events", "locale", "TEXT"),
+    ("events", "article_id", "TEXT"),
+)
+_AFTER_COLUMNS = "CREATE INDEX IF NOT EXISTS searches_refines ON searches (refines);"
 _INSERT_SEARCH = (
     "INSERT OR IGNORE INTO searches (query_id, ts, query, requested_locale, locale, fallback,"
-    ' total, "offset", "limit", corrected, ms, articles) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)'
+    ' total, "offset", "limit", corrected, ms, articles, refines)'
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
-_INSERT_EVENT = "INSERT INTO events (ts, type, query_id, article, position) VALUES (?,?,?,?,?)"
+_INSERT_EVENT = (
+    "INSERT INTO events (ts, type, query_id, article, position, locale, article_id)"
+    " VALUES (?,?,?,?,?,?,?)"
+)
+PRUNE_EVERY = 3600.0  # seconds between prunes in each worker, searches or not
+# Filesystems where SQLite's WAL (a shared-memory index beside the file) is not safe.
+NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "fuse.sshfs", "glusterfs")
 
 
 def new_query_id() -> str:
@@ -93,7 +115,58 @@ def connect(path: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(SCHEMA)
+    for table, column, kind in _ADDED_COLUMNS:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            with contextlib.suppress(sqlite3.OperationalError):  # another worker added it
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    conn.executescript(_AFTER_COLUMNS)
     return conn
+
+
+def search_insert(row: dict) -> tuple[str, tuple]:
+    """The INSERT of one answered search (keys as the ``searches`` columns)."""
+    return (
+        _INSERT_SEARCH,
+        (
+            row["query_id"],
+            row.get("ts") or time.time(),
+            row["query"],
+            row.get("requested_locale"),
+            row["locale"],
+            int(bool(row["fallback"])),
+            int(row["total"]),
+            int(row["offset"]),
+            int(row["limit"]),
+            row.get("corrected"),
+            float(row["ms"]),
+            orjson.dumps([list(a) for a in row.get("articles") or []]).decode(),
+            row.get("refines"),
+        ),
+    )
+
+
+def event_insert(
+    kind: str, query_id: str | None, article: str, position, locale=None, article_id=None
+) -> tuple[str, tuple]:
+    """The INSERT of one widget event: ``article`` is the slug, ``article_id`` its id."""
+    return (_INSERT_EVENT, (time.time(), kind, query_id, article, position, locale, article_id))
+
+
+def filesystem_type(path: str | Path) -> str | None:
+    """The type of the filesystem holding ``path`` (from /proc/mounts), or None if unknown."""
+    try:
+        target = Path(path).resolve()
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            table = [line.split()[1:3] for line in mounts if len(line.split()) >= 3]
+    except OSError:
+        return None
+    best, kind = -1, None
+    for mount, fstype in table:
+        mount = mount.replace("\\040", " ")
+        if (target == Path(mount) or Path(mount) in target.parents) and len(mount) > best:
+            best, kind = len(mount), fstype
+    return kind
 
 
 def prune(conn: sqlite3.Connection, retention_days: int, now: float | None = None) -> int:
@@ -118,6 +191,7 @@ class Recorder:
         self._queue: queue.Queue | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.prune_every = PRUNE_EVERY
 
     # -- request side -------------------------------------------------------------------------
 
@@ -135,6 +209,11 @@ class Recorder:
                     self._pid = pid
         return self._queue
 
+    def ensure_started(self) -> None:
+        """Start this process's writer thread if it is not running (cheap: a pid compare)."""
+        if self._pid != os.getpid():
+            self._ensure()
+
     def _put(self, item: tuple) -> bool:
         if not self.enabled:
             return False
@@ -150,29 +229,26 @@ class Recorder:
 
     def record_search(self, row: dict) -> bool:
         """Queue one answered search (keys as the ``searches`` columns); False if dropped."""
-        return self._put(
-            (
-                _INSERT_SEARCH,
-                (
-                    row["query_id"],
-                    row.get("ts") or time.time(),
-                    row["query"],
-                    row.get("requested_locale"),
-                    row["locale"],
-                    int(bool(row["fallback"])),
-                    int(row["total"]),
-                    int(row["offset"]),
-                    int(row["limit"]),
-                    row.get("corrected"),
-                    float(row["ms"]),
-                    orjson.dumps(list(row.get("articles") or [])).decode(),
-                ),
-            )
-        )
+        return self._put(search_insert(row))
 
-    def record_event(self, kind: str, query_id: str | None, article: str, position) -> bool:
+    def record_event(
+        self, kind: str, query_id: str | None, article: str, position, locale=None, article_id=None
+    ) -> bool:
         """Queue one widget event (click, helpful, not_helpful); False if dropped."""
-        return self._put((_INSERT_EVENT, (time.time(), kind, query_id, article, position)))
+        return self._put(event_insert(kind, query_id, article, position, locale, article_id))
+
+    def prune_now(self) -> None:
+        """Prune once, in this thread (start-up); an unusable database is logged, not raised."""
+        if not self.enabled or not self.path.exists():
+            return  # nothing recorded yet: nothing to prune (and the folder may not exist yet)
+        try:
+            conn = connect(self.path)
+            try:
+                prune(conn, self.retention_days)
+            finally:
+                conn.close()
+        except Exception:  # a read-only or missing folder must not stop the app starting
+            log.exception("analytics: pruning %s at start-up failed", self.path)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything queued so far is written (tests, shutdown)."""
@@ -189,21 +265,29 @@ class Recorder:
         conn = None
         next_prune = 0.0
         while True:
-            items = [q.get()]
+            # Wake for the next prune even when no search arrives (retention is a promise).
+            try:
+                items = [q.get(timeout=max(0.01, next_prune - time.time()))]
+            except queue.Empty:
+                items = []
             while len(items) < BATCH:
                 try:
                     items.append(q.get_nowait())
                 except queue.Empty:
                     break
+            # Nothing recorded yet: nothing to prune (the index folder may not even exist yet).
+            due = time.time() >= next_prune and (conn is not None or self.path.exists())
+            if due:  # set before trying: a failing prune (or connect) waits a period too
+                next_prune = time.time() + self.prune_every
             try:
-                if conn is None:
+                if conn is None and (items or due):
                     conn = connect(self.path)
-                if time.time() >= next_prune:
+                if due:
                     prune(conn, self.retention_days)
-                    next_prune = time.time() + DAY
-                with conn:
-                    for sql, params in items:
-                        conn.execute(sql, params)
+                if items:
+                    with conn:
+                        for sql, params in items:
+                            conn.execute(sql, params)
             except Exception:  # a full disk or a bad path must not kill the writer
                 self.dropped += len(items)
                 log.exception("analytics: %d records could not be written", len(items))
@@ -217,12 +301,26 @@ def init_app(app) -> None:
     """Create the app's recorder (no thread yet: that starts on first use, in the worker)."""
     cfg = app.config
     path = cfg.get("ANALYTICS_DB") or default_db_path(cfg["INDEX_DIR"])
-    app.extensions["helpapi.analytics"] = Recorder(
+    recorder = app.extensions["helpapi.analytics"] = Recorder(
         path,
         cfg["ANALYTICS"] != "off",
         cfg["ANALYTICS_RETENTION_DAYS"],
         cfg["ANALYTICS_QUEUE_SIZE"],
     )
+    if not recorder.enabled:
+        return
+    kind = filesystem_type(Path(path).parent)
+    if kind in NETWORK_FILESYSTEMS or (kind or "").startswith("nfs"):
+        log.warning(
+            "analytics: %s is on a %s filesystem, where SQLite's WAL is not safe; point"
+            ' HELPAPI_ANALYTICS_DB at local disk (README "Analytics")',
+            path,
+            kind,
+        )
+    # Rows past retention go at start-up, then hourly in each worker's writer thread, which
+    # any request starts (a worker that only answers probes still prunes).
+    recorder.prune_now()
+    app.before_request(recorder.ensure_started)
 
 
 def get_recorder() -> Recorder:

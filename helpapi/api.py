@@ -100,6 +100,7 @@ def search_view():
     limit = _int_arg("limit", 10, 1, cfg["MAX_LIMIT"])
     offset = _int_arg("offset", 0, 0, cfg["MAX_OFFSET"])
     prefix = _bool_arg("prefix")
+    refines = _query_id_arg("refines")
     loc = _locale()
     ixset = get_indexes()
     # Case and spacing variants of one query share an entry (they get the same answer).
@@ -129,11 +130,23 @@ def search_view():
         "offset": offset,
         "results": answer["results"],
     }
-    body["query_id"] = _record_search(q, normalized, loc, body)
+    body["query_id"] = _record_search(q, normalized, loc, body, refines)
     return _with_language(jsonify(body), answer["locale"])
 
 
-def _record_search(q: str, normalized: str, loc: Resolved, body: dict) -> str:
+def _query_id_arg(name: str) -> str | None:
+    """An optional ``query_id`` of an earlier search (README "Search analytics")."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if len(raw) > 64 or not (raw.isascii() and raw.isalnum()):
+        raise InvalidParameter(name, "must be the query_id of an earlier search response")
+    return raw
+
+
+def _record_search(
+    q: str, normalized: str, loc: Resolved, body: dict, refines: str | None = None
+) -> str:
     """Queue the analytics row, count the metrics, note the access log fields; the query id."""
     query_id = new_query_id()
     served, total = body["locale"], body["total"]
@@ -151,7 +164,9 @@ def _record_search(q: str, normalized: str, loc: Resolved, body: dict) -> str:
             "limit": body["limit"],
             "corrected": body["corrected"],
             "ms": (time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
-            "articles": [hit["id"] for hit in body["results"]],
+            # By slug and locale: several articles can share one id (assetid).
+            "articles": [[hit["slug"], hit["locale"], hit["id"]] for hit in body["results"]],
+            "refines": refines,
         }
     )
     return query_id

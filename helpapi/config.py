@@ -113,7 +113,7 @@ SETTINGS = (
     Setting(
         "ANALYTICS_RETENTION_DAYS",
         90,
-        "Days analytics rows are kept; older ones are pruned daily.",
+        "Days analytics rows are kept; older ones are pruned at start-up, then hourly.",
         int,
         1,
         3650,

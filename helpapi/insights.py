@@ -5,6 +5,11 @@
 none was asked) and ``days`` (default 30). The routes live on the admin blueprint, so they share
 its Bearer-token check.
 
+Every list and rate counts *final* searches only: a search that a later keystroke's search
+names as ``refines`` is superseded (README "Search analytics"), unless someone clicked or voted
+on its results. ``daily`` also gives ``requests``, every search answered. Articles are named by
+slug and locale (several articles share one assetid); their ``id`` comes along as extra.
+
 The SQL is kept here, in plain functions of a connection, so it is testable without Flask.
 """
 
@@ -28,6 +33,15 @@ from .errors import error_body
 
 # The locale a search is counted under: what was asked for, else what answered.
 _LOCALE = "coalesce(s.requested_locale, s.locale)"
+# Not superseded: no later search refines it, or its results were acted on.
+_FINAL = (
+    "(NOT EXISTS (SELECT 1 FROM searches r WHERE r.refines = s.query_id)"
+    " OR EXISTS (SELECT 1 FROM events x WHERE x.query_id = s.query_id))"
+)
+# An entry of ``searches.articles``: [slug, locale, id], or an id in rows from before that.
+_SHOWN_SLUG = "CASE j.type WHEN 'array' THEN json_extract(j.value, '$[0]') ELSE j.value END"
+_SHOWN_LOCALE = "CASE j.type WHEN 'array' THEN json_extract(j.value, '$[1]') ELSE s.locale END"
+_SHOWN_ID = "CASE j.type WHEN 'array' THEN json_extract(j.value, '$[2]') ELSE j.value END"
 # Cells a spreadsheet would run as a formula (queries are typed by strangers).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Wall-clock budget of one insights request's SQL. A long period over a big database (a million
@@ -50,8 +64,10 @@ def _timeout(exc: InsightsTimeout):
     return resp
 
 
-def _where(locale: str | None, since: float) -> tuple[str, list]:
+def _where(locale: str | None, since: float, final: bool = True) -> tuple[str, list]:
     sql, params = "s.ts >= ?", [since]
+    if final:
+        sql += f" AND {_FINAL}"
     if locale:
         sql += f" AND lower({_LOCALE}) = lower(?)"
         params.append(locale)
@@ -131,14 +147,18 @@ def fallbacks(conn, locale, since, limit) -> list[dict]:
     clicked = _rows(
         conn,
         f"""
-        SELECT locale, article, clicks FROM (
-            SELECT {_LOCALE} AS locale, e.article AS article, count(*) AS clicks,
-                   row_number() OVER (PARTITION BY {_LOCALE} ORDER BY count(*) DESC, e.article)
-                       AS r
+        SELECT locale, article, article_locale, id, clicks FROM (
+            SELECT {_LOCALE} AS locale, e.article AS article,
+                   coalesce(e.locale, s.locale) AS article_locale, max(e.article_id) AS id,
+                   count(*) AS clicks,
+                   row_number() OVER (
+                       PARTITION BY {_LOCALE}
+                       ORDER BY count(*) DESC, e.article, coalesce(e.locale, s.locale)
+                   ) AS r
             FROM events e JOIN searches s ON s.query_id = e.query_id
             WHERE {where} AND e.type = 'click' AND s.fallback = 1
-            GROUP BY 1, 2
-        ) WHERE r <= ? ORDER BY clicks DESC, article
+            GROUP BY 1, 2, 3
+        ) WHERE r <= ? ORDER BY clicks DESC, article, article_locale
         """,
         [*params, limit],
     )
@@ -154,7 +174,12 @@ def fallbacks(conn, locale, since, limit) -> list[dict]:
                     if q["locale"] == loc
                 ][:limit],
                 "english_articles_clicked": [
-                    {"article": c["article"], "clicks": c["clicks"]}
+                    {
+                        "article": c["article"],
+                        "article_locale": c["article_locale"],
+                        "id": c["id"],
+                        "clicks": c["clicks"],
+                    }
                     for c in clicked
                     if c["locale"] == loc
                 ][:limit],
@@ -164,7 +189,7 @@ def fallbacks(conn, locale, since, limit) -> list[dict]:
 
 
 def articles(conn, locale, since, limit, sort="shown") -> list[dict]:
-    """Per article: times shown, clicks, click-through rate, helpful and not helpful votes."""
+    """Per article (slug and locale): shown, clicks, click-through rate, helpful, not helpful."""
     where, params = _where(locale, since)
     order = {
         "shown": "shown DESC",
@@ -176,48 +201,60 @@ def articles(conn, locale, since, limit, sort="shown") -> list[dict]:
         conn,
         f"""
         WITH shown AS (
-            SELECT j.value AS article, count(*) AS n
-            FROM searches s, json_each(s.articles) j WHERE {where} GROUP BY 1
+            SELECT {_SHOWN_SLUG} AS article, {_SHOWN_LOCALE} AS locale, max({_SHOWN_ID}) AS id,
+                   count(*) AS n
+            FROM searches s, json_each(s.articles) j WHERE {where} GROUP BY 1, 2
         ), ev AS (
-            SELECT e.article AS article,
+            SELECT e.article AS article, coalesce(e.locale, s.locale) AS locale,
+                   max(e.article_id) AS id,
                    sum(e.type = 'click') AS clicks,
                    sum(e.type = 'helpful') AS helpful,
                    sum(e.type = 'not_helpful') AS not_helpful
             FROM events e JOIN searches s ON s.query_id = e.query_id
-            WHERE {where} GROUP BY 1
-        ), ids AS (SELECT article FROM shown UNION SELECT article FROM ev)
-        SELECT ids.article AS article, coalesce(shown.n, 0) AS shown,
+            WHERE {where} GROUP BY 1, 2
+        ), ids AS (
+            SELECT article, locale FROM shown UNION SELECT article, locale FROM ev
+        )
+        SELECT ids.article AS article, ids.locale AS locale, coalesce(shown.id, ev.id) AS id,
+               coalesce(shown.n, 0) AS shown,
                coalesce(ev.clicks, 0) AS clicks,
                round(CASE WHEN shown.n > 0 THEN 1.0 * coalesce(ev.clicks, 0) / shown.n END, 4)
                    AS click_through_rate,
                coalesce(ev.helpful, 0) AS helpful, coalesce(ev.not_helpful, 0) AS not_helpful
-        FROM ids LEFT JOIN shown ON shown.article = ids.article
-                 LEFT JOIN ev ON ev.article = ids.article
-        ORDER BY {order}, shown DESC, ids.article LIMIT ?
+        FROM ids LEFT JOIN shown ON shown.article = ids.article AND shown.locale IS ids.locale
+                 LEFT JOIN ev ON ev.article = ids.article AND ev.locale IS ids.locale
+        ORDER BY {order}, shown DESC, ids.article, ids.locale LIMIT ?
         """,
         [*params, *params, limit],
     )
 
 
 def daily(conn, locale, since, limit=None) -> list[dict]:
-    """Per UTC day and locale: searches, zero-result searches, fallbacks, searches clicked.
+    """Per UTC day and locale: searches, requests, zero results, fallbacks, searches clicked.
 
-    The dashboard's time series. ``limit`` is not applied: the rows are bounded by the days
-    asked for times the locales seen, and a cut series would draw a false chart.
+    ``searches`` and the rates count final searches; ``requests`` counts every search answered
+    (keystrokes of search as you type included). The dashboard's time series. ``limit`` is
+    not applied: the rows are bounded by the days asked for times the locales seen, and a cut
+    series would draw a false chart.
     """
-    where, params = _where(locale, since)
+    where, params = _where(locale, since, final=False)
     return _rows(
         conn,
         f"""
-        SELECT date(s.ts, 'unixepoch') AS day, {_LOCALE} AS locale, count(*) AS searches,
-               sum(s.total = 0) AS zero_results, sum(s.fallback) AS fallbacks,
-               sum(c.query_id IS NOT NULL) AS clicked,
-               round(avg(s.total = 0), 4) AS zero_result_rate,
-               round(avg(s.fallback), 4) AS fallback_rate
-        FROM searches s
-        LEFT JOIN (SELECT DISTINCT query_id FROM events WHERE type = 'click') c
-               ON c.query_id = s.query_id
-        WHERE {where}
+        SELECT day, locale, sum(final) AS searches, count(*) AS requests,
+               sum(final AND total = 0) AS zero_results, sum(final AND fallback) AS fallbacks,
+               sum(final AND clicked) AS clicked,
+               round(1.0 * sum(final AND total = 0) / nullif(sum(final), 0), 4)
+                   AS zero_result_rate,
+               round(1.0 * sum(final AND fallback) / nullif(sum(final), 0), 4) AS fallback_rate
+        FROM (
+            SELECT date(s.ts, 'unixepoch') AS day, {_LOCALE} AS locale, {_FINAL} AS final,
+                   s.total AS total, s.fallback AS fallback, c.query_id IS NOT NULL AS clicked
+            FROM searches s
+            LEFT JOIN (SELECT DISTINCT query_id FROM events WHERE type = 'click') c
+                   ON c.query_id = s.query_id
+            WHERE {where}
+        )
         GROUP BY 1, 2 ORDER BY 1, 2
         """,
         params,
@@ -372,7 +409,16 @@ def insights_articles():
     sort = request.args.get("sort", "shown")
     if sort not in ("shown", "clicks", "helpful", "not_helpful"):
         raise InvalidParameter("sort", "must be one of shown, clicks, helpful, not_helpful")
-    cols = ["article", "shown", "clicks", "click_through_rate", "helpful", "not_helpful"]
+    cols = [
+        "article",
+        "locale",
+        "id",
+        "shown",
+        "clicks",
+        "click_through_rate",
+        "helpful",
+        "not_helpful",
+    ]
     return _answer("articles", articles, cols, sort=sort)
 
 
@@ -383,6 +429,7 @@ def insights_daily():
         "day",
         "locale",
         "searches",
+        "requests",
         "zero_results",
         "fallbacks",
         "clicked",

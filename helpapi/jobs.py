@@ -842,4 +842,8 @@ def _run_job(index_dir: Path, folder: Path, path: Path, job: dict, beat) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else None))
+    _code = run(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else None)
+    from .metrics import observe_reindex_job  # the duration histogram (README "/metrics")
+
+    observe_reindex_job(Path(sys.argv[1]), sys.argv[2])
+    sys.exit(_code)

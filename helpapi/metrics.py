@@ -5,11 +5,18 @@ imported) makes every worker write its counters to files there, and a scrape, an
 one worker, sums them all. Without it (tests, ``flask run``) the default registry of this
 process is served. What is read from disk (the serving generation, the reindex job files) is
 computed at scrape time, never counted in a worker.
+
+Reindex durations are a histogram observed by the job runner process itself when it ends: it
+inherits ``PROMETHEUS_MULTIPROC_DIR`` from the worker that started it, so its observation is
+summed in like a worker's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -41,8 +48,12 @@ LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 SEARCHES = Counter("helpapi_searches", "Searches answered, by served locale.", ["locale"])
+# By the answering locale, as helpapi_searches: zero / searches is then a rate per locale. The
+# locales people asked for are in the insights API (and the fallback counter below).
 ZERO = Counter(
-    "helpapi_zero_result_searches", "Searches with no hit, by served locale.", ["locale"]
+    "helpapi_zero_result_searches",
+    "Searches with no hit, by served (answering) locale, as helpapi_searches.",
+    ["locale"],
 )
 FALLBACK = Counter(
     "helpapi_fallback_searches",
@@ -53,6 +64,12 @@ RESULT_CACHE = Counter(
     "helpapi_result_cache_lookups",
     "Search answers looked up in a worker's result cache, by result (hit or miss).",
     ["result"],
+)
+REINDEX = Histogram(
+    "helpapi_reindex_duration_seconds",
+    "Duration of finished reindex jobs, by outcome (succeeded, failed, cancelled).",
+    ["status"],
+    buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200),
 )
 DROPPED = Counter(
     "helpapi_analytics_dropped", "Analytics records dropped because a worker's queue was full."
@@ -77,6 +94,32 @@ def observe_search(served: str, requested: str | None, total: int, fallback: boo
 def observe_result_cache(hit: bool) -> None:
     """Count one search answer looked up in the result cache (benchmarks report the hit rate)."""
     RESULT_CACHE.labels("hit" if hit else "miss").inc()
+
+
+def observe_reindex_job(index_dir: str | Path, job_id: str) -> None:
+    """Observe a job's duration by outcome, from its record; the runner calls it as it ends.
+
+    A job still recorded active here was cancelled (its canceller records that once the
+    runner is gone). Never raises: the instance may have stopped (and removed its metrics
+    folder) while the job ran.
+    """
+    try:
+        from .jobs import jobs_dir
+
+        path = jobs_dir(Path(index_dir), create=False) / f"{job_id}.json"
+        job = json.loads(path.read_text(encoding="utf-8"))
+        started = job.get("started")
+        if not started:
+            return
+        status = job.get("status")
+        if status in ("queued", "running"):
+            status, finished = "cancelled", time.time()
+        else:
+            finished = job.get("finished") or time.time()
+        REINDEX.labels(status).observe(max(0.0, finished - started))
+    except Exception:  # metrics must never change a job's outcome
+        with contextlib.suppress(Exception):
+            logging.getLogger("helpapi.metrics").debug("reindex duration not observed")
 
 
 def analytics_dropped() -> None:
@@ -152,7 +195,8 @@ def _registry(index_dir: str) -> CollectorRegistry:
         multiprocess.MultiProcessCollector(registry, path=_MULTIPROC_DIR)
     else:
         registry = CollectorRegistry()
-        for collector in (REQUESTS, LATENCY, SEARCHES, ZERO, FALLBACK, RESULT_CACHE, DROPPED):
+        collectors = (REQUESTS, LATENCY, SEARCHES, ZERO, FALLBACK, RESULT_CACHE, REINDEX, DROPPED)
+        for collector in collectors:
             registry.register(collector)
     registry.register(IndexCollector(index_dir))
     return registry

@@ -94,6 +94,15 @@ def spec() -> dict:
                             {"type": "boolean", "default": False},
                             "Treat the last word as still being typed (search as you type).",
                         ),
+                        _param(
+                            "refines",
+                            "query",
+                            {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z0-9]+$"},
+                            "The query_id of the previous keystroke's search when searching as "
+                            "you type. That search is then superseded: still counted as a "
+                            "request, left out of the insights lists and rates (unless its "
+                            "results were clicked or voted on).",
+                        ),
                     ],
                     "responses": {
                         "200": _ok("#/components/schemas/SearchResults", "Results"),
@@ -612,7 +621,22 @@ def _analytics_paths() -> dict:
                                 "properties": {
                                     "type": {"enum": ["click", "helpful", "not_helpful"]},
                                     "query_id": {"type": "string", "maxLength": 64},
-                                    "article": {"type": "string", "maxLength": 512},
+                                    "article": {
+                                        "type": "string",
+                                        "maxLength": 512,
+                                        "description": "The result's slug (several articles "
+                                        "can share one id).",
+                                    },
+                                    "locale": {
+                                        "type": "string",
+                                        "maxLength": 35,
+                                        "description": "The result's locale.",
+                                    },
+                                    "id": {
+                                        "type": "string",
+                                        "maxLength": 512,
+                                        "description": "The result's id, kept as extra.",
+                                    },
                                     "position": {"type": "integer", "minimum": 0},
                                 },
                             }
@@ -636,7 +660,7 @@ def _analytics_paths() -> dict:
             "clicked (the translation to-do list)."
         ),
         "/v1/admin/insights/articles": insight(
-            "Per article: shown, clicked, helpful and not helpful.",
+            "Per article (slug and locale, with its id): shown, clicked, helpful and not helpful.",
             [
                 _param(
                     "sort",
@@ -647,9 +671,10 @@ def _analytics_paths() -> dict:
             ],
         ),
         "/v1/admin/insights/daily": insight(
-            "Per UTC day and locale: searches, zero_results, fallbacks, clicked (searches with"
-            " a click), zero_result_rate, fallback_rate. The dashboard's series; limit does not"
-            " apply."
+            "Per UTC day and locale: searches (final ones: keystrokes superseded by refines"
+            " left out), requests (every search answered), zero_results, fallbacks, clicked"
+            " (searches with a click), zero_result_rate, fallback_rate. The dashboard's series;"
+            " limit does not apply."
         ),
         "/admin": {
             "get": {

@@ -78,7 +78,10 @@ def test_search_returns_query_id_and_records_the_row(rec_app, db):
     assert row["fallback"] == int(body["fallback"]) and row["total"] == body["total"]
     assert (row["offset"], row["limit"]) == (1, 3)
     assert row["ms"] > 0 and abs(row["ts"] - time.time()) < 60
-    assert json.loads(row["articles"]) == [h["id"] for h in body["results"]]
+    # [slug, locale, id]: several articles share one id (tests/test_analytics_followups.py).
+    assert json.loads(row["articles"]) == [
+        [h["slug"], h["locale"], h["id"]] for h in body["results"]
+    ]
     assert row["corrected"] is None
     # Nothing about the client: no column could hold it, and the address appears nowhere.
     assert set(row) == {
@@ -94,6 +97,7 @@ def test_search_returns_query_id_and_records_the_row(rec_app, db):
         "corrected",
         "ms",
         "articles",
+        "refines",
     }
     assert b"127.0.0.1" not in db.read_bytes()
     assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -209,7 +213,7 @@ def test_event_is_recorded(rec_app, db):
         "a-1",
         2,
     )
-    assert set(event) == {"ts", "type", "query_id", "article", "position"}
+    assert set(event) == {"ts", "type", "query_id", "article", "position", "locale", "article_id"}
 
 
 @pytest.mark.parametrize(
@@ -374,7 +378,7 @@ def test_insights_fallbacks_is_the_translation_todo_list(rec_app, db):
         {"query": "vpn", "searches": 2},
         {"query": "printer", "searches": 1},
     ]
-    assert sw["english_articles_clicked"] == [
+    assert [{k: c[k] for k in ("article", "clicks")} for c in sw["english_articles_clicked"]] == [
         {"article": "e1", "clicks": 2},
         {"article": "e3", "clicks": 1},
     ]

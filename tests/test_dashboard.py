@@ -274,6 +274,7 @@ def test_daily_csv(dash_app, db):
         "day",
         "locale",
         "searches",
+        "requests",
         "zero_results",
         "fallbacks",
         "clicked",

@@ -106,8 +106,8 @@
   function beacon(type, hit) {
     if (!hit || !hit.qid || !navigator.sendBeacon) return;
     try {
-      navigator.sendBeacon(api + "/v1/events", new Blob([JSON.stringify({type: type,
-        query_id: hit.qid, article: hit.id, position: hit.pos})], {type: "text/plain"}));
+      navigator.sendBeacon(api + "/v1/events", new Blob([JSON.stringify({type: type, query_id: hit.qid,
+        article: hit.slug, locale: hit.locale, id: hit.id, position: hit.pos})], {type: "text/plain"}));
     } catch (e) { /* ignored on purpose */ }
   }
 
@@ -155,14 +155,16 @@
   Widget.prototype.query = function (text) {
     var self = this, id = ++seq;
     if (this.controller) this.controller.abort();  // an older answer never lands
-    if (!text.trim()) { this.render(null); return; }
+    if (!text.trim()) { this.refines = null; this.render(null); return; }
     this.controller = typeof AbortController !== "undefined" ? new AbortController() : null;
-    var url = api + "/v1/search?" + new URLSearchParams({q: text.slice(0, 256), locale: this.locale,
-      prefix: "true", limit: "8"});
+    var params = {q: text.slice(0, 256), locale: this.locale, prefix: "true", limit: "8"};
+    /* The previous keystroke's search, superseded by this one in the owner's insights. */
+    if (this.refines) params.refines = this.refines;
+    var url = api + "/v1/search?" + new URLSearchParams(params);
     this.status.className = "hw-status"; this.status.textContent = this.L.searching;
     fetch(url, {signal: this.controller && this.controller.signal, headers: {Accept: "application/json"}})
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-      .then(function (body) { if (id === seq) self.render(body); })
+      .then(function (body) { if (id === seq) { self.refines = body.query_id; self.render(body); } })
       .catch(function (err) {
         if (id !== seq || (err && err.name === "AbortError")) return;
         self.render(null); self.fail();
@@ -242,6 +244,7 @@
       saveRecent([text].concat(loadRecent().filter(function (t) { return t !== text; })).slice(0, 5));
     }
     beacon("click", item);
+    this.refines = null;  // a search acted on ends the chain: the next one stands alone
     this.open(item, item.locale);
   };
 
@@ -294,7 +297,7 @@
       var b = fb.appendChild(el("button", {type: "button", "class": "hw-vote", "data-vote": pair[0],
         "aria-describedby": self.uid + "-fb"}, pair[1]));
       b.addEventListener("click", function () {
-        beacon(pair[0], {id: item.id, qid: item.qid, pos: item.pos});
+        beacon(pair[0], item);
         fb.textContent = "";  // focus moves to the thanks, not to the page behind
         fb.appendChild(el("p", {role: "status", "class": "hw-thanks", tabindex: "-1"}, L.thanks)).focus();
       });
