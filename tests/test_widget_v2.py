@@ -25,6 +25,8 @@ STATIC = ROOT / "helpapi" / "static"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 FIREFOX = "/usr/bin/firefox-esr"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+# Read at import: the autouse _scrub_env fixture removes HELPAPI_* before function fixtures run.
+REQUIRE_BROWSER = bool(os.environ.get("HELPAPI_REQUIRE_BROWSER"))
 
 
 # --- Flask test client -------------------------------------------------------------------
@@ -216,7 +218,7 @@ BROWSERS = {
 def browser(request, tmp_path_factory):
     installed, start = BROWSERS[request.param]
     if not installed():
-        if os.environ.get("HELPAPI_REQUIRE_BROWSER"):
+        if REQUIRE_BROWSER:
             pytest.fail(f"{request.param} is required but not installed")
         pytest.skip(f"{request.param} is not installed")
     b = start(tmp_path_factory.mktemp(request.param))
@@ -515,7 +517,7 @@ def axe(browser, context="body"):
 def axe_ready():
     if not AXE.exists():
         msg = f"axe-core is not vendored ({AXE.relative_to(ROOT)}): run `make vendor`"
-        if os.environ.get("HELPAPI_REQUIRE_BROWSER"):
+        if REQUIRE_BROWSER:
             pytest.fail(msg)
         pytest.skip(msg)
 
