@@ -4,12 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format index install system-deps bench clean
+.PHONY: run test lint format index install vendor system-deps bench clean
 
 run: install index
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: install lint
+test: install vendor lint
 	$(BIN)/pytest -q
 
 lint: install
@@ -38,9 +38,22 @@ $(VENV)/.installed: pyproject.toml | system-deps
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+# axe-core (the accessibility checker of tests/test_widget_v2.py) from npm, into the git-ignored
+# tests/vendor/: a test-time dependency only, never shipped with the widget.
+AXE_VERSION ?= 4
+vendor: tests/vendor/axe.min.js
+
+# Without npm the axe tests skip (and fail in CI, which installs npm).
+tests/vendor/axe.min.js:
+	@if ! command -v npm >/dev/null; then echo "npm not found: no axe-core, its tests will skip"; \
+	else mkdir -p tests/vendor && cd tests/vendor && rm -f axe-core-*.tgz \
+	  && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null \
+	  && tar -xzf axe-core-*.tgz --strip-components=1 package/axe.min.js package/LICENSE \
+	  && rm axe-core-*.tgz; fi
+
 # Regenerates the head of bench/RESULTS.md at this commit (bench/README.md).
 bench: install
 	$(BIN)/python bench/regen.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info tests/vendor

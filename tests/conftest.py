@@ -196,3 +196,20 @@ def server(corpus_index, tmp_path_factory):
     with run_gunicorn(log, HELPAPI_INDEX_DIR=str(corpus_index), WEB_CONCURRENCY="2") as served:
         yield served.base
     assert served.returncode == 0, served.output
+
+
+def start_webdriver(make, attempts: int = 3):
+    """``make()`` (a Selenium driver starter), tried ``attempts`` times.
+
+    Selenium gives a driver process about 30 s to listen and the browser a fixed time to open a
+    session; on a loaded CI machine (load ~20) chromedriver missed that, so a failed start is
+    retried after a pause instead of failing every browser test of the module."""
+    from selenium.common.exceptions import WebDriverException
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return make()
+        except (WebDriverException, TimeoutError, ConnectionError):
+            if attempt == attempts:
+                raise
+            time.sleep(2 * attempt)

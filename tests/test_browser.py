@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT
+from .conftest import start_webdriver
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 pytestmark = [
@@ -42,16 +43,20 @@ def browser(tmp_path_factory):
         f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
     ):
         opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver = start_webdriver(lambda: webdriver.Chrome(service=Service(DRIVER), options=opts))
     driver.implicitly_wait(0)
     yield driver
     driver.quit()
 
 
 def wait_for(driver, condition, timeout=10):
+    """``condition(driver)`` once truthy; an element that a late search response replaced
+    while it was being checked (stale) counts as "not yet"."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(lambda d: condition(d))
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    return wait.until(lambda d: condition(d))
 
 
 def css(driver, selector):

