@@ -228,6 +228,7 @@ class IndexSet:
         # from a closed generation, and its files may be deleted.
         self.mem = generations.LazyMap((), self._open_mem)
         self.indexes = generations.LazyMap((), generations.open_whoosh)
+        self.facets = generations.LazyMap((), self._open_facets)
 
     def __enter__(self):
         return self

@@ -19,6 +19,9 @@ from helpapi.indexer import build_indexes
 from helpapi.search import open_current
 from helpapi.search import search
 
+from .test_widget_v2 import browser  # noqa: F401  (fixtures of the widget's browser tests)
+from .test_widget_v2 import page  # noqa: F401
+
 
 def md(title: str, body: str, date: str | None = None, **meta) -> str:
     lines = [f"title: {title}"]
@@ -393,3 +396,39 @@ def test_filters_and_facets_through_gunicorn(corpus, index, tmp_path):
         else:
             raise AssertionError("expected a 400")
     assert served.returncode == 0, served.output
+
+
+# --- The widget --------------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_the_widget_sends_its_data_filter_as_filter_params(browser, page):  # noqa: F811
+    from .test_widget_v2 import css
+    from .test_widget_v2 import search_inline
+    from .test_widget_v2 import wait_for
+
+    d = page("locale=en-US")
+    d.execute_script(
+        "window.__urls = []; var f = window.fetch;"
+        "window.fetch = function (u, o) { window.__urls.push(String(u)); return f(u, o); };"
+        "var div = document.createElement('div'); div.id = 'help2'; document.body.appendChild(div);"
+        "var s = document.createElement('script'); s.src = '/widget.js';"
+        "s.setAttribute('data-target', '#help2');"
+        "s.setAttribute('data-filter', 'audience:Admin; service:o365-administration');"
+        "document.body.appendChild(s);"
+    )
+    wait_for(d, lambda d: css(d, "#help2 .hw-input"))
+    search_inline(d, "password", "#help2")
+    wait_for(d, lambda d: d.execute_script("return window.__urls.length"))
+    url = d.execute_script("return window.__urls[window.__urls.length - 1]")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    assert query["filter"] == ["audience:Admin", "service:o365-administration"]
+
+
+def test_the_openapi_document_describes_filters_facets_and_sort(client):
+    spec = client.get("/v1/openapi.json").get_json()
+    params = {p["name"]: p for p in spec["paths"]["/v1/search"]["get"]["parameters"]}
+    assert {"filter", "facets", "sort"} <= set(params)
+    assert params["sort"]["schema"]["enum"] == ["relevance", "updated"]
+    results = spec["components"]["schemas"]["SearchResults"]["properties"]
+    assert "facets" in results
