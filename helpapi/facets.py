@@ -225,8 +225,8 @@ class Scope:
         return not self.filters and not self.facets and self.sort == "relevance"
 
     def without(self, name: str) -> Scope:
-        """The same scope without field ``name``'s filter and with no facets."""
-        return Scope(tuple(f for f in self.filters if f[0] != name), (), self.sort)
+        """The same filters but field ``name``'s, no facets, relevance order (for counts)."""
+        return Scope(tuple(f for f in self.filters if f[0] != name), (), "relevance")
 
 
 class ScopeError(ValueError):
