@@ -15,6 +15,7 @@ from flask import url_for
 from . import analysis
 from . import controls
 from . import controls_web
+from . import facets
 from . import metrics
 from .analytics import get_recorder
 from .analytics import new_query_id
@@ -70,6 +71,22 @@ def _text_arg(name: str, max_length: int) -> str:
     return value
 
 
+def _scope() -> facets.Scope:
+    """The request's ``filter``, ``facets`` and ``sort`` (helpapi.facets); 400 when bad."""
+    known = facets.short_names(
+        tuple(k.strip() for k in current_app.config["FACETS"].split(",") if k.strip())
+    )
+    try:
+        return facets.parse_scope(
+            request.args.getlist("filter"),
+            request.args.getlist("facets"),
+            request.args.get("sort", ""),
+            known,
+        )
+    except facets.ScopeError as exc:
+        raise InvalidParameter(exc.param, exc.reason) from None
+
+
 def _locale() -> Resolved:
     """Negotiate the locale of this request (``?locale=``, Accept-Language, default)."""
     param = request.args.get("locale")
@@ -107,13 +124,18 @@ def search_view():
     normalized = normalize_query(q)
     # Synonyms and rules in force (helpapi.controls): their version keeps cached answers fresh.
     config = controls_web.current()
+    scope = _scope()
     key = (ixset.name, loc.locale, normalized, limit, offset, prefix, config.version)
+    if not scope.plain:
+        key += (scope,)
     cache = get_cache()
     answer = cache.get(key)
     metrics.observe_result_cache(answer is not None)
     if answer is None:
         run = controls.runner(config)
-        answer = search(ixset, q, loc.locale, limit=limit, offset=offset, prefix=prefix, run=run)
+        answer = search(
+            ixset, q, loc.locale, limit=limit, offset=offset, prefix=prefix, run=run, scope=scope
+        )
         for hit in answer["results"]:
             hit["url"] = url_for("api.article_view", ident=hit["id"], locale=hit["locale"])
         cache.put(key, answer)
@@ -130,6 +152,8 @@ def search_view():
         "offset": offset,
         "results": answer["results"],
     }
+    if "facets" in answer:
+        body["facets"] = answer["facets"]
     body["query_id"] = _record_search(q, normalized, loc, body, refines)
     return _with_language(jsonify(body), answer["locale"])
 

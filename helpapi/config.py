@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from typing import NamedTuple
 
+from .corpus import DEFAULT_FACETS
 from .corpus import DEFAULT_MAX_ARTICLE_BYTES
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -136,6 +137,12 @@ SETTINGS = (
     ),
     Setting("METRICS_TOKEN", "", "Bearer token required by /metrics; empty leaves it open."),
     Setting("LOG_QUERIES", 0, "1 writes the query text into the access log.", int, 0, 1),
+    Setting(
+        "FACETS",
+        DEFAULT_FACETS,
+        "Front-matter fields offered as filters and facets (comma list), named by the part"
+        " after the last dot; read when indexing, a change needs a reindex.",
+    ),
 )
 # HELPAPI_* variables read outside this table: gunicorn.conf.py's, and the test suite's.
 OTHER_VARIABLES = ("BIND", "REQUIRE_BROWSER")

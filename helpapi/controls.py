@@ -29,6 +29,7 @@ import threading
 import time
 from pathlib import Path
 
+from . import facets
 from . import rules as rules_mod
 from . import synonyms as syn_mod
 from .corpus import is_locale_folder
@@ -272,27 +273,40 @@ def runner(config: Config):
     if config.empty:
         return None
 
-    def run(ixset, text, locale, limit=10, offset=0, prefix=False) -> Hits:
-        return controlled_query(ixset, config, text, locale, limit, offset, prefix)
+    def run(ixset, text, locale, limit=10, offset=0, prefix=False, scope=None) -> Hits:
+        return controlled_query(ixset, config, text, locale, limit, offset, prefix, scope)
 
     return run
 
 
 def controlled_query(
-    ixset, config: Config, text: str, locale: str, limit: int, offset: int, prefix: bool
+    ixset,
+    config: Config,
+    text: str,
+    locale: str,
+    limit: int,
+    offset: int,
+    prefix: bool,
+    scope=None,
 ) -> Hits:
-    """:func:`helpapi.search.run_query` with ``config``'s synonyms and rules applied."""
+    """:func:`helpapi.search.run_query` with ``config``'s synonyms and rules applied.
+
+    ``scope``'s filters (helpapi.facets) apply to every run and to pinned articles too; its
+    sort orders the merged matches (pinned ones stay first).
+    """
     variants = config.expansions(text, locale)
     pins, hides = config.rules_for(text, locale)
     if not variants and not pins and not hides:
-        return run_query(ixset, text, locale, limit, offset, prefix)
+        return run_query(ixset, text, locale, limit, offset, prefix, scope)
     texts = [text, *variants]
     # The typed text's run brings the first page's hits (hidden articles may move later ones
     # onto it). The variants' runs bring their ranked lists only: most of their hits would be
     # the typed text's again, and snippets are the larger part of a run's cost. Entries still
     # missing are fetched for the page's own documents (see _page_hits).
     head = limit + len(hides) if offset == 0 else 0
-    runs = [run_query(ixset, t, locale, 0 if i else head, 0, prefix) for i, t in enumerate(texts)]
+    runs = [
+        run_query(ixset, t, locale, 0 if i else head, 0, prefix, scope) for i, t in enumerate(texts)
+    ]
     strict_found = any(r.total and not r.relaxed for r in runs)
     best: dict[int, tuple] = {}  # docnum -> (sort key, run, position in that run)
     for i, found in enumerate(runs):
@@ -308,11 +322,17 @@ def controlled_query(
     hidden = {searcher.document_number(slug=s) for s in hides} - {None}
     pinned = [d for d in (searcher.document_number(slug=s) for s in pins) if d is not None]
     pinned = list(dict.fromkeys(pinned))
+    allowed = facets.allowed_in(ixset, locale, scope)
+    if allowed is not None:
+        pinned = [d for d in pinned if d in allowed]
     left_out = hidden | set(pinned)
     rest = sorted((d for d in best if d not in left_out), key=lambda d: best[d])
+    if scope is not None and scope.sort == "updated":
+        date_key = ixset.facets[locale].date_key()
+        rest.sort(key=lambda d: date_key((d, 0.0)))
     order = pinned + rest
     page = order[offset : offset + limit]
-    hits = _page_hits(ixset, runs, texts, [best.get(d) for d in page], locale, prefix)
+    hits = _page_hits(ixset, runs, texts, [best.get(d) for d in page], locale, prefix, scope)
     for n, doc in enumerate(page):
         if hits[n] is None:  # pinned, and matched by no run
             hits[n] = _pinned_hit(ixset, doc, texts[0], locale)
@@ -323,10 +343,11 @@ def controlled_query(
     # "Showing results for <correction>" only when no typed or synonym word matched as typed.
     exact = any(r.total and _tier(r) == _STRICT for r in runs)
     corrected = None if exact else runs[0].corrected
-    return Hits(len(order), hits, relaxed, corrected if order else None)
+    ranked = [(d, 0.0) for d in order]  # the merged matches (for facet counts)
+    return Hits(len(order), hits, relaxed, corrected if order else None, ranked)
 
 
-def _page_hits(ixset, runs, texts, places, locale, prefix) -> list:
+def _page_hits(ixset, runs, texts, places, locale, prefix, scope=None) -> list:
     """The result entries at ``places`` (``(key, run, position)`` or None), from their runs:
     the hits a run already built, else one more run per run for the positions it lacks."""
     out: list = [None] * len(places)
@@ -343,12 +364,12 @@ def _page_hits(ixset, runs, texts, places, locale, prefix) -> list:
         low = min(pos for _, pos in wanted)
         span = max(pos for _, pos in wanted) - low + 1
         if span <= 4 * len(places):
-            fetched = run_query(ixset, texts[i], locale, span, low, prefix).hits
+            fetched = run_query(ixset, texts[i], locale, span, low, prefix, scope).hits
             for n, pos in wanted:
                 out[n] = fetched[pos - low]
         else:  # far apart (a synonym run whose other matches the typed text already had)
             for n, pos in wanted:
-                out[n] = run_query(ixset, texts[i], locale, 1, pos, prefix).hits[0]
+                out[n] = run_query(ixset, texts[i], locale, 1, pos, prefix, scope).hits[0]
     return out
 
 

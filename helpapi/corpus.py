@@ -47,6 +47,11 @@ log = logging.getLogger(__name__)
 
 # The default of HELPAPI_MAX_ARTICLE_BYTES: 2 MB is 20x the largest bundled article.
 DEFAULT_MAX_ARTICLE_BYTES = 2 * 1024 * 1024
+# Front-matter fields kept as facet labels (HELPAPI_FACETS; helpapi.facets), and their bounds:
+# a label list longer or a label longer than these is cut (front matter is owner-written).
+DEFAULT_FACETS = "ms.audience,ms.service,ms.collection"
+MAX_LABELS = 32
+MAX_LABEL_CHARS = 100
 
 
 class AliasRefused(ComposerError):
@@ -189,6 +194,8 @@ class Article:
     format: str = "markdown"  # "sxs", "markdown" or "html"
     translation_of: str | None = None  # front matter: the source article's slug
     html: str = ""  # an HTML article's body (sanitized at build time); "" for Markdown
+    # Facet fields' values as written (helpapi.facets): front-matter key -> labels.
+    labels: dict = dataclasses.field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -350,6 +357,42 @@ def parse_date(value) -> str | None:
     return None
 
 
+def facet_keys() -> tuple[str, ...]:
+    """The front-matter fields kept as facet labels: ``HELPAPI_FACETS`` (comma list), read from
+    the environment when parsing (build workers inherit it), default :data:`DEFAULT_FACETS`."""
+    return _facet_keys(os.environ.get("HELPAPI_FACETS", DEFAULT_FACETS))
+
+
+@functools.lru_cache(maxsize=8)
+def _facet_keys(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(k.strip() for k in raw.split(",") if k.strip()))
+
+
+def label_values(value) -> list[str]:
+    """A facet field's labels: a scalar, a comma-separated string, or a flat list of scalars
+    (anything else, and empty items, are ignored); at most :data:`MAX_LABELS`, each at most
+    :data:`MAX_LABEL_CHARS` characters, whitespace collapsed, first spelling of each kept."""
+    items = value if isinstance(value, list) else [value]
+    out: dict[str, str] = {}
+    for item in items[: MAX_LABELS * 4]:
+        if scalar(item) is None or isinstance(item, bool):
+            continue
+        for part in str(item).split(","):
+            label = " ".join(part.split())[:MAX_LABEL_CHARS]
+            if label:
+                out.setdefault(label.casefold(), label)
+    return list(out.values())[:MAX_LABELS]
+
+
+def _labels(meta: dict) -> dict:
+    found = {}
+    for key in facet_keys():
+        values = label_values(meta.get(key))
+        if values:
+            found[key] = values
+    return found
+
+
 def _split_front_matter(text: str, repairs: list[str]) -> tuple[dict, str]:
     """Metadata and Markdown body; YAML that does not parse is salvaged key by key.
 
@@ -470,6 +513,7 @@ def _parse_html(text: str, locale: str, slug: str, repairs: list[str]) -> Articl
         format="html",
         translation_of=_translation_of(meta, repairs),
         html=parts.html,
+        labels=_labels(meta),
     )
 
 
@@ -518,6 +562,7 @@ def parse_text(text: str, locale: str, slug: str, kind: str = "md") -> Article:
         repairs=repairs,
         format="sxs" if has_sxs else "markdown",
         translation_of=_translation_of(meta, repairs),
+        labels=_labels(meta),
     )
 
 

@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 from whoosh import index as whoosh_index
 
+from . import facets
 from . import generations
 from . import memindex
 from .content import SourceCatalog
@@ -283,6 +284,7 @@ def build_locale(
         articles = _parse_locale(corpus, locale, stats, progress, max_article_bytes)
         linked = _linked(articles, catalog)
     recorder = memindex.Recorder()
+    labels = facets.Collector()  # filters, facet counts, sort=updated (helpapi.facets)
     # One segment, written from the recorder's postings (see helpapi.whoosh_writer).
     writer = DirectWriter(ix, recorder)
     try:
@@ -293,6 +295,7 @@ def build_locale(
                 analyzed = analyze_document(doc, locale)
                 recorder.add_document(doc, analyzed)
                 writer.add_analyzed(doc, analyzed)
+                labels.add(article)
             except Exception as exc:
                 # The index may be half-written: abort, but say which file did it.
                 where = f"{article.locale}/{article.slug}.md"
@@ -310,6 +313,7 @@ def build_locale(
     with ix.reader() as reader:
         stats.terms = sum(1 for _ in reader.lexicon("text"))
         recorder.write(target / memindex.FILENAME, reader)
+    labels.write(target / facets.FILENAME)
     stats.size_bytes = sum(p.stat().st_size for p in target.iterdir())
     stats.seconds = time.perf_counter() - started
     return stats
@@ -585,6 +589,7 @@ def _carry_over(index_dir, previous, staging, wanted, available) -> tuple[dict, 
                 problem = generations.verify_locale(staging, loc, files)
                 # An engine file of an older helpapi is sound but not servable: rebuild it.
                 problem = problem or memindex.check(staging / loc)
+                problem = problem or facets.check(staging / loc, facets.facet_keys())
         if problem:
             log.warning("%s of %s is damaged, rebuilding it: %s", loc, previous, problem)
             shutil.rmtree(staging / loc, ignore_errors=True)

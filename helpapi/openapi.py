@@ -35,6 +35,48 @@ def _ok(schema_ref: str, description: str) -> dict:
     }
 
 
+_FACET_PARAMS = [
+    _param(
+        "filter",
+        "query",
+        {"type": "array", "items": {"type": "string", "maxLength": 164}, "maxItems": 20},
+        "name:value, repeatable: a front-matter facet (HELPAPI_FACETS: audience, service, "
+        "collection by default). Different fields AND, values of one field OR (repeated or "
+        "comma-separated: audience:ITPro,Admin). Values match case- and space-insensitively. "
+        "Applied before paging: total is exact. An unknown name is a 400 naming the known ones.",
+    ),
+    _param(
+        "facets",
+        "query",
+        {"type": "array", "items": {"type": "string"}},
+        "Facet names to count over every match (comma-separated or repeated); each field's "
+        "counts apply the other fields' filters, not its own (disjunctive).",
+    ),
+    _param(
+        "sort",
+        "query",
+        {"type": "string", "enum": ["relevance", "updated"], "default": "relevance"},
+        "updated: newest front-matter date (ms.date, updated, date) first, undated last.",
+    ),
+]
+_FACETS_SCHEMA = {
+    "type": "object",
+    "description": "Only when facets was asked for: name -> values, most frequent first "
+    "(at most 100; values with no match left out).",
+    "additionalProperties": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "value": {"type": "string", "description": "Normalized: what filter matches."},
+                "label": {"type": "string", "description": "The spelling most articles use."},
+                "count": {"type": "integer"},
+            },
+        },
+    },
+}
+
+
 def spec() -> dict:
     """The OpenAPI document."""
     hit = {
@@ -103,6 +145,7 @@ def spec() -> dict:
                             "request, left out of the insights lists and rates (unless its "
                             "results were clicked or voted on).",
                         ),
+                        *_FACET_PARAMS,
                     ],
                     "responses": {
                         "200": _ok("#/components/schemas/SearchResults", "Results"),
@@ -300,6 +343,7 @@ def spec() -> dict:
                             "description": "Random id of this search; send it back with "
                             "POST /v1/events.",
                         },
+                        "facets": _FACETS_SCHEMA,
                     },
                 },
                 "Article": {

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from . import engine
+from . import facets
 from . import generations
 from . import memindex
 from . import ranking
@@ -79,6 +80,8 @@ class IndexSet:
         self.indexes: generations.LazyMap = generations.LazyMap(
             served, lambda loc: generations.open_whoosh(self.path / loc)
         )
+        # Filters, facet counts and dates (helpapi.facets), read on first use too.
+        self.facets: generations.LazyMap = generations.LazyMap(served, self._open_facets)
         self._local = threading.local()
         self._opened: list = []  # every searcher of every thread, to close them all
         self._opened_lock = threading.Lock()
@@ -133,6 +136,9 @@ class IndexSet:
         folder = self.path / loc
         try:
             problem = memindex.check(folder)
+            if not problem and (folder / facets.FILENAME).exists():
+                # A generation built before facets has none: served, filters match nothing.
+                problem = facets.check(folder)
         except Exception as exc:  # any reader error means: do not serve this locale
             problem = str(exc) or type(exc).__name__
         return problem and problem.replace(str(folder) + os.sep, "")
@@ -143,6 +149,15 @@ class IndexSet:
             return MemIndex.open(self.path / loc)
         except Exception as exc:
             reason = str(exc).replace(str(self.path / loc) + os.sep, "") or type(exc).__name__
+            self._broken[loc] = reason
+            raise LocaleUnavailable(loc, reason) from None
+
+    def _open_facets(self, loc: str) -> facets.FacetData:
+        """Read one locale's facet data (its header was checked at open)."""
+        try:
+            return facets.FacetData.load(self.path / loc)
+        except Exception as exc:
+            reason = f"{facets.FILENAME}: {exc}" if str(exc) else type(exc).__name__
             self._broken[loc] = reason
             raise LocaleUnavailable(loc, reason) from None
 
@@ -213,6 +228,7 @@ class IndexSet:
         # from a closed generation, and its files may be deleted.
         self.mem = generations.LazyMap((), self._open_mem)
         self.indexes = generations.LazyMap((), generations.open_whoosh)
+        self.facets = generations.LazyMap((), self._open_facets)
 
     def __enter__(self):
         return self
@@ -243,12 +259,25 @@ class Hits:
 
 
 def run_query(
-    ixset: IndexSet, text: str, locale: str, limit: int = 10, offset: int = 0, prefix: bool = False
+    ixset: IndexSet,
+    text: str,
+    locale: str,
+    limit: int = 10,
+    offset: int = 0,
+    prefix: bool = False,
+    scope: facets.Scope | None = None,
 ) -> Hits:
-    """Search one indexed locale: strict pass, then relaxed when strict finds nothing."""
+    """Search one indexed locale: strict pass, then relaxed when strict finds nothing.
+
+    ``scope`` (helpapi.facets): its filters restrict every pass's candidates, its sort orders
+    the matches before the page is cut.
+    """
     units = parse_user_text(text, locale, prefix=prefix)
     if not units:
         return Hits(0, [])
+    allowed = facets.allowed_in(ixset, locale, scope)
+    if allowed is not None and not allowed:
+        return Hits(0, [], ranked=[])
     mem = ixset.mem[locale]
     if not mem.intact():
         # Reading a mapped page past a shrunken file's end would SIGBUS the worker.
@@ -258,7 +287,7 @@ def run_query(
     corrected = None
     extra_surfaces: list[str] = []
     key = "" if prefix else title_key(text, locale)
-    ranked = engine.strict(mem, units, key)
+    ranked = engine.strict(mem, units, key, allowed)
     freqs = engine.Frequencies(mem)
     if not ranked:
         # A mistyped word: the strict query again with the spelling corrected.
@@ -266,14 +295,16 @@ def run_query(
         if fixed is not None:
             corrected = corrected_text(clean_text(text), units, fixed)
             # The corrected query may be a whole title, as the typed one may (key).
-            ranked = engine.strict(mem, fixed, key and title_key(corrected, locale))
+            ranked = engine.strict(mem, fixed, key and title_key(corrected, locale), allowed)
             extra_surfaces = [u.term for u in fixed]
             units = fixed
     if not ranked:
         relaxed = True
-        ranked = engine.relaxed(mem, relaxed_units(units, freqs))
+        ranked = engine.relaxed(mem, relaxed_units(units, freqs), allowed)
     total = len(ranked)
     ranked = _rerank(mem, ranked, units)
+    if scope is not None and scope.sort == "updated":
+        ranked.sort(key=ixset.facets[locale].date_key())
     surfaces = [u.text for u in units] + extra_surfaces
     if relaxed:
         surfaces += [u.stem for u in units if u.stem]
@@ -305,6 +336,7 @@ def search(
     offset: int = 0,
     prefix: bool = False,
     run=None,
+    scope: facets.Scope | None = None,
 ) -> dict:
     """Search ``locale``; answer from English when it is not indexed or finds nothing.
 
@@ -312,30 +344,41 @@ def search(
     its locale. ``corrected`` is the query as searched when a spelling correction found the
     results (see :func:`helpapi.query.corrected_text`), else None. ``run`` replaces
     :func:`run_query` (same arguments): synonyms and rules wrap it (helpapi.controls).
+    ``scope`` (helpapi.facets) filters and sorts every run; with facets asked for, the answer
+    also has ``"facets"``: ``{name: [{"value", "label", "count"}]}``.
     """
     run = run or run_query
+    if scope is not None and scope.plain:
+        scope = None
+    extra = {} if scope is None else {"scope": scope}
     if locale in ixset.indexes:
-        found = run(ixset, text, locale, limit, offset, prefix)
+        found = run(ixset, text, locale, limit, offset, prefix, **extra)
         if found.total or ENGLISH not in ixset.indexes or locale == ENGLISH:
-            return {
-                "locale": locale,
-                "fallback": False,
-                "total": found.total,
-                "corrected": found.corrected,
-                "results": found.hits,
-            }
+            return _answer(ixset, run, text, locale, prefix, scope, found, False)
     if ENGLISH not in ixset.indexes:
         if ENGLISH in ixset.damaged:
             raise LocaleUnavailable(ENGLISH, ixset.damaged[ENGLISH])
-        return {"locale": locale, "fallback": False, "total": 0, "corrected": None, "results": []}
-    found = run(ixset, text, ENGLISH, limit, offset, prefix)
-    return {
-        "locale": ENGLISH,
-        "fallback": locale != ENGLISH,
+        answer = {"locale": locale, "fallback": False, "total": 0, "corrected": None}
+        answer["results"] = []
+        if scope is not None and scope.facets:
+            answer["facets"] = {name: [] for name in scope.facets}
+        return answer
+    found = run(ixset, text, ENGLISH, limit, offset, prefix, **extra)
+    return _answer(ixset, run, text, ENGLISH, prefix, scope, found, locale != ENGLISH)
+
+
+def _answer(ixset, run, text, locale, prefix, scope, found: Hits, fallback: bool) -> dict:
+    answer = {
+        "locale": locale,
+        "fallback": fallback,
         "total": found.total,
         "corrected": found.corrected,
         "results": found.hits,
     }
+    if scope is not None and scope.facets:
+        matched = {d for d, _ in found.ranked or ()}
+        answer["facets"] = facets.facet_counts(ixset, run, text, locale, prefix, scope, matched)
+    return answer
 
 
 def _rerank(mem, ranked, units) -> list[tuple[int, float]]:

@@ -157,10 +157,15 @@
     if (this.controller) this.controller.abort();  // an older answer never lands
     if (!text.trim()) { this.refines = null; this.render(null); return; }
     this.controller = typeof AbortController !== "undefined" ? new AbortController() : null;
-    var params = {q: text.slice(0, 256), locale: this.locale, prefix: "true", limit: "8"};
+    var params = new URLSearchParams({q: text.slice(0, 256), locale: this.locale,
+      prefix: "true", limit: "8"});
     /* The previous keystroke's search, superseded by this one in the owner's insights. */
-    if (this.refines) params.refines = this.refines;
-    var url = api + "/v1/search?" + new URLSearchParams(params);
+    if (this.refines) params.set("refines", this.refines);
+    // data-filter="audience:Admin;service:o365-administration": one filter param each.
+    (attr("filter") || "").split(";").forEach(function (f) {
+      if (f.trim()) params.append("filter", f.trim());
+    });
+    var url = api + "/v1/search?" + params;
     this.status.className = "hw-status"; this.status.textContent = this.L.searching;
     fetch(url, {signal: this.controller && this.controller.signal, headers: {Accept: "application/json"}})
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
