@@ -606,8 +606,9 @@ def _run_pool(args, wanted, jobs, progress, options) -> dict[str, LocaleStats]:
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     results = {}
-    # Longest first (en-US parses every locale's files), so the pool finishes together.
-    args.sort(key=lambda a: a[1] != ENGLISH)
+    # Longest first (en-US parses every locale's files, then the largest locales), so the
+    # pool's processes finish together rather than one starting a large locale last.
+    args.sort(key=lambda a: (a[1] != ENGLISH, -_locale_bytes(a[0], a[1])))
     with ProcessPoolExecutor(
         jobs, mp_context=ctx, initializer=_init_worker, initargs=(queue, os.getpid())
     ) as pool:
@@ -627,6 +628,15 @@ def _run_pool(args, wanted, jobs, progress, options) -> dict[str, LocaleStats]:
             raise
     _drain(queue, progress)
     return {loc: results[loc] for loc in wanted}
+
+
+def _locale_bytes(corpus_dir: str, locale: str) -> int:
+    """The size of a locale's article files (what its build costs, roughly)."""
+    total = 0
+    for _, path in article_files(Path(corpus_dir) / locale, corpus_dir):
+        with contextlib.suppress(OSError):
+            total += os.stat(path).st_size
+    return total
 
 
 def _drain(queue, progress):
