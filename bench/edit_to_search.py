@@ -73,11 +73,12 @@ def main() -> int:
     ap.add_argument("--locale", default="de-DE")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--keep", help="work folder to keep (default: a temporary one)")
+    ap.add_argument("--scale", default=str(SCALE), help="the corpus-scale folder (from a worktree)")
     args = ap.parse_args()
     work = Path(args.keep or tempfile.mkdtemp(prefix="helpapi-edit-"))
     corpus, index = work / "corpus", work / "index"
     if not (corpus / args.locale).is_dir():
-        shutil.copytree(SCALE / args.locale, corpus / args.locale)
+        shutil.copytree(Path(args.scale) / args.locale, corpus / args.locale)
     files = sorted((corpus / args.locale).rglob("*.md"))
     print(f"{args.locale}: {len(files)} articles in {corpus}")
     bin_dir = Path(sys.executable).parent

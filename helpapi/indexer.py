@@ -27,11 +27,13 @@ from typing import NamedTuple
 
 from whoosh import index as whoosh_index
 
+from . import article_cache
 from . import facets
 from . import generations
 from . import memindex
 from .content import SourceCatalog
 from .corpus import DEFAULT_MAX_ARTICLE_BYTES
+from .corpus import Article
 from .corpus import UnreadableArticle
 from .corpus import article_files
 from .corpus import content_hash
@@ -65,6 +67,7 @@ class LocaleStats:
     parsed: int = 0
     repaired: int = 0
     rejected: int = 0
+    cached: int = 0  # articles taken from the article cache (not parsed nor analyzed)
     terms: int = 0
     size_bytes: int = 0
     seconds: float = 0.0
@@ -110,12 +113,14 @@ def _parse_locale(
     stats: LocaleStats,
     progress: Progress | None,
     max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+    cache: _Cache | None = None,
 ):
     """Yield parsed articles of one locale, recording repairs and rejects in ``stats``.
 
     A file that fails in any way (unreadable, a link out of the corpus, too big, or an error
     while parsing, MemoryError and RecursionError included) is rejected with its path and the
-    reason, and the build goes on.
+    reason, and the build goes on. With a ``cache``, an article whose file is unchanged is
+    taken from it instead of parsed (see :class:`_Cache`).
     """
     links: list[tuple[str, str]] = []
     paths = list(iter_article_paths(corpus_dir / locale, corpus_dir, links))
@@ -126,7 +131,11 @@ def _parse_locale(
         try:
             data = read_bytes(path, corpus_dir, max_bytes)
             stats.manifest[slug] = content_hash(data)
-            article = parse_article(path, locale, slug, data)
+            article = cache.article(slug, data, path) if cache is not None else None
+            if article is None:
+                article = parse_article(path, locale, slug, data)
+                if cache is not None:
+                    cache.parsed(article)
         except Exception as exc:
             # Recorded as incremental.scan_manifest records it, so it is not "new" every time.
             stats.manifest.setdefault(slug, "")
@@ -143,6 +152,67 @@ def _parse_locale(
             yield article
         if progress and (done % 50 == 0 or done == len(paths)):
             progress(locale, done, len(paths))
+
+
+class _Cache:
+    """One locale's build through the article cache (:mod:`helpapi.article_cache`).
+
+    :meth:`article` gives a cached article whose file is unchanged (or None: parse it, then
+    :meth:`parsed`); :meth:`document` gives the cached document and tokens of a linked article
+    when its English is also unchanged, else computes them. :meth:`write` keeps the entries of
+    this build's articles for the next one.
+    """
+
+    def __init__(self, index_dir: str, locale: str):
+        self.index_dir, self.locale = index_dir, locale
+        self.old = article_cache.load(index_dir, locale)
+        self.new: dict[str, tuple[str, str, bytes]] = {}
+        self._key: dict[str, str] = {}  # slug -> file key of this build
+        self._fields: dict[str, dict] = {}  # slug -> parsed fields (before linking)
+        self._hit: dict[str, tuple] = {}  # slug -> (link key, document, analyzed) cached
+        self.hits = 0
+
+    def article(self, slug: str, data: bytes, path) -> Article | None:
+        key = self._key[slug] = article_cache.file_key(data, path)
+        entry = self.old.get(slug)
+        if entry is None or entry[0] != key:
+            return None
+        value = article_cache.unpack(entry[2])
+        if value is None:
+            return None
+        fields, doc, analyzed = value
+        try:
+            article = Article(**fields)
+        except TypeError:  # fields of another shape: parse the file instead
+            return None
+        self._fields[slug] = fields
+        self._hit[slug] = (entry[1], doc, analyzed)
+        return article
+
+    def parsed(self, article: Article) -> None:
+        self._fields[article.slug] = dataclasses.asdict(article)
+
+    def document(self, article: Article, locale: str) -> tuple[dict, dict]:
+        slug = article.slug
+        link = article_cache.link_key(article)
+        hit = self._hit.pop(slug, None)
+        if hit is not None and hit[0] == link:
+            self.hits += 1
+            doc, analyzed = hit[1], hit[2]
+        else:
+            doc = document_for(article, locale)
+            analyzed = analyze_document(doc, locale)
+        fields = self._fields.pop(slug, None)
+        if fields is not None and slug in self._key:
+            if hit is not None and hit[0] == link:
+                blob = self.old[slug][2]  # unchanged: the same bytes again
+            else:
+                blob = article_cache.pack(fields, doc, analyzed)
+            self.new[slug] = (self._key[slug], link, blob)
+        return doc, analyzed
+
+    def write(self) -> None:
+        article_cache.store(self.index_dir, self.locale, self.new)
 
 
 def _english_sources(
@@ -257,6 +327,7 @@ def build_locale(
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
     source_locale: str = ENGLISH,
     sources_parsed: list[SourceRef] | None = None,
+    cache_dir: str | None = None,
 ) -> LocaleStats:
     """Write the index of one locale into ``out_dir/<locale>``.
 
@@ -264,7 +335,9 @@ def build_locale(
     ``source_locale`` (the team's English source, when present) *is* the English index, and the
     other locales' articles are linked to it (:mod:`helpapi.content`); ``sources_parsed``
     is that folder already read (:func:`source_refs`), else it is read here. Files over
-    ``max_article_bytes`` are rejected unread.
+    ``max_article_bytes`` are rejected unread. With ``cache_dir`` (the index folder), a
+    locale's unchanged articles are taken from the article cache kept there
+    (:mod:`helpapi.article_cache`), which the build then writes anew.
     """
     started = time.perf_counter()
     corpus = Path(corpus_dir)
@@ -272,6 +345,7 @@ def build_locale(
     target.mkdir(parents=True)
     stats = LocaleStats(locale)
     ix = whoosh_index.create_in(target, make_schema())
+    cache = None
     if locale == ENGLISH and sources is not None:
         articles = _english_articles(
             corpus, sources, source_locale, stats, progress, max_article_bytes
@@ -281,7 +355,9 @@ def build_locale(
         if sources_parsed is None:
             sources_parsed = source_refs(corpus, source_locale, max_article_bytes)
         catalog = SourceCatalog.of(source_locale, sources_parsed) if sources_parsed else None
-        articles = _parse_locale(corpus, locale, stats, progress, max_article_bytes)
+        if cache_dir is not None:
+            cache = _Cache(cache_dir, locale)
+        articles = _parse_locale(corpus, locale, stats, progress, max_article_bytes, cache)
         linked = _linked(articles, catalog)
     recorder = memindex.Recorder()
     labels = facets.Collector()  # filters, facet counts, sort=updated (helpapi.facets)
@@ -290,9 +366,12 @@ def build_locale(
     try:
         for article, group in linked:
             try:
-                doc = document_for(article, locale)
-                # Analyzed once: the same tokens feed postings.bin and Whoosh.
-                analyzed = analyze_document(doc, locale)
+                if cache is not None:
+                    doc, analyzed = cache.document(article, locale)
+                else:
+                    doc = document_for(article, locale)
+                    # Analyzed once: the same tokens feed postings.bin and Whoosh.
+                    analyzed = analyze_document(doc, locale)
                 recorder.add_document(doc, analyzed)
                 writer.add_analyzed(doc, analyzed)
                 labels.add(article)
@@ -315,6 +394,10 @@ def build_locale(
         recorder.write(target / memindex.FILENAME, reader)
     labels.write(target / facets.FILENAME)
     stats.size_bytes = sum(p.stat().st_size for p in target.iterdir())
+    if cache is not None:
+        stats.cached = cache.hits
+        cache.old = {}  # its memory back before the new file is assembled
+        cache.write()
     stats.seconds = time.perf_counter() - started
     return stats
 
@@ -440,7 +523,11 @@ def build_indexes(
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     available, wanted = _plan(corpus_dir, locales, source_locale)
-    options = {"max_article_bytes": max_article_bytes, "source_locale": source_locale}
+    options = {
+        "max_article_bytes": max_article_bytes,
+        "source_locale": source_locale,
+        "cache_dir": str(index_dir),
+    }
     changes: dict = {}
     if incremental:
         plan = plan_changes(corpus_dir, index_dir, max_article_bytes, source_locale)
@@ -478,6 +565,7 @@ def build_indexes(
         raise
     generations.switch_to(index_dir, name)
     generations.prune(index_dir)
+    article_cache.prune(index_dir, available)
     return BuildReport(name, str(index_dir), stats, time.perf_counter() - started, changes)
 
 
@@ -522,8 +610,9 @@ def _run_pool(args, wanted, jobs, progress, options) -> dict[str, LocaleStats]:
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     results = {}
-    # Longest first (en-US parses every locale's files), so the pool finishes together.
-    args.sort(key=lambda a: a[1] != ENGLISH)
+    # Longest first (en-US parses every locale's files, then the largest locales), so the
+    # pool's processes finish together rather than one starting a large locale last.
+    args.sort(key=lambda a: (a[1] != ENGLISH, -_locale_bytes(a[0], a[1])))
     with ProcessPoolExecutor(
         jobs, mp_context=ctx, initializer=_init_worker, initargs=(queue, os.getpid())
     ) as pool:
@@ -543,6 +632,15 @@ def _run_pool(args, wanted, jobs, progress, options) -> dict[str, LocaleStats]:
             raise
     _drain(queue, progress)
     return {loc: results[loc] for loc in wanted}
+
+
+def _locale_bytes(corpus_dir: str, locale: str) -> int:
+    """The size of a locale's article files (what its build costs, roughly)."""
+    total = 0
+    for _, path in article_files(Path(corpus_dir) / locale, corpus_dir):
+        with contextlib.suppress(OSError):
+            total += os.stat(path).st_size
+    return total
 
 
 def _drain(queue, progress):

@@ -64,6 +64,7 @@ class Recorder:
             f: {} for f in POSITION_FIELDS + FREQUENCY_FIELDS
         }
         self.keys: dict[str, dict[str, list[int]]] = {f: {} for f in KEY_FIELDS}
+        self._sorted: dict[str, list[str]] = {}
 
     def add_document(self, doc: dict, analyzed: dict[str, list]) -> None:
         """Record one document, before the Whoosh writer gets it (``add_analyzed``).
@@ -102,6 +103,14 @@ class Recorder:
                     entry = table[term] = []
                 entry.append((n, float(freq), ()))
 
+    def sorted_terms(self, field: str) -> list[str]:
+        """The recorded terms of ``field`` in Whoosh's order (UTF-8 bytes), sorted once for
+        the Whoosh segment and ``postings.bin``."""
+        cached = self._sorted.get(field)
+        if cached is None or len(cached) != len(self.postings[field]):
+            cached = self._sorted[field] = _sorted_terms(self.postings[field])
+        return cached
+
     def write(self, path: Path, reader) -> None:
         """Score every posting with ``reader``'s statistics and write ``path``."""
         n_docs = reader.doc_count_all()
@@ -117,7 +126,7 @@ class Recorder:
             lengths = [reader.doc_field_length(d, field, 1) for d in range(n_docs)]
             avgfl = (reader.field_length(field) / (n_docs or 1)) or 1
             table = self.postings[field]
-            terms = _sorted_terms(table)
+            terms = self.sorted_terms(field)
             docs, scores, post_off = array(doc_type), array("d"), array("I", [0])
             pos_off, positions = array("I", [0]), array("I")
             forward = [[] for _ in range(n_docs)] if field in FORWARD_FIELDS else None
@@ -240,8 +249,10 @@ def fuzzy_keys(word: str, k: int, chars: int) -> dict[str, int]:
 
 
 def _sorted_terms(table: dict) -> list[str]:
-    # UTF-8 byte order: Whoosh's term order, and the order the reader bisects in.
-    return sorted(table, key=lambda t: t.encode("utf-8"))
+    # UTF-8 byte order: Whoosh's term order, and the order the reader bisects in. It is code
+    # point order, which str comparison is (a lone surrogate, the only exception, cannot be
+    # encoded at all and fails the build in _term_blob as it always did).
+    return sorted(table)
 
 
 def _docnum(reader, slug: str) -> int:
