@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 from whoosh import index as whoosh_index
 
+from . import display
 from . import generations
 from . import memindex
 from .content import SourceCatalog
@@ -285,6 +286,7 @@ def build_locale(
     recorder = memindex.Recorder()
     # One segment, written from the recorder's postings (see helpapi.whoosh_writer).
     writer = DirectWriter(ix, recorder)
+    shown = []  # display.bin: what each hit shows, in document order
     try:
         for article, group in linked:
             try:
@@ -293,6 +295,7 @@ def build_locale(
                 analyzed = analyze_document(doc, locale)
                 recorder.add_document(doc, analyzed)
                 writer.add_analyzed(doc, analyzed)
+                shown.append(display.entry(doc))
             except Exception as exc:
                 # The index may be half-written: abort, but say which file did it.
                 where = f"{article.locale}/{article.slug}.md"
@@ -310,6 +313,7 @@ def build_locale(
     with ix.reader() as reader:
         stats.terms = sum(1 for _ in reader.lexicon("text"))
         recorder.write(target / memindex.FILENAME, reader)
+    display.write(target / display.FILENAME, shown)
     stats.size_bytes = sum(p.stat().st_size for p in target.iterdir())
     stats.seconds = time.perf_counter() - started
     return stats
@@ -484,7 +488,7 @@ def _require_engine_files(staging: Path) -> None:
     problems = {
         p.name: why
         for p in sorted(staging.iterdir())
-        if p.is_dir() and (why := memindex.check(p)) is not None
+        if p.is_dir() and (why := memindex.check(p) or display.check(p)) is not None
     }
     if problems:
         raise BuildError(
@@ -584,7 +588,7 @@ def _carry_over(index_dir, previous, staging, wanted, available) -> tuple[dict, 
             else:
                 problem = generations.verify_locale(staging, loc, files)
                 # An engine file of an older helpapi is sound but not servable: rebuild it.
-                problem = problem or memindex.check(staging / loc)
+                problem = problem or memindex.check(staging / loc) or display.check(staging / loc)
         if problem:
             log.warning("%s of %s is damaged, rebuilding it: %s", loc, previous, problem)
             shutil.rmtree(staging / loc, ignore_errors=True)

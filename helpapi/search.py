@@ -14,6 +14,7 @@ import warnings
 from collections import OrderedDict
 from pathlib import Path
 
+from . import display
 from . import engine
 from . import generations
 from . import memindex
@@ -79,6 +80,8 @@ class IndexSet:
         self.indexes: generations.LazyMap = generations.LazyMap(
             served, lambda loc: generations.open_whoosh(self.path / loc)
         )
+        # What each hit shows (helpapi.display), also required and checked at open.
+        self.display: generations.LazyMap = generations.LazyMap(served, self._open_display)
         self._local = threading.local()
         self._opened: list = []  # every searcher of every thread, to close them all
         self._opened_lock = threading.Lock()
@@ -132,7 +135,7 @@ class IndexSet:
             return problem
         folder = self.path / loc
         try:
-            problem = memindex.check(folder)
+            problem = memindex.check(folder) or display.check(folder)
         except Exception as exc:  # any reader error means: do not serve this locale
             problem = str(exc) or type(exc).__name__
         return problem and problem.replace(str(folder) + os.sep, "")
@@ -141,6 +144,15 @@ class IndexSet:
         """Map one locale's postings (checked at open: only a file changed since fails)."""
         try:
             return MemIndex.open(self.path / loc)
+        except Exception as exc:
+            reason = str(exc).replace(str(self.path / loc) + os.sep, "") or type(exc).__name__
+            self._broken[loc] = reason
+            raise LocaleUnavailable(loc, reason) from None
+
+    def _open_display(self, loc: str) -> display.Display:
+        """Map one locale's display file (checked at open, like :meth:`_open_mem`)."""
+        try:
+            return display.Display.open(self.path / loc)
         except Exception as exc:
             reason = str(exc).replace(str(self.path / loc) + os.sep, "") or type(exc).__name__
             self._broken[loc] = reason
@@ -209,10 +221,13 @@ class IndexSet:
         self._local = threading.local()
         for mem in self.mem.opened().values():
             mem.close()
+        for shown in self.display.opened().values():
+            shown.close()
         # Drop the opened objects too (their views hold the mappings): nothing is served
         # from a closed generation, and its files may be deleted.
         self.mem = generations.LazyMap((), self._open_mem)
         self.indexes = generations.LazyMap((), generations.open_whoosh)
+        self.display = generations.LazyMap((), self._open_display)
 
     def __enter__(self):
         return self
@@ -251,7 +266,7 @@ def run_query(
     if not mem.intact():
         # Reading a mapped page past a shrunken file's end would SIGBUS the worker.
         raise LocaleUnavailable(locale, f"{memindex.FILENAME}: changed on disk after opening")
-    searcher = ixset.searcher(locale)
+    shown = ixset.display[locale]
     relaxed = False
     corrected = None
     extra_surfaces: list[str] = []
@@ -279,14 +294,14 @@ def run_query(
         ]
     hits = []
     for docnum, score in ranked[offset : offset + limit]:
-        stored = searcher.stored_fields(docnum)
+        slug, assetid, title, body, folded = shown.hit(docnum)
         hits.append(
             {
-                "id": stored.get("assetid") or stored["slug"],
-                "assetid": stored.get("assetid") or None,
-                "slug": stored["slug"],
-                "title": stored["display_title"],
-                "snippet": make_snippet(stored.get("body", ""), surfaces),
+                "id": assetid or slug,
+                "assetid": assetid or None,
+                "slug": slug,
+                "title": title,
+                "snippet": make_snippet(body, surfaces, folded=folded),
                 "score": round(score, 4),
                 "locale": locale,
             }

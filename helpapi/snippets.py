@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import heapq
 import html
 import re
 import threading
@@ -16,6 +17,7 @@ import icu
 
 from .analysis import GRAM_RUN
 from .analysis import utf16_to_index
+from .display import fold
 
 SNIPPET_CHARS = 180
 _LEAD = 40  # characters of context kept before the first match
@@ -29,46 +31,77 @@ def _grapheme_iterator():
     return it
 
 
-def _pattern(surfaces: list[str]) -> re.Pattern | None:
-    return _compiled(frozenset(s for s in surfaces if s))
+def _isword(ch: str) -> bool:
+    """``re``'s ``\\w`` for one character of a ``str``."""
+    return ch.isalnum() or ch == "_"
 
 
-# Every hit of a page shares its query's pattern: compile it once (re's own cache is global
-# and small, and a page's ten snippets would each miss it under varied traffic).
+_TAIL = re.compile(r"\w*")
+
+
+# Every hit of a page shares its query's plan: made once (a few folds, no regex compiled).
 @functools.lru_cache(maxsize=256)
-def _compiled(surfaces: frozenset[str]) -> re.Pattern | None:
-    """One alternation over all surfaces, longest first, scanned in a single pass.
-
-    Words match at a word start and run to the word's end (prefix, stem, case). Runs of
-    no-space scripts sit in a lookahead, so overlapping pieces ("パスワ", "スワー") all match.
-    """
+def _plan(surfaces: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The query's surfaces as :func:`helpapi.display.fold` sees them, in the order a match
+    at one position prefers them: words (matched at a word start, running to the word's
+    end: prefix, stem, case), then runs of no-space scripts (overlapping pieces all match);
+    longest first within each."""
     ordered = sorted(surfaces, key=lambda s: (-len(s), s))
-    words = [re.escape(s) for s in ordered if not GRAM_RUN.fullmatch(s)]
-    runs = [re.escape(s) for s in ordered if GRAM_RUN.fullmatch(s)]
-    alternatives = []
-    if words:
-        alternatives.append(r"(?<!\w)(?:" + "|".join(words) + r")\w*")
-    if runs:
-        alternatives.append(r"(?=(" + "|".join(runs) + r"))")
-    return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+    words = tuple(dict.fromkeys(fold(s) for s in ordered if not GRAM_RUN.fullmatch(s)))
+    runs = tuple(dict.fromkeys(fold(s) for s in ordered if GRAM_RUN.fullmatch(s)))
+    return (words, runs) if words or runs else None
+
+
+def _found(text: str, folded: str, needle: str, group: int, rank: int):
+    """``(position, group, rank)`` of each occurrence of ``needle`` in ``folded``, in order;
+    a word (group 0) only where ``text`` has no word character just before it."""
+    p = folded.find(needle)
+    while p >= 0:
+        if group or p == 0 or not _isword(text[p - 1]):
+            yield p, group, rank
+        p = folded.find(needle, p + 1)
 
 
 def match_spans(
-    text: str, surfaces: list[str], limit: int = 2000, window: tuple[int, int] | None = None
+    text: str,
+    surfaces: list[str],
+    limit: int = 2000,
+    window: tuple[int, int] | None = None,
+    folded: str | None = None,
 ) -> list[tuple[int, int]]:
     """Sorted, merged ``(start, end)`` spans where any surface occurs (adjacent ones joined).
+
+    The spans of one left-to-right scan trying, at each position, the words then the runs of
+    :func:`_plan` (a match consumes its text: nothing starts inside it), case-insensitive as
+    ``re.IGNORECASE``: the same spans as one alternation ``(?<!\\w)(?:words)\\w*|(?=(runs))``
+    compiled per query, found with ``str.find`` on ``folded`` (``fold(text)``, computed when
+    not given: :mod:`helpapi.display` stores it) instead.
 
     With ``window=(n, size)`` the scan stops once past ``size`` characters after the start of
     the ``n``-th span: all that a snippet window starting at one of the first ``n`` can show.
     """
-    pattern = _pattern(surfaces)
+    plan = _plan(frozenset(s for s in surfaces if s))
     merged: list[list[int]] = []
-    if pattern is None:
+    if plan is None:
         return []
-    for i, m in enumerate(pattern.finditer(text)):
-        if i >= limit:
+    if folded is None:
+        folded = fold(text)
+    words, runs = plan
+    found = [_found(text, folded, w, 0, k) for k, w in enumerate(words)]
+    found += [_found(text, folded, r, 1, k) for k, r in enumerate(runs)]
+    count, last, consumed = 0, -1, 0
+    for p, group, rank in heapq.merge(*found) if len(found) > 1 else found[0]:
+        if p == last or p < consumed:
+            continue  # one match per position (the first alternative); none inside a match
+        last = p
+        if count >= limit:
             break
-        a, b = m.span(1) if m.lastindex else m.span()
+        count += 1
+        if group:
+            a, b = p, p + len(runs[rank])
+        else:
+            a, b = p, _TAIL.match(text, p + len(words[rank])).end()
+            consumed = b
         if (
             window
             and len(merged) > window[0]
@@ -115,14 +148,24 @@ def _snap(text: str, index: int, forward: bool) -> int:
     return pos
 
 
-def make_snippet(text: str, surfaces: list[str], size: int = SNIPPET_CHARS) -> str:
-    """HTML snippet of ``text`` around the words in ``surfaces``."""
-    text = " ".join(text.split())
+def make_snippet(
+    text: str, surfaces: list[str], size: int = SNIPPET_CHARS, folded: str | None = None
+) -> str:
+    """HTML snippet of ``text`` around the words in ``surfaces``.
+
+    With ``folded`` (:func:`helpapi.display.fold` of ``text``), ``text`` is taken as already
+    collapsed to single spaces (both as :mod:`helpapi.display` stores them).
+    """
+    if folded is None:
+        text = " ".join(text.split())
     if not text:
         return ""
     # A window starts at one of the first 64 matches and spans ``size`` characters: matches
     # past that change nothing, and a query of frequent characters finds thousands.
-    spans = match_spans(text, surfaces, window=(64, size))
+    if folded is None:
+        spans = match_spans(text, surfaces, window=(64, size))
+    else:
+        spans = match_spans(text, surfaces, window=(64, size), folded=folded)
     start = 0
     if spans:
         # The window holding the most distinct matched words wins; the earliest on ties.
