@@ -17,6 +17,7 @@ Two passes, run by :mod:`helpapi.engine` (the Whoosh queries they equal are the 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import re
 from collections.abc import Callable
@@ -47,19 +48,29 @@ class Unit:
     locale: str = ""  # word: whose analyzers made it (to find the other forms of its stem)
 
 
+@functools.lru_cache(maxsize=8192)
+def _stem_of(surface: str, locale: str) -> str | None:
+    """The relaxed pass's stem of one word as typed (its first stems token), or None.
+
+    Cached: the stems chain re-tokenizes the word with ICU and runs every filter again, about
+    half of a query's parsing, and the same words recur across queries.
+    """
+    for t in stems_analyzer(locale)(surface):
+        return t.text
+    return None
+
+
 def _word_units(text: str, locale: str, phrase: int) -> list[Unit]:
-    words = words_analyzer(locale)
-    stems = stems_analyzer(locale)
     units = []
-    for tok in words(text, chars=True):
+    for tok in words_analyzer(locale)(text, chars=True):
         surface = text[tok.startchar : tok.endchar]
-        stemmed = [t.text for t in stems(surface)]
+        stem = _stem_of(surface, locale)
         units.append(
             Unit(
                 "word",
                 surface,
                 term=tok.text,
-                stem=stemmed[0] if stemmed else tok.text,
+                stem=tok.text if stem is None else stem,
                 phrase=phrase,
                 locale=locale,
             )
