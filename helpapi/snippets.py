@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import heapq
 import html
 import re
 import threading
@@ -31,11 +30,6 @@ def _grapheme_iterator():
     return it
 
 
-def _isword(ch: str) -> bool:
-    """``re``'s ``\\w`` for one character of a ``str``."""
-    return ch.isalnum() or ch == "_"
-
-
 _TAIL = re.compile(r"\w*")
 
 
@@ -52,14 +46,10 @@ def _plan(surfaces: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]] |
     return (words, runs) if words or runs else None
 
 
-def _found(text: str, folded: str, needle: str, group: int, rank: int):
-    """``(position, group, rank)`` of each occurrence of ``needle`` in ``folded``, in order;
-    a word (group 0) only where ``text`` has no word character just before it."""
-    p = folded.find(needle)
-    while p >= 0:
-        if group or p == 0 or not _isword(text[p - 1]):
-            yield p, group, rank
-        p = folded.find(needle, p + 1)
+# Occurrences are collected and sorted a chunk of text at a time: most texts are one chunk
+# (no per-occurrence generator or heap), and a flood of frequent characters in a long text
+# stops at the window without finding every occurrence.
+_CHUNK = 4096
 
 
 def match_spans(
@@ -87,32 +77,47 @@ def match_spans(
     if folded is None:
         folded = fold(text)
     words, runs = plan
-    found = [_found(text, folded, w, 0, k) for k, w in enumerate(words)]
-    found += [_found(text, folded, r, 1, k) for k, r in enumerate(runs)]
     count, last, consumed = 0, -1, 0
-    for p, group, rank in heapq.merge(*found) if len(found) > 1 else found[0]:
-        if p == last or p < consumed:
-            continue  # one match per position (the first alternative); none inside a match
-        last = p
-        if count >= limit:
-            break
-        count += 1
-        if group:
-            a, b = p, p + len(runs[rank])
-        else:
-            a, b = p, _TAIL.match(text, p + len(words[rank])).end()
-            consumed = b
-        if (
-            window
-            and len(merged) > window[0]
-            and a > merged[window[0] - 1][0] + window[1]
-            and a > merged[-1][1]  # (a match that extends the last span still does)
-        ):
-            break
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
+    for lo in range(0, len(text), _CHUNK):
+        hi = lo + _CHUNK
+        found = []  # (position, group, rank): group 0 a word, 1 a run; rank = plan order
+        for rank, w in enumerate(words):
+            stop = hi - 1 + len(w)  # occurrences starting before hi
+            p = folded.find(w, lo, stop)
+            while p >= 0:
+                if p == 0 or not ((c := text[p - 1]).isalnum() or c == "_"):
+                    found.append((p, 0, rank))
+                p = folded.find(w, p + 1, stop)
+        for rank, r in enumerate(runs):
+            stop = hi - 1 + len(r)
+            p = folded.find(r, lo, stop)
+            while p >= 0:
+                found.append((p, 1, rank))
+                p = folded.find(r, p + 1, stop)
+        found.sort()
+        for p, group, rank in found:
+            if p == last or p < consumed:
+                continue  # one match per position (the first alternative); none inside a match
+            last = p
+            if count >= limit:
+                return [(a, b) for a, b in merged]
+            count += 1
+            if group:
+                a, b = p, p + len(runs[rank])
+            else:
+                a, b = p, _TAIL.match(text, p + len(words[rank])).end()
+                consumed = b
+            if (
+                window
+                and len(merged) > window[0]
+                and a > merged[window[0] - 1][0] + window[1]
+                and a > merged[-1][1]  # (a match that extends the last span still does)
+            ):
+                return [(a, b) for a, b in merged]
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
     return [(a, b) for a, b in merged]
 
 
@@ -185,9 +190,10 @@ def make_snippet(
     if end < len(text):
         end = _snap(text, end, forward=False)
     out, pos = [], start
-    for a, b in spans:
-        if a < start or b > end:
-            continue
+    # Spans are sorted and disjoint: those inside [start, end] are consecutive.
+    for a, b in spans[bisect.bisect_left(spans, (start, -1)) :]:
+        if b > end:
+            break
         out.append(html.escape(text[pos:a]))
         out.append("<mark>" + html.escape(text[a:b]) + "</mark>")
         pos = b
