@@ -28,7 +28,7 @@ from pathlib import Path
 
 FILENAME = "display.bin"
 VERSION = 1
-FIELDS = ("slug", "assetid", "title", "body", "folded")
+FIELDS = ("slug", "assetid", "title", "body", "folded")  # (Display.hit reads five)
 _MAGIC = b"HADISP01"
 # What fixes a missing or outdated display file (shown by /readyz and build errors).
 REBUILD = "rebuild the index: helpapi index build"
@@ -154,9 +154,16 @@ class Display:
 
     def hit(self, docnum: int) -> tuple[str, str, str, str, str]:
         """``(slug, assetid, title, body, folded)`` of document ``docnum``."""
-        off, blob, n = self._offsets, self._blob, len(FIELDS)
-        i = docnum * n
-        return tuple(str(blob[off[i + k] : off[i + k + 1]], "utf-8") for k in range(n))
+        i = docnum * len(FIELDS)
+        a, b, c, d, e, f = self._offsets[i : i + 6].tolist()
+        blob = self._blob
+        return (
+            str(blob[a:b], "utf-8"),
+            str(blob[b:c], "utf-8"),
+            str(blob[c:d], "utf-8"),
+            str(blob[d:e], "utf-8"),
+            str(blob[e:f], "utf-8"),
+        )
 
     def close(self) -> None:
         """Drop the views; the mapping goes when the last one in use is gone."""
