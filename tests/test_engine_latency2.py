@@ -176,3 +176,35 @@ def test_a_build_never_switches_to_a_generation_without_display_files(built, tmp
     with pytest.raises(BuildError, match=display.FILENAME):
         build_indexes(corpus, tmp_path / "ix", jobs=1)
     assert not (tmp_path / "ix" / "CURRENT").exists()
+
+
+def _osa_table(a: str, b: str, limit: int) -> int:
+    """The pure-Python optimal string alignment distance query.osa_distance replaced."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2, prev = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def test_osa_distance_equals_the_table_within_the_limit():
+    """Within the limit the same distance; past it, more than the limit (all callers ask)."""
+    from helpapi.query import osa_distance
+
+    rng = random.Random(3)
+    for _ in range(20000):
+        a = "".join(rng.choice("abcéä") for _ in range(rng.randint(0, 7)))
+        b = "".join(rng.choice("abcéä") for _ in range(rng.randint(0, 7)))
+        for limit in (1, 2):
+            want = _osa_table(a, b, limit)
+            got = osa_distance(a, b, limit)
+            assert got == want if want <= limit else got > limit, (a, b, limit)
