@@ -109,6 +109,8 @@ class Display:
             if size < start:
                 raise DamagedDisplay(f"{path}: {size} bytes, too short for a display file")
             self._mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            self._fd = os.dup(fh.fileno())
+        self._size = size
         try:
             if self._mm[: len(_MAGIC)] != _MAGIC:
                 raise DamagedDisplay(f"{path}: not a helpapi display file")
@@ -152,6 +154,14 @@ class Display:
             raise DamagedDisplay(f"{path}: missing; {REBUILD}")
         return cls(path)
 
+    def intact(self) -> bool:
+        """True while the mapped file still has the size it had when opened (one ``fstat``;
+        see :meth:`helpapi.memindex.MemIndex.intact`)."""
+        try:
+            return self._fd is not None and os.fstat(self._fd).st_size >= self._size
+        except OSError:
+            return False
+
     def hit(self, docnum: int) -> tuple[str, str, str, str, str]:
         """``(slug, assetid, title, body, folded)`` of document ``docnum``."""
         i = docnum * len(FIELDS)
@@ -168,6 +178,9 @@ class Display:
     def close(self) -> None:
         """Drop the views; the mapping goes when the last one in use is gone."""
         self._offsets = self._blob = self._mm = None
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def check(index_path: Path) -> str | None:

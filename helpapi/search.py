@@ -169,6 +169,9 @@ class IndexSet:
         for loc, mem in self.mem.opened().items():
             if not mem.intact():
                 problems[loc] = f"{memindex.FILENAME}: changed on disk after it was opened"
+        for loc, shown in self.display.opened().items():
+            if not shown.intact():
+                problems[loc] = f"{display.FILENAME}: changed on disk after it was opened"
         return problems
 
     @property
@@ -266,7 +269,12 @@ def run_query(
     if not mem.intact():
         # Reading a mapped page past a shrunken file's end would SIGBUS the worker.
         raise LocaleUnavailable(locale, f"{memindex.FILENAME}: changed on disk after opening")
+    # Hits come from display.bin, but a locale whose Whoosh index (the index of record,
+    # article fetch) cannot be read still answers 503: its thread-local searcher is cached.
+    ixset.searcher(locale)
     shown = ixset.display[locale]
+    if not shown.intact():
+        raise LocaleUnavailable(locale, f"{display.FILENAME}: changed on disk after opening")
     relaxed = False
     corrected = None
     extra_surfaces: list[str] = []

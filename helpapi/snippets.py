@@ -30,6 +30,7 @@ def _grapheme_iterator():
     return it
 
 
+# A word match runs to the end of its word: the one regex here, compiled once.
 _TAIL = re.compile(r"\w*")
 
 

@@ -208,3 +208,19 @@ def test_osa_distance_equals_the_table_within_the_limit():
             want = _osa_table(a, b, limit)
             got = osa_distance(a, b, limit)
             assert got == want if want <= limit else got > limit, (a, b, limit)
+
+
+def test_a_display_file_cut_after_opening_answers_503_not_sigbus(built, tmp_path):
+    """Generations are immutable; if one is cut in place anyway, the locale is reported and
+    searches raise LocaleUnavailable instead of reading past the mapping's end."""
+    from helpapi.search import LocaleUnavailable
+
+    shutil.copytree(built[1], tmp_path / "ix")
+    with open_current(tmp_path / "ix") as ix:
+        assert search(ix, "Apfel", "de-DE")["total"] == 1
+        path = _gen(tmp_path / "ix") / "de-DE" / display.FILENAME
+        with open(path, "r+b") as fh:
+            fh.truncate(16)
+        assert display.FILENAME in ix.health()["de-DE"]
+        with pytest.raises(LocaleUnavailable):
+            search(ix, "Apfel", "de-DE")
