@@ -28,6 +28,7 @@ from typing import NamedTuple
 from whoosh import index as whoosh_index
 
 from . import article_cache
+from . import display
 from . import facets
 from . import generations
 from . import memindex
@@ -363,6 +364,7 @@ def build_locale(
     labels = facets.Collector()  # filters, facet counts, sort=updated (helpapi.facets)
     # One segment, written from the recorder's postings (see helpapi.whoosh_writer).
     writer = DirectWriter(ix, recorder)
+    shown = []  # display.bin: what each hit shows, in document order
     try:
         for article, group in linked:
             try:
@@ -375,6 +377,7 @@ def build_locale(
                 recorder.add_document(doc, analyzed)
                 writer.add_analyzed(doc, analyzed)
                 labels.add(article)
+                shown.append(display.entry(doc))
             except Exception as exc:
                 # The index may be half-written: abort, but say which file did it.
                 where = f"{article.locale}/{article.slug}.md"
@@ -393,6 +396,7 @@ def build_locale(
         stats.terms = sum(1 for _ in reader.lexicon("text"))
         recorder.write(target / memindex.FILENAME, reader)
     labels.write(target / facets.FILENAME)
+    display.write(target / display.FILENAME, shown)
     stats.size_bytes = sum(p.stat().st_size for p in target.iterdir())
     if cache is not None:
         stats.cached = cache.hits
@@ -576,7 +580,7 @@ def _require_engine_files(staging: Path) -> None:
     problems = {
         p.name: why
         for p in sorted(staging.iterdir())
-        if p.is_dir() and (why := memindex.check(p)) is not None
+        if p.is_dir() and (why := memindex.check(p) or display.check(p)) is not None
     }
     if problems:
         raise BuildError(
@@ -686,7 +690,7 @@ def _carry_over(index_dir, previous, staging, wanted, available) -> tuple[dict, 
             else:
                 problem = generations.verify_locale(staging, loc, files)
                 # An engine file of an older helpapi is sound but not servable: rebuild it.
-                problem = problem or memindex.check(staging / loc)
+                problem = problem or memindex.check(staging / loc) or display.check(staging / loc)
                 problem = problem or facets.check(staging / loc, facets.facet_keys())
         if problem:
             log.warning("%s of %s is damaged, rebuilding it: %s", loc, previous, problem)

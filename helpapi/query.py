@@ -17,10 +17,13 @@ Two passes, run by :mod:`helpapi.engine` (the Whoosh queries they equal are the 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
+
+from rapidfuzz.distance import OSA as _OSA
 
 from . import ranking
 from .analysis import GRAM_RUN
@@ -47,19 +50,29 @@ class Unit:
     locale: str = ""  # word: whose analyzers made it (to find the other forms of its stem)
 
 
+@functools.lru_cache(maxsize=8192)
+def _stem_of(surface: str, locale: str) -> str | None:
+    """The relaxed pass's stem of one word as typed (its first stems token), or None.
+
+    Cached: the stems chain re-tokenizes the word with ICU and runs every filter again, about
+    half of a query's parsing, and the same words recur across queries.
+    """
+    for t in stems_analyzer(locale)(surface):
+        return t.text
+    return None
+
+
 def _word_units(text: str, locale: str, phrase: int) -> list[Unit]:
-    words = words_analyzer(locale)
-    stems = stems_analyzer(locale)
     units = []
-    for tok in words(text, chars=True):
+    for tok in words_analyzer(locale)(text, chars=True):
         surface = text[tok.startchar : tok.endchar]
-        stemmed = [t.text for t in stems(surface)]
+        stem = _stem_of(surface, locale)
         units.append(
             Unit(
                 "word",
                 surface,
                 term=tok.text,
-                stem=stemmed[0] if stemmed else tok.text,
+                stem=tok.text if stem is None else stem,
                 phrase=phrase,
                 locale=locale,
             )
@@ -142,22 +155,11 @@ def pick_expansions(candidates: Iterable, doc_frequency: Callable[..., int]) -> 
 def osa_distance(a: str, b: str, limit: int = 2) -> int:
     """Edit distance counting a swap of two neighbours as one edit (optimal string alignment).
 
-    Returns ``limit + 1`` as soon as the distance is known to exceed ``limit``.
+    Returns ``limit + 1`` when the distance exceeds ``limit``. Computed by rapidfuzz (C++):
+    the pure-Python table cost ~85 us a candidate, most of a spelling correction
+    (``tests/test_engine_latency2.py`` compares the two).
     """
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev2, prev = None, list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        if min(cur) > limit:
-            return limit + 1
-        prev2, prev = prev, cur
-    return prev[-1]
+    return _OSA.distance(a, b, score_cutoff=limit)
 
 
 def correction_limit(term: str) -> int:

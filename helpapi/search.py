@@ -14,6 +14,7 @@ import warnings
 from collections import OrderedDict
 from pathlib import Path
 
+from . import display
 from . import engine
 from . import facets
 from . import generations
@@ -82,6 +83,8 @@ class IndexSet:
         )
         # Filters, facet counts and dates (helpapi.facets), read on first use too.
         self.facets: generations.LazyMap = generations.LazyMap(served, self._open_facets)
+        # What each hit shows (helpapi.display), also required and checked at open.
+        self.display: generations.LazyMap = generations.LazyMap(served, self._open_display)
         self._local = threading.local()
         self._opened: list = []  # every searcher of every thread, to close them all
         self._opened_lock = threading.Lock()
@@ -135,7 +138,7 @@ class IndexSet:
             return problem
         folder = self.path / loc
         try:
-            problem = memindex.check(folder)
+            problem = memindex.check(folder) or display.check(folder)
             if not problem and (folder / facets.FILENAME).exists():
                 # A generation built before facets has none: served, filters match nothing.
                 problem = facets.check(folder)
@@ -161,6 +164,15 @@ class IndexSet:
             self._broken[loc] = reason
             raise LocaleUnavailable(loc, reason) from None
 
+    def _open_display(self, loc: str) -> display.Display:
+        """Map one locale's display file (checked at open, like :meth:`_open_mem`)."""
+        try:
+            return display.Display.open(self.path / loc)
+        except Exception as exc:
+            reason = str(exc).replace(str(self.path / loc) + os.sep, "") or type(exc).__name__
+            self._broken[loc] = reason
+            raise LocaleUnavailable(loc, reason) from None
+
     def health(self) -> dict[str, str]:
         """Locales not served, with the reason: damaged at open, unreadable by Whoosh when
         first searched, or a mapped file that shrank since it was opened.
@@ -172,6 +184,9 @@ class IndexSet:
         for loc, mem in self.mem.opened().items():
             if not mem.intact():
                 problems[loc] = f"{memindex.FILENAME}: changed on disk after it was opened"
+        for loc, shown in self.display.opened().items():
+            if not shown.intact():
+                problems[loc] = f"{display.FILENAME}: changed on disk after it was opened"
         return problems
 
     @property
@@ -224,11 +239,14 @@ class IndexSet:
         self._local = threading.local()
         for mem in self.mem.opened().values():
             mem.close()
+        for shown in self.display.opened().values():
+            shown.close()
         # Drop the opened objects too (their views hold the mappings): nothing is served
         # from a closed generation, and its files may be deleted.
         self.mem = generations.LazyMap((), self._open_mem)
         self.indexes = generations.LazyMap((), generations.open_whoosh)
         self.facets = generations.LazyMap((), self._open_facets)
+        self.display = generations.LazyMap((), self._open_display)
 
     def __enter__(self):
         return self
@@ -282,7 +300,12 @@ def run_query(
     if not mem.intact():
         # Reading a mapped page past a shrunken file's end would SIGBUS the worker.
         raise LocaleUnavailable(locale, f"{memindex.FILENAME}: changed on disk after opening")
-    searcher = ixset.searcher(locale)
+    # Hits come from display.bin, but a locale whose Whoosh index (the index of record,
+    # article fetch) cannot be read still answers 503: its thread-local searcher is cached.
+    ixset.searcher(locale)
+    shown = ixset.display[locale]
+    if not shown.intact():
+        raise LocaleUnavailable(locale, f"{display.FILENAME}: changed on disk after opening")
     relaxed = False
     corrected = None
     extra_surfaces: list[str] = []
@@ -313,14 +336,14 @@ def run_query(
         ]
     hits = []
     for docnum, score in ranked[offset : offset + limit]:
-        stored = searcher.stored_fields(docnum)
+        slug, assetid, title, body, folded = shown.hit(docnum)
         hits.append(
             {
-                "id": stored.get("assetid") or stored["slug"],
-                "assetid": stored.get("assetid") or None,
-                "slug": stored["slug"],
-                "title": stored["display_title"],
-                "snippet": make_snippet(stored.get("body", ""), surfaces),
+                "id": assetid or slug,
+                "assetid": assetid or None,
+                "slug": slug,
+                "title": title,
+                "snippet": make_snippet(body, surfaces, folded=folded),
                 "score": round(score, 4),
                 "locale": locale,
             }

@@ -16,6 +16,7 @@ import icu
 
 from .analysis import GRAM_RUN
 from .analysis import utf16_to_index
+from .display import fold
 
 SNIPPET_CHARS = 180
 _LEAD = 40  # characters of context kept before the first match
@@ -29,57 +30,95 @@ def _grapheme_iterator():
     return it
 
 
-def _pattern(surfaces: list[str]) -> re.Pattern | None:
-    return _compiled(frozenset(s for s in surfaces if s))
+# A word match runs to the end of its word: the one regex here, compiled once.
+_TAIL = re.compile(r"\w*")
 
 
-# Every hit of a page shares its query's pattern: compile it once (re's own cache is global
-# and small, and a page's ten snippets would each miss it under varied traffic).
+# Every hit of a page shares its query's plan: made once (a few folds, no regex compiled).
 @functools.lru_cache(maxsize=256)
-def _compiled(surfaces: frozenset[str]) -> re.Pattern | None:
-    """One alternation over all surfaces, longest first, scanned in a single pass.
-
-    Words match at a word start and run to the word's end (prefix, stem, case). Runs of
-    no-space scripts sit in a lookahead, so overlapping pieces ("パスワ", "スワー") all match.
-    """
+def _plan(surfaces: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The query's surfaces as :func:`helpapi.display.fold` sees them, in the order a match
+    at one position prefers them: words (matched at a word start, running to the word's
+    end: prefix, stem, case), then runs of no-space scripts (overlapping pieces all match);
+    longest first within each."""
     ordered = sorted(surfaces, key=lambda s: (-len(s), s))
-    words = [re.escape(s) for s in ordered if not GRAM_RUN.fullmatch(s)]
-    runs = [re.escape(s) for s in ordered if GRAM_RUN.fullmatch(s)]
-    alternatives = []
-    if words:
-        alternatives.append(r"(?<!\w)(?:" + "|".join(words) + r")\w*")
-    if runs:
-        alternatives.append(r"(?=(" + "|".join(runs) + r"))")
-    return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+    words = tuple(dict.fromkeys(fold(s) for s in ordered if not GRAM_RUN.fullmatch(s)))
+    runs = tuple(dict.fromkeys(fold(s) for s in ordered if GRAM_RUN.fullmatch(s)))
+    return (words, runs) if words or runs else None
+
+
+# Occurrences are collected and sorted a chunk of text at a time: most texts are one chunk
+# (no per-occurrence generator or heap), and a flood of frequent characters in a long text
+# stops at the window without finding every occurrence.
+_CHUNK = 4096
 
 
 def match_spans(
-    text: str, surfaces: list[str], limit: int = 2000, window: tuple[int, int] | None = None
+    text: str,
+    surfaces: list[str],
+    limit: int = 2000,
+    window: tuple[int, int] | None = None,
+    folded: str | None = None,
 ) -> list[tuple[int, int]]:
     """Sorted, merged ``(start, end)`` spans where any surface occurs (adjacent ones joined).
+
+    The spans of one left-to-right scan trying, at each position, the words then the runs of
+    :func:`_plan` (a match consumes its text: nothing starts inside it), case-insensitive as
+    ``re.IGNORECASE``: the same spans as one alternation ``(?<!\\w)(?:words)\\w*|(?=(runs))``
+    compiled per query, found with ``str.find`` on ``folded`` (``fold(text)``, computed when
+    not given: :mod:`helpapi.display` stores it) instead.
 
     With ``window=(n, size)`` the scan stops once past ``size`` characters after the start of
     the ``n``-th span: all that a snippet window starting at one of the first ``n`` can show.
     """
-    pattern = _pattern(surfaces)
+    plan = _plan(frozenset(s for s in surfaces if s))
     merged: list[list[int]] = []
-    if pattern is None:
+    if plan is None:
         return []
-    for i, m in enumerate(pattern.finditer(text)):
-        if i >= limit:
-            break
-        a, b = m.span(1) if m.lastindex else m.span()
-        if (
-            window
-            and len(merged) > window[0]
-            and a > merged[window[0] - 1][0] + window[1]
-            and a > merged[-1][1]  # (a match that extends the last span still does)
-        ):
-            break
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
+    if folded is None:
+        folded = fold(text)
+    words, runs = plan
+    count, last, consumed = 0, -1, 0
+    for lo in range(0, len(text), _CHUNK):
+        hi = lo + _CHUNK
+        found = []  # (position, group, rank): group 0 a word, 1 a run; rank = plan order
+        for rank, w in enumerate(words):
+            stop = hi - 1 + len(w)  # occurrences starting before hi
+            p = folded.find(w, lo, stop)
+            while p >= 0:
+                if p == 0 or not ((c := text[p - 1]).isalnum() or c == "_"):
+                    found.append((p, 0, rank))
+                p = folded.find(w, p + 1, stop)
+        for rank, r in enumerate(runs):
+            stop = hi - 1 + len(r)
+            p = folded.find(r, lo, stop)
+            while p >= 0:
+                found.append((p, 1, rank))
+                p = folded.find(r, p + 1, stop)
+        found.sort()
+        for p, group, rank in found:
+            if p == last or p < consumed:
+                continue  # one match per position (the first alternative); none inside a match
+            last = p
+            if count >= limit:
+                return [(a, b) for a, b in merged]
+            count += 1
+            if group:
+                a, b = p, p + len(runs[rank])
+            else:
+                a, b = p, _TAIL.match(text, p + len(words[rank])).end()
+                consumed = b
+            if (
+                window
+                and len(merged) > window[0]
+                and a > merged[window[0] - 1][0] + window[1]
+                and a > merged[-1][1]  # (a match that extends the last span still does)
+            ):
+                return [(a, b) for a, b in merged]
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
     return [(a, b) for a, b in merged]
 
 
@@ -115,14 +154,24 @@ def _snap(text: str, index: int, forward: bool) -> int:
     return pos
 
 
-def make_snippet(text: str, surfaces: list[str], size: int = SNIPPET_CHARS) -> str:
-    """HTML snippet of ``text`` around the words in ``surfaces``."""
-    text = " ".join(text.split())
+def make_snippet(
+    text: str, surfaces: list[str], size: int = SNIPPET_CHARS, folded: str | None = None
+) -> str:
+    """HTML snippet of ``text`` around the words in ``surfaces``.
+
+    With ``folded`` (:func:`helpapi.display.fold` of ``text``), ``text`` is taken as already
+    collapsed to single spaces (both as :mod:`helpapi.display` stores them).
+    """
+    if folded is None:
+        text = " ".join(text.split())
     if not text:
         return ""
     # A window starts at one of the first 64 matches and spans ``size`` characters: matches
     # past that change nothing, and a query of frequent characters finds thousands.
-    spans = match_spans(text, surfaces, window=(64, size))
+    if folded is None:
+        spans = match_spans(text, surfaces, window=(64, size))
+    else:
+        spans = match_spans(text, surfaces, window=(64, size), folded=folded)
     start = 0
     if spans:
         # The window holding the most distinct matched words wins; the earliest on ties.
@@ -142,9 +191,10 @@ def make_snippet(text: str, surfaces: list[str], size: int = SNIPPET_CHARS) -> s
     if end < len(text):
         end = _snap(text, end, forward=False)
     out, pos = [], start
-    for a, b in spans:
-        if a < start or b > end:
-            continue
+    # Spans are sorted and disjoint: those inside [start, end] are consecutive.
+    for a, b in spans[bisect.bisect_left(spans, (start, -1)) :]:
+        if b > end:
+            break
         out.append(html.escape(text[pos:a]))
         out.append("<mark>" + html.escape(text[a:b]) + "</mark>")
         pos = b
