@@ -23,6 +23,7 @@ writer starts on first use and again whenever :func:`os.getpid` changed since it
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import queue
@@ -52,6 +53,8 @@ def _thread_queue_class():
 
 DAY = 86400.0
 BATCH = 500
+# Seconds the writer waits after a first row for more (rows reach SQLite this much later).
+LINGER = 0.1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS searches (
     query_id TEXT PRIMARY KEY,
@@ -270,6 +273,10 @@ class Recorder:
                 items = [q.get(timeout=max(0.01, next_prune - time.time()))]
             except queue.Empty:
                 items = []
+            if items and q.qsize() < BATCH:
+                # Let a batch gather: one wake-up, one transaction and one executemany per
+                # LINGER under load instead of one per search (CPU the searches share).
+                time.sleep(LINGER)
             while len(items) < BATCH:
                 try:
                     items.append(q.get_nowait())
@@ -286,8 +293,9 @@ class Recorder:
                     prune(conn, self.retention_days)
                 if items:
                     with conn:
-                        for sql, params in items:
-                            conn.execute(sql, params)
+                        # Consecutive rows of one statement (searches, or events) in one call.
+                        for sql, group in itertools.groupby(items, key=lambda item: item[0]):
+                            conn.executemany(sql, [params for _, params in group])
             except Exception:  # a full disk or a bad path must not kill the writer
                 self.dropped += len(items)
                 log.exception("analytics: %d records could not be written", len(items))
