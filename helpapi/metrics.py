@@ -82,13 +82,26 @@ def observe_request(route: str, status: int, seconds: float) -> None:
     LATENCY.labels(route, str(status)).observe(seconds)
 
 
+# Requested tags are typed by clients: the first MAX_FALLBACK_LABELS seen by a process keep their
+# own series, later ones count under "other" (each series is memory, and a file under gunicorn).
+MAX_FALLBACK_LABELS = 64
+_fallback_labels: set[str] = set()
+
+
+def _fallback_label(tag: str) -> str:
+    if tag not in _fallback_labels and len(_fallback_labels) >= MAX_FALLBACK_LABELS:
+        return "other"
+    _fallback_labels.add(tag)
+    return tag
+
+
 def observe_search(served: str, requested: str | None, total: int, fallback: bool) -> None:
     """Count one answered search."""
     SEARCHES.labels(served).inc()
     if total == 0:
         ZERO.labels(served).inc()
     if fallback:
-        FALLBACK.labels(requested or served).inc()
+        FALLBACK.labels(_fallback_label(requested or served)).inc()
 
 
 def observe_result_cache(hit: bool) -> None:

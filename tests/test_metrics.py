@@ -164,3 +164,17 @@ def test_result_cache_hits_and_misses_are_counted(make_app):
         return value(after, name, result=result) - value(before, name, result=result)
 
     assert (delta("hit"), delta("miss")) == (1, 2)
+
+
+def test_fallback_series_stay_bounded_under_made_up_locales(make_app):
+    # Requested tags are typed by strangers: each new one must not become a new series forever.
+    from helpapi import metrics
+
+    client = make_app().test_client()
+    for i in range(metrics.MAX_FALLBACK_LABELS + 40):
+        tag = "q" + chr(ord("a") + i // 26) + chr(ord("a") + i % 26)  # qaa-qtz: private use
+        assert client.get(f"/v1/search?q=outlook&locale={tag}").status_code == 200
+    found = samples(client.get("/metrics").get_data(as_text=True))
+    labels = {dict(k[1])["locale"] for k in found if k[0] == "helpapi_fallback_searches_total"}
+    assert len(labels) <= metrics.MAX_FALLBACK_LABELS + 1
+    assert "other" in labels
