@@ -19,12 +19,13 @@ a build never switches to such a generation. Article fetch by slug or assetid re
 from __future__ import annotations
 
 import json
-import mmap
 import os
 import re
 import struct
 from array import array
 from pathlib import Path
+
+from .memindex import map_headed_file
 
 FILENAME = "display.bin"
 VERSION = 1
@@ -103,24 +104,12 @@ class Display:
 
     def __init__(self, path: Path):
         self.path = path
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            start = len(_MAGIC) + 4
-            if size < start:
-                raise DamagedDisplay(f"{path}: {size} bytes, too short for a display file")
-            self._mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-            self._fd = os.dup(fh.fileno())
+        # The layout and its checks are postings.bin's (one reader for both).
+        self._mm, self._fd, size, header, base = map_headed_file(
+            path, _MAGIC, DamagedDisplay, "display"
+        )
         self._size = size
         try:
-            if self._mm[: len(_MAGIC)] != _MAGIC:
-                raise DamagedDisplay(f"{path}: not a helpapi display file")
-            (hlen,) = struct.unpack_from("<I", self._mm, len(_MAGIC))
-            if start + hlen > size:
-                raise DamagedDisplay(f"{path}: header ends past the end of the file")
-            try:
-                header = json.loads(self._mm[start : start + hlen])
-            except ValueError:
-                raise DamagedDisplay(f"{path}: header is not JSON") from None
             if not isinstance(header, dict) or header.get("version") != VERSION:
                 version = header.get("version") if isinstance(header, dict) else None
                 raise DamagedDisplay(
@@ -129,7 +118,6 @@ class Display:
             docs = header.get("docs")
             if not isinstance(docs, int) or docs < 0 or header.get("fields") != list(FIELDS):
                 raise DamagedDisplay(f"{path}: malformed header")
-            base = start + hlen + ((-(start + hlen)) % 8)
             count = docs * len(FIELDS) + 1
             blob = base + 4 * count
             # Checked before any view is read: a page past the end would SIGBUS the worker.

@@ -513,6 +513,35 @@ def levenshtein(a: str, b: str, limit: int) -> int:
     return _Levenshtein.distance(a, b, score_cutoff=limit)
 
 
+def map_headed_file(path: Path, magic: bytes, error: type[Exception], what: str):
+    """Map an engine file laid out as ``magic``, a 4-byte header length, a JSON header, then
+    8-byte-aligned sections (``postings.bin``, ``display.bin``): ``(mmap, dup'd fd, size,
+    header, base)`` where ``base`` is the first section's offset. Every bound is checked before
+    a view is made (a page past the end would SIGBUS the worker); ``error`` names the file and
+    the problem, and nothing stays open when it is raised."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        start = len(magic) + 4
+        if size < start:
+            raise error(f"{path}: {size} bytes, too short for a {what} file")
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        fd = os.dup(fh.fileno())
+    try:
+        if mm[: len(magic)] != magic:
+            raise error(f"{path}: not a helpapi {what} file")
+        (hlen,) = struct.unpack_from("<I", mm, len(magic))
+        if start + hlen > size:
+            raise error(f"{path}: header ends past the end of the file")
+        try:
+            header = json.loads(mm[start : start + hlen])
+        except ValueError:
+            raise error(f"{path}: header is not JSON") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return mm, fd, size, header, start + hlen + ((-(start + hlen)) % 8)
+
+
 class MemIndex:
     """The mapped ``postings.bin`` of one locale's index.
 
@@ -525,25 +554,11 @@ class MemIndex:
 
     def __init__(self, path: Path):
         self.path = path
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            start = len(_MAGIC) + 4
-            if size < start:
-                raise DamagedPostings(f"{path}: {size} bytes, too short for a postings file")
-            self._mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-            self._fd = os.dup(fh.fileno())
+        self._mm, self._fd, self._size, header, base = map_headed_file(
+            path, _MAGIC, DamagedPostings, "postings"
+        )
+        size = self._size
         try:
-            self._size = size = len(self._mm)
-            if self._mm[: len(_MAGIC)] != _MAGIC:
-                raise DamagedPostings(f"{path}: not a helpapi postings file")
-            (hlen,) = struct.unpack_from("<I", self._mm, len(_MAGIC))
-            if start + hlen > size:
-                raise DamagedPostings(f"{path}: header ends past the end of the file")
-            try:
-                header = json.loads(self._mm[start : start + hlen])
-            except ValueError:
-                raise DamagedPostings(f"{path}: header is not JSON") from None
-            base = start + hlen + ((-(start + hlen)) % 8)
             _check_header(header, base, size, path)
             self._buf = memoryview(self._mm)
             self.doc_count = header["docs"]
