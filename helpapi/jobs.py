@@ -303,28 +303,28 @@ def submit_or_follow(
 
 
 def start_follow_up(index_dir: Path, job: dict) -> dict | None:
-    """Called by a runner, with the submit lock held, as it records its job finished: start
-    the incremental build that writes made during the job asked for (:func:`submit_or_follow`),
-    if any. ``job`` itself may still read "running" on disk; it does not count as active."""
+    """Called by a runner once its job is recorded finished: start the incremental build that
+    writes made during the job asked for (:func:`submit_or_follow`), if any."""
     folder = jobs_dir(index_dir)
-    if not (folder / PENDING).exists():
-        return None
-    if any(j["status"] in ACTIVE and j["id"] != job["id"] for j in list_jobs(index_dir, limit=5)):
-        return None  # a job started meanwhile scans the corpus after those writes
-    try:
-        return _start_locked(
-            index_dir,
-            folder,
-            job["corpus_dir"],
-            None,
-            False,
-            job.get("jobs", 0),
-            "follow-up of " + job["id"],
-            job.get("timeout", DEFAULT_TIMEOUT),
-            job.get("instance"),
-        )
-    except JobRunning:
-        return None  # another instance's job took the lease: it scans after those writes
+    with _locked(folder / ".submit.lock"):
+        if not (folder / PENDING).exists():
+            return None
+        if any(j["status"] in ACTIVE for j in list_jobs(index_dir, limit=5)):
+            return None  # a job started meanwhile scans the corpus after those writes
+        try:
+            return _start_locked(
+                index_dir,
+                folder,
+                job["corpus_dir"],
+                None,
+                False,
+                job.get("jobs", 0),
+                "follow-up of " + job["id"],
+                job.get("timeout", DEFAULT_TIMEOUT),
+                job.get("instance"),
+            )
+        except JobRunning:
+            return None  # another instance's job took the lease: it scans after those writes
 
 
 def lease_settings() -> tuple[int, int]:
@@ -694,23 +694,15 @@ def _run_locked(index_dir: Path, folder: Path, job_id: str) -> int:
             return 1
     try:
         code = _run_job(index_dir, folder, path, job, beat)
-        if code == 0:
-            # One write, under the submit lock, records the job succeeded together with the
-            # follow-up that articles written while it ran (ingestion API) asked for: a reader
-            # never sees "succeeded" without the follow-up it will have, and no submitter slips
-            # in between the check and the record.
-            with _locked(folder / ".submit.lock"):
-                if beat is not None:
-                    beat.stop()  # the follow-up takes the build lease next
-                    beat = None
-                follow = start_follow_up(index_dir, job)
-                if follow is not None:
-                    job["follow_up"] = follow["id"]
-                _write(path, job)
-            _prune_jobs(folder)
     finally:
         if beat is not None:
             beat.stop()
+    if code == 0:
+        # Articles written while this job ran (ingestion API) get their own incremental job.
+        follow = start_follow_up(index_dir, job)
+        if follow is not None:
+            job["follow_up"] = follow["id"]
+            _write(path, job)
     return code
 
 
@@ -845,7 +837,8 @@ def _run_job(index_dir: Path, folder: Path, path: Path, job: dict, beat) -> int:
         switched=report.switched,
         seconds=round(report.seconds, 3),
     )
-    return 0  # the caller records it, with its follow-up (_run_locked)
+    save()
+    return 0
 
 
 if __name__ == "__main__":
