@@ -249,9 +249,10 @@ def page(browser, server):
     return load
 
 
-def wait_for(driver, condition, timeout=10):
+def wait_for(driver, condition, timeout=60):
     """``condition(driver)`` once truthy; an element that a late search response replaced
-    while it was being checked (stale) counts as "not yet"."""
+    while it was being checked (stale) counts as "not yet". The deadline is generous: under CPU
+    load on CI a search response can take seconds; a passing wait returns as soon as it holds."""
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -298,7 +299,7 @@ def screenshot(browser, name):
     (ARTIFACTS / f"widget-{browser.name}-{name}.png").write_bytes(png)
 
 
-def click_first(d, selector, timeout=10):
+def click_first(d, selector, timeout=60):
     """Click the first match of ``selector``, again if a late search response re-rendered it
     between finding and clicking (a stale element)."""
     from selenium.common.exceptions import StaleElementReferenceException
@@ -326,21 +327,36 @@ e2e = pytest.mark.e2e
 def test_typing_cjk_then_arabic(browser, page):
     d = page("locale=ja-JP")
     box = search_inline(d, "パスワード")
+    # Each check reads the elements it finds in the same pass (a late response for a partial
+    # query re-renders the list: an element held across it goes stale).
     wait_for(d, lambda d: any("パスワード" in o.text for o in css(d, "#help .hw-option")))
-    option = css(d, "#help .hw-option")[0]
-    assert option.get_attribute("lang") == "ja-JP" and computed(d, option, "direction") == "ltr"
+    lang, direction = wait_for(
+        d,
+        lambda d: [
+            (o.get_attribute("lang"), computed(d, o, "direction"))
+            for o in css(d, "#help .hw-option")[:1]
+        ],
+    )[0]
+    assert lang == "ja-JP" and direction == "ltr"
     assert box.get_attribute("value") == "パスワード"
     screenshot(browser, "cjk")
 
     d = page("locale=ar-SA")
     box = search_inline(d, "كلمة المرور")
     assert box.get_attribute("value") == "كلمة المرور"
+
     # Nothing in English matches Arabic words: the empty state offers the configured next step.
-    empty = wait_for(d, lambda d: visible(d, "#help .hw-empty"))[0]
-    assert "لم يتم العثور" in empty.text
-    link = empty.find_element("css selector", "a.hw-contact")
-    assert link.get_attribute("href") == "mailto:support@example.com"
-    assert link.text == "الاتصال بالدعم"
+    def empty_state(d):
+        return [
+            (e.text, link.get_attribute("href"), link.text)
+            for e in visible(d, "#help .hw-empty")
+            for link in [e.find_element("css selector", "a.hw-contact")]
+        ]
+
+    text, href, link_text = wait_for(d, empty_state)[0]
+    assert "لم يتم العثور" in text
+    assert href == "mailto:support@example.com"
+    assert link_text == "الاتصال بالدعم"
 
 
 @e2e
@@ -349,16 +365,29 @@ def test_rtl_page_with_english_fallback_reads_left_to_right(browser, page):
     root = css(d, "#help")[0]
     assert root.get_attribute("dir") == "rtl" and computed(d, root, "direction") == "rtl"
     search_inline(d, "password")
-    option = wait_for(d, lambda d: css(d, "#help .hw-option"))[0]
-    assert option.get_attribute("lang") == "en-US"
-    assert computed(d, option, "direction") == "ltr"
-    snippet = option.find_element("css selector", ".hw-snippet")
-    assert computed(d, snippet, "direction") == "ltr"
-    assert not re.match(r"^[\s.,;:…*#>`_-]", snippet.text), snippet.text
-    note = visible(d, "#help .hw-fallback")[0]
-    assert note.text == "عرض النتائج باللغة الإنجليزية." and computed(d, note, "direction") == "rtl"
+
+    def first_option(d):
+        return [
+            (
+                o.get_attribute("lang"),
+                computed(d, o, "direction"),
+                computed(d, s, "direction"),
+                s.text,
+            )
+            for o in css(d, "#help .hw-option")[:1]
+            for s in [o.find_element("css selector", ".hw-snippet")]
+        ]
+
+    lang, direction, snippet_direction, snippet = wait_for(d, first_option)[0]
+    assert lang == "en-US" and direction == "ltr" and snippet_direction == "ltr"
+    assert not re.match(r"^[\s.,;:…*#>`_-]", snippet), snippet
+    note = wait_for(
+        d,
+        lambda d: [(e.text, computed(d, e, "direction")) for e in visible(d, "#help .hw-fallback")],
+    )[0]
+    assert note == ("عرض النتائج باللغة الإنجليزية.", "rtl")
     screenshot(browser, "rtl")
-    option.click()
+    click_first(d, "#help .hw-option")
     body = wait_for(d, lambda d: visible(d, "#help .hw-body"))[0]
     assert body.get_attribute("lang") == "en-US" and computed(d, body, "direction") == "ltr"
     names = [b.text for b in css(d, "#help .hw-locales button")]
@@ -382,11 +411,15 @@ def test_keyboard_path_in_the_launcher(browser, page, server):
     type_slowly(box, "password")
     wait_for(d, lambda d: visible(d, ".hw-dialog .hw-option"))
     box.send_keys(Keys.ARROW_DOWN, Keys.ARROW_DOWN, Keys.ARROW_UP)
-    selected = css(d, ".hw-dialog .hw-option[aria-selected=true]")
-    assert len(selected) == 1 and selected[0].get_attribute("id") == box.get_attribute(
-        "aria-activedescendant"
+    selected = wait_for(
+        d,
+        lambda d: [
+            (o.get_attribute("id"), o.find_element("css selector", ".hw-title").text)
+            for o in css(d, ".hw-dialog .hw-option[aria-selected=true]")
+        ],
     )
-    title = selected[0].find_element("css selector", ".hw-title").text
+    assert len(selected) == 1 and selected[0][0] == box.get_attribute("aria-activedescendant")
+    title = selected[0][1]
     box.send_keys(Keys.ENTER)
     body = wait_for(d, lambda d: visible(d, ".hw-dialog .hw-body"))[0]
     assert title in body.text
@@ -435,7 +468,7 @@ def test_correction_recent_searches_and_recent_off(browser, page):
     want = "Showing results for password reset"
     wait_for(d, lambda d: [e for e in visible(d, "#help .hw-corrected") if e.text == want])
     screenshot(browser, "ltr")
-    css(d, "#help .hw-option")[0].click()
+    click_first(d, "#help .hw-option")
     wait_for(d, lambda d: visible(d, "#help .hw-body"))
     css(d, "#help .hw-back")[0].click()
     box = css(d, "#help .hw-input")[0]
@@ -452,13 +485,13 @@ def test_correction_recent_searches_and_recent_off(browser, page):
     wait_for(d, lambda d: css(d, "#help2 .hw-input"))
     assert not visible(d, "#help2 .hw-recent button")
     d.refresh()
-    recent = wait_for(d, lambda d: visible(d, "#help .hw-again"))
-    assert [b.text for b in recent] == ["pasword reset"]
-    recent[0].click()
+    recent = wait_for(d, lambda d: [b.text for b in visible(d, "#help .hw-again")])
+    assert recent == ["pasword reset"]
+    click_first(d, "#help .hw-again")
     wait_for(d, lambda d: visible(d, "#help .hw-option"))
     css(d, "#help .hw-input")[0].clear()
     d.execute_script("arguments[0].dispatchEvent(new Event('input'))", css(d, "#help .hw-input")[0])
-    wait_for(d, lambda d: visible(d, "#help .hw-clear"))[0].click()
+    click_first(d, "#help .hw-clear")
     assert not visible(d, "#help .hw-again")
     assert d.execute_script("return localStorage.getItem('helpapi-recent')") is None
 
