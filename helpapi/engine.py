@@ -213,13 +213,16 @@ def near(poslists: list, slop: int, ordered: bool) -> bool:
     return False
 
 
-def _phrase(field: FieldPostings, words, slop: int = 1, boost: float = 1.0, terms=None):
-    """Documents holding ``words`` in order, each within ``slop`` of the previous ones."""
+def _phrase(
+    field: FieldPostings, words, slop: int = 1, boost: float = 1.0, terms=None, allowed=None
+):
+    """Documents holding ``words`` in order, each within ``slop`` of the previous ones; only
+    those in ``allowed`` when it is not None (a filter: the others are never checked)."""
     terms = terms or [_term(field, w) for w in words]
     if any(t is None for t in terms):
         return None
     out = _Scored()
-    for d, s in _chain_docs(terms, slop, ordered=True).items():
+    for d, s in _chain_docs(terms, slop, ordered=True, allowed=allowed).items():
         out[d] = s * boost
     return out
 
@@ -270,16 +273,16 @@ def _lazy_phrase(field: FieldPostings, words, slop: int = 1):
     return None if any(t is None for t in terms) else _LazyPhrase(terms, slop)
 
 
-def _chain_docs(terms: list[_Term], slop: int, ordered: bool) -> dict:
-    """``{doc: summed score}`` of documents where ``terms`` form a chain."""
+def _chain_docs(terms: list[_Term], slop: int, ordered: bool, allowed=None) -> dict:
+    """``{doc: summed score}`` of documents where ``terms`` form a chain (in ``allowed``)."""
     if len(terms) == 2 and ordered and slop == 1:
-        return _pair_docs(terms[0], terms[1])
+        return _pair_docs(terms[0], terms[1], allowed)
     order = sorted(range(len(terms)), key=lambda i: len(terms[i]))
     first, rest = terms[order[0]], order[1:]
     field = first.field
     out = {}
     found = [0] * len(terms)
-    for k in range(first.start, first.end):
+    for k in _walk(first, allowed):
         d = field.docs[k]
         found[order[0]] = k
         for i in rest:
@@ -293,9 +296,21 @@ def _chain_docs(terms: list[_Term], slop: int, ordered: bool) -> dict:
     return out
 
 
-def _pair_docs(a: _Term, b: _Term) -> dict:
+def _walk(term: _Term, allowed) -> range | list[int]:
+    """Posting numbers of ``term`` to check: all, or those of documents in ``allowed``.
+
+    A filter is applied here, before any probe of the other terms or positions, so a
+    filtered phrase costs what its filtered documents cost (the set test runs in C)."""
+    if allowed is None:
+        return range(term.start, term.end)
+    docs = term.field.docs[term.start : term.end]
+    return list(compress(range(term.start, term.end), map(allowed.__contains__, docs)))
+
+
+def _pair_docs(a: _Term, b: _Term, allowed=None) -> dict:
     """:func:`_chain_docs` of two terms, ``b`` right after ``a``: the commonest chain (a pair
-    of bigrams, a two-word phrase), with the per-document work inlined; same result."""
+    of bigrams, a two-word phrase), with the per-document work inlined; same result. Only
+    documents in ``allowed`` when it is not None."""
     field = a.field
     docs, scores, pos_off, positions = field.docs, field.scores, field.pos_off, field.positions
     if len(b) < len(a):
@@ -305,7 +320,7 @@ def _pair_docs(a: _Term, b: _Term) -> dict:
         walk, other, shift = a, b, -1
     find = other.find
     out = {}
-    for k in range(walk.start, walk.end):
+    for k in _walk(walk, allowed):
         d = docs[k]
         j = find(d)
         if j < 0:
@@ -317,13 +332,13 @@ def _pair_docs(a: _Term, b: _Term) -> dict:
     return out
 
 
-def _gram_clause(field: FieldPostings, grams: tuple[str, ...], boost: float = 1.0):
+def _gram_clause(field: FieldPostings, grams: tuple[str, ...], boost: float = 1.0, allowed=None):
     if len(grams) == 1:
         gram = grams[0]
         if len(gram) == 1:
             return _expansion(field, gram, boost)
         return _term(field, gram, boost)
-    return _phrase(field, grams, boost=boost)
+    return _phrase(field, grams, boost=boost, allowed=allowed)
 
 
 def is_prefix(unit: Unit) -> bool:
@@ -387,7 +402,7 @@ def strict(
         found = _only(found, allowed)
     if not found:
         return []
-    for clause in _boosts(mem, units, key):
+    for clause in _boosts(mem, units, key, allowed):
         for d, s in clause.items():
             if d in found:
                 found[d] += s
@@ -454,8 +469,11 @@ def typed_title_start(units: list[Unit]) -> str:
     return title_key(" ".join(u.text for u in units), units[-1].locale)
 
 
-def _boosts(mem: MemIndex, units: list[Unit], key: str) -> list:
-    """The optional clauses of :func:`helpapi.query.strict_query` that match something."""
+def _boosts(mem: MemIndex, units: list[Unit], key: str, allowed=None) -> list:
+    """The optional clauses of :func:`helpapi.query.strict_query` that match something.
+
+    Their scores are added to matched documents only, all in ``allowed`` (a filter, or None):
+    the title phrases are checked there only; a document's boost is the same either way."""
     out = []
     title = mem.fields["title"]
     words = [u for u in units if u.kind == "word" and not u.prefix]
@@ -479,11 +497,11 @@ def _boosts(mem: MemIndex, units: list[Unit], key: str) -> list:
         # Runs of a no-space script are the words of a keyword query there ("共有 連絡先
         # 外部"): the title holding every unit, runs included, is about the query.
         terms = [_title_word(title, u, len(words)) for u in words]
-        terms += [_gram_clause(title_grams, u.grams, ranking.TITLE_BOOST) for u in runs]
+        terms += [_gram_clause(title_grams, u.grams, ranking.TITLE_BOOST, allowed) for u in runs]
         if all(terms):
             out.append(_intersect(terms))
     out += [
-        _gram_clause(title_grams, u.grams, ranking.RUN_TITLE_BOOST)
+        _gram_clause(title_grams, u.grams, ranking.RUN_TITLE_BOOST, allowed)
         for u in units
         if u.kind == "run"
     ]
@@ -587,15 +605,15 @@ def _expansion_leaves(field: FieldPostings, prefix: str) -> list:
     return [_Leaf(_Term(field, tid)) for tid in tids]
 
 
-def _gram_leaves(grams_field: FieldPostings, grams: tuple[str, ...]) -> list:
-    """Leaves of helpapi.query._gram_query."""
+def _gram_leaves(grams_field: FieldPostings, grams: tuple[str, ...], allowed=None) -> list:
+    """Leaves of helpapi.query._gram_query (a phrase's checked in ``allowed`` only)."""
     if len(grams) == 1:
         if len(grams[0]) == 1:
             return _expansion_leaves(grams_field, grams[0])
         return _term_leaf(grams_field, grams[0])
     if any(grams_field.term_id(g) < 0 for g in grams):
         return []
-    return [_Leaf(_phrase(grams_field, grams), len(grams))]
+    return [_Leaf(_phrase(grams_field, grams, allowed=allowed), len(grams))]
 
 
 def _relaxed_word(mem: MemIndex, unit: Unit) -> _Or:
@@ -613,12 +631,13 @@ def _relaxed_word(mem: MemIndex, unit: Unit) -> _Or:
     return _Or(leaves)
 
 
-def _relaxed_run(mem: MemIndex, unit: Unit) -> _Or:
+def _relaxed_run(mem: MemIndex, unit: Unit, allowed=None) -> _Or:
     grams = mem.fields["grams"]
     if len(unit.grams) < 3:
-        return _Or(_gram_leaves(grams, unit.grams))
+        return _Or(_gram_leaves(grams, unit.grams, allowed))
     pieces = [unit.grams[i : i + 2] for i in range(len(unit.grams) - 1)]
-    return _Or([_Or(_gram_leaves(grams, p)) for p in pieces], scale=ranking.RELAXED_SCALE)
+    leaves = [_Or(_gram_leaves(grams, p, allowed)) for p in pieces]
+    return _Or(leaves, scale=ranking.RELAXED_SCALE)
 
 
 def _nterms(node) -> int:
@@ -691,7 +710,15 @@ def relaxed(mem: MemIndex, units: list[Unit], allowed=None) -> list[tuple[int, f
 
     :func:`helpapi.query.relaxed_query`'s matches and scores (see the notes above).
     """
-    parts = [_relaxed_word(mem, u) if u.kind == "word" else _relaxed_run(mem, u) for u in units]
+    if allowed is not None and not allowed:
+        return []
+    # A run's phrase leaves check positions only in allowed documents (the cost that made a
+    # filtered search slow when the filter removed every strict match); term leaves are
+    # masked below. A phrase leaf counts its terms whether or not it matched, so the
+    # coordination and the scores stay those of the whole-locale pass.
+    parts = [
+        _relaxed_word(mem, u) if u.kind == "word" else _relaxed_run(mem, u, allowed) for u in units
+    ]
     if not parts:
         return []
     mask = None
@@ -705,7 +732,7 @@ def relaxed(mem: MemIndex, units: list[Unit], allowed=None) -> list[tuple[int, f
     found = _only(dict(zip(docs, sums, strict=True)), allowed)
     if not found:
         return []
-    for clause in _boosts(mem, units, ""):
+    for clause in _boosts(mem, units, "", allowed):
         for d, s in clause.items():
             if d in found:
                 found[d] += s
