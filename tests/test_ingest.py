@@ -289,7 +289,15 @@ def test_write_during_a_running_job_gets_a_follow_up(copy_corpus, tmp_path):
             # The running job answered; it starts the follow-up when it ends.
             assert body["job"]["id"] == first.get_json()["id"]
             done = wait_job(client, first.headers["Location"], timeout=300)
-            assert done["status"] == "succeeded" and done.get("follow_up")
+            assert done["status"] == "succeeded", done
+            # The runner records "succeeded", then starts the follow-up and records its id in a
+            # second write (the lease must be free before the follow-up can take it): a poll
+            # may land between the two (CI, stop 12), so wait for the id with a deadline.
+            deadline = time.monotonic() + 60
+            while not done.get("follow_up") and time.monotonic() < deadline:
+                time.sleep(0.1)
+                done = client.get(first.headers["Location"], headers=AUTH).get_json()
+            assert done.get("follow_up"), done
             follow = wait_job(client, f"/v1/admin/reindex/{done['follow_up']}", timeout=300)
         else:  # the first job had already ended: a job of its own
             follow = wait_job(client, body["job"]["url"], timeout=300)
