@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from .browser_helpers import css
+from .browser_helpers import type_slowly
+from .browser_helpers import wait_for
 from .conftest import ROOT
 from .conftest import start_webdriver
 
@@ -47,28 +50,6 @@ def browser(tmp_path_factory):
     driver.implicitly_wait(0)
     yield driver
     driver.quit()
-
-
-def wait_for(driver, condition, timeout=60):
-    """``condition(driver)`` once truthy; an element that a late search response replaced
-    while it was being checked (stale) counts as "not yet". The deadline is generous: under CPU
-    load on CI a search response can take seconds; a passing wait returns as soon as it holds."""
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    wait = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
-    return wait.until(lambda d: condition(d))
-
-
-def css(driver, selector):
-    from selenium.webdriver.common.by import By
-
-    return driver.find_elements(By.CSS_SELECTOR, selector)
-
-
-def type_slowly(element, text):
-    for ch in text:
-        element.send_keys(ch)
 
 
 def test_typing_japanese_then_keyboard_opens_article(browser, server):

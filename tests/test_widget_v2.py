@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from .browser_helpers import css
+from .browser_helpers import type_slowly
+from .browser_helpers import wait_for
 from .conftest import ROOT
 from .conftest import start_webdriver
 
@@ -249,30 +252,8 @@ def page(browser, server):
     return load
 
 
-def wait_for(driver, condition, timeout=60):
-    """``condition(driver)`` once truthy; an element that a late search response replaced
-    while it was being checked (stale) counts as "not yet". The deadline is generous: under CPU
-    load on CI a search response can take seconds; a passing wait returns as soon as it holds."""
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    wait = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
-    return wait.until(lambda d: condition(d))
-
-
-def css(driver, selector):
-    from selenium.webdriver.common.by import By
-
-    return driver.find_elements(By.CSS_SELECTOR, selector)
-
-
 def visible(driver, selector):
     return [e for e in css(driver, selector) if e.is_displayed()]
-
-
-def type_slowly(element, text):
-    for ch in text:
-        element.send_keys(ch)
 
 
 def computed(driver, element, prop):
