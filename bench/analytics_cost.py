@@ -111,6 +111,28 @@ def replay(base: str, paths: list[str], n: int, threads: int) -> tuple[float, in
     return time.perf_counter() - started, errors[0]
 
 
+def server_cpu(proc: subprocess.Popen) -> float:
+    """CPU seconds (user + system) used so far by a gunicorn master and its live workers.
+
+    Throughput on a shared 2-core machine moves by +-20 % round to round; the CPU the server
+    spends per search is the steadier measure of what recording costs (the batching writer
+    thread runs inside the workers, so its CPU is counted here).
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [proc.pid]
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    if children.exists():
+        pids += [int(x) for x in children.read_text().split()]
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def dropped(base: str) -> float:
     text = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
     for line in text.splitlines():
@@ -137,6 +159,7 @@ def main() -> int:
     }
     per_round = args.searches // args.rounds
     rates: dict[str, list[float]] = {"on": [], "off": []}
+    cpu_ms: dict[str, list[float]] = {"on": [], "off": []}
     errors = {"on": 0, "off": 0}
     try:
         for name in servers:  # warm-up: open the indexes, fill the result caches a little
@@ -145,8 +168,10 @@ def main() -> int:
         for r in range(args.rounds):
             order = ("on", "off") if r % 2 == 0 else ("off", "on")
             for name in order:
+                cpu0 = server_cpu(servers[name][0])
                 seconds, errs = replay(servers[name][1], paths, per_round, args.threads)
                 rates[name].append(per_round / seconds)
+                cpu_ms[name].append((server_cpu(servers[name][0]) - cpu0) * 1000 / per_round)
                 errors[name] += errs
         lost_to_queue = dropped(servers["on"][1]) - before
     finally:
@@ -163,9 +188,17 @@ def main() -> int:
     print("round rates on  (searches/s):", " ".join(f"{x:.0f}" for x in rates["on"]))
     print("round rates off (searches/s):", " ".join(f"{x:.0f}" for x in rates["off"]))
     print(f"median on {on:.0f}/s, off {off:.0f}/s, on/off {on / off:.3f} (cost {1 - on / off:.1%})")
+    con, coff = statistics.median(cpu_ms["on"]), statistics.median(cpu_ms["off"])
+    print("round server CPU on  (ms/search):", " ".join(f"{x:.3f}" for x in cpu_ms["on"]))
+    print("round server CPU off (ms/search):", " ".join(f"{x:.3f}" for x in cpu_ms["off"]))
+    print(f"median server CPU on {con:.3f} ms, off {coff:.3f} ms, on/off {con / coff:.3f}")
     print(f"errors: on {errors['on']}, off {errors['off']}")
     print(f"recorded rows {rows} of {sent} sent; dropped by a full queue: {lost_to_queue:.0f}")
-    print(json.dumps({"on": on, "off": off, "rows": rows, "sent": sent}))
+    print(
+        json.dumps(
+            {"on": on, "off": off, "cpu_ms_on": con, "cpu_ms_off": coff, "rows": rows, "sent": sent}
+        )
+    )
     return 0 if rows + lost_to_queue == sent else 1
 
 
