@@ -87,6 +87,28 @@ def sxs_article(title, english_title, sentences, assetid=None, extra_meta=""):
     return f"---\n{meta}ms.date: 05/28/2021\n---\n# {head}\n\n{body}\n"
 
 
+def job_record(job_id: str, **fields) -> dict:
+    """A job record as ``jobs.submit`` writes it (queued, full build), with ``fields`` set."""
+    return {
+        "id": job_id,
+        "status": "queued",
+        "created": 0.0,
+        "started": None,
+        "finished": None,
+        "client": "",
+        "request": {"locales": None, "full": True},
+        "corpus_dir": "",
+        "jobs": 1,
+        "progress": {},
+        "counts": {},
+        "locales": {},
+        "generation": None,
+        "errors": [],
+        "pid": None,
+        **fields,
+    }
+
+
 def write_corpus(root: Path, files: dict[str, dict[str, str]]) -> Path:
     """Write ``{locale: {slug: text}}`` as ``root/<locale>/<slug>.md``; return ``root``."""
     for locale, articles in files.items():
@@ -105,6 +127,26 @@ def make_corpus(tmp_path):
         return write_corpus(root or tmp_path / "corpus", files)
 
     return make
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """``make_app(corpus, **config)``: index ``corpus`` in ``tmp_path/ix`` and an app over it.
+
+    Every app made is closed (its index files) at teardown.
+    """
+    apps = []
+
+    def make(corpus: Path, **config):
+        index = tmp_path / "ix"
+        build_indexes(corpus, index, jobs=1)
+        app = create_app({"INDEX_DIR": str(index), "CORPUS_DIR": str(corpus), **config})
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["helpapi.indexes"].close()
 
 
 @pytest.fixture

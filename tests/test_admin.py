@@ -32,14 +32,8 @@ def corpus(make_corpus):
 
 
 @pytest.fixture
-def admin_app(corpus, tmp_path):
-    index = tmp_path / "ix"
-    build_indexes(corpus, index, jobs=1)
-    app = create_app(
-        {"INDEX_DIR": str(index), "CORPUS_DIR": str(corpus), "ADMIN_TOKEN": TOKEN, "BUILD_JOBS": 1}
-    )
-    yield app
-    app.extensions["helpapi.indexes"].close()
+def admin_app(corpus, make_app):
+    return make_app(corpus, ADMIN_TOKEN=TOKEN, BUILD_JOBS=1)
 
 
 def wait_job(client, url, timeout=60):

@@ -34,6 +34,7 @@ from helpapi.indexer import build_indexes
 from helpapi.search import open_current
 from helpapi.search import search
 
+from .conftest import job_record
 from .conftest import sxs_article
 
 DE = sxs_article(
@@ -365,23 +366,7 @@ def test_heading_pattern_matches_the_old_one():
 def _run_job(corpus, index_dir) -> dict:
     """Queue a job as jobs.submit does and run it in this process (no runner subprocess)."""
     folder = jobs.jobs_dir(index_dir)
-    job = {
-        "id": "job1",
-        "status": "queued",
-        "created": 0.0,
-        "started": None,
-        "finished": None,
-        "client": "",
-        "request": {"locales": None, "full": True},
-        "corpus_dir": str(corpus),
-        "jobs": 1,
-        "progress": {},
-        "counts": {},
-        "locales": {},
-        "generation": None,
-        "errors": [],
-        "pid": None,
-    }
+    job = job_record("job1", corpus_dir=str(corpus))
     (folder / "job1.json").write_text(json.dumps(job), "utf-8")
     jobs.run(index_dir, "job1")
     return json.loads((folder / "job1.json").read_text("utf-8"))

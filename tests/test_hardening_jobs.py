@@ -24,6 +24,7 @@ from helpapi.config import SettingsError
 from helpapi.config import load_settings
 from helpapi.indexer import build_indexes
 
+from .conftest import job_record
 from .conftest import sxs_article
 
 TOKEN = "s3cret-token-for-the-jobs-tests"
@@ -173,23 +174,13 @@ def fake_job(folder: Path, status="running", pid=None, created=None) -> str:
     """A job file as a runner would leave it; no lock is held for it."""
     folder.mkdir(parents=True, exist_ok=True)
     job_id = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + "0badf00d"
-    job = {
-        "id": job_id,
-        "status": status,
-        "created": created or time.time() - 60,
-        "started": time.time() - 60,
-        "finished": None,
-        "client": "",
-        "request": {"locales": None, "full": True},
-        "corpus_dir": "",
-        "jobs": 1,
-        "progress": {},
-        "counts": {},
-        "locales": {},
-        "generation": None,
-        "errors": [],
-        "pid": pid,
-    }
+    job = job_record(
+        job_id,
+        status=status,
+        created=created or time.time() - 60,
+        started=time.time() - 60,
+        pid=pid,
+    )
     (folder / f"{job_id}.json").write_text(json.dumps(job), "utf-8")
     return job_id
 

@@ -24,6 +24,7 @@ from helpapi.config import check_settings
 from helpapi.config import load_settings
 from helpapi.indexer import build_indexes
 
+from .conftest import job_record
 from .conftest import sxs_article
 
 
@@ -138,27 +139,17 @@ def job_file(folder: Path, lease: leases.Lease | None, pid=None, status="running
     """A job as a runner of ``lease``'s instance would leave it (its id: ``JOB_ID``)."""
     folder.mkdir(parents=True, exist_ok=True)
     job_id = JOB_ID
-    job = {
-        "id": job_id,
-        "status": status,
-        "created": time.time() - 60,
-        "started": time.time() - 60,
-        "finished": None,
-        "client": "",
-        "request": {"locales": None, "full": True},
-        "corpus_dir": "",
-        "jobs": 1,
-        "progress": {},
-        "counts": {},
-        "locales": {},
-        "generation": None,
-        "errors": [],
-        "pid": pid,
-        "instance": lease.instance if lease else None,
-        "lease": lease.seq if lease else None,
-        "lease_seconds": 30,
-        "heartbeat_seconds": 5,
-    }
+    job = job_record(
+        job_id,
+        status=status,
+        created=time.time() - 60,
+        started=time.time() - 60,
+        pid=pid,
+        instance=lease.instance if lease else None,
+        lease=lease.seq if lease else None,
+        lease_seconds=30,
+        heartbeat_seconds=5,
+    )
     (folder / f"{job_id}.json").write_text(json.dumps(job), "utf-8")
     return job_id
 

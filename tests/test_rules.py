@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 
 from helpapi import controls_web
-from helpapi import create_app
-from helpapi.indexer import build_indexes
 from helpapi.rules import RuleError
 from helpapi.rules import matching
 from helpapi.rules import parse
@@ -49,12 +47,8 @@ def corpus(make_corpus):
 
 
 @pytest.fixture
-def app(corpus, tmp_path):
-    index = tmp_path / "ix"
-    build_indexes(corpus, index, jobs=1)
-    app = create_app({"INDEX_DIR": str(index), "CORPUS_DIR": str(corpus), "ADMIN_TOKEN": TOKEN})
-    yield app
-    app.extensions["helpapi.indexes"].close()
+def app(corpus, make_app):
+    return make_app(corpus, ADMIN_TOKEN=TOKEN)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import pytest
 
 from helpapi import controls
 from helpapi import controls_web
-from helpapi import create_app
 from helpapi.indexer import build_indexes
 from helpapi.synonyms import MAX_EXPANSIONS
 from helpapi.synonyms import SynonymError
@@ -45,12 +44,8 @@ def corpus(make_corpus):
 
 
 @pytest.fixture
-def app(corpus, tmp_path):
-    index = tmp_path / "ix"
-    build_indexes(corpus, index, jobs=1)
-    app = create_app({"INDEX_DIR": str(index), "CORPUS_DIR": str(corpus), "ADMIN_TOKEN": TOKEN})
-    yield app
-    app.extensions["helpapi.indexes"].close()
+def app(corpus, make_app):
+    return make_app(corpus, ADMIN_TOKEN=TOKEN)
 
 
 @pytest.fixture
