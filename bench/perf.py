@@ -27,7 +27,6 @@ import random
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
+from bench.common import free_port  # noqa: E402
 from helpapi import search as hs  # noqa: E402
 from helpapi.search import ResultCache  # noqa: E402
 
@@ -115,12 +115,6 @@ def in_process(ix, sample):
         pct(prefixes, 99),
     )
     return rows
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wrk(url, script, seconds, threads=2, conns=8):

@@ -15,8 +15,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,35 +28,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpapi.corpus import iter_article_paths  # noqa: E402
-from helpapi.corpus import parse_article  # noqa: E402
+from bench.common import call  # noqa: E402
+from bench.common import free_port  # noqa: E402
+from bench.common import stop  # noqa: E402
+from bench.common import title_queries  # noqa: E402
 from helpapi.indexer import build_indexes  # noqa: E402
 
 TOKEN = "bench-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(url, method="GET", body=None, headers=None, timeout=10):
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
-
-
-def make_queries(corpus: Path) -> list[tuple[str, str]]:
-    """One title query per article and locale (what a help widget sends)."""
-    out = []
-    for locale_dir in sorted(p for p in corpus.iterdir() if p.is_dir()):
-        for slug, path in list(iter_article_paths(locale_dir))[:40]:
-            out.append((locale_dir.name, parse_article(path, locale_dir.name, slug).title))
-    return out
 
 
 class Load:
@@ -151,7 +127,7 @@ def main(argv=None):
                 time.sleep(0.2)
         queries = [
             (loc, q)
-            for loc, q in make_queries(corpus)
+            for loc, q in title_queries(corpus)
             if call(f"{base}/v1/search?" + urllib.parse.urlencode({"q": q, "locale": loc}))[1][
                 "total"
             ]
@@ -199,8 +175,7 @@ def main(argv=None):
             t.join()
         elapsed = time.monotonic() - started
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        stop(server)
         shutil.rmtree(work, ignore_errors=True)
     for entry in log:
         print("reindex:", *entry)

@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,30 +41,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import call  # noqa: E402
+from bench.common import free_port  # noqa: E402
+from bench.common import shared_dir  # noqa: E402
+from bench.common import stop  # noqa: E402
+from bench.common import title_queries  # noqa: E402
 from helpapi import generations  # noqa: E402
 from helpapi import lease as leases  # noqa: E402
-from helpapi.corpus import iter_article_paths  # noqa: E402
-from helpapi.corpus import parse_article  # noqa: E402
 from helpapi.indexer import build_indexes  # noqa: E402
 
 TOKEN = "bench-token-replicas-0123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-SHARED = ROOT.parent.parent / "shared" / "corpus"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(url, method="GET", body=None, headers=None, timeout=10):
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
+SHARED = shared_dir() / "corpus"
 
 
 def copy_corpus(source: Path, dest: Path, locales: list[str], articles: int) -> None:
@@ -74,14 +61,6 @@ def copy_corpus(source: Path, dest: Path, locales: list[str], articles: int) -> 
         (dest / loc).mkdir(parents=True)
         for path in sorted((source / loc).glob("*.md"))[:articles]:
             shutil.copy2(path, dest / loc / path.name)
-
-
-def make_queries(corpus: Path) -> list[tuple[str, str]]:
-    out = []
-    for locale_dir in sorted(p for p in corpus.iterdir() if p.is_dir()):
-        for slug, path in list(iter_article_paths(locale_dir))[:30]:
-            out.append((locale_dir.name, parse_article(path, locale_dir.name, slug).title))
-    return out
 
 
 class Load:
@@ -256,7 +235,7 @@ def main(argv=None):
             wait_ready(base, proc)
         queries = [
             (loc, q)
-            for loc, q in make_queries(corpus)
+            for loc, q in title_queries(corpus, 30)
             if call(f"{bases[0]}/v1/search?" + urllib.parse.urlencode({"q": q, "locale": loc}))[1][
                 "total"
             ]
@@ -376,13 +355,7 @@ def main(argv=None):
         ok &= sum(load.errors) == 0 and sum(load.lost) == 0
     finally:
         for proc, _, log in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop(proc)
             log.close()
         # Any runner left (none expected) is stopped before the folder goes.
         held = leases.current(index / "jobs")

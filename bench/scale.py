@@ -29,7 +29,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,7 @@ SHARED = next(
 )
 sys.path.insert(0, str(ROOT))
 
+from bench.common import free_port  # noqa: E402
 from helpapi import search as hs  # noqa: E402
 
 # Runs one build command and prints its own children's rusage (the build's whole tree, and only
@@ -113,13 +113,6 @@ def in_process(index: Path, queries: list[dict], sample: int) -> dict:
             hs.search(ix, q["q"], q["locale"], prefix=is_prefix(q))
             times.append((time.perf_counter() - t) * 1000)
     return {"n": len(times), "p50": pct(times, 50), "p99": pct(times, 99)}
-
-
-def free_port() -> int:
-    """A free loopback TCP port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def memory(pid: int) -> dict:

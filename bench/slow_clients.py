@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +30,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import free_port  # noqa: E402
+from bench.common import stop  # noqa: E402
+
 TARGET_MS = 100.0
 QUERIES = [
     ("password", "en-US"),
@@ -40,12 +44,6 @@ QUERIES = [
     ("mot de passe", "fr-FR"),
     ("email", "sv-SE"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_gunicorn(index_dir: Path, workers: int, worker_class: str | None, log) -> tuple:
@@ -244,12 +242,7 @@ def main(argv=None) -> int:
                             ).read()
                     r = attack(url, args.slow, args.bodies, args.interval, args.seconds)
                 finally:
-                    proc.send_signal(signal.SIGTERM)
-                    try:
-                        proc.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                        proc.wait()
+                    stop(proc)
             passed = report(name, r, args.slow, args.bodies)
             if worker_class is None:
                 ok = passed
