@@ -34,7 +34,7 @@ from bench.common import stop  # noqa: E402
 from bench.common import title_queries  # noqa: E402
 from helpapi.indexer import build_indexes  # noqa: E402
 
-TOKEN = "bench-token"
+TOKEN = "bench-token-reindex-0123"  # 16+ characters, as the service requires
 
 
 class Load:
@@ -114,16 +114,19 @@ def main(argv=None):
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=(work / "gunicorn.log").open("wb"),
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
+        deadline = time.monotonic() + 60
+        while True:
             try:
                 if call(base + "/readyz")[0] == 200:
                     break
             except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    sys.exit("gunicorn did not start:\n" + (work / "gunicorn.log").read_text())
                 time.sleep(0.2)
         queries = [
             (loc, q)
