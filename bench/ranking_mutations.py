@@ -81,6 +81,13 @@ def run(values: dict) -> list[str]:
 
 def main(names: list[str]) -> int:
     """Run the mutations named (all by default); 1 when one fails no golden test."""
+    if any(n in ("-h", "--help") for n in names):
+        print(__doc__)
+        return 0
+    unknown = [n for n in names if n not in MUTATIONS]
+    if unknown:
+        print(f"unknown constant(s) {', '.join(unknown)}; known: {', '.join(MUTATIONS)}")
+        return 2
     unguarded = 0
     print("| constant | value | neutral value | golden tests that fail |")
     print("|---|---|---|---|")
