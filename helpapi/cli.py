@@ -16,6 +16,7 @@ from flask import has_app_context
 from flask.cli import ScriptInfo
 
 from . import generations
+from . import jobs as build_jobs
 from .config import SettingsError
 from .config import load_settings
 from .content import CorpusCheck
@@ -25,6 +26,7 @@ from .content import index_coverage
 from .indexer import BuildError
 from .indexer import build_indexes
 from .indexer import non_locale_folders
+from .lease import LeaseLost
 from .locales import BadLocale
 from .locales import resolve_locale
 from .search import NoIndex
@@ -128,18 +130,33 @@ def build_cmd(corpus_dir, index_dir, locales, jobs, incremental):
     wanted = [x.strip() for x in locales.split(",") if x.strip()] if locales else None
     progress = _Progress(sys.stderr)
     try:
-        report = build_indexes(
-            s["CORPUS_DIR"],
-            s["INDEX_DIR"],
-            wanted,
-            s["BUILD_JOBS"] or None,
-            progress,
-            incremental=incremental,
-            max_article_bytes=s["MAX_ARTICLE_BYTES"],
-            source_locale=s["SOURCE_LOCALE"],
-        )
+        # The same build lease as a reindex job: one build at a time across every instance
+        # that shares this index folder (README "Replicas on a shared volume").
+        with build_jobs.cli_build_lease(s["INDEX_DIR"], s["CORPUS_DIR"], s["BUILD_JOBS"]) as fence:
+            report = build_indexes(
+                s["CORPUS_DIR"],
+                s["INDEX_DIR"],
+                wanted,
+                s["BUILD_JOBS"] or None,
+                progress,
+                incremental=incremental,
+                max_article_bytes=s["MAX_ARTICLE_BYTES"],
+                source_locale=s["SOURCE_LOCALE"],
+                before_switch=fence,
+            )
     except BuildError as exc:
         raise click.ClickException(str(exc)) from exc
+    except build_jobs.JobRunning as running:
+        job = running.job
+        raise click.ClickException(
+            f"another build holds the build lease of {s['INDEX_DIR']}: {job['id']}"
+            f" ({job['status']}); wait for it (GET /v1/admin/reindex/{job['id']}) and run"
+            " this again"
+        ) from None
+    except LeaseLost as exc:
+        raise click.ClickException(
+            f"build abandoned before its switch, the serving generation is unchanged: {exc}"
+        ) from None
     finally:
         progress.close()
     if not report.switched:

@@ -841,6 +841,50 @@ def _run_job(index_dir: Path, folder: Path, path: Path, job: dict, beat) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def cli_build_lease(index_dir: Path, corpus_dir: Path, build_jobs: int = 0):
+    """The build lease for a build run outside a job (``helpapi index build``).
+
+    Without it a CLI build on a shared index folder (a Kubernetes Job, a cron entry) could run
+    beside a reindex job that a replica started, and the two would race to switch ``CURRENT``.
+    Raises :class:`JobRunning` when a build (a job, or another CLI build) holds the lease.
+    Yields the fence to pass as ``before_switch``: it renews the lease and raises
+    :class:`helpapi.lease.LeaseLost` once another instance took the build over (this one was
+    too late renewing), so a build that lost its lease never switches. The lease is renewed
+    every ``HELPAPI_HEARTBEAT_SECONDS`` in a thread and released at the end; writes through the
+    ingestion API made meanwhile start their follow-up job then, as after a job.
+    """
+    index_dir = Path(index_dir)
+    folder = jobs_dir(index_dir)
+    seconds, heartbeat = lease_settings()
+    instance = leases.instance_id()
+    # Not alphanumeric, so never mistaken for a job file's id (there is none for a CLI build).
+    name = "cli-" + time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(4)
+    with _locked(folder / ".submit.lock"):
+        for job in list_jobs(index_dir, limit=5):
+            if job["status"] in ACTIVE:
+                raise JobRunning(job)
+        held = _take_lease(index_dir, folder, name, seconds, instance)
+    record = {"id": name, "lease_seconds": seconds, "heartbeat_seconds": heartbeat}
+    # A lost lease is acted on at the fence (before the switch), not by signalling this process.
+    beat = _Heartbeat(folder, record, held, stop_build=lambda: None)
+    beat.start()
+    try:
+        yield beat.renew
+    finally:
+        beat.stop()
+    start_follow_up(
+        index_dir,
+        {
+            "id": name,
+            "corpus_dir": str(corpus_dir),
+            "jobs": build_jobs,
+            "timeout": DEFAULT_TIMEOUT,
+            "instance": instance,
+        },
+    )
+
+
 if __name__ == "__main__":
     _code = run(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else None)
     from .metrics import observe_reindex_job  # the duration histogram (README "/metrics")
