@@ -142,9 +142,23 @@ def _get(conn: http.client.HTTPConnection, path: str) -> int:
 
 
 def serve(
-    index: Path, queries: list[dict], replay: int, clients: int, conf: str = "gunicorn.conf.py"
+    index: Path,
+    queries: list[dict],
+    replay: int,
+    clients: int,
+    conf: str = "gunicorn.conf.py",
+    cache: bool = False,
+    warm: int = 6,
 ) -> dict:
-    """Start gunicorn on ``index``, time its start, replay queries, read worker memory."""
+    """Start gunicorn on ``index``, time its start, replay queries, read worker memory.
+
+    With ``cache`` off (the default) every request is a search: the dev replay (20,000 requests
+    over 11,937 queries) would otherwise be about 40 % result-cache hits and the scale replay
+    (17,857 queries) about 10 %, and their latencies would compare the cache, not the search.
+    ``warm`` untimed searches per locale first: each worker's first search of a locale opens
+    its files (about 5-15 ms, once per worker and locale), which 20 locales x 3 workers would
+    otherwise put into the tail of a 20,000-request replay and the dev corpus's 9 would not.
+    """
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="helpapi-scale-"))
     env = dict(
@@ -153,6 +167,7 @@ def serve(
         HELPAPI_BIND=f"127.0.0.1:{port}",
         HELPAPI_ANALYTICS="off",  # the replay measures search, not analytics writes
         HELPAPI_ADMIN_TOKEN="x" * 32,
+        **({} if cache else {"HELPAPI_RESULT_CACHE_SIZE": "0"}),
     )
     log = open(tmp / "gunicorn.log", "wb")
     t0 = time.perf_counter()
@@ -179,6 +194,16 @@ def serve(
             time.sleep(0.02)
         time.sleep(1.0)  # every worker up (the first /readyz may come from the first worker)
         idle = {w: memory(w) for w in workers_of(server.pid)}
+        by_locale: dict[str, list[dict]] = {}
+        for q in queries:
+            by_locale.setdefault(q["locale"], []).append(q)
+        for group in by_locale.values():
+            for q in group[:warm]:
+                # A connection each: keep-alive would pin them all to one worker.
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                path = "/v1/search?" + urllib.parse.urlencode({"q": q["q"], "locale": q["locale"]})
+                _get(conn, path)
+                conn.close()
         rng = random.Random(16)
         order = [queries[i % len(queries)] for i in range(replay)]
         rng.shuffle(order)
@@ -222,6 +247,8 @@ def serve(
         after = {w: memory(w) for w in workers_of(server.pid)}
         return {
             "startup": startup,
+            "cache": cache,
+            "warm": warm,
             "n": len(times),
             "rps": len(times) / wall,
             "p50": pct(times, 50),
@@ -250,7 +277,9 @@ def run_one(name, corpus, queries_dir, index, args) -> dict:
     out["locales"] = len({q["locale"] for q in queries})
     out["queries"] = len(queries)
     out["in_process"] = in_process(index, queries, args.sample)
-    out["http"] = serve(index, queries, args.replay, args.clients, args.conf)
+    out["http"] = serve(
+        index, queries, args.replay, args.clients, args.conf, args.cache == "on", args.warm
+    )
     return out
 
 
@@ -269,6 +298,11 @@ def report(results: list[dict], target_uss: dict) -> None:
                         f"| {b['peak_mb']:.0f} |"
                     )
         print()
+    h0 = results[0]["http"]
+    print(
+        f"HTTP: result cache {'on' if h0['cache'] else 'off'}, {h0['warm']} untimed searches"
+        " per locale after start-up, then the timed replay\n"
+    )
     print(
         "| corpus | queries (locales) | in-process p50 / p99 ms | HTTP p50 / p99 ms | req/s "
         "| errors | start-up s | worker USS MB: idle -> after replay (max) | Private_Dirty MB "
@@ -306,6 +340,12 @@ def main(argv=None):
     ap.add_argument("--replay", type=int, default=20000, help="HTTP queries replayed")
     ap.add_argument("--clients", type=int, default=2, help="HTTP client connections")
     ap.add_argument("--conf", default="gunicorn.conf.py", help="gunicorn config (A/B runs)")
+    ap.add_argument(
+        "--cache", choices=("off", "on"), default="off", help="HTTP replay: the result cache"
+    )
+    ap.add_argument(
+        "--warm", type=int, default=6, help="untimed HTTP searches per locale before the replay"
+    )
     ap.add_argument("--sample", type=int, default=4, help="in process: every Nth query")
     ap.add_argument("--build-only", action="store_true", help="only --build, print JSON")
     ap.add_argument("--json", type=Path, help="also write the raw figures here")
