@@ -120,6 +120,14 @@ def test_the_front_matter_title_is_a_title_of_the_article():
     assert document_for(same)["alias_title_key"] == ""
 
 
+def test_an_html_article_has_its_front_matter_title_too():
+    html = "---\ntitle: Kennwort zurücksetzen\n---\n<h1>Kennwort vergessen</h1><p>Text.</p>"
+    doc = document_for(parse_text(html, "de-DE", "pw", kind="html"))
+    assert doc["display_title"] == "Kennwort vergessen"
+    assert doc["alias_title_key"] == "kennwort zurücksetzen"
+    assert "Kennwort zurücksetzen" in doc["title"]
+
+
 def test_whole_other_title_ranks_its_article_first(ix):
     assert _first(ix, "E-Mail-Weiterleitung einrichten", "de-DE") == "forwarding"
 
