@@ -196,6 +196,9 @@ class Article:
     html: str = ""  # an HTML article's body (sanitized at build time); "" for Markdown
     # Facet fields' values as written (helpapi.facets): front-matter key -> labels.
     labels: dict = dataclasses.field(default_factory=dict)
+    # The front matter's title when it differs from the displayed one (the heading): a second
+    # title of the article, searched as a title (the body also starts with it).
+    title_alias: str = ""
 
     @property
     def id(self) -> str:
@@ -494,7 +497,8 @@ def _parse_html(text: str, locale: str, slug: str, repairs: list[str]) -> Articl
     fm_title = _meta_title(meta, repairs)
     title = parts.title or fm_title or slug.rsplit("/", 1)[-1].replace("-", " ")
     body = parts.text
-    if fm_title and fm_title != title:
+    alias = fm_title if fm_title and fm_title != title else ""
+    if alias:
         body = f"{fm_title}\n{body}"
     return Article(
         locale=locale,
@@ -514,6 +518,7 @@ def _parse_html(text: str, locale: str, slug: str, repairs: list[str]) -> Articl
         translation_of=_translation_of(meta, repairs),
         html=parts.html,
         labels=_labels(meta),
+        title_alias=alias,
     )
 
 
@@ -563,6 +568,7 @@ def parse_text(text: str, locale: str, slug: str, kind: str = "md") -> Article:
         format="sxs" if has_sxs else "markdown",
         translation_of=_translation_of(meta, repairs),
         labels=_labels(meta),
+        title_alias=title_alias or "",
     )
 
 

@@ -24,6 +24,7 @@ from . import ranking
 from .analysis import same_stem_terms
 from .analysis import stem_prefix
 from .analysis import title_key
+from .memindex import KEY_FIELDS
 from .memindex import FieldPostings
 from .memindex import MemIndex
 from .query import Unit
@@ -469,6 +470,22 @@ def typed_title_start(units: list[Unit]) -> str:
     return title_key(" ".join(u.text for u in units), units[-1].locale)
 
 
+def title_start_boost(start: str, key: str) -> float:
+    """The boost of a title whose key ``key`` begins with the typed ``start``: of
+    ranking.TITLE_START_BOOST, the part ranking.TITLE_START_TYPED scales with the share of the
+    title already typed. People type a title to its end, so of the titles that begin alike
+    the one nearest its end when the typing stops ("Azure Active D" for "Azure Active
+    Directory", not "... Directory joined devices") is the likelier. ``key`` "": unknown."""
+    typed = ranking.TITLE_START_TYPED * len(start) / len(key) if key else 1.0
+    return ranking.TITLE_START_BOOST * (1.0 - ranking.TITLE_START_TYPED + typed)
+
+
+def _key_fields(mem: MemIndex) -> list[FieldPostings]:
+    """The whole-title key fields of ``mem``: the title's, the English title's and the front
+    matter's other title's (absent from an index written before it existed)."""
+    return [mem.fields[name] for name in KEY_FIELDS if name in mem.fields]
+
+
 def _boosts(mem: MemIndex, units: list[Unit], key: str, allowed=None) -> list:
     """The optional clauses of :func:`helpapi.query.strict_query` that match something.
 
@@ -507,14 +524,19 @@ def _boosts(mem: MemIndex, units: list[Unit], key: str, allowed=None) -> list:
     ]
     start = typed_title_start(units)
     if start:
-        for name in ("title_key", "english_title_key"):
-            field = mem.fields[name]
+        for field in _key_fields(mem):
             lo, hi = field.prefix_range(start)
-            docs = [d for tid in range(lo, hi) for d in field.docs[slice(*field.span(tid))]]
-            out.append(_Scored((d, ranking.TITLE_START_BOOST) for d in docs))
+            # Key lengths are read for a bounded number of titles only (a short start).
+            share = hi - lo <= ranking.TITLE_PREFIX_SCAN
+            out.append(
+                _Scored(
+                    (d, title_start_boost(start, field.term(tid) if share else ""))
+                    for tid in range(lo, hi)
+                    for d in field.docs[slice(*field.span(tid))]
+                )
+            )
     if key:
-        for name in ("title_key", "english_title_key"):
-            field = mem.fields[name]
+        for field in _key_fields(mem):
             tid = field.term_id(key)
             if tid >= 0:
                 start, end = field.span(tid)

@@ -38,7 +38,8 @@ VERSION = 3
 POSITION_FIELDS = ("text", "title", "grams", "title_grams")
 # Scored fields without positions (the relaxed pass's stems).
 FREQUENCY_FIELDS = ("stems",)
-KEY_FIELDS = ("title_key", "english_title_key")
+# (An index written before alias_title_key existed lacks it: the engine skips it there.)
+KEY_FIELDS = ("title_key", "english_title_key", "alias_title_key")
 # Fields that also get a per-document list of (term number, score): a word being typed is
 # matched by any term it starts with, checked in the few documents the other words allow.
 FORWARD_FIELDS = ("text", "grams")

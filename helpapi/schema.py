@@ -77,6 +77,7 @@ def make_schema() -> Schema:
         # Whole titles as single terms: a query equal to a title is one lookup away.
         title_key=ID(),
         english_title_key=ID(),
+        alias_title_key=ID(),
         display_title=STORED(),
         english_title=STORED(),
         body=STORED(),
@@ -193,16 +194,20 @@ def document_for(article, locale: str | None = None) -> dict:
         extra_title = article.english_title if article.english_title != title else ""
         extra_body = article.english_body if article.english_body != body else ""
     titles = f"{title}\n{extra_title}" if extra_title else title
+    # The front matter's other title (the localized body starts with it): a title too, so
+    # the title boosts and the whole-title and typed-start keys find the article by it.
+    alias = getattr(article, "title_alias", "") if locale != ENGLISH else ""
     return {
         "slug": article.slug,
         "assetid": article.assetid or "",
         "text": "\n".join(x for x in (titles, body, extra_body) if x),
-        "title": titles,
+        "title": f"{titles}\n{alias}" if alias else titles,
         "grams": f"{title}\n{body}",
-        "title_grams": title,
+        "title_grams": f"{title}\n{alias}" if alias else title,
         "stems": f"{titles}\n{body}",
         "title_key": title_key(title, locale),
         "english_title_key": title_key(extra_title, locale) if extra_title else "",
+        "alias_title_key": title_key(alias, locale) if alias else "",
         "display_title": title,
         "english_title": article.english_title,
         "body": body,

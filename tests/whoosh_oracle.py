@@ -15,7 +15,9 @@ from helpapi import ranking
 from helpapi.analysis import same_stem_terms
 from helpapi.analysis import stem_prefix
 from helpapi.engine import swaps
+from helpapi.engine import title_start_boost
 from helpapi.engine import typed_title_start
+from helpapi.memindex import KEY_FIELDS
 from helpapi.query import Unit
 from helpapi.query import correction_limit
 from helpapi.query import osa_distance
@@ -102,12 +104,15 @@ def _title_boosts(units: list[Unit], reader) -> list[wq.Query]:
         out.append(_title_word(words[0], reader, 1))
     start = typed_title_start(units)
     if start:
-        for name in ("title_key", "english_title_key"):
+        for name in KEY_FIELDS:
             keys = [
                 t.decode("utf-8") if isinstance(t, bytes) else t
                 for t in reader.expand_prefix(name, start)
             ]
-            out += [wq.Term(name, k, boost=ranking.TITLE_START_BOOST) for k in keys]
+            share = len(keys) <= ranking.TITLE_PREFIX_SCAN
+            out += [
+                wq.Term(name, k, boost=title_start_boost(start, k if share else "")) for k in keys
+            ]
     runs = [u for u in units if u.kind == "run"]
     if ranking.TITLE_ALL_RUNS and runs and len(words) + len(runs) >= 2:
         out.append(
@@ -154,10 +159,7 @@ def proximity_query(units: list[Unit]) -> wq.Query | None:
 def _title_equals(key: str) -> list[wq.Query]:
     if not key:
         return []
-    return [
-        wq.Term("title_key", key, boost=ranking.SAME_TITLE_BOOST),
-        wq.Term("english_title_key", key, boost=ranking.SAME_TITLE_BOOST),
-    ]
+    return [wq.Term(name, key, boost=ranking.SAME_TITLE_BOOST) for name in KEY_FIELDS]
 
 
 def strict_query(units: list[Unit], reader, key: str = "") -> wq.Query:
