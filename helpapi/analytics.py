@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import itertools
 import logging
 import os
@@ -360,14 +361,44 @@ class Recorder:
 
 
 def _write(conn: sqlite3.Connection, items: list) -> None:
-    """Write queued records in one transaction, each run of one statement in one executemany."""
+    """Write queued records in one transaction, consecutive ones of one statement together."""
     with conn:
         for sql, group in itertools.groupby(items, key=lambda item: item[0]):
             if sql is _INSERT_SEARCH:
                 params = [_search_params(row, ts) for _, (row, ts) in group]
             else:
                 params = [params for _, params in group]
-            conn.executemany(sql, params)
+            _insert_rows(conn, sql, params)
+
+
+# Rows per multi-row INSERT, largest first: any count is a few statements of these sizes.
+# 64 rows of 13 columns stay under SQLite's oldest default of 999 variables a statement.
+_ROWS_PER_INSERT = (64, 16, 4, 1)
+
+
+@functools.cache
+def _multi_row(sql: str, rows: int) -> str:
+    """``INSERT ... VALUES (?,...)`` for ``rows`` rows (one text per size: statement cache)."""
+    head, _, values = sql.partition(" VALUES ")
+    return head + " VALUES " + ",".join([values] * rows)
+
+
+def _insert_rows(conn: sqlite3.Connection, sql: str, params: list) -> None:
+    """Insert rows with multi-row INSERTs instead of ``executemany``.
+
+    ``executemany`` steps SQLite once per row, releasing and taking back the GIL each time:
+    with the worker's request thread busy, each take back waits for it to be interrupted
+    (``sys.getswitchinterval``), and the request thread then waits for the OS to run it again,
+    on a machine whose cores are all busy. A 64-row statement does that once for 64 rows, and
+    costs SQLite less CPU a row too (bench/RESULTS.md).
+    """
+    i = 0
+    for size in _ROWS_PER_INSERT:
+        if len(params) - i >= size:
+            statement = _multi_row(sql, size)
+            while len(params) - i >= size:
+                conn.execute(statement, list(itertools.chain.from_iterable(params[i : i + size])))
+                i += size
 
 
 def init_app(app) -> None:
