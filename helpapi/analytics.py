@@ -1,14 +1,17 @@
 """Search analytics: each answered search and each widget event, recorded off the request path.
 
-A request only puts a tuple on a bounded in-memory queue (``put_nowait``); one background
-thread per worker process drains it in batches into SQLite (WAL mode, so the writers of
-several workers and the insights readers do not block each other). A full queue drops the
-record and counts it: recording never slows or fails a search.
+A request only appends a tuple to a bounded in-memory queue (a deque: no lock, see
+:class:`_Pending`); one background thread per worker process takes what gathered every
+``LINGER`` seconds and writes it in one transaction of multi-row INSERTs into SQLite (WAL mode,
+so the writers of several workers and the insights readers do not block each other). A full
+queue drops the record and counts it: recording never slows or fails a search. What that
+costs a search is measured by bench/analytics_cost.py (issue #17 item 7).
 
 Nothing personal is stored: no IP address, no user agent, no cookie. A search row holds the
 normalized query, the requested and served locale, the fallback flag, the hit count, the page,
 the correction, the latency, the time, the articles shown (slug, locale and id: several articles
-may share one id) and a random query id, plus the query id of the search it refines, if any.
+may share one id) and a query id (the time, then random bits: :func:`new_query_id`), plus the
+query id of the search it refines, if any.
 
 Search as you type sends a request per keystroke. The widget names the previous keystroke's
 ``query_id`` as ``refines`` on the next search; a search that a later one refines is
