@@ -42,23 +42,12 @@ import orjson
 log = logging.getLogger("helpapi.analytics")
 
 
-def _sleep(seconds: float) -> None:
-    """The standard library's ``time.sleep``, even after gevent's ``patch_all``.
-
-    The gevent worker patches ``time`` (not ``threading``): its sleep would start a gevent hub
-    in the writer, a real OS thread.
-    """
-    try:
-        from gevent.monkey import get_original
-    except ImportError:  # pragma: no cover - gevent is a dependency
-        return time.sleep(seconds)
-    return get_original("time", "sleep")(seconds)
-
-
 DAY = 86400.0
 BATCH = 500
-# Seconds the writer waits after a first row for more (rows reach SQLite this much later).
-LINGER = 0.1
+# Seconds the writer waits after a first row for more (rows reach SQLite this much later, unless
+# flush() cuts it short). Under load a longer wait means fewer, larger transactions: 20 rows a
+# transaction cost the writer 14 us a row, 100 rows 10 us (bench/RESULTS.md).
+LINGER = 0.25
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS searches (
     query_id TEXT PRIMARY KEY,
@@ -206,7 +195,10 @@ class _Pending:
     def __init__(self, maxsize: int):
         self.maxsize = maxsize
         self.items: collections.deque = collections.deque()
+        # threading's Event, not gevent's: the gevent worker leaves ``threading`` unpatched, and
+        # the writer is a real OS thread.
         self.wake = threading.Event()
+        self.hurry = threading.Event()  # set by flush(): the writer stops lingering
         self.idle = True  # the writer waits on ``wake`` (or is about to)
         self.busy = False  # the writer holds records taken from ``items``, not yet written
 
@@ -317,12 +309,13 @@ class Recorder:
         q = self._queue
         if q is None or self._pid != os.getpid():
             return
-        if q.items and q.idle:
-            q.idle = False
-            q.wake.set()
-        deadline = time.monotonic() + timeout
-        while q.pending() and time.monotonic() < deadline:
-            time.sleep(0.005)
+        q.hurry.set()
+        try:
+            deadline = time.monotonic() + timeout
+            while q.pending() and time.monotonic() < deadline:
+                time.sleep(0.005)
+        finally:
+            q.hurry.clear()
 
     # -- writer thread ------------------------------------------------------------------------
 
@@ -341,7 +334,7 @@ class Recorder:
             if q.items and len(q.items) < BATCH:
                 # Let a batch gather: one wake-up, one transaction and one executemany per
                 # LINGER under load instead of one per search (CPU the searches share).
-                _sleep(LINGER)
+                q.hurry.wait(LINGER)
             q.busy = True  # before taking: flush() looks at items first, then busy
             items = q.take()
             # Nothing recorded yet: nothing to prune (the index folder may not even exist yet).
