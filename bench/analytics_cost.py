@@ -145,6 +145,35 @@ def server_cpu(proc: subprocess.Popen) -> float:
     return total
 
 
+def side_threads_cpu(proc: subprocess.Popen) -> float:
+    """CPU seconds used so far by the workers' threads other than their main thread.
+
+    That is the analytics writer (gevent serves every request in the main thread): the direct
+    cost of recording, counted per thread by the kernel, so steadier under load than the
+    difference of two servers' totals.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    total = 0.0
+    for pid in children.read_text().split() if children.exists() else ():
+        try:
+            tids = [t for t in os.listdir(f"/proc/{pid}/task") if t != pid]
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def paired(a: list[float], b: list[float]) -> float:
+    """The median of the per-round ratios a/b (rounds run back to back share the load)."""
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
+
+
 def dropped(base: str) -> float:
     text = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
     for line in text.splitlines():
@@ -182,6 +211,7 @@ def main() -> int:
     per_round = args.searches // args.rounds
     rates: dict[str, list[float]] = {name: [] for name in servers}
     cpu_ms: dict[str, list[float]] = {name: [] for name in servers}
+    side_us: dict[str, list[float]] = {name: [] for name in servers}
     errors = dict.fromkeys(servers, 0)
     try:
         for name in servers:  # warm-up: open the indexes, fill the result caches a little
@@ -191,9 +221,12 @@ def main() -> int:
             order = list(servers) if r % 2 == 0 else list(servers)[::-1]
             for name in order:
                 cpu0 = server_cpu(servers[name][0])
+                side0 = side_threads_cpu(servers[name][0])
                 seconds, errs = replay(servers[name][1], paths, per_round, args.threads)
                 rates[name].append(per_round / seconds)
                 cpu_ms[name].append((server_cpu(servers[name][0]) - cpu0) * 1000 / per_round)
+                side = side_threads_cpu(servers[name][0]) - side0
+                side_us[name].append(side * 1e6 / per_round)
                 errors[name] += errs
         lost_to_queue = dropped(servers["on"][1]) - before
     finally:
@@ -215,9 +248,16 @@ def main() -> int:
     print("round server CPU on  (ms/search):", " ".join(f"{x:.3f}" for x in cpu_ms["on"]))
     print("round server CPU off (ms/search):", " ".join(f"{x:.3f}" for x in cpu_ms["off"]))
     print(f"median server CPU on {con:.3f} ms, off {coff:.3f} ms, on/off {con / coff:.3f}")
+    print(
+        f"median of per-round ratios on/off: throughput {paired(rates['on'], rates['off']):.3f},"
+        f" server CPU {paired(cpu_ms['on'], cpu_ms['off']):.3f}"
+    )
+    writer = statistics.median(side_us["on"])
+    print(f"analytics writer threads CPU (on): {writer:.1f} us/search (median of rounds)")
     print(f"errors: on {errors['on']}, off {errors['off']}")
     print(f"recorded rows {rows} of {sent} sent; dropped by a full queue: {lost_to_queue:.0f}")
     figures = {"on": on, "off": off, "cpu_ms_on": con, "cpu_ms_off": coff, "rows": rows}
+    figures["writer_us_on"] = writer
     if args.compare:
         cmp, ccmp = statistics.median(rates["cmp"]), statistics.median(cpu_ms["cmp"])
         conn = sqlite3.connect(tmp / "cmp.sqlite3")
@@ -230,7 +270,18 @@ def main() -> int:
             f"median compare {cmp:.0f}/s, compare/off {cmp / off:.3f}; server CPU {ccmp:.3f} ms,"
             f" compare/off {ccmp / coff:.3f}; errors {errors['cmp']}; rows {cmp_rows} of {sent}"
         )
-        figures.update(compare=cmp, cpu_ms_compare=ccmp, compare_rows=cmp_rows)
+        print(
+            f"median of per-round ratios compare/off: throughput"
+            f" {paired(rates['cmp'], rates['off']):.3f}, server CPU"
+            f" {paired(cpu_ms['cmp'], cpu_ms['off']):.3f}; on/compare: throughput"
+            f" {paired(rates['on'], rates['cmp']):.3f}, server CPU"
+            f" {paired(cpu_ms['on'], cpu_ms['cmp']):.3f}"
+        )
+        cmp_writer = statistics.median(side_us["cmp"])
+        print(f"analytics writer threads CPU (compare): {cmp_writer:.1f} us/search")
+        figures.update(
+            compare=cmp, cpu_ms_compare=ccmp, compare_rows=cmp_rows, writer_us_compare=cmp_writer
+        )
     print(json.dumps({**figures, "sent": sent}))
     return 0 if rows + lost_to_queue == sent else 1
 
