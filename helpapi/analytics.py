@@ -332,8 +332,8 @@ class Recorder:
                 q.wake.clear()
                 q.idle = False
             if q.items and len(q.items) < BATCH:
-                # Let a batch gather: one wake-up, one transaction and one executemany per
-                # LINGER under load instead of one per search (CPU the searches share).
+                # Let a batch gather: one wake-up and one transaction per LINGER under load
+                # instead of one per search (CPU the searches share).
                 q.hurry.wait(LINGER)
             q.busy = True  # before taking: flush() looks at items first, then busy
             items = q.take()
