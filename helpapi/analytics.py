@@ -100,10 +100,10 @@ def new_query_id() -> str:
 
     Nothing about the client goes in. The time first makes successive ids neighbours in the
     ``searches`` primary key index (and in ``refines`` and ``events.query_id``): a random key
-    lands on a random page of an index larger than SQLite's page cache, which at 300,000 rows
-    made the writer's insert cost 22 instead of 8 us a row (bench/RESULTS.md). Two ids can only
-    be equal within one millisecond (or one 49.7-day wrap later), 1 in 2**32 a pair: at 1,000
-    searches a second, fewer collisions than 64 random bits against a 90-day table.
+    lands on a random page of an index larger than SQLite's page cache: at 300,000 rows the
+    writer's insert cost 26 us CPU and 129 us wall a row, against 12 and 23 (bench/RESULTS.md).
+    Two ids can only be equal within one millisecond (or one 49.7-day wrap later), 1 in 2**32 a
+    pair: at 1,000 searches a second, fewer collisions than 64 random bits in a 90-day table.
     """
     return f"{int(time.time() * 1000) & 0xFFFFFFFF:08x}{os.urandom(4).hex()}"
 
@@ -186,8 +186,8 @@ def prune(conn: sqlite3.Connection, retention_days: int, now: float | None = Non
 class _Pending:
     """The bounded hand-over from the request side to the writer thread.
 
-    ``queue.Queue`` takes a lock and signals a condition on every put, get and ``task_done``:
-    a few microseconds of each search and a wake-up of the writer per record. Here a request
+    ``queue.Queue`` takes a lock and signals a condition on every put, get and ``task_done``,
+    about a microsecond each, on both sides, for every record. Here a request
     appends to a deque (atomic under the GIL, no lock) and signals the writer only when it is
     idle; the writer takes what has gathered every ``LINGER`` seconds, in one go.
     """
