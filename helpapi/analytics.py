@@ -146,7 +146,8 @@ def _search_params(row: dict, ts: float) -> tuple:
         int(row["limit"]),
         row.get("corrected"),
         float(row["ms"]),
-        orjson.dumps([list(a) for a in row.get("articles") or []]).decode(),
+        # orjson writes lists and tuples alike: no copy of each [slug, locale, id].
+        orjson.dumps(row.get("articles") or []).decode(),
         row.get("refines"),
     )
 
