@@ -6,7 +6,15 @@ in alternating rounds (on, off, on, off, ...) so both see the same machine load.
 searches a second of each round and the on/off ratio, then stops both gracefully and counts the
 rows written: every search sent to the "on" server must be there (when none was dropped).
 
-    python bench/analytics_cost.py [--searches 20000] [--rounds 6] [--threads 4]
+    python bench/analytics_cost.py [--searches 20000] [--rounds 6] [--threads 4] [--no-cache]
+        [--index DIR] [--compare CHECKOUT]
+
+Title queries are mostly result-cache hits, the cheapest searches and so the largest relative
+cost of recording; ``--no-cache`` sets ``HELPAPI_RESULT_CACHE_SIZE=0`` on both servers, so every
+search runs the engine (the cost relative to a full search). ``--index`` reuses an index of the
+corpus instead of building one. ``--compare`` adds a third server, analytics on, running the
+code of another checkout (say a worktree of main), in the same interleaved rounds: a
+before/after comparison that sees the same machine load.
 """
 
 from __future__ import annotations
@@ -55,7 +63,9 @@ def queries(corpus: Path) -> list[str]:
     return out
 
 
-def start(index: Path, db: Path, analytics: str, log: Path) -> tuple[subprocess.Popen, str]:
+def start(
+    index: Path, db: Path, analytics: str, log: Path, cache: bool = True, code: Path = ROOT
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HELPAPI_", "PROMETHEUS_"))}
     env.update(
@@ -65,9 +75,11 @@ def start(index: Path, db: Path, analytics: str, log: Path) -> tuple[subprocess.
         HELPAPI_ANALYTICS_DB=str(db),
         WEB_CONCURRENCY="2",
     )
+    if not cache:
+        env["HELPAPI_RESULT_CACHE_SIZE"] = "0"
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
+        cwd=code,  # gunicorn puts its folder first on sys.path: that checkout's helpapi
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
@@ -133,6 +145,35 @@ def server_cpu(proc: subprocess.Popen) -> float:
     return total
 
 
+def side_threads_cpu(proc: subprocess.Popen) -> float:
+    """CPU seconds used so far by the workers' threads other than their main thread.
+
+    That is the analytics writer (gevent serves every request in the main thread): the direct
+    cost of recording, counted per thread by the kernel, so steadier under load than the
+    difference of two servers' totals.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    total = 0.0
+    for pid in children.read_text().split() if children.exists() else ():
+        try:
+            tids = [t for t in os.listdir(f"/proc/{pid}/task") if t != pid]
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def paired(a: list[float], b: list[float]) -> float:
+    """The median of the per-round ratios a/b (rounds run back to back share the load)."""
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
+
+
 def dropped(base: str) -> float:
     text = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
     for line in text.splitlines():
@@ -147,31 +188,45 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--corpus", default=str(ROOT / "corpus"))
+    ap.add_argument("--no-cache", action="store_true", help="result cache off on both servers")
+    ap.add_argument("--index", help="an index of the corpus to reuse (default: build one)")
+    ap.add_argument("--compare", help="another checkout: a third server, analytics on, its code")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="helpapi-analytics-bench-"))
-    index = tmp / "index"
-    build_indexes(Path(args.corpus), index, jobs=2)
+    if args.index:
+        index = Path(args.index)
+    else:
+        index = tmp / "index"
+        build_indexes(Path(args.corpus), index, jobs=2)
     paths = queries(Path(args.corpus))
     db = tmp / "analytics.sqlite3"
     servers = {
-        "on": start(index, db, "on", tmp / "on.log"),
-        "off": start(index, tmp / "off.sqlite3", "off", tmp / "off.log"),
+        "on": start(index, db, "on", tmp / "on.log", not args.no_cache),
+        "off": start(index, tmp / "off.sqlite3", "off", tmp / "off.log", not args.no_cache),
     }
+    if args.compare:
+        servers["cmp"] = start(
+            index, tmp / "cmp.sqlite3", "on", tmp / "cmp.log", not args.no_cache, Path(args.compare)
+        )
     per_round = args.searches // args.rounds
-    rates: dict[str, list[float]] = {"on": [], "off": []}
-    cpu_ms: dict[str, list[float]] = {"on": [], "off": []}
-    errors = {"on": 0, "off": 0}
+    rates: dict[str, list[float]] = {name: [] for name in servers}
+    cpu_ms: dict[str, list[float]] = {name: [] for name in servers}
+    side_us: dict[str, list[float]] = {name: [] for name in servers}
+    errors = dict.fromkeys(servers, 0)
     try:
         for name in servers:  # warm-up: open the indexes, fill the result caches a little
             replay(servers[name][1], paths, min(500, per_round), args.threads)
         before = dropped(servers["on"][1])
         for r in range(args.rounds):
-            order = ("on", "off") if r % 2 == 0 else ("off", "on")
+            order = list(servers) if r % 2 == 0 else list(servers)[::-1]
             for name in order:
                 cpu0 = server_cpu(servers[name][0])
+                side0 = side_threads_cpu(servers[name][0])
                 seconds, errs = replay(servers[name][1], paths, per_round, args.threads)
                 rates[name].append(per_round / seconds)
                 cpu_ms[name].append((server_cpu(servers[name][0]) - cpu0) * 1000 / per_round)
+                side = side_threads_cpu(servers[name][0]) - side0
+                side_us[name].append(side * 1e6 / per_round)
                 errors[name] += errs
         lost_to_queue = dropped(servers["on"][1]) - before
     finally:
@@ -185,6 +240,7 @@ def main() -> int:
     sent = per_round * args.rounds + min(500, per_round)
     on, off = statistics.median(rates["on"]), statistics.median(rates["off"])
     print(f"searches per server: {sent} ({args.rounds} rounds of {per_round}, + warm-up)")
+    print(f"result cache: {'off' if args.no_cache else 'on'}; load average {os.getloadavg()}")
     print("round rates on  (searches/s):", " ".join(f"{x:.0f}" for x in rates["on"]))
     print("round rates off (searches/s):", " ".join(f"{x:.0f}" for x in rates["off"]))
     print(f"median on {on:.0f}/s, off {off:.0f}/s, on/off {on / off:.3f} (cost {1 - on / off:.1%})")
@@ -192,13 +248,41 @@ def main() -> int:
     print("round server CPU on  (ms/search):", " ".join(f"{x:.3f}" for x in cpu_ms["on"]))
     print("round server CPU off (ms/search):", " ".join(f"{x:.3f}" for x in cpu_ms["off"]))
     print(f"median server CPU on {con:.3f} ms, off {coff:.3f} ms, on/off {con / coff:.3f}")
+    print(
+        f"median of per-round ratios on/off: throughput {paired(rates['on'], rates['off']):.3f},"
+        f" server CPU {paired(cpu_ms['on'], cpu_ms['off']):.3f}"
+    )
+    writer = statistics.median(side_us["on"])
+    print(f"analytics writer threads CPU (on): {writer:.1f} us/search (median of rounds)")
     print(f"errors: on {errors['on']}, off {errors['off']}")
     print(f"recorded rows {rows} of {sent} sent; dropped by a full queue: {lost_to_queue:.0f}")
-    print(
-        json.dumps(
-            {"on": on, "off": off, "cpu_ms_on": con, "cpu_ms_off": coff, "rows": rows, "sent": sent}
+    figures = {"on": on, "off": off, "cpu_ms_on": con, "cpu_ms_off": coff, "rows": rows}
+    figures["writer_us_on"] = writer
+    if args.compare:
+        cmp, ccmp = statistics.median(rates["cmp"]), statistics.median(cpu_ms["cmp"])
+        conn = sqlite3.connect(tmp / "cmp.sqlite3")
+        cmp_rows = conn.execute("SELECT count(*) FROM searches").fetchone()[0]
+        conn.close()
+        print(f"compare: on with the code of {args.compare}")
+        print("round rates compare (searches/s):", " ".join(f"{x:.0f}" for x in rates["cmp"]))
+        print("round server CPU compare (ms/search):", " ".join(f"{x:.3f}" for x in cpu_ms["cmp"]))
+        print(
+            f"median compare {cmp:.0f}/s, compare/off {cmp / off:.3f}; server CPU {ccmp:.3f} ms,"
+            f" compare/off {ccmp / coff:.3f}; errors {errors['cmp']}; rows {cmp_rows} of {sent}"
         )
-    )
+        print(
+            f"median of per-round ratios compare/off: throughput"
+            f" {paired(rates['cmp'], rates['off']):.3f}, server CPU"
+            f" {paired(cpu_ms['cmp'], cpu_ms['off']):.3f}; on/compare: throughput"
+            f" {paired(rates['on'], rates['cmp']):.3f}, server CPU"
+            f" {paired(cpu_ms['on'], cpu_ms['cmp']):.3f}"
+        )
+        cmp_writer = statistics.median(side_us["cmp"])
+        print(f"analytics writer threads CPU (compare): {cmp_writer:.1f} us/search")
+        figures.update(
+            compare=cmp, cpu_ms_compare=ccmp, compare_rows=cmp_rows, writer_us_compare=cmp_writer
+        )
+    print(json.dumps({**figures, "sent": sent}))
     return 0 if rows + lost_to_queue == sent else 1
 
 

@@ -1,14 +1,17 @@
 """Search analytics: each answered search and each widget event, recorded off the request path.
 
-A request only puts a tuple on a bounded in-memory queue (``put_nowait``); one background
-thread per worker process drains it in batches into SQLite (WAL mode, so the writers of
-several workers and the insights readers do not block each other). A full queue drops the
-record and counts it: recording never slows or fails a search.
+A request only appends a tuple to a bounded in-memory queue (a deque: no lock, see
+:class:`_Pending`); one background thread per worker process takes what gathered every
+``LINGER`` seconds and writes it in one transaction of multi-row INSERTs into SQLite (WAL mode,
+so the writers of several workers and the insights readers do not block each other). A full
+queue drops the record and counts it: recording never slows or fails a search. What that
+costs a search is measured by bench/analytics_cost.py (issue #17 item 7).
 
 Nothing personal is stored: no IP address, no user agent, no cookie. A search row holds the
 normalized query, the requested and served locale, the fallback flag, the hit count, the page,
 the correction, the latency, the time, the articles shown (slug, locale and id: several articles
-may share one id) and a random query id, plus the query id of the search it refines, if any.
+may share one id) and a query id (the time, then random bits: :func:`new_query_id`), plus the
+query id of the search it refines, if any.
 
 Search as you type sends a request per keystroke. The widget names the previous keystroke's
 ``query_id`` as ``refines`` on the next search; a search that a later one refines is
@@ -22,12 +25,13 @@ writer starts on first use and again whenever :func:`os.getpid` changed since it
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import functools
 import itertools
 import logging
 import os
 import queue
-import secrets
 import sqlite3
 import threading
 import time
@@ -38,23 +42,12 @@ import orjson
 log = logging.getLogger("helpapi.analytics")
 
 
-def _thread_queue_class():
-    """The standard library's ``queue.Queue``, even after gevent's ``patch_all``.
-
-    The gevent worker patches ``queue`` (not ``threading``): its queue can only be waited on
-    by greenlets of one hub, and the writer is a real OS thread.
-    """
-    try:
-        from gevent.monkey import get_original
-    except ImportError:  # pragma: no cover - gevent is a dependency
-        return queue.Queue
-    return get_original("queue", "Queue")
-
-
 DAY = 86400.0
 BATCH = 500
-# Seconds the writer waits after a first row for more (rows reach SQLite this much later).
-LINGER = 0.1
+# Seconds the writer waits after a first row for more (rows reach SQLite this much later, unless
+# flush() cuts it short). Under load a longer wait means fewer, larger transactions: 20 rows a
+# transaction cost the writer 14 us a row, 100 rows 10 us (bench/RESULTS.md).
+LINGER = 0.25
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS searches (
     query_id TEXT PRIMARY KEY,
@@ -103,8 +96,16 @@ NETWORK_FILESYSTEMS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "fuse.sshfs
 
 
 def new_query_id() -> str:
-    """A random id for one search (not derived from anything about the client)."""
-    return secrets.token_hex(8)
+    """An id for one search: 16 hex digits, the time in ms (mod 2**32), then 32 random bits.
+
+    Nothing about the client goes in. The time first makes successive ids neighbours in the
+    ``searches`` primary key index (and in ``refines`` and ``events.query_id``): a random key
+    lands on a random page of an index larger than SQLite's page cache: at 300,000 rows the
+    writer's insert cost 26 us CPU and 129 us wall a row, against 12 and 23 (bench/RESULTS.md).
+    Two ids can only be equal within one millisecond (or one 49.7-day wrap later), 1 in 2**32 a
+    pair: at 1,000 searches a second, fewer collisions than 64 random bits in a 90-day table.
+    """
+    return f"{int(time.time() * 1000) & 0xFFFFFFFF:08x}{os.urandom(4).hex()}"
 
 
 def default_db_path(index_dir: str | Path) -> Path:
@@ -129,23 +130,25 @@ def connect(path: str | Path) -> sqlite3.Connection:
 
 def search_insert(row: dict) -> tuple[str, tuple]:
     """The INSERT of one answered search (keys as the ``searches`` columns)."""
+    return _INSERT_SEARCH, _search_params(row, row.get("ts") or time.time())
+
+
+def _search_params(row: dict, ts: float) -> tuple:
     return (
-        _INSERT_SEARCH,
-        (
-            row["query_id"],
-            row.get("ts") or time.time(),
-            row["query"],
-            row.get("requested_locale"),
-            row["locale"],
-            int(bool(row["fallback"])),
-            int(row["total"]),
-            int(row["offset"]),
-            int(row["limit"]),
-            row.get("corrected"),
-            float(row["ms"]),
-            orjson.dumps([list(a) for a in row.get("articles") or []]).decode(),
-            row.get("refines"),
-        ),
+        row["query_id"],
+        ts,
+        row["query"],
+        row.get("requested_locale"),
+        row["locale"],
+        int(bool(row["fallback"])),
+        int(row["total"]),
+        int(row["offset"]),
+        int(row["limit"]),
+        row.get("corrected"),
+        float(row["ms"]),
+        # orjson writes lists and tuples alike: no copy of each [slug, locale, id].
+        orjson.dumps(row.get("articles") or []).decode(),
+        row.get("refines"),
     )
 
 
@@ -181,6 +184,50 @@ def prune(conn: sqlite3.Connection, retention_days: int, now: float | None = Non
     return n
 
 
+class _Pending:
+    """The bounded hand-over from the request side to the writer thread.
+
+    ``queue.Queue`` takes a lock and signals a condition on every put, get and ``task_done``,
+    about a microsecond each, on both sides, for every record. Here a request
+    appends to a deque (atomic under the GIL, no lock) and signals the writer only when it is
+    idle; the writer takes what has gathered every ``LINGER`` seconds, in one go.
+    """
+
+    def __init__(self, maxsize: int):
+        self.maxsize = maxsize
+        self.items: collections.deque = collections.deque()
+        # threading's Event, not gevent's: the gevent worker leaves ``threading`` unpatched, and
+        # the writer is a real OS thread.
+        self.wake = threading.Event()
+        self.hurry = threading.Event()  # set by flush(): the writer stops lingering
+        self.idle = True  # the writer waits on ``wake`` (or is about to)
+        self.busy = False  # the writer holds records taken from ``items``, not yet written
+
+    def put_nowait(self, item) -> None:
+        """Append, or raise ``queue.Full`` (then nothing was added)."""
+        if len(self.items) >= self.maxsize:
+            raise queue.Full
+        self.items.append(item)
+        if self.idle:
+            # The writer sets idle, then looks at items again before it waits: an item
+            # appended in between is seen by that look or wakes it here.
+            self.idle = False
+            self.wake.set()
+
+    def qsize(self) -> int:
+        """Records waiting (not counting a batch being written)."""
+        return len(self.items)
+
+    def take(self) -> list:
+        """All records waiting, oldest first (writer thread)."""
+        items = self.items
+        return [items.popleft() for _ in range(len(items))]
+
+    def pending(self) -> bool:
+        """True while a record is queued or being written (checked in this order, see flush)."""
+        return bool(self.items) or self.busy
+
+
 class Recorder:
     """One per app: the bounded queue and the per-process writer thread."""
 
@@ -191,20 +238,20 @@ class Recorder:
         self.queue_size = queue_size
         self.dropped = 0
         self._pid = None
-        self._queue: queue.Queue | None = None
+        self._queue: _Pending | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.prune_every = PRUNE_EVERY
 
     # -- request side -------------------------------------------------------------------------
 
-    def _ensure(self) -> queue.Queue:
+    def _ensure(self) -> _Pending:
         pid = os.getpid()
         if self._pid != pid:
             with self._lock:
                 if self._pid != pid:
                     # After a fork the parent's queue and thread are gone: start afresh.
-                    self._queue = _thread_queue_class()(maxsize=self.queue_size)
+                    self._queue = _Pending(self.queue_size)
                     self._thread = threading.Thread(
                         target=self._run, args=(self._queue,), name="helpapi-analytics", daemon=True
                     )
@@ -231,8 +278,13 @@ class Recorder:
             return False
 
     def record_search(self, row: dict) -> bool:
-        """Queue one answered search (keys as the ``searches`` columns); False if dropped."""
-        return self._put(search_insert(row))
+        """Queue one answered search (keys as the ``searches`` columns); False if dropped.
+
+        Only the time is taken here; the row becomes its INSERT parameters (the articles'
+        JSON included) in the writer thread, off the request path. The caller hands the row
+        over: it must not change it afterwards.
+        """
+        return self._put((_INSERT_SEARCH, (row, row.get("ts") or time.time())))
 
     def record_event(
         self, kind: str, query_id: str | None, article: str, position, locale=None, article_id=None
@@ -258,30 +310,34 @@ class Recorder:
         q = self._queue
         if q is None or self._pid != os.getpid():
             return
-        deadline = time.monotonic() + timeout
-        while q.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.005)
+        q.hurry.set()
+        try:
+            deadline = time.monotonic() + timeout
+            while q.pending() and time.monotonic() < deadline:
+                time.sleep(0.005)
+        finally:
+            q.hurry.clear()
 
     # -- writer thread ------------------------------------------------------------------------
 
-    def _run(self, q: queue.Queue) -> None:
+    def _run(self, q: _Pending) -> None:
         conn = None
         next_prune = 0.0
         while True:
-            # Wake for the next prune even when no search arrives (retention is a promise).
-            try:
-                items = [q.get(timeout=max(0.01, next_prune - time.time()))]
-            except queue.Empty:
-                items = []
-            if items and q.qsize() < BATCH:
-                # Let a batch gather: one wake-up, one transaction and one executemany per
-                # LINGER under load instead of one per search (CPU the searches share).
-                time.sleep(LINGER)
-            while len(items) < BATCH:
-                try:
-                    items.append(q.get_nowait())
-                except queue.Empty:
-                    break
+            if not q.items:
+                q.idle = True
+                if not q.items:  # looked at again after idle is set: see _Pending.put_nowait
+                    # Wake for the next prune even when no search arrives (retention is a
+                    # promise).
+                    q.wake.wait(max(0.01, next_prune - time.time()))
+                q.wake.clear()
+                q.idle = False
+            if q.items and len(q.items) < BATCH:
+                # Let a batch gather: one wake-up and one transaction per LINGER under load
+                # instead of one per search (CPU the searches share).
+                q.hurry.wait(LINGER)
+            q.busy = True  # before taking: flush() looks at items first, then busy
+            items = q.take()
             # Nothing recorded yet: nothing to prune (the index folder may not even exist yet).
             due = time.time() >= next_prune and (conn is not None or self.path.exists())
             if due:  # set before trying: a failing prune (or connect) waits a period too
@@ -292,17 +348,54 @@ class Recorder:
                 if due:
                     prune(conn, self.retention_days)
                 if items:
-                    with conn:
-                        # Consecutive rows of one statement (searches, or events) in one call.
-                        for sql, group in itertools.groupby(items, key=lambda item: item[0]):
-                            conn.executemany(sql, [params for _, params in group])
+                    _write(conn, items)
             except Exception:  # a full disk or a bad path must not kill the writer
                 self.dropped += len(items)
                 log.exception("analytics: %d records could not be written", len(items))
                 conn = None
             finally:
-                for _ in items:
-                    q.task_done()
+                q.busy = False
+
+
+def _write(conn: sqlite3.Connection, items: list) -> None:
+    """Write queued records in one transaction, consecutive ones of one statement together."""
+    with conn:
+        for sql, group in itertools.groupby(items, key=lambda item: item[0]):
+            if sql is _INSERT_SEARCH:
+                params = [_search_params(row, ts) for _, (row, ts) in group]
+            else:
+                params = [params for _, params in group]
+            _insert_rows(conn, sql, params)
+
+
+# Rows per multi-row INSERT, largest first: any count is a few statements of these sizes.
+# 64 rows of 13 columns stay under SQLite's oldest default of 999 variables a statement.
+_ROWS_PER_INSERT = (64, 16, 4, 1)
+
+
+@functools.cache
+def _multi_row(sql: str, rows: int) -> str:
+    """``INSERT ... VALUES (?,...)`` for ``rows`` rows (one text per size: statement cache)."""
+    head, _, values = sql.partition(" VALUES ")
+    return head + " VALUES " + ",".join([values] * rows)
+
+
+def _insert_rows(conn: sqlite3.Connection, sql: str, params: list) -> None:
+    """Insert rows with multi-row INSERTs instead of ``executemany``.
+
+    ``executemany`` steps SQLite once per row, releasing and taking back the GIL each time:
+    with the worker's request thread busy, each take back waits for it to be interrupted
+    (``sys.getswitchinterval``), and the request thread then waits for the OS to run it again,
+    on a machine whose cores are all busy. A 64-row statement does that once for 64 rows, and
+    costs SQLite less CPU a row too (bench/RESULTS.md).
+    """
+    i = 0
+    for size in _ROWS_PER_INSERT:
+        if len(params) - i >= size:
+            statement = _multi_row(sql, size)
+            while len(params) - i >= size:
+                conn.execute(statement, list(itertools.chain.from_iterable(params[i : i + size])))
+                i += size
 
 
 def init_app(app) -> None:
