@@ -7,6 +7,7 @@ causes of misses on the **tuning** half (the default here) before choosing a met
 
     python bench/misses.py --index /tmp/dev-index-head [--kinds kw,prefix] [--half tune]
         [--set TITLE_START_BOOST=0.0]
+    python bench/misses.py --scale [--kinds title,body] [--locales fi-FI,hu-HU]   # queries-scale
 """
 
 from __future__ import annotations
@@ -22,18 +23,28 @@ from helpapi import search as hs
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--index", default="/tmp/helpapi-bench-index")
-    ap.add_argument("--kinds", default="title,body,xling,kw,prefix,typo,free")
+    ap.add_argument("--index")
+    ap.add_argument("--kinds")
+    ap.add_argument("--scale", action="store_true", help="queries-scale on a scale index")
+    ap.add_argument("--queries", type=Path, help="folder of the <kind>.jsonl query sets")
+    ap.add_argument("--locales", help="only these locales (comma-separated)")
     ap.add_argument("--half", choices=quality.HALVES, default="tune")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     args = ap.parse_args(argv)
+    queries_dir = args.queries or quality.SHARED / ("queries-scale" if args.scale else "queries")
+    index = args.index or ("/tmp/helpapi-scale-index" if args.scale else "/tmp/helpapi-bench-index")
+    kinds = args.kinds or (
+        quality.SCALE_KINDS if args.scale else "title,body,xling,kw,prefix,typo,free"
+    )
+    locales = set(args.locales.split(",")) if args.locales else None
     for item in args.set:
         name, _, value = item.partition("=")
         old = getattr(ranking, name)
         setattr(ranking, name, type(old)(value == "True" if isinstance(old, bool) else value))
-    ixset = hs.open_current(Path(args.index))
-    for kind in args.kinds.split(","):
-        queries = quality.queries_of(kind, args.half)
+    ixset = hs.open_current(Path(index))
+    for kind in kinds.split(","):
+        queries = quality.queries_of(kind, args.half, queries_dir)
+        queries = [q for q in queries if locales is None or q["locale"] in locales]
         misses, rr = 0, 0.0
         for q in queries:
             ans = hs.search(ixset, q["q"], q["locale"], limit=10, prefix=q.get("prefix", False))

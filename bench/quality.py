@@ -13,6 +13,14 @@ one (default ``report``; ``all`` for both).
 
     python bench/quality.py [--index DIR] [--build] [--kinds title,body] [--half report]
         [--set TITLE_BOOST=2.0] [--json out.json]
+
+``--scale`` runs ``../shared/queries-scale`` (title, body, xling over ``../shared/corpus-scale``,
+20 locales) on a scale index instead (default ``/tmp/helpapi-scale-index``), same halves; it
+prints the per-locale tables, then each kind's worst locales and every locale below its
+per-locale target (:data:`SCALE_TARGETS`) or with a zero-result answer. ``--queries DIR`` reads
+the query sets of another folder (same ``<kind>.jsonl`` layout).
+
+    python bench/quality.py --scale [--index DIR] [--build] [--kinds title,body,xling]
 """
 
 from __future__ import annotations
@@ -43,6 +51,9 @@ def _shared() -> Path:
 
 SHARED = _shared()
 KINDS = "title,body,xling,fallback,kw,prefix,typo,free"
+SCALE_KINDS = "title,body,xling"
+# Issue #15 item 4: MRR@10 of the reporting half in EVERY locale of queries-scale.
+SCALE_TARGETS = {"title": 0.995, "body": 0.985}
 HALVES = ("tune", "report", "all")
 
 
@@ -59,22 +70,32 @@ def half_of(q: dict) -> str:
     return "tune" if hashlib.sha256(ident.encode("utf-8")).digest()[0] % 2 == 0 else "report"
 
 
-def load(kind: str) -> list[dict]:
-    path = SHARED / "queries" / f"{kind}.jsonl"
+def load(kind: str, queries_dir: Path | None = None) -> list[dict]:
+    """The queries of ``<queries_dir>/<kind>.jsonl`` (default ``../shared/queries``)."""
+    path = Path(queries_dir or SHARED / "queries") / f"{kind}.jsonl"
     out = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
     if kind == "prefix":  # the last word is still being typed
         out = [dict(q, prefix=True) for q in out]
     return out
 
 
-def queries_of(kind: str, half: str = "report") -> list[dict]:
-    """The queries of ``kind`` in ``half`` (``tune``, ``report`` or ``all``)."""
-    queries = {"fallback": fallback_set, "free": free_set}.get(kind, lambda: load(kind))()
+def queries_of(kind: str, half: str = "report", queries_dir: Path | None = None) -> list[dict]:
+    """The queries of ``kind`` in ``half`` (``tune``, ``report`` or ``all``).
+
+    ``queries_dir`` is the folder of the sets (default ``../shared/queries``; the generated
+    ``fallback`` and ``free`` sets are drawn from its ``xling`` and ``title``).
+    """
+    gen = {"fallback": fallback_set, "free": free_set}.get(kind)
+    queries = gen(queries_dir) if gen else load(kind, queries_dir)
     return [q for q in queries if half == "all" or half_of(q) == half]
 
 
-def fallback_set() -> list[dict]:
-    return [dict(q, locale="pt-BR", kind="fallback", group=q["locale"]) for q in load("xling")]
+def fallback_set(queries_dir: Path | None = None) -> list[dict]:
+    """xling's English titles sent with an unindexed locale (pt-BR), grouped by their locale."""
+    return [
+        dict(q, locale="pt-BR", kind="fallback", group=q["locale"])
+        for q in load("xling", queries_dir)
+    ]
 
 
 def _mangle(text: str, rng: random.Random) -> str | None:
@@ -97,11 +118,11 @@ def _mangle(text: str, rng: random.Random) -> str | None:
     return " ".join(words)
 
 
-def free_set() -> list[dict]:
+def free_set(queries_dir: Path | None = None) -> list[dict]:
     """Spaced-language title queries written differently: other order, half-typed, a typo."""
     rng = random.Random(20261123)
     out = []
-    for q in load("title"):
+    for q in load("title", queries_dir):
         if q["locale"] in ("ja-JP", "zh-CN", "zh-TW"):
             continue
         text = _mangle(q["q"], rng)
@@ -146,11 +167,53 @@ def print_table(kind, rows, out):
         )
 
 
+def mrr(row: dict) -> float:
+    """MRR@10 of one row of :func:`evaluate`."""
+    return row["rr"] / row["n"] if row["n"] else 0.0
+
+
+def worst_locales(rows: dict, k: int = 5) -> list[tuple[str, float]]:
+    """The ``k`` locales of ``rows`` with the lowest MRR@10, worst first (``ALL`` left out)."""
+    return sorted(((key, mrr(r)) for key, r in rows.items() if key != "ALL"), key=lambda x: x[1])[
+        :k
+    ]
+
+
+def below_target(rows: dict, target: float | None) -> list[str]:
+    """Locales below ``target`` MRR@10 or with any zero-result answer, worst first."""
+    return [
+        key
+        for key, value in worst_locales(rows, len(rows))
+        if (target is not None and value < target) or rows[key]["zero"]
+    ]
+
+
+def print_worst(kind: str, rows: dict, target: float | None, out) -> None:
+    """The worst locales of a kind, then the locales that miss its per-locale target."""
+    worst = ", ".join(f"{key} {value:.3f}" for key, value in worst_locales(rows))
+    print(f"\nworst locales ({kind}): {worst}", file=out)
+    bad = below_target(rows, target)
+    goal = f"MRR@10 >= {target} and " if target is not None else ""
+    verdict = ", ".join(bad) if bad else "none"
+    print(f"locales missing the target ({goal}zero-result rate 0): {verdict}", file=out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--index", default="/tmp/helpapi-bench-index")
+    ap.add_argument(
+        "--index",
+        help="index folder (default /tmp/helpapi-bench-index, or "
+        "/tmp/helpapi-scale-index with --scale)",
+    )
     ap.add_argument("--build", action="store_true", help="(re)build the index first")
-    ap.add_argument("--kinds", default=KINDS)
+    ap.add_argument("--kinds", help=f"default {KINDS} ({SCALE_KINDS} with --scale)")
+    ap.add_argument(
+        "--scale",
+        action="store_true",
+        help="queries-scale over corpus-scale (20 locales), with per-locale targets",
+    )
+    ap.add_argument("--queries", type=Path, help="folder of the <kind>.jsonl query sets")
+    ap.add_argument("--corpus", type=Path, help="corpus that --build indexes")
     ap.add_argument(
         "--half",
         choices=HALVES,
@@ -166,25 +229,32 @@ def main(argv=None):
         help="override a helpapi.ranking constant for this run (tuning; repeatable)",
     )
     args = ap.parse_args(argv)
+    queries_dir = args.queries or SHARED / ("queries-scale" if args.scale else "queries")
+    corpus = args.corpus or SHARED / ("corpus-scale" if args.scale else "corpus")
+    index = args.index or ("/tmp/helpapi-scale-index" if args.scale else "/tmp/helpapi-bench-index")
+    kinds = args.kinds or (SCALE_KINDS if args.scale else KINDS)
     for item in args.set:
         name, _, value = item.partition("=")
         old = getattr(ranking, name)  # AttributeError: no such constant
         setattr(ranking, name, type(old)(value == "True" if isinstance(old, bool) else value))
         print(f"ranking.{name} = {getattr(ranking, name)!r}")
-    if args.build or not (Path(args.index) / "CURRENT").exists():
+    if args.build or not (Path(index) / "CURRENT").exists():
         t = time.perf_counter()
-        build_indexes(SHARED / "corpus", args.index)
-        print(f"built {args.index} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
-    ixset = hs.open_current(Path(args.index))
-    figures = {"half": args.half}
+        build_indexes(corpus, index)
+        print(f"built {index} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+    ixset = hs.open_current(Path(index))
+    figures = {"half": args.half, "queries": str(queries_dir), "index": str(index)}
     print(f"half: {args.half} (split by a hash of each query: bench/quality.py half_of)")
-    for kind in args.kinds.split(","):
-        queries = queries_of(kind, args.half)
+    print(f"queries: {queries_dir}; index: {index}")
+    for kind in kinds.split(","):
+        queries = queries_of(kind, args.half, queries_dir)
         t = time.perf_counter()
         rows = evaluate(ixset, queries)
         secs = time.perf_counter() - t
         print_table(f"{kind} ({args.half} half)", rows, sys.stdout)
         print(f"\n({len(queries)} queries, {1000 * secs / len(queries):.1f} ms/query)")
+        if args.scale:
+            print_worst(kind, rows, SCALE_TARGETS.get(kind), sys.stdout)
         figures[kind] = {k: dict(v) for k, v in rows.items()}
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))
