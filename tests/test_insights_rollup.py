@@ -102,14 +102,15 @@ class Gen:
             batch.append(start + rng.random() * (end - start))
         rng.shuffle(batch)
         for t in batch:
-            prev = None
+            prev, session = None, []
             for _ in range(rng.choice([1, 1, 2, 3])):
                 prev = self.search(t, refines=prev)
+                session.append(prev)
                 t += rng.random() * 3
             if rng.random() < 0.4:
                 self.event(prev, t + 5)
-            if rng.random() < 0.05 and len(self.qids) > 3:  # acted on a superseded keystroke
-                self.event(self.qids[-2][0], t + 6, "click")
+            if rng.random() < 0.1 and len(session) > 1:  # acted on a superseded keystroke
+                self.event(session[0], t + 6, "click")
         self.conn.execute(_INSERT_EVENT, (start, "click", None, "orphan", 1, None, None))
         self.conn.execute(_INSERT_EVENT, (start, "click", "no-such-search", "orphan", 1, None, 1))
 
@@ -205,9 +206,23 @@ def test_late_rows_refines_and_events_after_a_refresh(db):
 
 def test_retention_prunes_the_rollup_too(db):
     path, conn, gen = db
-    rollup.refresh(conn)
     cutoff_days = 25
+    cut = NOW - cutoff_days * DAY  # mid-hour: the hour it falls in loses part of its rows
+    with conn:
+        gen.search(cut - 10, locale="fi-FI")
+        # Workers' clocks differ: a keystroke and a click stamped before the search they name.
+        kept = gen.search(cut + 2, locale="fi-FI", query="kept")
+        gen.search(cut - 3, refines=kept, locale="fi-FI")
+        acted = gen.search(cut + 1, locale="fi-FI", query="acted")
+        gen.search(cut + 3, refines=acted, locale="fi-FI")
+        gen.event(acted, cut - 5, "click")
+        gen.event(gen.search(NOW - 100), NOW - 50, "click")  # the watermark rows stay
+    rollup.refresh(conn)
+    assert not [
+        r for r in insights.top_queries(conn, "fi-FI", cut - 60, 10) if r["query"] == "kept"
+    ]
     prune(conn, cutoff_days, now=NOW)
+    assert [r for r in insights.top_queries(conn, "fi-FI", cut - 60, 10) if r["query"] == "kept"]
     _compare_functions(conn, NOW - 3650 * DAY)  # before the refresh: old hours are not read
     rollup.refresh(conn)
     _compare_functions(conn, NOW - 3650 * DAY)
