@@ -40,6 +40,7 @@ import time
 # Width of a bucket: an hour. A period starts mid-bucket and only that one bucket is read raw,
 # so an answer reads at most an hour of raw rows plus the hours dirtied since the last refresh.
 BUCKET_SECONDS = 3600
+HOURS = 86400 // BUCKET_SECONDS  # buckets in a UTC day
 VERSION = 1
 # Clock difference between workers, in seconds, assumed when pruning (see module docstring).
 SKEW = 3600.0
@@ -64,6 +65,27 @@ _TABLES = {
     "events": "bucket INTEGER NOT NULL, locale, fallback, article, article_locale, id_all,"
     " id_click, clicks INTEGER, helpful INTEGER, not_helpful INTEGER",
 }
+# How hour rows add up to a day row: the key columns, then each value column's aggregate.
+_MERGE = {
+    "searches": (["locale"], {c: "sum" for c in ("requests", "n", "zero", "fallbacks", "clicked")}),
+    "queries": (
+        ["locale", "query"],
+        {
+            **{c: "sum" for c in ("n", "clicked", "zero", "fallbacks")},
+            "zero_corrected": "max",
+            "zero_last_seen": "max",
+        },
+    ),
+    "shown": (["locale", "article", "article_locale"], {"id": "max", "n": "sum"}),
+    "events": (
+        ["locale", "fallback", "article", "article_locale"],
+        {
+            "id_all": "max",
+            "id_click": "max",
+            **{c: "sum" for c in ("clicks", "helpful", "not_helpful")},
+        },
+    ),
+}
 # Value columns are declared without a type on purpose: no affinity, so a value keeps its type
 # (an article id may be a number in a row's JSON) and max() and grouping act as on raw rows.
 _MAIN_SCHEMA = [
@@ -71,11 +93,22 @@ _MAIN_SCHEMA = [
     " version INTEGER, bucket INTEGER, wm_s INTEGER, mark_s, wm_e INTEGER, mark_e,"
     " min_s, min_e)",
     "CREATE TABLE IF NOT EXISTS rollup_dirty (bucket INTEGER PRIMARY KEY)",
-    *(f"CREATE TABLE IF NOT EXISTS rollup_{t} ({cols})" for t, cols in _TABLES.items()),
-    *(f"CREATE INDEX IF NOT EXISTS rollup_{t}_bucket ON rollup_{t} (bucket)" for t in _TABLES),
+    # Per hour (``bucket``) and per UTC day (``bucket`` = the day's first hour): a day row is
+    # the sum of its hour rows, rebuilt whenever one of its hours is recomputed.
+    *(
+        f"CREATE TABLE IF NOT EXISTS rollup_{level}{t} ({cols})"
+        for t, cols in _TABLES.items()
+        for level in ("", "day_")
+    ),
+    *(
+        f"CREATE INDEX IF NOT EXISTS rollup_{level}{t}_bucket ON rollup_{level}{t} (bucket)"
+        for t in _TABLES
+        for level in ("", "day_")
+    ),
 ]
 _TEMP_SCHEMA = [
     "CREATE TEMP TABLE IF NOT EXISTS rollup_pick (b INTEGER PRIMARY KEY, lo REAL, hi REAL)",
+    "CREATE TEMP TABLE IF NOT EXISTS rollup_days (d INTEGER PRIMARY KEY)",
     "CREATE TEMP TABLE IF NOT EXISTS rollup_info (valid, b0, low, min_s, min_e, pruned, prune_hi)",
     "CREATE TEMP TABLE IF NOT EXISTS rollup_sel (bucket INTEGER, qid, loc, served, query,"
     " total, fallback, corrected, ts, articles, final, clicked)",
@@ -179,6 +212,37 @@ def _pending(conn, since: float | None) -> None:
         f"UPDATE temp.rollup_pick SET lo = b * {BUCKET_SECONDS} - 1,"
         f" hi = (b + 1) * {BUCKET_SECONDS} + 1"
     )
+    _days_of_pick(conn)
+    # The day the period starts in is read by the hour too (its day row counts hours before).
+    conn.execute(
+        f"INSERT OR IGNORE INTO temp.rollup_days SELECT b0 / {HOURS} * {HOURS}"
+        " FROM temp.rollup_info WHERE b0 >= 0"
+    )
+
+
+def _days_of_pick(conn) -> None:
+    """``temp.rollup_days``: the days (first hours) of the picked buckets."""
+    conn.execute("DELETE FROM temp.rollup_days")
+    conn.execute(
+        f"INSERT OR IGNORE INTO temp.rollup_days SELECT b / {HOURS} * {HOURS} FROM temp.rollup_pick"
+    )
+
+
+def _merge_days(conn) -> None:
+    """Rebuild the day rows of ``temp.rollup_days`` from their hour rows."""
+    for table, (keys, values) in _MERGE.items():
+        conn.execute(
+            f"DELETE FROM main.rollup_day_{table} WHERE bucket IN (SELECT d FROM temp.rollup_days)"
+        )
+        key_sql = ", ".join(f"r.{k}" for k in keys)
+        value_sql = ", ".join(f"{agg}(r.{c})" for c, agg in values.items())
+        conn.execute(
+            f"""INSERT INTO main.rollup_day_{table}
+                SELECT o.d, {key_sql}, {value_sql}
+                FROM temp.rollup_days o
+                JOIN main.rollup_{table} r ON r.bucket >= o.d AND r.bucket < o.d + {HOURS}
+                GROUP BY o.d, {key_sql}"""
+        )
 
 
 def _aggregate(conn, since: float | None, target: str) -> None:
@@ -236,13 +300,21 @@ def prepare(conn, since: float) -> None:
 
 
 def source(table: str, locale: str | None) -> tuple[str, list]:
-    """SQL (a parenthesized SELECT) for the aggregate rows of ``table`` after :func:`prepare`:
-    the clean rollup buckets of the period plus the raw part, for ``locale`` if given."""
+    """SQL (a parenthesized SELECT) for the aggregate rows of ``table`` after :func:`prepare`,
+    for ``locale`` if given: the day rows of the period's whole clean days, the hour rows of the
+    clean hours of the other days (the one the period starts in, days with a raw hour) and the
+    raw part."""
     cols = _TABLES[table].split(", ")
     names = ", ".join(f"r.{c.split()[0]}" for c in cols)
-    sql = f"""SELECT {names} FROM main.rollup_{table} r, temp.rollup_info i
-              WHERE i.valid AND r.bucket > i.b0 AND r.bucket >= i.low
-                AND r.bucket NOT IN (SELECT b FROM temp.rollup_pick)
+    clean = "r.bucket NOT IN (SELECT b FROM temp.rollup_pick)"
+    sql = f"""SELECT {names} FROM main.rollup_day_{table} r, temp.rollup_info i
+              WHERE i.valid AND r.bucket > i.b0 AND r.bucket + {HOURS} > i.low
+                AND r.bucket NOT IN (SELECT d FROM temp.rollup_days)
+              UNION ALL
+              SELECT {names} FROM temp.rollup_days o
+              JOIN main.rollup_{table} r ON r.bucket >= o.d AND r.bucket < o.d + {HOURS},
+                   temp.rollup_info i
+              WHERE i.valid AND r.bucket > i.b0 AND r.bucket >= i.low AND {clean}
               UNION ALL SELECT * FROM temp.part_{table}"""
     if not locale:
         return f"({sql})", []
@@ -274,10 +346,12 @@ def refresh(conn: sqlite3.Connection, budget: float | None = None) -> dict:
     try:
         _pending(conn, None)
         # Invalid: throw everything away (the pick already holds every bucket).
-        for t in [*_TABLES, "dirty"]:
+        # Pruned: hours before the oldest search left go, and days wholly before it.
+        for t in [*_TABLES, *(f"day_{t}" for t in _TABLES), "dirty"]:
+            end = f"bucket + {HOURS}" if t.startswith("day_") else "bucket + 1"
             conn.execute(
                 f"DELETE FROM main.rollup_{t} WHERE (SELECT NOT valid FROM temp.rollup_info)"
-                " OR bucket < coalesce((SELECT low FROM temp.rollup_info), bucket + 1)"
+                f" OR {end} <= coalesce((SELECT low FROM temp.rollup_info), {end})"
             )
         conn.execute("INSERT OR IGNORE INTO main.rollup_dirty SELECT b FROM temp.rollup_pick")
         conn.execute(
@@ -319,6 +393,8 @@ def refresh(conn: sqlite3.Connection, budget: float | None = None) -> dict:
                         " WHERE bucket IN (SELECT b FROM temp.rollup_pick)"
                     )
                 _aggregate(conn, None, "main.rollup")
+                _days_of_pick(conn)
+                _merge_days(conn)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
