@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import sqlite3
 import time
 
@@ -37,6 +38,8 @@ from .analytics import get_recorder
 from .errors import InvalidParameter
 from .errors import ServiceUnavailable
 from .errors import error_body
+
+log = logging.getLogger("helpapi.insights")
 
 # The locale a search is counted under: what was asked for, else what answered.
 _LOCALE = "coalesce(s.requested_locale, s.locale)"
@@ -298,7 +301,13 @@ def _query_with_budget(path, query, args, extra) -> list | None:
     try:
         # Bring the rollup up to date first, within part of the budget: what is left stays
         # dirty and is read raw (still right, only slower) until a later request finishes it.
-        rollup.refresh(conn, budget=QUERY_SECONDS * REFRESH_SHARE)
+        try:
+            rollup.refresh(conn, budget=QUERY_SECONDS * REFRESH_SHARE)
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise
+            # Locked past the busy timeout by writers, or a read-only file: answer anyway.
+            log.warning("insights: rollup refresh skipped: %s", exc)
         return query(conn, *args, **extra)
     except sqlite3.OperationalError as exc:
         if "interrupted" not in str(exc):

@@ -267,8 +267,16 @@ def test_a_read_after_a_refresh_reads_only_the_first_hour_raw(db):
 def test_refresh_with_a_budget_leaves_dirty_hours_that_read_raw(db, monkeypatch):
     path, conn, gen = db
     monkeypatch.setattr(rollup, "BUCKETS_PER_TRANSACTION", 2)
+    monkeypatch.setattr(rollup, "MARK_ROWS", 500)  # a first build in several transactions
     stats = rollup.refresh(conn, budget=0.0)
     assert stats["recomputed"] == 2 and stats["dirty"] > 0
+    state = conn.execute("SELECT wm_s, wm_e FROM rollup_state").fetchone()
+    assert 0 < state[0] < conn.execute("SELECT max(rowid) FROM searches").fetchone()[0]
+    _compare_functions(conn, NOW - 30 * DAY)  # rows past the watermark read raw
+    rollup.refresh(conn, budget=0.0)
+    _compare_functions(conn, NOW - 30 * DAY)
+    stats = rollup.refresh(conn)
+    assert stats["dirty"] == 0
     _compare_functions(conn, NOW - 30 * DAY)
 
 
