@@ -46,6 +46,7 @@ VERSION = 1
 SKEW = 3600.0
 # Dirty buckets recomputed per write transaction (each about an hour of traffic).
 BUCKETS_PER_TRANSACTION = 4
+DAYS_PER_TRANSACTION = 2  # stale days merged into day rows per write transaction
 # Rows of each table looked at per marking transaction (a first build over a big database is
 # many short transactions, and resumes where the last request stopped).
 MARK_ROWS = 50_000
@@ -96,6 +97,8 @@ _MAIN_SCHEMA = [
     " version INTEGER, bucket INTEGER, wm_s INTEGER, mark_s, wm_e INTEGER, mark_e,"
     " min_s, min_e)",
     "CREATE TABLE IF NOT EXISTS rollup_dirty (bucket INTEGER PRIMARY KEY)",
+    # Days (first hours) whose day rows lag their hour rows: read by the hour until merged.
+    "CREATE TABLE IF NOT EXISTS rollup_stale (bucket INTEGER PRIMARY KEY)",
     # Per hour (``bucket``) and per UTC day (``bucket`` = the day's first hour): a day row is
     # the sum of its hour rows, rebuilt whenever one of its hours is recomputed.
     *(
@@ -221,10 +224,15 @@ def _pending(conn, since: float | None, top_s: int = 2**62, top_e: int = 2**62) 
         f" hi = (b + 1) * {BUCKET_SECONDS} + 1"
     )
     _days_of_pick(conn)
-    # The day the period starts in is read by the hour too (its day row counts hours before).
+    # The day the period starts in is read by the hour too (its day row counts hours before),
+    # and so are days not merged since an hour of theirs was recomputed (today, mostly).
     conn.execute(
         f"INSERT OR IGNORE INTO temp.rollup_days SELECT b0 / {HOURS} * {HOURS}"
         " FROM temp.rollup_info WHERE b0 >= 0"
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO temp.rollup_days SELECT s.bucket FROM main.rollup_stale s,"
+        f" temp.rollup_info i WHERE i.valid AND s.bucket + {HOURS} > i.b0"
     )
 
 
@@ -383,7 +391,7 @@ def refresh(conn: sqlite3.Connection, budget: float | None = None) -> dict:
     with _writing(conn):
         if not conn.execute(f"SELECT {_VALID}").fetchall()[0][0]:
             # Never built, another version, or the watermark rows are gone: start afresh.
-            for t in [*_TABLES, *(f"day_{t}" for t in _TABLES), "dirty", "state"]:
+            for t in [*_TABLES, *(f"day_{t}" for t in _TABLES), "dirty", "stale", "state"]:
                 conn.execute(f"DELETE FROM main.rollup_{t}")
             conn.execute(
                 "INSERT INTO main.rollup_state VALUES (1, ?, ?, 0, NULL, 0, NULL, NULL, NULL)",
@@ -396,8 +404,8 @@ def refresh(conn: sqlite3.Connection, budget: float | None = None) -> dict:
             top_e, last_e = _next_watermark(conn, "events", "wm_e")
             _pending(conn, None, top_s, top_e)
             # Pruned: hours before the oldest search left go, and days wholly before it.
-            for t in [*_TABLES, *(f"day_{t}" for t in _TABLES), "dirty"]:
-                end = f"bucket + {HOURS}" if t.startswith("day_") else "bucket + 1"
+            for t in [*_TABLES, *(f"day_{t}" for t in _TABLES), "dirty", "stale"]:
+                end = f"bucket + {HOURS}" if t.startswith("day_") or t == "stale" else "bucket + 1"
                 conn.execute(
                     f"DELETE FROM main.rollup_{t}"
                     f" WHERE {end} <= coalesce((SELECT low FROM temp.rollup_info), {end})"
@@ -435,15 +443,41 @@ def refresh(conn: sqlite3.Connection, budget: float | None = None) -> dict:
                         " WHERE bucket IN (SELECT b FROM temp.rollup_pick)"
                     )
                 _aggregate(conn, None, "main.rollup")
-                _days_of_pick(conn)
-                _merge_days(conn)
+                conn.execute(
+                    f"INSERT OR IGNORE INTO main.rollup_stale SELECT b / {HOURS} * {HOURS}"
+                    " FROM temp.rollup_pick"
+                )
         done += n
         if not n or over():
+            break
+    # Merge the stale days that are over and have no dirty hour; today stays by the hour (it
+    # would be merged again at each refresh).
+    merged = 0
+    while not over() or not merged:
+        with _writing(conn):
+            conn.execute("DELETE FROM temp.rollup_days")
+            conn.execute(
+                f"""INSERT INTO temp.rollup_days SELECT s.bucket FROM main.rollup_stale s
+                    WHERE s.bucket + {HOURS} <= {bucket_of("?")}
+                      AND NOT EXISTS (SELECT 1 FROM main.rollup_dirty d
+                                      WHERE d.bucket >= s.bucket AND d.bucket < s.bucket + {HOURS})
+                    ORDER BY s.bucket DESC LIMIT ?""",
+                [time.time(), DAYS_PER_TRANSACTION],
+            )
+            m = conn.execute("SELECT count(*) FROM temp.rollup_days").fetchall()[0][0]
+            if m:
+                _merge_days(conn)
+                conn.execute(
+                    "DELETE FROM main.rollup_stale WHERE bucket IN (SELECT d FROM temp.rollup_days)"
+                )
+        merged += m
+        if not m:
             break
     left = conn.execute("SELECT count(*) FROM main.rollup_dirty").fetchall()[0][0]
     return {
         "marked": marked,
         "recomputed": done,
+        "days_merged": merged,
         "dirty": left,
         "seconds": round(time.monotonic() - start, 3),
     }

@@ -373,3 +373,23 @@ def test_every_route_json_and_csv_equals_the_raw_answer(app_client, monkeypatch,
     before = [_answer(app_client, u) for u in urls]
     for url, b, a in zip(urls, before, after, strict=True):
         assert a == b, url
+
+
+def test_today_stays_by_the_hour_until_it_is_over(db, monkeypatch):
+    """Today's day rows would be merged again at every refresh: it is read by the hour."""
+    path, conn, gen = db
+    clock = types.SimpleNamespace(time=lambda: NOW, monotonic=time.monotonic)
+    monkeypatch.setattr(rollup, "time", clock)
+    rollup.refresh(conn)
+    today = int(NOW // DAY * 24)
+    stale = [b for (b,) in conn.execute("SELECT bucket FROM rollup_stale")]
+    assert stale == [today]
+    assert not conn.execute(
+        "SELECT 1 FROM rollup_day_searches WHERE bucket = ?", (today,)
+    ).fetchall()
+    for days in (1, 30):
+        _compare_functions(conn, NOW - days * DAY)
+    clock.time = lambda: NOW + DAY
+    rollup.refresh(conn)
+    assert not conn.execute("SELECT 1 FROM rollup_stale").fetchall()
+    _compare_functions(conn, NOW - 30 * DAY)
