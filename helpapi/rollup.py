@@ -265,13 +265,14 @@ def _aggregate(conn, since: float | None, target: str) -> None:
     """Aggregate the raw rows of the picked buckets (from ``since``) into ``target``_* tables
     (``main.rollup`` for a refresh, ``temp.part`` for a reader)."""
     conn.execute("DELETE FROM temp.rollup_sel")
-    # The ts range lets each bucket use the searches_ts index; the bucket test is exact.
+    # The ts range lets each bucket use the searches_ts index, picked buckets outermost (CROSS
+    # JOIN keeps that order: SQLite would rather walk the whole period); the bucket test is exact.
     conn.execute(
         f"""INSERT INTO temp.rollup_sel
             SELECT p.b, s.query_id, coalesce(s.requested_locale, s.locale), s.locale, s.query,
                    s.total, s.fallback, s.corrected, s.ts, s.articles, {_FINAL}, {_CLICKED}
             FROM temp.rollup_pick p
-            JOIN main.searches s ON s.ts >= p.lo AND s.ts < p.hi AND {bucket_of("s.ts")} = p.b
+            CROSS JOIN main.searches s ON s.ts >= p.lo AND s.ts < p.hi AND {bucket_of("s.ts")} = p.b
             WHERE s.ts >= ?""",
         [_NO_SINCE if since is None else since],
     )
