@@ -12,8 +12,9 @@ slug and locale (several articles share one assetid); their ``id`` comes along a
 
 The lists and rates are read from an hourly rollup (:mod:`helpapi.rollup`), not from every
 search of the period: each request first brings the rollup up to date from a rowid watermark
-(only rows written since are looked at), then reads the clean hours' aggregates plus the raw
-rows of the hour the period starts in and of hours not yet recomputed. The answers equal those
+(only rows written since are looked at), then reads the day rows of the period's whole days,
+the hour rows of the others, and the raw rows of the hour the period starts in and of hours
+not yet recomputed. The answers equal those
 of the raw-row queries (:mod:`helpapi.insights_raw`, tests/test_insights_rollup.py).
 
 The SQL is kept here, in plain functions of a connection, so it is testable without Flask.
