@@ -406,10 +406,13 @@ def refresh(conn: sqlite3.Connection, budget: float | None = None) -> dict:
             _pending(conn, None, top_s, top_e)
             # Pruned: hours before the oldest search left go, and days wholly before it.
             for t in [*_TABLES, *(f"day_{t}" for t in _TABLES), "dirty", "stale"]:
-                end = f"bucket + {HOURS}" if t.startswith("day_") or t == "stale" else "bucket + 1"
+                # A day (its first hour) ends before hour ``low`` when it is 24 hours earlier;
+                # no search left at all: everything goes. (Written to use the bucket index.)
+                shift = HOURS - 1 if t.startswith("day_") or t == "stale" else 0
                 conn.execute(
                     f"DELETE FROM main.rollup_{t}"
-                    f" WHERE {end} <= coalesce((SELECT low FROM temp.rollup_info), {end})"
+                    " WHERE bucket < coalesce((SELECT low FROM temp.rollup_info) - ?, ?)",
+                    [shift, 2**62],
                 )
             conn.execute("INSERT OR IGNORE INTO main.rollup_dirty SELECT b FROM temp.rollup_pick")
             marked += conn.execute("SELECT changes()").fetchall()[0][0]
