@@ -111,6 +111,12 @@ _MAIN_SCHEMA = [
         for t in _TABLES
         for level in ("", "day_")
     ),
+    # One locale's day rows without reading the others' (the filter is case-blind).
+    *(
+        f"CREATE INDEX IF NOT EXISTS rollup_day_{t}_locale"
+        f" ON rollup_day_{t} (lower(locale), bucket)"
+        for t in _TABLES
+    ),
 ]
 _TEMP_SCHEMA = [
     "CREATE TEMP TABLE IF NOT EXISTS rollup_pick (b INTEGER PRIMARY KEY, lo REAL, hi REAL)",
