@@ -10,6 +10,13 @@ names as ``refines`` is superseded (README "Search analytics"), unless someone c
 on its results. ``daily`` also gives ``requests``, every search answered. Articles are named by
 slug and locale (several articles share one assetid); their ``id`` comes along as extra.
 
+The lists and rates are read from an hourly rollup (:mod:`helpapi.rollup`), not from every
+search of the period: each request first brings the rollup up to date from a rowid watermark
+(only rows written since are looked at), then reads the day rows of the period's whole days,
+the hour rows of the others, and the raw rows of the hour the period starts in and of hours
+not yet recomputed. The answers equal those
+of the raw-row queries (:mod:`helpapi.insights_raw`, tests/test_insights_rollup.py).
+
 The SQL is kept here, in plain functions of a connection, so it is testable without Flask.
 """
 
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import sqlite3
 import time
 
@@ -24,12 +32,15 @@ from flask import Response
 from flask import jsonify
 from flask import request
 
+from . import rollup
 from .admin import bp
 from .analytics import connect
 from .analytics import get_recorder
 from .errors import InvalidParameter
 from .errors import ServiceUnavailable
 from .errors import error_body
+
+log = logging.getLogger("helpapi.insights")
 
 # The locale a search is counted under: what was asked for, else what answered.
 _LOCALE = "coalesce(s.requested_locale, s.locale)"
@@ -48,6 +59,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # searches take seconds per query) ends in a clear 503 instead of holding the worker past its
 # timeout; under the gevent worker a query also stalls every search that worker serves.
 QUERY_SECONDS = 10.0
+# Share of that budget a request may spend recomputing dirty rollup hours before it reads.
+REFRESH_SHARE = 0.5
 
 
 class InsightsTimeout(ServiceUnavailable):
@@ -80,87 +93,79 @@ def _rows(conn: sqlite3.Connection, sql: str, params) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
+def _read(conn, since: float, queries) -> list:
+    """Run ``queries`` (functions of ``conn``) in one snapshot after :func:`rollup.prepare`."""
+    with rollup.snapshot(conn):
+        rollup.prepare(conn, since)
+        return [q(conn) for q in queries]
+
+
 def top_queries(conn, locale, since, limit) -> list[dict]:
     """Top queries: searches, click-through rate and zero-result rate."""
-    where, params = _where(locale, since)
-    return _rows(
-        conn,
-        f"""
-        SELECT s.query AS query, count(*) AS searches,
-               round(avg(c.query_id IS NOT NULL), 4) AS click_through_rate,
-               round(avg(s.total = 0), 4) AS zero_result_rate,
-               round(avg(s.fallback), 4) AS fallback_rate
-        FROM searches s
-        LEFT JOIN (SELECT DISTINCT query_id FROM events WHERE type = 'click') c
-               ON c.query_id = s.query_id
-        WHERE {where}
-        GROUP BY s.query ORDER BY searches DESC, s.query LIMIT ?
-        """,
-        [*params, limit],
-    )
+    src, params = rollup.source("queries", locale)
+    sql = f"""
+        SELECT query, sum(n) AS searches,
+               round(1.0 * sum(clicked) / sum(n), 4) AS click_through_rate,
+               round(1.0 * sum(zero) / sum(n), 4) AS zero_result_rate,
+               round(1.0 * sum(fallbacks) / sum(n), 4) AS fallback_rate
+        FROM {src} GROUP BY query ORDER BY searches DESC, query LIMIT ?
+        """
+    return _read(conn, since, [lambda c: _rows(c, sql, [*params, limit])])[0]
 
 
 def zero_results(conn, locale, since, limit) -> list[dict]:
     """Top queries that found nothing, with the locales asked and the correction offered."""
-    where, params = _where(locale, since)
-    return _rows(
-        conn,
-        f"""
-        SELECT s.query AS query, count(*) AS searches,
-               group_concat(DISTINCT {_LOCALE}) AS locales,
-               max(s.corrected) AS corrected, max(s.ts) AS last_seen
-        FROM searches s
-        WHERE {where} AND s.total = 0
-        GROUP BY s.query ORDER BY searches DESC, s.query LIMIT ?
-        """,
-        [*params, limit],
-    )
+    src, params = rollup.source("queries", locale)
+    # The locales in a stable order (the raw query listed them in the order it met them).
+    sql = f"""
+        SELECT query, sum(zero) AS searches, group_concat(DISTINCT locale) AS locales,
+               max(zero_corrected) AS corrected, max(zero_last_seen) AS last_seen
+        FROM (SELECT * FROM {src} WHERE zero > 0 ORDER BY query, locale)
+        GROUP BY query ORDER BY searches DESC, query LIMIT ?
+        """
+    return _read(conn, since, [lambda c: _rows(c, sql, [*params, limit])])[0]
 
 
 def fallbacks(conn, locale, since, limit) -> list[dict]:
     """Per locale: share answered from English, top such queries, English articles clicked."""
-    where, params = _where(locale, since)
-    summary = _rows(
-        conn,
-        f"""
-        SELECT {_LOCALE} AS locale, count(*) AS searches, sum(s.fallback) AS fallback_searches,
-               round(avg(s.fallback), 4) AS fallback_share
-        FROM searches s WHERE {where}
-        GROUP BY 1 ORDER BY fallback_searches DESC, searches DESC, 1
-        """,
-        params,
-    )
+    searches, sparams = rollup.source("searches", locale)
+    queries, qparams = rollup.source("queries", locale)
+    events, eparams = rollup.source("events", locale)
+    summary_sql = f"""
+        SELECT locale, sum(n) AS searches, sum(fallbacks) AS fallback_searches,
+               round(1.0 * sum(fallbacks) / sum(n), 4) AS fallback_share
+        FROM {searches} GROUP BY locale HAVING sum(n) > 0
+        ORDER BY fallback_searches DESC, searches DESC, 1
+        """
     # Only the top ``limit`` of each locale leave SQLite (the queries are typed by strangers:
     # there may be a million distinct ones).
-    queries = _rows(
-        conn,
-        f"""
+    queries_sql = f"""
         SELECT locale, query, searches FROM (
-            SELECT {_LOCALE} AS locale, s.query AS query, count(*) AS searches,
-                   row_number() OVER (PARTITION BY {_LOCALE} ORDER BY count(*) DESC, s.query) AS r
-            FROM searches s WHERE {where} AND s.fallback = 1
+            SELECT locale, query, sum(fallbacks) AS searches,
+                   row_number() OVER (PARTITION BY locale ORDER BY sum(fallbacks) DESC, query)
+                       AS r
+            FROM {queries} WHERE fallbacks > 0
             GROUP BY 1, 2
         ) WHERE r <= ? ORDER BY searches DESC, query
-        """,
-        [*params, limit],
-    )
-    clicked = _rows(
-        conn,
-        f"""
+        """
+    clicked_sql = f"""
         SELECT locale, article, article_locale, id, clicks FROM (
-            SELECT {_LOCALE} AS locale, e.article AS article,
-                   coalesce(e.locale, s.locale) AS article_locale, max(e.article_id) AS id,
-                   count(*) AS clicks,
+            SELECT locale, article, article_locale, max(id_click) AS id, sum(clicks) AS clicks,
                    row_number() OVER (
-                       PARTITION BY {_LOCALE}
-                       ORDER BY count(*) DESC, e.article, coalesce(e.locale, s.locale)
+                       PARTITION BY locale ORDER BY sum(clicks) DESC, article, article_locale
                    ) AS r
-            FROM events e JOIN searches s ON s.query_id = e.query_id
-            WHERE {where} AND e.type = 'click' AND s.fallback = 1
+            FROM {events} WHERE fallback = 1 AND clicks > 0
             GROUP BY 1, 2, 3
         ) WHERE r <= ? ORDER BY clicks DESC, article, article_locale
-        """,
-        [*params, limit],
+        """
+    summary, queries, clicked = _read(
+        conn,
+        since,
+        [
+            lambda c: _rows(c, summary_sql, sparams),
+            lambda c: _rows(c, queries_sql, [*qparams, limit]),
+            lambda c: _rows(c, clicked_sql, [*eparams, limit]),
+        ],
     )
     out = []
     for row in summary:
@@ -190,28 +195,23 @@ def fallbacks(conn, locale, since, limit) -> list[dict]:
 
 def articles(conn, locale, since, limit, sort="shown") -> list[dict]:
     """Per article (slug and locale): shown, clicks, click-through rate, helpful, not helpful."""
-    where, params = _where(locale, since)
     order = {
         "shown": "shown DESC",
         "clicks": "clicks DESC",
         "helpful": "helpful DESC",
         "not_helpful": "not_helpful DESC",
     }[sort]
-    return _rows(
-        conn,
-        f"""
+    shown_src, sparams = rollup.source("shown", locale)
+    events_src, eparams = rollup.source("events", locale)
+    sql = f"""
         WITH shown AS (
-            SELECT {_SHOWN_SLUG} AS article, {_SHOWN_LOCALE} AS locale, max({_SHOWN_ID}) AS id,
-                   count(*) AS n
-            FROM searches s, json_each(s.articles) j WHERE {where} GROUP BY 1, 2
+            SELECT article, article_locale AS locale, max(id) AS id, sum(n) AS n
+            FROM {shown_src} GROUP BY 1, 2
         ), ev AS (
-            SELECT e.article AS article, coalesce(e.locale, s.locale) AS locale,
-                   max(e.article_id) AS id,
-                   sum(e.type = 'click') AS clicks,
-                   sum(e.type = 'helpful') AS helpful,
-                   sum(e.type = 'not_helpful') AS not_helpful
-            FROM events e JOIN searches s ON s.query_id = e.query_id
-            WHERE {where} GROUP BY 1, 2
+            SELECT article, article_locale AS locale, max(id_all) AS id,
+                   sum(clicks) AS clicks, sum(helpful) AS helpful,
+                   sum(not_helpful) AS not_helpful
+            FROM {events_src} GROUP BY 1, 2
         ), ids AS (
             SELECT article, locale FROM shown UNION SELECT article, locale FROM ev
         )
@@ -224,9 +224,8 @@ def articles(conn, locale, since, limit, sort="shown") -> list[dict]:
         FROM ids LEFT JOIN shown ON shown.article = ids.article AND shown.locale IS ids.locale
                  LEFT JOIN ev ON ev.article = ids.article AND ev.locale IS ids.locale
         ORDER BY {order}, shown DESC, ids.article, ids.locale LIMIT ?
-        """,
-        [*params, *params, limit],
-    )
+        """
+    return _read(conn, since, [lambda c: _rows(c, sql, [*sparams, *eparams, limit])])[0]
 
 
 def daily(conn, locale, since, limit=None) -> list[dict]:
@@ -235,30 +234,18 @@ def daily(conn, locale, since, limit=None) -> list[dict]:
     ``searches`` and the rates count final searches; ``requests`` counts every search answered
     (keystrokes of search as you type included). The dashboard's time series. ``limit`` is
     not applied: the rows are bounded by the days asked for times the locales seen, and a cut
-    series would draw a false chart.
+    series would draw a false chart. A bucket (an hour) lies within one UTC day.
     """
-    where, params = _where(locale, since, final=False)
-    return _rows(
-        conn,
-        f"""
-        SELECT day, locale, sum(final) AS searches, count(*) AS requests,
-               sum(final AND total = 0) AS zero_results, sum(final AND fallback) AS fallbacks,
-               sum(final AND clicked) AS clicked,
-               round(1.0 * sum(final AND total = 0) / nullif(sum(final), 0), 4)
-                   AS zero_result_rate,
-               round(1.0 * sum(final AND fallback) / nullif(sum(final), 0), 4) AS fallback_rate
-        FROM (
-            SELECT date(s.ts, 'unixepoch') AS day, {_LOCALE} AS locale, {_FINAL} AS final,
-                   s.total AS total, s.fallback AS fallback, c.query_id IS NOT NULL AS clicked
-            FROM searches s
-            LEFT JOIN (SELECT DISTINCT query_id FROM events WHERE type = 'click') c
-                   ON c.query_id = s.query_id
-            WHERE {where}
-        )
-        GROUP BY 1, 2 ORDER BY 1, 2
-        """,
-        params,
-    )
+    src, params = rollup.source("searches", locale)
+    sql = f"""
+        SELECT date(bucket * {rollup.BUCKET_SECONDS}, 'unixepoch') AS day, locale,
+               sum(n) AS searches, sum(requests) AS requests, sum(zero) AS zero_results,
+               sum(fallbacks) AS fallbacks, sum(clicked) AS clicked,
+               round(1.0 * sum(zero) / nullif(sum(n), 0), 4) AS zero_result_rate,
+               round(1.0 * sum(fallbacks) / nullif(sum(n), 0), 4) AS fallback_rate
+        FROM {src} GROUP BY 1, 2 ORDER BY 1, 2
+        """
+    return _read(conn, since, [lambda c: _rows(c, sql, params)])[0]
 
 
 # -- HTTP edge ---------------------------------------------------------------------------------
@@ -313,6 +300,15 @@ def _query_with_budget(path, query, args, extra) -> list | None:
     deadline = time.monotonic() + QUERY_SECONDS
     conn.set_progress_handler(lambda: time.monotonic() > deadline, 10000)
     try:
+        # Bring the rollup up to date first, within part of the budget: what is left stays
+        # dirty and is read raw (still right, only slower) until a later request finishes it.
+        try:
+            rollup.refresh(conn, budget=QUERY_SECONDS * REFRESH_SHARE)
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise
+            # Locked past the busy timeout by writers, or a read-only file: answer anyway.
+            log.warning("insights: rollup refresh skipped: %s", exc)
         return query(conn, *args, **extra)
     except sqlite3.OperationalError as exc:
         if "interrupted" not in str(exc):
