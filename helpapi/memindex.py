@@ -26,6 +26,10 @@ import os
 import struct
 from array import array
 from bisect import bisect_left
+from collections import Counter
+from itertools import accumulate
+from itertools import islice
+from itertools import repeat
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein as _Levenshtein
@@ -129,28 +133,43 @@ class Recorder:
             terms = self.sorted_terms(field)
             docs, scores, post_off = array(doc_type), array("d"), array("I", [0])
             pos_off, positions = array("I", [0]), array("I")
-            forward = [[] for _ in range(n_docs)] if field in FORWARD_FIELDS else None
+            positional = field in POSITION_FIELDS
+            # The term number of each posting, for the forward lists (text, grams).
+            tids = array("I") if field in FORWARD_FIELDS else None
             # scoring.bm25's length term per document, computed once (the same float
             # operations in the same order: scores stay bit-identical to Whoosh's).
             k1, b = _WEIGHTING.K1, _WEIGHTING.B
             # (None: the document has no token in the field, so no posting reads it.)
             norm = [k1 * ((1 - b) + b * fl / avgfl) if fl is not None else 0.0 for fl in lengths]
             k1p1 = k1 + 1
+            log = math.log
+            # One comprehension per term and section rather than a loop per posting: most
+            # of a locale's build is here (an edited article rewrites the whole file).
             for tid, term in enumerate(terms):
                 entries = table[term]
-                if not identity:
+                if identity:
+                    ds = [e[0] for e in entries]
+                else:
                     entries = sorted(entries, key=lambda e: docnum[e[0]])
+                    ds = [docnum[e[0]] for e in entries]
                 # Whoosh's WeightingModel.idf, from the same document frequency.
-                idf = math.log(n_docs / (len(entries) + 1)) + 1
-                for order, weight, plist in entries:
-                    d = docnum[order]
-                    score = idf * ((weight * k1p1) / (weight + norm[d]))
-                    docs.append(d)
-                    scores.append(score)
-                    positions.extend(plist)
-                    pos_off.append(len(positions))
-                    if forward is not None:
-                        forward[d].append((tid, score))
+                idf = log(n_docs / (len(entries) + 1)) + 1
+                docs.extend(ds)
+                scores.extend(
+                    [
+                        idf * ((e[1] * k1p1) / (e[1] + norm[d]))
+                        for e, d in zip(entries, ds, strict=True)
+                    ]
+                )
+                if positional:
+                    base = len(positions)
+                    for e in entries:
+                        positions.extend(e[2])
+                    # Where each posting's positions end (``base`` is pos_off's last already).
+                    ends = accumulate([len(e[2]) for e in entries], initial=base)
+                    pos_off.extend(islice(ends, 1, None))
+                if tids is not None:
+                    tids.extend(repeat(tid, len(entries)))
                 post_off.append(len(docs))
             if positions and max(positions) <= 0xFFFF:
                 positions = array("H", positions)
@@ -160,13 +179,14 @@ class Recorder:
                 spec.update(pos_off=out.add(pos_off), positions=out.add(positions))
             if field in FUZZY:
                 header.setdefault("fuzzy", {})[field] = out.fuzzy_table(terms, *FUZZY[field])
-            if forward is not None:
-                # Term numbers ascend per document: terms were numbered in sorted order.
-                fwd_off, fwd_tids, fwd_scores = array("I", [0]), array("I"), array("d")
-                for entries in forward:
-                    fwd_tids.extend(t for t, _ in entries)
-                    fwd_scores.extend(x for _, x in entries)
-                    fwd_off.append(len(fwd_tids))
+            if tids is not None:
+                # Each document's (term number, score) pairs, term numbers ascending: the
+                # postings in document order, stable (terms were numbered in sorted order).
+                order = sorted(range(len(docs)), key=docs.__getitem__)
+                fwd_tids = array("I", map(tids.__getitem__, order))
+                fwd_scores = array("d", map(scores.__getitem__, order))
+                counts = Counter(docs)
+                fwd_off = array("I", accumulate(map(counts.__getitem__, range(n_docs)), initial=0))
                 spec.update(
                     fwd_off=out.add(fwd_off),
                     fwd_tids=out.add(fwd_tids),
