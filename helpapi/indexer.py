@@ -512,7 +512,9 @@ def _build_locale(
         (target / DOCS_FILE).write_text(json.dumps(record), "utf-8")
     with ix.reader() as reader:
         stats.terms = sum(1 for _ in reader.lexicon("text"))
-        recorder.write(target / memindex.FILENAME, reader)
+        # The serving file's fuzzy tables are patched rather than rebuilt (verified folder).
+        old = Path(previous_dir) / memindex.FILENAME if previous_dir and reused else None
+        recorder.write(target / memindex.FILENAME, reader, old)
     labels.write(target / facets.FILENAME)
     display.write(target / display.FILENAME, shown)
     stats.size_bytes = sum(p.stat().st_size for p in target.iterdir())

@@ -115,8 +115,26 @@ class Recorder:
             cached = self._sorted[field] = _sorted_terms(self.postings[field])
         return cached
 
-    def write(self, path: Path, reader) -> None:
-        """Score every posting with ``reader``'s statistics and write ``path``."""
+    def write(self, path: Path, reader, previous: Path | None = None) -> None:
+        """Score every posting with ``reader``'s statistics and write ``path``.
+
+        ``previous``: a verified ``postings.bin`` of the same locale (the serving one), whose
+        fuzzy tables are patched for the terms that came and went instead of rebuilt
+        (:func:`_patched_fuzzy`; the same bytes).
+        """
+        old = None
+        if previous is not None:
+            try:
+                old = MemIndex.open(previous.parent)
+            except (OSError, DamagedPostings):
+                old = None
+        try:
+            self._write(path, reader, old)
+        finally:
+            if old is not None:
+                old.close()
+
+    def _write(self, path: Path, reader, old: MemIndex | None) -> None:
         n_docs = reader.doc_count_all()
         # Documents are numbered in the order they were added (one writer, one segment); map
         # through the unique slug anyway, so a different Whoosh layout cannot misnumber them.
@@ -178,7 +196,14 @@ class Recorder:
             if field in POSITION_FIELDS:
                 spec.update(pos_off=out.add(pos_off), positions=out.add(positions))
             if field in FUZZY:
-                header.setdefault("fuzzy", {})[field] = out.fuzzy_table(terms, *FUZZY[field])
+                k, chars = FUZZY[field]
+                patched = _patched_fuzzy(old, field, terms, k, chars) if old else None
+                if patched is not None:
+                    fuzzy = out.term_table(*patched)
+                    fuzzy.update(k=k, chars=chars)
+                    header.setdefault("fuzzy", {})[field] = fuzzy
+                else:
+                    header.setdefault("fuzzy", {})[field] = out.fuzzy_table(terms, k, chars)
             if tids is not None:
                 # Each document's (term number, score) pairs, term numbers ascending: the
                 # postings in document order, stable (terms were numbered in sorted order).
@@ -251,6 +276,77 @@ class _Sections:
         spec = self.term_table(keys, post_off, entries)
         spec.update(k=k, chars=chars)
         return spec
+
+
+def _patched_fuzzy(old: MemIndex, field: str, terms: list[str], k: int, chars: int):
+    """``(keys, offsets, entries)`` of ``field``'s fuzzy table for ``terms``, made from the
+    table of ``old`` (the previous file of the locale): its entries renumbered, the keys of
+    the terms that came added and those of the terms that went removed. The same table
+    :meth:`_Sections.fuzzy_table` builds (tests/test_edit_fast.py compares the files), at a
+    fraction of the cost when few terms changed; None when the old table does not fit (other
+    settings, or too many changed terms)."""
+    table = old.fuzzy.get(field)
+    if table is None or (table.k, table.chars) != (k, chars) or field not in old.fields:
+        return None
+    old_terms = old.fields[field].terms
+    n_old, n_new = len(old_terms), len(terms)
+    encoded = [t.encode("utf-8") for t in terms]
+    remap = array("i")  # old term number -> new one, -1 when it went
+    added: list[int] = []
+    i = j = 0
+    while i < n_old or j < n_new:
+        o = old_terms[i] if i < n_old else None
+        if o is not None and (j == n_new or o < encoded[j]):
+            remap.append(-1)
+            i += 1
+        elif o is None or encoded[j] < o:
+            added.append(j)
+            j += 1
+        else:
+            remap.append(j)
+            i += 1
+            j += 1
+    removed = [old_terms[i].decode("utf-8") for i, r in enumerate(remap) if r < 0]
+    if len(added) + len(removed) > max(50, n_new // 100):
+        return None
+    extra: dict[str, list[int]] = {}  # key -> entries of the terms that came
+    for j in added:
+        for key, n in fuzzy_keys(terms[j], k, chars).items():
+            extra.setdefault(key, []).append(j * 4 + n)
+    touched = set(extra)
+    for word in removed:
+        touched.update(fuzzy_keys(word, k, chars))
+    keys, off, entries = table.keys.terms, table.keys.post_off, table.keys.docs
+    renum = [remap[e >> 2] * 4 + (e & 3) for e in entries]  # -1 * 4 + n < 0: a term that went
+    out_keys: list[str] = []
+    out_off = array("I", [0])
+    out_entries = array("I")
+    pos = 0  # next old key not yet copied
+    n_keys = len(keys)
+    for key in sorted(touched):
+        kb = key.encode("utf-8")
+        at = bisect_left(keys, kb, pos)
+        # The untouched keys before it: copied as they are (renumbered).
+        if at > pos:
+            base = len(out_entries) - off[pos]
+            out_keys.extend(keys[x].decode("utf-8") for x in range(pos, at))
+            out_entries.extend(renum[off[pos] : off[at]])
+            out_off.extend([off[x] + base for x in range(pos + 1, at + 1)])
+        mine = extra.get(key, [])
+        if at < n_keys and keys[at] == kb:
+            mine = [e for e in renum[off[at] : off[at + 1]] if e >= 0] + mine
+            at += 1
+        if mine:
+            out_keys.append(key)
+            out_entries.extend(sorted(mine))
+            out_off.append(len(out_entries))
+        pos = at
+    if pos < n_keys:
+        base = len(out_entries) - off[pos]
+        out_keys.extend(keys[x].decode("utf-8") for x in range(pos, n_keys))
+        out_entries.extend(renum[off[pos] : off[n_keys]])
+        out_off.extend([off[x] + base for x in range(pos + 1, n_keys + 1)])
+    return out_keys, out_off, out_entries
 
 
 def fuzzy_keys(word: str, k: int, chars: int) -> dict[str, int]:

@@ -12,6 +12,7 @@ import shutil
 import pytest
 
 from helpapi import generations
+from helpapi import memindex
 from helpapi import whoosh_writer
 from helpapi.indexer import DOCS_FILE
 from helpapi.indexer import build_indexes
@@ -90,6 +91,15 @@ def test_an_edited_article_reuses_the_segment_and_serves_what_a_fresh_build_serv
     ix, fresh = tmp_path / "ix", tmp_path / "fresh"
     build_indexes(corpus, ix, jobs=1)
     copied = _counting(monkeypatch)
+    patched = []  # fuzzy tables patched from the previous postings.bin, not rebuilt
+    real_patch = memindex._patched_fuzzy
+
+    def patch(*args):
+        table = real_patch(*args)
+        patched.append(table is not None)
+        return table
+
+    monkeypatch.setattr(memindex, "_patched_fuzzy", patch)
     for n in (3, 130):  # two edits in a row: the second reuses the first one's segment
         slug = _edit(corpus, n)
         report = build_indexes(corpus, ix, jobs=1, incremental=True)
@@ -100,8 +110,9 @@ def test_an_edited_article_reuses_the_segment_and_serves_what_a_fresh_build_serv
         assert _answers(ix) == _answers(fresh)
         found = _answers(ix)["Zusatzwortquasselstrippe"]["results"]
         assert slug in [h["slug"] for h in found]
-    # Most terms were copied, not written again.
+    # Most terms were copied, not written again; both fuzzy tables were patched both times.
     assert len(copied) == 2 and all(c > 1000 for c in copied), copied
+    assert patched == [True] * 4
 
 
 def test_the_fetched_article_is_the_edited_one(corpus, tmp_path):
