@@ -513,8 +513,9 @@ def _build_locale(
     with ix.reader() as reader:
         stats.terms = sum(1 for _ in reader.lexicon("text"))
         # The serving file's fuzzy tables are patched rather than rebuilt (verified folder).
-        old = Path(previous_dir) / memindex.FILENAME if previous_dir and reused else None
-        recorder.write(target / memindex.FILENAME, reader, old)
+        if previous_dir and reused:
+            recorder.previous = Path(previous_dir) / memindex.FILENAME
+        recorder.write(target / memindex.FILENAME, reader)
     labels.write(target / facets.FILENAME)
     display.write(target / display.FILENAME, shown)
     stats.size_bytes = sum(p.stat().st_size for p in target.iterdir())

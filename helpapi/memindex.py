@@ -69,6 +69,8 @@ class Recorder:
         }
         self.keys: dict[str, dict[str, list[int]]] = {f: {} for f in KEY_FIELDS}
         self._sorted: dict[str, list[str]] = {}
+        # The serving postings.bin of the locale, when verified (see :meth:`write`).
+        self.previous: Path | None = None
 
     def add_document(self, doc: dict, analyzed: dict[str, list]) -> None:
         """Record one document, before the Whoosh writer gets it (``add_analyzed``).
@@ -115,17 +117,17 @@ class Recorder:
             cached = self._sorted[field] = _sorted_terms(self.postings[field])
         return cached
 
-    def write(self, path: Path, reader, previous: Path | None = None) -> None:
+    def write(self, path: Path, reader) -> None:
         """Score every posting with ``reader``'s statistics and write ``path``.
 
-        ``previous``: a verified ``postings.bin`` of the same locale (the serving one), whose
-        fuzzy tables are patched for the terms that came and went instead of rebuilt
-        (:func:`_patched_fuzzy`; the same bytes).
+        With :attr:`previous` set (a verified ``postings.bin`` of the same locale, the serving
+        one), its fuzzy tables are patched for the terms that came and went instead of
+        rebuilt (:func:`_patched_fuzzy`; the same bytes).
         """
         old = None
-        if previous is not None:
+        if self.previous is not None:
             try:
-                old = MemIndex.open(previous.parent)
+                old = MemIndex.open(Path(self.previous).parent)
             except (OSError, DamagedPostings):
                 old = None
         try:
