@@ -34,6 +34,9 @@ class Plan:
     changes: dict[str, dict[str, int]]
     removed: list[str]
     damaged: dict[str, str] = dataclasses.field(default_factory=dict)  # locale -> why
+    # The serving generation whose locales (those not in ``damaged``) were verified against
+    # their checksums: a rebuilt locale may reuse its previous segment's bytes.
+    verified: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -143,4 +146,4 @@ def plan_changes(
         english = True
     if english:
         rebuild.append(ENGLISH)
-    return Plan(rebuild, changes, removed, damaged)
+    return Plan(rebuild, changes, removed, damaged, serving)

@@ -10,6 +10,10 @@ import contextlib
 import ctypes
 import dataclasses
 import fcntl
+import functools
+import gc
+import hashlib
+import json
 import logging
 import multiprocessing
 import os
@@ -50,6 +54,7 @@ from .schema import analyze_document
 from .schema import document_for
 from .schema import make_schema
 from .whoosh_writer import DirectWriter
+from .whoosh_writer import SegmentReuse
 
 Progress = Callable[[str, int, int], None]
 log = logging.getLogger("helpapi.index")
@@ -172,6 +177,7 @@ class _Cache:
         self._fields: dict[str, dict] = {}  # slug -> parsed fields (before linking)
         self._hit: dict[str, tuple] = {}  # slug -> (link key, document, analyzed) cached
         self.hits = 0
+        self.identity: dict[str, str] = {}  # slug -> what decided its document (file + link)
 
     def article(self, slug: str, data: bytes, path) -> Article | None:
         key = self._key[slug] = article_cache.file_key(data, path)
@@ -203,6 +209,8 @@ class _Cache:
         else:
             doc = document_for(article, locale)
             analyzed = analyze_document(doc, locale)
+        if slug in self._key:
+            self.identity[slug] = f"{self._key[slug]}|{link}"
         fields = self._fields.pop(slug, None)
         if fields is not None and slug in self._key:
             if hit is not None and hit[0] == link:
@@ -214,6 +222,45 @@ class _Cache:
 
     def write(self) -> None:
         article_cache.store(self.index_dir, self.locale, self.new)
+
+
+# Beside each built locale's index: which document each Whoosh document number holds, and what
+# decided it (its file and linked English, under the code fingerprint), so that the next
+# incremental build can copy the posting bytes of the terms no changed document holds.
+DOCS_FILE = "docs.json"
+
+
+@functools.cache
+def _reuse_fingerprint() -> str:
+    """The article cache's fingerprint plus the Whoosh writer's code and Whoosh's version:
+    everything besides the documents that the segment's posting bytes depend on."""
+    import whoosh
+
+    here = Path(__file__).resolve().parent
+    code = (here / "whoosh_writer.py").read_bytes() + whoosh.versionstring().encode()
+    return article_cache.fingerprint() + ":" + hashlib.sha1(code).hexdigest()
+
+
+def _previous_docs(folder: Path) -> list | None:
+    """The ``[slug, identity]`` of each document of the previous segment in ``folder``, or
+    None (no record, another fingerprint, unreadable: nothing is reused)."""
+    try:
+        record = json.loads((folder / DOCS_FILE).read_text("utf-8"))
+        if record.get("fingerprint") != _reuse_fingerprint():
+            return None
+        docs = record["docs"]
+        if not all(isinstance(d, list) and len(d) == 2 for d in docs):
+            return None
+        return docs
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _terms_of(analyzed: dict) -> dict[str, set]:
+    """The terms of each recorded field of one analyzed document."""
+    out = {f: {t for t, _ in analyzed[f]} for f in memindex.POSITION_FIELDS}
+    out.update({f: set(analyzed[f]) for f in memindex.FREQUENCY_FIELDS})
+    return out
 
 
 def _english_sources(
@@ -329,6 +376,7 @@ def build_locale(
     source_locale: str = ENGLISH,
     sources_parsed: list[SourceRef] | None = None,
     cache_dir: str | None = None,
+    previous: dict[str, str] | None = None,
 ) -> LocaleStats:
     """Write the index of one locale into ``out_dir/<locale>``.
 
@@ -338,8 +386,53 @@ def build_locale(
     is that folder already read (:func:`source_refs`), else it is read here. Files over
     ``max_article_bytes`` are rejected unread. With ``cache_dir`` (the index folder), a
     locale's unchanged articles are taken from the article cache kept there
-    (:mod:`helpapi.article_cache`), which the build then writes anew.
+    (:mod:`helpapi.article_cache`), which the build then writes anew. ``previous`` maps locales
+    to the verified folder of their serving index: when this locale's holds the same articles
+    in the same order, the Whoosh postings of the terms no changed article holds are copied
+    from it (:class:`helpapi.whoosh_writer.SegmentReuse`; the segment is a fresh build's).
     """
+    # The build makes millions of small tuples and lists that live until it ends: each
+    # collection of the cyclic garbage collector walks all of them (a third of the recorder's
+    # time, on corpus-scale de-DE). Reference counting frees them; the few cycles wait.
+    with _cyclic_gc_paused():
+        return _build_locale(
+            corpus_dir=corpus_dir,
+            locale=locale,
+            out_dir=out_dir,
+            sources=sources,
+            progress=progress,
+            max_article_bytes=max_article_bytes,
+            source_locale=source_locale,
+            sources_parsed=sources_parsed,
+            cache_dir=cache_dir,
+            previous=previous,
+        )
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused():
+    """The cyclic garbage collector off inside the block (as it was, after)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _build_locale(
+    corpus_dir: str,
+    locale: str,
+    out_dir: str,
+    sources: list[str] | None = None,
+    progress: Progress | None = None,
+    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+    source_locale: str = ENGLISH,
+    sources_parsed: list[SourceRef] | None = None,
+    cache_dir: str | None = None,
+    previous: dict[str, str] | None = None,
+) -> LocaleStats:
     started = time.perf_counter()
     corpus = Path(corpus_dir)
     target = Path(out_dir) / locale
@@ -365,6 +458,10 @@ def build_locale(
     # One segment, written from the recorder's postings (see helpapi.whoosh_writer).
     writer = DirectWriter(ix, recorder)
     shown = []  # display.bin: what each hit shows, in document order
+    previous_dir = (previous or {}).get(locale)
+    before = _previous_docs(Path(previous_dir)) if previous_dir and cache is not None else None
+    touched: dict[str, set] = {}  # field -> terms of the documents changed since ``before``
+    reused = None
     try:
         for article, group in linked:
             try:
@@ -374,6 +471,12 @@ def build_locale(
                     doc = document_for(article, locale)
                     # Analyzed once: the same tokens feed postings.bin and Whoosh.
                     analyzed = analyze_document(doc, locale)
+                if before is not None:
+                    n = len(recorder.slugs)
+                    now = [article.slug, cache.identity.get(article.slug)]
+                    if now[1] is None or n >= len(before) or before[n] != now:
+                        for field, terms in _terms_of(analyzed).items():
+                            touched.setdefault(field, set()).update(terms)
                 recorder.add_document(doc, analyzed)
                 writer.add_analyzed(doc, analyzed)
                 labels.add(article)
@@ -388,12 +491,30 @@ def build_locale(
                 (article.slug, article.assetid or "", group, article.updated or "")
             )
             stats.articles += 1
+        if before is not None and [d[0] for d in before] == recorder.slugs:
+            # The same documents under the same numbers: unchanged terms keep their bytes.
+            reused = SegmentReuse.open(Path(previous_dir))
+            if reused is not None:
+                writer.reuse(reused, touched)
     except BaseException:
         writer.cancel()
+        if reused is not None:
+            reused.close()
         raise
-    writer.commit()
+    try:
+        writer.commit()
+    finally:
+        if reused is not None:
+            reused.close()
+    if cache is not None and len(cache.identity) == len(recorder.slugs):
+        docs = [[slug, cache.identity[slug]] for slug in recorder.slugs]
+        record = {"fingerprint": _reuse_fingerprint(), "docs": docs}
+        (target / DOCS_FILE).write_text(json.dumps(record), "utf-8")
     with ix.reader() as reader:
         stats.terms = sum(1 for _ in reader.lexicon("text"))
+        # The serving file's fuzzy tables are patched rather than rebuilt (verified folder).
+        if previous_dir and reused:
+            recorder.previous = Path(previous_dir) / memindex.FILENAME
         recorder.write(target / memindex.FILENAME, reader)
     labels.write(target / facets.FILENAME)
     display.write(target / display.FILENAME, shown)
@@ -533,9 +654,17 @@ def build_indexes(
         "cache_dir": str(index_dir),
     }
     changes: dict = {}
+    sound_previous: dict[str, str] = {}  # locale -> its verified serving folder
     if incremental:
         plan = plan_changes(corpus_dir, index_dir, max_article_bytes, source_locale)
         changes = plan.changes
+        if plan.verified:
+            gen = index_dir / plan.verified
+            sound_previous = {
+                loc: str(gen / loc)
+                for loc in plan.locales
+                if loc not in plan.damaged and (gen / loc).is_dir()
+            }
         wanted = [loc for loc in plan.locales if locales is None or loc in locales]
         if not wanted and not plan.removed:
             serving = generations.current_generation(index_dir)
@@ -558,6 +687,8 @@ def build_indexes(
         wanted = [*wanted, *(loc for loc in damaged if loc not in wanted)]
         if any(loc != ENGLISH for loc in wanted):
             options["sources_parsed"] = source_refs(corpus_dir, source_locale, max_article_bytes)
+        if previous is not None and sound_previous and previous == plan.verified:
+            options["previous"] = sound_previous
         stats = _run_builds(corpus_dir, staging, wanted, available, jobs, progress, options)
         _require_engine_files(staging)
         generations.write_meta(staging, _meta(name, corpus_dir, staging, stats, carried))

@@ -26,6 +26,10 @@ import os
 import struct
 from array import array
 from bisect import bisect_left
+from collections import Counter
+from itertools import accumulate
+from itertools import islice
+from itertools import repeat
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein as _Levenshtein
@@ -66,6 +70,8 @@ class Recorder:
         }
         self.keys: dict[str, dict[str, list[int]]] = {f: {} for f in KEY_FIELDS}
         self._sorted: dict[str, list[str]] = {}
+        # The serving postings.bin of the locale, when verified (see :meth:`write`).
+        self.previous: Path | None = None
 
     def add_document(self, doc: dict, analyzed: dict[str, list]) -> None:
         """Record one document, before the Whoosh writer gets it (``add_analyzed``).
@@ -113,7 +119,25 @@ class Recorder:
         return cached
 
     def write(self, path: Path, reader) -> None:
-        """Score every posting with ``reader``'s statistics and write ``path``."""
+        """Score every posting with ``reader``'s statistics and write ``path``.
+
+        With :attr:`previous` set (a verified ``postings.bin`` of the same locale, the serving
+        one), its fuzzy tables are patched for the terms that came and went instead of
+        rebuilt (:func:`_patched_fuzzy`; the same bytes).
+        """
+        old = None
+        if self.previous is not None:
+            try:
+                old = MemIndex.open(Path(self.previous).parent)
+            except (OSError, DamagedPostings):
+                old = None
+        try:
+            self._write(path, reader, old)
+        finally:
+            if old is not None:
+                old.close()
+
+    def _write(self, path: Path, reader, old: MemIndex | None) -> None:
         n_docs = reader.doc_count_all()
         # Documents are numbered in the order they were added (one writer, one segment); map
         # through the unique slug anyway, so a different Whoosh layout cannot misnumber them.
@@ -130,28 +154,43 @@ class Recorder:
             terms = self.sorted_terms(field)
             docs, scores, post_off = array(doc_type), array("d"), array("I", [0])
             pos_off, positions = array("I", [0]), array("I")
-            forward = [[] for _ in range(n_docs)] if field in FORWARD_FIELDS else None
+            positional = field in POSITION_FIELDS
+            # The term number of each posting, for the forward lists (text, grams).
+            tids = array("I") if field in FORWARD_FIELDS else None
             # scoring.bm25's length term per document, computed once (the same float
             # operations in the same order: scores stay bit-identical to Whoosh's).
             k1, b = _WEIGHTING.K1, _WEIGHTING.B
             # (None: the document has no token in the field, so no posting reads it.)
             norm = [k1 * ((1 - b) + b * fl / avgfl) if fl is not None else 0.0 for fl in lengths]
             k1p1 = k1 + 1
+            log = math.log
+            # One comprehension per term and section rather than a loop per posting: most
+            # of a locale's build is here (an edited article rewrites the whole file).
             for tid, term in enumerate(terms):
                 entries = table[term]
-                if not identity:
+                if identity:
+                    ds = [e[0] for e in entries]
+                else:
                     entries = sorted(entries, key=lambda e: docnum[e[0]])
+                    ds = [docnum[e[0]] for e in entries]
                 # Whoosh's WeightingModel.idf, from the same document frequency.
-                idf = math.log(n_docs / (len(entries) + 1)) + 1
-                for order, weight, plist in entries:
-                    d = docnum[order]
-                    score = idf * ((weight * k1p1) / (weight + norm[d]))
-                    docs.append(d)
-                    scores.append(score)
-                    positions.extend(plist)
-                    pos_off.append(len(positions))
-                    if forward is not None:
-                        forward[d].append((tid, score))
+                idf = log(n_docs / (len(entries) + 1)) + 1
+                docs.extend(ds)
+                scores.extend(
+                    [
+                        idf * ((e[1] * k1p1) / (e[1] + norm[d]))
+                        for e, d in zip(entries, ds, strict=True)
+                    ]
+                )
+                if positional:
+                    base = len(positions)
+                    for e in entries:
+                        positions.extend(e[2])
+                    # Where each posting's positions end (``base`` is pos_off's last already).
+                    ends = accumulate([len(e[2]) for e in entries], initial=base)
+                    pos_off.extend(islice(ends, 1, None))
+                if tids is not None:
+                    tids.extend(repeat(tid, len(entries)))
                 post_off.append(len(docs))
             if positions and max(positions) <= 0xFFFF:
                 positions = array("H", positions)
@@ -160,14 +199,22 @@ class Recorder:
             if field in POSITION_FIELDS:
                 spec.update(pos_off=out.add(pos_off), positions=out.add(positions))
             if field in FUZZY:
-                header.setdefault("fuzzy", {})[field] = out.fuzzy_table(terms, *FUZZY[field])
-            if forward is not None:
-                # Term numbers ascend per document: terms were numbered in sorted order.
-                fwd_off, fwd_tids, fwd_scores = array("I", [0]), array("I"), array("d")
-                for entries in forward:
-                    fwd_tids.extend(t for t, _ in entries)
-                    fwd_scores.extend(x for _, x in entries)
-                    fwd_off.append(len(fwd_tids))
+                k, chars = FUZZY[field]
+                patched = _patched_fuzzy(old, field, terms, k, chars) if old else None
+                if patched is not None:
+                    fuzzy = out.term_table(*patched)
+                    fuzzy.update(k=k, chars=chars)
+                    header.setdefault("fuzzy", {})[field] = fuzzy
+                else:
+                    header.setdefault("fuzzy", {})[field] = out.fuzzy_table(terms, k, chars)
+            if tids is not None:
+                # Each document's (term number, score) pairs, term numbers ascending: the
+                # postings in document order, stable (terms were numbered in sorted order).
+                order = sorted(range(len(docs)), key=docs.__getitem__)
+                fwd_tids = array("I", map(tids.__getitem__, order))
+                fwd_scores = array("d", map(scores.__getitem__, order))
+                counts = Counter(docs)
+                fwd_off = array("I", accumulate(map(counts.__getitem__, range(n_docs)), initial=0))
                 spec.update(
                     fwd_off=out.add(fwd_off),
                     fwd_tids=out.add(fwd_tids),
@@ -232,6 +279,77 @@ class _Sections:
         spec = self.term_table(keys, post_off, entries)
         spec.update(k=k, chars=chars)
         return spec
+
+
+def _patched_fuzzy(old: MemIndex, field: str, terms: list[str], k: int, chars: int):
+    """``(keys, offsets, entries)`` of ``field``'s fuzzy table for ``terms``, made from the
+    table of ``old`` (the previous file of the locale): its entries renumbered, the keys of
+    the terms that came added and those of the terms that went removed. The same table
+    :meth:`_Sections.fuzzy_table` builds (tests/test_edit_fast.py compares the files), at a
+    fraction of the cost when few terms changed; None when the old table does not fit (other
+    settings, or too many changed terms)."""
+    table = old.fuzzy.get(field)
+    if table is None or (table.k, table.chars) != (k, chars) or field not in old.fields:
+        return None
+    old_terms = old.fields[field].terms
+    n_old, n_new = len(old_terms), len(terms)
+    encoded = [t.encode("utf-8") for t in terms]
+    remap = array("i")  # old term number -> new one, -1 when it went
+    added: list[int] = []
+    i = j = 0
+    while i < n_old or j < n_new:
+        o = old_terms[i] if i < n_old else None
+        if o is not None and (j == n_new or o < encoded[j]):
+            remap.append(-1)
+            i += 1
+        elif o is None or encoded[j] < o:
+            added.append(j)
+            j += 1
+        else:
+            remap.append(j)
+            i += 1
+            j += 1
+    removed = [old_terms[i].decode("utf-8") for i, r in enumerate(remap) if r < 0]
+    if len(added) + len(removed) > max(50, n_new // 100):
+        return None
+    extra: dict[str, list[int]] = {}  # key -> entries of the terms that came
+    for j in added:
+        for key, n in fuzzy_keys(terms[j], k, chars).items():
+            extra.setdefault(key, []).append(j * 4 + n)
+    touched = set(extra)
+    for word in removed:
+        touched.update(fuzzy_keys(word, k, chars))
+    keys, off, entries = table.keys.terms, table.keys.post_off, table.keys.docs
+    renum = [remap[e >> 2] * 4 + (e & 3) for e in entries]  # -1 * 4 + n < 0: a term that went
+    out_keys: list[str] = []
+    out_off = array("I", [0])
+    out_entries = array("I")
+    pos = 0  # next old key not yet copied
+    n_keys = len(keys)
+    for key in sorted(touched):
+        kb = key.encode("utf-8")
+        at = bisect_left(keys, kb, pos)
+        # The untouched keys before it: copied as they are (renumbered).
+        if at > pos:
+            base = len(out_entries) - off[pos]
+            out_keys.extend(keys[x].decode("utf-8") for x in range(pos, at))
+            out_entries.extend(renum[off[pos] : off[at]])
+            out_off.extend([off[x] + base for x in range(pos + 1, at + 1)])
+        mine = extra.get(key, [])
+        if at < n_keys and keys[at] == kb:
+            mine = [e for e in renum[off[at] : off[at + 1]] if e >= 0] + mine
+            at += 1
+        if mine:
+            out_keys.append(key)
+            out_entries.extend(sorted(mine))
+            out_off.append(len(out_entries))
+        pos = at
+    if pos < n_keys:
+        base = len(out_entries) - off[pos]
+        out_keys.extend(keys[x].decode("utf-8") for x in range(pos, n_keys))
+        out_entries.extend(renum[off[pos] : off[n_keys]])
+        out_off.extend([off[x] + base for x in range(pos + 1, n_keys + 1)])
+    return out_keys, out_off, out_entries
 
 
 def fuzzy_keys(word: str, k: int, chars: int) -> dict[str, int]:

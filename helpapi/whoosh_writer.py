@@ -14,6 +14,12 @@ stored fields as ``writer.add_document(**whoosh_values(...))`` writes
 
 Only the analyzed fields take this path; the few ``ID`` fields go through Whoosh's own
 ``field.index`` (one term each), so their terms are Whoosh's by construction.
+
+An incremental build of a locale where a few articles changed in place (the same articles in
+the same order) hands the writer the previous generation's segment (:class:`SegmentReuse`):
+a term that no changed article holds, now or before, has exactly the postings it had, so its
+posting bytes are copied and only its term info's offset is written anew. The segment is the
+same, byte for byte, as a fresh build's (``tests/test_edit_fast.py``).
 """
 
 from __future__ import annotations
@@ -26,11 +32,15 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.codec.whoosh3 import W3FieldWriter
 from whoosh.codec.whoosh3 import W3PostingsWriter
 from whoosh.codec.whoosh3 import W3TermInfo
+from whoosh.codec.whoosh3 import W3TermsReader
+from whoosh.filedb.filetables import _lengths as _HASH_LENGTHS
 from whoosh.formats import Positions
 from whoosh.system import pack_int
 from whoosh.system import pack_long
 from whoosh.system import pack_uint
 from whoosh.system import pack_ushort
+from whoosh.system import unpack_int
+from whoosh.system import unpack_long
 from whoosh.util.numeric import byte_to_length
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
@@ -62,6 +72,16 @@ class DirectWriter(SegmentWriter):
         self._own: dict[str, dict[bytes, list]] = {}
         # field -> per-document length, as Whoosh reads it back (one byte, lossy)
         self._lengths: dict[str, list[int]] = {f: [] for f in POSITION_FIELDS + FREQUENCY_FIELDS}
+        self._reuse: SegmentReuse | None = None
+        self._touched: dict[str, set] = {}
+
+    def reuse(self, previous: SegmentReuse, touched: dict[str, set]) -> None:
+        """Copy the posting bytes of ``previous`` (the same documents, same numbers) for the
+        terms of each recorded field not in ``touched[field]``: the terms the changed
+        documents hold now. A term a changed document held before and no longer holds has
+        another document frequency than before, so it is written anew too
+        (:meth:`SegmentReuse.copy` checks it)."""
+        self._reuse, self._touched = previous, touched
 
     def add_analyzed(self, doc: dict, analyzed: dict[str, list]) -> None:
         """Add one document: ``doc`` (:func:`helpapi.schema.document_for`) for the stored and
@@ -112,18 +132,28 @@ class DirectWriter(SegmentWriter):
             field = self.schema[name]
             if name in postings:
                 order = self._recorder.sorted_terms(name)
-                terms = _recorded_terms(
-                    name, postings[name], order, self._lengths[name], field.format
-                )
+                terms = _recorded_terms(name, postings[name], order)
+                lengths = self._lengths[name]
             else:
                 own = self._own[name]
                 terms = ((t, [(d, w, v, 0) for d, w, v in own[t]]) for t in sorted(own))
+                lengths = None
+            reuse = self._reuse if lengths is not None else None
+            touched = self._touched.get(name, ())
             started = False
             for tbytes, plist in terms:
                 if not started:
                     fw.start_field(name, field)
                     started = True
                     blocks = _BlockWriter.of(fw, field.format)
+                    if blocks is None:
+                        reuse = None
+                if lengths is not None:
+                    term, entries = plist
+                    if reuse is not None and term not in touched:
+                        if reuse.copy(name, tbytes, len(entries), blocks):
+                            continue
+                    plist = _plist(name, entries, lengths, field.format)
                 if blocks is not None:
                     blocks.term(tbytes, plist)
                     continue
@@ -250,21 +280,103 @@ def _length(name: str, tokens: list) -> int:
     return len(tokens)
 
 
-def _recorded_terms(name, table: dict, order: list[str], lengths: list[int], fmt):
-    """``(term bytes, [(docnum, weight, value bytes, length)])`` of a recorded field, in
-    Whoosh's term order (``order``: the terms sorted by their UTF-8 bytes)."""
+def _recorded_terms(name, table: dict, order: list[str]):
+    """``(term bytes, (term, entries))`` of a recorded field, in Whoosh's term order
+    (``order``: the terms sorted by their UTF-8 bytes); :func:`_plist` makes the postings."""
     positional = name in POSITION_FIELDS
-    # The format's own encoder, inlined for the one the schema uses.
-    encode = _encode_positions if type(fmt) is Positions else getattr(fmt, "encode", None)
     for term in order:
         if not term and not positional:
             continue  # Whoosh's splitter never yields an empty term here
-        entries = table[term]
-        if positional:
-            plist = [(n, w, encode(poses), lengths[n]) for n, w, poses in entries]
-        else:
-            plist = [(n, w, pack_uint(int(w)), lengths[n]) for n, w, _ in entries]
-        yield term.encode("utf-8"), plist
+        yield term.encode("utf-8"), (term, table[term])
+
+
+def _plist(name, entries: list, lengths: list[int], fmt) -> list:
+    """``[(docnum, weight, value bytes, length)]`` of one recorded term's ``entries``."""
+    if name in POSITION_FIELDS:
+        # The format's own encoder, inlined for the one the schema uses.
+        encode = _encode_positions if type(fmt) is Positions else fmt.encode
+        return [(n, w, encode(poses), lengths[n]) for n, w, poses in entries]
+    return [(n, w, pack_uint(int(w)), lengths[n]) for n, w, _ in entries]
+
+
+class SegmentReuse:
+    """The previous generation's Whoosh segment of a locale, whose posting bytes a
+    :class:`DirectWriter` may copy (see :meth:`DirectWriter.reuse`).
+
+    Opened only on a segment whose files were verified against their checksums (an
+    incremental build verifies the serving generation first), of the one codec known here;
+    :meth:`open` gives None for anything else, and the build writes every term itself.
+    """
+
+    def __init__(self, ix, reader, terms):
+        self._ix, self._reader = ix, reader
+        unmap = terms._fieldunmap
+        # Both files read whole, once: slicing bytes is much cheaper than a seek and a read
+        # through the compound file per term.
+        post = terms._postfile
+        post.seek(0)
+        self._post = post.read()
+        tindex = terms._tindex
+        start, end = tindex.startofdata, tindex.endofdata
+        data = tindex.dbfile.get(start, end - start)
+        # field -> term bytes -> term info bytes (W3TermInfo, then offset and length); the
+        # records are (key length, value length, key, value), as HashReader._ranges reads them.
+        self.infos: dict[str, dict[bytes, bytes]] = {}
+        lens, size = _HASH_LENGTHS.unpack_from, _HASH_LENGTHS.size
+        pos, stop = 0, len(data)
+        by_id: dict[int, dict] = {}
+        while pos < stop:
+            keylen, datalen = lens(data, pos)
+            key = pos + size
+            value = key + keylen
+            fid = (data[key] << 8) | data[key + 1]  # the field number (big-endian ushort)
+            table = by_id.get(fid)
+            if table is None:
+                table = by_id[fid] = self.infos.setdefault(unmap[fid], {})
+            table[data[key + 2 : value]] = data[value : value + datalen]
+            pos = value + datalen
+        self.copied = 0
+
+    @classmethod
+    def open(cls, folder) -> SegmentReuse | None:
+        """The segment in ``folder``, or None when it cannot be reused."""
+        from .generations import open_whoosh
+
+        ix = reader = None
+        try:
+            ix = open_whoosh(folder)
+            reader = ix.reader()
+            terms = getattr(reader, "_terms", None)
+            if type(terms) is not W3TermsReader or reader.has_deletions():
+                raise ValueError("not a single W3 segment without deletions")
+            return cls(ix, reader, terms)
+        except Exception:  # any doubt: no reuse, the build writes every term
+            if reader is not None:
+                reader.close()
+            return None
+
+    def copy(self, name: str, tbytes: bytes, df: int, blocks: _BlockWriter) -> bool:
+        """Write the previous postings of term ``tbytes`` of field ``name`` through
+        ``blocks``, if it had ``df`` documents; False (nothing written) otherwise."""
+        value = self.infos.get(name, {}).get(tbytes)
+        if value is None or len(value) != _TERMINFO.size + 12:
+            return False
+        info = _TERMINFO.unpack(value[: _TERMINFO.size])
+        if info[0] or info[2] != df:  # inlined, or another document frequency
+            return False
+        (offset,) = unpack_long(value[-12:-4])
+        (length,) = unpack_int(value[-4:])
+        post = blocks._post
+        start = post.tell()
+        post.write(self._post[offset : offset + length])
+        info = value[:-12] + pack_long(start) + pack_int(length)
+        blocks._tindex.add(blocks._prefix + tbytes, info)
+        self.copied += 1
+        return True
+
+    def close(self) -> None:
+        """Close the previous segment's files."""
+        self._reader.close()
 
 
 def _encode_positions(poses) -> bytes:
