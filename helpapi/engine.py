@@ -263,8 +263,22 @@ class _LazyPhrase:
                 return None
             found[i] = j
         field = self.terms[0].field
-        if not near([field.positions_at(j) for j in found], self.slop, True):
-            return None
+        if self.slop != 1:
+            if not near([field.positions_at(j) for j in found], self.slop, True):
+                return None
+        else:
+            # near()'s consecutive-positions test, each word's positions read only while the
+            # phrase may still hold (rarest word first): a quoted flood of frequent words
+            # fails on one of its first pairs, not after reading every word's positions.
+            starts = None
+            for i in self._rarest_first:
+                shifted = map(sub, field.positions_at(found[i]), repeat(i))
+                if starts is None:
+                    starts = set(shifted)
+                else:
+                    starts.intersection_update(shifted)
+                if not starts:
+                    return None
         return sum(field.scores[j] for j in found) * self.boost
 
 

@@ -215,6 +215,10 @@ def corrected_text(text: str, units: list[Unit], fixed: list[Unit]) -> str:
     return "".join(out) + text[pos:]
 
 
+def _lone(unit: Unit) -> bool:
+    return unit.kind == "run" and len(unit.grams) == 1 and len(unit.grams[0]) == 1
+
+
 def relaxed_units(units: list[Unit], reader, budget: float | None = None) -> list[Unit]:
     """At most ranking.RELAXED_MAX_UNITS of ``units``, the rarest in the index, in the order typed.
 
@@ -235,12 +239,18 @@ def relaxed_units(units: list[Unit], reader, budget: float | None = None) -> lis
             return 0 if u.prefix else reader.doc_frequency("text", u.term)
         return min(reader.doc_frequency("grams", g) for g in u.grams)
 
-    ranked = sorted(range(len(units)), key=lambda i: (frequency(units[i]), i))
     if budget is None:
+        ranked = sorted(range(len(units)), key=lambda i: (frequency(units[i]), i))
         keep = ranked[: ranking.RELAXED_MAX_UNITS]
     else:
+        costs = {i: reader.cost(u) for i, u in enumerate(units)}
+        # A lone character of a no-space script stands for all its completions: it is as
+        # frequent as they are together (its own bigram is rare).
+        ranked = sorted(
+            range(len(units)),
+            key=lambda i: (costs[i] if _lone(units[i]) else frequency(units[i]), i),
+        )
         keep, spent = [], 0
-        costs = {i: reader.cost(units[i]) for i in ranked}
         for i in ranked:
             if len(keep) < ranking.RELAXED_MAX_UNITS and spent + costs[i] <= budget:
                 keep.append(i)

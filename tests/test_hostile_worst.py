@@ -166,3 +166,48 @@ def test_ordinary_searches_do_not_reach_the_bounds(ixset, monkeypatch, locale):
     monkeypatch.setattr(ranking, "PROXIMITY_MAX_POSITIONS", 10**9)
     monkeypatch.setattr(ranking, "RELAXED_MAX_VOLUME", 10.0**9)
     assert answers() == bounded
+
+
+class _LoneReader(_Reader):
+    """Lone characters: a rare bigram of their own, many completions (their cost)."""
+
+    def doc_frequency(self, field, term):
+        return 1
+
+    def cost(self, unit):
+        return 5000 if unit.kind == "run" else 1
+
+
+def test_a_lone_character_ranks_by_its_completions_within_a_budget():
+    units = parse_user_text("を の し alpha beta gamma delta epsilon zeta eta theta", "ja-JP")
+    assert [u.kind for u in units[:3]] == ["run"] * 3
+    kept = relaxed_units(units, _LoneReader(), budget=10**6)
+    # The eight words are rarer than the lone characters' completions together.
+    assert [u.kind for u in kept] == ["word"] * ranking.RELAXED_MAX_UNITS
+    # Without a budget, the Whoosh-compatible ranking (each unit's own frequency).
+    assert [u.kind for u in relaxed_units(units, _LoneReader())][:3] == ["run"] * 3
+
+
+@pytest.mark.parametrize("locale", ["de-DE", "ja-JP"])
+def test_a_quoted_phrase_reads_positions_only_while_it_may_hold(ixset, locale):
+    """The lazy phrase of the strict pass: the same documents and scores as the phrase
+    checked everywhere, and a flood of frequent words stops reading positions early."""
+    mem = ixset.mem[locale]
+    text = mem.fields["text"]
+    words = [w for w in _frequent(mem, 10) if text.term_id(w) >= 0][:6]
+    calls = []
+    real = text.positions_at
+    for n in (2, 3, len(words)):
+        terms = [engine._Term(text, text.term_id(w)) for w in words[:n]]
+        want = engine._phrase(text, None, terms=terms)
+        lazy = engine._LazyPhrase(terms)
+        got = {d: s for d in range(mem.doc_count) if (s := lazy.lookup(d)) is not None}
+        assert got == dict(want)
+    lazy = engine._LazyPhrase(terms)
+    holding = [d for d in range(mem.doc_count) if all(t.find(d) >= 0 for t in terms)]
+    try:
+        text.positions_at = lambda j: calls.append(j) or real(j)
+        assert all(lazy.lookup(d) is None for d in holding if d not in want)
+    finally:
+        del text.positions_at
+    assert len(calls) < len(terms) * len([d for d in holding if d not in want])
