@@ -264,8 +264,22 @@ class _LazyPhrase:
                 return None
             found[i] = j
         field = self.terms[0].field
-        if not near([field.positions_at(j) for j in found], self.slop, True):
-            return None
+        if self.slop != 1:
+            if not near([field.positions_at(j) for j in found], self.slop, True):
+                return None
+        else:
+            # near()'s consecutive-positions test, each word's positions read only while the
+            # phrase may still hold (rarest word first): a quoted flood of frequent words
+            # fails on one of its first pairs, not after reading every word's positions.
+            starts = None
+            for i in self._rarest_first:
+                shifted = map(sub, field.positions_at(found[i]), repeat(i))
+                if starts is None:
+                    starts = set(shifted)
+                else:
+                    starts.intersection_update(shifted)
+                if not starts:
+                    return None
         return sum(field.scores[j] for j in found) * self.boost
 
 
@@ -562,7 +576,12 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
         if all(terms):
             clauses.append((terms, ranking.RUN_PROXIMITY_SLOP, True, ranking.PROXIMITY_BOOST))
     extra: dict[int, float] = {}
+    # ``docs`` come best first: when a flood of frequent words in long documents has read
+    # ranking.PROXIMITY_MAX_POSITIONS positions, the documents left keep their scores.
+    budget = ranking.PROXIMITY_MAX_POSITIONS
     for d in docs:
+        if budget < 0:
+            break
         # The two word clauses share their terms: one look-up of each term's postings per
         # document serves both. Clauses are added in their order, so the floats are the same.
         seen: dict[int, tuple] = {}
@@ -576,6 +595,8 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
                     if min(found) < 0
                     else [t.field.positions_at(i) for t, i in zip(terms, found, strict=True)],
                 )
+                if got[1] is not None:
+                    budget -= sum(map(len, got[1]))
             found, poslists = got
             if poslists is not None and near(poslists, slop, ordered):
                 score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
@@ -772,6 +793,28 @@ class Frequencies:
         f = self.mem.fields[field]
         tid = f.term_id(term)
         return 0 if tid < 0 else f.doc_frequency(tid)
+
+    def _expanded(self, field: str, prefix: str) -> int:
+        f = self.mem.fields[field]
+        return sum(
+            map(f.doc_frequency, pick_expansions(range(*f.prefix_range(prefix)), f.doc_frequency))
+        )
+
+    def cost(self, unit: Unit) -> int:
+        """Postings the relaxed pass reads whole for ``unit`` (its leaves in :func:`relaxed`):
+        a word's stem and word, a prefix's completions, a one-bigram run's bigram or a lone
+        character's completions. Not counted: a longer run (its pieces are checked from their
+        rarer bigram, and ranking.MAX_RUN_CHARS bounds them) and a mistyped word's one-typo
+        forms (bounded by the fuzzy table)."""
+        if unit.kind == "word":
+            if unit.prefix:
+                return self._expanded("stems", unit.stem) + self._expanded("text", unit.term)
+            return self.doc_frequency("stems", unit.stem) + self.doc_frequency("text", unit.term)
+        if len(unit.grams) > 1:
+            return 0
+        if len(unit.grams[0]) == 1:
+            return self._expanded("grams", unit.grams[0])
+        return self.doc_frequency("grams", unit.grams[0])
 
 
 def swaps(term: str) -> list[str]:

@@ -215,13 +215,23 @@ def corrected_text(text: str, units: list[Unit], fixed: list[Unit]) -> str:
     return "".join(out) + text[pos:]
 
 
-def relaxed_units(units: list[Unit], reader) -> list[Unit]:
+def _lone(unit: Unit) -> bool:
+    return unit.kind == "run" and len(unit.grams) == 1 and len(unit.grams[0]) == 1
+
+
+def relaxed_units(units: list[Unit], reader, budget: float | None = None) -> list[Unit]:
     """At most ranking.RELAXED_MAX_UNITS of ``units``, the rarest in the index, in the order typed.
 
     In a pass where any word may miss, the rare words decide which documents rank first; the
-    frequent ones cost the most to score and change the order least.
+    frequent ones cost the most to score and change the order least. With ``budget`` (postings,
+    see ranking.RELAXED_MAX_VOLUME), the units are taken rarest first while their postings
+    (``reader.cost(unit)``, :class:`helpapi.engine.Frequencies`) fit in it; a unit that does
+    not fit is left out (at least the cheapest unit is kept): a flood of frequent words or
+    one-character prefixes costs a bounded number of postings.
     """
-    if len(units) <= ranking.RELAXED_MAX_UNITS:
+    if len(units) <= ranking.RELAXED_MAX_UNITS and (
+        budget is None or sum(map(reader.cost, units)) <= budget
+    ):
         return units
 
     def frequency(u: Unit) -> int:
@@ -229,6 +239,21 @@ def relaxed_units(units: list[Unit], reader) -> list[Unit]:
             return 0 if u.prefix else reader.doc_frequency("text", u.term)
         return min(reader.doc_frequency("grams", g) for g in u.grams)
 
-    ranked = sorted(range(len(units)), key=lambda i: (frequency(units[i]), i))
-    keep = sorted(ranked[: ranking.RELAXED_MAX_UNITS])
-    return [units[i] for i in keep]
+    if budget is None:
+        ranked = sorted(range(len(units)), key=lambda i: (frequency(units[i]), i))
+        keep = ranked[: ranking.RELAXED_MAX_UNITS]
+    else:
+        costs = {i: reader.cost(u) for i, u in enumerate(units)}
+        # A lone character of a no-space script stands for all its completions: it is as
+        # frequent as they are together (its own bigram is rare).
+        ranked = sorted(
+            range(len(units)),
+            key=lambda i: (costs[i] if _lone(units[i]) else frequency(units[i]), i),
+        )
+        keep, spent = [], 0
+        for i in ranked:
+            if len(keep) < ranking.RELAXED_MAX_UNITS and spent + costs[i] <= budget:
+                keep.append(i)
+                spent += costs[i]
+        keep = keep or [min(ranked, key=lambda i: (costs[i], i))]
+    return [units[i] for i in sorted(keep)]

@@ -61,6 +61,11 @@ EXACT_SLOP = 1
 # Several no-space runs (split by punctuation or Latin words) standing close together.
 PROXIMITY_BOOST = 1.5
 RUN_PROXIMITY_SLOP = 3
+# The re-ranking checks positions of the best candidates first and stops after this many
+# positions (a flood of frequent words in long documents); the rest keep their score. The
+# ordinary queries read at most 3,233 (../shared/queries, every set), the floods of
+# bench/hostile.py up to 13,603.
+PROXIMITY_MAX_POSITIONS = 4096
 
 # --- Prefixes (as-you-type) ---
 # How many index terms a word being typed may expand to: bounds the cost of a prefix query.
@@ -99,6 +104,14 @@ CORRECTION_LONG_WORD = 8
 RELAXED_SCALE = 0.9
 # Only this many units are scored, the rarest ones.
 RELAXED_MAX_UNITS = 8
+# ... and only as many (rarest first) as read at most this many whole posting lists' worth per
+# document of the locale (helpapi.engine.Frequencies.cost: a word counts its stem and itself, a
+# prefix its completions): a flood of stop words (bench/hostile.py) asks for several passes
+# over every document. A unit that does not fit is left out; the next one, rarest first, may
+# still fit. The ordinary queries that reach the relaxed pass keep at most 5.95 on the dev
+# corpus (../shared/queries, every set), between 6 and 8 on the bundled one (titles, whole,
+# half typed and mistyped); the quoted floods of bench/hostile.py ask for up to 23.
+RELAXED_MAX_VOLUME = 8.0
 # An unknown word of at least this many characters (stemmed) may match with
 # RELAXED_TYPO_EDITS typos (at most the ``stems`` fuzzy table's k, helpapi.memindex.FUZZY).
 RELAXED_TYPO_MIN_CHARS = 5

@@ -323,7 +323,8 @@ def run_query(
             units = fixed
     if not ranked:
         relaxed = True
-        ranked = engine.relaxed(mem, relaxed_units(units, freqs), allowed)
+        budget = ranking.RELAXED_MAX_VOLUME * mem.doc_count
+        ranked = engine.relaxed(mem, relaxed_units(units, freqs, budget), allowed)
     total = len(ranked)
     ranked = _rerank(mem, ranked, units)
     if scope is not None and scope.sort == "updated":
