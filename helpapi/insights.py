@@ -167,6 +167,12 @@ def fallbacks(conn, locale, since, limit) -> list[dict]:
             lambda c: _rows(c, clicked_sql, [*eparams, limit]),
         ],
     )
+    return fallback_rows(summary, queries, clicked, limit)
+
+
+def fallback_rows(summary, queries, clicked, limit) -> list[dict]:
+    """The fallbacks answer: per locale's summary row, its top English-answered queries and the
+    English articles most clicked from it (``queries`` and ``clicked`` carry a ``locale``)."""
     out = []
     for row in summary:
         loc = row["locale"]

@@ -15,6 +15,7 @@ from .insights import _SHOWN_LOCALE
 from .insights import _SHOWN_SLUG
 from .insights import _rows
 from .insights import _where
+from .insights import fallback_rows
 
 
 def top_queries(conn, locale, since, limit) -> list[dict]:
@@ -99,30 +100,7 @@ def fallbacks(conn, locale, since, limit) -> list[dict]:
         """,
         [*params, limit],
     )
-    out = []
-    for row in summary:
-        loc = row["locale"]
-        out.append(
-            {
-                **row,
-                "top_queries": [
-                    {"query": q["query"], "searches": q["searches"]}
-                    for q in queries
-                    if q["locale"] == loc
-                ][:limit],
-                "english_articles_clicked": [
-                    {
-                        "article": c["article"],
-                        "article_locale": c["article_locale"],
-                        "id": c["id"],
-                        "clicks": c["clicks"],
-                    }
-                    for c in clicked
-                    if c["locale"] == loc
-                ][:limit],
-            }
-        )
-    return out
+    return fallback_rows(summary, queries, clicked, limit)
 
 
 def articles(conn, locale, since, limit, sort="shown") -> list[dict]:
