@@ -199,6 +199,25 @@ def fallback_rows(summary, queries, clicked, limit) -> list[dict]:
     return out
 
 
+def articles_select(order: str) -> str:
+    """The end of the articles query over CTEs ``shown`` and ``ev`` (article, locale, id and
+    counts): every article shown or acted on, with its rates, sorted by ``order``."""
+    return f"""
+        , ids AS (
+            SELECT article, locale FROM shown UNION SELECT article, locale FROM ev
+        )
+        SELECT ids.article AS article, ids.locale AS locale, coalesce(shown.id, ev.id) AS id,
+               coalesce(shown.n, 0) AS shown,
+               coalesce(ev.clicks, 0) AS clicks,
+               round(CASE WHEN shown.n > 0 THEN 1.0 * coalesce(ev.clicks, 0) / shown.n END, 4)
+                   AS click_through_rate,
+               coalesce(ev.helpful, 0) AS helpful, coalesce(ev.not_helpful, 0) AS not_helpful
+        FROM ids LEFT JOIN shown ON shown.article = ids.article AND shown.locale IS ids.locale
+                 LEFT JOIN ev ON ev.article = ids.article AND ev.locale IS ids.locale
+        ORDER BY {order}, shown DESC, ids.article, ids.locale LIMIT ?
+        """
+
+
 def articles(conn, locale, since, limit, sort="shown") -> list[dict]:
     """Per article (slug and locale): shown, clicks, click-through rate, helpful, not helpful."""
     order = {
@@ -218,19 +237,7 @@ def articles(conn, locale, since, limit, sort="shown") -> list[dict]:
                    sum(clicks) AS clicks, sum(helpful) AS helpful,
                    sum(not_helpful) AS not_helpful
             FROM {events_src} GROUP BY 1, 2
-        ), ids AS (
-            SELECT article, locale FROM shown UNION SELECT article, locale FROM ev
-        )
-        SELECT ids.article AS article, ids.locale AS locale, coalesce(shown.id, ev.id) AS id,
-               coalesce(shown.n, 0) AS shown,
-               coalesce(ev.clicks, 0) AS clicks,
-               round(CASE WHEN shown.n > 0 THEN 1.0 * coalesce(ev.clicks, 0) / shown.n END, 4)
-                   AS click_through_rate,
-               coalesce(ev.helpful, 0) AS helpful, coalesce(ev.not_helpful, 0) AS not_helpful
-        FROM ids LEFT JOIN shown ON shown.article = ids.article AND shown.locale IS ids.locale
-                 LEFT JOIN ev ON ev.article = ids.article AND ev.locale IS ids.locale
-        ORDER BY {order}, shown DESC, ids.article, ids.locale LIMIT ?
-        """
+        )""" + articles_select(order)
     return _read(conn, since, [lambda c: _rows(c, sql, [*sparams, *eparams, limit])])[0]
 
 

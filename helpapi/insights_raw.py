@@ -15,6 +15,7 @@ from .insights import _SHOWN_LOCALE
 from .insights import _SHOWN_SLUG
 from .insights import _rows
 from .insights import _where
+from .insights import articles_select
 from .insights import fallback_rows
 
 
@@ -127,19 +128,8 @@ def articles(conn, locale, since, limit, sort="shown") -> list[dict]:
                    sum(e.type = 'not_helpful') AS not_helpful
             FROM events e JOIN searches s ON s.query_id = e.query_id
             WHERE {where} GROUP BY 1, 2
-        ), ids AS (
-            SELECT article, locale FROM shown UNION SELECT article, locale FROM ev
-        )
-        SELECT ids.article AS article, ids.locale AS locale, coalesce(shown.id, ev.id) AS id,
-               coalesce(shown.n, 0) AS shown,
-               coalesce(ev.clicks, 0) AS clicks,
-               round(CASE WHEN shown.n > 0 THEN 1.0 * coalesce(ev.clicks, 0) / shown.n END, 4)
-                   AS click_through_rate,
-               coalesce(ev.helpful, 0) AS helpful, coalesce(ev.not_helpful, 0) AS not_helpful
-        FROM ids LEFT JOIN shown ON shown.article = ids.article AND shown.locale IS ids.locale
-                 LEFT JOIN ev ON ev.article = ids.article AND ev.locale IS ids.locale
-        ORDER BY {order}, shown DESC, ids.article, ids.locale LIMIT ?
-        """,
+        )"""
+        + articles_select(order),
         [*params, *params, limit],
     )
 
