@@ -24,7 +24,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -39,28 +38,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpapi.corpus import iter_article_paths  # noqa: E402
-from helpapi.corpus import parse_article  # noqa: E402
+from bench.common import free_port  # noqa: E402
+from bench.common import stop  # noqa: E402
+from bench.common import title_queries  # noqa: E402
 from helpapi.indexer import build_indexes  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def queries(corpus: Path) -> list[str]:
     """Title queries of every locale (what a help widget sends), as URL paths."""
-    out = []
-    for locale_dir in sorted(p for p in corpus.iterdir() if p.is_dir()):
-        for slug, path in list(iter_article_paths(locale_dir))[:40]:
-            title = parse_article(path, locale_dir.name, slug).title
-            out.append(
-                "/v1/search?"
-                + urllib.parse.urlencode({"q": title[:200], "locale": locale_dir.name})
-            )
-    return out
+    return [
+        "/v1/search?" + urllib.parse.urlencode({"q": title[:200], "locale": locale})
+        for locale, title in title_queries(corpus)
+    ]
 
 
 def start(
@@ -231,9 +220,9 @@ def main() -> int:
         lost_to_queue = dropped(servers["on"][1]) - before
     finally:
         for proc, _ in servers.values():
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGTERM)  # all at once, then wait: they stop in parallel
         for proc, _ in servers.values():
-            proc.wait(timeout=60)
+            stop(proc, timeout=60)
     conn = sqlite3.connect(db)
     rows = conn.execute("SELECT count(*) FROM searches").fetchone()[0]
     conn.close()

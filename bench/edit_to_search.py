@@ -20,13 +20,10 @@ is <= 5 s from PUT to visible.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,26 +35,22 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCALE = ROOT.parent / "shared" / "corpus-scale"
+sys.path.insert(0, str(ROOT))
+
+from bench.common import call  # noqa: E402
+from bench.common import free_port  # noqa: E402
+from bench.common import shared_dir  # noqa: E402
+from bench.common import stop  # noqa: E402
+
+SCALE = shared_dir() / "corpus-scale"
 TOKEN = "bench-edit-token-" + secrets.token_hex(8)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _call(method: str, url: str, body: bytes | None = None, ctype: str = "") -> tuple[int, dict]:
     headers = {"Authorization": f"Bearer {TOKEN}"}
     if ctype:
         headers["Content-Type"] = ctype
-    req = urllib.request.Request(url, data=body, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
+    return call(url, method, body, headers, timeout=30)
 
 
 def _edited(text: str, word: str) -> str:
@@ -91,7 +84,7 @@ def main() -> int:
         stderr=subprocess.DEVNULL,
     )
     print(f"full build: {time.perf_counter() - t:.1f} s")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELPAPI_")}
     env.update(
         HELPAPI_CORPUS_DIR=str(corpus),
@@ -161,8 +154,7 @@ def main() -> int:
         print(f"median PUT -> searchable: {median:.2f} s (target <= 5 s: {verdict})")
         return 0 if median <= 5 else 1
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        stop(proc)
         log.close()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -236,6 +236,11 @@ def list_jobs(index_dir: Path, limit: int = 20) -> list[dict]:
     return [j for j in jobs if j is not None]
 
 
+def _active_job(index_dir: Path) -> dict | None:
+    """A queued or running job among the newest (read with the submit lock held), or None."""
+    return next((j for j in list_jobs(index_dir, limit=5) if j["status"] in ACTIVE), None)
+
+
 @contextlib.contextmanager
 def _locked(path: Path):
     with open(path, "a") as fh:
@@ -265,9 +270,9 @@ def submit(
     index_dir = Path(index_dir)
     folder = jobs_dir(index_dir)
     with _locked(folder / ".submit.lock"):
-        for job in list_jobs(index_dir, limit=5):
-            if job["status"] in ACTIVE:
-                raise JobRunning(job)
+        active = _active_job(index_dir)
+        if active is not None:
+            raise JobRunning(active)
         job = _start_locked(
             index_dir, folder, corpus_dir, locales, full, jobs, client, timeout, instance
         )
@@ -289,10 +294,10 @@ def submit_or_follow(
     index_dir = Path(index_dir)
     folder = jobs_dir(index_dir)
     with _locked(folder / ".submit.lock"):
-        for job in list_jobs(index_dir, limit=5):
-            if job["status"] in ACTIVE:
-                (folder / PENDING).write_text(json.dumps({"client": client}), "utf-8")
-                return job, True
+        active = _active_job(index_dir)
+        if active is not None:
+            (folder / PENDING).write_text(json.dumps({"client": client}), "utf-8")
+            return active, True
         try:
             job = _start_locked(index_dir, folder, corpus_dir, None, False, jobs, client, timeout)
         except JobRunning as running:  # another instance's build took the lease first
@@ -309,7 +314,7 @@ def start_follow_up(index_dir: Path, job: dict) -> dict | None:
     with _locked(folder / ".submit.lock"):
         if not (folder / PENDING).exists():
             return None
-        if any(j["status"] in ACTIVE for j in list_jobs(index_dir, limit=5)):
+        if _active_job(index_dir) is not None:
             return None  # a job started meanwhile scans the corpus after those writes
         try:
             return _start_locked(
@@ -861,9 +866,9 @@ def cli_build_lease(index_dir: Path, corpus_dir: Path, build_jobs: int = 0):
     # Not alphanumeric, so never mistaken for a job file's id (there is none for a CLI build).
     name = "cli-" + time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(4)
     with _locked(folder / ".submit.lock"):
-        for job in list_jobs(index_dir, limit=5):
-            if job["status"] in ACTIVE:
-                raise JobRunning(job)
+        active = _active_job(index_dir)
+        if active is not None:
+            raise JobRunning(active)
         held = _take_lease(index_dir, folder, name, seconds, instance)
     record = {"id": name, "lease_seconds": seconds, "heartbeat_seconds": heartbeat}
     # A lost lease is acted on at the fence (before the switch), not by signalling this process.
