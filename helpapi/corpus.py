@@ -51,6 +51,9 @@ DEFAULT_MAX_ARTICLE_BYTES = 2 * 1024 * 1024
 # a label list longer or a label longer than these is cut (front matter is owner-written).
 DEFAULT_FACETS = "ms.audience,ms.service,ms.collection"
 MAX_LABELS = 32
+# A title longer than this is cut (and the repair noted): a title is indexed whole as one term
+# and in several title fields, so a 2 MB heading would cost tens of MB of index.
+MAX_TITLE_CHARS = 500
 MAX_LABEL_CHARS = 100
 
 
@@ -477,12 +480,22 @@ def _meta_date(meta: dict) -> str | None:
     return None
 
 
+def _bounded_title(title: str | None, what: str, repairs: list[str]) -> str | None:
+    """``title`` cut to MAX_TITLE_CHARS characters, with a repair note when it was longer."""
+    if title and len(title) > MAX_TITLE_CHARS:
+        repairs.append(f"{what} of {len(title)} characters cut to {MAX_TITLE_CHARS}")
+        return title[:MAX_TITLE_CHARS].rstrip()
+    return title
+
+
 def _meta_title(meta: dict, repairs: list[str]) -> str | None:
     fm_title = meta.get("title")
     if fm_title not in (None, "") and scalar(fm_title) is None:
         repairs.append(f"front matter title is a {type(fm_title).__name__}, not text (ignored)")
         fm_title = None
-    return " ".join(str(fm_title).split()) if fm_title not in (None, "") else None
+    if fm_title in (None, ""):
+        return None
+    return _bounded_title(" ".join(str(fm_title).split()), "front matter title", repairs)
 
 
 def _parse_html(text: str, locale: str, slug: str, repairs: list[str]) -> Article:
@@ -495,7 +508,8 @@ def _parse_html(text: str, locale: str, slug: str, repairs: list[str]) -> Articl
         meta, source = {}, text
     parts = parse_html(source)
     fm_title = _meta_title(meta, repairs)
-    title = parts.title or fm_title or slug.rsplit("/", 1)[-1].replace("-", " ")
+    heading = _bounded_title(parts.title, "title", repairs)
+    title = heading or fm_title or slug.rsplit("/", 1)[-1].replace("-", " ")
     body = parts.text
     alias = fm_title if fm_title and fm_title != title else ""
     if alias:
@@ -539,14 +553,15 @@ def parse_text(text: str, locale: str, slug: str, kind: str = "md") -> Article:
     english_md = english_markdown(source).strip() if has_sxs else ""
 
     fm_title = _meta_title(meta, repairs)
-    h1 = first_heading(local_md)
+    h1 = _bounded_title(first_heading(local_md), "heading", repairs)
     title = h1 or fm_title or slug.rsplit("/", 1)[-1].replace("-", " ")
     if fm_title and h1 and fm_title != h1:
         # Both are real titles of the article; keep the heading for display, search both.
         title_alias = fm_title
     else:
         title_alias = None
-    english_title = (first_heading(english_md) or title) if has_sxs else ""
+    english_heading = _bounded_title(first_heading(english_md), "English heading", repairs)
+    english_title = (english_heading or title) if has_sxs else ""
 
     body = markdown_to_text(_without_first_heading(local_md))
     if title_alias:

@@ -542,12 +542,13 @@ def _boosts(mem: MemIndex, units: list[Unit], key: str, allowed=None) -> list:
             lo, hi = field.prefix_range(start)
             # Key lengths are read for a bounded number of titles only (a short start).
             share = hi - lo <= ranking.TITLE_PREFIX_SCAN
+            # One boost per title key, not per document holding it.
+            boosts = (
+                (tid, title_start_boost(start, field.term(tid) if share else ""))
+                for tid in range(lo, hi)
+            )
             out.append(
-                _Scored(
-                    (d, title_start_boost(start, field.term(tid) if share else ""))
-                    for tid in range(lo, hi)
-                    for d in field.docs[slice(*field.span(tid))]
-                )
+                _Scored((d, b) for tid, b in boosts for d in field.docs[slice(*field.span(tid))])
             )
     if key:
         for field in _key_fields(mem):

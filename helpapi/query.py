@@ -229,9 +229,9 @@ def relaxed_units(units: list[Unit], reader, budget: float | None = None) -> lis
     not fit is left out (at least the cheapest unit is kept): a flood of frequent words or
     one-character prefixes costs a bounded number of postings.
     """
-    if len(units) <= ranking.RELAXED_MAX_UNITS and (
-        budget is None or sum(map(reader.cost, units)) <= budget
-    ):
+    # Each unit's postings, once (a prefix's cost expands it in the index).
+    costs = [reader.cost(u) for u in units] if budget is not None else []
+    if len(units) <= ranking.RELAXED_MAX_UNITS and (budget is None or sum(costs) <= budget):
         return units
 
     def frequency(u: Unit) -> int:
@@ -243,7 +243,6 @@ def relaxed_units(units: list[Unit], reader, budget: float | None = None) -> lis
         ranked = sorted(range(len(units)), key=lambda i: (frequency(units[i]), i))
         keep = ranked[: ranking.RELAXED_MAX_UNITS]
     else:
-        costs = {i: reader.cost(u) for i, u in enumerate(units)}
         # A lone character of a no-space script stands for all its completions: it is as
         # frequent as they are together (its own bigram is rare).
         ranked = sorted(

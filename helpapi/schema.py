@@ -196,7 +196,7 @@ def document_for(article, locale: str | None = None) -> dict:
     titles = f"{title}\n{extra_title}" if extra_title else title
     # The front matter's other title (the localized body starts with it): a title too, so
     # the title boosts and the whole-title and typed-start keys find the article by it.
-    alias = getattr(article, "title_alias", "") if locale != ENGLISH else ""
+    alias = article.title_alias if locale != ENGLISH else ""
     return {
         "slug": article.slug,
         "assetid": article.assetid or "",
