@@ -382,6 +382,25 @@ def _next_watermark(conn, table: str, column: str) -> tuple[int, int]:
     return row[0], row[1]
 
 
+def _current(conn) -> bool:
+    """True when a refresh would change nothing: the rollup is valid, no row was written or
+    pruned since the watermarks, no hour is dirty and no finished day waits to be merged."""
+    return bool(
+        conn.execute(
+            f"""SELECT {_VALID}
+                   AND st.wm_s = coalesce((SELECT max(rowid) FROM main.searches), 0)
+                   AND st.wm_e = coalesce((SELECT max(rowid) FROM main.events), 0)
+                   AND st.min_s IS {_MIN_S} AND st.min_e IS {_MIN_E}
+                   AND NOT EXISTS (SELECT 1 FROM main.rollup_dirty)
+                   AND NOT EXISTS (SELECT 1 FROM main.rollup_stale s
+                                   WHERE s.bucket + {HOURS} <= {bucket_of("?")})
+                FROM main.rollup_state st""",
+            [time.time()],
+        ).fetchall()
+        == [(1,)]
+    )
+
+
 def refresh(conn: sqlite3.Connection, budget: float | None = None) -> dict:
     """Bring the rollup up to date: mark what changed since the watermarks (at most
     :data:`MARK_ROWS` rows of each table per transaction), then recompute dirty buckets, newest
@@ -395,6 +414,10 @@ def refresh(conn: sqlite3.Connection, budget: float | None = None) -> dict:
     ensure_schema(conn)
     if conn.in_transaction:
         conn.commit()
+    if _current(conn):
+        # Nothing to do: a read, not a write transaction (every insights request refreshes
+        # first, and concurrent dashboard loads would queue on SQLite's write lock).
+        return {"marked": 0, "recomputed": 0, "days_merged": 0, "dirty": 0, "seconds": 0.0}
     with _writing(conn):
         if not conn.execute(f"SELECT {_VALID}").fetchall()[0][0]:
             # Never built, another version, or the watermark rows are gone: start afresh.
