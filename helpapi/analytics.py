@@ -348,7 +348,7 @@ class Recorder:
                 if due:
                     prune(conn, self.retention_days)
                 if items:
-                    _write(conn, items)
+                    self.dropped += _write(conn, items)
             except Exception:  # a full disk or a bad path must not kill the writer
                 self.dropped += len(items)
                 log.exception("analytics: %d records could not be written", len(items))
@@ -357,15 +357,30 @@ class Recorder:
                 q.busy = False
 
 
-def _write(conn: sqlite3.Connection, items: list) -> None:
-    """Write queued records in one transaction, consecutive ones of one statement together."""
+def _write(conn: sqlite3.Connection, items: list) -> int:
+    """Write queued records in one transaction, consecutive ones of one statement together.
+    Returns how many search rows were malformed and left out (each is logged)."""
+    bad = 0
     with conn:
         for sql, group in itertools.groupby(items, key=lambda item: item[0]):
+            group = list(group)
             if sql is _INSERT_SEARCH:
-                params = [_search_params(row, ts) for _, (row, ts) in group]
+                try:
+                    params = [_search_params(row, ts) for _, (row, ts) in group]
+                except Exception:
+                    # The rows are turned into parameters here, off the request path: a bad
+                    # one must cost only itself, not the batch it arrived with.
+                    params = []
+                    for _, (row, ts) in group:
+                        try:
+                            params.append(_search_params(row, ts))
+                        except Exception:
+                            bad += 1
+                            log.exception("analytics: a malformed search row was left out")
             else:
                 params = [params for _, params in group]
             _insert_rows(conn, sql, params)
+    return bad
 
 
 # Rows per multi-row INSERT, largest first: any count is a few statements of these sizes.

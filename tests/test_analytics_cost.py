@@ -62,7 +62,7 @@ def batches(monkeypatch):
     def counting(conn, items):
         gate.wait(10)
         sizes.append(len(items))
-        write(conn, items)
+        return write(conn, items)
 
     monkeypatch.setattr(analytics, "_write", counting)
     yield sizes, gate
