@@ -136,7 +136,7 @@ _VALID = f"""coalesce((
        AND (st.wm_e = 0 OR EXISTS (SELECT 1 FROM main.events
                                    WHERE rowid = st.wm_e AND ts IS st.mark_e))
     FROM main.rollup_state st), 0)"""
-# Not superseded (as insights._FINAL), and clicked (as the insights' click join).
+# Not superseded (as insights_raw._FINAL), and clicked (as the insights' click join).
 _FINAL = (
     "(NOT EXISTS (SELECT 1 FROM main.searches r WHERE r.refines = s.query_id)"
     " OR EXISTS (SELECT 1 FROM main.events x WHERE x.query_id = s.query_id))"
@@ -301,7 +301,7 @@ def _aggregate(conn, since: float | None, target: str) -> None:
             FROM temp.rollup_sel x, json_each(x.articles) j WHERE x.final
             GROUP BY 1, 2, 3, 4"""
     )
-    # A search with an event is final by definition (see insights._FINAL).
+    # A search with an event is final by definition (see insights_raw._FINAL).
     conn.execute(
         f"""INSERT INTO {target}_events
             SELECT x.bucket, x.loc, x.fallback, e.article, coalesce(e.locale, x.served),
