@@ -43,6 +43,7 @@ log = logging.getLogger("helpapi.analytics")
 
 
 DAY = 86400.0
+# Records a transaction at most (and the backlog at which the writer stops lingering).
 BATCH = 500
 # Seconds the writer waits after a first row for more (rows reach SQLite this much later, unless
 # flush() cuts it short). Under load a longer wait means fewer, larger transactions: 20 rows a
@@ -218,10 +219,10 @@ class _Pending:
         """Records waiting (not counting a batch being written)."""
         return len(self.items)
 
-    def take(self) -> list:
-        """All records waiting, oldest first (writer thread)."""
+    def take(self, limit: int) -> list:
+        """Up to ``limit`` records waiting, oldest first (writer thread)."""
         items = self.items
-        return [items.popleft() for _ in range(len(items))]
+        return [items.popleft() for _ in range(min(limit, len(items)))]
 
     def pending(self) -> bool:
         """True while a record is queued or being written (checked in this order, see flush)."""
@@ -337,7 +338,9 @@ class Recorder:
                 # instead of one per search (CPU the searches share).
                 q.hurry.wait(LINGER)
             q.busy = True  # before taking: flush() looks at items first, then busy
-            items = q.take()
+            # At most a batch a transaction: a backlog must not hold SQLite's write lock (other
+            # workers' writers, an insights refresh) for the time of thousands of rows.
+            items = q.take(BATCH)
             # Nothing recorded yet: nothing to prune (the index folder may not even exist yet).
             due = time.time() >= next_prune and (conn is not None or self.path.exists())
             if due:  # set before trying: a failing prune (or connect) waits a period too

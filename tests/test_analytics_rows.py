@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from helpapi import analytics
 from helpapi.analytics import Recorder
 
 from .test_analytics_cost import _row
@@ -24,3 +25,18 @@ def test_a_malformed_row_is_dropped_alone_and_counted(tmp_path):
     conn.close()
     assert ids == {r["query_id"] for r in good}
     assert rec.dropped == 2
+
+
+def test_a_transaction_takes_at_most_one_batch(tmp_path, batches):
+    """A backlog (a slow disk, a long insights refresh holding the lock) is written in
+    transactions of at most BATCH rows, so no writer holds SQLite's write lock for long."""
+    sizes, gate = batches
+    rec = Recorder(tmp_path / "a.sqlite3", True, 90, 10_000)
+    gate.clear()  # the writer stops at its first transaction; the rest piles up meanwhile
+    rec.record_search(_row(0))
+    for i in range(1, 2 * analytics.BATCH + 300):
+        rec.record_search(_row(i))
+    gate.set()
+    rec.flush()
+    assert sum(sizes) == 2 * analytics.BATCH + 300 and rec.dropped == 0
+    assert max(sizes) <= analytics.BATCH and len(sizes) >= 3
