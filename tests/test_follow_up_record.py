@@ -47,3 +47,33 @@ def test_the_succeeded_record_already_names_the_follow_up(copy_corpus, tmp_path)
     with open_current(index) as ixset:  # the write is indexed (by the first job or this one)
         hits = search(ixset, "Zitronenfalter", "de-DE")["results"]
     assert [h["slug"] for h in hits] == ["neu"]
+
+
+def test_a_follow_up_whose_lease_another_instance_took_reads_cancelled(tmp_path, monkeypatch):
+    folder = jobs.jobs_dir(tmp_path)
+    (folder / jobs.PENDING).write_text("{}", "utf-8")
+    job = jobs._record("20261124000000aaaaaaaa", str(tmp_path), None, False, 1, "t", 60, "host-a")
+    job["status"] = "succeeded"
+    path = folder / f"{job['id']}.json"
+    stopped = []
+
+    class Beat:
+        def stop(self):
+            stopped.append(jobs.read_job(tmp_path, job["id"]))  # the record as the lease goes
+
+    def taken(*args):
+        raise jobs.JobRunning({"id": "20261124000001bbbbbbbb", "status": "running"})
+
+    monkeypatch.setattr(jobs, "_take_lease", taken)
+    save = lambda: jobs._write(path, job)  # noqa: E731
+    assert jobs._finish_with_follow_up(tmp_path, folder, job, save, Beat())
+    assert stopped[0]["status"] == "succeeded" and stopped[0]["follow_up"]
+    follow = jobs.read_job(tmp_path, stopped[0]["follow_up"])
+    assert follow["status"] == "cancelled" and "20261124000001bbbbbbbb" in follow["errors"][0]
+
+
+def test_no_follow_up_asked_for_writes_nothing(tmp_path):
+    folder = jobs.jobs_dir(tmp_path)
+    job = {"id": "20261124000000aaaaaaaa"}
+    assert not jobs._finish_with_follow_up(tmp_path, folder, job, None, None)
+    assert list(folder.glob("*.json")) == []
