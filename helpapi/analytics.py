@@ -43,6 +43,7 @@ log = logging.getLogger("helpapi.analytics")
 
 
 DAY = 86400.0
+# Records a transaction at most (and the backlog at which the writer stops lingering).
 BATCH = 500
 # Seconds the writer waits after a first row for more (rows reach SQLite this much later, unless
 # flush() cuts it short). Under load a longer wait means fewer, larger transactions: 20 rows a
@@ -218,10 +219,10 @@ class _Pending:
         """Records waiting (not counting a batch being written)."""
         return len(self.items)
 
-    def take(self) -> list:
-        """All records waiting, oldest first (writer thread)."""
+    def take(self, limit: int) -> list:
+        """Up to ``limit`` records waiting, oldest first (writer thread)."""
         items = self.items
-        return [items.popleft() for _ in range(len(items))]
+        return [items.popleft() for _ in range(min(limit, len(items)))]
 
     def pending(self) -> bool:
         """True while a record is queued or being written (checked in this order, see flush)."""
@@ -337,7 +338,9 @@ class Recorder:
                 # instead of one per search (CPU the searches share).
                 q.hurry.wait(LINGER)
             q.busy = True  # before taking: flush() looks at items first, then busy
-            items = q.take()
+            # At most a batch a transaction: a backlog must not hold SQLite's write lock (other
+            # workers' writers, an insights refresh) for the time of thousands of rows.
+            items = q.take(BATCH)
             # Nothing recorded yet: nothing to prune (the index folder may not even exist yet).
             due = time.time() >= next_prune and (conn is not None or self.path.exists())
             if due:  # set before trying: a failing prune (or connect) waits a period too
@@ -348,7 +351,7 @@ class Recorder:
                 if due:
                     prune(conn, self.retention_days)
                 if items:
-                    _write(conn, items)
+                    self.dropped += _write(conn, items)
             except Exception:  # a full disk or a bad path must not kill the writer
                 self.dropped += len(items)
                 log.exception("analytics: %d records could not be written", len(items))
@@ -357,15 +360,30 @@ class Recorder:
                 q.busy = False
 
 
-def _write(conn: sqlite3.Connection, items: list) -> None:
-    """Write queued records in one transaction, consecutive ones of one statement together."""
+def _write(conn: sqlite3.Connection, items: list) -> int:
+    """Write queued records in one transaction, consecutive ones of one statement together.
+    Returns how many search rows were malformed and left out (each is logged)."""
+    bad = 0
     with conn:
         for sql, group in itertools.groupby(items, key=lambda item: item[0]):
+            group = list(group)
             if sql is _INSERT_SEARCH:
-                params = [_search_params(row, ts) for _, (row, ts) in group]
+                try:
+                    params = [_search_params(row, ts) for _, (row, ts) in group]
+                except Exception:
+                    # The rows are turned into parameters here, off the request path: a bad
+                    # one must cost only itself, not the batch it arrived with.
+                    params = []
+                    for _, (row, ts) in group:
+                        try:
+                            params.append(_search_params(row, ts))
+                        except Exception:
+                            bad += 1
+                            log.exception("analytics: a malformed search row was left out")
             else:
                 params = [params for _, params in group]
             _insert_rows(conn, sql, params)
+    return bad
 
 
 # Rows per multi-row INSERT, largest first: any count is a few statements of these sizes.

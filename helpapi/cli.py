@@ -1,4 +1,5 @@
-"""Command line: ``helpapi index build|stats``, ``helpapi corpus check`` and ``helpapi search``.
+"""Command line: ``helpapi index build|stats|pack|unpack``, ``helpapi corpus check``,
+``helpapi insights rollup`` and ``helpapi search``.
 
 Settings come from defaults, then ``HELPAPI_*`` variables, then these options.
 """
@@ -387,6 +388,48 @@ def unpack_cmd(archive, index_dir):
     click.echo(
         f"serving generation {r.generation}{note} in {r.index_dir}: {r.files} files, "
         f"{r.bytes / 1e6:.1f} MB verified ({r.seconds:.1f}s); previous: {r.previous or 'none'}"
+    )
+
+
+@main.group()
+def insights():
+    """The search insights' analytics database."""
+
+
+@insights.command("rollup")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False), help="Index folder.")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    help="Analytics file. Env: HELPAPI_ANALYTICS_DB; default <index>/analytics.sqlite3.",
+)
+def rollup_cmd(index_dir, db):
+    """Bring the insights rollup up to date now, with no time budget.
+
+    Insights requests do this themselves within half of their 10 s budget; over a big existing
+    database the first build takes minutes, so run this once after an upgrade (the service can
+    keep running: it writes in short transactions).
+    """
+    from . import rollup
+    from .analytics import connect
+    from .analytics import default_db_path
+
+    s = _settings(INDEX_DIR=index_dir)
+    path = Path(db or s.get("ANALYTICS_DB") or default_db_path(s["INDEX_DIR"]))
+    if not path.is_file():
+        raise click.ClickException(f"no analytics database at {path}")
+    conn = connect(path)
+    try:
+        stats = rollup.refresh(conn)
+    finally:
+        conn.close()
+    if not stats["marked"] and not stats["recomputed"] and not stats["days_merged"]:
+        click.echo(f"{path}: the rollup is up to date")
+        return
+    click.echo(
+        f"{path}: {stats['marked']} hours marked, {stats['recomputed']} hours recomputed,"
+        f" {stats['days_merged']} days merged, {stats['dirty']} left dirty"
+        f" in {stats['seconds']:.1f} s"
     )
 
 

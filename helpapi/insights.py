@@ -42,17 +42,6 @@ from .errors import error_body
 
 log = logging.getLogger("helpapi.insights")
 
-# The locale a search is counted under: what was asked for, else what answered.
-_LOCALE = "coalesce(s.requested_locale, s.locale)"
-# Not superseded: no later search refines it, or its results were acted on.
-_FINAL = (
-    "(NOT EXISTS (SELECT 1 FROM searches r WHERE r.refines = s.query_id)"
-    " OR EXISTS (SELECT 1 FROM events x WHERE x.query_id = s.query_id))"
-)
-# An entry of ``searches.articles``: [slug, locale, id], or an id in rows from before that.
-_SHOWN_SLUG = "CASE j.type WHEN 'array' THEN json_extract(j.value, '$[0]') ELSE j.value END"
-_SHOWN_LOCALE = "CASE j.type WHEN 'array' THEN json_extract(j.value, '$[1]') ELSE s.locale END"
-_SHOWN_ID = "CASE j.type WHEN 'array' THEN json_extract(j.value, '$[2]') ELSE j.value END"
 # Cells a spreadsheet would run as a formula (queries are typed by strangers).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Wall-clock budget of one insights request's SQL. A long period over a big database (a million
@@ -75,16 +64,6 @@ def _timeout(exc: InsightsTimeout):
     resp.status_code = exc.status
     resp.headers["Retry-After"] = str(exc.extra["retry_after"])
     return resp
-
-
-def _where(locale: str | None, since: float, final: bool = True) -> tuple[str, list]:
-    sql, params = "s.ts >= ?", [since]
-    if final:
-        sql += f" AND {_FINAL}"
-    if locale:
-        sql += f" AND lower({_LOCALE}) = lower(?)"
-        params.append(locale)
-    return sql, params
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params) -> list[dict]:

@@ -8,15 +8,31 @@ compare the rollup against; the service does not call them.
 
 from __future__ import annotations
 
-from .insights import _FINAL
-from .insights import _LOCALE
-from .insights import _SHOWN_ID
-from .insights import _SHOWN_LOCALE
-from .insights import _SHOWN_SLUG
 from .insights import _rows
-from .insights import _where
 from .insights import articles_select
 from .insights import fallback_rows
+
+# The locale a search is counted under: what was asked for, else what answered.
+_LOCALE = "coalesce(s.requested_locale, s.locale)"
+# Not superseded: no later search refines it, or its results were acted on.
+_FINAL = (
+    "(NOT EXISTS (SELECT 1 FROM searches r WHERE r.refines = s.query_id)"
+    " OR EXISTS (SELECT 1 FROM events x WHERE x.query_id = s.query_id))"
+)
+# An entry of ``searches.articles``: [slug, locale, id], or an id in rows from before that.
+_SHOWN_SLUG = "CASE j.type WHEN 'array' THEN json_extract(j.value, '$[0]') ELSE j.value END"
+_SHOWN_LOCALE = "CASE j.type WHEN 'array' THEN json_extract(j.value, '$[1]') ELSE s.locale END"
+_SHOWN_ID = "CASE j.type WHEN 'array' THEN json_extract(j.value, '$[2]') ELSE j.value END"
+
+
+def _where(locale: str | None, since: float, final: bool = True) -> tuple[str, list]:
+    sql, params = "s.ts >= ?", [since]
+    if final:
+        sql += f" AND {_FINAL}"
+    if locale:
+        sql += f" AND lower({_LOCALE}) = lower(?)"
+        params.append(locale)
+    return sql, params
 
 
 def top_queries(conn, locale, since, limit) -> list[dict]:

@@ -332,6 +332,55 @@ def start_follow_up(index_dir: Path, job: dict) -> dict | None:
             return None  # another instance's job took the lease: it scans after those writes
 
 
+def _finish_with_follow_up(index_dir: Path, folder: Path, job: dict, save, beat) -> bool:
+    """Record ``job`` (finished) naming the follow-up that writes made during it asked for
+    (:func:`submit_or_follow`), then hand the build lease to that follow-up and start it.
+
+    False when none was asked for: nothing was written (the caller saves the job). The
+    follow-up's record exists (queued) before ``job`` reads finished, so a client that polls
+    until ``succeeded`` finds the follow-up named there, and can fetch it.
+    """
+    with _locked(folder / ".submit.lock"):
+        if not (folder / PENDING).exists():
+            return False
+        args = (
+            job["corpus_dir"],
+            None,
+            False,
+            job.get("jobs", 0),
+            "follow-up of " + job["id"],
+            job.get("timeout", DEFAULT_TIMEOUT),
+        )
+        follow_id = _new_job_id()
+        follow_path = folder / f"{follow_id}.json"
+        # Queued with no lease and no lock file yet: alive for LEGACY_GRACE (see _alive), the
+        # moment the lease takes to change hands; the submit lock keeps submitters out.
+        _write(follow_path, _record(follow_id, *args, job.get("instance")))
+        job["follow_up"] = follow_id
+        save()
+        beat.stop()  # releases this job's lease: the follow-up takes the next one
+        try:
+            held = _take_lease(
+                index_dir, folder, follow_id, lease_settings()[0], job.get("instance")
+            )
+        except JobRunning as other:  # another instance took the build: it scans those writes
+            failed = _record(follow_id, *args, job.get("instance"))
+            failed.update(
+                status="cancelled",
+                finished=time.time(),
+                errors=[f"job {other.job['id']} of another instance indexes these writes"],
+            )
+            with contextlib.suppress(OSError):
+                _write(follow_path, failed)
+            return True
+        try:
+            _start_leased(index_dir, folder, *args, follow_id, held)
+        except BaseException:
+            leases.release(folder, held)
+            raise
+    return True
+
+
 def lease_settings() -> tuple[int, int]:
     """``(HELPAPI_LEASE_SECONDS, HELPAPI_HEARTBEAT_SECONDS)`` from the environment."""
     from .config import load_settings
@@ -366,7 +415,7 @@ def _start_locked(
     """Take the build lease, create a job and start its runner (the submit lock is held)."""
     instance = instance or leases.instance_id()
     lease_seconds = lease_settings()[0]
-    job_id = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(4)
+    job_id = _new_job_id()
     held = _take_lease(index_dir, folder, job_id, lease_seconds, instance)
     try:
         return _start_leased(
@@ -377,17 +426,14 @@ def _start_locked(
         raise
 
 
-def _start_leased(
-    index_dir, folder, corpus_dir, locales, full, jobs, client, timeout, job_id, held
-) -> dict:
-    lease_seconds = round(held.expires - held.acquired)
-    heartbeat = lease_settings()[1]
-    # The lease is ours: whatever build folders are left belong to dead builds.
-    clean_leftovers(index_dir)
-    # Whatever writes asked for a follow-up, this job scans the corpus after them.
-    with contextlib.suppress(FileNotFoundError):
-        (folder / PENDING).unlink()
-    job = {
+def _new_job_id() -> str:
+    """Time first, so that names sort by creation (``list_jobs``)."""
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(4)
+
+
+def _record(job_id, corpus_dir, locales, full, jobs, client, timeout, instance) -> dict:
+    """A new job's record, queued, without a lease yet."""
+    return {
         "id": job_id,
         "status": "queued",
         "created": time.time(),
@@ -404,11 +450,27 @@ def _start_leased(
         "generation": None,
         "errors": [],
         "pid": None,
-        "instance": held.instance,
-        "lease": held.seq,
-        "lease_seconds": lease_seconds,
-        "heartbeat_seconds": heartbeat,
+        "instance": instance,
+        "lease": None,
+        "lease_seconds": None,
+        "heartbeat_seconds": None,
     }
+
+
+def _start_leased(
+    index_dir, folder, corpus_dir, locales, full, jobs, client, timeout, job_id, held
+) -> dict:
+    # The lease is ours: whatever build folders are left belong to dead builds.
+    clean_leftovers(index_dir)
+    # Whatever writes asked for a follow-up, this job scans the corpus after them.
+    with contextlib.suppress(FileNotFoundError):
+        (folder / PENDING).unlink()
+    job = _record(job_id, corpus_dir, locales, full, jobs, client, timeout, held.instance)
+    job.update(
+        lease=held.seq,
+        lease_seconds=round(held.expires - held.acquired),
+        heartbeat_seconds=lease_settings()[1],
+    )
     path = folder / f"{job_id}.json"
     lock = _lock_path(folder, job_id)
     proc = None
@@ -627,6 +689,7 @@ class _Heartbeat:
         self.stop_build = stop_build
         self.lost: str | None = None
         self.cancelled_by: str | None = None
+        self.stopped = False
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="lease-heartbeat")
@@ -664,13 +727,15 @@ class _Heartbeat:
                 return
 
     def stop(self) -> None:
-        """Stop renewing and release the lease (unless it was lost: then it is not ours)."""
+        """Stop renewing and release the lease (unless it was lost: then it is not ours).
+        Once: a lease handed to a follow-up is released before the runner's own stop."""
         self._done.set()
-        if self._thread.is_alive():
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join()
         with self._lock:
-            if not self.lost:
+            if not self.lost and not self.stopped:
                 leases.release(self.folder, self.held)
+            self.stopped = True
 
 
 def _run_locked(index_dir: Path, folder: Path, job_id: str) -> int:
@@ -842,7 +907,10 @@ def _run_job(index_dir: Path, folder: Path, path: Path, job: dict, beat) -> int:
         switched=report.switched,
         seconds=round(report.seconds, 3),
     )
-    save()
+    # Articles written while this job ran (ingestion API) get their own incremental job,
+    # named in the same write as "succeeded". A job without a lease starts it after.
+    if beat is None or not _finish_with_follow_up(index_dir, folder, job, save, beat):
+        save()
     return 0
 
 

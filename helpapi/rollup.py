@@ -136,7 +136,7 @@ _VALID = f"""coalesce((
        AND (st.wm_e = 0 OR EXISTS (SELECT 1 FROM main.events
                                    WHERE rowid = st.wm_e AND ts IS st.mark_e))
     FROM main.rollup_state st), 0)"""
-# Not superseded (as insights._FINAL), and clicked (as the insights' click join).
+# Not superseded (as insights_raw._FINAL), and clicked (as the insights' click join).
 _FINAL = (
     "(NOT EXISTS (SELECT 1 FROM main.searches r WHERE r.refines = s.query_id)"
     " OR EXISTS (SELECT 1 FROM main.events x WHERE x.query_id = s.query_id))"
@@ -301,7 +301,7 @@ def _aggregate(conn, since: float | None, target: str) -> None:
             FROM temp.rollup_sel x, json_each(x.articles) j WHERE x.final
             GROUP BY 1, 2, 3, 4"""
     )
-    # A search with an event is final by definition (see insights._FINAL).
+    # A search with an event is final by definition (see insights_raw._FINAL).
     conn.execute(
         f"""INSERT INTO {target}_events
             SELECT x.bucket, x.loc, x.fallback, e.article, coalesce(e.locale, x.served),
@@ -382,6 +382,25 @@ def _next_watermark(conn, table: str, column: str) -> tuple[int, int]:
     return row[0], row[1]
 
 
+def _current(conn) -> bool:
+    """True when a refresh would change nothing: the rollup is valid, no row was written or
+    pruned since the watermarks, no hour is dirty and no finished day waits to be merged."""
+    return bool(
+        conn.execute(
+            f"""SELECT {_VALID}
+                   AND st.wm_s = coalesce((SELECT max(rowid) FROM main.searches), 0)
+                   AND st.wm_e = coalesce((SELECT max(rowid) FROM main.events), 0)
+                   AND st.min_s IS {_MIN_S} AND st.min_e IS {_MIN_E}
+                   AND NOT EXISTS (SELECT 1 FROM main.rollup_dirty)
+                   AND NOT EXISTS (SELECT 1 FROM main.rollup_stale s
+                                   WHERE s.bucket + {HOURS} <= {bucket_of("?")})
+                FROM main.rollup_state st""",
+            [time.time()],
+        ).fetchall()
+        == [(1,)]
+    )
+
+
 def refresh(conn: sqlite3.Connection, budget: float | None = None) -> dict:
     """Bring the rollup up to date: mark what changed since the watermarks (at most
     :data:`MARK_ROWS` rows of each table per transaction), then recompute dirty buckets, newest
@@ -395,6 +414,10 @@ def refresh(conn: sqlite3.Connection, budget: float | None = None) -> dict:
     ensure_schema(conn)
     if conn.in_transaction:
         conn.commit()
+    if _current(conn):
+        # Nothing to do: a read, not a write transaction (every insights request refreshes
+        # first, and concurrent dashboard loads would queue on SQLite's write lock).
+        return {"marked": 0, "recomputed": 0, "days_merged": 0, "dirty": 0, "seconds": 0.0}
     with _writing(conn):
         if not conn.execute(f"SELECT {_VALID}").fetchall()[0][0]:
             # Never built, another version, or the watermark rows are gone: start afresh.

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from helpapi import analytics
 from helpapi import create_app
 from helpapi.indexer import build_indexes
 from helpapi.search import open_current
@@ -255,3 +257,21 @@ def start_webdriver(make, attempts: int = 3):
             if attempt == attempts:
                 raise
             time.sleep(2 * attempt)
+
+
+@pytest.fixture
+def batches(monkeypatch):
+    """The sizes of the writer's transactions; ``gate`` (set) lets them through."""
+    sizes: list[int] = []
+    gate = threading.Event()
+    gate.set()
+    write = analytics._write
+
+    def counting(conn, items):
+        gate.wait(10)
+        sizes.append(len(items))
+        return write(conn, items)
+
+    monkeypatch.setattr(analytics, "_write", counting)
+    yield sizes, gate
+    gate.set()

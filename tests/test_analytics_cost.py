@@ -51,24 +51,6 @@ def recorder(tmp_path):
     rec.flush()
 
 
-@pytest.fixture
-def batches(monkeypatch):
-    """The sizes of the writer's transactions; ``gate`` (set) lets them through."""
-    sizes: list[int] = []
-    gate = threading.Event()
-    gate.set()
-    write = analytics._write
-
-    def counting(conn, items):
-        gate.wait(10)
-        sizes.append(len(items))
-        write(conn, items)
-
-    monkeypatch.setattr(analytics, "_write", counting)
-    yield sizes, gate
-    gate.set()
-
-
 def test_a_burst_of_searches_and_events_is_all_written(recorder):
     for i in range(3000):
         assert recorder.record_search(_row(i))
