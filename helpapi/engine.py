@@ -15,6 +15,7 @@ Whoosh's per-query posting decoding:
 from __future__ import annotations
 
 from bisect import bisect_left
+from itertools import chain
 from itertools import compress
 from itertools import repeat
 from operator import neg
@@ -417,7 +418,7 @@ def strict(
         found = _only(found, allowed)
     if not found:
         return []
-    for clause in _boosts(mem, units, key, allowed):
+    for clause in _boosts(mem, units, key, allowed, within=found):
         for d, s in clause.items():
             if d in found:
                 found[d] += s
@@ -452,21 +453,31 @@ def _title_word(title: FieldPostings, unit: Unit, nwords: int):
     return out
 
 
-def _title_completions(title: FieldPostings, prefix: str):
+def _title_completions(title: FieldPostings, prefix: str, within=None):
     """Each title's words that start with ``prefix``, scores summed, times
     ranking.TITLE_BOOST: every completion (titles are short; a frequent few, as in the text,
-    would miss the one a title holds). None when more than ranking.TITLE_PREFIX_SCAN title
-    words start with it."""
+    would miss the one a title holds). None when no title word starts with it, or more than
+    ranking.TITLE_PREFIX_SCAN do.
+
+    ``within`` (a container of documents, or None): only those documents' sums are made (the
+    strict pass adds boosts to its matches only; a one-letter prefix, the last word of most
+    queries being typed, has hundreds of postings). Their floats are the same either way."""
     lo, hi = title.prefix_range(prefix)
     if not (ranking.TITLE_PREFIX and lo < hi) or hi - lo > ranking.TITLE_PREFIX_SCAN:
         return None
+    # The completions' postings are one contiguous run, in term order.
+    a, b = title.post_off[lo], title.post_off[hi]
+    if a == b:
+        return None
+    docs, scores = title.docs[a:b], title.scores[a:b]
+    if within is not None:
+        keep = list(map(within.__contains__, docs))
+        docs, scores = compress(docs, keep), compress(scores, keep)
     out = _Scored()
     get, boost = out.get, ranking.TITLE_BOOST
-    docs, scores, span = title.docs, title.scores, title.span
-    for tid in range(lo, hi):
-        a, b = span(tid)
-        for d, s in zip(docs[a:b], scores[a:b], strict=True):
-            out[d] = get(d, 0.0) + s * boost
+    # Summed in term order, as the postings come: the same floats as one term at a time.
+    for d, s in zip(docs, scores, strict=True):
+        out[d] = get(d, 0.0) + s * boost
     return out
 
 
@@ -500,17 +511,20 @@ def _key_fields(mem: MemIndex) -> list[FieldPostings]:
     return [mem.fields[name] for name in KEY_FIELDS if name in mem.fields]
 
 
-def _boosts(mem: MemIndex, units: list[Unit], key: str, allowed=None) -> list:
+def _boosts(mem: MemIndex, units: list[Unit], key: str, allowed=None, within=None) -> list:
     """The optional clauses of :func:`helpapi.query.strict_query` that match something.
 
     Their scores are added to matched documents only, all in ``allowed`` (a filter, or None):
-    the title phrases are checked there only; a document's boost is the same either way."""
+    the title phrases are checked there only; a document's boost is the same either way.
+    ``within`` (the matched documents, or None): the clauses whose cost follows their
+    postings (a word being typed) may leave out the other documents."""
     out = []
     title = mem.fields["title"]
     words = [u for u in units if u.kind == "word" and not u.prefix]
     typing = [u for u in units if u.kind == "word" and u.prefix]
-    completions = _title_completions(title, typing[0].term) if typing else None
-    if completions:
+    completions = _title_completions(title, typing[0].term, within) if typing else None
+    # None: no title word completes it (an empty clause is one matching none of ``within``).
+    if completions is not None:
         # The word being typed is a title word too: its title completions (as in the text).
         # (No title completes it, as when it holds a typo: the other words' clause alone.)
         terms = [_title_word(title, u, len(words)) for u in words] + [completions]
@@ -540,16 +554,19 @@ def _boosts(mem: MemIndex, units: list[Unit], key: str, allowed=None) -> list:
     if start:
         for field in _key_fields(mem):
             lo, hi = field.prefix_range(start)
-            # Key lengths are read for a bounded number of titles only (a short start).
-            share = hi - lo <= ranking.TITLE_PREFIX_SCAN
+            # The keys' postings are one contiguous run, in term order (a later key's boost
+            # wins for a document holding two, as when they were added key by key).
+            post_off = field.post_off
+            docs = field.docs[post_off[lo] : post_off[hi]]
+            if hi - lo > ranking.TITLE_PREFIX_SCAN:
+                # Key lengths are read for a bounded number of titles only (a short start).
+                out.append(_Scored.fromkeys(docs, title_start_boost(start, "")))
+                continue
             # One boost per title key, not per document holding it.
-            boosts = (
-                (tid, title_start_boost(start, field.term(tid) if share else ""))
-                for tid in range(lo, hi)
-            )
-            out.append(
-                _Scored((d, b) for tid, b in boosts for d in field.docs[slice(*field.span(tid))])
-            )
+            boosts = [title_start_boost(start, field.term(tid)) for tid in range(lo, hi)]
+            counts = [post_off[tid + 1] - post_off[tid] for tid in range(lo, hi)]
+            stretched = chain.from_iterable(map(repeat, boosts, counts))
+            out.append(_Scored(zip(docs, stretched, strict=True)))
     if key:
         for field in _key_fields(mem):
             tid = field.term_id(key)

@@ -389,6 +389,11 @@ def _term_blob(terms: list[str]) -> tuple[bytes, array]:
     return b"".join(encoded), off
 
 
+# One term in SAMPLE_STEP is kept in a list for :meth:`_Terms.bisect` (its memory: about
+# 1/SAMPLE_STEP of the terms' bytes, per field, in a worker that searched the locale).
+SAMPLE_STEP = 32
+
+
 class _Terms:
     """The sorted terms of one field as a sequence of bytes (for ``bisect``).
 
@@ -396,16 +401,31 @@ class _Terms:
     returns ``bytes``), so the terms are never copied into the worker's private memory.
     """
 
-    __slots__ = ("blob", "off", "_mm", "_base")
+    __slots__ = ("blob", "off", "_mm", "_base", "_sample")
 
     def __init__(self, blob: memoryview, off: memoryview, mm, base: int):
         self.blob, self.off, self._mm, self._base = blob, off, mm, base
+        self._sample: list[bytes] | None = None
 
     def __len__(self) -> int:
         return len(self.off) - 1
 
     def __getitem__(self, i: int) -> bytes:
         return self._mm[self._base + self.off[i] : self._base + self.off[i + 1]]
+
+    def bisect(self, key: bytes, lo: int = 0) -> int:
+        """``bisect_left(self, key, lo)``, most of its steps in C: over a list of every
+        SAMPLE_STEP-th term (made on first use, a few kB), then within one block of terms.
+        A bisect over this sequence calls ``__getitem__`` in Python at every step, and a
+        typo query makes dozens of look-ups (its fuzzy keys, bench/passes.py)."""
+        sample = self._sample
+        if sample is None:
+            sample = self._sample = [self[i] for i in range(0, len(self), SAMPLE_STEP)]
+        j = bisect_left(sample, key)
+        # sample[j - 1] < key <= sample[j]: the answer lies in ((j - 1) * STEP, j * STEP].
+        start = (j - 1) * SAMPLE_STEP + 1 if j else 0
+        i = bisect_left(self, key, start, min(j * SAMPLE_STEP, len(self)))
+        return max(i, lo)
 
 
 class FieldPostings:
@@ -441,7 +461,7 @@ class FieldPostings:
     def _term_id(self, term: str) -> int:
         """The term's number, or -1 when the field does not hold it (see ``term_id``)."""
         key = term.encode("utf-8")
-        i = bisect_left(self.terms, key)
+        i = self.terms.bisect(key)
         return i if i < len(self.terms) and self.terms[i] == key else -1
 
     def term(self, tid: int) -> str:
@@ -455,12 +475,10 @@ class FieldPostings:
     def prefix_range(self, prefix: str) -> tuple[int, int]:
         """Term numbers ``[lo, hi)`` of the terms starting with ``prefix`` (sorted order)."""
         key = prefix.encode("utf-8")
-        lo = bisect_left(self.terms, key)
+        lo = self.terms.bisect(key)
         # The first term past every key starting with ``key``: bump its last byte (UTF-8
         # byte order is code point order, and no term byte is 0xFF).
-        hi = (
-            bisect_left(self.terms, key[:-1] + bytes([key[-1] + 1]), lo) if key else len(self.terms)
-        )
+        hi = self.terms.bisect(key[:-1] + bytes([key[-1] + 1]), lo) if key else len(self.terms)
         return lo, hi
 
     def doc_prefix_score(self, doc: int, lo: int, hi: int) -> float | None:
