@@ -453,7 +453,18 @@ def _title_word(title: FieldPostings, unit: Unit, nwords: int):
     return out
 
 
-def _title_completions(title: FieldPostings, prefix: str, within=None):
+class _Partial(_Scored):
+    """A clause summed for some documents only (those a pass can still boost), whose length
+    is the whole clause's, or one that sorts the same way: :func:`_intersect` adds clauses
+    in the order of their lengths, and float sums are kept exactly as they were."""
+
+    size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def _title_completions(title: FieldPostings, prefix: str, within=None, others=()):
     """Each title's words that start with ``prefix``, scores summed, times
     ranking.TITLE_BOOST: every completion (titles are short; a frequent few, as in the text,
     would miss the one a title holds). None when no title word starts with it, or more than
@@ -461,24 +472,43 @@ def _title_completions(title: FieldPostings, prefix: str, within=None):
 
     ``within`` (a container of documents, or None): only those documents' sums are made (the
     strict pass adds boosts to its matches only; a one-letter prefix, the last word of most
-    queries being typed, has hundreds of postings). Their floats are the same either way."""
+    queries being typed, has hundreds of postings), in a :class:`_Partial` that sorts among
+    clauses of lengths ``others`` as the whole clause would. Their floats are the same."""
     lo, hi = title.prefix_range(prefix)
     if not (ranking.TITLE_PREFIX and lo < hi) or hi - lo > ranking.TITLE_PREFIX_SCAN:
         return None
     # The completions' postings are one contiguous run, in term order.
-    a, b = title.post_off[lo], title.post_off[hi]
+    post_off = title.post_off
+    a, b = post_off[lo], post_off[hi]
     if a == b:
         return None
     docs, scores = title.docs[a:b], title.scores[a:b]
-    if within is not None:
+    if within is None:
+        out = _Scored()
+    else:
+        out = _Partial()
+        out.size = _sorting_size(post_off, lo, hi, docs, others)
         keep = list(map(within.__contains__, docs))
         docs, scores = compress(docs, keep), compress(scores, keep)
-    out = _Scored()
     get, boost = out.get, ranking.TITLE_BOOST
     # Summed in term order, as the postings come: the same floats as one term at a time.
     for d, s in zip(docs, scores, strict=True):
         out[d] = get(d, 0.0) + s * boost
     return out
+
+
+def _sorting_size(post_off, lo: int, hi: int, docs, others) -> int:
+    """A length that sorts (stably, placed after ``others``) where the number of distinct
+    ``docs`` would: the postings of terms ``[lo, hi)``. Bounds first (the count costs a set
+    of every posting): at most one posting per term and document, at least the largest
+    term's."""
+    most = len(docs)
+    if all(x > most for x in others):
+        return most
+    least = max(map(sub, post_off[lo + 1 : hi + 1], post_off[lo:hi]))
+    if all(x <= least or x > most for x in others):
+        return least
+    return len(set(docs))
 
 
 def typed_title_start(units: list[Unit]) -> str:
@@ -522,20 +552,27 @@ def _boosts(mem: MemIndex, units: list[Unit], key: str, allowed=None, within=Non
     title = mem.fields["title"]
     words = [u for u in units if u.kind == "word" and not u.prefix]
     typing = [u for u in units if u.kind == "word" and u.prefix]
-    completions = _title_completions(title, typing[0].term, within) if typing else None
+    word_terms = [_title_word(title, u, len(words)) for u in words]
+    # Intersections start from the matched documents when they are fewer (median: one), each
+    # probing the clauses; a clause scoring 0.0 leaves every sum as it was (0.0 + x is x).
+    limit = [] if within is None else [_Allowed(within)]
+    completions = None
+    if typing:
+        sizes = [len(t) for t in word_terms if t]
+        completions = _title_completions(title, typing[0].term, within, sizes)
     # None: no title word completes it (an empty clause is one matching none of ``within``).
     if completions is not None:
         # The word being typed is a title word too: its title completions (as in the text).
         # (No title completes it, as when it holds a typo: the other words' clause alone.)
-        terms = [_title_word(title, u, len(words)) for u in words] + [completions]
+        terms = [*word_terms, completions]
         if all(terms):
-            out.append(_intersect(terms) if len(terms) > 1 else terms[0])
+            out.append(_intersect(terms + limit) if len(terms) > 1 else terms[0])
     elif len(words) >= 2:
-        terms = [_title_word(title, u, len(words)) for u in words]
+        terms = word_terms
         if all(terms):
-            out.append(_intersect(terms))
+            out.append(_intersect(terms + limit))
     elif len(words) == 1:
-        out.append(_title_word(title, words[0], 1))
+        out.append(word_terms[0])
     title_grams = mem.fields["title_grams"]
     runs = [u for u in units if u.kind == "run"]
     if ranking.TITLE_ALL_RUNS and runs and len(words) + len(runs) >= 2:

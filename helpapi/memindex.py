@@ -28,8 +28,12 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 from itertools import accumulate
+from itertools import compress
 from itertools import islice
 from itertools import repeat
+from operator import and_
+from operator import le
+from operator import rshift
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein as _Levenshtein
@@ -413,19 +417,44 @@ class _Terms:
     def __getitem__(self, i: int) -> bytes:
         return self._mm[self._base + self.off[i] : self._base + self.off[i + 1]]
 
+    def _sampled(self) -> list[bytes]:
+        sample = self._sample
+        if sample is None:
+            sample = self._sample = [self[i] for i in range(0, len(self), SAMPLE_STEP)]
+        return sample
+
     def bisect(self, key: bytes, lo: int = 0) -> int:
         """``bisect_left(self, key, lo)``, most of its steps in C: over a list of every
         SAMPLE_STEP-th term (made on first use, a few kB), then within one block of terms.
         A bisect over this sequence calls ``__getitem__`` in Python at every step, and a
         typo query makes dozens of look-ups (its fuzzy keys, bench/passes.py)."""
-        sample = self._sample
-        if sample is None:
-            sample = self._sample = [self[i] for i in range(0, len(self), SAMPLE_STEP)]
-        j = bisect_left(sample, key)
+        j = bisect_left(self._sampled(), key)
         # sample[j - 1] < key <= sample[j]: the answer lies in ((j - 1) * STEP, j * STEP].
         start = (j - 1) * SAMPLE_STEP + 1 if j else 0
         i = bisect_left(self, key, start, min(j * SAMPLE_STEP, len(self)))
         return max(i, lo)
+
+    def find(self, key: bytes) -> int:
+        """The number of the term ``key``, or -1: :meth:`bisect`'s block found in C, then
+        ``key`` searched in the block's bytes (``bytes.find``) where a term starts and ends."""
+        sample = self._sampled()
+        j = bisect_left(sample, key)
+        if j < len(sample) and sample[j] == key:
+            return j * SAMPLE_STEP
+        if not j:
+            return -1
+        # The block of terms after sample[j - 1] (< key) and before sample[j] (> key).
+        start = (j - 1) * SAMPLE_STEP
+        offs = self.off[start : min(j * SAMPLE_STEP, len(self)) + 1].tolist()
+        first, size = offs[0], len(key)
+        block = self._mm[self._base + first : self._base + offs[-1]]
+        p = block.find(key)
+        while p >= 0:
+            i = bisect_left(offs, first + p)
+            if i + 1 < len(offs) and offs[i] == first + p and offs[i + 1] - offs[i] == size:
+                return start + i
+            p = block.find(key, p + 1)
+        return -1
 
 
 class FieldPostings:
@@ -460,9 +489,7 @@ class FieldPostings:
 
     def _term_id(self, term: str) -> int:
         """The term's number, or -1 when the field does not hold it (see ``term_id``)."""
-        key = term.encode("utf-8")
-        i = self.terms.bisect(key)
-        return i if i < len(self.terms) and self.terms[i] == key else -1
+        return self.terms.find(term.encode("utf-8"))
 
     def term(self, tid: int) -> str:
         """The text of term ``tid``."""
@@ -619,24 +646,27 @@ class FuzzyTable:
         with its first character, in term order: Whoosh's ``terms_within(..., prefix=1)``."""
         if not word or maxdist > self.k:
             raise ValueError(f"fuzzy lookup of {word!r} at distance {maxdist}")
-        keys, entries = self.keys, self.keys.docs
-        found = set()
+        keys, entries, post_off = self.keys, self.keys.docs, self.keys.post_off
+        found: set[int] = set()
         for key in fuzzy_keys(word, maxdist, self.chars):
             kid = keys.term_id(key)
             if kid < 0:
                 continue
-            start, end = keys.span(kid)
-            for e in entries[start:end]:
-                # Deletions on both sides add up: at most maxdist on the term's side.
-                if e & 3 <= maxdist:
-                    found.add(e >> 2)
+            run = entries[post_off[kid] : post_off[kid + 1]]
+            # Each entry is (term number << 2) | deletions made on the term's side; those add
+            # up with the word's: at most maxdist. Every entry passes at the table's own k.
+            # Unpacked in C (map), not entry by entry: a typo query's keys hold hundreds.
+            if maxdist < self.k:
+                run = compress(run, map(le, map(and_, run, repeat(3)), repeat(maxdist)))
+            found.update(map(rshift, run, repeat(2)))
         out = []
         term_off, length = self.field.terms.off, len(word.encode("utf-8"))
+        term, limit = self.field.term, 4 * maxdist
         for tid in sorted(found):
             # Cheap filter first: n edits change the UTF-8 length by at most 4n bytes.
-            if abs(term_off[tid + 1] - term_off[tid] - length) > 4 * maxdist:
+            if abs(term_off[tid + 1] - term_off[tid] - length) > limit:
                 continue
-            if levenshtein(word, self.field.term(tid), maxdist) <= maxdist:
+            if levenshtein(word, term(tid), maxdist) <= maxdist:
                 out.append(tid)
         return out
 
