@@ -487,14 +487,39 @@ def _title_completions(title: FieldPostings, prefix: str, within=None, others=()
         out = _Scored()
     else:
         out = _Partial()
-        out.size = _sorting_size(post_off, lo, hi, docs, others)
-        keep = list(map(within.__contains__, docs))
-        docs, scores = compress(docs, keep), compress(scores, keep)
+        if not within:
+            out.size = len(docs)  # matches nothing: only its truth counts
+            return out
+        listed = docs.tolist()
+        out.size = _sorting_size(post_off, lo, hi, listed, others)
+        if len(within) <= FEW_DOCS:
+            # Each document's postings found by list.index (C), a pass over the run each.
+            picks = sorted(i for d in within for i in _positions(listed, d))
+            docs, scores = map(listed.__getitem__, picks), map(scores.__getitem__, picks)
+        else:
+            keep = list(map(within.__contains__, listed))
+            docs, scores = compress(listed, keep), compress(scores, keep)
     get, boost = out.get, ranking.TITLE_BOOST
     # Summed in term order, as the postings come: the same floats as one term at a time.
     for d, s in zip(docs, scores, strict=True):
         out[d] = get(d, 0.0) + s * boost
     return out
+
+
+# Up to this many documents, a run of postings is searched once per document (list.index)
+# rather than testing every posting for membership.
+FEW_DOCS = 8
+
+
+def _positions(listed: list, doc: int):
+    """Every index of ``doc`` in ``listed``, ascending."""
+    i = -1
+    try:
+        while True:
+            i = listed.index(doc, i + 1)
+            yield i
+    except ValueError:
+        return
 
 
 def _sorting_size(post_off, lo: int, hi: int, docs, others) -> int:
@@ -559,13 +584,19 @@ def _boosts(mem: MemIndex, units: list[Unit], key: str, allowed=None, within=Non
     completions = None
     if typing:
         sizes = [len(t) for t in word_terms if t]
-        completions = _title_completions(title, typing[0].term, within, sizes)
+        needed = within
+        if within is not None and word_terms and all(word_terms):
+            # Only matches whose titles hold every other word can use a completion's score.
+            needed = _intersect(word_terms + limit)
+        completions = _title_completions(title, typing[0].term, needed, sizes)
     # None: no title word completes it (an empty clause is one matching none of ``within``).
     if completions is not None:
         # The word being typed is a title word too: its title completions (as in the text).
         # (No title completes it, as when it holds a typo: the other words' clause alone.)
         terms = [*word_terms, completions]
         if all(terms):
+            if len(terms) > 1 and within is not None:
+                limit = [_Allowed(needed)]
             out.append(_intersect(terms + limit) if len(terms) > 1 else terms[0])
     elif len(words) >= 2:
         terms = word_terms

@@ -503,6 +503,8 @@ class FieldPostings:
         """Term numbers ``[lo, hi)`` of the terms starting with ``prefix`` (sorted order)."""
         key = prefix.encode("utf-8")
         lo = self.terms.bisect(key)
+        if key and (lo == len(self.terms) or not self.terms[lo].startswith(key)):
+            return lo, lo  # the terms from ``lo`` on are past every completion: none
         # The first term past every key starting with ``key``: bump its last byte (UTF-8
         # byte order is code point order, and no term byte is 0xFF).
         hi = self.terms.bisect(key[:-1] + bytes([key[-1] + 1]), lo) if key else len(self.terms)
