@@ -14,6 +14,7 @@ Whoosh's per-query posting decoding:
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_left
 from itertools import chain
 from itertools import compress
@@ -455,8 +456,8 @@ def _title_word(title: FieldPostings, unit: Unit, nwords: int):
 
 class _Partial(_Scored):
     """A clause summed for some documents only (those a pass can still boost), whose length
-    is the whole clause's, or one that sorts the same way: :func:`_intersect` adds clauses
-    in the order of their lengths, and float sums are kept exactly as they were."""
+    is the whole clause's: :func:`_intersect` adds clauses in the order of their lengths, so
+    each sum is made in the same order, and its float is the same."""
 
     size = 0
 
@@ -464,7 +465,7 @@ class _Partial(_Scored):
         return self.size
 
 
-def _title_completions(title: FieldPostings, prefix: str, within=None, others=()):
+def _title_completions(title: FieldPostings, prefix: str, within=None):
     """Each title's words that start with ``prefix``, scores summed, times
     ranking.TITLE_BOOST: every completion (titles are short; a frequent few, as in the text,
     would miss the one a title holds). None when no title word starts with it, or more than
@@ -472,8 +473,8 @@ def _title_completions(title: FieldPostings, prefix: str, within=None, others=()
 
     ``within`` (a container of documents, or None): only those documents' sums are made (the
     strict pass adds boosts to its matches only; a one-letter prefix, the last word of most
-    queries being typed, has hundreds of postings), in a :class:`_Partial` that sorts among
-    clauses of lengths ``others`` as the whole clause would. Their floats are the same."""
+    queries being typed, has hundreds of postings), in a :class:`_Partial` as long as the whole
+    clause. Their floats are the same."""
     lo, hi = title.prefix_range(prefix)
     if not (ranking.TITLE_PREFIX and lo < hi) or hi - lo > ranking.TITLE_PREFIX_SCAN:
         return None
@@ -490,15 +491,14 @@ def _title_completions(title: FieldPostings, prefix: str, within=None, others=()
         if not within:
             out.size = len(docs)  # matches nothing: only its truth counts
             return out
-        listed = docs.tolist()
-        out.size = _sorting_size(post_off, lo, hi, listed, others)
+        # The whole clause's length (its distinct documents), for _intersect's order.
+        out.size = title.distinct_docs(lo, hi)
         if len(within) <= FEW_DOCS:
-            # Each document's postings found by list.index (C), a pass over the run each.
-            picks = sorted(i for d in within for i in _positions(listed, d))
-            docs, scores = map(listed.__getitem__, picks), map(scores.__getitem__, picks)
+            picks = sorted(i for d in within for i in _positions(docs, d))
+            docs, scores = map(docs.__getitem__, picks), map(scores.__getitem__, picks)
         else:
-            keep = list(map(within.__contains__, listed))
-            docs, scores = compress(listed, keep), compress(scores, keep)
+            keep = list(map(within.__contains__, docs))
+            docs, scores = compress(docs, keep), compress(scores, keep)
     get, boost = out.get, ranking.TITLE_BOOST
     # Summed in term order, as the postings come: the same floats as one term at a time.
     for d, s in zip(docs, scores, strict=True):
@@ -506,34 +506,25 @@ def _title_completions(title: FieldPostings, prefix: str, within=None, others=()
     return out
 
 
-# Up to this many documents, a run of postings is searched once per document (list.index)
+# Up to this many documents, a run of postings is searched for each document's bytes (C)
 # rather than testing every posting for membership.
 FEW_DOCS = 8
 
 
-def _positions(listed: list, doc: int):
-    """Every index of ``doc`` in ``listed``, ascending."""
-    i = -1
-    try:
-        while True:
-            i = listed.index(doc, i + 1)
-            yield i
-    except ValueError:
-        return
-
-
-def _sorting_size(post_off, lo: int, hi: int, docs, others) -> int:
-    """A length that sorts (stably, placed after ``others``) where the number of distinct
-    ``docs`` would: the postings of terms ``[lo, hi)``. Bounds first (the count costs a set
-    of every posting): at most one posting per term and document, at least the largest
-    term's."""
-    most = len(docs)
-    if all(x > most for x in others):
-        return most
-    least = max(map(sub, post_off[lo + 1 : hi + 1], post_off[lo:hi]))
-    if all(x <= least or x > most for x in others):
-        return least
-    return len(set(docs))
+def _positions(docs: memoryview, doc: int) -> list[int]:
+    """Every index of ``doc`` in ``docs`` (unsigned integers), ascending: ``bytes.find`` of
+    its bytes, kept where they start an item."""
+    width = docs.itemsize
+    if doc >= 1 << 8 * width:
+        return []  # larger than any item
+    raw, key = docs.tobytes(), doc.to_bytes(width, sys.byteorder)
+    out = []
+    p = raw.find(key)
+    while p >= 0:
+        if not p % width:
+            out.append(p // width)
+        p = raw.find(key, p + 1)
+    return out
 
 
 def typed_title_start(units: list[Unit]) -> str:
@@ -583,12 +574,11 @@ def _boosts(mem: MemIndex, units: list[Unit], key: str, allowed=None, within=Non
     limit = [] if within is None else [_Allowed(within)]
     completions = None
     if typing:
-        sizes = [len(t) for t in word_terms if t]
         needed = within
         if within is not None and word_terms and all(word_terms):
             # Only matches whose titles hold every other word can use a completion's score.
             needed = _intersect(word_terms + limit)
-        completions = _title_completions(title, typing[0].term, needed, sizes)
+        completions = _title_completions(title, typing[0].term, needed)
     # None: no title word completes it (an empty clause is one matching none of ``within``).
     if completions is not None:
         # The word being typed is a title word too: its title completions (as in the text).

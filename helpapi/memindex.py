@@ -482,6 +482,8 @@ class FieldPostings:
         # A query looks its words up in the strict pass and again when re-ranking, and each
         # keystroke of a query being typed repeats the earlier words: remember recent answers.
         self.term_id = functools.lru_cache(maxsize=4096)(self._term_id)
+        # Each keystroke of a word being typed asks again about the same few starts.
+        self.distinct_docs = functools.lru_cache(maxsize=1024)(self._distinct_docs)
 
     def term_off_end(self) -> int:
         """Where the last term ends in the terms blob (its length, in a sound file)."""
@@ -490,6 +492,11 @@ class FieldPostings:
     def _term_id(self, term: str) -> int:
         """The term's number, or -1 when the field does not hold it (see ``term_id``)."""
         return self.terms.find(term.encode("utf-8"))
+
+    def _distinct_docs(self, lo: int, hi: int) -> int:
+        """How many documents hold any of the terms numbered ``[lo, hi)`` (see
+        ``distinct_docs``, the same answer remembered)."""
+        return len(set(self.docs[self.post_off[lo] : self.post_off[hi]]))
 
     def term(self, tid: int) -> str:
         """The text of term ``tid``."""
