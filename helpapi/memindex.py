@@ -37,6 +37,7 @@ from operator import rshift
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein as _Levenshtein
+from rapidfuzz.process import extract as _extract
 from whoosh import scoring
 
 FILENAME = "postings.bin"
@@ -445,7 +446,7 @@ class _Terms:
             return -1
         # The block of terms after sample[j - 1] (< key) and before sample[j] (> key).
         start = (j - 1) * SAMPLE_STEP
-        offs = self.off[start : min(j * SAMPLE_STEP, len(self)) + 1].tolist()
+        offs = self.off[start : min(j * SAMPLE_STEP, len(self.off) - 1) + 1]
         first, size = offs[0], len(key)
         block = self._mm[self._base + first : self._base + offs[-1]]
         p = block.find(key)
@@ -656,28 +657,28 @@ class FuzzyTable:
         if not word or maxdist > self.k:
             raise ValueError(f"fuzzy lookup of {word!r} at distance {maxdist}")
         keys, entries, post_off = self.keys, self.keys.docs, self.keys.post_off
-        found: set[int] = set()
+        found: set[int] = set()  # entries, then term numbers
         for key in fuzzy_keys(word, maxdist, self.chars):
             kid = keys.term_id(key)
             if kid < 0:
                 continue
-            run = entries[post_off[kid] : post_off[kid + 1]]
-            # Each entry is (term number << 2) | deletions made on the term's side; those add
-            # up with the word's: at most maxdist. Every entry passes at the table's own k.
-            # Unpacked in C (map), not entry by entry: a typo query's keys hold hundreds.
+            run = entries[post_off[kid] : post_off[kid + 1]].tolist()
+            # Each entry is (term number << 2) | deletions made on the term's side, of which
+            # at most maxdist are asked for: every entry passes at the table's own k. Made a
+            # set in C, not entry by entry: the keys of a word hold the same terms many times.
             if maxdist < self.k:
                 run = compress(run, map(le, map(and_, run, repeat(3)), repeat(maxdist)))
-            found.update(map(rshift, run, repeat(2)))
-        out = []
-        term_off, length = self.field.terms.off, len(word.encode("utf-8"))
-        term, limit = self.field.term, 4 * maxdist
-        for tid in sorted(found):
-            # Cheap filter first: n edits change the UTF-8 length by at most 4n bytes.
-            if abs(term_off[tid + 1] - term_off[tid] - length) > limit:
-                continue
-            if levenshtein(word, term(tid), maxdist) <= maxdist:
-                out.append(tid)
-        return out
+            found.update(run)
+        if not found:
+            return []
+        found = set(map(rshift, found, repeat(2)))
+        # Cheap filter first: n edits change the UTF-8 length by at most 4n bytes. Then the
+        # distances of those left, in one call (C): the candidates are dozens a word.
+        off, length, limit = self.field.terms.off, len(word.encode("utf-8")), 4 * maxdist
+        kept = [t for t in sorted(found) if abs(off[t + 1] - off[t] - length) <= limit]
+        texts = list(map(self.field.term, kept))
+        hits = _extract(word, texts, scorer=_Levenshtein.distance, score_cutoff=maxdist, limit=None)
+        return sorted(kept[i] for _, _, i in hits)
 
 
 def levenshtein(a: str, b: str, limit: int) -> int:
