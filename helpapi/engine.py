@@ -910,7 +910,7 @@ def best_correction(mem: MemIndex, term: str) -> str | None:
     limit = correction_limit(term)
     text = mem.fields["text"]
     best, best_key = None, None
-    tids = mem.fuzzy["text"].within(term, limit)
+    tids = list(mem.fuzzy["text"].within(term, limit))
     # A swap of neighbours is one edit (osa_distance), but two for the fuzzy table's
     # Levenshtein: a short word's swaps are looked up directly (one exact look-up each).
     tids += [t for t in map(text.term_id, swaps(term)) if t >= 0]

@@ -650,10 +650,14 @@ class FuzzyTable:
     def __init__(self, field: FieldPostings, keys: FieldPostings, spec: dict):
         self.field, self.keys = field, keys
         self.k, self.chars = spec["k"], spec["chars"]
+        # A word typed wrong is corrected again at each later keystroke of an as-you-type
+        # query (the word being typed is never the one corrected): remember recent answers.
+        self.within = functools.lru_cache(maxsize=1024)(self._within)
 
-    def within(self, word: str, maxdist: int) -> list[int]:
+    def _within(self, word: str, maxdist: int) -> tuple[int, ...]:
         """Numbers of the terms within ``maxdist`` edits (Levenshtein) of ``word`` that start
-        with its first character, in term order: Whoosh's ``terms_within(..., prefix=1)``."""
+        with its first character, in term order: Whoosh's ``terms_within(..., prefix=1)``
+        (``within``: the same, remembered)."""
         if not word or maxdist > self.k:
             raise ValueError(f"fuzzy lookup of {word!r} at distance {maxdist}")
         keys, entries, post_off = self.keys, self.keys.docs, self.keys.post_off
@@ -670,7 +674,7 @@ class FuzzyTable:
                 run = compress(run, map(le, map(and_, run, repeat(3)), repeat(maxdist)))
             found.update(run)
         if not found:
-            return []
+            return ()
         found = set(map(rshift, found, repeat(2)))
         # Cheap filter first: n edits change the UTF-8 length by at most 4n bytes. Then the
         # distances of those left, in one call (C): the candidates are dozens a word.
@@ -678,7 +682,7 @@ class FuzzyTable:
         kept = [t for t in sorted(found) if abs(off[t + 1] - off[t] - length) <= limit]
         texts = list(map(self.field.term, kept))
         hits = _extract(word, texts, scorer=_Levenshtein.distance, score_cutoff=maxdist, limit=None)
-        return sorted(kept[i] for _, _, i in hits)
+        return tuple(sorted(kept[i] for _, _, i in hits))
 
 
 def levenshtein(a: str, b: str, limit: int) -> int:

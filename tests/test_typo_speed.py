@@ -123,7 +123,8 @@ def test_fuzzy_candidates_and_corrections_are_unchanged(ixset):
             for word in _typos([table.field.term(i) for i in picked], rng):
                 for maxdist in range(table.k + 1):
                     got = table.within(word, maxdist)
-                    assert got == _old_within(table, word, maxdist), (locale, name, word)
+                    assert list(got) == _old_within(table, word, maxdist), (locale, name, word)
+                    assert table.within(word, maxdist) == got  # remembered, unchanged
         text = mem.fields["text"]
         for word in _typos([text.term(i) for i in rng.sample(range(len(text.terms)), 30)], rng):
             assert engine.best_correction(mem, word) == _old_correction(mem, word), word
