@@ -14,7 +14,9 @@ Whoosh's per-query posting decoding:
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_left
+from itertools import chain
 from itertools import compress
 from itertools import repeat
 from operator import neg
@@ -417,7 +419,7 @@ def strict(
         found = _only(found, allowed)
     if not found:
         return []
-    for clause in _boosts(mem, units, key, allowed):
+    for clause in _boosts(mem, units, key, allowed, within=found):
         for d, s in clause.items():
             if d in found:
                 found[d] += s
@@ -452,21 +454,76 @@ def _title_word(title: FieldPostings, unit: Unit, nwords: int):
     return out
 
 
-def _title_completions(title: FieldPostings, prefix: str):
+class _Partial(_Scored):
+    """A clause summed for some documents only (those a pass can still boost), whose length
+    is the whole clause's: :func:`_intersect` adds clauses in the order of their lengths, so
+    each sum is made in the same order, and its float is the same."""
+
+    size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def _title_completions(title: FieldPostings, prefix: str, within=None):
     """Each title's words that start with ``prefix``, scores summed, times
     ranking.TITLE_BOOST: every completion (titles are short; a frequent few, as in the text,
-    would miss the one a title holds). None when more than ranking.TITLE_PREFIX_SCAN title
-    words start with it."""
+    would miss the one a title holds). None when no title word starts with it, or more than
+    ranking.TITLE_PREFIX_SCAN do.
+
+    ``within`` (a container of documents, or None): only those documents' sums are made (the
+    strict pass adds boosts to its matches only; a one-letter prefix, the last word of most
+    queries being typed, has hundreds of postings), in a :class:`_Partial` as long as the whole
+    clause. Their floats are the same."""
     lo, hi = title.prefix_range(prefix)
     if not (ranking.TITLE_PREFIX and lo < hi) or hi - lo > ranking.TITLE_PREFIX_SCAN:
         return None
-    out = _Scored()
+    # The completions' postings are one contiguous run, in term order.
+    post_off = title.post_off
+    a, b = post_off[lo], post_off[hi]
+    if a == b:
+        return None
+    docs, scores = title.docs[a:b], title.scores[a:b]
+    if within is None:
+        out = _Scored()
+    else:
+        out = _Partial()
+        if not within:
+            out.size = len(docs)  # matches nothing: only its truth counts
+            return out
+        # The whole clause's length (its distinct documents), for _intersect's order.
+        out.size = title.distinct_docs(lo, hi)
+        if len(within) <= FEW_DOCS:
+            picks = sorted(i for d in within for i in _positions(docs, d))
+            docs, scores = map(docs.__getitem__, picks), map(scores.__getitem__, picks)
+        else:
+            keep = list(map(within.__contains__, docs))
+            docs, scores = compress(docs, keep), compress(scores, keep)
     get, boost = out.get, ranking.TITLE_BOOST
-    docs, scores, span = title.docs, title.scores, title.span
-    for tid in range(lo, hi):
-        a, b = span(tid)
-        for d, s in zip(docs[a:b], scores[a:b], strict=True):
-            out[d] = get(d, 0.0) + s * boost
+    # Summed in term order, as the postings come: the same floats as one term at a time.
+    for d, s in zip(docs, scores, strict=True):
+        out[d] = get(d, 0.0) + s * boost
+    return out
+
+
+# Up to this many documents, a run of postings is searched for each document's bytes (C)
+# rather than testing every posting for membership.
+FEW_DOCS = 8
+
+
+def _positions(docs: memoryview, doc: int) -> list[int]:
+    """Every index of ``doc`` in ``docs`` (unsigned integers), ascending: ``bytes.find`` of
+    its bytes, kept where they start an item."""
+    width = docs.itemsize
+    if doc >= 1 << 8 * width:
+        return []  # larger than any item
+    raw, key = docs.tobytes(), doc.to_bytes(width, sys.byteorder)
+    out = []
+    p = raw.find(key)
+    while p >= 0:
+        if not p % width:
+            out.append(p // width)
+        p = raw.find(key, p + 1)
     return out
 
 
@@ -500,28 +557,43 @@ def _key_fields(mem: MemIndex) -> list[FieldPostings]:
     return [mem.fields[name] for name in KEY_FIELDS if name in mem.fields]
 
 
-def _boosts(mem: MemIndex, units: list[Unit], key: str, allowed=None) -> list:
+def _boosts(mem: MemIndex, units: list[Unit], key: str, allowed=None, within=None) -> list:
     """The optional clauses of :func:`helpapi.query.strict_query` that match something.
 
     Their scores are added to matched documents only, all in ``allowed`` (a filter, or None):
-    the title phrases are checked there only; a document's boost is the same either way."""
+    the title phrases are checked there only; a document's boost is the same either way.
+    ``within`` (the matched documents, or None): the clauses whose cost follows their
+    postings (a word being typed) may leave out the other documents."""
     out = []
     title = mem.fields["title"]
     words = [u for u in units if u.kind == "word" and not u.prefix]
     typing = [u for u in units if u.kind == "word" and u.prefix]
-    completions = _title_completions(title, typing[0].term) if typing else None
-    if completions:
+    word_terms = [_title_word(title, u, len(words)) for u in words]
+    # Intersections start from the matched documents when they are fewer (median: one), each
+    # probing the clauses; a clause scoring 0.0 leaves every sum as it was (0.0 + x is x).
+    limit = [] if within is None else [_Allowed(within)]
+    completions = None
+    if typing:
+        needed = within
+        if within is not None and word_terms and all(word_terms):
+            # Only matches whose titles hold every other word can use a completion's score.
+            needed = _intersect(word_terms + limit)
+        completions = _title_completions(title, typing[0].term, needed)
+    # None: no title word completes it (an empty clause is one matching none of ``within``).
+    if completions is not None:
         # The word being typed is a title word too: its title completions (as in the text).
         # (No title completes it, as when it holds a typo: the other words' clause alone.)
-        terms = [_title_word(title, u, len(words)) for u in words] + [completions]
+        terms = [*word_terms, completions]
         if all(terms):
-            out.append(_intersect(terms) if len(terms) > 1 else terms[0])
+            if len(terms) > 1 and within is not None:
+                limit = [_Allowed(needed)]
+            out.append(_intersect(terms + limit) if len(terms) > 1 else terms[0])
     elif len(words) >= 2:
-        terms = [_title_word(title, u, len(words)) for u in words]
+        terms = word_terms
         if all(terms):
-            out.append(_intersect(terms))
+            out.append(_intersect(terms + limit))
     elif len(words) == 1:
-        out.append(_title_word(title, words[0], 1))
+        out.append(word_terms[0])
     title_grams = mem.fields["title_grams"]
     runs = [u for u in units if u.kind == "run"]
     if ranking.TITLE_ALL_RUNS and runs and len(words) + len(runs) >= 2:
@@ -540,16 +612,19 @@ def _boosts(mem: MemIndex, units: list[Unit], key: str, allowed=None) -> list:
     if start:
         for field in _key_fields(mem):
             lo, hi = field.prefix_range(start)
-            # Key lengths are read for a bounded number of titles only (a short start).
-            share = hi - lo <= ranking.TITLE_PREFIX_SCAN
+            # The keys' postings are one contiguous run, in term order (a later key's boost
+            # wins for a document holding two, as when they were added key by key).
+            post_off = field.post_off
+            docs = field.docs[post_off[lo] : post_off[hi]]
+            if hi - lo > ranking.TITLE_PREFIX_SCAN:
+                # Key lengths are read for a bounded number of titles only (a short start).
+                out.append(_Scored.fromkeys(docs, title_start_boost(start, "")))
+                continue
             # One boost per title key, not per document holding it.
-            boosts = (
-                (tid, title_start_boost(start, field.term(tid) if share else ""))
-                for tid in range(lo, hi)
-            )
-            out.append(
-                _Scored((d, b) for tid, b in boosts for d in field.docs[slice(*field.span(tid))])
-            )
+            boosts = [title_start_boost(start, field.term(tid)) for tid in range(lo, hi)]
+            counts = [post_off[tid + 1] - post_off[tid] for tid in range(lo, hi)]
+            stretched = chain.from_iterable(map(repeat, boosts, counts))
+            out.append(_Scored(zip(docs, stretched, strict=True)))
     if key:
         for field in _key_fields(mem):
             tid = field.term_id(key)
@@ -835,7 +910,7 @@ def best_correction(mem: MemIndex, term: str) -> str | None:
     limit = correction_limit(term)
     text = mem.fields["text"]
     best, best_key = None, None
-    tids = mem.fuzzy["text"].within(term, limit)
+    tids = list(mem.fuzzy["text"].within(term, limit))
     # A swap of neighbours is one edit (osa_distance), but two for the fuzzy table's
     # Levenshtein: a short word's swaps are looked up directly (one exact look-up each).
     tids += [t for t in map(text.term_id, swaps(term)) if t >= 0]

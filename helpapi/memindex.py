@@ -28,11 +28,16 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 from itertools import accumulate
+from itertools import compress
 from itertools import islice
 from itertools import repeat
+from operator import and_
+from operator import le
+from operator import rshift
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein as _Levenshtein
+from rapidfuzz.process import extract as _extract
 from whoosh import scoring
 
 FILENAME = "postings.bin"
@@ -389,6 +394,11 @@ def _term_blob(terms: list[str]) -> tuple[bytes, array]:
     return b"".join(encoded), off
 
 
+# One term in SAMPLE_STEP is kept in a list for :meth:`_Terms.bisect` (its memory: about
+# 1/SAMPLE_STEP of the terms' bytes, per field, in a worker that searched the locale).
+SAMPLE_STEP = 32
+
+
 class _Terms:
     """The sorted terms of one field as a sequence of bytes (for ``bisect``).
 
@@ -396,16 +406,56 @@ class _Terms:
     returns ``bytes``), so the terms are never copied into the worker's private memory.
     """
 
-    __slots__ = ("blob", "off", "_mm", "_base")
+    __slots__ = ("blob", "off", "_mm", "_base", "_sample")
 
     def __init__(self, blob: memoryview, off: memoryview, mm, base: int):
         self.blob, self.off, self._mm, self._base = blob, off, mm, base
+        self._sample: list[bytes] | None = None
 
     def __len__(self) -> int:
         return len(self.off) - 1
 
     def __getitem__(self, i: int) -> bytes:
         return self._mm[self._base + self.off[i] : self._base + self.off[i + 1]]
+
+    def _sampled(self) -> list[bytes]:
+        sample = self._sample
+        if sample is None:
+            sample = self._sample = [self[i] for i in range(0, len(self), SAMPLE_STEP)]
+        return sample
+
+    def bisect(self, key: bytes, lo: int = 0) -> int:
+        """``bisect_left(self, key, lo)``, most of its steps in C: over a list of every
+        SAMPLE_STEP-th term (made on first use, a few kB), then within one block of terms.
+        A bisect over this sequence calls ``__getitem__`` in Python at every step, and a
+        typo query makes dozens of look-ups (its fuzzy keys, bench/passes.py)."""
+        j = bisect_left(self._sampled(), key)
+        # sample[j - 1] < key <= sample[j]: the answer lies in ((j - 1) * STEP, j * STEP].
+        start = (j - 1) * SAMPLE_STEP + 1 if j else 0
+        i = bisect_left(self, key, start, min(j * SAMPLE_STEP, len(self)))
+        return max(i, lo)
+
+    def find(self, key: bytes) -> int:
+        """The number of the term ``key``, or -1: :meth:`bisect`'s block found in C, then
+        ``key`` searched in the block's bytes (``bytes.find``) where a term starts and ends."""
+        sample = self._sampled()
+        j = bisect_left(sample, key)
+        if j < len(sample) and sample[j] == key:
+            return j * SAMPLE_STEP
+        if not j:
+            return -1
+        # The block of terms after sample[j - 1] (< key) and before sample[j] (> key).
+        start = (j - 1) * SAMPLE_STEP
+        offs = self.off[start : min(j * SAMPLE_STEP, len(self.off) - 1) + 1]
+        first, size = offs[0], len(key)
+        block = self._mm[self._base + first : self._base + offs[-1]]
+        p = block.find(key)
+        while p >= 0:
+            i = bisect_left(offs, first + p)
+            if i + 1 < len(offs) and offs[i] == first + p and offs[i + 1] - offs[i] == size:
+                return start + i
+            p = block.find(key, p + 1)
+        return -1
 
 
 class FieldPostings:
@@ -433,6 +483,8 @@ class FieldPostings:
         # A query looks its words up in the strict pass and again when re-ranking, and each
         # keystroke of a query being typed repeats the earlier words: remember recent answers.
         self.term_id = functools.lru_cache(maxsize=4096)(self._term_id)
+        # Each keystroke of a word being typed asks again about the same few starts.
+        self.distinct_docs = functools.lru_cache(maxsize=1024)(self._distinct_docs)
 
     def term_off_end(self) -> int:
         """Where the last term ends in the terms blob (its length, in a sound file)."""
@@ -440,9 +492,12 @@ class FieldPostings:
 
     def _term_id(self, term: str) -> int:
         """The term's number, or -1 when the field does not hold it (see ``term_id``)."""
-        key = term.encode("utf-8")
-        i = bisect_left(self.terms, key)
-        return i if i < len(self.terms) and self.terms[i] == key else -1
+        return self.terms.find(term.encode("utf-8"))
+
+    def _distinct_docs(self, lo: int, hi: int) -> int:
+        """How many documents hold any of the terms numbered ``[lo, hi)`` (see
+        ``distinct_docs``, the same answer remembered)."""
+        return len(set(self.docs[self.post_off[lo] : self.post_off[hi]]))
 
     def term(self, tid: int) -> str:
         """The text of term ``tid``."""
@@ -455,12 +510,12 @@ class FieldPostings:
     def prefix_range(self, prefix: str) -> tuple[int, int]:
         """Term numbers ``[lo, hi)`` of the terms starting with ``prefix`` (sorted order)."""
         key = prefix.encode("utf-8")
-        lo = bisect_left(self.terms, key)
+        lo = self.terms.bisect(key)
+        if key and (lo == len(self.terms) or not self.terms[lo].startswith(key)):
+            return lo, lo  # the terms from ``lo`` on are past every completion: none
         # The first term past every key starting with ``key``: bump its last byte (UTF-8
         # byte order is code point order, and no term byte is 0xFF).
-        hi = (
-            bisect_left(self.terms, key[:-1] + bytes([key[-1] + 1]), lo) if key else len(self.terms)
-        )
+        hi = self.terms.bisect(key[:-1] + bytes([key[-1] + 1]), lo) if key else len(self.terms)
         return lo, hi
 
     def doc_prefix_score(self, doc: int, lo: int, hi: int) -> float | None:
@@ -595,32 +650,39 @@ class FuzzyTable:
     def __init__(self, field: FieldPostings, keys: FieldPostings, spec: dict):
         self.field, self.keys = field, keys
         self.k, self.chars = spec["k"], spec["chars"]
+        # A word typed wrong is corrected again at each later keystroke of an as-you-type
+        # query (the word being typed is never the one corrected): remember recent answers.
+        self.within = functools.lru_cache(maxsize=1024)(self._within)
 
-    def within(self, word: str, maxdist: int) -> list[int]:
+    def _within(self, word: str, maxdist: int) -> tuple[int, ...]:
         """Numbers of the terms within ``maxdist`` edits (Levenshtein) of ``word`` that start
-        with its first character, in term order: Whoosh's ``terms_within(..., prefix=1)``."""
+        with its first character, in term order: Whoosh's ``terms_within(..., prefix=1)``
+        (``within``: the same, remembered)."""
         if not word or maxdist > self.k:
             raise ValueError(f"fuzzy lookup of {word!r} at distance {maxdist}")
-        keys, entries = self.keys, self.keys.docs
-        found = set()
+        keys, entries, post_off = self.keys, self.keys.docs, self.keys.post_off
+        found: set[int] = set()  # entries, then term numbers
         for key in fuzzy_keys(word, maxdist, self.chars):
             kid = keys.term_id(key)
             if kid < 0:
                 continue
-            start, end = keys.span(kid)
-            for e in entries[start:end]:
-                # Deletions on both sides add up: at most maxdist on the term's side.
-                if e & 3 <= maxdist:
-                    found.add(e >> 2)
-        out = []
-        term_off, length = self.field.terms.off, len(word.encode("utf-8"))
-        for tid in sorted(found):
-            # Cheap filter first: n edits change the UTF-8 length by at most 4n bytes.
-            if abs(term_off[tid + 1] - term_off[tid] - length) > 4 * maxdist:
-                continue
-            if levenshtein(word, self.field.term(tid), maxdist) <= maxdist:
-                out.append(tid)
-        return out
+            run = entries[post_off[kid] : post_off[kid + 1]].tolist()
+            # Each entry is (term number << 2) | deletions made on the term's side, of which
+            # at most maxdist are asked for: every entry passes at the table's own k. Made a
+            # set in C, not entry by entry: the keys of a word hold the same terms many times.
+            if maxdist < self.k:
+                run = compress(run, map(le, map(and_, run, repeat(3)), repeat(maxdist)))
+            found.update(run)
+        if not found:
+            return ()
+        found = set(map(rshift, found, repeat(2)))
+        # Cheap filter first: n edits change the UTF-8 length by at most 4n bytes. Then the
+        # distances of those left, in one call (C): the candidates are dozens a word.
+        off, length, limit = self.field.terms.off, len(word.encode("utf-8")), 4 * maxdist
+        kept = [t for t in sorted(found) if abs(off[t + 1] - off[t] - length) <= limit]
+        texts = list(map(self.field.term, kept))
+        hits = _extract(word, texts, scorer=_Levenshtein.distance, score_cutoff=maxdist, limit=None)
+        return tuple(sorted(kept[i] for _, _, i in hits))
 
 
 def levenshtein(a: str, b: str, limit: int) -> int:
