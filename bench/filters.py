@@ -16,6 +16,10 @@ Run on an index built with this code (it needs ``facets.json``):
 
 ``--dump FILE`` writes the ``plain`` answers as ``bench/passes.py --dump`` does (same rows), to
 ``cmp`` with main's passes.py on the same index: no filter, answers unchanged.
+``--dump-filtered FILE`` writes every variant's answer (total, correction, top 10 with scores
+and snippets, facet counts), to ``cmp`` before and after a change to the filtered passes: run
+this script with the other checkout's interpreter (``/work/main/.venv/bin/python
+bench/filters.py ...`` imports main's helpapi).
 """
 
 from __future__ import annotations
@@ -46,8 +50,10 @@ def main() -> None:
     ap.add_argument("--sets", default=SETS)
     ap.add_argument("--sample", type=int, default=1, help="every Nth query")
     ap.add_argument("--dump", help="write each plain answer's top 10 here (JSON lines)")
+    ap.add_argument("--dump-filtered", help="write every variant's answer here (JSON lines)")
     args = ap.parse_args()
     dump = open(args.dump, "w", encoding="utf-8") if args.dump else None
+    dumpf = open(args.dump_filtered, "w", encoding="utf-8") if args.dump_filtered else None
     with open_current(Path(args.index)) as ix:
         for name in args.sets.split(","):
             lines = (QUERIES / f"{name}.jsonl").read_text().splitlines()[:: args.sample]
@@ -77,6 +83,18 @@ def main() -> None:
                             "top": [[r["id"], r["score"], r["snippet"]] for r in found["results"]],
                         }
                         dump.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    if dumpf:
+                        row = {
+                            "set": name,
+                            "variant": variant,
+                            "q": q["q"],
+                            "locale": found["locale"],
+                            "total": found["total"],
+                            "corrected": found["corrected"],
+                            "top": [[r["id"], r["score"], r["snippet"]] for r in found["results"]],
+                            "facets": found.get("facets"),
+                        }
+                        dumpf.write(json.dumps(row, ensure_ascii=False) + "\n")
             for variant, spent in times.items():
                 spent.sort()
                 n = len(spent)
@@ -86,8 +104,9 @@ def main() -> None:
                     f"  max {spent[-1]:6.1f}  mean total {totals[variant] / max(n, 1):8.1f}",
                     flush=True,
                 )
-    if dump:
-        dump.close()
+    for f in (dump, dumpf):
+        if f:
+            f.close()
 
 
 if __name__ == "__main__":
