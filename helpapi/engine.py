@@ -18,7 +18,7 @@ from bisect import bisect_left
 from itertools import compress
 from itertools import repeat
 from operator import is_not
-from operator import neg
+from operator import itemgetter
 from operator import sub
 
 from . import ranking
@@ -762,9 +762,13 @@ def _evaluate(node, ndocs: int, allowed=None) -> tuple:
 
 
 def _ranked(found: dict) -> list[tuple[int, float]]:
-    """``found``'s items best first (ties by document number), sorted on plain tuples."""
-    keyed = sorted(zip(map(neg, found.values()), found, strict=True))
-    return [(d, -s) for s, d in keyed]
+    """``found``'s items best first (ties by document number): by document number, then
+    stably by score, highest first (``reverse`` keeps equal scores in their order); two
+    sorts on plain keys, no key tuples compared (a relaxed pass ranks a thousand matches)."""
+    order = sorted(found)
+    items = list(zip(order, map(found.__getitem__, order), strict=True))
+    items.sort(key=itemgetter(1), reverse=True)
+    return items
 
 
 def relaxed(mem: MemIndex, units: list[Unit], allowed=None) -> list[tuple[int, float]]:

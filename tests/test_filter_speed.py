@@ -205,3 +205,14 @@ def test_title_boosts_probe_the_matches_when_the_clause_is_longer(index, monkeyp
         few = {d: 1.0 for d in range(60)}
         engine._add_boosts(few, [clause])
         assert reads[0] == 60
+
+
+def test_matches_are_ranked_by_score_then_document_number():
+    found = {7: 1.5, 3: 2.0, 9: 1.5, 1: 0.25, 4: 2.0, 8: 1.5}
+    want = sorted(found.items(), key=lambda x: (-x[1], x[0]))
+    assert (
+        engine._ranked(found)
+        == want
+        == [(3, 2.0), (4, 2.0), (7, 1.5), (8, 1.5), (9, 1.5), (1, 0.25)]
+    )
+    assert engine._ranked({}) == []
