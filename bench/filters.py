@@ -16,12 +16,26 @@ Run on an index built with this code (it needs ``facets.json``):
 
 ``--dump FILE`` writes the ``plain`` answers as ``bench/passes.py --dump`` does (same rows), to
 ``cmp`` with main's passes.py on the same index: no filter, answers unchanged.
+``--dump-filtered FILE`` writes every variant's answer (total, correction, top 10 with scores
+and snippets, facet counts), to ``cmp`` before and after a change to the filtered passes: run
+this script with the other checkout's interpreter (``/work/main/.venv/bin/python
+bench/filters.py ...`` imports main's helpapi).
+
+``--compare CHECKOUT`` measures before/after in one process under one load: a copy of
+CHECKOUT's ``helpapi`` package is imported beside this one, and each query's search runs with
+both codes back to back (the order swapped on every other of ``--rounds`` rounds, the lower CPU
+time of the rounds kept): p50/p99 per row, base -> head, the ratios, and the CPU per search
+summed over the row.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import shutil
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,8 +60,15 @@ def main() -> None:
     ap.add_argument("--sets", default=SETS)
     ap.add_argument("--sample", type=int, default=1, help="every Nth query")
     ap.add_argument("--dump", help="write each plain answer's top 10 here (JSON lines)")
+    ap.add_argument("--dump-filtered", help="write every variant's answer here (JSON lines)")
+    ap.add_argument("--compare", help="a checkout whose helpapi is the base (see above)")
+    ap.add_argument("--rounds", type=int, default=2, help="with --compare: rounds per query")
     args = ap.parse_args()
+    if args.compare:
+        compare(args)
+        return
     dump = open(args.dump, "w", encoding="utf-8") if args.dump else None
+    dumpf = open(args.dump_filtered, "w", encoding="utf-8") if args.dump_filtered else None
     with open_current(Path(args.index)) as ix:
         for name in args.sets.split(","):
             lines = (QUERIES / f"{name}.jsonl").read_text().splitlines()[:: args.sample]
@@ -77,6 +98,18 @@ def main() -> None:
                             "top": [[r["id"], r["score"], r["snippet"]] for r in found["results"]],
                         }
                         dump.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    if dumpf:
+                        row = {
+                            "set": name,
+                            "variant": variant,
+                            "q": q["q"],
+                            "locale": found["locale"],
+                            "total": found["total"],
+                            "corrected": found["corrected"],
+                            "top": [[r["id"], r["score"], r["snippet"]] for r in found["results"]],
+                            "facets": found.get("facets"),
+                        }
+                        dumpf.write(json.dumps(row, ensure_ascii=False) + "\n")
             for variant, spent in times.items():
                 spent.sort()
                 n = len(spent)
@@ -86,8 +119,81 @@ def main() -> None:
                     f"  max {spent[-1]:6.1f}  mean total {totals[variant] / max(n, 1):8.1f}",
                     flush=True,
                 )
-    if dump:
-        dump.close()
+    for f in (dump, dumpf):
+        if f:
+            f.close()
+
+
+def _variants(fac) -> dict:
+    return {
+        "plain": None,
+        "admin": fac.Scope(filters=(("audience", ("admin",)),)),
+        "itpro": fac.Scope(filters=(("audience", ("itpro",)),)),
+        "facets": fac.Scope(filters=(("audience", ("itpro",)),), facets=("audience", "service")),
+    }
+
+
+def compare(args) -> None:
+    """Base (``--compare``'s helpapi, imported as ``helpapi_base``) against this checkout's."""
+    tmp = Path(tempfile.mkdtemp(prefix="filters-compare-"))
+    try:
+        shutil.copytree(Path(args.compare) / "helpapi", tmp / "helpapi_base")
+        sys.path.insert(0, str(tmp))
+        base_search = importlib.import_module("helpapi_base.search")
+        base_facets = importlib.import_module("helpapi_base.facets")
+        codes = {
+            "base": (
+                base_search,
+                base_search.open_current(Path(args.index)),
+                _variants(base_facets),
+            ),
+            "head": (
+                sys.modules["helpapi.search"],
+                open_current(Path(args.index)),
+                _variants(facets),
+            ),
+        }
+        for name in args.sets.split(","):
+            lines = (QUERIES / f"{name}.jsonl").read_text().splitlines()[:: args.sample]
+            queries = [json.loads(x) for x in lines if x.strip()]
+            prefix = name == "prefix"
+            for q in queries[:20]:
+                for mod, ix, variants in codes.values():
+                    for scope in variants.values():
+                        mod.search(ix, q["q"], q["locale"], prefix=prefix, scope=scope)
+            for variant in _variants(facets):
+                spent: dict[str, list[float]] = {"base": [], "head": []}
+                for q in queries:
+                    best = {"base": 1e9, "head": 1e9}
+                    for r in range(args.rounds):
+                        for code in ("base", "head") if r % 2 == 0 else ("head", "base"):
+                            mod, ix, variants = codes[code]
+                            t = time.process_time()
+                            mod.search(
+                                ix, q["q"], q["locale"], prefix=prefix, scope=variants[variant]
+                            )
+                            best[code] = min(best[code], (time.process_time() - t) * 1000)
+                    for code in best:
+                        spent[code].append(best[code])
+                n = len(queries)
+                cpu = {code: sum(v) for code, v in spent.items()}
+                for v in spent.values():
+                    v.sort()
+                (b50, h50), (b99, h99) = (
+                    (spent["base"][i], spent["head"][i])
+                    for i in (n // 2, min(n - 1, n * 99 // 100))
+                )
+                print(
+                    f"{name:6} {variant:6} n={n:5} p50 {b50:6.3f} -> {h50:6.3f}"
+                    f"  p99 {b99:6.3f} -> {h99:6.3f} ({h99 / b99:.2f})"
+                    f"  CPU/search {cpu['base'] / n:6.3f} -> {cpu['head'] / n:6.3f}"
+                    f" ({cpu['head'] / cpu['base']:.2f})",
+                    flush=True,
+                )
+        for _, ix, _ in codes.values():
+            ix.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from bisect import bisect_left
 from itertools import chain
 from itertools import compress
 from itertools import repeat
-from operator import neg
+from operator import is_not
+from operator import itemgetter
 from operator import sub
 
 from . import ranking
@@ -108,7 +109,8 @@ class _Scored(dict):
 class _Allowed:
     """A filter's documents (helpapi.facets) as a required clause scoring 0: the intersection
     starts from it when it is the rarest clause, so a narrow filter also makes a query cheaper.
-    Adding 0.0 first leaves every sum's floats as they were."""
+    Adding 0.0 first leaves every sum's floats as they were. A :class:`helpapi.facets.Allowed`
+    brings its sorted list and ``{doc: 0.0}`` table made once per filter, not per search."""
 
     __slots__ = ("docs",)
 
@@ -119,9 +121,13 @@ class _Allowed:
         return len(self.docs)
 
     def items(self):
-        return zip(sorted(self.docs), repeat(0.0))
+        ordered = getattr(self.docs, "ordered", None)
+        return zip(sorted(self.docs) if ordered is None else ordered, repeat(0.0))
 
     def prober(self, probes: int):
+        zeros = getattr(self.docs, "zeros", None)
+        if zeros is not None:
+            return zeros.get
         docs = self.docs
         return lambda d: 0.0 if d in docs else None
 
@@ -335,17 +341,30 @@ def _pair_docs(a: _Term, b: _Term, allowed=None) -> dict:
         walk, other, shift = b, a, 1
     else:
         walk, other, shift = a, b, -1
-    find = other.find
+    ks = _walk(walk, allowed)
+    if len(ks) * DENSE_PROBES < len(other):
+        find = other.find
+        found = [(k, j) for k in ks if (j := find(docs[k])) >= 0]
+    else:
+        # Many probes (the two bigrams of a common word): the other term's documents in a
+        # table, every walked document looked up at C speed; only the pairs are left to check.
+        table = dict(zip(docs[other.start : other.end], range(other.start, other.end), strict=True))
+        js = list(map(table.get, map(docs.__getitem__, ks)))
+        found = list(compress(zip(ks, js, strict=True), map(is_not, js, repeat(None))))
     out = {}
-    for k in _walk(walk, allowed):
-        d = docs[k]
-        j = find(d)
-        if j < 0:
-            continue
-        mine = positions[pos_off[k] : pos_off[k + 1]]
-        theirs = set(positions[pos_off[j] : pos_off[j + 1]])
-        if not theirs.isdisjoint(map(sub, mine, repeat(shift))):
-            out[d] = scores[k] + scores[j] if walk is a else scores[j] + scores[k]
+    for k, j in found:
+        a0, a1, b0, b1 = pos_off[k], pos_off[k + 1], pos_off[j], pos_off[j + 1]
+        # Some p of the walked term's positions with p - shift among the other's. One side
+        # holding a single position (most pairs) is a scan of the other's few, in C.
+        if a1 - a0 == 1:
+            hit = positions[a0] - shift in positions[b0:b1]
+        elif b1 - b0 == 1:
+            hit = positions[b0] + shift in positions[a0:a1]
+        else:
+            theirs = set(positions[b0:b1])
+            hit = not theirs.isdisjoint(map(sub, positions[a0:a1], repeat(shift)))
+        if hit:
+            out[docs[k]] = scores[k] + scores[j] if walk is a else scores[j] + scores[k]
     return out
 
 
@@ -419,10 +438,7 @@ def strict(
         found = _only(found, allowed)
     if not found:
         return []
-    for clause in _boosts(mem, units, key, allowed, within=found):
-        for d, s in clause.items():
-            if d in found:
-                found[d] += s
+    _add_boosts(found, _boosts(mem, units, key, allowed, within=found))
     return _ranked(found)
 
 
@@ -765,37 +781,40 @@ def _nterms(node) -> int:
     return sum(_nterms(c) for c in node.children)
 
 
-def _evaluate(node, ndocs: int, mask=None) -> tuple:
+def _evaluate(node, ndocs: int, allowed=None) -> tuple:
     """``(docs, scores, counts)`` of a relaxed clause: aligned sequences, one entry per
     matching document (its score, its number of matching terms; a leaf gives one int for all).
 
     The sums are made in dense per-document lists, not dicts: a clause of stop words touches
     every document, and a flood of them must stay cheap (bench/hostile.py). Each document's
     score is added child by child in the same order as before (and ``0.0 + s`` is ``s``), so
-    the floats are the same. ``mask`` (a filter, ``mask[doc]`` true when it passes) drops the
-    other documents at the leaves, at C speed, before any sum is made.
+    the floats are the same. ``allowed`` (a filter's set of documents) drops the other
+    documents at the leaves, at C speed, before any sum is made. The documents come in no
+    particular order (the caller ranks them).
     """
     if isinstance(node, _Leaf):
         scores = node.scores
         if isinstance(scores, _Term):
             f = scores.field
-            docs = f.docs[scores.start : scores.end].tolist()
-            vals = f.scores[scores.start : scores.end].tolist()
+            docs, vals = f.docs[scores.start : scores.end], f.scores[scores.start : scores.end]
+            if allowed is None:
+                return docs.tolist(), vals.tolist(), node.nterms
         else:
             docs, vals = list(scores), list(scores.values())
-        if mask is not None:
-            keep = list(map(mask.__getitem__, docs))
-            docs, vals = list(compress(docs, keep)), list(compress(vals, keep))
-        return docs, vals, node.nterms
-    kids = [c for c in node.children if _nterms(c)]
+            if allowed is None:
+                return docs, vals, node.nterms
+        # The mapped views are read once, straight into the kept documents (no copy first).
+        keep = list(map(allowed.__contains__, docs))
+        return list(compress(docs, keep)), list(compress(vals, keep)), node.nterms
+    kids = [(c, n) for c in node.children if (n := _nterms(c))]
     if len(node.children) == 1 and kids:
         # Whoosh builds no Or (nor coordination) around a single clause.
-        return _evaluate(kids[0], ndocs, mask)
+        return _evaluate(kids[0][0], ndocs, allowed)
     acc = [0.0] * ndocs
     count = [0] * ndocs
     touched: set = set()
-    for kid in kids:
-        docs, vals, matched = _evaluate(kid, ndocs, mask)
+    for kid, _ in kids:
+        docs, vals, matched = _evaluate(kid, ndocs, allowed)
         touched.update(docs)
         if isinstance(matched, int):
             for d, s in zip(docs, vals, strict=True):
@@ -805,10 +824,10 @@ def _evaluate(node, ndocs: int, mask=None) -> tuple:
             for d, s, c in zip(docs, vals, matched, strict=True):
                 acc[d] += s
                 count[d] += c
-    out = sorted(touched)
+    out = list(touched)
     sums = [acc[d] for d in out]
     counts = [count[d] for d in out]
-    termcount = sum(_nterms(c) for c in kids)
+    termcount = sum(n for _, n in kids)
     if node.scale and termcount:
         # whoosh.matching.CoordMatcher's SQR: favour documents matching more of the terms.
         factor = (termcount - 1) / termcount
@@ -818,9 +837,13 @@ def _evaluate(node, ndocs: int, mask=None) -> tuple:
 
 
 def _ranked(found: dict) -> list[tuple[int, float]]:
-    """``found``'s items best first (ties by document number), sorted on plain tuples."""
-    keyed = sorted(zip(map(neg, found.values()), found, strict=True))
-    return [(d, -s) for s, d in keyed]
+    """``found``'s items best first (ties by document number): by document number, then
+    stably by score, highest first (``reverse`` keeps equal scores in their order); two
+    sorts on plain keys, no key tuples compared (a relaxed pass ranks a thousand matches)."""
+    order = sorted(found)
+    items = list(zip(order, map(found.__getitem__, order), strict=True))
+    items.sort(key=itemgetter(1), reverse=True)
+    return items
 
 
 def relaxed(mem: MemIndex, units: list[Unit], allowed=None) -> list[tuple[int, float]]:
@@ -840,22 +863,31 @@ def relaxed(mem: MemIndex, units: list[Unit], allowed=None) -> list[tuple[int, f
     ]
     if not parts:
         return []
-    mask = None
-    if allowed is not None:
-        mask = bytearray(mem.doc_count)
-        for d in allowed:
-            mask[d] = 1
-    docs, sums, _ = _evaluate(_Or(parts, scale=ranking.RELAXED_SCALE), mem.doc_count, mask)
+    docs, sums, _ = _evaluate(_Or(parts, scale=ranking.RELAXED_SCALE), mem.doc_count, allowed)
     if not docs:
         return []
-    found = _only(dict(zip(docs, sums, strict=True)), allowed)
-    if not found:
-        return []
-    for clause in _boosts(mem, units, "", allowed):
-        for d, s in clause.items():
-            if d in found:
-                found[d] += s
+    # Every leaf was restricted to ``allowed`` above: no document to drop here.
+    found = dict(zip(docs, sums, strict=True))
+    _add_boosts(found, _boosts(mem, units, "", allowed))
     return _ranked(found)
+
+
+def _add_boosts(found: dict, clauses: list) -> None:
+    """Add each clause's score to the documents of ``found`` it matches, clause by clause
+    (the order of the additions, so the floats, of a loop over each clause's documents). A
+    clause with more documents than ``found`` is probed for ``found``'s documents instead of
+    read whole: a common title word's clause costs the matches, not its postings."""
+    for clause in clauses:
+        if len(clause) <= len(found) or not hasattr(clause, "prober"):
+            for d, s in clause.items():
+                if d in found:
+                    found[d] += s
+        else:
+            probe = clause.prober(len(found))
+            for d, s in found.items():
+                x = probe(d)
+                if x is not None:
+                    found[d] = s + x
 
 
 class Frequencies:

@@ -18,6 +18,7 @@ filter but its own, as Algolia and Elasticsearch's post_filter do).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import threading
 from collections import Counter
@@ -131,6 +132,23 @@ def check(folder: Path, keys: tuple[str, ...] | None = None) -> str | None:
     return None
 
 
+class Allowed(frozenset):
+    """A filter's document numbers (:meth:`FacetData.allowed`), with the forms the engine
+    passes read it in, each made once per filter and kept with it (the set is cached across
+    requests): :attr:`ordered` (sorted, for an intersection starting from the filter) and
+    :attr:`zeros` (``{doc: 0.0}``, whose ``get`` probes it at C speed)."""
+
+    @functools.cached_property
+    def ordered(self) -> list[int]:
+        """The documents, ascending."""
+        return sorted(self)
+
+    @functools.cached_property
+    def zeros(self) -> dict[int, float]:
+        """``{doc: 0.0}`` of the documents: a required clause scoring 0."""
+        return dict.fromkeys(self.ordered, 0.0)
+
+
 class FacetData:
     """One locale's facet data, loaded from ``facets.json``."""
 
@@ -171,7 +189,7 @@ class FacetData:
             raise ValueError(f"{FILENAME}: truncated")
         return cls(tuple(header["fields"]), data["fields"], updated)
 
-    def allowed(self, filters: tuple, skip: str | None = None) -> frozenset | None:
+    def allowed(self, filters: tuple, skip: str | None = None) -> Allowed | None:
         """Document numbers passing ``filters`` (``((name, (values...)), ...)``), leaving out
         the field ``skip``; None when nothing restricts. Kept for the next request (bounded)."""
         key = (filters, skip)
@@ -186,6 +204,7 @@ class FacetData:
             docs = frozenset().union(*(table[v][1] for v in values if v in table))
             out = docs if out is None else out & docs
         if out is not None:
+            out = Allowed(out)
             with self._lock:
                 if len(self._allowed) >= 256:
                     self._allowed.clear()

@@ -103,14 +103,15 @@ def test_the_relaxed_pass_under_any_allowed_set_is_the_whole_pass_filtered(index
 def test_phrase_leaves_skip_documents_outside_the_filter_before_checking_them(index, monkeypatch):
     # The cost that made filtered p99 exceed 5 ms: a run's bigram phrases were checked in
     # every document of the locale, then all but the filtered ones dropped.
-    calls = [0]
-    original = engine._Term.find
+    calls = [0]  # postings walked (each then probed in the other term, positions checked)
+    original = engine._walk
 
-    def counting(self, doc):
-        calls[0] += 1
-        return original(self, doc)
+    def counting(term, allowed):
+        out = original(term, allowed)
+        calls[0] += len(out)
+        return out
 
-    monkeypatch.setattr(engine._Term, "find", counting)
+    monkeypatch.setattr(engine, "_walk", counting)
     with open_current(index) as ixset:
         mem = ixset.mem["ja-JP"]
         text = "外部ユーザーとプリンターの共同作業"
