@@ -516,13 +516,14 @@ def run_title_boosts(units: list[Unit], relaxed: bool = False) -> tuple[float, b
 
 def phrase_boost(units: list[Unit], base: float, per_unit: float, n: int) -> float:
     """The boost of ``n`` units standing as typed: ``base`` for two, ``per_unit`` more for each
-    further one (ranking.EXACT_BOOST_PER_WORD, PROXIMITY_BOOST_PER_RUN). A whole fragment found
-    as it stands is likelier the text that was copied the longer it is: a chance match of
-    several words in order is rare. Not while a word is still being typed (``prefix``): that
-    query is not a copied fragment, and the title it is typing scores TITLE_START_BOOST."""
+    further one up to ranking.PHRASE_MAX_EXTRA of them (ranking.EXACT_BOOST_PER_WORD,
+    PROXIMITY_BOOST_PER_RUN). A whole fragment found as it stands is likelier the text that was
+    copied the longer it is: a chance match of several words in order is rare. Not while a word
+    is still being typed (``prefix``): that query is not a copied fragment, and the title it is
+    typing scores TITLE_START_BOOST."""
     if any(u.prefix for u in units):
         return base
-    return base + per_unit * max(0, n - 2)
+    return base + per_unit * min(max(0, n - 2), ranking.PHRASE_MAX_EXTRA)
 
 
 def _key_fields(mem: MemIndex) -> list[FieldPostings]:

@@ -17,7 +17,11 @@ TITLE_BOOST = 3.0  # all query words in the title (order-free)
 # The query is the whole title: outweighs nearness re-ranking and a longer title whose body
 # repeats the words (12 did not at BM25 scores of 100-200; queries-scale tuning half: title
 # 0.9986 -> 1.0000 at 48, with 24 0.9997; no other set moved, see bench/RESULTS.md).
-SAME_TITLE_BOOST = 48.0
+# With EXACT_BOOST_PER_WORD a long title's words standing in another article's body score up to
+# ~300 more: at 48 a whole title typed lost to that article (queries-scale tuning half, title,
+# with PHRASE_MAX_EXTRA 3: 48 -> 0.9997, 96 and 192 -> 0.9998, 384 -> 1.0000; dev tuning half
+# and queries-scale body unchanged).
+SAME_TITLE_BOOST = 384.0
 # The title boost of a word also counts the other title words of its stem ("password" matches a
 # title's "passwords"): a title is about a word whatever its inflection. Those words start
 # with helpapi.analysis.stem_prefix, at least TITLE_STEM_MIN_PREFIX characters long and
@@ -74,6 +78,11 @@ EXACT_SLOP = 1
 # 1.000 -> 0.997; kw, prefix, typo, free unchanged at 2. queries-scale tuning half, body:
 # 0.9888 -> 0.9927 at 4.
 EXACT_BOOST_PER_WORD = 2.0
+# ... for at most this many words (or runs, PROXIMITY_BOOST_PER_RUN) beyond two: the BM25 sum the
+# boost multiplies grows with the length already, and an unbounded boost let a 9-word title's
+# words in another body outscore the title typed whole. queries-scale tuning half: body 0.9927 at
+# 3 and 4 (the same as unbounded), 0.9926 at 2; title 0.9997 at any of them (see SAME_TITLE_BOOST).
+PHRASE_MAX_EXTRA = 3
 # Several no-space runs (split by punctuation or Latin words) standing close together.
 PROXIMITY_BOOST = 1.5
 RUN_PROXIMITY_SLOP = 3

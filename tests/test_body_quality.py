@@ -27,6 +27,8 @@ def _md(title: str, body: str) -> str:
     return f"---\ntitle: {title}\n---\n# {title}\n\n{body}\n"
 
 
+LONG_TITLE = "Reset your password for a user account in Microsoft admin center today"
+
 CORPUS = {
     "en-US": {
         # The fragment as it stands, in a body.
@@ -37,6 +39,14 @@ CORPUS = {
         "title-all": _md(
             "The phone calendar stops syncing on a laptop", "Open the app and check the account."
         ),
+        # A title of twelve words typed whole (a long body: its own words score little there)
+        # vs those words in order once in a short body.
+        "whole-title": _md(
+            LONG_TITLE, "Open the panel. " + " ".join(f"zapy{i}" for i in range(300))
+        ),
+        "title-in-body": _md("Sign-in help", LONG_TITLE.lower() + "."),
+        # Other articles, so that the words are rare (BM25 scores as in a real index).
+        **{f"filler-{i}": _md(f"Filler {i}", f"zapx{i} note") for i in range(40)},
     },
     "ja-JP": {
         # The fragment "Mac のインストール方法" twice in a body ...
@@ -82,6 +92,12 @@ def test_long_fragment_in_order_beats_title_holding_its_words(corpus):
     assert slugs(corpus, "calendar stops syncing on the phone") == ["fragment-body", "title-all"]
 
 
+def test_long_title_typed_whole_beats_its_words_in_a_body(corpus):
+    # PHRASE_MAX_EXTRA: unbounded, twelve words in order score 21.5 times their BM25 sum (7.5
+    # at 3) and outweigh SAME_TITLE_BOOST.
+    assert slugs(corpus, LONG_TITLE) == ["whole-title", "title-in-body"]
+
+
 def test_query_being_typed_is_not_a_copied_fragment(corpus):
     # The same words, the last one still being typed: no length bonus, the title ranks first.
     assert slugs(corpus, "calendar stops syncing on the pho", prefix=True) == [
@@ -109,7 +125,10 @@ def test_phrase_boost_grows_with_length_unless_typing():
     units = parse_user_text("calendar stops syncing on the phone", "en-US")
     base, per = ranking.EXACT_BOOST, ranking.EXACT_BOOST_PER_WORD
     assert phrase_boost(units, base, per, 2) == base
-    assert phrase_boost(units, base, per, 6) == base + 4 * per
+    assert phrase_boost(units, base, per, 4) == base + 2 * per
+    cap = ranking.PHRASE_MAX_EXTRA
+    assert phrase_boost(units, base, per, 6) == base + min(4, cap) * per
+    assert phrase_boost(units, base, per, 30) == base + cap * per
     typing = parse_user_text("calendar stops syncing on the pho", "en-US", prefix=True)
     assert phrase_boost(typing, base, per, 6) == base
 
