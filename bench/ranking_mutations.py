@@ -2,7 +2,8 @@
 
 Usage: ``python bench/ranking_mutations.py [NAME ...]`` (default: every mutation below).
 
-Each mutation runs ``tests/test_ranking_golden.py`` in a fresh interpreter with one value of
+Each mutation runs ``tests/test_ranking_golden.py`` (and the single-word and body-fragment
+golden files) in a fresh interpreter with one value of
 :mod:`helpapi.ranking` changed (nothing is written; the constant is restored by the process
 ending). A constant whose mutation leaves every golden test green is not guarded: the script
 says so and exits 1. Prints a Markdown table for ``bench/RESULTS.md``.
@@ -27,8 +28,12 @@ MUTATIONS = {
     "TITLE_STEM_SCAN": 0,
     "SAME_TITLE_BOOST": 1.0,
     "RUN_TITLE_BOOST": 0.0,
+    "RUN_TITLE_PARTIAL": True,
     "EXACT_BOOST": 0.0,
+    "EXACT_BOOST_PER_WORD": 0.0,
     "PROXIMITY_BOOST": 0.0,
+    "PROXIMITY_BOOST_PER_RUN": 0.0,
+    "PHRASE_MAX_EXTRA": 100,
     "RERANK_DEPTH": 1,
     "PROXIMITY_SLOP_EXTRA": 0,
     "EXACT_SLOP": 0,
@@ -62,6 +67,7 @@ ALL_BOOSTS = {
 
 GOLDEN = "tests/test_ranking_golden.py"
 SINGLE_WORD = "tests/test_ranking_single_word.py"
+BODY = "tests/test_body_quality.py"
 # The bundled-corpus case needs the big index: left out here (SINGLE_WORD covers it).
 DESELECT = GOLDEN + "::test_single_word_password_on_bundled_corpus"
 
@@ -73,7 +79,7 @@ def run(values: dict) -> list[str]:
         "import sys, pytest\nfrom helpapi import ranking\n"
         + setup
         + "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-rf', "
-        f"{GOLDEN!r}, {SINGLE_WORD!r}, '--deselect', {DESELECT!r}]))\n"
+        f"{GOLDEN!r}, {SINGLE_WORD!r}, {BODY!r}, '--deselect', {DESELECT!r}]))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False

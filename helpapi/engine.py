@@ -567,19 +567,54 @@ def title_start_boost(start: str, key: str) -> float:
     return ranking.TITLE_START_BOOST * (1.0 - ranking.TITLE_START_TYPED + typed)
 
 
+def run_title_boosts(units: list[Unit], relaxed: bool = False) -> tuple[float, bool]:
+    """How no-space runs found in a title score: the boost of each run in the clause of titles
+    holding every unit (0.0: no such clause), and whether a run scores
+    ranking.RUN_TITLE_BOOST on its own, in any title that holds it.
+
+    With ranking.RUN_TITLE_PARTIAL off, a title holding only some of the units scores nothing
+    for them, as a title holding only some of a query's words does not: a long fragment that
+    shares a piece with a title is not about that title. RUN_TITLE_BOOST then counts in the
+    every-unit clause (same score there as before) or, with one unit only, alone. In the
+    ``relaxed`` pass no document holds every unit, and a title holding some is the evidence."""
+    words = sum(u.kind == "word" and not u.prefix for u in units)
+    runs = sum(u.kind == "run" for u in units)
+    every = ranking.TITLE_ALL_RUNS and runs > 0 and words + runs >= 2
+    if not every:
+        return 0.0, True
+    if ranking.RUN_TITLE_PARTIAL or relaxed:
+        return ranking.TITLE_BOOST, True
+    return ranking.TITLE_BOOST + ranking.RUN_TITLE_BOOST, False
+
+
+def phrase_boost(units: list[Unit], base: float, per_unit: float, n: int) -> float:
+    """The boost of ``n`` units standing as typed: ``base`` for two, ``per_unit`` more for each
+    further one up to ranking.PHRASE_MAX_EXTRA of them (ranking.EXACT_BOOST_PER_WORD,
+    PROXIMITY_BOOST_PER_RUN). A whole fragment found as it stands is likelier the text that was
+    copied the longer it is: a chance match of several words in order is rare. Not while a word
+    is still being typed (``prefix``): that query is not a copied fragment, and the title it is
+    typing scores TITLE_START_BOOST."""
+    if any(u.prefix for u in units):
+        return base
+    return base + per_unit * min(max(0, n - 2), ranking.PHRASE_MAX_EXTRA)
+
+
 def _key_fields(mem: MemIndex) -> list[FieldPostings]:
     """The whole-title key fields of ``mem``: the title's, the English title's and the front
     matter's other title's (absent from an index written before it existed)."""
     return [mem.fields[name] for name in KEY_FIELDS if name in mem.fields]
 
 
-def _boosts(mem: MemIndex, units: list[Unit], key: str, allowed=None, within=None) -> list:
+def _boosts(
+    mem: MemIndex, units: list[Unit], key: str, allowed=None, within=None, relaxed=False
+) -> list:
     """The optional clauses of :func:`helpapi.query.strict_query` that match something.
 
     Their scores are added to matched documents only, all in ``allowed`` (a filter, or None):
     the title phrases are checked there only; a document's boost is the same either way.
     ``within`` (the matched documents, or None): the clauses whose cost follows their
-    postings (a word being typed) may leave out the other documents."""
+    postings (a word being typed) may leave out the other documents. ``relaxed``: for the
+    relaxed pass, where a title holding only some runs counts (:func:`run_title_boosts`)."""
     out = []
     title = mem.fields["title"]
     words = [u for u in units if u.kind == "word" and not u.prefix]
@@ -612,18 +647,16 @@ def _boosts(mem: MemIndex, units: list[Unit], key: str, allowed=None, within=Non
         out.append(word_terms[0])
     title_grams = mem.fields["title_grams"]
     runs = [u for u in units if u.kind == "run"]
-    if ranking.TITLE_ALL_RUNS and runs and len(words) + len(runs) >= 2:
+    every, alone = run_title_boosts(units, relaxed)
+    if every:
         # Runs of a no-space script are the words of a keyword query there ("共有 連絡先
         # 外部"): the title holding every unit, runs included, is about the query.
         terms = [_title_word(title, u, len(words)) for u in words]
-        terms += [_gram_clause(title_grams, u.grams, ranking.TITLE_BOOST, allowed) for u in runs]
+        terms += [_gram_clause(title_grams, u.grams, every, allowed) for u in runs]
         if all(terms):
             out.append(_intersect(terms))
-    out += [
-        _gram_clause(title_grams, u.grams, ranking.RUN_TITLE_BOOST, allowed)
-        for u in units
-        if u.kind == "run"
-    ]
+    if alone:
+        out += [_gram_clause(title_grams, u.grams, ranking.RUN_TITLE_BOOST, allowed) for u in runs]
     start = typed_title_start(units)
     if start:
         for field in _key_fields(mem):
@@ -661,12 +694,17 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
         if all(terms):
             # SpanNear2 applies no boost of its own (Whoosh ignores a span query's boost).
             clauses.append((terms, len(words) + ranking.PROXIMITY_SLOP_EXTRA, False, 1.0))
-            clauses.append((terms, ranking.EXACT_SLOP, True, ranking.EXACT_BOOST))
+            boost = phrase_boost(
+                units, ranking.EXACT_BOOST, ranking.EXACT_BOOST_PER_WORD, len(words)
+            )
+            clauses.append((terms, ranking.EXACT_SLOP, True, boost))
     runs = [u for u in units if u.kind == "run"]
     if len(runs) >= 2:
         terms = [_term(grams, g) for u in runs for g in u.grams]
         if all(terms):
-            clauses.append((terms, ranking.RUN_PROXIMITY_SLOP, True, ranking.PROXIMITY_BOOST))
+            per = ranking.PROXIMITY_BOOST_PER_RUN
+            boost = phrase_boost(units, ranking.PROXIMITY_BOOST, per, len(runs))
+            clauses.append((terms, ranking.RUN_PROXIMITY_SLOP, True, boost))
     extra: dict[int, float] = {}
     # ``docs`` come best first: when a flood of frequent words in long documents has read
     # ranking.PROXIMITY_MAX_POSITIONS positions, the documents left keep their scores.
@@ -868,7 +906,7 @@ def relaxed(mem: MemIndex, units: list[Unit], allowed=None) -> list[tuple[int, f
         return []
     # Every leaf was restricted to ``allowed`` above: no document to drop here.
     found = dict(zip(docs, sums, strict=True))
-    _add_boosts(found, _boosts(mem, units, "", allowed))
+    _add_boosts(found, _boosts(mem, units, "", allowed, relaxed=True))
     return _ranked(found)
 
 

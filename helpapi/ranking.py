@@ -17,7 +17,11 @@ TITLE_BOOST = 3.0  # all query words in the title (order-free)
 # The query is the whole title: outweighs nearness re-ranking and a longer title whose body
 # repeats the words (12 did not at BM25 scores of 100-200; queries-scale tuning half: title
 # 0.9986 -> 1.0000 at 48, with 24 0.9997; no other set moved, see bench/RESULTS.md).
-SAME_TITLE_BOOST = 48.0
+# With EXACT_BOOST_PER_WORD a long title's words standing in another article's body score up to
+# ~300 more: at 48 a whole title typed lost to that article (queries-scale tuning half, title,
+# with PHRASE_MAX_EXTRA 3: 48 -> 0.9997, 96 and 192 -> 0.9998, 384 -> 1.0000; dev tuning half
+# and queries-scale body unchanged).
+SAME_TITLE_BOOST = 384.0
 # The title boost of a word also counts the other title words of its stem ("password" matches a
 # title's "passwords"): a title is about a word whatever its inflection. Those words start
 # with helpapi.analysis.stem_prefix, at least TITLE_STEM_MIN_PREFIX characters long and
@@ -35,6 +39,14 @@ TITLE_ALL_RUNS = True
 # A no-space-script fragment found in a title. Lower than TITLE_BOOST: a fragment is often a
 # piece of body text that happens to occur in some title too.
 RUN_TITLE_BOOST = 1.5
+# ... also in a title that holds only some of the query's units (helpapi.engine.run_title_boosts).
+# Off: a run scores in a title only when the title holds every unit (TITLE_ALL_RUNS' clause, at
+# TITLE_BOOST + RUN_TITLE_BOOST) or when it is the query's only unit, as a word scores in a title
+# only when the title holds every word. A body fragment sharing a piece with another article's
+# title ("for Macのインストール方法" and "Office のインストール方法") is not about that title.
+# Tuning half (bench/quality.py, with EXACT_BOOST_PER_WORD 2): body 0.9908 -> 0.9919 (ja-JP
+# 0.981 -> 0.985, zh-CN 0.996 -> 1.000); kw, title, prefix, typo unchanged.
+RUN_TITLE_PARTIAL = False
 
 # A word being typed (prefix=true) counts in TITLE_BOOST's clause by its title completions.
 TITLE_PREFIX = True
@@ -58,9 +70,26 @@ PROXIMITY_SLOP_EXTRA = 2
 # The words as typed, in order, each within EXACT_SLOP of the previous one.
 EXACT_BOOST = 1.5
 EXACT_SLOP = 1
+# ... plus this much for each word beyond two (helpapi.engine.phrase_boost): a fragment copied
+# from an article (the body queries, 4-8 words) found whole and in order is rarer by chance the
+# longer it is, so it outweighs another article whose title holds part of it. Not while a word is
+# being typed. Tuning half, body: 0 -> 0.9880, 1 -> 0.9904, 2 -> 0.9908 (fi-FI 0.993 -> 1.000,
+# fr-FR 0.985 -> 0.992, sv-SE 0.989 -> 0.997), 4 the same, 8 -> 0.9912 but title fr-FR
+# 1.000 -> 0.997; kw, prefix, typo, free unchanged at 2. queries-scale tuning half, body:
+# 0.9888 -> 0.9927 at 4.
+EXACT_BOOST_PER_WORD = 2.0
+# ... for at most this many words (or runs, PROXIMITY_BOOST_PER_RUN) beyond two: the BM25 sum the
+# boost multiplies grows with the length already, and an unbounded boost let a 9-word title's
+# words in another body outscore the title typed whole. queries-scale tuning half: body 0.9927 at
+# 3 and 4 (the same as unbounded), 0.9926 at 2; title 0.9997 at any of them (see SAME_TITLE_BOOST).
+PHRASE_MAX_EXTRA = 3
 # Several no-space runs (split by punctuation or Latin words) standing close together.
 PROXIMITY_BOOST = 1.5
 RUN_PROXIMITY_SLOP = 3
+# ... plus this much for each run beyond two (helpapi.engine.phrase_boost; same reason as
+# EXACT_BOOST_PER_WORD). Tuning half, body zh-TW 0.981 -> 0.986 at 0.5, 1 and 2; kw ja-JP
+# 0.8785 -> 0.8776 at 1 and 2, unchanged at 0.5.
+PROXIMITY_BOOST_PER_RUN = 0.5
 # The re-ranking checks positions of the best candidates first and stops after this many
 # positions (a flood of frequent words in long documents); the rest keep their score. The
 # ordinary queries read at most 3,233 (../shared/queries, every set), the floods of

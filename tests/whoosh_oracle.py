@@ -14,6 +14,8 @@ from whoosh.query.spans import SpanNear2
 from helpapi import ranking
 from helpapi.analysis import same_stem_terms
 from helpapi.analysis import stem_prefix
+from helpapi.engine import phrase_boost
+from helpapi.engine import run_title_boosts
 from helpapi.engine import swaps
 from helpapi.engine import title_start_boost
 from helpapi.engine import typed_title_start
@@ -89,7 +91,7 @@ def _title_completions(prefix: str, reader) -> wq.Query | None:
     return _scored_or([wq.Term("title", t, boost=ranking.TITLE_BOOST) for t in terms])
 
 
-def _title_boosts(units: list[Unit], reader) -> list[wq.Query]:
+def _title_boosts(units: list[Unit], reader, relaxed: bool = False) -> list[wq.Query]:
     """Optional clauses on the (short) title fields: cheap enough to score for every match."""
     out = []
     words = [u for u in units if u.kind == "word" and not u.prefix]
@@ -114,14 +116,16 @@ def _title_boosts(units: list[Unit], reader) -> list[wq.Query]:
                 wq.Term(name, k, boost=title_start_boost(start, k if share else "")) for k in keys
             ]
     runs = [u for u in units if u.kind == "run"]
-    if ranking.TITLE_ALL_RUNS and runs and len(words) + len(runs) >= 2:
+    every, alone = run_title_boosts(units, relaxed)
+    if every:
         out.append(
             wq.And(
                 [_title_word(u, reader, len(words)) for u in words]
-                + [_gram_query("title_grams", u.grams, reader, ranking.TITLE_BOOST) for u in runs]
+                + [_gram_query("title_grams", u.grams, reader, every) for u in runs]
             )
         )
-    out += [_gram_query("title_grams", u.grams, reader, ranking.RUN_TITLE_BOOST) for u in runs]
+    if alone:
+        out += [_gram_query("title_grams", u.grams, reader, ranking.RUN_TITLE_BOOST) for u in runs]
     return out
 
 
@@ -143,16 +147,15 @@ def proximity_query(units: list[Unit]) -> wq.Query | None:
         # that way and helpapi.engine reproduces it. Kept to show the intent for a re-tune.
         span.boost = ranking.PROXIMITY_BOOST
         out.append(span)
-        out.append(wq.Phrase("text", words, slop=ranking.EXACT_SLOP, boost=ranking.EXACT_BOOST))
+        boost = phrase_boost(units, ranking.EXACT_BOOST, ranking.EXACT_BOOST_PER_WORD, len(words))
+        out.append(wq.Phrase("text", words, slop=ranking.EXACT_SLOP, boost=boost))
     runs = [u for u in units if u.kind == "run"]
     if len(runs) >= 2:
         # Runs separated by punctuation or Latin words: reward them standing close together.
         grams = [g for u in runs for g in u.grams]
-        out.append(
-            wq.Phrase(
-                "grams", grams, slop=ranking.RUN_PROXIMITY_SLOP, boost=ranking.PROXIMITY_BOOST
-            )
-        )
+        per = ranking.PROXIMITY_BOOST_PER_RUN
+        boost = phrase_boost(units, ranking.PROXIMITY_BOOST, per, len(runs))
+        out.append(wq.Phrase("grams", grams, slop=ranking.RUN_PROXIMITY_SLOP, boost=boost))
     return wq.Or(out) if out else None
 
 
@@ -238,5 +241,5 @@ def relaxed_query(units: list[Unit], reader) -> wq.Query:
     if not parts:
         return wq.NullQuery
     main = _scored_or(parts, scale=ranking.RELAXED_SCALE)
-    boosts = _title_boosts(units, reader)
+    boosts = _title_boosts(units, reader, relaxed=True)
     return wq.AndMaybe(main, wq.Or(boosts)) if boosts else main
