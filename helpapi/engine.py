@@ -445,8 +445,9 @@ def strict(
 def title_forms(title: FieldPostings, unit: Unit, stems: bool) -> list[int]:
     """Term ids of the title terms that count as ``unit`` for the title boost: the word, and
     with ``stems`` the other words of its stem (helpapi.analysis.same_stem_terms)."""
-    start = stem_prefix(unit.term, unit.stem)
-    if stems and unit.locale and len(start) >= ranking.TITLE_STEM_MIN_PREFIX:
+    # The stem is read only when used: a parsed word's is made when first read (query.Unit).
+    start = stem_prefix(unit.term, unit.stem) if stems and unit.locale else ""
+    if start and len(start) >= ranking.TITLE_STEM_MIN_PREFIX:
         lo, hi = title.prefix_range(start)
         if hi - lo <= ranking.TITLE_STEM_SCAN:
             found = same_stem_terms(
