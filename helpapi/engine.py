@@ -981,10 +981,16 @@ def best_correction(mem: MemIndex, term: str) -> str | None:
     limit = correction_limit(term)
     text = mem.fields["text"]
     best, best_key = None, None
-    tids = list(mem.fuzzy["text"].within(term, limit))
+    fuzzy = mem.fuzzy["text"]
+    tids = list(fuzzy.within(term, limit))
     # A swap of neighbours is one edit (osa_distance), but two for the fuzzy table's
-    # Levenshtein: a short word's swaps are looked up directly (one exact look-up each).
-    tids += [t for t in map(text.term_id, swaps(term)) if t >= 0]
+    # Levenshtein: a short word's swaps are looked up directly (one exact look-up each). At
+    # two edits (a long word) the table already holds every swap but the first letters' (its
+    # candidates start with the word's first letter): only that one is looked up.
+    turned = swaps(term)
+    if limit >= 2 and fuzzy.k >= 2:
+        turned = turned[:1] if term[0] != term[1:2] else []
+    tids += [t for t in map(text.term_id, turned) if t >= 0]
     for tid in tids:
         cand = text.term(tid)
         key = (osa_distance(term, cand, limit), -text.doc_frequency(tid))

@@ -680,7 +680,9 @@ class FuzzyTable:
         # distances of those left, in one call (C): the candidates are dozens a word.
         off, length, limit = self.field.terms.off, len(word.encode("utf-8")), 4 * maxdist
         kept = [t for t in sorted(found) if abs(off[t + 1] - off[t] - length) <= limit]
-        texts = list(map(self.field.term, kept))
+        mm, base = self.field.terms._mm, self.field.terms._base
+        # Decoded here, not term by term through FieldPostings.term (dozens a word).
+        texts = [mm[base + off[t] : base + off[t + 1]].decode("utf-8") for t in kept]
         hits = _extract(word, texts, scorer=_Levenshtein.distance, score_cutoff=maxdist, limit=None)
         return tuple(sorted(kept[i] for _, _, i in hits))
 
