@@ -30,6 +30,10 @@ def _grapheme_iterator():
     return it
 
 
+# Stand-ins for <mark> and </mark> while a snippet is escaped (control characters that a
+# body text hardly ever holds; when it does, make_snippet escapes piece by piece).
+_OPEN, _CLOSE = "\x02", "\x03"
+
 # A word match runs to the end of its word: the one regex here, compiled once.
 _TAIL = re.compile(r"\w*")
 
@@ -78,47 +82,54 @@ def match_spans(
     if folded is None:
         folded = fold(text)
     words, runs = plan
-    count, last, consumed = 0, -1, 0
+    # One code per alternative, in plan order: words first (a word is preferred at a
+    # position), then runs; the length each matches before a word's tail.
+    sizes = [len(w) for w in words] + [len(r) for r in runs]
+    nwords = len(words)
+    nth, reach = window or (0, 0)
+    count, consumed = 0, 0
     for lo in range(0, len(text), _CHUNK):
         hi = lo + _CHUNK
-        found = []  # (position, group, rank): group 0 a word, 1 a run; rank = plan order
-        for rank, w in enumerate(words):
+        # position -> the first alternative found there (one match per position): a dict
+        # of plain ints, sorted once, rather than a tuple per occurrence.
+        found: dict[int, int] = {}
+        add = found.setdefault
+        for code, w in enumerate(words):
             stop = hi - 1 + len(w)  # occurrences starting before hi
             p = folded.find(w, lo, stop)
             while p >= 0:
                 if p == 0 or not ((c := text[p - 1]).isalnum() or c == "_"):
-                    found.append((p, 0, rank))
+                    add(p, code)
                 p = folded.find(w, p + 1, stop)
-        for rank, r in enumerate(runs):
+        for code, r in enumerate(runs, nwords):
             stop = hi - 1 + len(r)
             p = folded.find(r, lo, stop)
             while p >= 0:
-                found.append((p, 1, rank))
+                add(p, code)
                 p = folded.find(r, p + 1, stop)
-        found.sort()
-        for p, group, rank in found:
-            if p == last or p < consumed:
-                continue  # one match per position (the first alternative); none inside a match
-            last = p
+        for p in sorted(found):
+            if p < consumed:
+                continue  # none inside a match
             if count >= limit:
                 return [(a, b) for a, b in merged]
             count += 1
-            if group:
-                a, b = p, p + len(runs[rank])
+            code = found[p]
+            if code >= nwords:
+                b = p + sizes[code]
             else:
-                a, b = p, _TAIL.match(text, p + len(words[rank])).end()
-                consumed = b
+                b = consumed = _TAIL.match(text, p + sizes[code]).end()
             if (
-                window
-                and len(merged) > window[0]
-                and a > merged[window[0] - 1][0] + window[1]
-                and a > merged[-1][1]  # (a match that extends the last span still does)
+                nth
+                and len(merged) > nth
+                and p > merged[nth - 1][0] + reach
+                and p > merged[-1][1]  # (a match that extends the last span still does)
             ):
                 return [(a, b) for a, b in merged]
-            if merged and a <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], b)
+            if merged and p <= merged[-1][1]:
+                if b > merged[-1][1]:
+                    merged[-1][1] = b
             else:
-                merged.append([a, b])
+                merged.append([p, b])
     return [(a, b) for a, b in merged]
 
 
@@ -178,12 +189,15 @@ def make_snippet(
         best, best_score = spans[0][0], -1
         starts = [x for x, _ in spans]
         words = [text[x:y].casefold() for x, y in spans[:256]]
+        most = len(set(words))  # no window holds more: a later one could only tie
         for i, a in enumerate(starts[:64]):
             # Spans are sorted: the window [a, a + size) is spans[i:j].
             j = bisect.bisect_left(starts, a + size, i)
             seen = len(set(words[i:j]))
             if seen > best_score:
                 best, best_score = a, seen
+                if seen == most:
+                    break
         start = max(0, best - _LEAD)
     end = min(len(text), start + size)
     if start > 0:
@@ -195,8 +209,15 @@ def make_snippet(
     for a, b in spans[bisect.bisect_left(spans, (start, -1)) :]:
         if b > end:
             break
-        out.append(html.escape(text[pos:a]))
-        out.append("<mark>" + html.escape(text[a:b]) + "</mark>")
+        out += (text[pos:a], _OPEN, text[a:b], _CLOSE)
         pos = b
-    out.append(html.escape(text[pos:end]))
-    return ("…" if start > 0 else "") + "".join(out).strip() + ("…" if end < len(text) else "")
+    out.append(text[pos:end])
+    raw, marks = "".join(out), len(out) // 4
+    if raw.count(_OPEN) == marks and raw.count(_CLOSE) == marks:
+        # Escaped at once, the marks put in after (html.escape maps each character alone):
+        # the same text as each piece escaped, in one call instead of two per mark.
+        marked = html.escape(raw).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
+    else:  # the text itself holds a mark's stand-in: each piece escaped alone
+        tags = {1: "<mark>", 3: "</mark>"}
+        marked = "".join(tags.get(k % 4) or html.escape(x) for k, x in enumerate(out))
+    return ("…" if start > 0 else "") + marked.strip() + ("…" if end < len(text) else "")

@@ -109,3 +109,23 @@ def test_long_word_swaps_correct_as_when_every_swap_was_looked_up(ixset):
                 )
                 checked += 1
     assert checked > 100
+
+
+def test_snippet_escapes_once_and_still_when_the_text_holds_the_mark_stand_ins():
+    from helpapi.snippets import make_snippet
+
+    plain = make_snippet('Reset <b> & "reset" it', ["reset"])
+    assert plain == "<mark>Reset</mark> &lt;b&gt; &amp; &quot;<mark>reset</mark>&quot; it"
+    odd = make_snippet("a \x02 & \x03 <reset>", ["reset"])
+    assert odd == "a \x02 &amp; \x03 &lt;<mark>reset</mark>&gt;"
+
+
+def test_snippet_window_is_the_first_with_every_distinct_word():
+    from helpapi.snippets import make_snippet
+
+    # The first window already holds every distinct word: later ones only tie (earliest wins).
+    text = "alpha beta " + "filler " * 40 + "alpha beta gamma " + "filler " * 40
+    got = make_snippet(text, ["alpha", "beta"], size=40)
+    assert got.startswith("<mark>alpha</mark> <mark>beta</mark>")
+    got = make_snippet(text, ["alpha", "beta", "gamma"], size=100)
+    assert "<mark>alpha</mark> <mark>beta</mark> <mark>gamma</mark>" in got
