@@ -129,3 +129,17 @@ def test_snippet_window_is_the_first_with_every_distinct_word():
     assert got.startswith("<mark>alpha</mark> <mark>beta</mark>")
     got = make_snippet(text, ["alpha", "beta", "gamma"], size=100)
     assert "<mark>alpha</mark> <mark>beta</mark> <mark>gamma</mark>" in got
+
+
+def test_find_all_equals_find_for_each_key(ixset):
+    # Keys near real terms (cut, extended, swapped), sorted: shared blocks must never let a
+    # key be found where a term does not start and end.
+    rng = random.Random(8)
+    for locale in ixset.locales:
+        mem = ixset.mem[locale]
+        for table in [mem.fields["text"], *(t.keys for t in mem.fuzzy.values())]:
+            picked = rng.sample(range(len(table.terms)), min(60, len(table.terms)))
+            words = [table.term(i) for i in picked]
+            keys = {w for x in words for w in (x, x[:-1], x + "a", x[1:], *engine.swaps(x)[:2])}
+            keys = sorted(k.encode() for k in keys | {"", "\U0010ffff"})
+            assert table.terms.find_all(keys) == [table.terms.find(k) for k in keys], locale
