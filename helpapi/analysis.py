@@ -623,3 +623,10 @@ class _IndexStems:
 def index_stems(locale: str) -> _IndexStems:
     """The build's stems of ``words`` terms (the rest of the stems chain, per distinct term)."""
     return _IndexStems(locale)
+
+
+def clear_index_caches() -> None:
+    """Drop the build fast paths' per-word caches (a build's end: a worker process builds
+    locale after locale, and a finished locale's words are of no use to the next)."""
+    index_words.cache_clear()
+    index_stems.cache_clear()

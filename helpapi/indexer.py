@@ -36,6 +36,7 @@ from . import display
 from . import facets
 from . import generations
 from . import memindex
+from .analysis import clear_index_caches
 from .content import SourceCatalog
 from .corpus import DEFAULT_MAX_ARTICLE_BYTES
 from .corpus import Article
@@ -394,7 +395,7 @@ def build_locale(
     # The build makes millions of small tuples and lists that live until it ends: each
     # collection of the cyclic garbage collector walks all of them (a third of the recorder's
     # time, on corpus-scale de-DE). Reference counting frees them; the few cycles wait.
-    with _cyclic_gc_paused():
+    with _cyclic_gc_paused(), _index_caches_cleared():
         return _build_locale(
             corpus_dir=corpus_dir,
             locale=locale,
@@ -407,6 +408,16 @@ def build_locale(
             cache_dir=cache_dir,
             previous=previous,
         )
+
+
+@contextlib.contextmanager
+def _index_caches_cleared():
+    """The analysis fast paths' per-word caches dropped when the block ends (a pool worker
+    builds several locales; each locale's words would otherwise stay for the next ones)."""
+    try:
+        yield
+    finally:
+        clear_index_caches()
 
 
 @contextlib.contextmanager
