@@ -59,3 +59,15 @@ def test_index_stems_equals_the_stems_chain(locale, text):
     want = [t.text for t in stems_analyzer(locale)(text, mode="index")]
     assert index_stems(locale)(terms) == want
     assert index_stems(locale)(terms) == want
+
+
+def test_pool_starts_bigram_locales_before_larger_spaced_ones(tmp_path):
+    # ja-JP and zh-* cost more per byte (their text is indexed as bigrams too): the dev
+    # corpus's zh-CN, its smallest folder in bytes, was started last and ended the build alone.
+    from helpapi.indexer import _locale_cost
+
+    for locale, size in (("de-DE", 1000), ("ja-JP", 900), ("sv-SE", 700)):
+        (tmp_path / locale).mkdir()
+        (tmp_path / locale / "a.md").write_bytes(b"x" * size)
+    order = sorted(["de-DE", "ja-JP", "sv-SE"], key=lambda loc: -_locale_cost(tmp_path, loc))
+    assert order == ["ja-JP", "de-DE", "sv-SE"]
