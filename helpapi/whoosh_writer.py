@@ -214,6 +214,9 @@ class _BlockWriter:
         order) and its term info."""
         post = self._post_raw
         start = post.tell()
+        if len(plist) == 1:
+            self._single(tbytes, plist[0], start)
+            return
         limit = self._limit
         ti_weight, ti_df, ti_min, ti_max, ti_maxw = 0, 0, None, 0, 0
         ti_minid = None
@@ -285,6 +288,43 @@ class _BlockWriter:
         info += pack_long(start) + pack_int(post.tell() - start)
         self._add_info(self._prefix + tbytes, info)
 
+    def _single(self, tbytes: bytes, posting: tuple, start: int) -> None:
+        """:meth:`term` for a term of one posting (most terms): the same block and term
+        info, without the per-block lists."""
+        docnum, weight, value, length = posting
+        w32 = _FLOAT32.get(weight)
+        if w32 is None:
+            w32 = _FLOAT32[weight] = array("f", (weight,))[0]
+        maxw = weight if weight > 0 else 0
+        bmin = length or None
+        bmax = length or 0
+        kind = self._values
+        if kind == "none":
+            mini_v = None
+        elif kind == "tuple":
+            mini_v = (value,) if value else ()
+        else:
+            mini_v = value or b""
+        comp = self._comp
+        post = self._post_raw
+        post.write(WHOOSH3_HEADER_MAGIC)
+        mini_w = None if w32 == 1.0 else w32
+        data = zlib.compress(dumps(((docnum,), mini_w, mini_v), 2), comp)
+        info = dumps((1, docnum, maxw, comp, _to_byte(bmin), _to_byte(bmax)), 2)
+        post.write(pack_int(-(len(info) + len(data))) + info + data)
+        info = _TERMINFO.pack(
+            False,
+            0 + w32,
+            1,
+            0 if bmin is None else _to_byte(bmin),
+            _to_byte(bmax),
+            max(0, maxw),
+            docnum,
+            docnum,
+        )
+        info += pack_long(start) + pack_int(post.tell() - start)
+        self._add_info(self._prefix + tbytes, info)
+
     def _add_info(self, key: bytes, value: bytes) -> None:
         """``OrderedHashWriter.add(key, value)`` (and ``HashWriter.add``), inlined: the same
         order check, records, position index and hash buckets."""
@@ -301,6 +341,10 @@ class _BlockWriter:
         h = tindex.hashfn(key)
         tindex.buckets[h & 255].append((h, pos))
         tindex.lastkey = key
+
+
+# {weight: the weight rounded to a float32, as array("f") holds it}
+_FLOAT32: dict[float, float] = {}
 
 
 @functools.lru_cache(maxsize=65536)
