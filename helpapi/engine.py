@@ -332,11 +332,13 @@ def _chain_docs(terms: list[_Term], slop: int, ordered: bool, allowed=None) -> d
     field = first.field
     out = {}
     found = [0] * len(terms)
-    for k in _walk(first, allowed):
+    walked = _walk(first, allowed)
+    finds = [terms[i].finder(len(walked)) if i in rest else None for i in range(len(terms))]
+    for k in walked:
         d = field.docs[k]
         found[order[0]] = k
         for i in rest:
-            j = terms[i].find(d)
+            j = finds[i](d)
             if j < 0:
                 break
             found[i] = j
@@ -368,9 +370,11 @@ def _pair_docs(a: _Term, b: _Term, allowed=None) -> dict:
         walk, other, shift = b, a, 1
     else:
         walk, other, shift = a, b, -1
-    find = other.find
+    walked = _walk(walk, allowed)
+    # A table of the other term's documents when the walk probes many of them (_Term.finder).
+    find = other.finder(len(walked))
     out = {}
-    for k in _walk(walk, allowed):
+    for k in walked:
         d = docs[k]
         j = find(d)
         if j < 0:
