@@ -173,6 +173,26 @@ def _intersect(clauses: list) -> dict:
     return acc
 
 
+def _consecutive(lists) -> bool:
+    """Whether the lists hold consecutive positions p, p + 1, ...: ``lists`` yields
+    ``(i, positions)``, the positions of the i-th word, in any order (rarest first is cheapest).
+
+    Each list is read only while a start may still hold: a phrase of frequent words fails on
+    one of its first lists, and a lazy ``lists`` then never looks the others up. The shifts
+    run in C (map), not per position in Python. No lists: False.
+    """
+    starts = None
+    for i, plist in lists:
+        shifted = map(sub, plist, repeat(i))
+        if starts is None:
+            starts = set(shifted)
+        else:
+            starts.intersection_update(shifted)
+        if not starts:
+            return False
+    return starts is not None
+
+
 def near(poslists: list, slop: int, ordered: bool) -> bool:
     """Whether one position from each list forms a chain (Whoosh SpanNear2, ``mindist`` 1).
 
@@ -180,16 +200,11 @@ def near(poslists: list, slop: int, ordered: bool) -> bool:
     not on it; ``ordered`` also requires it to come after the span's start.
     """
     if ordered and slop == 1:
-        # The common case (phrases, bigram runs) reduces to consecutive positions.
-        # Start from the shortest list; the shifts run in C (map), not per position in Python.
-        k = min(range(len(poslists)), key=lambda i: len(poslists[i]))
-        starts = set(map(sub, poslists[k], repeat(k)))
-        for i, plist in enumerate(poslists):
-            if i != k:
-                starts.intersection_update(map(sub, plist, repeat(i)))
-                if not starts:
-                    return False
-        return bool(starts)
+        # The common case (phrases, bigram runs) reduces to consecutive positions, checked
+        # from the shortest list.
+        return _consecutive(
+            (i, poslists[i]) for i in sorted(range(len(poslists)), key=lambda i: len(poslists[i]))
+        )
     # Depth first, each (list, span) state visited once: the same states as building every
     # span list by list, but a document that has a chain (the common case for a flood of
     # frequent words) stops at the first one instead of enumerating them all.
@@ -240,12 +255,19 @@ class _LazyPhrase:
     """A required phrase checked only where asked: the strict pass intersects its cheaper
     clauses first and checks positions in the few documents left, instead of in every
     document of the phrase's rarest word (a quoted flood of stop words, bench/hostile.py).
-    Same documents and scores as :func:`_phrase`."""
+    Same documents and scores as :func:`_phrase`, while ``budget`` lasts.
 
-    __slots__ = ("terms", "slop", "boost", "_rarest_first", "_finds")
+    ``budget`` (a one-item list, shared by the phrases of one pass) counts down the positions
+    read: once ranking.PHRASE_MAX_POSITIONS are read (a quoted phrase of very frequent words in
+    long documents), the documents left are taken not to hold the phrase. Ordinary queries
+    stay far below it (see the constant).
+    """
 
-    def __init__(self, terms: list[_Term], slop: int = 1, boost: float = 1.0):
+    __slots__ = ("terms", "slop", "boost", "budget", "_rarest_first", "_finds")
+
+    def __init__(self, terms: list[_Term], slop: int = 1, boost: float = 1.0, budget=None):
         self.terms, self.slop, self.boost = terms, slop, boost
+        self.budget = [ranking.PHRASE_MAX_POSITIONS] if budget is None else budget
         # Probed rarest first: most documents lack a rare word, and stop at the first miss.
         self._rarest_first = sorted(range(len(terms)), key=lambda i: len(terms[i]))
         self._finds = [t.find for t in terms]
@@ -260,40 +282,53 @@ class _LazyPhrase:
         return _phrase(self.terms[0].field, None, self.slop, self.boost, self.terms).items()
 
     def prober(self, probes: int):
-        self._finds = [t.finder(probes) for t in self.terms]
+        # The rarest pair is looked up in every document asked about: a table when dense
+        # (_Term.finder). The other words only where the phrase may still hold (a flood of
+        # frequent words rarely gets past its first pair): a binary search each, never a table
+        # of their many documents.
+        finds = [t.find for t in self.terms]
+        for i in self._rarest_first[:2]:
+            finds[i] = self.terms[i].finder(probes)
+        self._finds = finds
         return self.lookup
 
     def lookup(self, doc: int):
+        budget = self.budget
+        if budget[0] < 0:
+            return None
         found = [0] * len(self.terms)
-        finds = self._finds
-        for i in self._rarest_first:
-            j = finds[i](doc)
-            if j < 0:
-                return None
-            found[i] = j
-        field = self.terms[0].field
-        if self.slop != 1:
-            if not near([field.positions_at(j) for j in found], self.slop, True):
+        finds, positions_at = self._finds, self.terms[0].field.positions_at
+
+        def lists():
+            # Each word looked up and its positions read only when the ones before left the
+            # phrase possible; a missing word gives an empty list (no start holds).
+            for i in self._rarest_first:
+                j = finds[i](doc)
+                if j < 0:
+                    yield i, ()
+                    return
+                found[i] = j
+                plist = positions_at(j)
+                budget[0] -= len(plist)
+                yield i, plist
+
+        if self.slop == 1:
+            if not _consecutive(lists()):
                 return None
         else:
-            # near()'s consecutive-positions test, each word's positions read only while the
-            # phrase may still hold (rarest word first): a quoted flood of frequent words
-            # fails on one of its first pairs, not after reading every word's positions.
-            starts = None
-            for i in self._rarest_first:
-                shifted = map(sub, field.positions_at(found[i]), repeat(i))
-                if starts is None:
-                    starts = set(shifted)
-                else:
-                    starts.intersection_update(shifted)
-                if not starts:
+            poslists = [None] * len(self.terms)
+            for i, plist in lists():
+                if not plist:
                     return None
-        return sum(field.scores[j] for j in found) * self.boost
+                poslists[i] = plist
+            if not near(poslists, self.slop, True):
+                return None
+        return sum(self.terms[0].field.scores[j] for j in found) * self.boost
 
 
-def _lazy_phrase(field: FieldPostings, words, slop: int = 1):
+def _lazy_phrase(field: FieldPostings, words, slop: int = 1, budget=None):
     terms = [_term(field, w) for w in words]
-    return None if any(t is None for t in terms) else _LazyPhrase(terms, slop)
+    return None if any(t is None for t in terms) else _LazyPhrase(terms, slop, budget=budget)
 
 
 def _chain_docs(terms: list[_Term], slop: int, ordered: bool, allowed=None) -> dict:
@@ -305,11 +340,13 @@ def _chain_docs(terms: list[_Term], slop: int, ordered: bool, allowed=None) -> d
     field = first.field
     out = {}
     found = [0] * len(terms)
-    for k in _walk(first, allowed):
+    walked = _walk(first, allowed)
+    finds = [terms[i].finder(len(walked)) if i in rest else None for i in range(len(terms))]
+    for k in walked:
         d = field.docs[k]
         found[order[0]] = k
         for i in rest:
-            j = terms[i].find(d)
+            j = finds[i](d)
             if j < 0:
                 break
             found[i] = j
@@ -413,17 +450,23 @@ def strict(
     also finds documents whose only completion of it is a rare term.
     """
     text, grams = mem.fields["text"], mem.fields["grams"]
+    # One budget of positions for every phrase this pass checks (ranking.PHRASE_MAX_POSITIONS).
+    budget = [ranking.PHRASE_MAX_POSITIONS]
     required = [
         _term(text, u.term)
         if u.kind == "word"
-        else (_lazy_phrase(grams, u.grams) if len(u.grams) > 1 else _gram_clause(grams, u.grams))
+        else (
+            _lazy_phrase(grams, u.grams, budget=budget)
+            if len(u.grams) > 1
+            else _gram_clause(grams, u.grams)
+        )
         for u in units
         if not is_prefix(u)
     ]
     for n in sorted({u.phrase for u in units if u.phrase >= 0}):
         words = [u.term for u in units if u.phrase == n and u.kind == "word"]
         if len(words) > 1:
-            required.append(_lazy_phrase(text, words))
+            required.append(_lazy_phrase(text, words, budget=budget))
     if any(c is None or not len(c) for c in required):
         return []
     if allowed is not None and required:
