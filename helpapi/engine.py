@@ -34,6 +34,7 @@ from .query import Unit
 from .query import correction_limit
 from .query import osa_distance
 from .query import pick_expansions
+from .query import typed_order
 
 
 class _Term:
@@ -685,26 +686,36 @@ def _boosts(
 
 
 def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, float]:
-    """Extra score of each of ``docs`` for :func:`helpapi.query.proximity_query`'s clauses."""
+    """Extra score of each of ``docs`` for :func:`helpapi.query.proximity_query`'s clauses.
+
+    The in-order clause takes the words as typed, repeats included (:func:`typed_order`):
+    "des fichiers ou des dossiers" stands in a text only with its second "des". Each distinct
+    word's postings and positions are still read once per document."""
     text, grams = mem.fields["text"], mem.fields["grams"]
-    clauses = []  # (terms, slop, ordered, boost)
-    words = [u.term for u in units if u.kind == "word" and not u.prefix]
+    lookups: list[_Term] = []  # each distinct term once; clauses name them by index
+    clauses = []  # (term indexes, slop, ordered, boost)
+    words = [u for u in units if u.kind == "word" and not u.prefix]
     if len(words) >= 2:
-        terms = [_term(text, w) for w in words]
+        terms = [_term(text, u.term) for u in words]
         if all(terms):
+            lookups += terms
             # SpanNear2 applies no boost of its own (Whoosh ignores a span query's boost).
-            clauses.append((terms, len(words) + ranking.PROXIMITY_SLOP_EXTRA, False, 1.0))
-            boost = phrase_boost(
-                units, ranking.EXACT_BOOST, ranking.EXACT_BOOST_PER_WORD, len(words)
-            )
-            clauses.append((terms, ranking.EXACT_SLOP, True, boost))
+            slop = len(words) + ranking.PROXIMITY_SLOP_EXTRA
+            clauses.append((list(range(len(words))), slop, False, 1.0))
+            index = {id(u): i for i, u in enumerate(words)}
+            typed = [index[id(u)] for u in typed_order(units) if id(u) in index]
+            per = ranking.EXACT_BOOST_PER_WORD
+            boost = phrase_boost(units, ranking.EXACT_BOOST, per, len(typed))
+            clauses.append((typed, ranking.EXACT_SLOP, True, boost))
     runs = [u for u in units if u.kind == "run"]
     if len(runs) >= 2:
         terms = [_term(grams, g) for u in runs for g in u.grams]
         if all(terms):
             per = ranking.PROXIMITY_BOOST_PER_RUN
             boost = phrase_boost(units, ranking.PROXIMITY_BOOST, per, len(runs))
-            clauses.append((terms, ranking.RUN_PROXIMITY_SLOP, True, boost))
+            idx = list(range(len(lookups), len(lookups) + len(terms)))
+            clauses.append((idx, ranking.RUN_PROXIMITY_SLOP, True, boost))
+            lookups += terms
     extra: dict[int, float] = {}
     # ``docs`` come best first: when a flood of frequent words in long documents has read
     # ranking.PROXIMITY_MAX_POSITIONS positions, the documents left keep their scores.
@@ -712,24 +723,22 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
     for d in docs:
         if budget < 0:
             break
-        # The two word clauses share their terms: one look-up of each term's postings per
-        # document serves both. Clauses are added in their order, so the floats are the same.
-        seen: dict[int, tuple] = {}
-        for terms, slop, ordered, boost in clauses:
-            got = seen.get(id(terms))
-            if got is None:
-                found = [t.find(d) for t in terms]
-                got = seen[id(terms)] = (
-                    found,
-                    None
-                    if min(found) < 0
-                    else [t.field.positions_at(i) for t, i in zip(terms, found, strict=True)],
-                )
-                if got[1] is not None:
-                    budget -= sum(map(len, got[1]))
-            found, poslists = got
-            if poslists is not None and near(poslists, slop, ordered):
-                score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
+        # Each term's postings are looked up, and its positions read, once per document for
+        # every clause. Clauses are added in their order, so the floats are the same.
+        found: list = [None] * len(lookups)
+        poslists: list = [None] * len(lookups)
+        for idx, slop, ordered, boost in clauses:
+            for k in idx:
+                if found[k] is None:
+                    found[k] = lookups[k].find(d)
+            if min(found[k] for k in idx) < 0:
+                continue  # positions are read only where every term stands
+            for k in idx:
+                if poslists[k] is None:
+                    poslists[k] = lookups[k].field.positions_at(found[k])
+                    budget -= len(poslists[k])
+            if near([poslists[k] for k in idx], slop, ordered):
+                score = sum(lookups[k].field.scores[found[k]] for k in idx)
                 extra[d] = extra.get(d, 0.0) + score * boost
     return extra
 
