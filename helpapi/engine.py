@@ -685,6 +685,33 @@ def _boosts(
     return [c for c in out if c]
 
 
+def stands_as_typed(poslists: list, seq: list[int]) -> bool:
+    """``near([poslists[k] for k in seq], 1, True)``: the words stand one after another.
+
+    ``seq`` may name a list more than once (a word typed twice, :func:`typed_order`). Once the
+    possible starts are few, a list is probed at them (binary search) instead of shifted whole:
+    a flood repeating two frequent words costs about what the two words typed once cost."""
+    first = seq.index(min(set(seq), key=lambda k: len(poslists[k])))
+    starts = set(map(sub, poslists[seq[first]], repeat(first)))
+    for i, k in enumerate(seq):
+        if i == first:
+            continue
+        plist = poslists[k]
+        n = len(plist)
+        if len(starts) * 16 < n:
+            kept = set()
+            for x in starts:
+                j = bisect_left(plist, x + i)
+                if j < n and plist[j] == x + i:
+                    kept.add(x)
+            starts = kept
+        else:
+            starts.intersection_update(map(sub, plist, repeat(i)))
+        if not starts:
+            return False
+    return True
+
+
 def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, float]:
     """Extra score of each of ``docs`` for :func:`helpapi.query.proximity_query`'s clauses.
 
@@ -693,7 +720,8 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
     word's postings and positions are still read once per document."""
     text, grams = mem.fields["text"], mem.fields["grams"]
     lookups: list[_Term] = []  # each distinct term once; clauses name them by index
-    clauses = []  # (term indexes, slop, ordered, boost)
+    # (term indexes, the distinct ones, slop, ordered, boost, checked by stands_as_typed)
+    clauses = []
     words = [u for u in units if u.kind == "word" and not u.prefix]
     if len(words) >= 2:
         terms = [_term(text, u.term) for u in words]
@@ -701,12 +729,15 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
             lookups += terms
             # SpanNear2 applies no boost of its own (Whoosh ignores a span query's boost).
             slop = len(words) + ranking.PROXIMITY_SLOP_EXTRA
-            clauses.append((list(range(len(words))), slop, False, 1.0))
+            every = list(range(len(words)))
+            clauses.append((every, every, slop, False, 1.0, False))
             index = {id(u): i for i, u in enumerate(words)}
             typed = [index[id(u)] for u in typed_order(units) if id(u) in index]
             per = ranking.EXACT_BOOST_PER_WORD
             boost = phrase_boost(units, ranking.EXACT_BOOST, per, len(typed))
-            clauses.append((typed, ranking.EXACT_SLOP, True, boost))
+            repeats = ranking.EXACT_SLOP == 1 and len(typed) > len(words)
+            need = sorted(set(typed))
+            clauses.append((typed, need, ranking.EXACT_SLOP, True, boost, repeats))
     runs = [u for u in units if u.kind == "run"]
     if len(runs) >= 2:
         terms = [_term(grams, g) for u in runs for g in u.grams]
@@ -714,7 +745,7 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
             per = ranking.PROXIMITY_BOOST_PER_RUN
             boost = phrase_boost(units, ranking.PROXIMITY_BOOST, per, len(runs))
             idx = list(range(len(lookups), len(lookups) + len(terms)))
-            clauses.append((idx, ranking.RUN_PROXIMITY_SLOP, True, boost))
+            clauses.append((idx, idx, ranking.RUN_PROXIMITY_SLOP, True, boost, False))
             lookups += terms
     extra: dict[int, float] = {}
     # ``docs`` come best first: when a flood of frequent words in long documents has read
@@ -725,19 +756,20 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
             break
         # Each term's postings are looked up, and its positions read, once per document for
         # every clause. Clauses are added in their order, so the floats are the same.
-        found: list = [None] * len(lookups)
+        found = [t.find(d) for t in lookups]
         poslists: list = [None] * len(lookups)
-        for idx, slop, ordered, boost in clauses:
-            for k in idx:
-                if found[k] is None:
-                    found[k] = lookups[k].find(d)
-            if min(found[k] for k in idx) < 0:
+        for idx, need, slop, ordered, boost, repeats in clauses:
+            if min([found[k] for k in need]) < 0:
                 continue  # positions are read only where every term stands
-            for k in idx:
+            for k in need:
                 if poslists[k] is None:
                     poslists[k] = lookups[k].field.positions_at(found[k])
                     budget -= len(poslists[k])
-            if near([poslists[k] for k in idx], slop, ordered):
+            if repeats:
+                stands = stands_as_typed(poslists, idx)
+            else:
+                stands = near([poslists[k] for k in idx], slop, ordered)
+            if stands:
                 score = sum(lookups[k].field.scores[found[k]] for k in idx)
                 extra[d] = extra.get(d, 0.0) + score * boost
     return extra

@@ -10,6 +10,8 @@ word once, and each distinct word's positions are read once per document.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from helpapi import engine
@@ -147,3 +149,17 @@ def test_in_order_clause_matches_whoosh(corpus, text):
     assert ours.keys() == theirs.keys()
     for d, s in theirs.items():
         assert ours[d] == pytest.approx(s, rel=1e-9)
+
+
+def test_stands_as_typed_is_near_in_order():
+    # The check of a sequence naming a list twice answers as near(..., 1, True) of the lists.
+    rng = random.Random(15)
+    for _ in range(2000):
+        # Short and long lists: a few starts probe a long list (binary search), many shift it.
+        sizes = [rng.choice((1, 2, 3, 40, 120)) for _ in range(3)]
+        lists = [sorted(rng.sample(range(160), n)) for n in sizes]
+        seq = [rng.randrange(3) for _ in range(rng.randint(2, 7))]
+        expected = engine.near([lists[k] for k in seq], 1, True)
+        assert engine.stands_as_typed(lists, seq) == expected, (lists, seq)
+    assert engine.stands_as_typed([[0, 2, 7], [1, 3]], [0, 1, 0, 1])
+    assert not engine.stands_as_typed([[0, 7], [1, 3]], [0, 1, 0, 1])
