@@ -719,34 +719,32 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
     "des fichiers ou des dossiers" stands in a text only with its second "des". Each distinct
     word's postings and positions are still read once per document."""
     text, grams = mem.fields["text"], mem.fields["grams"]
-    lookups: list[_Term] = []  # each distinct term once; clauses name them by index
-    # (term indexes, the distinct ones, slop, ordered, boost, checked by stands_as_typed)
-    clauses = []
+    clauses = []  # (terms, slop, ordered, boost, typed: None, or the order of terms typed)
     words = [u for u in units if u.kind == "word" and not u.prefix]
     if len(words) >= 2:
         terms = [_term(text, u.term) for u in words]
         if all(terms):
-            lookups += terms
             # SpanNear2 applies no boost of its own (Whoosh ignores a span query's boost).
-            slop = len(words) + ranking.PROXIMITY_SLOP_EXTRA
-            every = list(range(len(words)))
-            clauses.append((every, every, slop, False, 1.0, False))
-            index = {id(u): i for i, u in enumerate(words)}
-            typed = [index[id(u)] for u in typed_order(units) if id(u) in index]
+            clauses.append((terms, len(words) + ranking.PROXIMITY_SLOP_EXTRA, False, 1.0, None))
+            typed = list(range(len(words)))
+            if any(len(u.at) > 1 for u in words):
+                index = {id(u): i for i, u in enumerate(words)}
+                typed = [index[id(u)] for u in typed_order(units) if id(u) in index]
             per = ranking.EXACT_BOOST_PER_WORD
             boost = phrase_boost(units, ranking.EXACT_BOOST, per, len(typed))
-            repeats = ranking.EXACT_SLOP == 1 and len(typed) > len(words)
-            need = sorted(set(typed))
-            clauses.append((typed, need, ranking.EXACT_SLOP, True, boost, repeats))
+            # typed_order keeps every word: a word typed twice is checked at both places.
+            twice = typed if len(typed) > len(words) and ranking.EXACT_SLOP == 1 else None
+            if twice is None and len(typed) > len(words):
+                # (EXACT_SLOP tuned away from 1: near() on the lists in the order typed.)
+                terms = [terms[k] for k in typed]
+            clauses.append((terms, ranking.EXACT_SLOP, True, boost, twice))
     runs = [u for u in units if u.kind == "run"]
     if len(runs) >= 2:
         terms = [_term(grams, g) for u in runs for g in u.grams]
         if all(terms):
             per = ranking.PROXIMITY_BOOST_PER_RUN
             boost = phrase_boost(units, ranking.PROXIMITY_BOOST, per, len(runs))
-            idx = list(range(len(lookups), len(lookups) + len(terms)))
-            clauses.append((idx, idx, ranking.RUN_PROXIMITY_SLOP, True, boost, False))
-            lookups += terms
+            clauses.append((terms, ranking.RUN_PROXIMITY_SLOP, True, boost, None))
     extra: dict[int, float] = {}
     # ``docs`` come best first: when a flood of frequent words in long documents has read
     # ranking.PROXIMITY_MAX_POSITIONS positions, the documents left keep their scores.
@@ -754,23 +752,30 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
     for d in docs:
         if budget < 0:
             break
-        # Each term's postings are looked up, and its positions read, once per document for
-        # every clause. Clauses are added in their order, so the floats are the same.
-        found = [t.find(d) for t in lookups]
-        poslists: list = [None] * len(lookups)
-        for idx, need, slop, ordered, boost, repeats in clauses:
-            if min([found[k] for k in need]) < 0:
-                continue  # positions are read only where every term stands
-            for k in need:
-                if poslists[k] is None:
-                    poslists[k] = lookups[k].field.positions_at(found[k])
-                    budget -= len(poslists[k])
-            if repeats:
-                stands = stands_as_typed(poslists, idx)
-            else:
-                stands = near([poslists[k] for k in idx], slop, ordered)
-            if stands:
-                score = sum(lookups[k].field.scores[found[k]] for k in idx)
+        # The two word clauses share their terms: one look-up of each term's postings per
+        # document serves both. Clauses are added in their order, so the floats are the same.
+        seen: dict[int, tuple] = {}
+        for terms, slop, ordered, boost, twice in clauses:
+            got = seen.get(id(terms))
+            if got is None:
+                found = [t.find(d) for t in terms]
+                got = seen[id(terms)] = (
+                    found,
+                    None
+                    if min(found) < 0
+                    else [t.field.positions_at(i) for t, i in zip(terms, found, strict=True)],
+                )
+                if got[1] is not None:
+                    budget -= sum(map(len, got[1]))
+            found, poslists = got
+            if poslists is None:
+                continue
+            if twice is None:
+                if near(poslists, slop, ordered):
+                    score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
+                    extra[d] = extra.get(d, 0.0) + score * boost
+            elif stands_as_typed(poslists, twice):
+                score = sum(terms[k].field.scores[found[k]] for k in twice)
                 extra[d] = extra.get(d, 0.0) + score * boost
     return extra
 

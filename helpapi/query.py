@@ -155,12 +155,14 @@ def typed_order(units: list[Unit]) -> list[Unit]:
     For the checks of words standing as typed (helpapi.engine.proximity's in-order clause):
     "Restaurer des fichiers ou des dossiers" is that text only with its second "des".
     Scoring and matching use ``units`` (each once). At most ranking.MAX_UNITS places, the
-    first typed (the cost of a position check follows them). Units made without places
-    (``at`` empty) stand once, in list order."""
-    if not all(u.at for u in units):
+    first typed (the cost of a position check follows them); when those leave a unit out, or
+    a unit was made without places (``at`` empty), each unit stands once, in list order."""
+    if not all(u.at for u in units) or all(len(u.at) == 1 for u in units):
         return list(units)
-    placed = sorted((p, i) for i, u in enumerate(units) for p in u.at)
-    return [units[i] for _, i in placed[: ranking.MAX_UNITS]]
+    placed = sorted((p, i) for i, u in enumerate(units) for p in u.at)[: ranking.MAX_UNITS]
+    if len({i for _, i in placed}) < len(units):
+        return list(units)
+    return [units[i] for _, i in placed]
 
 
 def normalize_query(text: str) -> str:

@@ -103,10 +103,10 @@ def test_a_repeat_flood_keeps_at_most_max_units_places():
     typed = typed_order(units)
     assert len(typed) == ranking.MAX_UNITS
     assert [u.term for u in typed[:4]] == ["to", "the", "to", "the"]
-    # Distinct words first: a long query keeps each of its units, the places after the cap go.
+    # Places that would leave a unit out of the in-order check: each unit once, as before.
     many = parse_user_text(" ".join(f"w{i} w{i}" for i in range(20)), "en-US")
     assert len(many) == ranking.MAX_UNITS
-    assert len(typed_order(many)) == ranking.MAX_UNITS
+    assert typed_order(many) == many
 
 
 def test_proximity_reads_each_distinct_word_once(corpus, monkeypatch):
