@@ -34,6 +34,7 @@ from .query import Unit
 from .query import correction_limit
 from .query import osa_distance
 from .query import pick_expansions
+from .query import typed_order
 
 
 class _Term:
@@ -727,27 +728,66 @@ def _boosts(
     return [c for c in out if c]
 
 
+def stands_as_typed(poslists: list, seq: list[int]) -> bool:
+    """``near([poslists[k] for k in seq], 1, True)``: the words stand one after another.
+
+    ``seq`` may name a list more than once (a word typed twice, :func:`typed_order`). Once the
+    possible starts are few, a list is probed at them (binary search) instead of shifted whole:
+    a flood repeating two frequent words costs about what the two words typed once cost."""
+    first = seq.index(min(set(seq), key=lambda k: len(poslists[k])))
+    starts = set(map(sub, poslists[seq[first]], repeat(first)))
+    for i, k in enumerate(seq):
+        if i == first:
+            continue
+        plist = poslists[k]
+        n = len(plist)
+        if len(starts) * 16 < n:
+            kept = set()
+            for x in starts:
+                j = bisect_left(plist, x + i)
+                if j < n and plist[j] == x + i:
+                    kept.add(x)
+            starts = kept
+        else:
+            starts.intersection_update(map(sub, plist, repeat(i)))
+        if not starts:
+            return False
+    return True
+
+
 def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, float]:
-    """Extra score of each of ``docs`` for :func:`helpapi.query.proximity_query`'s clauses."""
+    """Extra score of each of ``docs`` for :func:`helpapi.query.proximity_query`'s clauses.
+
+    The in-order clause takes the words as typed, repeats included (:func:`typed_order`):
+    "des fichiers ou des dossiers" stands in a text only with its second "des". Each distinct
+    word's postings and positions are still read once per document."""
     text, grams = mem.fields["text"], mem.fields["grams"]
-    clauses = []  # (terms, slop, ordered, boost)
-    words = [u.term for u in units if u.kind == "word" and not u.prefix]
+    clauses = []  # (terms, slop, ordered, boost, typed: None, or the order of terms typed)
+    words = [u for u in units if u.kind == "word" and not u.prefix]
     if len(words) >= 2:
-        terms = [_term(text, w) for w in words]
+        terms = [_term(text, u.term) for u in words]
         if all(terms):
             # SpanNear2 applies no boost of its own (Whoosh ignores a span query's boost).
-            clauses.append((terms, len(words) + ranking.PROXIMITY_SLOP_EXTRA, False, 1.0))
-            boost = phrase_boost(
-                units, ranking.EXACT_BOOST, ranking.EXACT_BOOST_PER_WORD, len(words)
-            )
-            clauses.append((terms, ranking.EXACT_SLOP, True, boost))
+            clauses.append((terms, len(words) + ranking.PROXIMITY_SLOP_EXTRA, False, 1.0, None))
+            typed = list(range(len(words)))
+            if any(len(u.at) > 1 for u in words):
+                index = {id(u): i for i, u in enumerate(words)}
+                typed = [index[id(u)] for u in typed_order(units) if id(u) in index]
+            per = ranking.EXACT_BOOST_PER_WORD
+            boost = phrase_boost(units, ranking.EXACT_BOOST, per, len(typed))
+            # typed_order keeps every word: a word typed twice is checked at both places.
+            twice = typed if len(typed) > len(words) and ranking.EXACT_SLOP == 1 else None
+            if twice is None and len(typed) > len(words):
+                # (EXACT_SLOP tuned away from 1: near() on the lists in the order typed.)
+                terms = [terms[k] for k in typed]
+            clauses.append((terms, ranking.EXACT_SLOP, True, boost, twice))
     runs = [u for u in units if u.kind == "run"]
     if len(runs) >= 2:
         terms = [_term(grams, g) for u in runs for g in u.grams]
         if all(terms):
             per = ranking.PROXIMITY_BOOST_PER_RUN
             boost = phrase_boost(units, ranking.PROXIMITY_BOOST, per, len(runs))
-            clauses.append((terms, ranking.RUN_PROXIMITY_SLOP, True, boost))
+            clauses.append((terms, ranking.RUN_PROXIMITY_SLOP, True, boost, None))
     extra: dict[int, float] = {}
     # ``docs`` come best first: when a flood of frequent words in long documents has read
     # ranking.PROXIMITY_MAX_POSITIONS positions, the documents left keep their scores.
@@ -758,7 +798,7 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
         # The two word clauses share their terms: one look-up of each term's postings per
         # document serves both. Clauses are added in their order, so the floats are the same.
         seen: dict[int, tuple] = {}
-        for terms, slop, ordered, boost in clauses:
+        for terms, slop, ordered, boost, twice in clauses:
             got = seen.get(id(terms))
             if got is None:
                 found = [t.find(d) for t in terms]
@@ -771,8 +811,14 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
                 if got[1] is not None:
                     budget -= sum(map(len, got[1]))
             found, poslists = got
-            if poslists is not None and near(poslists, slop, ordered):
-                score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
+            if poslists is None:
+                continue
+            if twice is None:
+                if near(poslists, slop, ordered):
+                    score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
+                    extra[d] = extra.get(d, 0.0) + score * boost
+            elif stands_as_typed(poslists, twice):
+                score = sum(terms[k].field.scores[found[k]] for k in twice)
                 extra[d] = extra.get(d, 0.0) + score * boost
     return extra
 
