@@ -528,3 +528,105 @@ def analyze(text: str, locale: str, chain: str = "words") -> list[dict]:
         {"text": t.text, "pos": t.pos, "start": t.startchar, "end": t.endchar}
         for t in ana(text, positions=True, chars=True, mode="index")
     ]
+
+
+# Build-side fast paths. A locale's build analyzes millions of tokens through generator chains
+# whose filters are per-word functions (the same word always gives the same tokens, offsets
+# relative to the word): each distinct word goes through the real chain once, and the result
+# is reused. The chains stay the definition (queries use them; tests compare the two).
+_WORD_CACHE_LIMIT = 500_000
+
+
+class _IndexWords:
+    """``(term, position, end char)`` of :func:`words_analyzer` at index time, per word."""
+
+    def __init__(self, locale: str):
+        chain = words_analyzer(locale)
+        self._tokenizer, self._filters = chain.items[0], chain.items[1:]
+        self._cache: dict[str, tuple] = {}
+
+    def _word(self, raw: str) -> tuple:
+        t = Token(positions=True, chars=True, removestops=True, mode="index")
+        t.text, t.boost, t.stopped, t.pos, t.startchar, t.endchar = raw, 1.0, False, 0, 0, len(raw)
+        gen = iter((t,))
+        for item in self._filters:
+            gen = item(gen)
+        return tuple((x.text, x.endchar) for x in gen)
+
+    def __call__(self, value: str) -> list[tuple[str, int, int]]:
+        cache = self._cache
+        if len(cache) > _WORD_CACHE_LIMIT:
+            cache.clear()
+        out = []
+        append = out.append
+        for pos, (start, end) in enumerate(self._tokenizer.segments(value)):
+            raw = value[start:end]
+            tokens = cache.get(raw)
+            if tokens is None:
+                tokens = cache[raw] = self._word(raw)
+            for text, rel in tokens:
+                append((text, pos, start + rel))
+        return out
+
+
+@functools.lru_cache(maxsize=256)
+def index_words(locale: str) -> _IndexWords:
+    """What ``words_analyzer(locale)(value, positions=True, chars=True, mode="index")``
+    yields, as ``(text, pos, endchar)`` tuples: the build's fast path (same tokens)."""
+    return _IndexWords(locale)
+
+
+def index_grams(value: str) -> list[tuple[str, int, int]]:
+    """What :func:`grams_analyzer` yields at index time, as ``(text, pos, endchar)``."""
+    out = []
+    append = out.append
+    pos = 0
+    for match in GRAM_RUN.finditer(value):
+        base = match.start()
+        for start, gram in run_bigrams(match.group()):
+            append((normalize_term(gram), pos, base + start + len(gram)))
+            pos += 1
+        pos += 1
+    return out
+
+
+class _IndexStems:
+    """The stems chain after the words chain, per term (each term through it once)."""
+
+    def __init__(self, locale: str):
+        words, stems = words_analyzer(locale), stems_analyzer(locale)
+        self._filters = stems.items[len(words.items) :]
+        self._cache: dict[str, tuple] = {}
+
+    def __call__(self, terms: list[str]) -> list[str]:
+        cache = self._cache
+        if len(cache) > _WORD_CACHE_LIMIT:
+            cache.clear()
+        out: list[str] = []
+        for term in terms:
+            got = cache.get(term)
+            if got is None:
+                token = Token(mode="index")
+                token.text, token.boost, token.stopped = term, 1.0, False
+                gen = iter((token,))
+                for item in self._filters:
+                    gen = item(gen)
+                got = cache[term] = tuple(t.text for t in gen)
+            if len(got) == 1:
+                out.append(got[0])
+            else:
+                out.extend(got)
+        return out
+
+
+@functools.lru_cache(maxsize=256)
+def index_stems(locale: str) -> _IndexStems:
+    """The build's stems of ``words`` terms (the rest of the stems chain, per distinct term)."""
+    return _IndexStems(locale)
+
+
+def clear_index_caches() -> None:
+    """Drop the build fast paths' per-word caches (a build's end: a worker process builds
+    locale after locale, and a finished locale's words are of no use to the next)."""
+    index_words.cache_clear()
+    index_stems.cache_clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 
@@ -71,20 +72,44 @@ def _text_arg(name: str, max_length: int) -> str:
     return value
 
 
+# What a search without filter, facets or sort asks (parse_scope's answer for no parameters).
+_PLAIN_SCOPE = facets.Scope()
+_SCOPE_PARAMS = ("filter", "facets", "sort")
+
+
+@functools.lru_cache(maxsize=16)
+def _known_facets(setting: str) -> dict[str, str]:
+    """The facet names of a ``HELPAPI_FACETS`` value (parsed once, not per request)."""
+    return facets.short_names(tuple(k.strip() for k in setting.split(",") if k.strip()))
+
+
 def _scope() -> facets.Scope:
     """The request's ``filter``, ``facets`` and ``sort`` (helpapi.facets); 400 when bad."""
-    known = facets.short_names(
-        tuple(k.strip() for k in current_app.config["FACETS"].split(",") if k.strip())
-    )
+    args = request.args
+    if not any(name in args for name in _SCOPE_PARAMS):
+        return _PLAIN_SCOPE
     try:
         return facets.parse_scope(
-            request.args.getlist("filter"),
-            request.args.getlist("facets"),
-            request.args.get("sort", ""),
-            known,
+            args.getlist("filter"),
+            args.getlist("facets"),
+            args.get("sort", ""),
+            _known_facets(current_app.config["FACETS"]),
         )
     except facets.ScopeError as exc:
         raise InvalidParameter(exc.param, exc.reason) from None
+
+
+# Negotiation is a pure function of its inputs, and a few (parameter, header) pairs make most
+# requests: remembered, within bounds (both are typed by clients: at most 2,048 entries, of
+# headers up to MAX_CACHED_ACCEPT characters). A BadLocale is raised, never remembered.
+MAX_CACHED_ACCEPT = 256
+_cached_resolve = functools.lru_cache(maxsize=2048)(resolve_locale)
+
+
+def _negotiate(param, accept, available: tuple, default: str) -> Resolved:
+    if accept is not None and len(accept) > MAX_CACHED_ACCEPT:
+        return resolve_locale(param, accept, list(available), default)
+    return _cached_resolve(param, accept, available, default)
 
 
 def _locale() -> Resolved:
@@ -93,10 +118,10 @@ def _locale() -> Resolved:
     if param is not None and len(param) > MAX_TAG_LENGTH:
         raise InvalidParameter("locale", f"must be at most {MAX_TAG_LENGTH} characters")
     try:
-        return resolve_locale(
+        return _negotiate(
             param,
             request.headers.get("Accept-Language"),
-            get_indexes().locales,
+            tuple(get_indexes().locales),
             current_app.config["DEFAULT_LOCALE"],
         )
     except BadLocale:
@@ -104,9 +129,31 @@ def _locale() -> Resolved:
 
 
 def _with_language(resp, locale: str):
-    resp.headers["Content-Language"] = locale
-    resp.vary.add("Accept-Language")
+    headers = resp.headers
+    headers["Content-Language"] = locale
+    if "Vary" in headers:
+        resp.vary.add("Accept-Language")
+    else:
+        headers["Vary"] = "Accept-Language"  # resp.vary's answer, without parsing a header set
     return resp
+
+
+# Article URLs of search hits, by (SCRIPT_NAME, id, locale): url_for is a routing-map build
+# per hit, and the same few thousand articles come back again and again. Bounded: cleared
+# when full (ids come from the index, but every generation may add new ones).
+_article_urls: dict[tuple[str, str, str], str] = {}
+MAX_CACHED_URLS = 65536
+
+
+def _article_url(ident: str, locale: str) -> str:
+    """``url_for("api.article_view", ident=..., locale=...)``, remembered."""
+    key = (request.environ.get("SCRIPT_NAME", ""), ident, locale)
+    url = _article_urls.get(key)
+    if url is None:
+        if len(_article_urls) >= MAX_CACHED_URLS:
+            _article_urls.clear()
+        url = _article_urls[key] = url_for("api.article_view", ident=ident, locale=locale)
+    return url
 
 
 @bp.get("/v1/search")
@@ -120,16 +167,20 @@ def search_view():
     refines = _query_id_arg("refines")
     loc = _locale()
     ixset = get_indexes()
-    # Case and spacing variants of one query share an entry (they get the same answer).
-    normalized = normalize_query(q)
+    recorder = get_recorder()
+    cache = get_cache()
+    # Case and spacing variants of one query share an entry (they get the same answer). Only
+    # the cache and the analytics row use it: neither on, no need to compute it.
+    normalized = normalize_query(q) if cache.size or recorder.enabled else None
     # Synonyms and rules in force (helpapi.controls): their version keeps cached answers fresh.
     config = controls_web.current()
     scope = _scope()
-    key = (ixset.name, loc.locale, normalized, limit, offset, prefix, config.version)
-    if not scope.plain:
-        key += (scope,)
-    cache = get_cache()
-    answer = cache.get(key)
+    answer = None
+    if cache.size:
+        key = (ixset.name, loc.locale, normalized, limit, offset, prefix, config.version)
+        if not scope.plain:
+            key += (scope,)
+        answer = cache.get(key)
     metrics.observe_result_cache(answer is not None)
     if answer is None:
         run = controls.runner(config)
@@ -137,8 +188,9 @@ def search_view():
             ixset, q, loc.locale, limit=limit, offset=offset, prefix=prefix, run=run, scope=scope
         )
         for hit in answer["results"]:
-            hit["url"] = url_for("api.article_view", ident=hit["id"], locale=hit["locale"])
-        cache.put(key, answer)
+            hit["url"] = _article_url(hit["id"], hit["locale"])
+        if cache.size:
+            cache.put(key, answer)
     body = {
         "query": q,
         "locale": answer["locale"],
@@ -154,7 +206,7 @@ def search_view():
     }
     if "facets" in answer:
         body["facets"] = answer["facets"]
-    body["query_id"] = _record_search(q, normalized, loc, body, refines)
+    body["query_id"] = _record_search(q, normalized, loc, body, refines, recorder)
     return _with_language(jsonify(body), answer["locale"])
 
 
@@ -169,17 +221,25 @@ def _query_id_arg(name: str) -> str | None:
 
 
 def _record_search(
-    q: str, normalized: str, loc: Resolved, body: dict, refines: str | None = None
+    q: str,
+    normalized: str | None,
+    loc: Resolved,
+    body: dict,
+    refines: str | None = None,
+    recorder=None,
 ) -> str:
     """Queue the analytics row, count the metrics, note the access log fields; the query id."""
     query_id = new_query_id()
     served, total = body["locale"], body["total"]
     g.search = {"locale": served, "hits": total, "zero": total == 0, "q": q}
     metrics.observe_search(served, loc.requested, total, body["fallback"])
-    get_recorder().record_search(
+    recorder = recorder or get_recorder()
+    if not recorder.enabled:
+        return query_id  # analytics off: no row to build
+    recorder.record_search(
         {
             "query_id": query_id,
-            "query": normalized,
+            "query": normalize_query(q) if normalized is None else normalized,
             "requested_locale": loc.requested,
             "locale": served,
             "fallback": body["fallback"],

@@ -34,6 +34,7 @@ from .query import Unit
 from .query import correction_limit
 from .query import osa_distance
 from .query import pick_expansions
+from .query import typed_order
 
 
 class _Term:
@@ -173,6 +174,26 @@ def _intersect(clauses: list) -> dict:
     return acc
 
 
+def _consecutive(lists) -> bool:
+    """Whether the lists hold consecutive positions p, p + 1, ...: ``lists`` yields
+    ``(i, positions)``, the positions of the i-th word, in any order (rarest first is cheapest).
+
+    Each list is read only while a start may still hold: a phrase of frequent words fails on
+    one of its first lists, and a lazy ``lists`` then never looks the others up. The shifts
+    run in C (map), not per position in Python. No lists: False.
+    """
+    starts = None
+    for i, plist in lists:
+        shifted = map(sub, plist, repeat(i))
+        if starts is None:
+            starts = set(shifted)
+        else:
+            starts.intersection_update(shifted)
+        if not starts:
+            return False
+    return starts is not None
+
+
 def near(poslists: list, slop: int, ordered: bool) -> bool:
     """Whether one position from each list forms a chain (Whoosh SpanNear2, ``mindist`` 1).
 
@@ -180,16 +201,11 @@ def near(poslists: list, slop: int, ordered: bool) -> bool:
     not on it; ``ordered`` also requires it to come after the span's start.
     """
     if ordered and slop == 1:
-        # The common case (phrases, bigram runs) reduces to consecutive positions.
-        # Start from the shortest list; the shifts run in C (map), not per position in Python.
-        k = min(range(len(poslists)), key=lambda i: len(poslists[i]))
-        starts = set(map(sub, poslists[k], repeat(k)))
-        for i, plist in enumerate(poslists):
-            if i != k:
-                starts.intersection_update(map(sub, plist, repeat(i)))
-                if not starts:
-                    return False
-        return bool(starts)
+        # The common case (phrases, bigram runs) reduces to consecutive positions, checked
+        # from the shortest list.
+        return _consecutive(
+            (i, poslists[i]) for i in sorted(range(len(poslists)), key=lambda i: len(poslists[i]))
+        )
     # Depth first, each (list, span) state visited once: the same states as building every
     # span list by list, but a document that has a chain (the common case for a flood of
     # frequent words) stops at the first one instead of enumerating them all.
@@ -240,12 +256,19 @@ class _LazyPhrase:
     """A required phrase checked only where asked: the strict pass intersects its cheaper
     clauses first and checks positions in the few documents left, instead of in every
     document of the phrase's rarest word (a quoted flood of stop words, bench/hostile.py).
-    Same documents and scores as :func:`_phrase`."""
+    Same documents and scores as :func:`_phrase`, while ``budget`` lasts.
 
-    __slots__ = ("terms", "slop", "boost", "_rarest_first", "_finds")
+    ``budget`` (a one-item list, shared by the phrases of one pass) counts down the positions
+    read: once ranking.PHRASE_MAX_POSITIONS are read (a quoted phrase of very frequent words in
+    long documents), the documents left are taken not to hold the phrase. Ordinary queries
+    stay far below it (see the constant).
+    """
 
-    def __init__(self, terms: list[_Term], slop: int = 1, boost: float = 1.0):
+    __slots__ = ("terms", "slop", "boost", "budget", "_rarest_first", "_finds")
+
+    def __init__(self, terms: list[_Term], slop: int = 1, boost: float = 1.0, budget=None):
         self.terms, self.slop, self.boost = terms, slop, boost
+        self.budget = [ranking.PHRASE_MAX_POSITIONS] if budget is None else budget
         # Probed rarest first: most documents lack a rare word, and stop at the first miss.
         self._rarest_first = sorted(range(len(terms)), key=lambda i: len(terms[i]))
         self._finds = [t.find for t in terms]
@@ -260,40 +283,53 @@ class _LazyPhrase:
         return _phrase(self.terms[0].field, None, self.slop, self.boost, self.terms).items()
 
     def prober(self, probes: int):
-        self._finds = [t.finder(probes) for t in self.terms]
+        # The rarest pair is looked up in every document asked about: a table when dense
+        # (_Term.finder). The other words only where the phrase may still hold (a flood of
+        # frequent words rarely gets past its first pair): a binary search each, never a table
+        # of their many documents.
+        finds = [t.find for t in self.terms]
+        for i in self._rarest_first[:2]:
+            finds[i] = self.terms[i].finder(probes)
+        self._finds = finds
         return self.lookup
 
     def lookup(self, doc: int):
+        budget = self.budget
+        if budget[0] < 0:
+            return None
         found = [0] * len(self.terms)
-        finds = self._finds
-        for i in self._rarest_first:
-            j = finds[i](doc)
-            if j < 0:
-                return None
-            found[i] = j
-        field = self.terms[0].field
-        if self.slop != 1:
-            if not near([field.positions_at(j) for j in found], self.slop, True):
+        finds, positions_at = self._finds, self.terms[0].field.positions_at
+
+        def lists():
+            # Each word looked up and its positions read only when the ones before left the
+            # phrase possible; a missing word gives an empty list (no start holds).
+            for i in self._rarest_first:
+                j = finds[i](doc)
+                if j < 0:
+                    yield i, ()
+                    return
+                found[i] = j
+                plist = positions_at(j)
+                budget[0] -= len(plist)
+                yield i, plist
+
+        if self.slop == 1:
+            if not _consecutive(lists()):
                 return None
         else:
-            # near()'s consecutive-positions test, each word's positions read only while the
-            # phrase may still hold (rarest word first): a quoted flood of frequent words
-            # fails on one of its first pairs, not after reading every word's positions.
-            starts = None
-            for i in self._rarest_first:
-                shifted = map(sub, field.positions_at(found[i]), repeat(i))
-                if starts is None:
-                    starts = set(shifted)
-                else:
-                    starts.intersection_update(shifted)
-                if not starts:
+            poslists = [None] * len(self.terms)
+            for i, plist in lists():
+                if not plist:
                     return None
-        return sum(field.scores[j] for j in found) * self.boost
+                poslists[i] = plist
+            if not near(poslists, self.slop, True):
+                return None
+        return sum(self.terms[0].field.scores[j] for j in found) * self.boost
 
 
-def _lazy_phrase(field: FieldPostings, words, slop: int = 1):
+def _lazy_phrase(field: FieldPostings, words, slop: int = 1, budget=None):
     terms = [_term(field, w) for w in words]
-    return None if any(t is None for t in terms) else _LazyPhrase(terms, slop)
+    return None if any(t is None for t in terms) else _LazyPhrase(terms, slop, budget=budget)
 
 
 def _chain_docs(terms: list[_Term], slop: int, ordered: bool, allowed=None) -> dict:
@@ -305,11 +341,13 @@ def _chain_docs(terms: list[_Term], slop: int, ordered: bool, allowed=None) -> d
     field = first.field
     out = {}
     found = [0] * len(terms)
-    for k in _walk(first, allowed):
+    walked = _walk(first, allowed)
+    finds = [terms[i].finder(len(walked)) if i in rest else None for i in range(len(terms))]
+    for k in walked:
         d = field.docs[k]
         found[order[0]] = k
         for i in rest:
-            j = terms[i].find(d)
+            j = finds[i](d)
             if j < 0:
                 break
             found[i] = j
@@ -413,17 +451,23 @@ def strict(
     also finds documents whose only completion of it is a rare term.
     """
     text, grams = mem.fields["text"], mem.fields["grams"]
+    # One budget of positions for every phrase this pass checks (ranking.PHRASE_MAX_POSITIONS).
+    budget = [ranking.PHRASE_MAX_POSITIONS]
     required = [
         _term(text, u.term)
         if u.kind == "word"
-        else (_lazy_phrase(grams, u.grams) if len(u.grams) > 1 else _gram_clause(grams, u.grams))
+        else (
+            _lazy_phrase(grams, u.grams, budget=budget)
+            if len(u.grams) > 1
+            else _gram_clause(grams, u.grams)
+        )
         for u in units
         if not is_prefix(u)
     ]
     for n in sorted({u.phrase for u in units if u.phrase >= 0}):
         words = [u.term for u in units if u.phrase == n and u.kind == "word"]
         if len(words) > 1:
-            required.append(_lazy_phrase(text, words))
+            required.append(_lazy_phrase(text, words, budget=budget))
     if any(c is None or not len(c) for c in required):
         return []
     if allowed is not None and required:
@@ -685,27 +729,66 @@ def _boosts(
     return [c for c in out if c]
 
 
+def stands_as_typed(poslists: list, seq: list[int]) -> bool:
+    """``near([poslists[k] for k in seq], 1, True)``: the words stand one after another.
+
+    ``seq`` may name a list more than once (a word typed twice, :func:`typed_order`). Once the
+    possible starts are few, a list is probed at them (binary search) instead of shifted whole:
+    a flood repeating two frequent words costs about what the two words typed once cost."""
+    first = seq.index(min(set(seq), key=lambda k: len(poslists[k])))
+    starts = set(map(sub, poslists[seq[first]], repeat(first)))
+    for i, k in enumerate(seq):
+        if i == first:
+            continue
+        plist = poslists[k]
+        n = len(plist)
+        if len(starts) * 16 < n:
+            kept = set()
+            for x in starts:
+                j = bisect_left(plist, x + i)
+                if j < n and plist[j] == x + i:
+                    kept.add(x)
+            starts = kept
+        else:
+            starts.intersection_update(map(sub, plist, repeat(i)))
+        if not starts:
+            return False
+    return True
+
+
 def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, float]:
-    """Extra score of each of ``docs`` for :func:`helpapi.query.proximity_query`'s clauses."""
+    """Extra score of each of ``docs`` for :func:`helpapi.query.proximity_query`'s clauses.
+
+    The in-order clause takes the words as typed, repeats included (:func:`typed_order`):
+    "des fichiers ou des dossiers" stands in a text only with its second "des". Each distinct
+    word's postings and positions are still read once per document."""
     text, grams = mem.fields["text"], mem.fields["grams"]
-    clauses = []  # (terms, slop, ordered, boost)
-    words = [u.term for u in units if u.kind == "word" and not u.prefix]
+    clauses = []  # (terms, slop, ordered, boost, typed: None, or the order of terms typed)
+    words = [u for u in units if u.kind == "word" and not u.prefix]
     if len(words) >= 2:
-        terms = [_term(text, w) for w in words]
+        terms = [_term(text, u.term) for u in words]
         if all(terms):
             # SpanNear2 applies no boost of its own (Whoosh ignores a span query's boost).
-            clauses.append((terms, len(words) + ranking.PROXIMITY_SLOP_EXTRA, False, 1.0))
-            boost = phrase_boost(
-                units, ranking.EXACT_BOOST, ranking.EXACT_BOOST_PER_WORD, len(words)
-            )
-            clauses.append((terms, ranking.EXACT_SLOP, True, boost))
+            clauses.append((terms, len(words) + ranking.PROXIMITY_SLOP_EXTRA, False, 1.0, None))
+            typed = list(range(len(words)))
+            if any(len(u.at) > 1 for u in words):
+                index = {id(u): i for i, u in enumerate(words)}
+                typed = [index[id(u)] for u in typed_order(units) if id(u) in index]
+            per = ranking.EXACT_BOOST_PER_WORD
+            boost = phrase_boost(units, ranking.EXACT_BOOST, per, len(typed))
+            # typed_order keeps every word: a word typed twice is checked at both places.
+            twice = typed if len(typed) > len(words) and ranking.EXACT_SLOP == 1 else None
+            if twice is None and len(typed) > len(words):
+                # (EXACT_SLOP tuned away from 1: near() on the lists in the order typed.)
+                terms = [terms[k] for k in typed]
+            clauses.append((terms, ranking.EXACT_SLOP, True, boost, twice))
     runs = [u for u in units if u.kind == "run"]
     if len(runs) >= 2:
         terms = [_term(grams, g) for u in runs for g in u.grams]
         if all(terms):
             per = ranking.PROXIMITY_BOOST_PER_RUN
             boost = phrase_boost(units, ranking.PROXIMITY_BOOST, per, len(runs))
-            clauses.append((terms, ranking.RUN_PROXIMITY_SLOP, True, boost))
+            clauses.append((terms, ranking.RUN_PROXIMITY_SLOP, True, boost, None))
     extra: dict[int, float] = {}
     # ``docs`` come best first: when a flood of frequent words in long documents has read
     # ranking.PROXIMITY_MAX_POSITIONS positions, the documents left keep their scores.
@@ -716,7 +799,7 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
         # The two word clauses share their terms: one look-up of each term's postings per
         # document serves both. Clauses are added in their order, so the floats are the same.
         seen: dict[int, tuple] = {}
-        for terms, slop, ordered, boost in clauses:
+        for terms, slop, ordered, boost, twice in clauses:
             got = seen.get(id(terms))
             if got is None:
                 found = [t.find(d) for t in terms]
@@ -729,8 +812,14 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
                 if got[1] is not None:
                     budget -= sum(map(len, got[1]))
             found, poslists = got
-            if poslists is not None and near(poslists, slop, ordered):
-                score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
+            if poslists is None:
+                continue
+            if twice is None:
+                if near(poslists, slop, ordered):
+                    score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
+                    extra[d] = extra.get(d, 0.0) + score * boost
+            elif stands_as_typed(poslists, twice):
+                score = sum(terms[k].field.scores[found[k]] for k in twice)
                 extra[d] = extra.get(d, 0.0) + score * boost
     return extra
 

@@ -28,6 +28,7 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 from itertools import accumulate
+from itertools import chain
 from itertools import compress
 from itertools import islice
 from itertools import repeat
@@ -189,10 +190,10 @@ class Recorder:
                 )
                 if positional:
                     base = len(positions)
-                    for e in entries:
-                        positions.extend(e[2])
+                    plists = [e[2] for e in entries]
+                    positions.extend(chain.from_iterable(plists))
                     # Where each posting's positions end (``base`` is pos_off's last already).
-                    ends = accumulate([len(e[2]) for e in entries], initial=base)
+                    ends = accumulate(map(len, plists), initial=base)
                     pos_off.extend(islice(ends, 1, None))
                 if tids is not None:
                     tids.extend(repeat(tid, len(entries)))
@@ -272,14 +273,22 @@ class _Sections:
     def fuzzy_table(self, terms: list[str], k: int, chars: int) -> dict:
         """The deletion keys of ``terms`` (see :data:`FUZZY`); each entry is
         ``term number * 4 + deletions``, so a lookup can ask for fewer deletions."""
-        table: dict[str, dict[int, int]] = {}
+        # Terms are numbered in order and give each key once (n <= k < 4), so each key's
+        # entries are appended already sorted: tid * 4 + n grows with tid.
+        assert k < 4
+        table: dict[str, list[int]] = {}
         for tid, term in enumerate(terms):
+            base = tid * 4
             for key, n in fuzzy_keys(term, k, chars).items():
-                table.setdefault(key, {})[tid] = n
+                got = table.get(key)
+                if got is None:
+                    table[key] = [base + n]
+                else:
+                    got.append(base + n)
         keys = _sorted_terms(table)
         post_off, entries = array("I", [0]), array("I")
         for key in keys:
-            entries.extend(sorted(tid * 4 + n for tid, n in table[key].items()))
+            entries.extend(table[key])
             post_off.append(len(entries))
         spec = self.term_table(keys, post_off, entries)
         spec.update(k=k, chars=chars)

@@ -76,10 +76,27 @@ DROPPED = Counter(
 )
 
 
+# The labelled children, looked up once per label set: ``labels()`` takes a lock and builds
+# its key on every call, as much as the increment itself costs. The label sets are few (routes
+# x statuses, locales, hit/miss), and a child stays valid across gunicorn's fork (its value
+# notices the new pid). Dicts: a lost race only makes the same child twice.
+_request_children: dict[tuple[str, int], tuple] = {}
+_search_children: dict[str, object] = {}
+_zero_children: dict[str, object] = {}
+_fallback_children: dict[str, object] = {}
+_cache_children: dict[str, object] = {}
+
+
 def observe_request(route: str, status: int, seconds: float) -> None:
     """Count one answered request."""
-    REQUESTS.labels(route, str(status)).inc()
-    LATENCY.labels(route, str(status)).observe(seconds)
+    found = _request_children.get((route, status))
+    if found is None:
+        found = _request_children[route, status] = (
+            REQUESTS.labels(route, str(status)),
+            LATENCY.labels(route, str(status)),
+        )
+    found[0].inc()
+    found[1].observe(seconds)
 
 
 # Requested tags are typed by clients: the first MAX_FALLBACK_LABELS seen by a process keep their
@@ -95,18 +112,27 @@ def _fallback_label(tag: str) -> str:
     return tag
 
 
+def _child(children: dict, metric, label: str):
+    child = children.get(label)
+    if child is None:
+        # A series appears at its first count, as with labels() on each call.
+        child = children[label] = metric.labels(label)
+    return child
+
+
 def observe_search(served: str, requested: str | None, total: int, fallback: bool) -> None:
     """Count one answered search."""
-    SEARCHES.labels(served).inc()
+    # Served locales are the index's (never a client's string): a bounded set.
+    _child(_search_children, SEARCHES, served).inc()
     if total == 0:
-        ZERO.labels(served).inc()
+        _child(_zero_children, ZERO, served).inc()
     if fallback:
-        FALLBACK.labels(_fallback_label(requested or served)).inc()
+        _child(_fallback_children, FALLBACK, _fallback_label(requested or served)).inc()
 
 
 def observe_result_cache(hit: bool) -> None:
     """Count one search answer looked up in the result cache (benchmarks report the hit rate)."""
-    RESULT_CACHE.labels("hit" if hit else "miss").inc()
+    _child(_cache_children, RESULT_CACHE, "hit" if hit else "miss").inc()
 
 
 def observe_reindex_job(index_dir: str | Path, job_id: str) -> None:

@@ -77,6 +77,9 @@ class Unit:
     phrase: int = -1  # index of the quoted phrase this unit belongs to, or -1
     prefix: bool = False  # the word is still being typed
     locale: str = ""  # word: whose analyzers made it (to find the other forms of its stem)
+    # Where the unit stands in the text as typed, repeats included (see typed_order): the
+    # in-order checks need "des fichiers ou des dossiers" whole, scoring needs each word once.
+    at: tuple[int, ...] = ()
 
 
 @functools.lru_cache(maxsize=8192)
@@ -157,10 +160,15 @@ def parse_user_text(text: str, locale: str, prefix: bool = False) -> list[Unit]:
 def _bounded(units: list[Unit]) -> list[Unit]:
     """Repeated units collapsed (first one kept; a word being typed stays last), at most
     ranking.MAX_LONE_CHARS lone no-space characters and ranking.MAX_UNITS units in all: the
-    cost of every later step follows the number of units."""
+    cost of every later step follows the number of units.
+
+    Each kept unit's ``at`` lists its places in the typed order (:func:`typed_order`), repeats
+    included while the text typed so far holds under ranking.MAX_UNITS units: a flood of one
+    repeated phrase keeps at most that many places, as a query of distinct words does."""
     seen: dict[tuple, int] = {}
     out: list[Unit] = []
-    lone = 0
+    places: list[list[int]] = []
+    lone = typed = 0
     for u in units:
         if u.kind == "run" and len(u.text) == 1:
             lone += 1
@@ -171,10 +179,34 @@ def _bounded(units: list[Unit]) -> list[Unit]:
             if u.prefix:
                 out[seen[key]] = None  # the word being typed moves to the end
             else:
+                if typed < ranking.MAX_UNITS:
+                    places[seen[key]].append(typed)
+                    typed += 1
                 continue
         seen[key] = len(out)
         out.append(u)
-    return [u for u in out if u is not None][: ranking.MAX_UNITS]
+        places.append([typed])
+        typed += 1
+    kept = [(u, p) for u, p in zip(out, places, strict=True) if u is not None]
+    for u, p in kept:
+        u.at = tuple(p)
+    return [u for u, _ in kept][: ranking.MAX_UNITS]
+
+
+def typed_order(units: list[Unit]) -> list[Unit]:
+    """``units`` in the order typed, a repeated unit at each of its places (``Unit.at``).
+
+    For the checks of words standing as typed (helpapi.engine.proximity's in-order clause):
+    "Restaurer des fichiers ou des dossiers" is that text only with its second "des".
+    Scoring and matching use ``units`` (each once). At most ranking.MAX_UNITS places, the
+    first typed (the cost of a position check follows them); when those leave a unit out, or
+    a unit was made without places (``at`` empty), each unit stands once, in list order."""
+    if not all(u.at for u in units) or all(len(u.at) == 1 for u in units):
+        return list(units)
+    placed = sorted((p, i) for i, u in enumerate(units) for p in u.at)[: ranking.MAX_UNITS]
+    if len({i for _, i in placed}) < len(units):
+        return list(units)
+    return [units[i] for _, i in placed]
 
 
 def normalize_query(text: str) -> str:

@@ -96,6 +96,13 @@ PROXIMITY_BOOST_PER_RUN = 0.5
 # bench/hostile.py up to 13,603.
 PROXIMITY_MAX_POSITIONS = 4096
 
+# --- Phrases (quoted words, no-space runs) in the strict pass ---
+# The phrase checks of one strict pass stop after this many positions (a quoted phrase of very
+# frequent words in long documents); the documents left are taken not to hold the phrase.
+# The ordinary queries read at most 3,337 (../shared/queries, every set: ja-JP keyword runs),
+# the quoted floods of bench/hostile.py up to 17,631.
+PHRASE_MAX_POSITIONS = 8192
+
 # --- Prefixes (as-you-type) ---
 # How many index terms a word being typed may expand to: bounds the cost of a prefix query.
 MAX_PREFIX_EXPANSION = 32

@@ -28,16 +28,15 @@ from __future__ import annotations
 
 from whoosh.analysis import DelimitedAttributeFilter
 from whoosh.analysis import RegexTokenizer
-from whoosh.analysis import Token
 from whoosh.fields import ID
 from whoosh.fields import STORED
 from whoosh.fields import TEXT
 from whoosh.fields import Schema
 
-from .analysis import grams_analyzer
-from .analysis import stems_analyzer
+from .analysis import index_grams
+from .analysis import index_stems
+from .analysis import index_words
 from .analysis import title_key
-from .analysis import words_analyzer
 from .memindex import FREQUENCY_FIELDS
 from .memindex import POSITION_FIELDS
 from .render import render_markdown
@@ -90,14 +89,6 @@ def make_schema() -> Schema:
     )
 
 
-def _tokens(analyzer, value: str) -> list[tuple[str, int, int]]:
-    """``(term, position, end char)`` of each token (the analyzers reuse one Token object)."""
-    return [
-        (t.text, t.pos, t.endchar)
-        for t in analyzer(value, positions=True, chars=True, mode="index")
-    ]
-
-
 def _head(tokens: list, whole: str, part: str) -> list | None:
     """The tokens of ``part`` taken from those of ``whole``, when ``part`` is a head of
     ``whole`` that ends at a line break (a hard word boundary: analyzing ``part`` alone
@@ -106,22 +97,6 @@ def _head(tokens: list, whole: str, part: str) -> list | None:
     if not whole.startswith(part) or not (n == len(whole) or whole[n] == "\n" or part[-1:] == "\n"):
         return None
     return [t for t in tokens if t[2] <= n]
-
-
-def _stemmed(locale: str, terms: list[str]) -> list[str]:
-    """``terms`` (the words chain's output) through the rest of the stems chain."""
-    words, stems = words_analyzer(locale), stems_analyzer(locale)
-    token = Token(mode="index")
-
-    def stream():
-        for term in terms:
-            token.text, token.boost, token.stopped = term, 1.0, False
-            yield token
-
-    gen = stream()
-    for item in stems.items[len(words.items) :]:
-        gen = item(gen)
-    return [t.text for t in gen]
 
 
 def analyze_document(doc: dict, locale: str) -> dict[str, list]:
@@ -133,21 +108,22 @@ def analyze_document(doc: dict, locale: str) -> dict[str, list]:
     fields (see :func:`document_for`): their tokens are taken from those, so each text is
     word-broken once.
     """
-    words, grams = words_analyzer(locale), grams_analyzer()
-    text = _tokens(words, doc["text"])
-    gram = _tokens(grams, doc["grams"])
+    # The chains' build-side fast paths (helpapi.analysis.index_words...): the same tokens.
+    words = index_words(locale)
+    text = words(doc["text"])
+    gram = index_grams(doc["grams"])
     title = _head(text, doc["text"], doc["title"])
     if title is None:
-        title = _tokens(words, doc["title"])
+        title = words(doc["title"])
     title_gram = _head(gram, doc["grams"], doc["title_grams"])
     if title_gram is None:
-        title_gram = _tokens(grams, doc["title_grams"])
+        title_gram = index_grams(doc["title_grams"])
     stem_words = _head(text, doc["text"], doc["stems"])
     if stem_words is None:
-        stem_words = _tokens(words, doc["stems"])
+        stem_words = words(doc["stems"])
     positional = {"text": text, "title": title, "grams": gram, "title_grams": title_gram}
     out: dict[str, list] = {f: [(t, p) for t, p, _ in positional[f]] for f in POSITION_FIELDS}
-    out["stems"] = _stemmed(locale, [t for t, _, _ in stem_words])
+    out["stems"] = index_stems(locale)([t for t, _, _ in stem_words])
     return out
 
 

@@ -51,9 +51,12 @@ def _plan(surfaces: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]] |
     return (words, runs) if words or runs else None
 
 
-# Occurrences are collected and sorted a chunk of text at a time: most texts are one chunk
+# Occurrences are collected and sorted a chunk of text at a time: most texts are a few chunks
 # (no per-occurrence generator or heap), and a flood of frequent characters in a long text
-# stops at the window without finding every occurrence.
+# stops at the window without finding every occurrence. The chunks grow from _FIRST_CHUNK to
+# _CHUNK characters: a flood of frequent words fills a snippet's window within a few hundred
+# characters, and every word found in the rest of a large first chunk was wasted work.
+_FIRST_CHUNK = 256
 _CHUNK = 4096
 
 
@@ -82,54 +85,49 @@ def match_spans(
     if folded is None:
         folded = fold(text)
     words, runs = plan
-    # One code per alternative, in plan order: words first (a word is preferred at a
-    # position), then runs; the length each matches before a word's tail.
-    sizes = [len(w) for w in words] + [len(r) for r in runs]
-    nwords = len(words)
-    nth, reach = window or (0, 0)
-    count, consumed = 0, 0
-    for lo in range(0, len(text), _CHUNK):
-        hi = lo + _CHUNK
-        # position -> the first alternative found there (one match per position): a dict
-        # of plain ints, sorted once, rather than a tuple per occurrence.
-        found: dict[int, int] = {}
-        add = found.setdefault
-        for code, w in enumerate(words):
+    count, last, consumed = 0, -1, 0
+    lo, size = 0, _FIRST_CHUNK
+    while lo < len(text):
+        hi = lo + size
+        found = []  # (position, group, rank): group 0 a word, 1 a run; rank = plan order
+        for rank, w in enumerate(words):
             stop = hi - 1 + len(w)  # occurrences starting before hi
             p = folded.find(w, lo, stop)
             while p >= 0:
                 if p == 0 or not ((c := text[p - 1]).isalnum() or c == "_"):
-                    add(p, code)
+                    found.append((p, 0, rank))
                 p = folded.find(w, p + 1, stop)
-        for code, r in enumerate(runs, nwords):
+        for rank, r in enumerate(runs):
             stop = hi - 1 + len(r)
             p = folded.find(r, lo, stop)
             while p >= 0:
-                add(p, code)
+                found.append((p, 1, rank))
                 p = folded.find(r, p + 1, stop)
-        for p in sorted(found):
-            if p < consumed:
-                continue  # none inside a match
+        found.sort()
+        for p, group, rank in found:
+            if p == last or p < consumed:
+                continue  # one match per position (the first alternative); none inside a match
+            last = p
             if count >= limit:
                 return [(a, b) for a, b in merged]
             count += 1
-            code = found[p]
-            if code >= nwords:
-                b = p + sizes[code]
+            if group:
+                a, b = p, p + len(runs[rank])
             else:
-                b = consumed = _TAIL.match(text, p + sizes[code]).end()
+                a, b = p, _TAIL.match(text, p + len(words[rank])).end()
+                consumed = b
             if (
-                nth
-                and len(merged) > nth
-                and p > merged[nth - 1][0] + reach
-                and p > merged[-1][1]  # (a match that extends the last span still does)
+                window
+                and len(merged) > window[0]
+                and a > merged[window[0] - 1][0] + window[1]
+                and a > merged[-1][1]  # (a match that extends the last span still does)
             ):
                 return [(a, b) for a, b in merged]
-            if merged and p <= merged[-1][1]:
-                if b > merged[-1][1]:
-                    merged[-1][1] = b
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
             else:
-                merged.append([p, b])
+                merged.append([a, b])
+        lo, size = hi, min(2 * size, _CHUNK)
     return [(a, b) for a, b in merged]
 
 

@@ -184,11 +184,17 @@ def _check_body() -> None:
         raise error
 
 
+_DEFAULT_PAGE_CSP = page_csp()
+
+
 def _security_headers(resp) -> None:
-    resp.headers["X-Content-Type-Options"] = NOSNIFF
-    if "Content-Security-Policy" not in resp.headers:
-        resp.headers["Content-Security-Policy"] = (
-            page_csp() if resp.mimetype == "text/html" else API_CSP
+    headers = resp.headers
+    headers["X-Content-Type-Options"] = NOSNIFF
+    if "Content-Security-Policy" not in headers:
+        # resp.mimetype, without building its parsed-options dict.
+        mimetype = headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        headers["Content-Security-Policy"] = (
+            _DEFAULT_PAGE_CSP if mimetype == "text/html" else API_CSP
         )
 
 
@@ -198,8 +204,24 @@ class OrjsonProvider(JSONProvider):
     def dumps(self, obj, **kwargs) -> str:
         return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
 
+    def response(self, *args, **kwargs):
+        """``jsonify``: the encoded bytes go into the response as they are (``dumps`` would
+        decode them to text that the response encodes again)."""
+        obj = self._prepare_response_obj(args, kwargs)
+        body = orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+        return self._app.response_class(body, mimetype="application/json")
+
     def loads(self, s, **kwargs):
         return orjson.loads(s)
+
+
+# Headers checked for NUL characters, with their WSGI environ keys (request.headers.get would
+# build the key from the name on every call).
+_NUL_CHECKED_HEADERS = (
+    ("Accept-Language", "HTTP_ACCEPT_LANGUAGE"),
+    ("If-None-Match", "HTTP_IF_NONE_MATCH"),
+    ("Origin", "HTTP_ORIGIN"),
+)
 
 
 def _check_input() -> None:
@@ -214,29 +236,38 @@ def _check_input() -> None:
     if "\ufffd" in path:  # a server that decoded invalid UTF-8 leniently before us
         raise BadRequest("The URL path is not valid UTF-8.")
     query = request.query_string
-    if query:
+    if query.isascii() and b"%" not in query:
+        # Nothing escaped and nothing beyond ASCII: valid UTF-8 as it is (the common case).
+        if b"\x00" in query:
+            raise BadRequest("The query string contains a NUL character.")
+    elif query:
         try:
             text = unquote_to_bytes(query.replace(b"+", b" ")).decode("utf-8")
         except UnicodeDecodeError:
             raise BadRequest("The query string is not valid UTF-8.") from None
         if "\x00" in text:
             raise BadRequest("The query string contains a NUL character.")
-    for name in ("Accept-Language", "If-None-Match", "Origin"):
-        if "\x00" in request.headers.get(name, ""):
+    environ = request.environ
+    for name, key in _NUL_CHECKED_HEADERS:
+        if "\x00" in environ.get(key, ""):
             raise BadRequest(f"The {name} header contains a NUL character.")
 
 
 def _request_id() -> str:
     """The caller's X-Request-Id when it is short, printable ASCII; else a new one."""
-    rid = request.headers.get("X-Request-Id", "")
+    rid = request.environ.get("HTTP_X_REQUEST_ID", "")
     if rid and len(rid) <= 64 and rid.isascii() and rid.isprintable():
         return rid
     return secrets.token_hex(8)
 
 
-def _cors(resp, origins: list[str]):
-    post = request.path.startswith(POST_PREFIXES)
-    if not post and not request.path.startswith(READ_PREFIXES):
+def _cors(resp, origins: list[str], path: str | None = None):
+    if not origins:
+        return resp  # no origin is allowed: no CORS header for anyone
+    if path is None:
+        path = request.path
+    post = path.startswith(POST_PREFIXES)
+    if not post and not path.startswith(READ_PREFIXES):
         return resp
     origin = request.headers.get("Origin")
     if "*" in origins:
@@ -290,28 +321,44 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _finish(resp):
-        resp = _cors(resp, origins)
+        path = request.path
+        resp = _cors(resp, origins, path)
         _security_headers(resp)
-        rid = g.get("request_id") or secrets.token_hex(8)
+        ctx = g._get_current_object()  # one proxy lookup for the fields below
+        rid = getattr(ctx, "request_id", None) or secrets.token_hex(8)
         resp.headers["X-Request-Id"] = rid
         rule = request.url_rule
         route = rule.rule if rule is not None else "(unmatched)"
-        seconds = time.perf_counter() - g.get("started", time.perf_counter())
-        metrics.observe_request(route, resp.status_code, seconds)
+        now = time.perf_counter()
+        seconds = now - getattr(ctx, "started", now)
+        status = resp.status_code
+        metrics.observe_request(route, status, seconds)
         if access_log.isEnabledFor(logging.INFO):
             entry = {
                 "rid": rid,
                 "method": request.method,
                 "route": route,
-                "path": request.path,
-                "status": resp.status_code,
+                "path": path,
+                "status": status,
                 "ms": round(seconds * 1000, 2),
                 "remote": request.remote_addr,
             }
-            found = g.get("search")
+            found = getattr(ctx, "search", None)
             if found is not None:
                 entry.update(locale=found["locale"], hits=found["hits"], zero=found["zero"])
                 if log_queries:
                     entry["q"] = found["q"]
-            access_log.info("%s", orjson.dumps(entry).decode())
+            # Logger.info, less its search of the stack for the caller's file and line (the
+            # access line is the request's, not a source line's).
+            record = access_log.makeRecord(
+                access_log.name,
+                logging.INFO,
+                __file__,
+                0,
+                "%s",
+                (orjson.dumps(entry).decode(),),
+                None,
+                "_finish",
+            )
+            access_log.handle(record)
         return resp

@@ -24,8 +24,10 @@ same, byte for byte, as a fresh build's (``tests/test_edit_fast.py``).
 
 from __future__ import annotations
 
+import functools
 import zlib
 from array import array
+from operator import sub
 from pickle import dumps
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
@@ -33,6 +35,7 @@ from whoosh.codec.whoosh3 import W3FieldWriter
 from whoosh.codec.whoosh3 import W3PostingsWriter
 from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.codec.whoosh3 import W3TermsReader
+from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.filedb.filetables import _lengths as _HASH_LENGTHS
 from whoosh.formats import Positions
 from whoosh.system import pack_int
@@ -178,6 +181,13 @@ class _BlockWriter:
     def __init__(self, fw, fmt, blocklimit: int, compression: int):
         self._post = fw._postfile
         self._tindex = fw._tindex
+        # The plain files under Whoosh's StructFile wrappers (which only delegate): a call
+        # less per write and tell, for tens of thousands of terms.
+        self._post_raw = getattr(self._post, "file", self._post)
+        tindex = self._tindex
+        self._ti_raw = (
+            getattr(tindex.dbfile, "file", None) if type(tindex) is OrderedHashWriter else None
+        )
         self._prefix = pack_ushort(fw._fieldid)
         fixed = fmt.fixed_value_size()
         # _mini_values: a tuple of the values (variable size), None (no values), or joined
@@ -202,27 +212,38 @@ class _BlockWriter:
     def term(self, tbytes: bytes, plist: list) -> None:
         """Write one term's postings ``[(docnum, weight, value bytes, length)]`` (docnum
         order) and its term info."""
-        post = self._post
+        post = self._post_raw
         start = post.tell()
+        if len(plist) == 1:
+            self._single(tbytes, plist[0], start)
+            return
         limit = self._limit
         ti_weight, ti_df, ti_min, ti_max, ti_maxw = 0, 0, None, 0, 0
         ti_minid = None
         ti_maxid = 0
         n = len(plist)
+        kind = self._values
+        comp = self._comp
         for lo in range(0, n, limit):
-            block = plist[lo : lo + limit]
-            ids = array("I", [p[0] for p in block])
-            raw = [p[1] for p in block]
+            block = plist if n <= limit else plist[lo : lo + limit]
+            # One transpose in C instead of a comprehension per column (most terms have a
+            # block of one or a few postings, so per-block overhead is what counts).
+            ids, raw, vals, lens = zip(*block, strict=True)
+            count = len(ids)
             weights = array("f", raw)
             maxw = max(raw)
             if not maxw > 0:
                 maxw = 0
-            lengths = [p[3] for p in block if p[3]]
-            bmin = min(lengths) if lengths else None
-            bmax = max(lengths) if lengths else 0
+            if count == 1:
+                bmin = lens[0] or None
+                bmax = lens[0] or 0
+            else:
+                lengths = [x for x in lens if x]
+                bmin = min(lengths) if lengths else None
+                bmax = max(lengths) if lengths else 0
             # W3TermInfo.add_block
             ti_weight += sum(weights)
-            ti_df += len(ids)
+            ti_df += count
             ti_min = bmin if ti_min is None else min(ti_min, bmin)
             ti_max = max(ti_max, bmax)
             ti_maxw = max(ti_maxw, maxw)
@@ -232,44 +253,104 @@ class _BlockWriter:
             # W3PostingsWriter._write_block
             if lo == 0:
                 post.write(WHOOSH3_HEADER_MAGIC)
-            base, deltas = 0, []
-            for i in ids:
-                deltas.append(i - base)
-                base = i
-            if all(w == 1.0 for w in weights):
+            # The ids' deltas from 0 (array("I") gave these ints before: the same pickle).
+            deltas = (ids[0], *map(sub, ids[1:], ids[:-1])) if count > 1 else ids
+            if weights.count(1.0) == count:
                 mini_w = None
-            elif all(w == weights[0] for w in weights):
+            elif weights.count(weights[0]) == count:
                 mini_w = weights[0]
             else:
                 mini_w = tuple(weights)
-            kind = self._values
             if kind == "none":
                 mini_v = None
+            elif kind == "tuple":
+                mini_v = tuple(v for v in vals if v)
             else:
-                values = [p[2] for p in block if p[2]]
-                mini_v = tuple(values) if kind == "tuple" else b"".join(values)
-            data = zlib.compress(dumps((tuple(deltas), mini_w, mini_v), 2), self._comp)
+                mini_v = b"".join(v for v in vals if v)
+            data = zlib.compress(dumps((deltas, mini_w, mini_v), 2), comp)
             info = dumps(
-                (len(ids), ids[-1], maxw, self._comp, length_to_byte(bmin), length_to_byte(bmax)),
+                (count, ids[-1], maxw, comp, _to_byte(bmin), _to_byte(bmax)),
                 2,
             )
             size = len(info) + len(data)
-            post.write(pack_int(-size if lo + limit >= n else size))
-            post.write(info)
-            post.write(data)
+            post.write(pack_int(-size if lo + limit >= n else size) + info + data)
         # W3TermInfo.to_bytes (never inlined)
         info = _TERMINFO.pack(
             False,
             ti_weight,
             ti_df,
-            0 if ti_min is None else length_to_byte(ti_min),
-            length_to_byte(ti_max),
+            0 if ti_min is None else _to_byte(ti_min),
+            _to_byte(ti_max),
             ti_maxw,
             0xFFFFFFFF if ti_minid is None else ti_minid,
             ti_maxid,
         )
         info += pack_long(start) + pack_int(post.tell() - start)
-        self._tindex.add(self._prefix + tbytes, info)
+        self._add_info(self._prefix + tbytes, info)
+
+    def _single(self, tbytes: bytes, posting: tuple, start: int) -> None:
+        """:meth:`term` for a term of one posting (most terms): the same block and term
+        info, without the per-block lists."""
+        docnum, weight, value, length = posting
+        w32 = _FLOAT32.get(weight)
+        if w32 is None:
+            w32 = _FLOAT32[weight] = array("f", (weight,))[0]
+        maxw = weight if weight > 0 else 0
+        bmin = length or None
+        bmax = length or 0
+        kind = self._values
+        if kind == "none":
+            mini_v = None
+        elif kind == "tuple":
+            mini_v = (value,) if value else ()
+        else:
+            mini_v = value or b""
+        comp = self._comp
+        post = self._post_raw
+        post.write(WHOOSH3_HEADER_MAGIC)
+        mini_w = None if w32 == 1.0 else w32
+        data = zlib.compress(dumps(((docnum,), mini_w, mini_v), 2), comp)
+        info = dumps((1, docnum, maxw, comp, _to_byte(bmin), _to_byte(bmax)), 2)
+        post.write(pack_int(-(len(info) + len(data))) + info + data)
+        info = _TERMINFO.pack(
+            False,
+            0 + w32,
+            1,
+            0 if bmin is None else _to_byte(bmin),
+            _to_byte(bmax),
+            max(0, maxw),
+            docnum,
+            docnum,
+        )
+        info += pack_long(start) + pack_int(post.tell() - start)
+        self._add_info(self._prefix + tbytes, info)
+
+    def _add_info(self, key: bytes, value: bytes) -> None:
+        """``OrderedHashWriter.add(key, value)`` (and ``HashWriter.add``), inlined: the same
+        order check, records, position index and hash buckets."""
+        raw = self._ti_raw
+        if raw is None:
+            self._tindex.add(key, value)
+            return
+        tindex = self._tindex
+        if key <= tindex.lastkey:
+            raise ValueError(f"Keys must increase: {tindex.lastkey!r}..{key!r}")
+        pos = raw.tell()
+        tindex.index.append(pos)
+        raw.write(_HASH_LENGTHS.pack(len(key), len(value)) + key + value)
+        h = tindex.hashfn(key)
+        tindex.buckets[h & 255].append((h, pos))
+        tindex.lastkey = key
+
+
+# {weight: the weight rounded to a float32, as array("f") holds it}
+_FLOAT32: dict[float, float] = {}
+
+
+@functools.lru_cache(maxsize=65536)
+def _to_byte(length):
+    """:func:`whoosh.util.numeric.length_to_byte`, memoized (a bisect per call otherwise)."""
+    return length_to_byte(length)
 
 
 def _length(name: str, tokens: list) -> int:
@@ -293,10 +374,33 @@ def _recorded_terms(name, table: dict, order: list[str]):
 def _plist(name, entries: list, lengths: list[int], fmt) -> list:
     """``[(docnum, weight, value bytes, length)]`` of one recorded term's ``entries``."""
     if name in POSITION_FIELDS:
-        # The format's own encoder, inlined for the one the schema uses.
-        encode = _encode_positions if type(fmt) is Positions else fmt.encode
-        return [(n, w, encode(poses), lengths[n]) for n, w, poses in entries]
+        if type(fmt) is not Positions:
+            encode = fmt.encode
+            return [(n, w, encode(poses), lengths[n]) for n, w, poses in entries]
+        # The format's own encoder, inlined for the one the schema uses; most postings hold
+        # one position, whose pickle is looked up rather than made each time. Each value is
+        # still a bytes object of its own: a block's values are pickled as a tuple, and
+        # pickle would write an object met twice as a back-reference (other bytes).
+        one = _ONE_POSITION
+        head = _ONE_HEAD
+        out = []
+        append = out.append
+        for n, w, poses in entries:
+            if len(poses) == 1:
+                tail = one.get(poses[0])
+                if tail is None:
+                    tail = one[poses[0]] = dumps(poses, 2)
+                value = head + tail
+            else:
+                value = _encode_positions(poses)
+            append((n, w, value, lengths[n]))
+        return out
     return [(n, w, pack_uint(int(w)), lengths[n]) for n, w, _ in entries]
+
+
+# {position: the pickle of [position]}, the tail of a one-position posting's value bytes.
+_ONE_POSITION: dict[int, bytes] = {}
+_ONE_HEAD = pack_uint(1)
 
 
 class SegmentReuse:
@@ -370,7 +474,7 @@ class SegmentReuse:
         start = post.tell()
         post.write(self._post[offset : offset + length])
         info = value[:-12] + pack_long(start) + pack_int(length)
-        blocks._tindex.add(blocks._prefix + tbytes, info)
+        blocks._add_info(blocks._prefix + tbytes, info)
         self.copied += 1
         return True
 
@@ -381,9 +485,5 @@ class SegmentReuse:
 
 def _encode_positions(poses) -> bytes:
     """``whoosh.formats.Positions.encode`` (the value bytes of a positional posting)."""
-    deltas = []
-    base = 0
-    for pos in poses:
-        deltas.append(pos - base)
-        base = pos
+    deltas = [poses[0], *map(sub, poses[1:], poses[:-1])] if poses else []
     return pack_uint(len(deltas)) + dumps(deltas, 2)

@@ -209,3 +209,9 @@ def test_relaxed_title_fragment_beats_body_repeats(golden):
     # RELAXED_SCALE: "未知語句" is in no document, so the relaxed pass answers. Its coordination
     # scales the matched words' score but not the title boost: without it, the body repeats win.
     assert slugs(golden, "音声メモ 未知語句", "ja-JP") == ["scale-title", "scale-body"]
+
+
+def test_quoted_phrase_is_checked_in_every_document(golden):
+    # PHRASE_MAX_POSITIONS: both documents hold the quoted phrase; a budget that runs out
+    # after the first document checked would leave the other out.
+    assert slugs(golden, '"reset password"') == ["same-title", "longer-title"]

@@ -24,6 +24,7 @@ from helpapi.query import Unit
 from helpapi.query import correction_limit
 from helpapi.query import osa_distance
 from helpapi.query import pick_expansions
+from helpapi.query import typed_order
 
 
 def _expand(reader, field: str, prefix: str) -> list[str]:
@@ -147,8 +148,11 @@ def proximity_query(units: list[Unit]) -> wq.Query | None:
         # that way and helpapi.engine reproduces it. Kept to show the intent for a re-tune.
         span.boost = ranking.PROXIMITY_BOOST
         out.append(span)
-        boost = phrase_boost(units, ranking.EXACT_BOOST, ranking.EXACT_BOOST_PER_WORD, len(words))
-        out.append(wq.Phrase("text", words, slop=ranking.EXACT_SLOP, boost=boost))
+        # In order as typed, repeats included (helpapi.query.typed_order).
+        kept = {id(u) for u in units if u.kind == "word" and not u.prefix}
+        typed = [u.term for u in typed_order(units) if id(u) in kept]
+        boost = phrase_boost(units, ranking.EXACT_BOOST, ranking.EXACT_BOOST_PER_WORD, len(typed))
+        out.append(wq.Phrase("text", typed, slop=ranking.EXACT_SLOP, boost=boost))
     runs = [u for u in units if u.kind == "run"]
     if len(runs) >= 2:
         # Runs separated by punctuation or Latin words: reward them standing close together.
