@@ -100,7 +100,32 @@ _CACHED_CHARS = 256
 
 @functools.lru_cache(maxsize=512)
 def _cached_words(text: str, locale: str) -> tuple[tuple[str, int, int], ...]:
-    return tuple((t.text, t.startchar, t.endchar) for t in words_analyzer(locale)(text, chars=True))
+    # ICU's words, each through the chain's filters alone: at query time every filter maps
+    # one token to one or none, by its text only (the index-time extra parts are not made).
+    out = []
+    for a, b in words_analyzer(locale).items[0].segments(text):
+        term = _term_of(text[a:b], locale)
+        if term:
+            out.append((term, a, b))
+    return tuple(out)
+
+
+# Words up to this long have their terms remembered (common words recur in most queries).
+_CACHED_WORD = 48
+
+
+def _term_of(surface: str, locale: str) -> str:
+    """One ICU word through the words chain's filters: its term, or "" when they drop it."""
+    if len(surface) > _CACHED_WORD:
+        return _chain_term.__wrapped__(surface, locale)
+    return _chain_term(surface, locale)
+
+
+@functools.lru_cache(maxsize=8192)
+def _chain_term(surface: str, locale: str) -> str:
+    for tok in words_analyzer(locale)(surface, tokenize=False):
+        return tok.text
+    return ""
 
 
 def query_words(text: str, locale: str) -> tuple[tuple[str, int, int], ...]:

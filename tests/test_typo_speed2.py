@@ -8,13 +8,16 @@ import dataclasses
 import random
 
 from helpapi import engine
+from helpapi.analysis import clean_text
 from helpapi.analysis import title_key
+from helpapi.analysis import words_analyzer
 from helpapi.query import Unit
 from helpapi.query import _stem_of
 from helpapi.query import correction_limit
 from helpapi.query import osa_distance
 from helpapi.query import parse_user_text
 from helpapi.query import query_title_key
+from helpapi.query import query_words
 
 TEXTS = [
     "Reset your passwords quickly",
@@ -27,10 +30,15 @@ TEXTS = [
     "outlook.com Allow_Recording 8326.2146",
     "zero\u200bwidth soft\u00adhyphen",
     "A" * 300 + " long " * 60,
+    "L’Utilisateur d'Outlook qu'il a",
+    "İstanbul IŞIK ıi",
+    "הסיסמה והגדרות والإعدادات",
+    "école ZWJ‍text non breaking",
+    "x" * 60 + " " + "ü" * 50,
     "",
     "   ",
 ]
-LOCALES = ["en-US", "de-DE", "fr-FR", "fi-FI", "uk-UA", "ja-JP", "tr-TR"]
+LOCALES = ["en-US", "de-DE", "fr-FR", "fi-FI", "uk-UA", "ja-JP", "tr-TR", "he-IL", "ar-SA"]
 
 
 def _eager_stem(unit: Unit) -> str:
@@ -63,11 +71,17 @@ def test_a_unit_stem_given_or_defaulted_is_kept():
     assert "stem='password'" in repr(parsed)
 
 
-def test_query_title_key_equals_title_key():
+def test_query_words_and_title_key_equal_the_words_chain():
+    # ICU's words put through the chain's filters one by one (terms remembered per word)
+    # give the chain's own tokens and offsets: query-time filters map a token to one or none.
     for locale in LOCALES:
         for text in TEXTS:
+            text = clean_text(text)
+            chain = words_analyzer(locale)(text, chars=True)
+            expected = tuple((t.text, t.startchar, t.endchar) for t in chain)
+            assert query_words(text, locale) == expected, (locale, text)
+            assert query_words(text, locale) == expected  # remembered
             assert query_title_key(text, locale) == title_key(text, locale), (locale, text)
-            assert query_title_key(text, locale) == title_key(text, locale)  # remembered
 
 
 def test_units_of_a_text_analyzed_twice_are_fresh_objects():
