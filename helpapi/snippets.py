@@ -135,9 +135,21 @@ def _snap(text: str, index: int, forward: bool) -> int:
     """Move ``index`` to a grapheme boundary, and out of a space-delimited word."""
     lo, hi = max(0, index - 24), min(len(text), index + 24)
     window = text[lo:hi]
+    rel = index - lo
+    if window and max(window) < "\u0300" and "\r" not in window:
+        # Below U+0300 no character joins the next into one grapheme but CR LF (no
+        # combining marks, joiners, Hangul or regional indicators): every index is a
+        # boundary, as ICU would answer.
+        pos = index
+    else:
+        pos = _grapheme_snap(window, lo, rel, forward)
+    return _out_of_word(text, pos, forward)
+
+
+def _grapheme_snap(window: str, lo: int, rel: int, forward: bool) -> int:
+    """``lo + rel`` moved to a grapheme boundary of ``window`` by ICU's rules."""
     it = _grapheme_iterator()
     it.setText(window)
-    rel = index - lo
     to_index = utf16_to_index(window)
     if to_index is None:
         # No character outside the BMP: ICU's UTF-16 offsets are string indexes.
@@ -151,7 +163,11 @@ def _snap(text: str, index: int, forward: bool) -> int:
         else:
             cand = [b for b in bounds if b <= rel][::-1] or [0]
         pos = lo + cand[0]
-    # Inside a word of a spaced script: go to the nearest space within reach.
+    return pos
+
+
+def _out_of_word(text: str, pos: int, forward: bool) -> int:
+    """Inside a word of a spaced script: ``pos`` moved to the nearest space within reach."""
     step = 1 if forward else -1
     for _ in range(20):
         if pos <= 0 or pos >= len(text):

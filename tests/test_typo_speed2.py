@@ -157,3 +157,21 @@ def test_find_all_equals_find_for_each_key(ixset):
             keys = {w for x in words for w in (x, x[:-1], x + "a", x[1:], *engine.swaps(x)[:2])}
             keys = sorted(k.encode() for k in keys | {"", "\U0010ffff"})
             assert table.terms.find_all(keys) == [table.terms.find(k) for k in keys], locale
+
+
+def test_snap_without_icu_below_u0300_equals_icu():
+    # Texts of characters below U+0300 (controls, CR LF, soft hyphen, Latin letters) snap
+    # where ICU's grapheme rules put them; other texts still go through ICU.
+    from helpapi.snippets import _grapheme_snap
+    from helpapi.snippets import _out_of_word
+    from helpapi.snippets import _snap
+
+    rng = random.Random(3)
+    alpha = [chr(c) for c in range(0x20, 0x300)] + ["\r", "\n", "\x00", "\x85", "\xad", " "] * 5
+    alpha += ["e\u0301", "\u200d", "👍", "한"]
+    for _ in range(5000):
+        text = "".join(rng.choice(alpha) for _ in range(rng.randrange(1, 80)))
+        i, forward = rng.randrange(len(text) + 1), rng.random() < 0.5
+        lo, hi = max(0, i - 24), min(len(text), i + 24)
+        icu_pos = _grapheme_snap(text[lo:hi], lo, i - lo, forward)
+        assert _snap(text, i, forward) == _out_of_word(text, icu_pos, forward), (text, i)
