@@ -489,8 +489,9 @@ def strict(
 def title_forms(title: FieldPostings, unit: Unit, stems: bool) -> list[int]:
     """Term ids of the title terms that count as ``unit`` for the title boost: the word, and
     with ``stems`` the other words of its stem (helpapi.analysis.same_stem_terms)."""
-    start = stem_prefix(unit.term, unit.stem)
-    if stems and unit.locale and len(start) >= ranking.TITLE_STEM_MIN_PREFIX:
+    # The stem is read only when used: a parsed word's is made when first read (query.Unit).
+    start = stem_prefix(unit.term, unit.stem) if stems and unit.locale else ""
+    if start and len(start) >= ranking.TITLE_STEM_MIN_PREFIX:
         lo, hi = title.prefix_range(start)
         if hi - lo <= ranking.TITLE_STEM_SCAN:
             found = same_stem_terms(
@@ -1069,10 +1070,16 @@ def best_correction(mem: MemIndex, term: str) -> str | None:
     limit = correction_limit(term)
     text = mem.fields["text"]
     best, best_key = None, None
-    tids = list(mem.fuzzy["text"].within(term, limit))
+    fuzzy = mem.fuzzy["text"]
+    tids = list(fuzzy.within(term, limit))
     # A swap of neighbours is one edit (osa_distance), but two for the fuzzy table's
-    # Levenshtein: a short word's swaps are looked up directly (one exact look-up each).
-    tids += [t for t in map(text.term_id, swaps(term)) if t >= 0]
+    # Levenshtein: a short word's swaps are looked up directly (one exact look-up each). At
+    # two edits (a long word) the table already holds every swap but the first letters' (its
+    # candidates start with the word's first letter): only that one is looked up.
+    turned = swaps(term)
+    if limit >= 2 and fuzzy.k >= 2:
+        turned = turned[:1] if term[0] != term[1:2] else []
+    tids += [t for t in map(text.term_id, turned) if t >= 0]
     for tid in tids:
         cand = text.term(tid)
         key = (osa_distance(term, cand, limit), -text.doc_frequency(tid))

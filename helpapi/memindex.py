@@ -466,6 +466,36 @@ class _Terms:
             p = block.find(key, p + 1)
         return -1
 
+    def find_all(self, keys: list[bytes]) -> list[int]:
+        """:meth:`find` of each of ``keys``, sorted ascending: keys falling in one block of
+        terms (a word's fuzzy keys share their start) search one copy of its bytes."""
+        sample, off, mm, base = self._sampled(), self.off, self._mm, self._base
+        nsample, last = len(sample), len(self.off) - 1
+        out, block_of, block, offs, first, start = [], -1, b"", None, 0, 0
+        for key in keys:
+            j = bisect_left(sample, key)
+            if j < nsample and sample[j] == key:
+                out.append(j * SAMPLE_STEP)
+                continue
+            if not j:
+                out.append(-1)
+                continue
+            if j != block_of:
+                block_of, start = j, (j - 1) * SAMPLE_STEP
+                offs = off[start : min(j * SAMPLE_STEP, last) + 1]
+                first = offs[0]
+                block = mm[base + first : base + offs[-1]]
+            size, found = len(key), -1
+            p = block.find(key)
+            while p >= 0:
+                i = bisect_left(offs, first + p)
+                if i + 1 < len(offs) and offs[i] == first + p and offs[i + 1] - offs[i] == size:
+                    found = start + i
+                    break
+                p = block.find(key, p + 1)
+            out.append(found)
+        return out
+
 
 class FieldPostings:
     """One field's terms and postings, read from the mapped file."""
@@ -671,8 +701,9 @@ class FuzzyTable:
             raise ValueError(f"fuzzy lookup of {word!r} at distance {maxdist}")
         keys, entries, post_off = self.keys, self.keys.docs, self.keys.post_off
         found: set[int] = set()  # entries, then term numbers
-        for key in fuzzy_keys(word, maxdist, self.chars):
-            kid = keys.term_id(key)
+        # The keys looked up together, in term order (their blocks of terms shared).
+        wanted = sorted(key.encode("utf-8") for key in fuzzy_keys(word, maxdist, self.chars))
+        for kid in keys.terms.find_all(wanted):
             if kid < 0:
                 continue
             run = entries[post_off[kid] : post_off[kid + 1]].tolist()
@@ -689,7 +720,9 @@ class FuzzyTable:
         # distances of those left, in one call (C): the candidates are dozens a word.
         off, length, limit = self.field.terms.off, len(word.encode("utf-8")), 4 * maxdist
         kept = [t for t in sorted(found) if abs(off[t + 1] - off[t] - length) <= limit]
-        texts = list(map(self.field.term, kept))
+        mm, base = self.field.terms._mm, self.field.terms._base
+        # Decoded here, not term by term through FieldPostings.term (dozens a word).
+        texts = [mm[base + off[t] : base + off[t + 1]].decode("utf-8") for t in kept]
         hits = _extract(word, texts, scorer=_Levenshtein.distance, score_cutoff=maxdist, limit=None)
         return tuple(sorted(kept[i] for _, _, i in hits))
 

@@ -36,6 +36,35 @@ from .analysis import words_analyzer
 _QUOTED = re.compile(r'"([^"]+)"')
 
 
+# A word unit's stem, made when first read (see _Stem).
+_LAZY = object()
+
+
+class _Stem:
+    """``Unit.stem``, a descriptor field: a parsed word's stem is computed when first read.
+
+    Stemming a word not seen before (Whoosh's Python Snowball stemmers, with the word
+    re-tokenized by ICU) cost about half of a query's parsing, while the strict pass reads a
+    stem only for a one-word query's title forms (ranking.TITLE_STEM_MAX_WORDS) and the
+    relaxed pass, which few queries reach. Same value as computing it at parse time.
+    """
+
+    def __set_name__(self, owner, name):
+        self.slot = "_" + name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return ""  # the field's default (dataclasses reads it from the class)
+        value = obj.__dict__[self.slot]
+        if value is _LAZY:
+            stem = _stem_of(obj.text, obj.locale)
+            value = obj.__dict__[self.slot] = obj.term if stem is None else stem
+        return value
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.slot] = value
+
+
 @dataclasses.dataclass
 class Unit:
     """One searchable piece of the user's text."""
@@ -43,7 +72,7 @@ class Unit:
     kind: str  # "word" or "run"
     text: str  # surface form as typed (for highlighting)
     term: str = ""  # word: normalized as the locale's index normalizes it
-    stem: str = ""  # word: stemmed + folded (relaxed pass)
+    stem: str = _Stem()  # word: stemmed + folded (relaxed pass); str, "" by default
     grams: tuple[str, ...] = ()  # run: its bigrams, normalized
     phrase: int = -1  # index of the quoted phrase this unit belongs to, or -1
     prefix: bool = False  # the word is still being typed
@@ -65,22 +94,62 @@ def _stem_of(surface: str, locale: str) -> str | None:
     return None
 
 
+# Longer texts are analyzed each time (a cache of them would hold much memory for no gain).
+_CACHED_CHARS = 256
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_words(text: str, locale: str) -> tuple[tuple[str, int, int], ...]:
+    # ICU's words, each through the chain's filters alone: at query time every filter maps
+    # one token to one or none, by its text only (the index-time extra parts are not made).
+    out = []
+    for a, b in words_analyzer(locale).items[0].segments(text):
+        term = _term_of(text[a:b], locale)
+        if term:
+            out.append((term, a, b))
+    return tuple(out)
+
+
+# Words up to this long have their terms remembered (common words recur in most queries).
+_CACHED_WORD = 48
+
+
+def _term_of(surface: str, locale: str) -> str:
+    """One ICU word through the words chain's filters: its term, or "" when they drop it."""
+    if len(surface) > _CACHED_WORD:
+        return _chain_term.__wrapped__(surface, locale)
+    return _chain_term(surface, locale)
+
+
+@functools.lru_cache(maxsize=8192)
+def _chain_term(surface: str, locale: str) -> str:
+    for tok in words_analyzer(locale)(surface, tokenize=False):
+        return tok.text
+    return ""
+
+
+def query_words(text: str, locale: str) -> tuple[tuple[str, int, int], ...]:
+    """``(term, start, end)`` of each token of the locale's words chain over ``text``.
+
+    Remembered for short texts: a search analyzes its text twice (its units, then its title
+    key: :func:`query_title_key`), and the chain's Python filters cost more than ICU's breaking.
+    """
+    if len(text) > _CACHED_CHARS:
+        return _cached_words.__wrapped__(text, locale)
+    return _cached_words(text, locale)
+
+
+def query_title_key(text: str, locale: str) -> str:
+    """:func:`helpapi.analysis.title_key` of a query's text, from :func:`query_words`."""
+    return " ".join(term for term, _, _ in query_words(clean_text(text), locale))
+
+
 def _word_units(text: str, locale: str, phrase: int) -> list[Unit]:
-    units = []
-    for tok in words_analyzer(locale)(text, chars=True):
-        surface = text[tok.startchar : tok.endchar]
-        stem = _stem_of(surface, locale)
-        units.append(
-            Unit(
-                "word",
-                surface,
-                term=tok.text,
-                stem=tok.text if stem is None else stem,
-                phrase=phrase,
-                locale=locale,
-            )
-        )
-    return units
+    # The stem is made when read (see _Stem).
+    return [
+        Unit("word", text[a:b], term=term, stem=_LAZY, phrase=phrase, locale=locale)
+        for term, a, b in query_words(text, locale)
+    ]
 
 
 def _units_of(text: str, locale: str, phrase: int) -> list[Unit]:

@@ -21,13 +21,13 @@ from . import generations
 from . import memindex
 from . import ranking
 from .analysis import clean_text
-from .analysis import title_key
 from .corpus import parse_assetid
 from .corpus import parse_own_id
 from .memindex import MemIndex
 from .query import corrected_text
 from .query import corrected_units
 from .query import parse_user_text
+from .query import query_title_key
 from .query import relaxed_units
 from .schema import ENGLISH
 from .snippets import make_snippet
@@ -309,7 +309,7 @@ def run_query(
     relaxed = False
     corrected = None
     extra_surfaces: list[str] = []
-    key = "" if prefix else title_key(text, locale)
+    key = "" if prefix else query_title_key(text, locale)
     ranked = engine.strict(mem, units, key, allowed)
     freqs = engine.Frequencies(mem)
     if not ranked:
@@ -318,7 +318,7 @@ def run_query(
         if fixed is not None:
             corrected = corrected_text(clean_text(text), units, fixed)
             # The corrected query may be a whole title, as the typed one may (key).
-            ranked = engine.strict(mem, fixed, key and title_key(corrected, locale), allowed)
+            ranked = engine.strict(mem, fixed, key and query_title_key(corrected, locale), allowed)
             extra_surfaces = [u.term for u in fixed]
             units = fixed
     if not ranked:

@@ -30,6 +30,10 @@ def _grapheme_iterator():
     return it
 
 
+# Stand-ins for <mark> and </mark> while a snippet is escaped (control characters that a
+# body text hardly ever holds; when it does, make_snippet escapes piece by piece).
+_OPEN, _CLOSE = "\x02", "\x03"
+
 # A word match runs to the end of its word: the one regex here, compiled once.
 _TAIL = re.compile(r"\w*")
 
@@ -131,9 +135,21 @@ def _snap(text: str, index: int, forward: bool) -> int:
     """Move ``index`` to a grapheme boundary, and out of a space-delimited word."""
     lo, hi = max(0, index - 24), min(len(text), index + 24)
     window = text[lo:hi]
+    rel = index - lo
+    if window and max(window) < "\u0300" and "\r" not in window:
+        # Below U+0300 no character joins the next into one grapheme but CR LF (no
+        # combining marks, joiners, Hangul or regional indicators): every index is a
+        # boundary, as ICU would answer.
+        pos = index
+    else:
+        pos = _grapheme_snap(window, lo, rel, forward)
+    return _out_of_word(text, pos, forward)
+
+
+def _grapheme_snap(window: str, lo: int, rel: int, forward: bool) -> int:
+    """``lo + rel`` moved to a grapheme boundary of ``window`` by ICU's rules."""
     it = _grapheme_iterator()
     it.setText(window)
-    rel = index - lo
     to_index = utf16_to_index(window)
     if to_index is None:
         # No character outside the BMP: ICU's UTF-16 offsets are string indexes.
@@ -147,7 +163,11 @@ def _snap(text: str, index: int, forward: bool) -> int:
         else:
             cand = [b for b in bounds if b <= rel][::-1] or [0]
         pos = lo + cand[0]
-    # Inside a word of a spaced script: go to the nearest space within reach.
+    return pos
+
+
+def _out_of_word(text: str, pos: int, forward: bool) -> int:
+    """Inside a word of a spaced script: ``pos`` moved to the nearest space within reach."""
     step = 1 if forward else -1
     for _ in range(20):
         if pos <= 0 or pos >= len(text):
@@ -183,12 +203,15 @@ def make_snippet(
         best, best_score = spans[0][0], -1
         starts = [x for x, _ in spans]
         words = [text[x:y].casefold() for x, y in spans[:256]]
+        most = len(set(words))  # no window holds more: a later one could only tie
         for i, a in enumerate(starts[:64]):
             # Spans are sorted: the window [a, a + size) is spans[i:j].
             j = bisect.bisect_left(starts, a + size, i)
             seen = len(set(words[i:j]))
             if seen > best_score:
                 best, best_score = a, seen
+                if seen == most:
+                    break
         start = max(0, best - _LEAD)
     end = min(len(text), start + size)
     if start > 0:
@@ -200,8 +223,15 @@ def make_snippet(
     for a, b in spans[bisect.bisect_left(spans, (start, -1)) :]:
         if b > end:
             break
-        out.append(html.escape(text[pos:a]))
-        out.append("<mark>" + html.escape(text[a:b]) + "</mark>")
+        out += (text[pos:a], _OPEN, text[a:b], _CLOSE)
         pos = b
-    out.append(html.escape(text[pos:end]))
-    return ("…" if start > 0 else "") + "".join(out).strip() + ("…" if end < len(text) else "")
+    out.append(text[pos:end])
+    raw, marks = "".join(out), len(out) // 4
+    if raw.count(_OPEN) == marks and raw.count(_CLOSE) == marks:
+        # Escaped at once, the marks put in after (html.escape maps each character alone):
+        # the same text as each piece escaped, in one call instead of two per mark.
+        marked = html.escape(raw).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
+    else:  # the text itself holds a mark's stand-in: each piece escaped alone
+        tags = {1: "<mark>", 3: "</mark>"}
+        marked = "".join(tags.get(k % 4) or html.escape(x) for k, x in enumerate(out))
+    return ("…" if start > 0 else "") + marked.strip() + ("…" if end < len(text) else "")
