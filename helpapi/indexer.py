@@ -469,12 +469,6 @@ def _build_locale(
     labels = facets.Collector()  # filters, facet counts, sort=updated (helpapi.facets)
     # One segment, written from the recorder's postings (see helpapi.whoosh_writer).
     writer = DirectWriter(ix, recorder)
-    # Whoosh's temporary storage keeps the OSError it catches in a local: a reference cycle
-    # through the traceback whose frames reach up to this one. Left alone, it keeps this
-    # frame's locals (every document, token and posting of the locale) alive after the build
-    # until a collection walks them all (0.5-0.7 s of CPU on a locale of 3,000 articles).
-    # Collected now, while the build holds next to nothing, reference counting frees them.
-    gc.collect(0)
     shown = []  # display.bin: what each hit shows, in document order
     previous_dir = (previous or {}).get(locale)
     before = _previous_docs(Path(previous_dir)) if previous_dir and cache is not None else None
