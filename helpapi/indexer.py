@@ -523,7 +523,9 @@ def _build_locale(
         record = {"fingerprint": _reuse_fingerprint(), "docs": docs}
         (target / DOCS_FILE).write_text(json.dumps(record), "utf-8")
     with ix.reader() as reader:
-        stats.terms = sum(1 for _ in reader.lexicon("text"))
+        # The segment's "text" terms are the recorder's (it writes them), counted without
+        # walking Whoosh's term index.
+        stats.terms = len(recorder.postings["text"])
         # The serving file's fuzzy tables are patched rather than rebuilt (verified folder).
         if previous_dir and reused:
             recorder.previous = Path(previous_dir) / memindex.FILENAME
