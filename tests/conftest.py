@@ -45,6 +45,18 @@ def corpus_index(tmp_path_factory) -> Path:
     return index_dir
 
 
+def index_markdown(tmp_path_factory, name: str, corpus: dict) -> Path:
+    """``corpus`` ({locale: {slug: markdown}}) written as files and indexed: the index folder."""
+    root = tmp_path_factory.mktemp(f"{name}-corpus")
+    for locale, articles in corpus.items():
+        (root / locale).mkdir()
+        for slug, text in articles.items():
+            (root / locale / f"{slug}.md").write_text(text, "utf-8")
+    index = tmp_path_factory.mktemp(f"{name}-ix")
+    build_indexes(root, index, jobs=1)
+    return index
+
+
 @pytest.fixture(scope="session")
 def ixset(corpus_index):
     """The open IndexSet of the session's corpus index."""

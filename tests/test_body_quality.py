@@ -17,10 +17,11 @@ import pytest
 from helpapi import ranking
 from helpapi.engine import phrase_boost
 from helpapi.engine import run_title_boosts
-from helpapi.indexer import build_indexes
 from helpapi.query import parse_user_text
 from helpapi.search import open_current
 from helpapi.search import search
+
+from .conftest import index_markdown
 
 
 def _md(title: str, body: str) -> str:
@@ -70,14 +71,7 @@ CORPUS = {
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     """The corpus above, indexed once for this module."""
-    root = tmp_path_factory.mktemp("body-corpus")
-    for locale, articles in CORPUS.items():
-        (root / locale).mkdir()
-        for slug, text in articles.items():
-            (root / locale / f"{slug}.md").write_text(text, "utf-8")
-    index = tmp_path_factory.mktemp("body-ix")
-    build_indexes(root, index, jobs=1)
-    with open_current(index) as ix:
+    with open_current(index_markdown(tmp_path_factory, "body", CORPUS)) as ix:
         yield ix
 
 

@@ -16,13 +16,13 @@ import pytest
 
 from helpapi import engine
 from helpapi import ranking
-from helpapi.indexer import build_indexes
 from helpapi.memindex import FieldPostings
 from helpapi.query import parse_user_text
 from helpapi.query import typed_order
 from helpapi.search import open_current
 from helpapi.search import search
 
+from .conftest import index_markdown
 from .whoosh_oracle import proximity_query
 
 
@@ -51,14 +51,7 @@ CORPUS = {
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     """The corpus above, indexed once for this module."""
-    root = tmp_path_factory.mktemp("body2-corpus")
-    for locale, articles in CORPUS.items():
-        (root / locale).mkdir()
-        for slug, text in articles.items():
-            (root / locale / f"{slug}.md").write_text(text, "utf-8")
-    index = tmp_path_factory.mktemp("body2-ix")
-    build_indexes(root, index, jobs=1)
-    with open_current(index) as ix:
+    with open_current(index_markdown(tmp_path_factory, "body2", CORPUS)) as ix:
         yield ix
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import pytest
 
-from helpapi.indexer import build_indexes
 from helpapi.search import open_current
 from helpapi.search import search
+
+from .conftest import index_markdown
 
 
 def _md(title: str, body: str) -> str:
@@ -104,14 +105,7 @@ CORPUS = {
 @pytest.fixture(scope="module")
 def golden(tmp_path_factory):
     """The golden corpus, indexed once for this module."""
-    root = tmp_path_factory.mktemp("golden-corpus")
-    for locale, articles in CORPUS.items():
-        (root / locale).mkdir()
-        for slug, text in articles.items():
-            (root / locale / f"{slug}.md").write_text(text, "utf-8")
-    index = tmp_path_factory.mktemp("golden-ix")
-    build_indexes(root, index, jobs=1)
-    with open_current(index) as ix:
+    with open_current(index_markdown(tmp_path_factory, "golden", CORPUS)) as ix:
         yield ix
 
 
