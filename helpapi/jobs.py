@@ -307,6 +307,18 @@ def submit_or_follow(
     return job, False
 
 
+def _follow_up_args(job: dict) -> tuple:
+    """A follow-up build of ``job``: corpus, locales (all), full (no), jobs, client, timeout."""
+    return (
+        job["corpus_dir"],
+        None,
+        False,
+        job.get("jobs", 0),
+        "follow-up of " + job["id"],
+        job.get("timeout", DEFAULT_TIMEOUT),
+    )
+
+
 def start_follow_up(index_dir: Path, job: dict) -> dict | None:
     """Called by a runner once its job is recorded finished: start the incremental build that
     writes made during the job asked for (:func:`submit_or_follow`), if any."""
@@ -317,17 +329,7 @@ def start_follow_up(index_dir: Path, job: dict) -> dict | None:
         if _active_job(index_dir) is not None:
             return None  # a job started meanwhile scans the corpus after those writes
         try:
-            return _start_locked(
-                index_dir,
-                folder,
-                job["corpus_dir"],
-                None,
-                False,
-                job.get("jobs", 0),
-                "follow-up of " + job["id"],
-                job.get("timeout", DEFAULT_TIMEOUT),
-                job.get("instance"),
-            )
+            return _start_locked(index_dir, folder, *_follow_up_args(job), job.get("instance"))
         except JobRunning:
             return None  # another instance's job took the lease: it scans after those writes
 
@@ -343,14 +345,7 @@ def _finish_with_follow_up(index_dir: Path, folder: Path, job: dict, save, beat)
     with _locked(folder / ".submit.lock"):
         if not (folder / PENDING).exists():
             return False
-        args = (
-            job["corpus_dir"],
-            None,
-            False,
-            job.get("jobs", 0),
-            "follow-up of " + job["id"],
-            job.get("timeout", DEFAULT_TIMEOUT),
-        )
+        args = _follow_up_args(job)
         follow_id = _new_job_id()
         follow_path = folder / f"{follow_id}.json"
         # Queued with no lease and no lock file yet: alive for LEGACY_GRACE (see _alive), the
