@@ -45,6 +45,11 @@ def corpus_index(tmp_path_factory) -> Path:
     return index_dir
 
 
+def md_article(title: str, body: str) -> str:
+    """A Markdown article with ``title`` as its front-matter title and its heading."""
+    return f"---\ntitle: {title}\n---\n# {title}\n\n{body}\n"
+
+
 def index_markdown(tmp_path_factory, name: str, corpus: dict) -> Path:
     """``corpus`` ({locale: {slug: markdown}}) written as files and indexed: the index folder."""
     root = tmp_path_factory.mktemp(f"{name}-corpus")

@@ -22,46 +22,42 @@ from helpapi.search import open_current
 from helpapi.search import search
 
 from .conftest import index_markdown
-
-
-def _md(title: str, body: str) -> str:
-    return f"---\ntitle: {title}\n---\n# {title}\n\n{body}\n"
-
+from .conftest import md_article
 
 LONG_TITLE = "Reset your password for a user account in Microsoft admin center today"
 
 CORPUS = {
     "en-US": {
         # The fragment as it stands, in a body.
-        "fragment-body": _md(
+        "fragment-body": md_article(
             "Mailbox limits", "When the calendar stops syncing on the phone, sign out and in again."
         ),
         # Every word of the fragment in a title, in another order.
-        "title-all": _md(
+        "title-all": md_article(
             "The phone calendar stops syncing on a laptop", "Open the app and check the account."
         ),
         # A title of twelve words typed whole (a long body: its own words score little there)
         # vs those words in order once in a short body.
-        "whole-title": _md(
+        "whole-title": md_article(
             LONG_TITLE, "Open the panel. " + " ".join(f"zapy{i}" for i in range(300))
         ),
-        "title-in-body": _md("Sign-in help", LONG_TITLE.lower() + "."),
+        "title-in-body": md_article("Sign-in help", LONG_TITLE.lower() + "."),
         # Other articles, so that the words are rare (BM25 scores as in a real index).
-        **{f"filler-{i}": _md(f"Filler {i}", f"zapx{i} note") for i in range(40)},
+        **{f"filler-{i}": md_article(f"Filler {i}", f"zapx{i} note") for i in range(40)},
     },
     "ja-JP": {
         # The fragment "Mac のインストール方法" twice in a body ...
-        "menu-body": _md(
+        "menu-body": md_article(
             "その他の設定", "Mac のインストール方法を説明します。Mac のインストール方法は簡単です。"
         ),
         # ... and its second unit only in a title ("Office のインストール方法").
-        "title-part": _md("Office のインストール方法", "Mac でも使えます。"),
+        "title-part": md_article("Office のインストール方法", "Mac でも使えます。"),
         # Four runs together, once, in a longer text ...
-        "runs-together": _md(
+        "runs-together": md_article(
             "ヘルプ一", "通話 録音 保存 共有を行います。" + "ほかの説明です。" * 20
         ),
         # ... and each of them six times, never together, in a short one.
-        "runs-apart": _md(
+        "runs-apart": md_article(
             "ヘルプ二", "通話と録音。" * 6 + "ほかの機能もあります。" + "保存と共有。" * 6
         ),
     },

@@ -23,27 +23,23 @@ from helpapi.search import open_current
 from helpapi.search import search
 
 from .conftest import index_markdown
+from .conftest import md_article
 from .whoosh_oracle import proximity_query
-
-
-def _md(title: str, body: str) -> str:
-    return f"---\ntitle: {title}\n---\n# {title}\n\n{body}\n"
-
 
 FRAGMENT = "Restaurer des fichiers ou des dossiers"
 
 CORPUS = {
     "fr-FR": {
         # The fragment as it stands, repeated "des" included, in a body ...
-        "fragment-body": _md(
+        "fragment-body": md_article(
             "Corbeille de OneDrive",
             "Vous pouvez restaurer des fichiers ou des dossiers supprimés depuis la corbeille.",
         ),
         # ... and every one of its words in a title, in another order.
-        "title-all": _md(
+        "title-all": md_article(
             "Dossiers ou fichiers : des outils pour restaurer", "Ouvrez le panneau et choisissez."
         ),
-        **{f"filler-{i}": _md(f"Note {i}", f"zapx{i} texte") for i in range(40)},
+        **{f"filler-{i}": md_article(f"Note {i}", f"zapx{i} texte") for i in range(40)},
     },
 }
 

@@ -21,10 +21,7 @@ from helpapi.indexer import build_indexes
 from helpapi.search import open_current
 from helpapi.search import search
 
-
-def _md(title: str, body: str) -> str:
-    return f"---\ntitle: {title}\n---\n# {title}\n\n{body}\n"
-
+from .conftest import md_article
 
 # locale -> (title, sentence, [other articles' (title, body)])
 CORPUS = {
@@ -125,9 +122,9 @@ def ix(tmp_path_factory):
     root = tmp_path_factory.mktemp("generalization-corpus")
     for locale, (title, sentence, others) in CORPUS.items():
         (root / locale).mkdir()
-        (root / locale / "target.md").write_text(_md(title, sentence), "utf-8")
+        (root / locale / "target.md").write_text(md_article(title, sentence), "utf-8")
         for i, (other_title, body) in enumerate(others):
-            (root / locale / f"other-{i}.md").write_text(_md(other_title, body), "utf-8")
+            (root / locale / f"other-{i}.md").write_text(md_article(other_title, body), "utf-8")
     index = tmp_path_factory.mktemp("generalization-ix")
     build_indexes(root, index, jobs=1)
     with open_current(index) as opened:

@@ -16,10 +16,7 @@ from helpapi.indexer import build_indexes
 from helpapi.search import open_current
 from helpapi.search import search
 
-
-def _md(title: str, body: str) -> str:
-    return f"---\ntitle: {title}\n---\n# {title}\n\n{body}\n"
-
+from .conftest import md_article
 
 # locale -> {slug: (title, body)}
 CORPUS = {
@@ -74,7 +71,7 @@ def ix(tmp_path_factory):
     for locale, articles in CORPUS.items():
         (root / locale).mkdir()
         for slug, (title, body) in articles.items():
-            (root / locale / f"{slug}.md").write_text(_md(title, body), "utf-8")
+            (root / locale / f"{slug}.md").write_text(md_article(title, body), "utf-8")
     index = tmp_path_factory.mktemp("quality-methods-ix")
     build_indexes(root, index, jobs=1)
     with open_current(index) as opened:

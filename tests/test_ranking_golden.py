@@ -18,62 +18,60 @@ from helpapi.search import open_current
 from helpapi.search import search
 
 from .conftest import index_markdown
-
-
-def _md(title: str, body: str) -> str:
-    return f"---\ntitle: {title}\n---\n# {title}\n\n{body}\n"
-
+from .conftest import md_article
 
 FILLER = " ".join(f"zapx{i:02}" for i in range(1, 41))
 
 CORPUS = {
     "en-US": {
         # TITLE_BOOST: the words in the title vs many times in the body.
-        "title-holds": _md("Install printer driver", "Open the settings page and choose add."),
-        "body-holds": _md(
+        "title-holds": md_article(
+            "Install printer driver", "Open the settings page and choose add."
+        ),
+        "body-holds": md_article(
             "Device setup guide",
             "The printer driver is needed. Update the printer driver first. "
             "A printer driver from the vendor works. Restart after the printer driver install.",
         ),
         # SAME_TITLE_BOOST: a query equal to a whole title.
-        "same-title": _md("Reset password", "Follow the steps to sign in again."),
-        "longer-title": _md(
+        "same-title": md_article("Reset password", "Follow the steps to sign in again."),
+        "longer-title": md_article(
             "Reset your password on a phone",
             "To reset password on a phone, open the app. Reset password again if needed. "
             "Reset password links expire. Reset password twice. Reset password once more. "
             "Reset password now.",
         ),
         # EXACT_BOOST: the words as typed vs the same words near each other, reordered.
-        "exact": _md(
+        "exact": md_article(
             "Options for storage",
             "Set a backup schedule for your files. Storage retention and space are shown.",
         ),
-        "reordered": _md("Storage plans", "Choose a schedule for each backup."),
+        "reordered": md_article("Storage plans", "Choose a schedule for each backup."),
         # Proximity (RERANK_DEPTH, PROXIMITY_SLOP_EXTRA): words four apart vs far apart.
-        "near": _md("Pointer devices", "Pair the mouse if it is wireless and charged."),
-        "far": _md(
+        "near": md_article("Pointer devices", "Pair the mouse if it is wireless and charged."),
+        "far": md_article(
             "Input hardware",
             "A mouse helps. Mouse pads too. Keep the desk clean and tidy, and the cables short "
             "and neat for everyone in the office today. "
             "Wireless keyboards, wireless headsets, wireless.",
         ),
         # Prefixes: MAX_PREFIX_EXPANSION (alone), PREFIX_EXACT_DOCS (with another word).
-        "config-a": _md("Edit files", "Edit the config file."),
-        "config-b": _md("Saved state", "The config is saved."),
-        "configure": _md("Router help", "Configure the router."),
-        "glossary-a": _md("Glossary one", FILLER),
-        "glossary-b": _md("Glossary two", FILLER),
-        "gadget-rare": _md("Gadget notes", "The gadget uses zapx99."),
-        "gadget-common": _md("Gadget tips", "Each gadget lists zapx01."),
+        "config-a": md_article("Edit files", "Edit the config file."),
+        "config-b": md_article("Saved state", "The config is saved."),
+        "configure": md_article("Router help", "Configure the router."),
+        "glossary-a": md_article("Glossary one", FILLER),
+        "glossary-b": md_article("Glossary two", FILLER),
+        "gadget-rare": md_article("Gadget notes", "The gadget uses zapx99."),
+        "gadget-common": md_article("Gadget tips", "Each gadget lists zapx01."),
         # Spelling correction: a long word two edits away.
-        "notification": _md("Notification settings", "Turn notification sounds off."),
+        "notification": md_article("Notification settings", "Turn notification sounds off."),
         # Relaxed pass: coordination, rarest units, one-typo words.
-        "toner-and-printer": _md("Supplies", "Put toner in the printer tray."),
-        "toner-only": _md("Toner", "Toner toner toner. Toner cartridge recycling."),
+        "toner-and-printer": md_article("Supplies", "Put toner in the printer tray."),
+        "toner-only": md_article("Toner", "Toner toner toner. Toner cartridge recycling."),
     },
     "de-DE": {
-        "drucker-titel": _md("Drucker einrichten", "Öffnen Sie die Einstellungen."),
-        "drucker-text": _md(
+        "drucker-titel": md_article("Drucker einrichten", "Öffnen Sie die Einstellungen."),
+        "drucker-text": md_article(
             "Geräte",
             "Den Drucker einrichten: Drucker einrichten ist leicht. "
             "Drucker einrichten dauert kurz. Noch einmal Drucker einrichten.",
@@ -81,19 +79,21 @@ CORPUS = {
     },
     "ja-JP": {
         # RUN_TITLE_BOOST: a no-space fragment in a title vs in a body, three times.
-        "run-title": _md("録画設定の変更", "ここで変更します。"),
-        "run-body": _md(
+        "run-title": md_article("録画設定の変更", "ここで変更します。"),
+        "run-body": md_article(
             "会議のヘルプ", "録画設定を開きます。録画設定を保存します。録画設定は重要です。"
         ),
         # MAX_RUN_CHARS: the fragment's characters, but not the fragment.
-        "run-scattered": _md("その他", "設定を確認してから録画します。"),
+        "run-scattered": md_article("その他", "設定を確認してから録画します。"),
         # RELAXED_SCALE: a fragment in a title vs in a body, with a second fragment no document
         # holds (relaxed pass). Coordination scales the relaxed score, not the title boost.
-        "scale-title": _md("音声メモ機能についての長い説明とその他の多くの話題", "ここです。"),
-        "scale-body": _md("その他の話", "音声メモ。" * 8),
+        "scale-title": md_article(
+            "音声メモ機能についての長い説明とその他の多くの話題", "ここです。"
+        ),
+        "scale-body": md_article("その他の話", "音声メモ。" * 8),
         # PROXIMITY_BOOST: two runs (split by a space) close together vs far apart.
-        "runs-near": _md("ヘルプ一", "通話録音を開始します。"),
-        "runs-far": _md(
+        "runs-near": md_article("ヘルプ一", "通話録音を開始します。"),
+        "runs-far": md_article(
             "ヘルプ二",
             "通話は便利です。通話の説明。通話を使う。ほかの機能もあります。さらに説明します。"
             "録音も使えます。録音の説明。録音する。",

@@ -16,10 +16,7 @@ from helpapi.indexer import build_indexes
 from helpapi.search import open_current
 from helpapi.search import search
 
-
-def _md(title: str, body: str) -> str:
-    return f"---\ntitle: {title}\n---\n# {title}\n\n{body}\n"
-
+from .conftest import md_article
 
 # locale -> (query word, the title about it, two titles holding the exact word in passing,
 # a body sentence holding the exact word once)
@@ -69,11 +66,11 @@ def ix(tmp_path_factory):
     root = tmp_path_factory.mktemp("single-word-corpus")
     for locale, (_word, about, passing, sentence) in CASES.items():
         (root / locale).mkdir()
-        (root / locale / "about.md").write_text(_md(about, sentence), "utf-8")
+        (root / locale / "about.md").write_text(md_article(about, sentence), "utf-8")
         for i, title in enumerate(passing):
             # The passing articles repeat the word: by the body alone they would win.
             body = f"{sentence} {title}. {sentence}"
-            (root / locale / f"passing-{i}.md").write_text(_md(title, body), "utf-8")
+            (root / locale / f"passing-{i}.md").write_text(md_article(title, body), "utf-8")
     index = tmp_path_factory.mktemp("single-word-ix")
     build_indexes(root, index, jobs=1)
     with open_current(index) as opened:
