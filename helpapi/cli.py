@@ -7,6 +7,7 @@ Settings come from defaults, then ``HELPAPI_*`` variables, then these options.
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -418,11 +419,14 @@ def rollup_cmd(index_dir, db):
     path = Path(db or s.get("ANALYTICS_DB") or default_db_path(s["INDEX_DIR"]))
     if not path.is_file():
         raise click.ClickException(f"no analytics database at {path}")
-    conn = connect(path)
     try:
-        stats = rollup.refresh(conn)
-    finally:
-        conn.close()
+        conn = connect(path)
+        try:
+            stats = rollup.refresh(conn)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:  # a damaged file, or another kind of file
+        raise click.ClickException(f"{path} is not an analytics database: {exc}") from exc
     if not stats["marked"] and not stats["recomputed"] and not stats["days_merged"]:
         click.echo(f"{path}: the rollup is up to date")
         return

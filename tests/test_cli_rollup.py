@@ -45,3 +45,11 @@ def test_a_missing_database_is_a_clear_error_and_creates_nothing(tmp_path):
     assert result.exit_code != 0
     assert "no analytics database" in result.output and str(db) in result.output
     assert not db.exists()
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
+    db = tmp_path / "analytics.sqlite3"
+    db.write_bytes(b"\x00garbage, not SQLite\xff" * 100)
+    result = CliRunner().invoke(main, ["insights", "rollup", "--db", str(db)])
+    assert result.exit_code == 1 and "not an analytics database" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
