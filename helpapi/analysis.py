@@ -535,6 +535,9 @@ def analyze(text: str, locale: str, chain: str = "words") -> list[dict]:
 # relative to the word): each distinct word goes through the real chain once, and the result
 # is reused. The chains stay the definition (queries use them; tests compare the two).
 _WORD_CACHE_LIMIT = 500_000
+# Longer words are analyzed each time, not kept: the limit above counts entries, and one word
+# may be as long as an article (a 2 MB run of letters, split into a million parts).
+_WORD_CACHE_MAX_CHARS = 64
 
 
 class _IndexWords:
@@ -563,7 +566,9 @@ class _IndexWords:
             raw = value[start:end]
             tokens = cache.get(raw)
             if tokens is None:
-                tokens = cache[raw] = self._word(raw)
+                tokens = self._word(raw)
+                if len(raw) <= _WORD_CACHE_MAX_CHARS:
+                    cache[raw] = tokens
             for text, rel in tokens:
                 append((text, pos, start + rel))
         return out
@@ -611,7 +616,9 @@ class _IndexStems:
                 gen = iter((token,))
                 for item in self._filters:
                     gen = item(gen)
-                got = cache[term] = tuple(t.text for t in gen)
+                got = tuple(t.text for t in gen)
+                if len(term) <= _WORD_CACHE_MAX_CHARS:
+                    cache[term] = got
             if len(got) == 1:
                 out.append(got[0])
             else:

@@ -389,7 +389,9 @@ def _plist(name, entries: list, lengths: list[int], fmt) -> list:
             if len(poses) == 1:
                 tail = one.get(poses[0])
                 if tail is None:
-                    tail = one[poses[0]] = dumps(poses, 2)
+                    tail = dumps(poses, 2)
+                    if poses[0] < _ONE_POSITION_MAX:  # bounded: a huge article has huge ones
+                        one[poses[0]] = tail
                 value = head + tail
             else:
                 value = _encode_positions(poses)
@@ -400,6 +402,7 @@ def _plist(name, entries: list, lengths: list[int], fmt) -> list:
 
 # {position: the pickle of [position]}, the tail of a one-position posting's value bytes.
 _ONE_POSITION: dict[int, bytes] = {}
+_ONE_POSITION_MAX = 65536
 _ONE_HEAD = pack_uint(1)
 
 

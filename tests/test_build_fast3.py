@@ -71,3 +71,33 @@ def test_pool_starts_bigram_locales_before_larger_spaced_ones(tmp_path):
         (tmp_path / locale / "a.md").write_bytes(b"x" * size)
     order = sorted(["de-DE", "ja-JP", "sv-SE"], key=lambda loc: -_locale_cost(tmp_path, loc))
     assert order == ["ja-JP", "de-DE", "sv-SE"]
+
+
+def test_a_huge_word_is_analyzed_like_the_chain_but_not_kept():
+    """The per-word caches count entries: a word as long as an article (hostile corpus) is
+    analyzed each time instead of kept, split parts and all."""
+    from helpapi import analysis
+
+    word = "a." * 5000 + "b"
+    text = f"short {word} short"
+    fast = index_words("de-DE")
+    got = fast(text)
+    chain = words_analyzer("de-DE")(text, positions=True, chars=True, mode="index")
+    assert got == [(t.text, t.pos, t.endchar) for t in chain]
+    assert "short" in fast._cache and word not in fast._cache
+    assert all(len(k) <= analysis._WORD_CACHE_MAX_CHARS for k in fast._cache)
+    stems = index_stems("de-DE")
+    stems(["x" * 500, "kurz"])
+    assert "kurz" in stems._cache and "x" * 500 not in stems._cache
+
+
+def test_one_position_pickles_are_kept_for_small_positions_only():
+    from whoosh.formats import Positions
+
+    from helpapi import whoosh_writer
+
+    fmt = Positions()
+    far = whoosh_writer._ONE_POSITION_MAX + 5
+    out = whoosh_writer._plist("text", [(0, 1.0, [far]), (1, 1.0, [3])], [7, 9], fmt)
+    assert [v for _, _, v, _ in out] == [fmt.encode([far]), fmt.encode([3])]
+    assert far not in whoosh_writer._ONE_POSITION and 3 in whoosh_writer._ONE_POSITION
