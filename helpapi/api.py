@@ -143,11 +143,15 @@ def _with_language(resp, locale: str):
 # when full (ids come from the index, but every generation may add new ones).
 _article_urls: dict[tuple[str, str, str], str] = {}
 MAX_CACHED_URLS = 65536
+MAX_CACHED_SCRIPT_NAME = 256
 
 
 def _article_url(ident: str, locale: str) -> str:
     """``url_for("api.article_view", ident=..., locale=...)``, remembered."""
-    key = (request.environ.get("SCRIPT_NAME", ""), ident, locale)
+    script = request.environ.get("SCRIPT_NAME", "")
+    if len(script) > MAX_CACHED_SCRIPT_NAME:  # not kept: a long prefix would make entries big
+        return url_for("api.article_view", ident=ident, locale=locale)
+    key = (script, ident, locale)
     url = _article_urls.get(key)
     if url is None:
         if len(_article_urls) >= MAX_CACHED_URLS:
@@ -225,21 +229,20 @@ def _record_search(
     normalized: str | None,
     loc: Resolved,
     body: dict,
-    refines: str | None = None,
-    recorder=None,
+    refines: str | None,
+    recorder,
 ) -> str:
     """Queue the analytics row, count the metrics, note the access log fields; the query id."""
     query_id = new_query_id()
     served, total = body["locale"], body["total"]
     g.search = {"locale": served, "hits": total, "zero": total == 0, "q": q}
     metrics.observe_search(served, loc.requested, total, body["fallback"])
-    recorder = recorder or get_recorder()
     if not recorder.enabled:
         return query_id  # analytics off: no row to build
     recorder.record_search(
         {
             "query_id": query_id,
-            "query": normalize_query(q) if normalized is None else normalized,
+            "query": normalized,  # computed by the caller whenever the recorder is on
             "requested_locale": loc.requested,
             "locale": served,
             "fallback": body["fallback"],

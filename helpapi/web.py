@@ -191,8 +191,8 @@ def _security_headers(resp) -> None:
     headers = resp.headers
     headers["X-Content-Type-Options"] = NOSNIFF
     if "Content-Security-Policy" not in headers:
-        # resp.mimetype, without building its parsed-options dict.
-        mimetype = headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        # What resp.mimetype answers (case kept, as werkzeug does), read straight off the header.
+        mimetype = headers.get("Content-Type", "").split(";", 1)[0].strip()
         headers["Content-Security-Policy"] = (
             _DEFAULT_PAGE_CSP if mimetype == "text/html" else API_CSP
         )

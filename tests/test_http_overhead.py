@@ -206,3 +206,27 @@ def test_access_line_is_the_request_and_names_this_module(make, caplog):
     line = json.loads(record.getMessage())
     assert line["rid"] == "abc" and line["route"] == "/v1/search" and line["status"] == 200
     assert record.levelno == logging.INFO and record.pathname.endswith("web.py")
+
+
+def test_a_long_mount_prefix_is_followed_but_not_remembered(make):
+    from helpapi import api
+
+    client = make(RESULT_CACHE_SIZE=0).test_client()
+    prefix = "/" + "p" * 1000
+    hits = client.get(
+        "/v1/search?q=Outlook&locale=de-DE", base_url="http://localhost" + prefix
+    ).get_json()["results"]
+    assert hits and all(h["url"].startswith(prefix + "/v1/articles/") for h in hits)
+    assert not any(key[0] == prefix for key in api._article_urls)
+
+
+def test_the_csp_follows_the_content_type_as_werkzeug_reads_it():
+    from werkzeug.wrappers import Response
+
+    from helpapi import web
+
+    for ctype in ("text/html; charset=utf-8", "Text/HTML", "application/json"):
+        resp = Response("x", headers={"Content-Type": ctype})
+        web._security_headers(resp)
+        page = resp.mimetype == "text/html"
+        assert (resp.headers["Content-Security-Policy"] == web.API_CSP) is not page, ctype
