@@ -138,8 +138,8 @@ def _parse_locale(
     for done, (slug, path) in enumerate(paths, 1):
         try:
             data = read_bytes(path, corpus_dir, max_bytes)
-            stats.manifest[slug] = content_hash(data)
-            article = cache.article(slug, data, path) if cache is not None else None
+            digest = stats.manifest[slug] = content_hash(data)
+            article = cache.article(slug, data, path, digest) if cache is not None else None
             if article is None:
                 article = parse_article(path, locale, slug, data)
                 if cache is not None:
@@ -181,8 +181,9 @@ class _Cache:
         self.hits = 0
         self.identity: dict[str, str] = {}  # slug -> what decided its document (file + link)
 
-    def article(self, slug: str, data: bytes, path) -> Article | None:
-        key = self._key[slug] = article_cache.file_key(data, path)
+    def article(self, slug: str, data: bytes, path, digest: str | None = None) -> Article | None:
+        # ``digest``: content_hash(data), the same SHA-1 the key is made of.
+        key = self._key[slug] = article_cache.file_key(data, path, digest)
         entry = self.old.get(slug)
         if entry is None or entry[0] != key:
             return None
@@ -423,14 +424,39 @@ def _index_caches_cleared():
 
 @contextlib.contextmanager
 def _cyclic_gc_paused():
-    """The cyclic garbage collector off inside the block (as it was, after)."""
+    """The cyclic garbage collector off inside the block (as it was, after).
+
+    In a process that keeps its builds' objects until it exits (:func:`keep_until_exit`),
+    they are frozen first: the collector would otherwise walk all of them at its next pass.
+    """
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if _kept is not None:
+            gc.freeze()
         if was:
             gc.enable()
+
+
+# Set by keep_until_exit(): the objects of finished locale builds, never freed.
+_kept: list | None = None
+
+
+def keep_until_exit() -> None:
+    """Keep each locale build's working objects (postings, the writer's tables: about a
+    million tuples and lists per 3,000 articles) alive until the process ends, instead of
+    freeing them one by one when the build returns (about 0.45 s of CPU on corpus-scale de-DE,
+    spent before the new generation could be switched in).
+
+    Only for a process that ends with ``os._exit`` once its work is recorded: a reindex job's
+    runner (:mod:`helpapi.jobs`), where nothing else would use the memory. Its files are
+    written and closed as always; only the freeing of memory is left to the kernel.
+    """
+    global _kept
+    if _kept is None:
+        _kept = []
 
 
 def _build_locale(
@@ -537,6 +563,10 @@ def _build_locale(
         stats.cached = cache.hits
         cache.old = {}  # its memory back before the new file is assembled
         cache.write()
+    if _kept is not None:
+        # Freed by the process's exit, not here (see keep_until_exit).
+        kept = (recorder, writer, labels, shown, touched, before, cache, reused, ix, articles)
+        _kept.append(kept)
     stats.seconds = time.perf_counter() - started
     return stats
 
