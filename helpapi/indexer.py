@@ -122,13 +122,17 @@ def _parse_locale(
     progress: Progress | None,
     max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
     cache: _Cache | None = None,
+    hashes: dict[str, str] | None = None,
 ):
     """Yield parsed articles of one locale, recording repairs and rejects in ``stats``.
 
     A file that fails in any way (unreadable, a link out of the corpus, too big, or an error
     while parsing, MemoryError and RecursionError included) is rejected with its path and the
     reason, and the build goes on. With a ``cache``, an article whose file is unchanged is
-    taken from it instead of parsed (see :class:`_Cache`).
+    taken from it instead of parsed (see :class:`_Cache`). ``hashes`` (``{slug: content
+    hash}``, as the incremental plan read the files moments before) lets a cached article be
+    taken by that hash without reading its file again; the manifest then records that hash,
+    so it and the article stay one snapshot of the file (a later change is the next build's).
     """
     links: list[tuple[str, str]] = []
     paths = list(iter_article_paths(corpus_dir / locale, corpus_dir, links))
@@ -137,9 +141,15 @@ def _parse_locale(
         stats.errors.append((path, reason))
     for done, (slug, path) in enumerate(paths, 1):
         try:
-            data = read_bytes(path, corpus_dir, max_bytes)
-            digest = stats.manifest[slug] = content_hash(data)
-            article = cache.article(slug, data, path, digest) if cache is not None else None
+            known = hashes.get(slug) if hashes and cache is not None else None
+            # "" is a file the plan could not read: read (and reject) it here.
+            article = cache.article(slug, None, path, known) if known else None
+            if article is not None:
+                stats.manifest[slug] = known
+            else:
+                data = read_bytes(path, corpus_dir, max_bytes)
+                digest = stats.manifest[slug] = content_hash(data)
+                article = cache.article(slug, data, path, digest) if cache is not None else None
             if article is None:
                 article = parse_article(path, locale, slug, data)
                 if cache is not None:
@@ -181,8 +191,11 @@ class _Cache:
         self.hits = 0
         self.identity: dict[str, str] = {}  # slug -> what decided its document (file + link)
 
-    def article(self, slug: str, data: bytes, path, digest: str | None = None) -> Article | None:
-        # ``digest``: content_hash(data), the same SHA-1 the key is made of.
+    def article(
+        self, slug: str, data: bytes | None, path, digest: str | None = None
+    ) -> Article | None:
+        # ``digest``: content_hash(data), the same SHA-1 the key is made of (``data`` is
+        # then not needed: None when the file was not read again).
         key = self._key[slug] = article_cache.file_key(data, path, digest)
         entry = self.old.get(slug)
         if entry is None or entry[0] != key:
@@ -380,6 +393,7 @@ def build_locale(
     sources_parsed: list[SourceRef] | None = None,
     cache_dir: str | None = None,
     previous: dict[str, str] | None = None,
+    hashes: dict[str, dict[str, str]] | None = None,
 ) -> LocaleStats:
     """Write the index of one locale into ``out_dir/<locale>``.
 
@@ -393,6 +407,9 @@ def build_locale(
     to the verified folder of their serving index: when this locale's holds the same articles
     in the same order, the Whoosh postings of the terms no changed article holds are copied
     from it (:class:`helpapi.whoosh_writer.SegmentReuse`; the segment is a fresh build's).
+    ``hashes`` maps locales to ``{slug: content hash}`` as an incremental plan just read
+    them (:attr:`helpapi.incremental.Plan.hashes`): a cached article is then taken by its
+    hash without reading its file a second time.
     """
     # The build makes millions of small tuples and lists that live until it ends: each
     # collection of the cyclic garbage collector walks all of them (a third of the recorder's
@@ -409,6 +426,7 @@ def build_locale(
             sources_parsed=sources_parsed,
             cache_dir=cache_dir,
             previous=previous,
+            hashes=hashes,
         )
 
 
@@ -470,6 +488,7 @@ def _build_locale(
     sources_parsed: list[SourceRef] | None = None,
     cache_dir: str | None = None,
     previous: dict[str, str] | None = None,
+    hashes: dict[str, dict[str, str]] | None = None,
 ) -> LocaleStats:
     started = time.perf_counter()
     corpus = Path(corpus_dir)
@@ -489,7 +508,8 @@ def _build_locale(
         catalog = SourceCatalog.of(source_locale, sources_parsed) if sources_parsed else None
         if cache_dir is not None:
             cache = _Cache(cache_dir, locale)
-        articles = _parse_locale(corpus, locale, stats, progress, max_article_bytes, cache)
+        known = (hashes or {}).get(locale)
+        articles = _parse_locale(corpus, locale, stats, progress, max_article_bytes, cache, known)
         linked = _linked(articles, catalog)
     recorder = memindex.Recorder()
     labels = facets.Collector()  # filters, facet counts, sort=updated (helpapi.facets)
@@ -710,6 +730,7 @@ def build_indexes(
                 if loc not in plan.damaged and (gen / loc).is_dir()
             }
         wanted = [loc for loc in plan.locales if locales is None or loc in locales]
+        options["hashes"] = plan.hashes
         if not wanted and not plan.removed:
             serving = generations.current_generation(index_dir)
             return BuildReport(

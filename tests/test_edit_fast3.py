@@ -20,6 +20,8 @@ from helpapi import indexer
 from helpapi import jobs
 from helpapi import lease as leases
 from helpapi.indexer import build_indexes
+from helpapi.search import open_current
+from helpapi.search import search
 
 from .test_edit_fast2 import _corpus
 from .test_edit_fast2 import _count
@@ -165,3 +167,78 @@ def test_runner_fast_exit_leaves_everything_recorded(tmp_path):
         assert json.loads((gen / "de-DE" / indexer.DOCS_FILE).read_text("utf-8"))["docs"]
         assert len(article_cache.load(index, "de-DE")) == len(meta["locales"]["de-DE"]["manifest"])
         first = done["generation"]
+
+
+def test_unchanged_files_are_not_read_again_after_the_plan(tmp_path, monkeypatch):
+    """The plan has just read and hashed every file: the build takes the cached articles by
+    those hashes and reads only the edited file."""
+    corpus, index = _corpus(tmp_path), tmp_path / "index"
+    build_indexes(corpus, index, jobs=1)
+    edited = _edit(corpus, 4, "Nureinmalgelesenwort")
+    read = []
+    real = indexer.read_bytes
+
+    def counted(path, *args, **kwargs):
+        read.append(str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(indexer, "read_bytes", counted)
+    report = build_indexes(corpus, index, jobs=1, incremental=True)
+    assert read == [str(edited)]
+    stats = report.locales["de-DE"]
+    assert stats.cached == N_FILES(corpus) - 1
+    # The manifest holds every file's hash, as a build that read them all would.
+    from helpapi.incremental import scan_manifest
+
+    assert stats.manifest == scan_manifest(corpus / "de-DE")
+    # And the next plan finds nothing to do.
+    assert build_indexes(corpus, index, jobs=1, incremental=True).switched is False
+
+
+def N_FILES(corpus) -> int:  # noqa: N802
+    return len(list((corpus / "de-DE").glob("*.md")))
+
+
+def test_a_file_changed_between_plan_and_build_is_the_next_builds(tmp_path, monkeypatch):
+    """The build keeps the plan's snapshot of an unchanged file (its cached article and the
+    plan's hash together); a change made meanwhile is found and built by the next job."""
+    from helpapi import incremental
+
+    corpus, index = _corpus(tmp_path), tmp_path / "index"
+    build_indexes(corpus, index, jobs=1)
+    _edit(corpus, 2, "Planwort")
+    late = sorted((corpus / "de-DE").glob("*.md"))[9]
+    real = incremental.plan_changes
+
+    def plan_then_write(*args, **kwargs):
+        plan = real(*args, **kwargs)
+        _edit(corpus, 9, "Spaetwort")  # written while the job runs (ingestion API)
+        return plan
+
+    monkeypatch.setattr(indexer, "plan_changes", plan_then_write)
+    report = build_indexes(corpus, index, jobs=1, incremental=True)
+    monkeypatch.setattr(indexer, "plan_changes", real)
+    slug = late.stem
+    assert (
+        report.locales["de-DE"].manifest[slug] != incremental.scan_manifest(corpus / "de-DE")[slug]
+    )
+    again = build_indexes(corpus, index, jobs=1, incremental=True)
+    assert again.switched and again.changes["de-DE"]["updated"] == 1
+    assert again.locales["de-DE"].manifest == incremental.scan_manifest(corpus / "de-DE")
+    ixset = open_current(index)
+    try:
+        hits = search(ixset, "Spaetwort", "de-DE", limit=5)
+    finally:
+        ixset.close()
+    assert [h["slug"] for h in hits["results"]] == [slug]
+
+
+def test_a_file_the_plan_could_not_read_is_still_rejected_with_its_reason(tmp_path):
+    corpus, index = _corpus(tmp_path), tmp_path / "index"
+    build_indexes(corpus, index, jobs=1)
+    bad = sorted((corpus / "de-DE").glob("*.md"))[6]
+    bad.write_bytes(b"# T\n\n" + b"x" * 5000)
+    report = build_indexes(corpus, index, jobs=1, incremental=True, max_article_bytes=1000)
+    stats = report.locales["de-DE"]
+    assert stats.rejected >= 1
+    assert any(bad.name in path for path, _ in stats.errors)
