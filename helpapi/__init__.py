@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import logging
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from .config import SettingsError
 from .config import check_settings
 from .config import load_settings
 from .config import unknown_variables
 
+if TYPE_CHECKING:
+    from flask import Flask
+
 __all__ = ["SettingsError", "create_app"]
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the Flask app: settings (defaults -> HELPAPI_* -> test_config), routes, errors."""
+    # Imported here, not at the top: a reindex job's runner (``python -m helpapi.jobs``)
+    # imports this package but never serves, and Flask is a sixth of its start-up CPU.
+    from flask import Flask
+
     app = Flask(__name__, static_folder=None)
     # A bad value, a short admin token or a default locale that is not indexed stops start-up.
     app.config.update(check_settings(load_settings(overrides=test_config)))

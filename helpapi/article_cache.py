@@ -76,10 +76,14 @@ def cache_path(index_dir, locale: str) -> Path:
     return Path(index_dir) / DIRNAME / f"{locale}.cache"
 
 
-def file_key(data: bytes, path) -> str:
-    """An article file's key: its bytes' hash and its kind (the extension decides the parser)."""
+def file_key(data: bytes, path, digest: str | None = None) -> str:
+    """An article file's key: its bytes' hash and its kind (the extension decides the parser).
+
+    ``digest``: the SHA-1 hex digest of ``data`` when the caller already has it (the build's
+    manifest hash, :func:`helpapi.corpus.content_hash`), so the bytes are hashed once.
+    """
     kind = "html" if str(path).lower().endswith((".html", ".htm")) else "md"
-    return f"{hashlib.sha1(data).hexdigest()}:{kind}"
+    return f"{digest or hashlib.sha1(data).hexdigest()}:{kind}"
 
 
 def link_key(article) -> str:

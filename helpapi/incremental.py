@@ -37,6 +37,9 @@ class Plan:
     # The serving generation whose locales (those not in ``damaged``) were verified against
     # their checksums: a rebuilt locale may reuse its previous segment's bytes.
     verified: str | None = None
+    # locale -> {slug: content hash} of its files as this plan read them: the build takes an
+    # unchanged article from the article cache by this hash, without reading its file again.
+    hashes: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -116,8 +119,9 @@ def plan_changes(
     if source_changed:
         changes[source_locale] = source_diff
         english = True
+    hashes = {}
     for loc in available:
-        new = scan_manifest(corpus_dir / loc, max_bytes)
+        new = hashes[loc] = scan_manifest(corpus_dir / loc, max_bytes)
         before = old.get(loc, {}).get("manifest")
         if loc in damaged and before is not None:
             rebuild.append(loc)
@@ -146,4 +150,4 @@ def plan_changes(
         english = True
     if english:
         rebuild.append(ENGLISH)
-    return Plan(rebuild, changes, removed, damaged, serving)
+    return Plan(rebuild, changes, removed, damaged, serving, hashes)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -67,6 +68,10 @@ EXPIRED = (
     " (its build process died or its host is unreachable)"
 )
 LOST = "the build lease was taken over by another instance"
+# True in the runner process only (``python -m helpapi.jobs``): the build's objects are kept
+# until the process ends with ``os._exit`` rather than freed one by one (a run in-process, a
+# test, keeps the usual freeing).
+EXIT_FAST = False
 
 
 class JobRunning(Exception):
@@ -802,6 +807,8 @@ def _run_job(index_dir: Path, folder: Path, path: Path, job: dict, beat) -> int:
     from . import indexer
     from .config import load_settings
 
+    if EXIT_FAST:
+        indexer.keep_until_exit()
     job.update(status="running", started=time.time(), pid=os.getpid())
     state = threading.Lock()  # one writer of the job file at a time: main thread or watchdog
     # start -> build -> done; SIGTERM before "done" unwinds the build ("stopping").
@@ -985,8 +992,24 @@ def cli_build_lease(index_dir: Path, corpus_dir: Path, build_jobs: int = 0):
 
 
 if __name__ == "__main__":
-    _code = run(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else None)
-    from .metrics import observe_reindex_job  # the duration histogram (README "/metrics")
+    # The runner. Once the job is recorded it ends at once with os._exit: everything it leaves
+    # is written by then (the job record, the generation and CURRENT, the article cache, the
+    # metrics file: each written and closed, or renamed in; the lease released). What is
+    # skipped is freeing the build's memory object by object (kept until now, see
+    # helpapi.indexer.keep_until_exit) and the interpreter's teardown.
+    EXIT_FAST = True
+    try:
+        _code = run(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else None)
+        from .metrics import observe_reindex_job  # the duration histogram (README "/metrics")
 
-    observe_reindex_job(Path(sys.argv[1]), sys.argv[2])
-    sys.exit(_code)
+        observe_reindex_job(Path(sys.argv[1]), sys.argv[2])
+    except SystemExit as _exit:
+        _code = _exit.code if isinstance(_exit.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+        _code = 1
+    logging.shutdown()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(_code)
