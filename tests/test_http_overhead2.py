@@ -98,3 +98,79 @@ def test_locale_tuple_is_the_sorted_locales_and_follows_close(make):
     assert ixset.locale_tuple is ixset.locale_tuple  # sorted once
     ixset.close()
     assert ixset.locale_tuple == () == tuple(ixset.locales)
+
+
+def _gunicorn_logger(tmp_path, monkeypatch, **settings):
+    """The logger gunicorn makes from gunicorn.conf.py (plus ``settings``)."""
+    import runpy
+    from pathlib import Path
+
+    from gunicorn.config import Config
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # the conf file's own folder
+    conf = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    cfg = Config()
+    for key in ("accesslog", "logconfig_dict", "logger_class"):
+        cfg.set(key, conf[key])
+    for key, value in settings.items():
+        cfg.set(key, value)
+    return cfg.logger_class(cfg)
+
+
+class _Resp:
+    status = "200 OK"
+    status_code = 200
+    headers = [("Content-Type", "application/json")]
+    response_length = 15
+    sent = 15
+
+
+_ENV = {
+    "REMOTE_ADDR": "127.0.0.1",
+    "RAW_URI": "/healthz",
+    "SERVER_PROTOCOL": "HTTP/1.1",
+    "REQUEST_METHOD": "GET",
+    "PATH_INFO": "/healthz",
+    "QUERY_STRING": "",
+}
+
+
+class _Req:
+    headers = [("USER-AGENT", "wrk")]
+    method, path, query, version, uri = "GET", "/healthz", "", (1, 1), "/healthz"
+
+
+def test_gunicorn_builds_no_access_line_that_nothing_writes(tmp_path, monkeypatch):
+    import datetime
+
+    from helpapi import runtime
+
+    logger = _gunicorn_logger(tmp_path, monkeypatch)
+    assert isinstance(logger, runtime.Logger) and not logger.writes_access
+
+    def atoms(*args):
+        raise AssertionError("the access line was built")
+
+    monkeypatch.setattr(logger, "atoms", atoms)
+    env = dict(_ENV)
+    logger.access(_Resp(), _Req(), env, datetime.timedelta(milliseconds=1))
+
+
+def test_gunicorn_access_log_still_written_when_asked_for(tmp_path, monkeypatch):
+    import datetime
+    import logging
+
+    path = tmp_path / "access.log"
+    logger = _gunicorn_logger(tmp_path, monkeypatch, accesslog=str(path))
+    try:
+        assert logger.writes_access
+        env = dict(_ENV)
+        logger.access(_Resp(), _Req(), env, datetime.timedelta(milliseconds=1))
+        for handler in logger.access_log.handlers:
+            handler.flush()
+        assert '"GET /healthz HTTP/1.1" 200' in path.read_text()
+    finally:
+        for handler in list(logger.access_log.handlers):
+            handler.close()
+            logger.access_log.removeHandler(handler)
+        logging.getLogger("gunicorn.access").handlers.clear()
