@@ -56,6 +56,8 @@ control_socket_disable = True
 # index file handles; each worker opens the serving generation itself (post_worker_init).
 preload_app = True
 accesslog = None  # helpapi logs one structured line per request itself (logger helpapi.access)
+# ... and gunicorn's own line is not even built while nothing writes it (see runtime.Logger).
+logger_class = "helpapi.runtime.Logger"
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import time
 
+import orjson
 from flask import Blueprint
 from flask import current_app
 from flask import g
@@ -18,7 +19,6 @@ from . import controls
 from . import controls_web
 from . import facets
 from . import metrics
-from .analytics import get_recorder
 from .analytics import new_query_id
 from .errors import InvalidParameter
 from .errors import NotFound
@@ -41,8 +41,8 @@ bp = Blueprint("api", __name__)
 MAX_ANALYZE_LENGTH = 4096
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
+def _int_arg(name: str, default: int, low: int, high: int, params=None) -> int:
+    raw = (request.args if params is None else params).get(name)
     if raw is None or raw == "":
         return default
     try:
@@ -54,8 +54,8 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
-def _bool_arg(name: str) -> bool:
-    raw = request.args.get(name, "").strip().lower()
+def _bool_arg(name: str, params=None) -> bool:
+    raw = (request.args if params is None else params).get(name, "").strip().lower()
     if raw in ("", "0", "false", "no"):
         return False
     if raw in ("1", "true", "yes"):
@@ -63,8 +63,8 @@ def _bool_arg(name: str) -> bool:
     raise InvalidParameter(name, "must be true or false")
 
 
-def _text_arg(name: str, max_length: int) -> str:
-    value = request.args.get(name, "").strip()
+def _text_arg(name: str, max_length: int, params=None) -> str:
+    value = (request.args if params is None else params).get(name, "").strip()
     if not value:
         raise InvalidParameter(name, "is required and must not be empty")
     if len(value) > max_length:
@@ -83,10 +83,10 @@ def _known_facets(setting: str) -> dict[str, str]:
     return facets.short_names(tuple(k.strip() for k in setting.split(",") if k.strip()))
 
 
-def _scope() -> facets.Scope:
+def _scope(params=None) -> facets.Scope:
     """The request's ``filter``, ``facets`` and ``sort`` (helpapi.facets); 400 when bad."""
     args = request.args
-    if not any(name in args for name in _SCOPE_PARAMS):
+    if not any(name in (args if params is None else params) for name in _SCOPE_PARAMS):
         return _PLAIN_SCOPE
     try:
         return facets.parse_scope(
@@ -112,17 +112,24 @@ def _negotiate(param, accept, available: tuple, default: str) -> Resolved:
     return _cached_resolve(param, accept, available, default)
 
 
-def _locale() -> Resolved:
-    """Negotiate the locale of this request (``?locale=``, Accept-Language, default)."""
-    param = request.args.get("locale")
+def _locale(params=None, ixset=None, cfg=None) -> Resolved:
+    """Negotiate the locale of this request (``?locale=``, Accept-Language, default).
+
+    ``params`` (the first value of each query parameter), ``ixset`` and ``cfg`` are the
+    request's, when the caller has them already (each is a context lookup otherwise).
+    """
+    param = (request.args if params is None else params).get("locale")
     if param is not None and len(param) > MAX_TAG_LENGTH:
         raise InvalidParameter("locale", f"must be at most {MAX_TAG_LENGTH} characters")
+    if ixset is None:
+        ixset = get_indexes()
     try:
         return _negotiate(
             param,
-            request.headers.get("Accept-Language"),
-            tuple(get_indexes().locales),
-            current_app.config["DEFAULT_LOCALE"],
+            # request.headers.get("Accept-Language"), without building the environ key.
+            request.environ.get("HTTP_ACCEPT_LANGUAGE"),
+            ixset.locale_tuple,
+            (current_app.config if cfg is None else cfg)["DEFAULT_LOCALE"],
         )
     except BadLocale:
         raise InvalidParameter("locale", "is not a well-formed language tag (like de-DE)") from None
@@ -146,9 +153,11 @@ MAX_CACHED_URLS = 65536
 MAX_CACHED_SCRIPT_NAME = 256
 
 
-def _article_url(ident: str, locale: str) -> str:
-    """``url_for("api.article_view", ident=..., locale=...)``, remembered."""
-    script = request.environ.get("SCRIPT_NAME", "")
+def _article_url(ident: str, locale: str, script: str | None = None) -> str:
+    """``url_for("api.article_view", ident=..., locale=...)``, remembered; ``script`` is the
+    request's ``SCRIPT_NAME`` (looked up when not given)."""
+    if script is None:
+        script = request.environ.get("SCRIPT_NAME", "")
     if len(script) > MAX_CACHED_SCRIPT_NAME:  # not kept: a long prefix would make entries big
         return url_for("api.article_view", ident=ident, locale=locale)
     key = (script, ident, locale)
@@ -164,21 +173,25 @@ def _article_url(ident: str, locale: str) -> str:
 def search_view():
     """Full-text search in one locale, with English fallback."""
     cfg = current_app.config
-    q = _text_arg("q", cfg["MAX_QUERY_LENGTH"])
-    limit = _int_arg("limit", 10, 1, cfg["MAX_LIMIT"])
-    offset = _int_arg("offset", 0, 0, cfg["MAX_OFFSET"])
-    prefix = _bool_arg("prefix")
-    refines = _query_id_arg("refines")
-    loc = _locale()
+    # The first value of each parameter, as request.args.get answers, in a plain dict: a
+    # MultiDict lookup of an absent parameter raises and catches a KeyError (four a search).
+    params = request.args.to_dict()
+    q = _text_arg("q", cfg["MAX_QUERY_LENGTH"], params)
+    limit = _int_arg("limit", 10, 1, cfg["MAX_LIMIT"], params)
+    offset = _int_arg("offset", 0, 0, cfg["MAX_OFFSET"], params)
+    prefix = _bool_arg("prefix", params)
+    refines = _query_id_arg("refines", params)
+    loc = _locale(params, cfg=cfg)
     ixset = get_indexes()
-    recorder = get_recorder()
-    cache = get_cache()
+    extensions = current_app.extensions
+    recorder = extensions["helpapi.analytics"]  # analytics.get_recorder()
+    cache = extensions["helpapi.cache"]  # service.get_cache()
     # Case and spacing variants of one query share an entry (they get the same answer). Only
     # the cache and the analytics row use it: neither on, no need to compute it.
     normalized = normalize_query(q) if cache.size or recorder.enabled else None
     # Synonyms and rules in force (helpapi.controls): their version keeps cached answers fresh.
     config = controls_web.current()
-    scope = _scope()
+    scope = _scope(params)
     answer = None
     if cache.size:
         key = (ixset.name, loc.locale, normalized, limit, offset, prefix, config.version)
@@ -191,8 +204,9 @@ def search_view():
         answer = search(
             ixset, q, loc.locale, limit=limit, offset=offset, prefix=prefix, run=run, scope=scope
         )
+        script = request.environ.get("SCRIPT_NAME", "")
         for hit in answer["results"]:
-            hit["url"] = _article_url(hit["id"], hit["locale"])
+            hit["url"] = _article_url(hit["id"], hit["locale"], script)
         if cache.size:
             cache.put(key, answer)
     body = {
@@ -211,12 +225,16 @@ def search_view():
     if "facets" in answer:
         body["facets"] = answer["facets"]
     body["query_id"] = _record_search(q, normalized, loc, body, refines, recorder)
-    return _with_language(jsonify(body), answer["locale"])
+    # jsonify(body), less its argument handling: orjson's bytes straight into the response.
+    resp = current_app.response_class(
+        orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), mimetype="application/json"
+    )
+    return _with_language(resp, answer["locale"])
 
 
-def _query_id_arg(name: str) -> str | None:
+def _query_id_arg(name: str, params=None) -> str | None:
     """An optional ``query_id`` of an earlier search (README "Search analytics")."""
-    raw = request.args.get(name, "").strip()
+    raw = (request.args if params is None else params).get(name, "").strip()
     if not raw:
         return None
     if len(raw) > 64 or not (raw.isascii() and raw.isalnum()):

@@ -194,6 +194,15 @@ class IndexSet:
         """Indexed (served) locale codes, sorted (none of them is opened by asking)."""
         return sorted(self.indexes)
 
+    @property
+    def locale_tuple(self) -> tuple[str, ...]:
+        """:attr:`locales` as a tuple, sorted once per set of served locales (every search
+        negotiates against it; :meth:`close` empties the set)."""
+        found = getattr(self, "_locale_tuple", None)
+        if found is None or found[0] is not self.indexes:
+            found = self._locale_tuple = (self.indexes, tuple(sorted(self.indexes)))
+        return found[1]
+
     def article_count(self, locale: str) -> int:
         """Articles indexed in ``locale``."""
         return self.info[locale]["articles"]
