@@ -779,6 +779,10 @@ def stands_as_typed(poslists: list, seq: list[int]) -> bool:
     return True
 
 
+def _span_length(probe: tuple[int, int, int]) -> int:
+    return probe[2] - probe[1]
+
+
 def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, float]:
     """Extra score of each of ``docs`` for :func:`helpapi.query.proximity_query`'s clauses.
 
@@ -816,6 +820,12 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
     # ``docs`` come best first: when a flood of frequent words in long documents has read
     # ranking.PROXIMITY_MAX_POSITIONS positions, the documents left keep their scores.
     budget = ranking.PROXIMITY_MAX_POSITIONS
+    # Each clause's terms probed rarest first (a document lacking one is most likely to lack
+    # a rare one, and the look-ups stop at the first missing term: the clause does not apply).
+    probes = {
+        id(c[0]): sorted(((k, t.start, t.end) for k, t in enumerate(c[0])), key=_span_length)
+        for c in clauses
+    }
     for d in docs:
         if budget < 0:
             break
@@ -828,20 +838,17 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
                 # _Term.find of each term, inlined: a long no-space query has dozens of
                 # bigrams, each looked up in every candidate (the same posting numbers).
                 fdocs = terms[0].field.docs
-                found = [
-                    i
-                    if (i := bisect_left(fdocs, d, t.start, t.end)) < t.end and fdocs[i] == d
-                    else -1
-                    for t in terms
-                ]
-                got = seen[id(terms)] = (
-                    found,
-                    None
-                    if min(found) < 0
-                    else [t.field.positions_at(i) for t, i in zip(terms, found, strict=True)],
-                )
-                if got[1] is not None:
-                    budget -= sum(map(len, got[1]))
+                found = [0] * len(terms)
+                for k, lo, hi in probes[id(terms)]:
+                    i = bisect_left(fdocs, d, lo, hi)
+                    if i == hi or fdocs[i] != d:
+                        got = seen[id(terms)] = (found, None)
+                        break
+                    found[k] = i
+                else:
+                    poslists = [t.field.positions_at(i) for t, i in zip(terms, found, strict=True)]
+                    got = seen[id(terms)] = (found, poslists)
+                    budget -= sum(map(len, poslists))
             found, poslists = got
             if poslists is None:
                 continue
