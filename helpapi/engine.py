@@ -881,10 +881,12 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
 class _Leaf:
     """One term (or phrase of ``nterms`` terms) of a relaxed clause: ``{doc: score}``."""
 
-    __slots__ = ("scores", "nterms")
+    __slots__ = ("scores", "nterms", "filtered")
 
-    def __init__(self, scores, nterms: int = 1):
-        self.scores, self.nterms = scores, nterms
+    def __init__(self, scores, nterms: int = 1, filtered: bool = False):
+        # ``filtered``: every document of ``scores`` is already in the pass's filter (a phrase
+        # checked in allowed documents only): not tested against it again.
+        self.scores, self.nterms, self.filtered = scores, nterms, filtered
 
 
 class _Or:
@@ -914,7 +916,8 @@ def _gram_leaves(grams_field: FieldPostings, grams: tuple[str, ...], allowed=Non
         return _term_leaf(grams_field, grams[0])
     if any(grams_field.term_id(g) < 0 for g in grams):
         return []
-    return [_Leaf(_phrase(grams_field, grams, allowed=allowed), len(grams))]
+    phrase = _phrase(grams_field, grams, allowed=allowed)
+    return [_Leaf(phrase, len(grams), filtered=allowed is not None)]
 
 
 def _relaxed_word(mem: MemIndex, unit: Unit) -> _Or:
@@ -967,7 +970,7 @@ def _evaluate(node, ndocs: int, allowed=None) -> tuple:
                 return docs.tolist(), vals.tolist(), node.nterms
         else:
             docs, vals = list(scores), list(scores.values())
-            if allowed is None:
+            if allowed is None or node.filtered:
                 return docs, vals, node.nterms
         # The mapped views are read once, straight into the kept documents (no copy first).
         keep = list(map(allowed.__contains__, docs))
