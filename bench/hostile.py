@@ -9,7 +9,10 @@ Every query here passes validation (at most 256 characters) and is generated, no
   Arabic, Hebrew, Devanagari), as one run and as space-separated "words";
 * ``prefix``: one letter (or kana / Han character) with ``prefix=true``, and floods ending in
   a one-letter prefix;
-* ``nonsense``: distinct made-up words (no strict match: spelling correction, relaxed pass).
+* ``nonsense``: distinct made-up words (no strict match: spelling correction, relaxed pass);
+* ``chain``: a no-space run (64 and 256 characters, alone and with a made-up word) where every
+  neighbouring pair is one of the locale's most frequent bigrams: no document holds it, so the
+  relaxed pass checks each pair of neighbouring bigrams (locales with bigrams only).
 
 Each query is sent through the Flask test client (the whole request path, result cache off) in
 every locale of the index, and ``time.process_time`` is read around it (user + system CPU).
@@ -73,6 +76,28 @@ def frequent_words(ixset, locale: str, n: int = 60) -> list[str]:
     return [w for w in words if w.isalpha()][:n]
 
 
+def frequent_chain(ixset, locale: str, length: int = MAX_Q) -> str:
+    """``length`` characters whose neighbouring pairs are frequent bigrams of ``locale``: from
+    the commonest bigram, each next character makes the commonest bigram not used yet with the
+    last (any when all are used); "" when the locale has no bigram."""
+    grams = ixset.mem[locale].fields["grams"]
+    pairs = [t for t in range(len(grams.terms)) if len(grams.terms[t].decode("utf-8")) == 2]
+    if not pairs:
+        return ""
+    best = max(pairs, key=grams.doc_frequency)
+    out, used = grams.terms[best].decode("utf-8"), {best}
+    while len(out) < length:
+        lo, hi = grams.prefix_range(out[-1])
+        nxt = [t for t in range(lo, hi) if len(grams.terms[t].decode("utf-8")) == 2]
+        if not nxt:
+            break
+        nxt = [t for t in nxt if t not in used] or nxt
+        pick = max(nxt, key=grams.doc_frequency)
+        used.add(pick)
+        out += grams.terms[pick].decode("utf-8")[1]
+    return out[:length]
+
+
 def generate(ixset, locale: str, rng: random.Random) -> list[tuple[str, str, bool]]:
     """``(family, query, prefix)`` for one locale."""
     out = []
@@ -106,6 +131,10 @@ def generate(ixset, locale: str, rng: random.Random) -> list[tuple[str, str, boo
     out.append(("nonsense", _fit(nonsense[:5]), False))
     typos = [w[:-1] + "q" for w in common if len(w) > 4]
     out.append(("nonsense", _fit(typos), False))
+    chain = frequent_chain(ixset, locale)
+    if len(chain) > 2:
+        for q in (chain, chain[:64], chain[: MAX_Q - 6] + " zzqx", chain[:64] + " zzqx"):
+            out.append(("chain", q, False))
     return out
 
 

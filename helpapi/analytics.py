@@ -272,11 +272,16 @@ class Recorder:
             self._ensure().put_nowait(item)
             return True
         except queue.Full:
-            self.dropped += 1
+            self._lost(1)
+            return False
+
+    def _lost(self, count: int) -> None:
+        """Count records that will never reach the database (here and on ``/metrics``)."""
+        if count:
+            self.dropped += count
             from . import metrics
 
-            metrics.analytics_dropped()
-            return False
+            metrics.analytics_dropped(count)
 
     def record_search(self, row: dict) -> bool:
         """Queue one answered search (keys as the ``searches`` columns); False if dropped.
@@ -351,9 +356,9 @@ class Recorder:
                 if due:
                     prune(conn, self.retention_days)
                 if items:
-                    self.dropped += _write(conn, items)
+                    self._lost(_write(conn, items))
             except Exception:  # a full disk or a bad path must not kill the writer
-                self.dropped += len(items)
+                self._lost(len(items))
                 log.exception("analytics: %d records could not be written", len(items))
                 conn = None
             finally:

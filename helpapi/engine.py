@@ -908,16 +908,68 @@ def _expansion_leaves(field: FieldPostings, prefix: str) -> list:
     return [_Leaf(_Term(field, tid)) for tid in tids]
 
 
-def _gram_leaves(grams_field: FieldPostings, grams: tuple[str, ...], allowed=None) -> list:
-    """Leaves of helpapi.query._gram_query (a phrase's checked in ``allowed`` only)."""
+def _gram_leaves(
+    grams_field: FieldPostings, grams: tuple[str, ...], allowed=None, checked: bool = True
+) -> list:
+    """Leaves of helpapi.query._gram_query (a phrase's checked in ``allowed`` only). A phrase
+    not ``checked`` (over the pass's budget, :func:`_checked_pieces`) is taken to match no
+    document; it still counts its terms, as a phrase checked and not found does."""
     if len(grams) == 1:
         if len(grams[0]) == 1:
             return _expansion_leaves(grams_field, grams[0])
         return _term_leaf(grams_field, grams[0])
     if any(grams_field.term_id(g) < 0 for g in grams):
         return []
+    if not checked:
+        return [_Leaf({}, len(grams))]
     phrase = _phrase(grams_field, grams, allowed=allowed)
     return [_Leaf(phrase, len(grams), filtered=allowed is not None)]
+
+
+def _run_pieces(grams: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The phrases the relaxed pass checks for a run of ``grams``: none for one bigram, the
+    run itself for two, else each pair of neighbouring bigrams (:func:`_relaxed_run`)."""
+    if len(grams) < 3:
+        return [grams] if len(grams) == 2 else []
+    return [grams[i : i + 2] for i in range(len(grams) - 1)]
+
+
+def _piece_reads(grams_field: FieldPostings, piece: tuple[str, ...]) -> int:
+    """At most what the relaxed check of the phrase ``piece`` reads: each bigram's postings
+    (the rarer one walked, the other probed or read into a table) and positions (read in the
+    documents holding both). 0 when a bigram is not in the index: no check is made."""
+    total = 0
+    pos_off = grams_field.pos_off
+    for g in piece:
+        tid = grams_field.term_id(g)
+        if tid < 0:
+            return 0
+        start, end = grams_field.span(tid)
+        total += end - start + pos_off[end] - pos_off[start]
+    return total
+
+
+def _checked_pieces(mem: MemIndex, units: list[Unit]) -> set[tuple[int, int]]:
+    """``(unit, piece)`` indexes of the run pieces one relaxed pass checks: the cheapest first
+    (:func:`_piece_reads`) while together they read at most ranking.RELAXED_MAX_RUN_READS
+    entries per document. helpapi.query.relaxed_units already keeps the units within that budget
+    (Frequencies.cost counts the pieces); this bounds the rest by construction: the one unit
+    kept when none fits (a long run of frequent bigrams) and a call without a budget."""
+    grams = mem.fields["grams"]
+    charges = sorted(
+        (_piece_reads(grams, piece), i, k)
+        for i, u in enumerate(units)
+        if u.kind == "run"
+        for k, piece in enumerate(_run_pieces(u.grams))
+    )
+    volume = ranking.RELAXED_MAX_RUN_READS * mem.doc_count
+    out, spent = set(), 0
+    for charge, i, k in charges:
+        if spent + charge > volume:
+            break
+        spent += charge
+        out.add((i, k))
+    return out
 
 
 def _relaxed_word(mem: MemIndex, unit: Unit) -> _Or:
@@ -935,12 +987,14 @@ def _relaxed_word(mem: MemIndex, unit: Unit) -> _Or:
     return _Or(leaves)
 
 
-def _relaxed_run(mem: MemIndex, unit: Unit, allowed=None) -> _Or:
+def _relaxed_run(mem: MemIndex, unit: Unit, allowed=None, checked=lambda k: True) -> _Or:
+    """A run's relaxed clause; ``checked(k)`` tells whether its k-th piece (:func:`_run_pieces`)
+    is checked (:func:`_checked_pieces`)."""
     grams = mem.fields["grams"]
     if len(unit.grams) < 3:
-        return _Or(_gram_leaves(grams, unit.grams, allowed))
-    pieces = [unit.grams[i : i + 2] for i in range(len(unit.grams) - 1)]
-    leaves = [_Or(_gram_leaves(grams, p, allowed)) for p in pieces]
+        return _Or(_gram_leaves(grams, unit.grams, allowed, len(unit.grams) < 2 or checked(0)))
+    pieces = _run_pieces(unit.grams)
+    leaves = [_Or(_gram_leaves(grams, p, allowed, checked(k))) for k, p in enumerate(pieces)]
     return _Or(leaves, scale=ranking.RELAXED_SCALE)
 
 
@@ -1027,8 +1081,13 @@ def relaxed(mem: MemIndex, units: list[Unit], allowed=None) -> list[tuple[int, f
     # filtered search slow when the filter removed every strict match); term leaves are
     # masked below. A phrase leaf counts its terms whether or not it matched, so the
     # coordination and the scores stay those of the whole-locale pass.
+    # The runs' phrase checks read at most a budget of entries, the cheapest first.
+    checked = _checked_pieces(mem, units)
     parts = [
-        _relaxed_word(mem, u) if u.kind == "word" else _relaxed_run(mem, u, allowed) for u in units
+        _relaxed_word(mem, u)
+        if u.kind == "word"
+        else _relaxed_run(mem, u, allowed, lambda k, i=i: (i, k) in checked)
+        for i, u in enumerate(units)
     ]
     if not parts:
         return []
@@ -1080,15 +1139,19 @@ class Frequencies:
     def cost(self, unit: Unit) -> int:
         """Postings the relaxed pass reads whole for ``unit`` (its leaves in :func:`relaxed`):
         a word's stem and word, a prefix's completions, a one-bigram run's bigram or a lone
-        character's completions. Not counted: a longer run (its pieces are checked from their
-        rarer bigram, and ranking.MAX_RUN_CHARS bounds them) and a mistyped word's one-typo
-        forms (bounded by the fuzzy table)."""
+        character's completions; for a longer run, what its phrase checks read at most
+        (:func:`_piece_reads` of each piece: postings and positions). Not counted: a mistyped
+        word's one-typo forms (bounded by the fuzzy table)."""
         if unit.kind == "word":
             if unit.prefix:
                 return self._expanded("stems", unit.stem) + self._expanded("text", unit.term)
             return self.doc_frequency("stems", unit.stem) + self.doc_frequency("text", unit.term)
         if len(unit.grams) > 1:
-            return 0
+            # In postings' worth: a run reading as much as a pass allows
+            # (ranking.RELAXED_MAX_RUN_READS) costs the whole budget (RELAXED_MAX_VOLUME).
+            grams = self.mem.fields["grams"]
+            reads = sum(_piece_reads(grams, piece) for piece in _run_pieces(unit.grams))
+            return reads * ranking.RELAXED_MAX_VOLUME / ranking.RELAXED_MAX_RUN_READS
         if len(unit.grams[0]) == 1:
             return self._expanded("grams", unit.grams[0])
         return self.doc_frequency("grams", unit.grams[0])

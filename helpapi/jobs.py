@@ -340,7 +340,9 @@ def _finish_with_follow_up(index_dir: Path, folder: Path, job: dict, save, beat)
 
     False when none was asked for: nothing was written (the caller saves the job). The
     follow-up's record exists (queued) before ``job`` reads finished, so a client that polls
-    until ``succeeded`` finds the follow-up named there, and can fetch it.
+    until ``succeeded`` finds the follow-up named there, and can fetch it. A follow-up whose
+    runner cannot start is recorded ``failed`` with the reason (never deleted: ``job`` names
+    it), and the writes it was for are left asking for a build.
     """
     with _locked(folder / ".submit.lock"):
         if not (folder / PENDING).exists():
@@ -348,32 +350,50 @@ def _finish_with_follow_up(index_dir: Path, folder: Path, job: dict, save, beat)
         args = _follow_up_args(job)
         follow_id = _new_job_id()
         follow_path = folder / f"{follow_id}.json"
-        # Queued with no lease and no lock file yet: alive for LEGACY_GRACE (see _alive), the
-        # moment the lease takes to change hands; the submit lock keeps submitters out.
-        _write(follow_path, _record(follow_id, *args, job.get("instance")))
-        job["follow_up"] = follow_id
-        save()
-        beat.stop()  # releases this job's lease: the follow-up takes the next one
+        # The follow-up's lock is held from before its record exists until its runner holds
+        # it: a reader finds the queued record alive however long the hand-over takes
+        # (clean_leftovers may remove a big staging folder), not for LEGACY_GRACE only.
+        fd = os.open(_lock_path(folder, follow_id), os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            held = _take_lease(
-                index_dir, folder, follow_id, lease_settings()[0], job.get("instance")
-            )
-        except JobRunning as other:  # another instance took the build: it scans those writes
-            failed = _record(follow_id, *args, job.get("instance"))
-            failed.update(
-                status="cancelled",
-                finished=time.time(),
-                errors=[f"job {other.job['id']} of another instance indexes these writes"],
-            )
-            with contextlib.suppress(OSError):
-                _write(follow_path, failed)
-            return True
-        try:
-            _start_leased(index_dir, folder, *args, follow_id, held)
-        except BaseException:
-            leases.release(folder, held)
-            raise
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            _write(follow_path, _record(follow_id, *args, job.get("instance")))
+            job["follow_up"] = follow_id
+            save()
+            beat.stop()  # releases this job's lease: the follow-up takes the next one
+            try:
+                held = _take_lease(
+                    index_dir, folder, follow_id, lease_settings()[0], job.get("instance")
+                )
+            except JobRunning as other:  # another instance took the build: it scans the writes
+                _end_follow_up(
+                    follow_path,
+                    _record(follow_id, *args, job.get("instance")),
+                    "cancelled",
+                    f"job {other.job['id']} of another instance indexes these writes",
+                )
+                return True
+            try:
+                _start_leased(index_dir, folder, *args, follow_id, held, lock_fd=fd)
+            except Exception as exc:
+                leases.release(folder, held)
+                # The writes still ask for a build: the next job scans them.
+                with contextlib.suppress(OSError):
+                    (folder / PENDING).write_text(json.dumps({"client": args[4]}), "utf-8")
+                failed = _record(follow_id, *args, job.get("instance"))
+                _end_follow_up(follow_path, failed, "failed", describe_error(exc))
+            except BaseException:
+                leases.release(folder, held)
+                raise
+        finally:
+            os.close(fd)
     return True
+
+
+def _end_follow_up(path: Path, record: dict, status: str, why: str) -> None:
+    """Record a follow-up that never ran as ``status``, saying ``why``."""
+    record.update(status=status, finished=time.time(), errors=[why])
+    with contextlib.suppress(OSError):
+        _write(path, record)
 
 
 def lease_settings() -> tuple[int, int]:
@@ -453,8 +473,10 @@ def _record(job_id, corpus_dir, locales, full, jobs, client, timeout, instance) 
 
 
 def _start_leased(
-    index_dir, folder, corpus_dir, locales, full, jobs, client, timeout, job_id, held
+    index_dir, folder, corpus_dir, locales, full, jobs, client, timeout, job_id, held, lock_fd=None
 ) -> dict:
+    """Write the job's record and start its runner. ``lock_fd``: the job's lock, already
+    held by the caller, which owns the record and the lock file (kept on a failure)."""
     # The lease is ours: whatever build folders are left belong to dead builds.
     clean_leftovers(index_dir)
     # Whatever writes asked for a follow-up, this job scans the corpus after them.
@@ -470,7 +492,8 @@ def _start_leased(
     lock = _lock_path(folder, job_id)
     proc = None
     try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        # A dup shares the caller's lock (one open file): the runner inherits that very lock.
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644) if lock_fd is None else os.dup(lock_fd)
         try:
             # Held from before the job exists; the runner inherits this very lock.
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -495,7 +518,7 @@ def _start_leased(
             with contextlib.suppress(OSError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        for leftover in (path, lock):
+        for leftover in (path, lock) if lock_fd is None else ():
             with contextlib.suppress(OSError):
                 leftover.unlink()
         raise
@@ -721,12 +744,16 @@ class _Heartbeat:
                 self.stop_build()
                 return
 
-    def stop(self) -> None:
-        """Stop renewing and release the lease (unless it was lost: then it is not ours).
-        Once: a lease handed to a follow-up is released before the runner's own stop."""
+    def halt(self) -> None:
+        """Stop renewing (and so stop asking to stop the build); the lease stays held."""
         self._done.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join()
+
+    def stop(self) -> None:
+        """Stop renewing and release the lease (unless it was lost: then it is not ours).
+        Once: a lease handed to a follow-up is released before the runner's own stop."""
+        self.halt()
         with self._lock:
             if not self.lost and not self.stopped:
                 leases.release(self.folder, self.held)
@@ -877,6 +904,10 @@ def _run_job(index_dir: Path, folder: Path, path: Path, job: dict, beat) -> int:
         return 1
     finally:
         timer.cancel()
+        # The heartbeat halts first: a stop it asks for (a cancel, a lost lease) while the
+        # build's outcome is being recorded must meet on_sigterm, not the default (death).
+        if beat is not None:
+            beat.halt()
         signal.signal(signal.SIGTERM, previous)
     job["locales"] = {
         loc: {

@@ -72,7 +72,8 @@ REINDEX = Histogram(
     buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200),
 )
 DROPPED = Counter(
-    "helpapi_analytics_dropped", "Analytics records dropped because a worker's queue was full."
+    "helpapi_analytics_dropped",
+    "Analytics records lost: a full queue, a malformed row or a failed write.",
 )
 
 
@@ -161,9 +162,9 @@ def observe_reindex_job(index_dir: str | Path, job_id: str) -> None:
             logging.getLogger("helpapi.metrics").debug("reindex duration not observed")
 
 
-def analytics_dropped() -> None:
-    """Count one analytics record dropped."""
-    DROPPED.inc()
+def analytics_dropped(count: int = 1) -> None:
+    """Count analytics records lost: refused by a full queue, or never written."""
+    DROPPED.inc(count)
 
 
 class IndexCollector:

@@ -148,6 +148,15 @@ RELAXED_MAX_UNITS = 8
 # corpus (../shared/queries, every set), between 6 and 8 on the bundled one (titles, whole,
 # half typed and mistyped); the quoted floods of bench/hostile.py ask for up to 23.
 RELAXED_MAX_VOLUME = 8.0
+# The phrase checks of a no-space run's pieces (pairs of neighbouring bigrams) read at most this
+# many entries (postings and positions of their bigrams) per document in one relaxed pass, the
+# cheapest pieces first; the others are taken not to match. Frequencies.cost counts a run's
+# reads as this share of RELAXED_MAX_VOLUME: they are read in C (tables, slices, sets), a
+# word's postings one by one. Titles typed with a stray word reach the relaxed pass with runs
+# reading up to 61 per document on the bundled corpus (ja-JP), 71 on the dev corpus (those few
+# now skip their costliest pieces); the 256-character runs of frequent bigrams of
+# bench/hostile.py ask for hundreds (126 ms CPU before this bound, on the dev corpus).
+RELAXED_MAX_RUN_READS = 64
 # An unknown word of at least this many characters (stemmed) may match with
 # RELAXED_TYPO_EDITS typos (at most the ``stems`` fuzzy table's k, helpapi.memindex.FUZZY).
 RELAXED_TYPO_MIN_CHARS = 5

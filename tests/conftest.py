@@ -128,6 +128,17 @@ def job_record(job_id: str, **fields) -> dict:
     }
 
 
+def copy_index(src: Path, dst: Path) -> Path:
+    """A copy of the index folder ``src`` at ``dst``, without its analytics database.
+
+    Copying that database opens and closes it in this process, which drops the SQLite locks
+    every open connection of this process holds on it (POSIX locks go with any close): another
+    process may then delete its WAL, and this process's connections never see a new row again
+    (tests/test_analytics_stale_view.py)."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("analytics.sqlite3*"))
+    return Path(dst)
+
+
 def write_corpus(root: Path, files: dict[str, dict[str, str]]) -> Path:
     """Write ``{locale: {slug: text}}`` as ``root/<locale>/<slug>.md``; return ``root``."""
     for locale, articles in files.items():

@@ -40,3 +40,18 @@ def test_a_transaction_takes_at_most_one_batch(tmp_path, batches):
     rec.flush()
     assert sum(sizes) == 2 * analytics.BATCH + 300 and rec.dropped == 0
     assert max(sizes) <= analytics.BATCH and len(sizes) >= 3
+
+
+def test_records_lost_in_the_writer_count_on_metrics(tmp_path):
+    """`helpapi_analytics_dropped_total` counts every record that never reached the database,
+    not only those refused by a full queue: the README's one total for lost records."""
+    from helpapi import metrics
+
+    before = metrics.DROPPED._value.get()
+    rec = Recorder(tmp_path / "a.sqlite3", True, 90, 1000)
+    bad = {**_row(99), "total": "many"}
+    for row in (_row(1), bad, _row(2)):
+        assert rec.record_search(row)
+    rec.flush()
+    assert rec.dropped == 1
+    assert metrics.DROPPED._value.get() - before == 1

@@ -8,7 +8,6 @@ segment files are read through the page cache, never copied whole into the worke
 from __future__ import annotations
 
 import gc
-import shutil
 import tracemalloc
 from pathlib import Path
 
@@ -17,6 +16,8 @@ import pytest
 from helpapi import generations
 from helpapi import search as hs
 from helpapi.search import open_current
+
+from .conftest import copy_index
 
 
 def _mapped_postings(generation: Path) -> set[str]:
@@ -33,7 +34,7 @@ def _mapped_postings(generation: Path) -> set[str]:
 @pytest.fixture
 def own_index(corpus_index, tmp_path) -> Path:
     """A private copy of the session index: other tests' open generations map the shared one."""
-    return Path(shutil.copytree(corpus_index, tmp_path / "ix"))
+    return copy_index(corpus_index, tmp_path / "ix")
 
 
 def test_opening_a_generation_maps_no_locale(own_index):

@@ -84,12 +84,11 @@ def test_metrics_text_format_counts_requests_and_searches(make_app):
 
 
 def test_metrics_report_reindex_jobs_from_the_job_files(make_app, tmp_path):
-    import shutil
-
     from helpapi import jobs
 
-    index = tmp_path / "index"
-    shutil.copytree(make_app().config["INDEX_DIR"], index)
+    from .conftest import copy_index
+
+    index = copy_index(make_app().config["INDEX_DIR"], tmp_path / "index")
     folder = jobs.jobs_dir(index)
     now = time.time()
     for n, status in enumerate(("succeeded", "failed", "succeeded")):
