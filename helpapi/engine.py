@@ -87,6 +87,11 @@ class _Term:
         return dict(zip(f.docs[self.start : self.end], [s * b for s in scores], strict=True)).get
 
 
+# In _intersect a term is probed by an inlined binary search while the look-ups to make are
+# fewer than 1/SPARSE_PROBES of its documents (cheaper per look-up than _Term.lookup's calls,
+# so worth it down to fewer documents than DENSE_PROBES), else through a dict (prober).
+SPARSE_PROBES = 4
+
 # A term's documents go into a dict when the look-ups to make are at least 1/DENSE_PROBES of
 # them (a dict entry costs about a twentieth of a binary search made in Python).
 DENSE_PROBES = 16
@@ -159,15 +164,28 @@ def _expansion(field: FieldPostings, prefix: str, boost: float = 1.0):
 
 def _intersect(clauses: list) -> dict:
     """``{doc: summed score}`` of documents every clause matches."""
-    order = sorted(range(len(clauses)), key=lambda i: len(clauses[i]))
+    # Each clause's length once; a term's read off its span (no Python __len__ call).
+    sizes = [c.end - c.start if type(c) is _Term else len(c) for c in clauses]
+    order = sorted(range(len(clauses)), key=sizes.__getitem__)
     acc = dict(clauses[order[0]].items())
     for i in order[1:]:
-        lookup = clauses[i].prober(len(acc))
+        clause = clauses[i]
         nxt = {}
-        for d, s in acc.items():
-            x = lookup(d)
-            if x is not None:
-                nxt[d] = s + x
+        if type(clause) is _Term and len(acc) * SPARSE_PROBES < sizes[i]:
+            # The commonest probe (a few matches against a word's postings): _Term.lookup's
+            # binary search inlined, without two Python calls per document. Same floats.
+            docs, scores = clause.field.docs, clause.field.scores
+            lo, hi, b = clause.start, clause.end, clause.boost
+            for d, s in acc.items():
+                j = bisect_left(docs, d, lo, hi)
+                if j < hi and docs[j] == d:
+                    nxt[d] = s + scores[j] * b
+        else:
+            lookup = clause.prober(len(acc))
+            for d, s in acc.items():
+                x = lookup(d)
+                if x is not None:
+                    nxt[d] = s + x
         acc = nxt
         if not acc:
             break
@@ -453,23 +471,28 @@ def strict(
     text, grams = mem.fields["text"], mem.fields["grams"]
     # One budget of positions for every phrase this pass checks (ranking.PHRASE_MAX_POSITIONS).
     budget = [ranking.PHRASE_MAX_POSITIONS]
-    required = [
-        _term(text, u.term)
-        if u.kind == "word"
-        else (
-            _lazy_phrase(grams, u.grams, budget=budget)
-            if len(u.grams) > 1
-            else _gram_clause(grams, u.grams)
-        )
-        for u in units
-        if not is_prefix(u)
-    ]
+    required = []
+    for u in units:
+        if is_prefix(u):
+            continue
+        if u.kind == "word":
+            clause = _term(text, u.term)
+        elif len(u.grams) > 1:
+            clause = _lazy_phrase(grams, u.grams, budget=budget)
+        else:
+            clause = _gram_clause(grams, u.grams)
+        if clause is None or not len(clause):
+            # A unit matching nothing (a mistyped word): no match, and the units after it
+            # are not looked up (the spelling correction runs next).
+            return []
+        required.append(clause)
     for n in sorted({u.phrase for u in units if u.phrase >= 0}):
         words = [u.term for u in units if u.phrase == n and u.kind == "word"]
         if len(words) > 1:
-            required.append(_lazy_phrase(text, words, budget=budget))
-    if any(c is None or not len(c) for c in required):
-        return []
+            clause = _lazy_phrase(text, words, budget=budget)
+            if clause is None or not len(clause):
+                return []
+            required.append(clause)
     if allowed is not None and required:
         required.append(_Allowed(allowed))
     found = _intersect(required) if required else None
@@ -756,6 +779,10 @@ def stands_as_typed(poslists: list, seq: list[int]) -> bool:
     return True
 
 
+def _span_length(probe: tuple[int, int, int]) -> int:
+    return probe[2] - probe[1]
+
+
 def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, float]:
     """Extra score of each of ``docs`` for :func:`helpapi.query.proximity_query`'s clauses.
 
@@ -793,6 +820,12 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
     # ``docs`` come best first: when a flood of frequent words in long documents has read
     # ranking.PROXIMITY_MAX_POSITIONS positions, the documents left keep their scores.
     budget = ranking.PROXIMITY_MAX_POSITIONS
+    # Each clause's terms probed rarest first (a document lacking one is most likely to lack
+    # a rare one, and the look-ups stop at the first missing term: the clause does not apply).
+    probes = {
+        id(c[0]): sorted(((k, t.start, t.end) for k, t in enumerate(c[0])), key=_span_length)
+        for c in clauses
+    }
     for d in docs:
         if budget < 0:
             break
@@ -802,15 +835,20 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
         for terms, slop, ordered, boost, twice in clauses:
             got = seen.get(id(terms))
             if got is None:
-                found = [t.find(d) for t in terms]
-                got = seen[id(terms)] = (
-                    found,
-                    None
-                    if min(found) < 0
-                    else [t.field.positions_at(i) for t, i in zip(terms, found, strict=True)],
-                )
-                if got[1] is not None:
-                    budget -= sum(map(len, got[1]))
+                # _Term.find of each term, inlined: a long no-space query has dozens of
+                # bigrams, each looked up in every candidate (the same posting numbers).
+                fdocs = terms[0].field.docs
+                found = [0] * len(terms)
+                for k, lo, hi in probes[id(terms)]:
+                    i = bisect_left(fdocs, d, lo, hi)
+                    if i == hi or fdocs[i] != d:
+                        got = seen[id(terms)] = (found, None)
+                        break
+                    found[k] = i
+                else:
+                    poslists = [t.field.positions_at(i) for t, i in zip(terms, found, strict=True)]
+                    got = seen[id(terms)] = (found, poslists)
+                    budget -= sum(map(len, poslists))
             found, poslists = got
             if poslists is None:
                 continue
@@ -843,10 +881,12 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
 class _Leaf:
     """One term (or phrase of ``nterms`` terms) of a relaxed clause: ``{doc: score}``."""
 
-    __slots__ = ("scores", "nterms")
+    __slots__ = ("scores", "nterms", "filtered")
 
-    def __init__(self, scores, nterms: int = 1):
-        self.scores, self.nterms = scores, nterms
+    def __init__(self, scores, nterms: int = 1, filtered: bool = False):
+        # ``filtered``: every document of ``scores`` is already in the pass's filter (a phrase
+        # checked in allowed documents only): not tested against it again.
+        self.scores, self.nterms, self.filtered = scores, nterms, filtered
 
 
 class _Or:
@@ -882,7 +922,8 @@ def _gram_leaves(
         return []
     if not checked:
         return [_Leaf({}, len(grams))]
-    return [_Leaf(_phrase(grams_field, grams, allowed=allowed), len(grams))]
+    phrase = _phrase(grams_field, grams, allowed=allowed)
+    return [_Leaf(phrase, len(grams), filtered=allowed is not None)]
 
 
 def _run_pieces(grams: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -983,7 +1024,7 @@ def _evaluate(node, ndocs: int, allowed=None) -> tuple:
                 return docs.tolist(), vals.tolist(), node.nterms
         else:
             docs, vals = list(scores), list(scores.values())
-            if allowed is None:
+            if allowed is None or node.filtered:
                 return docs, vals, node.nterms
         # The mapped views are read once, straight into the kept documents (no copy first).
         keep = list(map(allowed.__contains__, docs))

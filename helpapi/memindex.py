@@ -497,6 +497,10 @@ class _Terms:
         return out
 
 
+# Prefixes up to this long have their term ranges remembered (FieldPostings.prefix_range).
+SHORT_PREFIX = 8
+
+
 class FieldPostings:
     """One field's terms and postings, read from the mapped file."""
 
@@ -524,6 +528,9 @@ class FieldPostings:
         self.term_id = functools.lru_cache(maxsize=4096)(self._term_id)
         # Each keystroke of a word being typed asks again about the same few starts.
         self.distinct_docs = functools.lru_cache(maxsize=1024)(self._distinct_docs)
+        # A word being typed is mostly a few letters, the same starts in query after query
+        # (the strict pass, its title completions): short ones' ranges are remembered.
+        self._short_range = functools.lru_cache(maxsize=1024)(self._prefix_range)
 
     def term_off_end(self) -> int:
         """Where the last term ends in the terms blob (its length, in a sound file)."""
@@ -547,7 +554,14 @@ class FieldPostings:
         return self.post_off[tid + 1] - self.post_off[tid]
 
     def prefix_range(self, prefix: str) -> tuple[int, int]:
-        """Term numbers ``[lo, hi)`` of the terms starting with ``prefix`` (sorted order)."""
+        """Term numbers ``[lo, hi)`` of the terms starting with ``prefix`` (sorted order);
+        remembered for prefixes of up to :data:`SHORT_PREFIX` characters."""
+        if len(prefix) <= SHORT_PREFIX:
+            return self._short_range(prefix)
+        return self._prefix_range(prefix)
+
+    def _prefix_range(self, prefix: str) -> tuple[int, int]:
+        """:meth:`prefix_range`, computed: two binary searches of the terms."""
         key = prefix.encode("utf-8")
         lo = self.terms.bisect(key)
         if key and (lo == len(self.terms) or not self.terms[lo].startswith(key)):
