@@ -51,6 +51,32 @@ def _plan(surfaces: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]] |
     return (words, runs) if words or runs else None
 
 
+# Words up to this long are found at word starts by a regular expression (one per word,
+# compiled once: few distinct short words), longer ones by str.find: a one- or two-letter word,
+# the prefix being typed, occurs mostly inside other words, each a step of a Python loop.
+_SHORT = 2
+# fold() maps iota (a letter) to U+0345, a combining mark that is no \w: after it, a word
+# start in the folded text may be none in the text (the only such character, as checked by
+# tests/test_snippets_prefix.py).
+_IOTA = "\u0345"
+
+
+@functools.lru_cache(maxsize=1024)
+def _word_matches(word: str, tail: bool):
+    """``finditer`` of the places in a folded text where ``word`` starts a word, each match
+    running to the word's end with ``tail`` (then the text must hold no :data:`_IOTA`)."""
+    # The word first, then the look back past it: the search skips to each occurrence of
+    # the word's first character as str.find does (a leading look-behind is tried at every
+    # position). Folded bodies hold no line breaks; (?s) all the same.
+    back = r"(?<!\w" + "." * len(word) + ")"
+    return re.compile("(?s)" + re.escape(word) + back + (r"\w*" if tail else "")).finditer
+
+
+def _inside(text: str, p: int) -> bool:
+    """Whether ``text[p]`` continues a word (as ``\\w`` sees the character before it)."""
+    return (c := text[p - 1]).isalnum() or c == "_"
+
+
 # Occurrences are collected and sorted a chunk of text at a time: most texts are a few chunks
 # (no per-occurrence generator or heap), and a flood of frequent characters in a long text
 # stops at the window without finding every occurrence. The chunks grow from _FIRST_CHUNK to
@@ -79,56 +105,87 @@ def match_spans(
     the ``n``-th span: all that a snippet window starting at one of the first ``n`` can show.
     """
     plan = _plan(frozenset(s for s in surfaces if s))
-    merged: list[list[int]] = []
     if plan is None:
         return []
     if folded is None:
         folded = fold(text)
     words, runs = plan
+    word_len = [len(w) for w in words]
+    # The spans so far: starts and ends (a match reaching into the last span extends it).
+    starts: list[int] = []
+    ends: list[int] = []
+    end = -1  # ends[-1]
+    # With a window, once more than n spans are found: a match starting past ``cut`` and
+    # past the last span ends the scan (the n-th span's start never moves).
+    n, reach = window if window else (0, 0)
+    cut = None
     count, last, consumed = 0, -1, 0
+    iota = None  # whether folded holds _IOTA (looked up once, when needed)
     lo, size = 0, _FIRST_CHUNK
     while lo < len(text):
         hi = lo + size
-        found = []  # (position, group, rank): group 0 a word, 1 a run; rank = plan order
+        # (position, group, rank, end): group 0 a word, 1 a run; rank = plan order; end -1
+        # for a word's until it is used (most found past a window's end never are)
+        found = []
         for rank, w in enumerate(words):
             stop = hi - 1 + len(w)  # occurrences starting before hi
+            if len(w) <= _SHORT:
+                # Most occurrences of a short word are inside other words: the word starts
+                # are found in C, their ends too when no _IOTA can stop a \w* early.
+                if iota is None:
+                    iota = _IOTA in folded
+                if not iota:
+                    got = [
+                        (m.start(), 0, rank, m.end())
+                        for m in _word_matches(w, True)(folded, lo, stop)
+                    ]
+                    if got and got[-1][3] == stop:  # its tail may run on past stop
+                        got[-1] = (got[-1][0], 0, rank, -1)
+                    found += got
+                    continue
+                ps = [m.start() for m in _word_matches(w, False)(folded, lo, stop)]
+                found += [
+                    (p, 0, rank, -1)
+                    for p in ps
+                    if p == 0 or folded[p - 1] != _IOTA or not _inside(text, p)
+                ]
+                continue
             p = folded.find(w, lo, stop)
             while p >= 0:
                 if p == 0 or not ((c := text[p - 1]).isalnum() or c == "_"):
-                    found.append((p, 0, rank))
+                    found.append((p, 0, rank, -1))
                 p = folded.find(w, p + 1, stop)
         for rank, r in enumerate(runs):
             stop = hi - 1 + len(r)
             p = folded.find(r, lo, stop)
             while p >= 0:
-                found.append((p, 1, rank))
+                found.append((p, 1, rank, p + len(r)))
                 p = folded.find(r, p + 1, stop)
         found.sort()
-        for p, group, rank in found:
+        for p, group, rank, b in found:
             if p == last or p < consumed:
                 continue  # one match per position (the first alternative); none inside a match
             last = p
             if count >= limit:
-                return [(a, b) for a, b in merged]
+                return list(zip(starts, ends, strict=True))
             count += 1
-            if group:
-                a, b = p, p + len(runs[rank])
-            else:
-                a, b = p, _TAIL.match(text, p + len(words[rank])).end()
+            if not group:
+                if b < 0:
+                    b = _TAIL.match(text, p + word_len[rank]).end()
                 consumed = b
-            if (
-                window
-                and len(merged) > window[0]
-                and a > merged[window[0] - 1][0] + window[1]
-                and a > merged[-1][1]  # (a match that extends the last span still does)
-            ):
-                return [(a, b) for a, b in merged]
-            if merged and a <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], b)
-            else:
-                merged.append([a, b])
+            if p <= end:  # (a match that extends the last span never ends the scan)
+                if b > end:
+                    end = ends[-1] = b
+                continue
+            if cut is not None and p > cut:
+                return list(zip(starts, ends, strict=True))
+            starts.append(p)
+            ends.append(b)
+            end = b
+            if window and len(starts) > n:
+                cut = starts[n - 1] + reach
         lo, size = hi, min(2 * size, _CHUNK)
-    return [(a, b) for a, b in merged]
+    return list(zip(starts, ends, strict=True))
 
 
 def _snap(text: str, index: int, forward: bool) -> int:
@@ -166,17 +223,26 @@ def _grapheme_snap(window: str, lo: int, rel: int, forward: bool) -> int:
     return pos
 
 
+# A letter or digit of a spaced script (str.isalnum, no no-space script's character): the
+# characters _out_of_word walks over, as many as a run of them in one C call.
+_SPACED_RUN = re.compile(r"(?:(?!" + GRAM_RUN.pattern.removesuffix("+") + r")[^\W_])*")
+_REACH = 20  # characters _out_of_word moves at most
+
+
 def _out_of_word(text: str, pos: int, forward: bool) -> int:
-    """Inside a word of a spaced script: ``pos`` moved to the nearest space within reach."""
-    step = 1 if forward else -1
-    for _ in range(20):
-        if pos <= 0 or pos >= len(text):
-            break
-        a, b = text[pos - 1], text[pos]
-        if not (a.isalnum() and b.isalnum()) or GRAM_RUN.match(a) or GRAM_RUN.match(b):
-            break
-        pos += step
-    return pos
+    """Inside a word of a spaced script: ``pos`` moved to the nearest space within reach.
+
+    ``pos`` is inside such a word when the characters on both sides of it are of it; it
+    moves (at most :data:`_REACH`) while that stays so."""
+    if pos <= 0 or pos >= len(text):
+        return pos
+    if forward:
+        if _SPACED_RUN.match(text, pos - 1, pos).end() < pos:
+            return pos
+        return _SPACED_RUN.match(text, pos, pos + _REACH).end()
+    if _SPACED_RUN.match(text, pos, pos + 1).end() == pos:
+        return pos
+    return pos - _SPACED_RUN.match(text[max(0, pos - _REACH) : pos][::-1]).end()
 
 
 def make_snippet(
