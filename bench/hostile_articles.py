@@ -76,7 +76,7 @@ def hostile() -> dict[str, str]:
 
 def old_render(markdown: str) -> str:
     """The render path before this change: no depth or size caps, run per request."""
-    html = render._alerts(render._markdown().render(markdown))
+    html = render._alerts_soup(render._markdown().render(markdown))
     return nh3.clean(
         html,
         tags=render._TAGS,
