@@ -121,9 +121,9 @@ _CMARK_OPTIONS = cmarkgfm.cmark.Options.CMARK_OPT_UNSAFE
 class _Cmark:
     """CommonMark + GFM tables -> HTML, with cmark-gfm's memory freed after every call.
 
-    cmarkgfm's own wrappers never free the document tree nor the HTML string (the build
-    leaked about 0.3 MB per article), and its declarations name no function that would. The
-    library in cmarkgfm's extension module exports them, so this opens that same (already
+    cmarkgfm's own wrappers never free the document tree nor the HTML string (the build would
+    leak about 0.5 MB per 20 KB article), and its declarations name no function that would.
+    The library in cmarkgfm's extension module exports them, so this opens that same (already
     loaded) library with declarations of its own.
     """
 
