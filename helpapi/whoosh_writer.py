@@ -25,8 +25,10 @@ same, byte for byte, as a fresh build's (``tests/test_edit_fast.py``).
 from __future__ import annotations
 
 import functools
+import struct
 import zlib
 from array import array
+from hashlib import md5
 from operator import sub
 from pickle import dumps
 
@@ -37,6 +39,7 @@ from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.codec.whoosh3 import W3TermsReader
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.filedb.filetables import _lengths as _HASH_LENGTHS
+from whoosh.filedb.filetables import md5_hash
 from whoosh.formats import Positions
 from whoosh.system import pack_int
 from whoosh.system import pack_long
@@ -252,7 +255,14 @@ class _BlockWriter:
             raw = [e[1] for e in block]
             lens = list(map(lengths.__getitem__, ids))
             if positional:
-                vals = list(map(_position_value, [e[2] for e in block]))
+                # _position_value, with its one-position lookup inlined (most postings).
+                one, head = _ONE_POSITION, _ONE_HEAD
+                vals = [
+                    head + t
+                    if len(p) == 1 and (t := one.get(p[0])) is not None
+                    else _position_value(p)
+                    for p in [e[2] for e in block]
+                ]
             else:
                 vals = [pack_uint(int(w)) for w in raw]
             columns.append((ids, raw, vals, lens))
@@ -378,10 +388,16 @@ class _BlockWriter:
         pos = raw.tell()
         tindex.index.append(pos)
         raw.write(_HASH_LENGTHS.pack(len(key), len(value)) + key + value)
-        h = tindex.hashfn(key)
+        if tindex.hashfn is md5_hash:
+            # md5_hash's value (the digest's low 32 bits), without its hex round trip.
+            h = _LOW32(md5(key, usedforsecurity=False).digest(), 12)[0]
+        else:
+            h = tindex.hashfn(key)
         tindex.buckets[h & 255].append((h, pos))
         tindex.lastkey = key
 
+
+_LOW32 = struct.Struct(">I").unpack_from
 
 # {weight: the weight rounded to a float32, as array("f") holds it}
 _FLOAT32: dict[float, float] = {}
