@@ -30,6 +30,7 @@ from collections import Counter
 from itertools import accumulate
 from itertools import chain
 from itertools import compress
+from itertools import islice
 from itertools import repeat
 from operator import and_
 from operator import le
@@ -157,6 +158,7 @@ class Recorder:
             avgfl = (reader.field_length(field) / (n_docs or 1)) or 1
             table = self.postings[field]
             terms = self.sorted_terms(field)
+            docs, scores, post_off = array(doc_type), array("d"), array("I", [0])
             pos_off, positions = array("I", [0]), array("I")
             positional = field in POSITION_FIELDS
             # The term number of each posting, for the forward lists (text, grams).
@@ -168,40 +170,34 @@ class Recorder:
             norm = [k1 * ((1 - b) + b * fl / avgfl) if fl is not None else 0.0 for fl in lengths]
             k1p1 = k1 + 1
             log = math.log
-            # One comprehension per section over the whole field rather than per term or per
-            # posting: most of a locale's build is here (an edited article rewrites the file).
-            if identity:
-                lists = [table[term] for term in terms]
-            else:
-                lists = [sorted(table[term], key=lambda e: docnum[e[0]]) for term in terms]
-            counts = list(map(len, lists))
-            flat = list(chain.from_iterable(lists))
-            del lists
-            ds = [e[0] for e in flat] if identity else [docnum[e[0]] for e in flat]
-            docs = array(doc_type, ds)
-            post_off = array("I", accumulate(counts, initial=0))
-            # Whoosh's WeightingModel.idf, from each term's document frequency, repeated for
-            # its postings (the same float operations in the same order as per term).
-            idfs = chain.from_iterable(
-                map(repeat, [log(n_docs / (c + 1)) + 1 for c in counts], counts)
-            )
-            scores = array(
-                "d",
-                [
-                    idf * ((e[1] * k1p1) / (e[1] + norm[d]))
-                    for idf, e, d in zip(idfs, flat, ds, strict=True)
-                ],
-            )
-            del ds
-            if positional:
-                plists = [e[2] for e in flat]
-                positions = array("I", chain.from_iterable(plists))
-                # Where each posting's positions end.
-                pos_off = array("I", accumulate(map(len, plists), initial=0))
-                del plists
-            del flat
-            if tids is not None:
-                tids = array("I", chain.from_iterable(map(repeat, range(len(terms)), counts)))
+            # One comprehension per term and section rather than a loop per posting: most
+            # of a locale's build is here (an edited article rewrites the whole file).
+            for tid, term in enumerate(terms):
+                entries = table[term]
+                if identity:
+                    ds = [e[0] for e in entries]
+                else:
+                    entries = sorted(entries, key=lambda e: docnum[e[0]])
+                    ds = [docnum[e[0]] for e in entries]
+                # Whoosh's WeightingModel.idf, from the same document frequency.
+                idf = log(n_docs / (len(entries) + 1)) + 1
+                docs.extend(ds)
+                scores.extend(
+                    [
+                        idf * ((e[1] * k1p1) / (e[1] + norm[d]))
+                        for e, d in zip(entries, ds, strict=True)
+                    ]
+                )
+                if positional:
+                    base = len(positions)
+                    plists = [e[2] for e in entries]
+                    positions.extend(chain.from_iterable(plists))
+                    # Where each posting's positions end (``base`` is pos_off's last already).
+                    ends = accumulate(map(len, plists), initial=base)
+                    pos_off.extend(islice(ends, 1, None))
+                if tids is not None:
+                    tids.extend(repeat(tid, len(entries)))
+                post_off.append(len(docs))
             if positions and max(positions) <= 0xFFFF:
                 positions = array("H", positions)
             spec = header["fields"][field] = out.term_table(terms, post_off, docs)
