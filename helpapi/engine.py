@@ -790,38 +790,59 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
             boost = phrase_boost(units, ranking.PROXIMITY_BOOST, per, len(runs))
             clauses.append((terms, ranking.RUN_PROXIMITY_SLOP, True, boost, None))
     extra: dict[int, float] = {}
-    # ``docs`` come best first: when a flood of frequent words in long documents has read
-    # ranking.PROXIMITY_MAX_POSITIONS positions, the documents left keep their scores.
-    budget = ranking.PROXIMITY_MAX_POSITIONS
+    # ``docs`` come best first: once ranking.PROXIMITY_MAX_LOOKUPS look-ups of a term in a
+    # document are made, or the next document's positions would take the positions read past
+    # ranking.PROXIMITY_MAX_POSITIONS (a flood of frequent words in long documents; every bigram
+    # of several long runs), the document being checked and those left keep their scores.
+    budget = [ranking.PROXIMITY_MAX_LOOKUPS, ranking.PROXIMITY_MAX_POSITIONS]
+    # Terms looked up rarest first: a document lacking one is done with after that look-up.
+    orders = {id(c[0]): sorted(range(len(c[0])), key=lambda i: len(c[0][i])) for c in clauses}
     for d in docs:
-        if budget < 0:
-            break
         # The two word clauses share their terms: one look-up of each term's postings per
         # document serves both. Clauses are added in their order, so the floats are the same.
         seen: dict[int, tuple] = {}
+        score_d, hit = 0.0, False
         for terms, slop, ordered, boost, twice in clauses:
             got = seen.get(id(terms))
             if got is None:
-                found = [t.find(d) for t in terms]
-                got = seen[id(terms)] = (
-                    found,
-                    None
-                    if min(found) < 0
-                    else [t.field.positions_at(i) for t, i in zip(terms, found, strict=True)],
-                )
-                if got[1] is not None:
-                    budget -= sum(map(len, got[1]))
+                got = seen[id(terms)] = _proximity_lists(terms, orders[id(terms)], d, budget)
             found, poslists = got
             if poslists is None:
+                if found is None:
+                    return extra  # over a budget
                 continue
             if twice is None:
                 if near(poslists, slop, ordered):
                     score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
-                    extra[d] = extra.get(d, 0.0) + score * boost
+                    score_d, hit = score_d + score * boost, True
             elif stands_as_typed(poslists, twice):
                 score = sum(terms[k].field.scores[found[k]] for k in twice)
-                extra[d] = extra.get(d, 0.0) + score * boost
+                score_d, hit = score_d + score * boost, True
+        if hit:
+            extra[d] = score_d
     return extra
+
+
+def _proximity_lists(terms: list[_Term], order: list[int], doc: int, budget: list[int]):
+    """``(posting numbers, position lists)`` of ``terms`` in ``doc`` for :func:`proximity`;
+    ``(posting numbers, None)`` when a term is missing; ``(None, None)`` when ``budget``
+    (``[look-ups, positions]`` left, spent here) would be overrun. Terms are looked up in
+    ``order`` (rarest first) and positions read only when every term is there."""
+    found = [-1] * len(terms)
+    for i in order:
+        if budget[0] <= 0:
+            return None, None
+        budget[0] -= 1
+        j = terms[i].find(doc)
+        if j < 0:
+            return found, None
+        found[i] = j
+    pos_off = terms[0].field.pos_off
+    need = sum(pos_off[j + 1] - pos_off[j] for j in found)
+    if need > budget[1]:
+        return None, None
+    budget[1] -= need
+    return found, [t.field.positions_at(j) for t, j in zip(terms, found, strict=True)]
 
 
 # --- The relaxed pass and spelling correction -------------------------------------------------
