@@ -84,7 +84,11 @@ def match_spans(
         return []
     if folded is None:
         folded = fold(text)
-    words, runs = plan
+    # Only the surfaces the text holds are looked for chunk by chunk (one C scan each to tell):
+    # a long relaxed run brings every trigram of it, most absent from a given text. Filtering
+    # keeps the plan's order, so the same alternative wins at each position.
+    words = tuple(w for w in plan[0] if w in folded)
+    runs = tuple(r for r in plan[1] if r in folded)
     count, last, consumed = 0, -1, 0
     lo, size = 0, _FIRST_CHUNK
     while lo < len(text):
