@@ -58,6 +58,8 @@ def _plan(surfaces: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]] |
 # characters, and every word found in the rest of a large first chunk was wasted work.
 _FIRST_CHUNK = 256
 _CHUNK = 4096
+# match_spans first drops the surfaces a text lacks when the query brings more than this many.
+_MANY_SURFACES = 32
 
 
 def match_spans(
@@ -85,6 +87,14 @@ def match_spans(
     if folded is None:
         folded = fold(text)
     words, runs = plan
+    if len(words) + len(runs) > _MANY_SURFACES:
+        # Only the surfaces the text holds are looked for chunk by chunk (one C scan each to
+        # tell): a long relaxed run brings every trigram of it. Filtering keeps the plan's
+        # order, so the same alternative wins at each position. Not for a few surfaces: a
+        # scan of the whole text for an absent one can cost more than the chunks the window
+        # lets the loop read.
+        words = tuple(w for w in words if w in folded)
+        runs = tuple(r for r in runs if r in folded)
     count, last, consumed = 0, -1, 0
     lo, size = 0, _FIRST_CHUNK
     while lo < len(text):
