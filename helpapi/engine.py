@@ -817,9 +817,11 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
             boost = phrase_boost(units, ranking.PROXIMITY_BOOST, per, len(runs))
             clauses.append((terms, ranking.RUN_PROXIMITY_SLOP, True, boost, None))
     extra: dict[int, float] = {}
-    # ``docs`` come best first: when a flood of frequent words in long documents has read
-    # ranking.PROXIMITY_MAX_POSITIONS positions, the documents left keep their scores.
-    budget = ranking.PROXIMITY_MAX_POSITIONS
+    # ``docs`` come best first: once ranking.PROXIMITY_MAX_LOOKUPS look-ups of a term in a
+    # document are made, or the next document's positions would take the positions read past
+    # ranking.PROXIMITY_MAX_POSITIONS (a flood of frequent words in long documents; every bigram
+    # of several long runs), the document being checked and those left keep their scores.
+    budget = [ranking.PROXIMITY_MAX_LOOKUPS, ranking.PROXIMITY_MAX_POSITIONS]
     # Each clause's terms probed rarest first (a document lacking one is most likely to lack
     # a rare one, and the look-ups stop at the first missing term: the clause does not apply).
     probes = {
@@ -827,39 +829,57 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
         for c in clauses
     }
     for d in docs:
-        if budget < 0:
-            break
         # The two word clauses share their terms: one look-up of each term's postings per
         # document serves both. Clauses are added in their order, so the floats are the same.
         seen: dict[int, tuple] = {}
+        score_d, hit = 0.0, False
         for terms, slop, ordered, boost, twice in clauses:
             got = seen.get(id(terms))
             if got is None:
-                # _Term.find of each term, inlined: a long no-space query has dozens of
-                # bigrams, each looked up in every candidate (the same posting numbers).
-                fdocs = terms[0].field.docs
-                found = [0] * len(terms)
-                for k, lo, hi in probes[id(terms)]:
-                    i = bisect_left(fdocs, d, lo, hi)
-                    if i == hi or fdocs[i] != d:
-                        got = seen[id(terms)] = (found, None)
-                        break
-                    found[k] = i
-                else:
-                    poslists = [t.field.positions_at(i) for t, i in zip(terms, found, strict=True)]
-                    got = seen[id(terms)] = (found, poslists)
-                    budget -= sum(map(len, poslists))
+                got = seen[id(terms)] = _proximity_lists(terms, probes[id(terms)], d, budget)
             found, poslists = got
             if poslists is None:
+                if found is None:
+                    return extra  # over a budget
                 continue
             if twice is None:
                 if near(poslists, slop, ordered):
                     score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
-                    extra[d] = extra.get(d, 0.0) + score * boost
+                    score_d, hit = score_d + score * boost, True
             elif stands_as_typed(poslists, twice):
                 score = sum(terms[k].field.scores[found[k]] for k in twice)
-                extra[d] = extra.get(d, 0.0) + score * boost
+                score_d, hit = score_d + score * boost, True
+        if hit:
+            extra[d] = score_d
     return extra
+
+
+def _proximity_lists(
+    terms: list[_Term], probes: list[tuple[int, int, int]], doc: int, budget: list[int]
+):
+    """``(posting numbers, position lists)`` of ``terms`` in ``doc`` for :func:`proximity`;
+    ``(posting numbers, None)`` when a term is missing; ``(None, None)`` when ``budget``
+    (``[look-ups, positions]`` left, spent here) would be overrun. Terms are looked up in the
+    order of ``probes`` (``(term number, start, end)``, rarest first) and positions read only
+    when every term is there."""
+    # _Term.find inlined: a long no-space query has dozens of bigrams, each looked up in every
+    # candidate document.
+    fdocs = terms[0].field.docs
+    found = [-1] * len(terms)
+    for k, lo, hi in probes:
+        if budget[0] <= 0:
+            return None, None
+        budget[0] -= 1
+        j = bisect_left(fdocs, doc, lo, hi)
+        if j == hi or fdocs[j] != doc:
+            return found, None
+        found[k] = j
+    pos_off = terms[0].field.pos_off
+    need = sum(pos_off[j + 1] - pos_off[j] for j in found)
+    if need > budget[1]:
+        return None, None
+    budget[1] -= need
+    return found, [t.field.positions_at(j) for t, j in zip(terms, found, strict=True)]
 
 
 # --- The relaxed pass and spelling correction -------------------------------------------------

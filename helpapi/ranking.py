@@ -95,6 +95,13 @@ PROXIMITY_BOOST_PER_RUN = 0.5
 # ordinary queries read at most 3,233 (../shared/queries, every set), the floods of
 # bench/hostile.py up to 13,603.
 PROXIMITY_MAX_POSITIONS = 4096
+# ... or after this many look-ups of a term in a document's postings (rarest term first: a
+# document lacking one is done with). Several no-space runs make one clause of every bigram of
+# every run, up to 4 x 63 terms, each looked up in each of the RERANK_DEPTH documents: 25,200
+# look-ups (10-12 ms CPU) for 256 characters of frequent bigrams (bench/hostile.py's chain)
+# before this bound and the rarest-first order, 100 after. The ordinary queries make at most
+# 710 (../shared/queries, every set: ja-JP keywords). A bound, not a ranking knob.
+PROXIMITY_MAX_LOOKUPS = 2048
 
 # --- Phrases (quoted words, no-space runs) in the strict pass ---
 # The phrase checks of one strict pass stop after this many positions (a quoted phrase of very

@@ -1,10 +1,13 @@
-"""Article Markdown -> safe HTML: CommonMark (markdown-it-py), docs alerts, nh3 sanitizing.
+"""Article Markdown -> safe HTML: CommonMark (cmark-gfm), docs alerts, nh3 sanitizing.
 
-Article files are untrusted, so every stage is linear in the input size: markdown-it nests at
-most :data:`MAX_MARKDOWN_NESTING` levels, and :func:`_bound` (a single left-to-right scan, no
-parser recursion) rewrites its HTML into balanced tags at most :data:`MAX_DEPTH` deep and at most
-about :data:`MAX_HTML_CHARS` long *before* BeautifulSoup and nh3 see it. nh3 (html5ever) costs
-time proportional to the nesting depth for every tag, so 150,000 nested ``<div>`` took minutes.
+Article files are untrusted, so every stage is linear in the input size: cmark-gfm (GitHub's C
+CommonMark parser, through cmarkgfm) is linear by design and fuzzed for it, builds its tree
+without recursion (150,000 nested block quotes cost milliseconds; markdown-it-py needed a
+nesting cap, and markdown-it-pyrs overflows its stack on 50,000), and :func:`_bound` (a single
+left-to-right scan, no parser recursion) rewrites its HTML into balanced tags at most
+:data:`MAX_DEPTH` deep and at most about :data:`MAX_HTML_CHARS` long *before* nh3 sees it. nh3
+(html5ever) costs time proportional to the nesting depth for every tag, so 150,000 nested
+``<div>`` took minutes.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import html as htmllib
 import re
 from urllib.parse import urljoin
 
+import cffi
+import cmarkgfm.cmark
 import nh3
 from bs4 import BeautifulSoup
-from markdown_it import MarkdownIt
 
 _ALERT = re.compile(r"^\s*\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*", re.I)
 _TAGS = {
@@ -71,8 +75,6 @@ _ATTRIBUTES = {
 }
 
 
-# Nesting levels markdown-it builds (block quotes, lists, emphasis); deeper content is dropped.
-MAX_MARKDOWN_NESTING = 20
 # Open elements allowed at once in the HTML; deeper start tags are dropped, their text is kept.
 MAX_DEPTH = 32
 # HTML characters kept; the rest of an article is cut at a tag boundary and a "…" note added.
@@ -94,10 +96,79 @@ _SIMPLE_ATTR = re.compile(r"[a-z_:][-a-z0-9_:.]*\Z")
 _COMMENT_END = re.compile(r"--!?>")
 
 
+_CMARK_DECLARATIONS = """
+typedef struct cmark_mem {
+  void *(*calloc)(size_t, size_t);
+  void *(*realloc)(void *, size_t);
+  void (*free)(void *);
+} cmark_mem;
+cmark_mem *cmark_get_default_mem_allocator(void);
+void cmark_gfm_core_extensions_ensure_registered(void);
+void *cmark_find_syntax_extension(const char *name);
+void *cmark_parser_new(int options);
+int cmark_parser_attach_syntax_extension(void *parser, void *extension);
+void cmark_parser_feed(void *parser, const char *buffer, size_t len);
+void *cmark_parser_finish(void *parser);
+void *cmark_parser_get_syntax_extensions(void *parser);
+char *cmark_render_html(void *root, int options, void *extensions);
+void cmark_node_free(void *node);
+void cmark_parser_free(void *parser);
+"""
+# Raw HTML passes through (html=True before): _bound and nh3 make it safe, as they did.
+_CMARK_OPTIONS = cmarkgfm.cmark.Options.CMARK_OPT_UNSAFE
+
+
+class _Cmark:
+    """CommonMark + GFM tables -> HTML, with cmark-gfm's memory freed after every call.
+
+    cmarkgfm's own wrappers never free the document tree nor the HTML string (the build would
+    leak about 0.5 MB per 20 KB article), and its declarations name no function that would.
+    The library in cmarkgfm's extension module exports them, so this opens that same (already
+    loaded) library with declarations of its own.
+    """
+
+    def __init__(self):
+        from cmarkgfm import _cmark
+
+        self.ffi = cffi.FFI()
+        self.ffi.cdef(_CMARK_DECLARATIONS)
+        self.lib = self.ffi.dlopen(_cmark.__file__)
+        self.lib.cmark_gfm_core_extensions_ensure_registered()
+        self.table = self.lib.cmark_find_syntax_extension(b"table")
+        if self.table == self.ffi.NULL:  # pragma: no cover - a cmarkgfm without tables
+            raise RuntimeError("cmark-gfm has no table extension")
+        self.free = self.lib.cmark_get_default_mem_allocator().free
+
+    def render(self, markdown: str) -> str:
+        """HTML of ``markdown`` (CommonMark, tables; raw HTML kept)."""
+        lib, ffi = self.lib, self.ffi
+        data = markdown.encode("utf-8", "replace")
+        parser = lib.cmark_parser_new(_CMARK_OPTIONS)
+        if parser == ffi.NULL:  # pragma: no cover - out of memory
+            raise MemoryError("cmark_parser_new")
+        root = out = ffi.NULL
+        try:
+            lib.cmark_parser_attach_syntax_extension(parser, self.table)
+            lib.cmark_parser_feed(parser, data, len(data))
+            root = lib.cmark_parser_finish(parser)
+            if root == ffi.NULL:  # pragma: no cover - out of memory
+                raise MemoryError("cmark_parser_finish")
+            extensions = lib.cmark_parser_get_syntax_extensions(parser)
+            out = lib.cmark_render_html(root, _CMARK_OPTIONS, extensions)
+            if out == ffi.NULL:  # pragma: no cover - out of memory
+                raise MemoryError("cmark_render_html")
+            return ffi.string(out).decode("utf-8", "replace")
+        finally:
+            if out != ffi.NULL:
+                self.free(out)
+            if root != ffi.NULL:
+                lib.cmark_node_free(root)
+            lib.cmark_parser_free(parser)
+
+
 @functools.lru_cache(maxsize=1)
-def _markdown() -> MarkdownIt:
-    options = {"html": True, "maxNesting": MAX_MARKDOWN_NESTING}
-    return MarkdownIt("commonmark", options).enable("table")
+def _markdown() -> _Cmark:
+    return _Cmark()
 
 
 def _ascii_letter(char: str) -> bool:
@@ -142,6 +213,36 @@ def _tag(html: str, pos: int) -> tuple[str, list[tuple[str, str]], int] | None:
                 m = _UNQUOTED.match(html, pos)
                 value, pos = m.group(), m.end()
         attrs.append((key, value))
+
+
+def _slow_tag(html: str, lt: int):
+    """What starts at the ``<`` at ``lt``, read as the HTML tokenizer does.
+
+    None: the input ends inside it (html5ever drops the rest); -1: the ``<`` is text; another
+    int: a comment or bogus comment, to skip up to that position; else ``_tag``'s triple.
+    """
+    nxt = html[lt + 1 : lt + 2]
+    closing = nxt == "/"
+    letter = html[lt + 2 : lt + 3] if closing else nxt
+    if html.startswith("<!--", lt):
+        if html.startswith(">", lt + 4) or html.startswith("->", lt + 4):
+            return html.find(">", lt + 4) + 1
+        m = _COMMENT_END.search(html, lt + 4)
+        return None if m is None else m.end()  # unclosed: html5ever reads the rest as it
+    if nxt in ("!", "?") or (closing and not _ascii_letter(letter)):
+        # Bogus comment (or "</>"): up to the next ">".
+        end = html.find(">", lt + 2)
+        return None if end < 0 else end + 1
+    if not _ascii_letter(letter):
+        return -1
+    return _tag(html, lt + 2 if closing else lt + 1)
+
+
+# A start or end tag as _start_tag writes it (lower-case name, simple lower-case attribute
+# names, double-quoted values), optionally closed by " />" as cmark writes void elements.
+_PLAIN_TAG = re.compile(
+    r'<(?:([a-z][a-z0-9]*)((?: [a-z_:][-a-z0-9_:.]*="[^"]*")*)(?: /)?|/([a-z][a-z0-9]*))>'
+)
 
 
 def _start_tag(name: str, attrs: list[tuple[str, str]]) -> str:
@@ -202,36 +303,38 @@ def _bound(html: str, max_depth: int = MAX_DEPTH, max_chars: int = MAX_HTML_CHAR
         if lt < 0:
             text(html[pos:])
             break
-        if lt > pos and not text(html[pos:lt]):
-            break
-        nxt = html[lt + 1 : lt + 2]
-        closing = nxt == "/"
-        letter = html[lt + 2 : lt + 3] if closing else nxt
-        if html.startswith("<!--", lt):
-            if html.startswith(">", lt + 4) or html.startswith("->", lt + 4):
-                pos = html.find(">", lt + 4) + 1
+        if lt > pos:
+            chunk = html[pos:lt]  # holds no "<"
+            if size + len(chunk) <= max_chars:
+                out.append(chunk)
+                size += len(chunk)
+            elif not text(chunk):
+                break
+        plain = _PLAIN_TAG.match(html, lt)
+        if plain is not None:
+            # A tag in canonical form already (as cmark and nh3 write them): one match reads it,
+            # and _start_tag would write it back unchanged (less any " /").
+            pos = plain.end()
+            name = plain.group(1)
+            if name is None:
+                name, closing, start = plain.group(3), True, ""
+            else:
+                closing, start = False, f"<{name}{plain.group(2)}>"
+        else:
+            tag = _slow_tag(html, lt)
+            if tag is None:
+                break
+            if isinstance(tag, int):  # a comment, "<" as text, or a bogus comment: skipped
+                if tag < 0:
+                    if not text("<"):
+                        break
+                    pos = lt + 1
+                else:
+                    pos = tag
                 continue
-            m = _COMMENT_END.search(html, lt + 4)
-            if m is None:
-                break  # html5ever reads the rest as the comment
-            pos = m.end()
-            continue
-        if nxt in ("!", "?") or (closing and not _ascii_letter(letter)):
-            # Bogus comment (or "</>"): up to the next ">".
-            end = html.find(">", lt + 2)
-            if end < 0:
-                break
-            pos = end + 1
-            continue
-        if not _ascii_letter(letter):
-            if not text("<"):
-                break
-            pos = lt + 1
-            continue
-        tag = _tag(html, lt + 2 if closing else lt + 1)
-        if tag is None:
-            break  # the input ends inside a tag: html5ever drops it
-        name, attrs, pos = tag
+            name, attrs, pos = tag
+            closing = html.startswith("</", lt)
+            start = None if closing else _start_tag(name, attrs)
         if closing:
             if open_count.get(name):
                 while stack:
@@ -252,12 +355,12 @@ def _bound(html: str, max_depth: int = MAX_DEPTH, max_chars: int = MAX_HTML_CHAR
         if name not in _TAGS:
             continue
         if name in _VOID:
-            if not emit(_start_tag(name, attrs)):
+            if not emit(start):
                 break
             continue
         if len(stack) >= max_depth:
             continue
-        if not emit(_start_tag(name, attrs)):
+        if not emit(start):
             break
         stack.append(name)
         open_count[name] = open_count.get(name, 0) + 1
@@ -267,10 +370,71 @@ def _bound(html: str, max_depth: int = MAX_DEPTH, max_chars: int = MAX_HTML_CHAR
     return "".join(out)
 
 
+# A docs alert as cmark writes it, after _bound: a bare <blockquote> whose first child is a <p>
+# starting with the marker (group 1: the blank between them; 2: the kind; 3: what follows).
+_ALERT_SHAPE = re.compile(
+    r"<blockquote>(\s*)<p>\s*\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*(</p>|<)?", re.I
+)
+_MARKER = re.compile(r"\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]", re.I)
+_QUOTE_TAG = re.compile(r"<(/?)blockquote[ >]")
+# Another spelling of "[" (an entity): left to BeautifulSoup.
+_ALERT_UNSURE = re.compile(r"&(?:#0*91|#x0*5b|lbrack|lsqb);", re.I)
+
+
 def _alerts(html: str) -> str:
-    """Turn ``> [!NOTE]`` blockquotes into ``<div class="alert alert-note" role="note">``."""
+    """Turn ``> [!NOTE]`` blockquotes into ``<div class="alert alert-note" role="note">``.
+
+    ``html`` is :func:`_bound`'s output (balanced, canonical tags). The usual shape is
+    rewritten in one linear pass; anything else with a marker takes :func:`_alerts_soup`.
+    """
     if "[!" not in html:
         return html
+    matches = list(_ALERT_SHAPE.finditer(html))
+    if (
+        len(matches) != len(_MARKER.findall(html))
+        or any(m.group(3) == "<" for m in matches)  # a tag right after the marker
+        or _ALERT_UNSURE.search(html)
+    ):
+        return _alerts_soup(html)
+    if not matches:
+        return html
+    # The end tag of each rewritten blockquote: matched by one scan of the (balanced) tags.
+    starts = {m.start() for m in matches}
+    ends: set[int] = set()
+    stack: list[int] = []
+    for tag in _QUOTE_TAG.finditer(html):
+        if not tag.group(1):
+            if stack and tag.start() in starts:
+                # An enclosing quote may have this paragraph as its first: its alert, then.
+                return _alerts_soup(html)
+            stack.append(tag.start())
+        elif stack and stack.pop() in starts:
+            ends.add(tag.start())
+    out, pos = [], 0
+    for tag in _QUOTE_TAG.finditer(html):
+        if tag.start() in ends:
+            out += (html[pos : tag.start()], "</div>")
+            pos = tag.start() + len("</blockquote>")
+            continue
+        if tag.start() not in starts:
+            continue
+        m = _ALERT_SHAPE.match(html, tag.start())
+        kind = m.group(2).lower()
+        out += (
+            html[pos : m.start()],
+            f'<div class="alert alert-{kind}" role="note">',
+            f'<p class="alert-title">{kind.capitalize()}</p>',
+            m.group(1),
+        )
+        # An empty first paragraph (the marker alone) is dropped, as _alerts_soup does.
+        out.append("" if m.group(3) else "<p>")
+        pos = m.end()
+    out.append(html[pos:])
+    return "".join(out)
+
+
+def _alerts_soup(html: str) -> str:
+    """:func:`_alerts` for any shape, with BeautifulSoup."""
     soup = BeautifulSoup(html, "html.parser")
     for quote in soup.find_all("blockquote"):
         first = quote.find("p")

@@ -84,6 +84,8 @@ def _inside(text: str, p: int) -> bool:
 # characters, and every word found in the rest of a large first chunk was wasted work.
 _FIRST_CHUNK = 256
 _CHUNK = 4096
+# match_spans first drops the surfaces a text lacks when the query brings more than this many.
+_MANY_SURFACES = 32
 
 
 def match_spans(
@@ -110,6 +112,14 @@ def match_spans(
     if folded is None:
         folded = fold(text)
     words, runs = plan
+    if len(words) + len(runs) > _MANY_SURFACES:
+        # Only the surfaces the text holds are looked for chunk by chunk (one C scan each to
+        # tell): a long relaxed run brings every trigram of it. Filtering keeps the plan's
+        # order, so the same alternative wins at each position. Not for a few surfaces: a
+        # scan of the whole text for an absent one can cost more than the chunks the window
+        # lets the loop read.
+        words = tuple(w for w in words if w in folded)
+        runs = tuple(r for r in runs if r in folded)
     word_len = [len(w) for w in words]
     # The spans so far: starts and ends (a match reaching into the last span extends it).
     starts: list[int] = []

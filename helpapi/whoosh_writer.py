@@ -25,8 +25,10 @@ same, byte for byte, as a fresh build's (``tests/test_edit_fast.py``).
 from __future__ import annotations
 
 import functools
+import struct
 import zlib
 from array import array
+from hashlib import md5
 from operator import sub
 from pickle import dumps
 
@@ -37,6 +39,7 @@ from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.codec.whoosh3 import W3TermsReader
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.filedb.filetables import _lengths as _HASH_LENGTHS
+from whoosh.filedb.filetables import md5_hash
 from whoosh.formats import Positions
 from whoosh.system import pack_int
 from whoosh.system import pack_long
@@ -142,6 +145,10 @@ class DirectWriter(SegmentWriter):
                 terms = ((t, [(d, w, v, 0) for d, w, v in own[t]]) for t in sorted(own))
                 lengths = None
             reuse = self._reuse if lengths is not None else None
+            positional = name in POSITION_FIELDS
+            # The encoders _BlockWriter.recorded inlines are _plist's (Positions, or a
+            # frequency field's uint).
+            fused = not positional or type(field.format) is Positions
             touched = self._touched.get(name, ())
             started = False
             for tbytes, plist in terms:
@@ -156,6 +163,10 @@ class DirectWriter(SegmentWriter):
                     if reuse is not None and term not in touched:
                         if reuse.copy(name, tbytes, len(entries), blocks):
                             continue
+                    if blocks is not None and fused:
+                        # Straight from the entries: no per-posting tuple, no transpose.
+                        blocks.recorded(tbytes, entries, lengths, positional)
+                        continue
                     plist = _plist(name, entries, lengths, field.format)
                 if blocks is not None:
                     blocks.term(tbytes, plist)
@@ -212,23 +223,62 @@ class _BlockWriter:
     def term(self, tbytes: bytes, plist: list) -> None:
         """Write one term's postings ``[(docnum, weight, value bytes, length)]`` (docnum
         order) and its term info."""
-        post = self._post_raw
-        start = post.tell()
+        start = self._post_raw.tell()
         if len(plist) == 1:
             self._single(tbytes, plist[0], start)
             return
         limit = self._limit
+        n = len(plist)
+        # One transpose in C instead of a comprehension per column.
+        self._blocks(
+            tbytes,
+            start,
+            [zip(*plist[lo : lo + limit], strict=True) for lo in range(0, n, limit)],
+        )
+
+    def recorded(self, tbytes: bytes, entries: list, lengths: list[int], positional: bool):
+        """:meth:`term` for a recorded term's ``entries`` (``(docnum, weight, positions)``,
+        docnum order), with the value bytes :func:`_plist` gives (Positions or a frequency
+        field's uint), made here without the per-posting tuples."""
+        start = self._post_raw.tell()
+        if len(entries) == 1:
+            n, w, poses = entries[0]
+            value = _position_value(poses) if positional else pack_uint(int(w))
+            self._single(tbytes, (n, w, value, lengths[n]), start)
+            return
+        limit = self._limit
+        total = len(entries)
+        columns = []
+        for lo in range(0, total, limit):
+            block = entries if total <= limit else entries[lo : lo + limit]
+            ids = tuple([e[0] for e in block])
+            raw = [e[1] for e in block]
+            lens = list(map(lengths.__getitem__, ids))
+            if positional:
+                # _position_value, with its one-position lookup inlined (most postings).
+                one, head = _ONE_POSITION, _ONE_HEAD
+                vals = [
+                    head + t
+                    if len(p) == 1 and (t := one.get(p[0])) is not None
+                    else _position_value(p)
+                    for p in [e[2] for e in block]
+                ]
+            else:
+                vals = [pack_uint(int(w)) for w in raw]
+            columns.append((ids, raw, vals, lens))
+        self._blocks(tbytes, start, columns)
+
+    def _blocks(self, tbytes: bytes, start: int, columns) -> None:
+        """The posting blocks of one term, each ``(ids, weights, values, lengths)``, and its
+        term info (what W3FieldWriter writes from ``add`` calls)."""
+        post = self._post_raw
         ti_weight, ti_df, ti_min, ti_max, ti_maxw = 0, 0, None, 0, 0
         ti_minid = None
         ti_maxid = 0
-        n = len(plist)
         kind = self._values
         comp = self._comp
-        for lo in range(0, n, limit):
-            block = plist if n <= limit else plist[lo : lo + limit]
-            # One transpose in C instead of a comprehension per column (most terms have a
-            # block of one or a few postings, so per-block overhead is what counts).
-            ids, raw, vals, lens = zip(*block, strict=True)
+        last = len(columns) - 1
+        for i, (ids, raw, vals, lens) in enumerate(columns):
             count = len(ids)
             weights = array("f", raw)
             maxw = max(raw)
@@ -251,7 +301,7 @@ class _BlockWriter:
                 ti_minid = ids[0]
             ti_maxid = ids[-1]
             # W3PostingsWriter._write_block
-            if lo == 0:
+            if i == 0:
                 post.write(WHOOSH3_HEADER_MAGIC)
             # The ids' deltas from 0 (array("I") gave these ints before: the same pickle).
             deltas = (ids[0], *map(sub, ids[1:], ids[:-1])) if count > 1 else ids
@@ -264,16 +314,16 @@ class _BlockWriter:
             if kind == "none":
                 mini_v = None
             elif kind == "tuple":
-                mini_v = tuple(v for v in vals if v)
+                mini_v = tuple([v for v in vals if v])
             else:
-                mini_v = b"".join(v for v in vals if v)
+                mini_v = b"".join([v for v in vals if v])
             data = zlib.compress(dumps((deltas, mini_w, mini_v), 2), comp)
             info = dumps(
                 (count, ids[-1], maxw, comp, _to_byte(bmin), _to_byte(bmax)),
                 2,
             )
             size = len(info) + len(data)
-            post.write(pack_int(-size if lo + limit >= n else size) + info + data)
+            post.write(pack_int(-size if i == last else size) + info + data)
         # W3TermInfo.to_bytes (never inlined)
         info = _TERMINFO.pack(
             False,
@@ -338,10 +388,16 @@ class _BlockWriter:
         pos = raw.tell()
         tindex.index.append(pos)
         raw.write(_HASH_LENGTHS.pack(len(key), len(value)) + key + value)
-        h = tindex.hashfn(key)
+        if tindex.hashfn is md5_hash:
+            # md5_hash's value (the digest's low 32 bits), without its hex round trip.
+            h = _LOW32(md5(key, usedforsecurity=False).digest(), 12)[0]
+        else:
+            h = tindex.hashfn(key)
         tindex.buckets[h & 255].append((h, pos))
         tindex.lastkey = key
 
+
+_LOW32 = struct.Struct(">I").unpack_from
 
 # {weight: the weight rounded to a float32, as array("f") holds it}
 _FLOAT32: dict[float, float] = {}
@@ -381,23 +437,23 @@ def _plist(name, entries: list, lengths: list[int], fmt) -> list:
         # one position, whose pickle is looked up rather than made each time. Each value is
         # still a bytes object of its own: a block's values are pickled as a tuple, and
         # pickle would write an object met twice as a back-reference (other bytes).
-        one = _ONE_POSITION
-        head = _ONE_HEAD
-        out = []
-        append = out.append
-        for n, w, poses in entries:
-            if len(poses) == 1:
-                tail = one.get(poses[0])
-                if tail is None:
-                    tail = dumps(poses, 2)
-                    if poses[0] < _ONE_POSITION_MAX:  # bounded: a huge article has huge ones
-                        one[poses[0]] = tail
-                value = head + tail
-            else:
-                value = _encode_positions(poses)
-            append((n, w, value, lengths[n]))
-        return out
+        return [(n, w, _position_value(poses), lengths[n]) for n, w, poses in entries]
     return [(n, w, pack_uint(int(w)), lengths[n]) for n, w, _ in entries]
+
+
+def _position_value(poses: list[int]) -> bytes:
+    """``Positions.encode(poses)``. Most postings hold one position, whose pickle is looked
+    up rather than made each time. Each value is still a bytes object of its own: a block's
+    values are pickled as a tuple, and pickle would write an object met twice as a
+    back-reference (other bytes)."""
+    if len(poses) == 1:
+        tail = _ONE_POSITION.get(poses[0])
+        if tail is None:
+            tail = dumps(poses, 2)
+            if poses[0] < _ONE_POSITION_MAX:  # bounded: a huge article has huge ones
+                _ONE_POSITION[poses[0]] = tail
+        return _ONE_HEAD + tail
+    return pack_uint(len(poses)) + dumps([poses[0], *map(sub, poses[1:], poses[:-1])], 2)
 
 
 # {position: the pickle of [position]}, the tail of a one-position posting's value bytes.
@@ -484,9 +540,3 @@ class SegmentReuse:
     def close(self) -> None:
         """Close the previous segment's files."""
         self._reader.close()
-
-
-def _encode_positions(poses) -> bytes:
-    """``whoosh.formats.Positions.encode`` (the value bytes of a positional posting)."""
-    deltas = [poses[0], *map(sub, poses[1:], poses[:-1])] if poses else []
-    return pack_uint(len(deltas)) + dumps(deltas, 2)

@@ -303,3 +303,20 @@ def batches(monkeypatch):
     monkeypatch.setattr(analytics, "_write", counting)
     yield sizes, gate
     gate.set()
+
+
+@pytest.fixture
+def fresh_fallback_series():
+    """helpapi.metrics' fallback counter as a new process has it, before and after the test:
+    no requested tag seen (the first MAX_FALLBACK_LABELS keep their own series), no series.
+    A test filling the tag set must not turn a later test's tag into "other"."""
+    from helpapi import metrics
+
+    def reset():
+        metrics._fallback_labels.clear()
+        metrics._fallback_children.clear()
+        metrics.FALLBACK.clear()
+
+    reset()
+    yield
+    reset()

@@ -133,7 +133,7 @@ def _sample(metric, **labels) -> float:
     return 0.0
 
 
-def test_metric_series_appear_at_their_first_count():
+def test_metric_series_appear_at_their_first_count(fresh_fallback_series):
     # A locale no test serves: its zero-result series must not exist before a zero result.
     metrics.observe_search("xq-TEST", None, 3, False)
     metrics.observe_search("xq-TEST", None, 5, False)

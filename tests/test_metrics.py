@@ -165,7 +165,7 @@ def test_result_cache_hits_and_misses_are_counted(make_app):
     assert (delta("hit"), delta("miss")) == (1, 2)
 
 
-def test_fallback_series_stay_bounded_under_made_up_locales(make_app):
+def test_fallback_series_stay_bounded_under_made_up_locales(make_app, fresh_fallback_series):
     # Requested tags are typed by strangers: each new one must not become a new series forever.
     from helpapi import metrics
 

@@ -1,0 +1,71 @@
+"""CPU time of one locale's build (``helpapi.indexer.build_locale``), two checkouts alternating.
+
+Each run is a fresh interpreter (this checkout's venv) that imports ``helpapi`` from the
+checkout measured (``PYTHONPATH``), builds the locale into a temporary folder and prints its
+``time.process_time``: CPU, not wall, so other work on the machine slows both alike. Rounds
+alternate base and head, locale by locale; the table gives each run and the head/base ratio of
+the medians. Prints figures only.
+
+    .venv/bin/python bench/build_cpu.py --base /work/main --locales de-DE,ja-JP --rounds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent
+CORPUS = "/work/shared/corpus"
+_RUN = """
+import sys, time
+from helpapi.indexer import build_locale
+t = time.process_time()
+build_locale(sys.argv[1], sys.argv[2], sys.argv[3])
+print(time.process_time() - t)
+"""
+
+
+def cpu_of(checkout: Path, corpus: str, locale: str) -> float:
+    """CPU seconds of one build of ``locale`` with ``checkout``'s code."""
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    with tempfile.TemporaryDirectory(prefix="build-cpu-") as out:
+        got = subprocess.run(
+            [sys.executable, "-c", _RUN, corpus, locale, out],
+            env=env,
+            cwd=out,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    return float(got.stdout.split()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--base", default="/work/main", help="the other checkout (before)")
+    ap.add_argument("--corpus", default=CORPUS)
+    ap.add_argument("--locales", default="de-DE,ja-JP")
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    base, head = Path(args.base).resolve(), HERE
+    print(f"base {base}, head {head}, load {os.getloadavg()[0]:.1f}")
+    print("| locale | base CPU s | head CPU s | head/base (medians) |")
+    print("|---|---|---|---:|")
+    for locale in args.locales.split(","):
+        runs: dict[str, list[float]] = {"base": [], "head": []}
+        for _ in range(args.rounds):
+            runs["base"].append(cpu_of(base, args.corpus, locale))
+            runs["head"].append(cpu_of(head, args.corpus, locale))
+        b, h = statistics.median(runs["base"]), statistics.median(runs["head"])
+        shown = {k: ", ".join(f"{x:.2f}" for x in v) for k, v in runs.items()}
+        print(f"| {locale} | {shown['base']} | {shown['head']} | {h / b:.3f} |", flush=True)
+    print(f"load after {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
