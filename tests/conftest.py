@@ -320,3 +320,22 @@ def fresh_fallback_series():
     reset()
     yield
     reset()
+
+
+@pytest.fixture
+def session_apps(corpus_index, tmp_path):
+    """``make(**config)``: an in-process app on the session index (analytics in ``tmp_path``),
+    its analytics flushed and its indexes closed when the test ends."""
+    apps = []
+
+    def make(**config):
+        settings = {"TESTING": True, "INDEX_DIR": str(corpus_index), "CORPUS_DIR": str(CORPUS)}
+        settings["ANALYTICS_DB"] = str(tmp_path / "analytics.sqlite3")
+        app = create_app({**settings, **config})
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["helpapi.analytics"].flush()
+        app.extensions["helpapi.indexes"].close()

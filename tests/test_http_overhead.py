@@ -16,27 +16,13 @@ import pytest
 from flask import url_for
 
 from helpapi import api
-from helpapi import create_app
 from helpapi import metrics
 from helpapi.locales import resolve_locale
-from tests.conftest import CORPUS
 
 
 @pytest.fixture
-def make(corpus_index, tmp_path):
-    apps = []
-
-    def make(**config):
-        settings = {"TESTING": True, "INDEX_DIR": str(corpus_index), "CORPUS_DIR": str(CORPUS)}
-        settings["ANALYTICS_DB"] = str(tmp_path / "analytics.sqlite3")
-        app = create_app({**settings, **config})
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.extensions["helpapi.analytics"].flush()
-        app.extensions["helpapi.indexes"].close()
+def make(session_apps):
+    return session_apps
 
 
 def test_hit_urls_are_url_for_and_follow_the_script_name(make):

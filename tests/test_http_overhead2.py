@@ -14,24 +14,11 @@ import pytest
 
 from helpapi import create_app
 from helpapi.web import API_CSP
-from tests.conftest import CORPUS
 
 
 @pytest.fixture
-def make(corpus_index, tmp_path):
-    apps = []
-
-    def make(**config):
-        settings = {"TESTING": True, "INDEX_DIR": str(corpus_index), "CORPUS_DIR": str(CORPUS)}
-        settings["ANALYTICS_DB"] = str(tmp_path / "analytics.sqlite3")
-        app = create_app({**settings, **config})
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.extensions["helpapi.analytics"].flush()
-        app.extensions["helpapi.indexes"].close()
+def make(session_apps):
+    return session_apps
 
 
 def _body(resp) -> dict:
