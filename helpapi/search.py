@@ -81,6 +81,7 @@ class IndexSet:
         self.indexes: generations.LazyMap = generations.LazyMap(
             served, lambda loc: generations.open_whoosh(self.path / loc)
         )
+        self._locale_tuple = tuple(sorted(served))
         # Filters, facet counts and dates (helpapi.facets), read on first use too.
         self.facets: generations.LazyMap = generations.LazyMap(served, self._open_facets)
         # What each hit shows (helpapi.display), also required and checked at open.
@@ -196,12 +197,9 @@ class IndexSet:
 
     @property
     def locale_tuple(self) -> tuple[str, ...]:
-        """:attr:`locales` as a tuple, sorted once per set of served locales (every search
-        negotiates against it; :meth:`close` empties the set)."""
-        found = getattr(self, "_locale_tuple", None)
-        if found is None or found[0] is not self.indexes:
-            found = self._locale_tuple = (self.indexes, tuple(sorted(self.indexes)))
-        return found[1]
+        """:attr:`locales` as a tuple, sorted once when the served locales are set (every
+        search negotiates against it; :meth:`close` empties it)."""
+        return self._locale_tuple
 
     def article_count(self, locale: str) -> int:
         """Articles indexed in ``locale``."""
@@ -254,6 +252,7 @@ class IndexSet:
         # from a closed generation, and its files may be deleted.
         self.mem = generations.LazyMap((), self._open_mem)
         self.indexes = generations.LazyMap((), generations.open_whoosh)
+        self._locale_tuple = ()
         self.facets = generations.LazyMap((), self._open_facets)
         self.display = generations.LazyMap((), self._open_display)
 
