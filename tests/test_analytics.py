@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import logging
@@ -27,25 +28,9 @@ def db(tmp_path):
 
 
 @pytest.fixture
-def make_app(corpus_index, db):
-    apps = []
-
-    def make(**config):
-        settings = {
-            "TESTING": True,
-            "INDEX_DIR": str(corpus_index),
-            "ANALYTICS_DB": str(db),
-            "ADMIN_TOKEN": TOKEN,
-            **config,
-        }
-        app = create_app(settings)
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.extensions["helpapi.analytics"].flush()
-        app.extensions["helpapi.indexes"].close()
+def make_app(session_apps):
+    """An app on the session index with the admin token (``session_apps``)."""
+    return functools.partial(session_apps, ADMIN_TOKEN=TOKEN)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ the analytics DB on local disk, and articles identified by slug and locale."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -20,7 +21,6 @@ from prometheus_client import multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
 from helpapi import analytics
-from helpapi import create_app
 from helpapi import events
 from helpapi import insights
 from helpapi import jobs
@@ -37,26 +37,9 @@ def db(tmp_path):
 
 
 @pytest.fixture
-def make_app(corpus_index, db):
-    apps = []
-
-    def make(**config):
-        app = create_app(
-            {
-                "TESTING": True,
-                "INDEX_DIR": str(corpus_index),
-                "ANALYTICS_DB": str(db),
-                "ADMIN_TOKEN": TOKEN,
-                **config,
-            }
-        )
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.extensions["helpapi.analytics"].flush()
-        app.extensions["helpapi.indexes"].close()
+def make_app(session_apps):
+    """An app on the session index with the admin token (``session_apps``)."""
+    return functools.partial(session_apps, ADMIN_TOKEN=TOKEN)
 
 
 def flush(app):

@@ -10,31 +10,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from helpapi import analytics
-from helpapi import create_app
 
 TOKEN = "m" * 24
 
 
 @pytest.fixture
-def make_app(corpus_index, tmp_path):
-    apps = []
-
-    def make(**config):
-        app = create_app(
-            {
-                "TESTING": True,
-                "INDEX_DIR": str(corpus_index),
-                "ANALYTICS_DB": str(tmp_path / "a.sqlite3"),
-                **config,
-            }
-        )
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.extensions["helpapi.analytics"].flush()
-        app.extensions["helpapi.indexes"].close()
+def make_app(session_apps):
+    return session_apps
 
 
 def samples(text: str) -> dict:
