@@ -1156,7 +1156,7 @@ class Frequencies:
             map(f.doc_frequency, pick_expansions(range(*f.prefix_range(prefix)), f.doc_frequency))
         )
 
-    def cost(self, unit: Unit) -> int:
+    def cost(self, unit: Unit) -> float:
         """Postings the relaxed pass reads whole for ``unit`` (its leaves in :func:`relaxed`):
         a word's stem and word, a prefix's completions, a one-bigram run's bigram or a lone
         character's completions; for a longer run, what its phrase checks read at most

@@ -162,6 +162,7 @@ def match_spans(
                 continue
             p = folded.find(w, lo, stop)
             while p >= 0:
+                # not _inside(text, p), inlined: this runs once per occurrence.
                 if p == 0 or not ((c := text[p - 1]).isalnum() or c == "_"):
                     found.append((p, 0, rank, -1))
                 p = folded.find(w, p + 1, stop)
