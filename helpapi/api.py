@@ -6,7 +6,6 @@ import functools
 import hashlib
 import time
 
-import orjson
 from flask import Blueprint
 from flask import current_app
 from flask import g
@@ -19,6 +18,7 @@ from . import controls
 from . import controls_web
 from . import facets
 from . import metrics
+from .analytics import get_recorder
 from .analytics import new_query_id
 from .errors import InvalidParameter
 from .errors import NotFound
@@ -112,23 +112,21 @@ def _negotiate(param, accept, available: tuple, default: str) -> Resolved:
     return _cached_resolve(param, accept, available, default)
 
 
-def _locale(params=None, ixset=None, cfg=None) -> Resolved:
+def _locale(params=None, cfg=None) -> Resolved:
     """Negotiate the locale of this request (``?locale=``, Accept-Language, default).
 
-    ``params`` (the first value of each query parameter), ``ixset`` and ``cfg`` are the
-    request's, when the caller has them already (each is a context lookup otherwise).
+    ``params`` (the first value of each query parameter) and ``cfg`` are the request's, when
+    the caller has them already (each is a context lookup otherwise).
     """
     param = (request.args if params is None else params).get("locale")
     if param is not None and len(param) > MAX_TAG_LENGTH:
         raise InvalidParameter("locale", f"must be at most {MAX_TAG_LENGTH} characters")
-    if ixset is None:
-        ixset = get_indexes()
     try:
         return _negotiate(
             param,
             # request.headers.get("Accept-Language"), without building the environ key.
             request.environ.get("HTTP_ACCEPT_LANGUAGE"),
-            ixset.locale_tuple,
+            get_indexes().locale_tuple,
             (current_app.config if cfg is None else cfg)["DEFAULT_LOCALE"],
         )
     except BadLocale:
@@ -183,9 +181,8 @@ def search_view():
     refines = _query_id_arg("refines", params)
     loc = _locale(params, cfg=cfg)
     ixset = get_indexes()
-    extensions = current_app.extensions
-    recorder = extensions["helpapi.analytics"]  # analytics.get_recorder()
-    cache = extensions["helpapi.cache"]  # service.get_cache()
+    recorder = get_recorder()
+    cache = get_cache()
     # Case and spacing variants of one query share an entry (they get the same answer). Only
     # the cache and the analytics row use it: neither on, no need to compute it.
     normalized = normalize_query(q) if cache.size or recorder.enabled else None
@@ -225,10 +222,7 @@ def search_view():
     if "facets" in answer:
         body["facets"] = answer["facets"]
     body["query_id"] = _record_search(q, normalized, loc, body, refines, recorder)
-    # jsonify(body), less its argument handling: orjson's bytes straight into the response.
-    resp = current_app.response_class(
-        orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), mimetype="application/json"
-    )
+    resp = current_app.json.response_of(body)
     return _with_language(resp, answer["locale"])
 
 

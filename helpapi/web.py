@@ -207,7 +207,11 @@ class OrjsonProvider(JSONProvider):
     def response(self, *args, **kwargs):
         """``jsonify``: the encoded bytes go into the response as they are (``dumps`` would
         decode them to text that the response encodes again)."""
-        obj = self._prepare_response_obj(args, kwargs)
+        return self.response_of(self._prepare_response_obj(args, kwargs))
+
+    def response_of(self, obj):
+        """:meth:`response` of one object, without ``jsonify``'s argument handling (the
+        search route's answer)."""
         body = orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
         return self._app.response_class(body, mimetype="application/json")
 
