@@ -417,6 +417,8 @@ def build_locale(
     if _kept:
         # Only the last locale's objects wait for the exit: a build of several locales in
         # this process frees each before starting the next, so its peak memory is unchanged.
+        # Unfrozen first, so the collector can reclaim their cycles too.
+        gc.unfreeze()
         _kept.clear()
     with _cyclic_gc_paused(), _index_caches_cleared():
         return _build_locale(

@@ -68,10 +68,6 @@ EXPIRED = (
     " (its build process died or its host is unreachable)"
 )
 LOST = "the build lease was taken over by another instance"
-# True in the runner process only (``python -m helpapi.jobs``): the build's objects are kept
-# until the process ends with ``os._exit`` rather than freed one by one (a run in-process, a
-# test, keeps the usual freeing).
-EXIT_FAST = False
 
 
 class JobRunning(Exception):
@@ -807,8 +803,6 @@ def _run_job(index_dir: Path, folder: Path, path: Path, job: dict, beat) -> int:
     from . import indexer
     from .config import load_settings
 
-    if EXIT_FAST:
-        indexer.keep_until_exit()
     job.update(status="running", started=time.time(), pid=os.getpid())
     state = threading.Lock()  # one writer of the job file at a time: main thread or watchdog
     # start -> build -> done; SIGTERM before "done" unwinds the build ("stopping").
@@ -997,14 +991,21 @@ if __name__ == "__main__":
     # metrics file: each written and closed, or renamed in; the lease released). What is
     # skipped is freeing the build's memory object by object (kept until now, see
     # helpapi.indexer.keep_until_exit) and the interpreter's teardown.
-    EXIT_FAST = True
+    from . import indexer as _indexer
+
+    _indexer.keep_until_exit()
     try:
         _code = run(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else None)
         from .metrics import observe_reindex_job  # the duration histogram (README "/metrics")
 
         observe_reindex_job(Path(sys.argv[1]), sys.argv[2])
     except SystemExit as _exit:
-        _code = _exit.code if isinstance(_exit.code, int) else 1
+        # As the interpreter would: None is success, a message goes to stderr with status 1.
+        if _exit.code is None or isinstance(_exit.code, int):
+            _code = _exit.code or 0
+        else:
+            print(_exit.code, file=sys.stderr)
+            _code = 1
     except BaseException:
         traceback.print_exc()
         _code = 1
