@@ -860,10 +860,19 @@ ENGLISH_COST_FACTOR = 0.7
 def _pool_costs(args) -> dict[str, float]:
     """``{locale: estimated cost}`` of the pool's jobs; en-US's is a share of the mean of the
     others (its files are theirs)."""
-    costs = {a[1]: _locale_cost(a[0], a[1]) for a in args if a[1] != ENGLISH}
+    # Each locale's files listed and sized once, whether it is built or feeds en-US.
+    measured: dict[tuple[str, str], float] = {}
+
+    def cost(corpus_dir: str, locale: str) -> float:
+        key = (corpus_dir, locale)
+        if key not in measured:
+            measured[key] = _locale_cost(corpus_dir, locale)
+        return measured[key]
+
+    costs = {a[1]: cost(a[0], a[1]) for a in args if a[1] != ENGLISH}
     for a in args:
         if a[1] == ENGLISH:
-            others = [_locale_cost(a[0], loc) for loc in a[3] or ()]
+            others = [cost(a[0], loc) for loc in a[3] or ()]
             mean = sum(others) / len(others) if others else 0.0
             costs[ENGLISH] = ENGLISH_COST_FACTOR * mean
     return costs
