@@ -2,8 +2,8 @@
 
 Usage: ``python bench/ranking_mutations.py [NAME ...]`` (default: every mutation below).
 
-Each mutation runs ``tests/test_ranking_golden.py`` (and the single-word and body-fragment
-golden files) in a fresh interpreter with one value of
+Each mutation runs ``tests/test_ranking_golden.py`` (and the single-word, body-fragment and
+title-coverage golden files) in a fresh interpreter with one value of
 :mod:`helpapi.ranking` changed (nothing is written; the constant is restored by the process
 ending). A constant whose mutation leaves every golden test green is not guarded: the script
 says so and exits 1. Prints a Markdown table for ``bench/RESULTS.md``.
@@ -56,6 +56,9 @@ MUTATIONS = {
     "PHRASE_MAX_POSITIONS": 0,
     "RELAXED_TYPO_MIN_CHARS": 100,
     "RELAXED_TYPO_EDITS": 0,
+    "TITLE_COVER_BOOST": 0.0,
+    "TITLE_COVER_POWER": 0.0,
+    "TITLE_COVER_FIELDS": (),
 }
 # The finding: every boost at 0.01 and no re-ranking left the whole suite green.
 ALL_BOOSTS = {
@@ -70,6 +73,7 @@ ALL_BOOSTS = {
 GOLDEN = "tests/test_ranking_golden.py"
 SINGLE_WORD = "tests/test_ranking_single_word.py"
 BODY = "tests/test_body_quality.py"
+COVER = "tests/test_ranking_golden2.py"
 # The bundled-corpus case needs the big index: left out here (SINGLE_WORD covers it).
 DESELECT = GOLDEN + "::test_single_word_password_on_bundled_corpus"
 
@@ -81,7 +85,7 @@ def run(values: dict) -> list[str]:
         "import sys, pytest\nfrom helpapi import ranking\n"
         + setup
         + "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-rf', "
-        f"{GOLDEN!r}, {SINGLE_WORD!r}, {BODY!r}, '--deselect', {DESELECT!r}]))\n"
+        f"{GOLDEN!r}, {SINGLE_WORD!r}, {BODY!r}, {COVER!r}, '--deselect', {DESELECT!r}]))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False

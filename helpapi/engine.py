@@ -15,6 +15,7 @@ Whoosh's per-query posting decoding:
 from __future__ import annotations
 
 import sys
+import weakref
 from bisect import bisect_left
 from itertools import chain
 from itertools import compress
@@ -851,6 +852,80 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
                 score_d, hit = score_d + score * boost, True
         if hit:
             extra[d] = score_d
+    return extra
+
+
+# Each MemIndex's whole-title keys per document (helpapi.engine.title_keys), made on first use.
+_TITLE_KEYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def title_keys(mem: MemIndex) -> list[tuple[tuple[frozenset, str], ...]]:
+    """Each document's titles as ``(words, letters)``, indexed by document number: the set of
+    a title key's words (:func:`helpapi.analysis.title_key`) and the key without its spaces;
+    the localized title's, then the front matter's other title's (ranking.TITLE_COVER_FIELDS).
+    Read once per index from the key fields' postings (milliseconds), kept while ``mem``
+    lives."""
+    keys = _TITLE_KEYS.get(mem)
+    if keys is None:
+        found: list[list] = [[] for _ in range(mem.doc_count)]
+        for name in ranking.TITLE_COVER_FIELDS:
+            field = mem.fields.get(name)
+            if field is None:
+                continue
+            post_off, docs = field.post_off, field.docs
+            for tid in range(len(post_off) - 1):
+                parts = field.term(tid).split(" ")
+                entry = (frozenset(parts), "".join(parts))
+                for d in docs[post_off[tid] : post_off[tid + 1]]:
+                    found[d].append(entry)
+        keys = _TITLE_KEYS[mem] = [tuple(k) for k in found]
+    return keys
+
+
+def _run_text(unit: Unit) -> str:
+    """A no-space run's normalized text, from its overlapping bigrams."""
+    grams = unit.grams
+    return grams[0] + "".join(g[1:] for g in grams[1:]) if grams else ""
+
+
+def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, float]:
+    """Extra score of each of ``docs`` whose own title holds every unit of the query: up to
+    ranking.TITLE_COVER_BOOST, scaled by the share of that title the query covers (characters
+    of the query's distinct units over the title's, spaces left out).
+
+    Many titles hold the two or three words of a short query ("SharePoint OneDrive" in dozens
+    of titles); the title those words make up most of is the likelier one: of the titles that
+    hold them, a longer one holds them by chance more easily. The share is of the localized
+    title (and the front matter's other title), not of the title field, whose length counts
+    the English title too. Not while a word is being typed (TITLE_START_BOOST does that)."""
+    boost = ranking.TITLE_COVER_BOOST
+    if not boost or not units or any(u.prefix for u in units):
+        return {}
+    words = {u.term: u for u in units if u.kind == "word" and u.term}
+    runs = {_run_text(u) for u in units if u.kind == "run"}
+    runs.discard("")
+    chars = sum(map(len, words)) + sum(map(len, runs))
+    if not chars:
+        return {}
+    # Each word's forms that count in a title, as for TITLE_BOOST (title_forms: with
+    # TITLE_STEMS, "password" is in "Reset or change passwords").
+    title = mem.fields["title"]
+    stems = ranking.TITLE_STEMS and len(words) <= ranking.TITLE_STEM_MAX_WORDS
+    forms = [
+        {term, *(title.term(t) for t in title_forms(title, u, stems))} for term, u in words.items()
+    ]
+    keys = title_keys(mem)
+    extra: dict[int, float] = {}
+    for d in docs:
+        best = 0.0
+        for parts, flat in keys[d]:
+            if not flat or not all(r in flat for r in runs):
+                continue
+            if not all(parts & f for f in forms):
+                continue
+            best = max(best, min(1.0, chars / len(flat)))
+        if best:
+            extra[d] = boost * best**ranking.TITLE_COVER_POWER
     return extra
 
 

@@ -103,6 +103,26 @@ PROXIMITY_MAX_POSITIONS = 4096
 # 710 (../shared/queries, every set: ja-JP keywords). A bound, not a ranking knob.
 PROXIMITY_MAX_LOOKUPS = 2048
 
+# A title holding every unit of the query scores up to this much more, by the share of the
+# title the query covers (helpapi.engine.title_cover): of the many titles holding "SharePoint
+# OneDrive", the one those words make up most of first (the fewer other words a title has,
+# the less likely it holds the query's words by chance). Added in the re-ranking, after
+# BM25F, whose title length counts the English title too. 0: off. Chosen on the tuning half
+# (bench/quality.py), share to the power 1: kw 0.9317 -> 8: 0.9350, 32: 0.9353, 64: 0.9376,
+# 128: 0.9390; dev body 0.9932 up to 64, 0.9922 at 128; queries-scale body 0.9942 -> 0.9937
+# at 64 (short fragments of common words that most of a long title holds).
+TITLE_COVER_BOOST = 128.0
+# The share raised to this power: a query covering a small share of a long title (a body
+# fragment of common words) gains little, one covering most of a short title nearly all.
+# Tuning half: (boost, power) (64, 2): kw 0.9365, scale body 0.9941; (128, 2): 0.9381,
+# 0.9937; (128, 3): 0.9380, 0.9941; (256, 3): 0.9402, 0.9934 (dev body 0.9932 for all);
+# title, xling, fallback, prefix, typo, free unchanged at every value tried.
+TITLE_COVER_POWER = 3.0
+# The key fields whose titles count: the localized title's and the front matter's other
+# title's (tuning half, kw at 64, power 1: 0.9376; the localized one alone 0.9355; with the
+# English title's too 0.9376). Read once per index (helpapi.engine.title_keys).
+TITLE_COVER_FIELDS = ("title_key", "alias_title_key")
+
 # --- Phrases (quoted words, no-space runs) in the strict pass ---
 # The phrase checks of one strict pass stop after this many positions (a quoted phrase of very
 # frequent words in long documents); the documents left are taken not to hold the phrase.

@@ -418,8 +418,13 @@ def _rerank(mem, ranked, units) -> list[tuple[int, float]]:
     if len(ranked) < 2:
         return ranked
     head = ranked[: ranking.RERANK_DEPTH]
-    extra = engine.proximity(mem, units, [d for d, _ in head])
-    head = sorted(((d, s + extra.get(d, 0.0)) for d, s in head), key=lambda x: (-x[1], x[0]))
+    docs = [d for d, _ in head]
+    extra = engine.proximity(mem, units, docs)
+    cover = engine.title_cover(mem, units, docs)
+    head = sorted(
+        ((d, s + extra.get(d, 0.0) + cover.get(d, 0.0)) for d, s in head),
+        key=lambda x: (-x[1], x[0]),
+    )
     return head + ranked[ranking.RERANK_DEPTH :]
 
 
