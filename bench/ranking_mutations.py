@@ -59,6 +59,7 @@ MUTATIONS = {
     "TITLE_COVER_BOOST": 0.0,
     "TITLE_COVER_POWER": 0.0,
     "TITLE_COVER_FIELDS": (),
+    "BODY_PHRASE_BOOST": 0.0,
 }
 # The finding: every boost at 0.01 and no re-ranking left the whole suite green.
 ALL_BOOSTS = {

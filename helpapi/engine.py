@@ -784,20 +784,30 @@ def _span_length(probe: tuple[int, int, int]) -> int:
     return probe[2] - probe[1]
 
 
-def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, float]:
+def proximity(
+    mem: MemIndex, units: list[Unit], docs: list[int], in_body: dict | None = None
+) -> dict[int, float]:
     """Extra score of each of ``docs`` for :func:`helpapi.query.proximity_query`'s clauses.
+
+    ``in_body`` (a dict, or None): also gets the extra of :func:`body_phrase_boost` for each
+    document whose words stand as typed past its titles (kept apart: the returned scores are
+    Whoosh's, ``tests/test_engine.py`` compares them).
 
     The in-order clause takes the words as typed, repeats included (:func:`typed_order`):
     "des fichiers ou des dossiers" stands in a text only with its second "des". Each distinct
     word's postings and positions are still read once per document."""
     text, grams = mem.fields["text"], mem.fields["grams"]
-    clauses = []  # (terms, slop, ordered, boost, typed: None, or the order of terms typed)
+    # (terms, slop, ordered, boost, typed: None, or the order of terms typed, the extra boost
+    # when the words stand as typed past the document's titles: body_phrase_boost)
+    clauses = []
     words = [u for u in units if u.kind == "word" and not u.prefix]
     if len(words) >= 2:
         terms = [_term(text, u.term) for u in words]
         if all(terms):
             # SpanNear2 applies no boost of its own (Whoosh ignores a span query's boost).
-            clauses.append((terms, len(words) + ranking.PROXIMITY_SLOP_EXTRA, False, 1.0, None))
+            clauses.append(
+                (terms, len(words) + ranking.PROXIMITY_SLOP_EXTRA, False, 1.0, None, 0.0)
+            )
             typed = list(range(len(words)))
             if any(len(u.at) > 1 for u in words):
                 index = {id(u): i for i, u in enumerate(words)}
@@ -809,14 +819,15 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
             if twice is None and len(typed) > len(words):
                 # (EXACT_SLOP tuned away from 1: near() on the lists in the order typed.)
                 terms = [terms[k] for k in typed]
-            clauses.append((terms, ranking.EXACT_SLOP, True, boost, twice))
+            past = body_phrase_boost(units, len(typed)) if in_body is not None else 0.0
+            clauses.append((terms, ranking.EXACT_SLOP, True, boost, twice, past))
     runs = [u for u in units if u.kind == "run"]
     if len(runs) >= 2:
         terms = [_term(grams, g) for u in runs for g in u.grams]
         if all(terms):
             per = ranking.PROXIMITY_BOOST_PER_RUN
             boost = phrase_boost(units, ranking.PROXIMITY_BOOST, per, len(runs))
-            clauses.append((terms, ranking.RUN_PROXIMITY_SLOP, True, boost, None))
+            clauses.append((terms, ranking.RUN_PROXIMITY_SLOP, True, boost, None, 0.0))
     extra: dict[int, float] = {}
     # ``docs`` come best first: once ranking.PROXIMITY_MAX_LOOKUPS look-ups of a term in a
     # document are made, or the next document's positions would take the positions read past
@@ -834,7 +845,7 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
         # document serves both. Clauses are added in their order, so the floats are the same.
         seen: dict[int, tuple] = {}
         score_d, hit = 0.0, False
-        for terms, slop, ordered, boost, twice in clauses:
+        for terms, slop, ordered, boost, twice, past in clauses:
             got = seen.get(id(terms))
             if got is None:
                 got = seen[id(terms)] = _proximity_lists(terms, probes[id(terms)], d, budget)
@@ -847,9 +858,13 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
                 if near(poslists, slop, ordered):
                     score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
                     score_d, hit = score_d + score * boost, True
+                    if past and _in_body(mem, d, poslists, slop, ordered, None):
+                        in_body[d] = in_body.get(d, 0.0) + score * past
             elif stands_as_typed(poslists, twice):
                 score = sum(terms[k].field.scores[found[k]] for k in twice)
                 score_d, hit = score_d + score * boost, True
+                if past and _in_body(mem, d, poslists, slop, ordered, twice):
+                    in_body[d] = in_body.get(d, 0.0) + score * past
         if hit:
             extra[d] = score_d
     return extra
@@ -927,6 +942,47 @@ def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, 
         if best:
             extra[d] = boost * best**ranking.TITLE_COVER_POWER
     return extra
+
+
+_TITLE_ENDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def title_ends(mem: MemIndex) -> list[int]:
+    """Each document's number of title words (every whole-title key's: the localized, English
+    and front-matter titles), indexed by document number: the text field's positions below it
+    are its titles' (``text`` starts with the titles, the body with the front matter's title).
+    Read once per index, kept while ``mem`` lives."""
+    ends = _TITLE_ENDS.get(mem)
+    if ends is None:
+        ends = [0] * mem.doc_count
+        for field in _key_fields(mem):
+            post_off, docs = field.post_off, field.docs
+            for tid in range(len(post_off) - 1):
+                n = field.term(tid).count(" ") + 1
+                for d in docs[post_off[tid] : post_off[tid + 1]]:
+                    ends[d] += n
+        _TITLE_ENDS[mem] = ends
+    return ends
+
+
+def body_phrase_boost(units: list[Unit], n: int) -> float:
+    """The extra boost of ``n`` words standing as typed in a document's body, past its
+    titles: ranking.BODY_PHRASE_BOOST for each word beyond two, up to
+    ranking.PHRASE_MAX_EXTRA of them (as :func:`phrase_boost`). A fragment copied from an
+    article stands whole in that article's text; another article's title may hold its words,
+    even in order, without being its source. Not while a word is being typed."""
+    if not ranking.BODY_PHRASE_BOOST or any(u.prefix for u in units):
+        return 0.0
+    return ranking.BODY_PHRASE_BOOST * min(max(0, n - 2), ranking.PHRASE_MAX_EXTRA)
+
+
+def _in_body(mem: MemIndex, doc: int, poslists: list, slop: int, ordered: bool, twice) -> bool:
+    """Whether the in-order clause also holds with the positions past ``doc``'s titles."""
+    end = title_ends(mem)[doc]
+    trimmed = [plist[bisect_left(plist, end) :] for plist in poslists]
+    if not all(trimmed):
+        return False
+    return near(trimmed, slop, ordered) if twice is None else stands_as_typed(trimmed, twice)
 
 
 def _proximity_lists(

@@ -83,6 +83,18 @@ EXACT_BOOST_PER_WORD = 2.0
 # words in another body outscore the title typed whole. queries-scale tuning half: body 0.9927 at
 # 3 and 4 (the same as unbounded), 0.9926 at 2; title 0.9997 at any of them (see SAME_TITLE_BOOST).
 PHRASE_MAX_EXTRA = 3
+# ... and this much more for each such word (again up to PHRASE_MAX_EXTRA) when the words
+# stand as typed past the document's titles (helpapi.engine.body_phrase_boost): a copied
+# fragment's source holds it in its body; another article's title holding it, even in order,
+# is not its source. 0: off. Tuning half (bench/quality.py, with TITLE_COVER_BOOST 128):
+# dev body 0.9932 -> 1: 0.9937, 1.5: 0.9937, 2: 0.9937, 4: 0.9941, 8: 0.9945 (but title
+# 1.000 -> 0.9987); queries-scale body 0.9941 -> 1: 0.9945, 1.5: 0.9949, 2: 0.9949, 4:
+# 0.9951; xling from 3 on loses (dev 1.000 -> 0.9996 at 3; queries-scale 0.9992 -> 0.9972 at
+# 4: an English title's words in another article's English body); kw, prefix, typo, free,
+# fallback unchanged at 1.5. At 2 a whole 12-word title typed lost to an article quoting it
+# (tests/test_body_quality.py, SAME_TITLE_BOOST's case). Kept apart from the proximity
+# clauses' scores, which are Whoosh's (helpapi.engine.proximity's ``in_body``).
+BODY_PHRASE_BOOST = 1.5
 # Several no-space runs (split by punctuation or Latin words) standing close together.
 PROXIMITY_BOOST = 1.5
 RUN_PROXIMITY_SLOP = 3

@@ -414,15 +414,17 @@ def _answer(ixset, run, text, locale, prefix, scope, found: Hits, fallback: bool
 
 
 def _rerank(mem, ranked, units) -> list[tuple[int, float]]:
-    """``(docnum, score)`` best first: proximity scores added to the top candidates."""
+    """``(docnum, score)`` best first: proximity scores (and a fragment standing in a body,
+    and title coverage: helpapi.engine.title_cover) added to the top candidates."""
     if len(ranked) < 2:
         return ranked
     head = ranked[: ranking.RERANK_DEPTH]
     docs = [d for d, _ in head]
-    extra = engine.proximity(mem, units, docs)
+    in_body: dict[int, float] = {}
+    extra = engine.proximity(mem, units, docs, in_body)
     cover = engine.title_cover(mem, units, docs)
     head = sorted(
-        ((d, s + extra.get(d, 0.0) + cover.get(d, 0.0)) for d, s in head),
+        ((d, s + extra.get(d, 0.0) + in_body.get(d, 0.0) + cover.get(d, 0.0)) for d, s in head),
         key=lambda x: (-x[1], x[0]),
     )
     return head + ranked[ranking.RERANK_DEPTH :]

@@ -1,7 +1,10 @@
-"""Golden ranking, wave 2: title coverage (ranking.TITLE_COVER_BOOST, helpapi.engine.title_cover).
+"""Golden ranking, wave 2: title coverage (ranking.TITLE_COVER_BOOST, helpapi.engine.title_cover)
+and fragments found in a body (ranking.BODY_PHRASE_BOOST, helpapi.engine.body_phrase_boost).
 
 A short query's words stand in many titles; of the titles holding every one of them, the one
-they make up most of ranks first, even when a longer title's body repeats the words more.
+they make up most of ranks first, even when a longer title's body repeats the words more. A
+longer fragment found whole in one article's body ranks that article above another whose long
+title happens to hold it.
 Hand-written corpus (English, German, Japanese: a spaced script, compounds, a no-space script
 with Latin words), so the behaviour is checked by the property it relies on, not by a corpus.
 """
@@ -29,6 +32,16 @@ CORPUS = {
         ),
         # Holds one word only in its title: no coverage, whatever its length.
         "partial": md_article("OneDrive", "OneDrive works with SharePoint. " * 2),
+        # A fragment inside a long title vs the same fragment in a body.
+        "fragment-in-title": md_article(
+            "Why I cannot turn on the backup schedule for shared team files and folders in the "
+            "new admin portal",
+            "Backups run at night.",
+        ),
+        "fragment-in-body": md_article(
+            "Protect your documents",
+            "To keep copies, turn on the backup schedule in the app. Copies are kept a month.",
+        ),
     },
     "de-DE": {
         "kurz": md_article("Drucker im Netzwerk freigeben", "Öffnen Sie die Einstellungen."),
@@ -109,3 +122,22 @@ def test_coverage_share_of_the_localized_title(golden, monkeypatch):
     assert max(cover.values()) == pytest.approx(ranking.TITLE_COVER_BOOST * share)
     monkeypatch.setattr(ranking, "TITLE_COVER_BOOST", 0.0)
     assert engine.title_cover(mem, units, list(range(mem.doc_count))) == {}
+
+
+def test_fragment_in_a_body_beats_a_title_holding_it(golden):
+    # Five words as typed: in "fragment-in-title"'s title, in "fragment-in-body"'s body. The
+    # copied fragment's source is the body that holds it; two words are not a fragment.
+    assert slugs(golden, "turn on the backup schedule") == [
+        "fragment-in-body",
+        "fragment-in-title",
+    ]
+    assert slugs(golden, "backup schedule") == ["fragment-in-title", "fragment-in-body"]
+
+
+def test_title_ends_count_every_title(golden):
+    # The text's positions below a document's title end are its titles' (localized, English,
+    # front matter): the body starts with the front matter's title, counted too.
+    mem = golden.mem["en-US"]
+    ends = engine.title_ends(mem)
+    assert len(ends) == mem.doc_count
+    assert min(ends) >= 1
