@@ -854,16 +854,19 @@ def proximity(
                 if found is None:
                     return extra  # over a budget
                 continue
+            # Standing past the titles implies standing: checked first, one check suffices
+            # for the documents whose body holds the words as typed.
+            body = past and _in_body(mem, d, poslists, slop, ordered, twice)
             if twice is None:
-                if near(poslists, slop, ordered):
+                if body or near(poslists, slop, ordered):
                     score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
                     score_d, hit = score_d + score * boost, True
-                    if past and _in_body(mem, d, poslists, slop, ordered, None):
+                    if body:
                         in_body[d] = in_body.get(d, 0.0) + score * past
-            elif stands_as_typed(poslists, twice):
+            elif body or stands_as_typed(poslists, twice):
                 score = sum(terms[k].field.scores[found[k]] for k in twice)
                 score_d, hit = score_d + score * boost, True
-                if past and _in_body(mem, d, poslists, slop, ordered, twice):
+                if body:
                     in_body[d] = in_body.get(d, 0.0) + score * past
         if hit:
             extra[d] = score_d
@@ -926,22 +929,72 @@ def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, 
     # TITLE_STEMS, "password" is in "Reset or change passwords").
     title = mem.fields["title"]
     stems = ranking.TITLE_STEMS and len(words) <= ranking.TITLE_STEM_MAX_WORDS
-    forms = [
-        {term, *(title.term(t) for t in title_forms(title, u, stems))} for term, u in words.items()
-    ]
+    if stems:
+        forms = [
+            {term, *(title.term(t) for t in title_forms(title, u, True))}
+            for term, u in words.items()
+        ]
+    else:
+        forms = [{term} for term in words]
+    # A word with one form is a set lookup; all of them at once, one subset test (in C).
+    need = frozenset(next(iter(f)) for f in forms if len(f) == 1)
+    several = [f for f in forms if len(f) > 1]
+    runs_list = list(runs)
+    if len(docs) > TITLE_HOLDERS_FROM:
+        docs = _title_holders(mem, need, runs_list, docs)
     keys = title_keys(mem)
     extra: dict[int, float] = {}
+    power = ranking.TITLE_COVER_POWER
     for d in docs:
         best = 0.0
         for parts, flat in keys[d]:
-            if not flat or not all(r in flat for r in runs):
+            if not need <= parts or not flat:
                 continue
-            if not all(parts & f for f in forms):
+            if several and not all(not parts.isdisjoint(f) for f in several):
                 continue
-            best = max(best, min(1.0, chars / len(flat)))
+            if runs_list and not all(r in flat for r in runs_list):
+                continue
+            share = chars / len(flat)
+            if share > best:
+                best = share
         if best:
-            extra[d] = boost * best**ranking.TITLE_COVER_POWER
+            extra[d] = boost * min(1.0, best) ** power
     return extra
+
+
+# Fewer candidates than this have their title keys read directly (a key test costs less than
+# a term look-up).
+TITLE_HOLDERS_FROM = 16
+
+
+def _title_holders(mem: MemIndex, words, runs: list[str], docs: list[int]) -> list[int]:
+    """``docs`` whose title field holds the rarest of ``words`` (or, with no word, of the runs'
+    bigrams): a title key holding every unit is among them, and most candidates are not, so
+    the keys of few documents are read. [] when a unit is in no title."""
+    best = None
+    for word in words:
+        field = mem.fields["title"]
+        tid = field.term_id(word)
+        if tid < 0:
+            return []
+        span = field.span(tid)
+        if best is None or span[1] - span[0] < best[2] - best[1]:
+            best = (field, *span)
+    if best is None:
+        for run in runs:
+            field = mem.fields["title_grams"]
+            for gram in [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]:
+                tid = field.term_id(gram)
+                if tid < 0:
+                    return []
+                span = field.span(tid)
+                if best is None or span[1] - span[0] < best[2] - best[1]:
+                    best = (field, *span)
+    if best is None:
+        return docs
+    field, lo, hi = best
+    holders = set(field.docs[lo:hi])
+    return [d for d in docs if d in holders]
 
 
 _TITLE_ENDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -977,9 +1030,12 @@ def body_phrase_boost(units: list[Unit], n: int) -> float:
 
 
 def _in_body(mem: MemIndex, doc: int, poslists: list, slop: int, ordered: bool, twice) -> bool:
-    """Whether the in-order clause also holds with the positions past ``doc``'s titles."""
+    """Whether the in-order clause holds with the positions past ``doc``'s titles."""
     end = title_ends(mem)[doc]
-    trimmed = [plist[bisect_left(plist, end) :] for plist in poslists]
+    if not end:
+        trimmed = poslists
+    else:
+        trimmed = [plist[bisect_left(plist, end) :] for plist in poslists]
     if not all(trimmed):
         return False
     return near(trimmed, slop, ordered) if twice is None else stands_as_typed(trimmed, twice)
