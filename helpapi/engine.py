@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import weakref
+from array import array
 from bisect import bisect_left
 from itertools import chain
 from itertools import compress
@@ -877,27 +878,44 @@ def proximity(
 _TITLE_KEYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def title_keys(mem: MemIndex) -> list[tuple[tuple[frozenset, str], ...]]:
-    """Each document's titles as ``(words, letters)``, indexed by document number: the set of
-    a title key's words (:func:`helpapi.analysis.title_key`) and the key without its spaces;
-    the localized title's, then the front matter's other title's (ranking.TITLE_COVER_FIELDS).
-    Read once per index from the key fields' postings (milliseconds), kept while ``mem``
-    lives."""
-    keys = _TITLE_KEYS.get(mem)
-    if keys is None:
-        found: list[list] = [[] for _ in range(mem.doc_count)]
-        for name in ranking.TITLE_COVER_FIELDS:
-            field = mem.fields.get(name)
-            if field is None:
-                continue
+def title_keys(mem: MemIndex) -> tuple[list[FieldPostings], array, array, array]:
+    """Which whole-title keys each document has, as flat arrays: ``(fields, offsets, field
+    numbers, term ids)``; document ``d``'s keys are entries ``offsets[d]:offsets[d + 1]``, the
+    localized title's, then the front matter's other title's (ranking.TITLE_COVER_FIELDS).
+    Read once per index from the key fields' postings (milliseconds), kept while ``mem`` lives:
+    a few bytes a document, since every worker keeps one per locale it has searched (a
+    frozenset and a string per title took 1.4 KB a document, 90 MB over a scale index's
+    21 locales). :func:`title_keys_of` reads one document's."""
+    table = _TITLE_KEYS.get(mem)
+    if table is None:
+        fields = [mem.fields[n] for n in ranking.TITLE_COVER_FIELDS if n in mem.fields]
+        count = array("I", bytes(4 * (mem.doc_count + 1)))
+        for field in fields:
+            for d in field.docs:
+                count[d + 1] += 1
+        for d in range(mem.doc_count):
+            count[d + 1] += count[d]
+        offsets = array("I", count)
+        size = count[-1]
+        which, tids = array("B", bytes(size)), array("I", bytes(4 * size))
+        for number, field in enumerate(fields):
             post_off, docs = field.post_off, field.docs
             for tid in range(len(post_off) - 1):
-                parts = field.term(tid).split(" ")
-                entry = (frozenset(parts), "".join(parts))
                 for d in docs[post_off[tid] : post_off[tid + 1]]:
-                    found[d].append(entry)
-        keys = _TITLE_KEYS[mem] = [tuple(k) for k in found]
-    return keys
+                    at = count[d]
+                    which[at], tids[at] = number, tid
+                    count[d] = at + 1
+        table = _TITLE_KEYS[mem] = (fields, offsets, which, tids)
+    return table
+
+
+def title_keys_of(mem: MemIndex, doc: int):
+    """``doc``'s titles as ``(words, letters)``: the set of a title key's words
+    (:func:`helpapi.analysis.title_key`) and the key without its spaces (:func:`title_keys`)."""
+    fields, offsets, which, tids = title_keys(mem)
+    for at in range(offsets[doc], offsets[doc + 1]):
+        parts = fields[which[at]].term(tids[at]).split(" ")
+        yield frozenset(parts), "".join(parts)
 
 
 def _run_text(unit: Unit) -> str:
@@ -942,12 +960,11 @@ def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, 
     runs_list = list(runs)
     if len(docs) > TITLE_HOLDERS_FROM:
         docs = _title_holders(mem, need, runs_list, docs)
-    keys = title_keys(mem)
     extra: dict[int, float] = {}
     power = ranking.TITLE_COVER_POWER
     for d in docs:
         best = 0.0
-        for parts, flat in keys[d]:
+        for parts, flat in title_keys_of(mem, d):
             if not need <= parts or not flat:
                 continue
             if several and not all(not parts.isdisjoint(f) for f in several):
@@ -1000,14 +1017,14 @@ def _title_holders(mem: MemIndex, words, runs: list[str], docs: list[int]) -> li
 _TITLE_ENDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def title_ends(mem: MemIndex) -> list[int]:
+def title_ends(mem: MemIndex) -> array:
     """Each document's number of title words (every whole-title key's: the localized, English
     and front-matter titles), indexed by document number: the text field's positions below it
     are its titles' (``text`` starts with the titles, the body with the front matter's title).
     Read once per index, kept while ``mem`` lives."""
     ends = _TITLE_ENDS.get(mem)
     if ends is None:
-        ends = [0] * mem.doc_count
+        ends = array("I", bytes(4 * mem.doc_count))
         for field in _key_fields(mem):
             post_off, docs = field.post_off, field.docs
             for tid in range(len(post_off) - 1):
