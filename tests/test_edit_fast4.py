@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from whoosh import index as whoosh_index
@@ -196,3 +197,33 @@ def test_off_by_default_and_without_fork(tmp_path, monkeypatch):
     assert started == []
     monkeypatch.delattr(os, "fork")
     assert indexer._fork_postings(None, tmp_path / "x", None) is None
+
+
+def test_a_real_runner_serves_what_a_fresh_build_serves(tmp_path):
+    """A job's runner (``python -m helpapi.jobs``: lease heartbeat thread, signal handlers,
+    fast exit), which turns the forked write on, switches to a generation that holds a fresh
+    build's files and answers."""
+    from helpapi import jobs
+
+    from .test_edit_fast3 import _wait
+
+    source = (Path(jobs.__file__)).read_text("utf-8")
+    assert "_indexer.parallel_postings()" in source.split('if __name__ == "__main__":')[1]
+    corpus, index = _corpus(tmp_path), tmp_path / "index"
+    build_indexes(corpus, index, jobs=1)
+    slug = _edit(corpus, 6, "Laeuferwortgabel")
+    job = jobs.submit(index, corpus, None, False)
+    done = _wait(index, job["id"])
+    assert done["status"] == "succeeded", done
+    proc = next(p for p in jobs._children if p.pid == done["pid"])
+    assert proc.wait(timeout=30) == 0
+    fresh = tmp_path / "fresh"
+    build_indexes(corpus, fresh, jobs=1)
+    assert _files(index, "de-DE") == _files(fresh, "de-DE")
+    assert _answers(index) == _answers(fresh)
+    ixset = open_current(index)
+    try:
+        found = search(ixset, "Laeuferwortgabel", "de-DE", limit=5)["results"]
+    finally:
+        ixset.close()
+    assert [h["slug"] for h in found] == [slug]
