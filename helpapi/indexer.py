@@ -908,7 +908,7 @@ def build_indexes(
             sound_previous = {
                 loc: str(gen / loc)
                 for loc in plan.locales
-                if loc not in plan.damaged and (gen / loc).is_dir()
+                if loc in plan.checked and loc not in plan.damaged and (gen / loc).is_dir()
             }
         wanted = [loc for loc in plan.locales if locales is None or loc in locales]
         options["hashes"] = plan.hashes

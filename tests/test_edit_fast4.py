@@ -25,6 +25,7 @@ from helpapi.indexer import build_indexes
 from helpapi.search import open_current
 from helpapi.search import search
 
+from .test_build_fast2 import CORPUS
 from .test_build_fast2 import _files
 from .test_edit_fast import _answers
 from .test_edit_fast2 import _corpus
@@ -227,3 +228,73 @@ def test_a_real_runner_serves_what_a_fresh_build_serves(tmp_path):
     finally:
         ixset.close()
     assert [h["slug"] for h in found] == [slug]
+
+
+def _two_locales(tmp_path):
+    root = tmp_path / "corpus"
+    for locale in ("de-DE", "fr-FR"):
+        (root / locale).mkdir(parents=True)
+        for path in sorted((CORPUS / locale).glob("*.md"))[:20]:
+            shutil.copy(path, root / locale / path.name)
+    return root
+
+
+def _verified(monkeypatch) -> list[str]:
+    """The locales verify_locale read, in order (the plan's and the carry-over's)."""
+    seen: list[str] = []
+    real = generations.verify_locale
+
+    def verify(generation_dir, locale, files):
+        seen.append(locale)
+        return real(generation_dir, locale, files)
+
+    monkeypatch.setattr(generations, "verify_locale", verify)
+    return seen
+
+
+def test_an_edit_reads_each_serving_locale_once(tmp_path, monkeypatch):
+    """One edit in de-DE: the plan verifies de-DE (its serving files are reused), and fr-FR
+    and en-US are verified once, as they are carried over (not twice, as every locale's files
+    were read whole by the plan too)."""
+    corpus, index = _two_locales(tmp_path), tmp_path / "index"
+    build_indexes(corpus, index, jobs=1)
+    _edit(corpus, 3, "Einmalpruefwort")
+    seen = _verified(monkeypatch)
+    report = build_indexes(corpus, index, jobs=1, incremental=True)
+    assert sorted(report.locales) == ["de-DE"]
+    assert sorted(seen) == ["de-DE", "en-US", "fr-FR"]
+
+
+def test_damage_in_a_carried_locale_is_rebuilt_during_an_edit_elsewhere(tmp_path):
+    """fr-FR's segment is damaged while de-DE is edited: the plan no longer reads fr-FR, the
+    carry-over finds the damage and rebuilds it; the generation serves a fresh build's files."""
+    corpus, index = _two_locales(tmp_path), tmp_path / "index"
+    build_indexes(corpus, index, jobs=1)
+    gen = index / generations.current_generation(index)
+    (seg,) = (gen / "fr-FR").glob("*.seg")
+    data = bytearray(seg.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    seg.unlink()
+    seg.write_bytes(bytes(data))
+    _edit(corpus, 3, "Schadenpruefwort")
+    report = build_indexes(corpus, index, jobs=1, incremental=True)
+    assert sorted(report.locales) == ["de-DE", "fr-FR"]
+    fresh = tmp_path / "fresh"
+    build_indexes(corpus, fresh, jobs=1)
+    for locale in ("de-DE", "fr-FR"):
+        assert _files(index, locale) == _files(fresh, locale), locale
+
+
+def test_damage_alone_is_still_found_by_the_plan(tmp_path, monkeypatch):
+    """Nothing changed but fr-FR is damaged: the plan reads every locale and asks for fr-FR's
+    rebuild (no edit would otherwise start the build that repairs it)."""
+    from helpapi.incremental import plan_changes
+
+    corpus, index = _two_locales(tmp_path), tmp_path / "index"
+    build_indexes(corpus, index, jobs=1)
+    gen = index / generations.current_generation(index)
+    (gen / "fr-FR" / memindex.FILENAME).unlink()
+    seen = _verified(monkeypatch)
+    plan = plan_changes(corpus, index)
+    assert sorted(seen) == ["de-DE", "en-US", "fr-FR"]
+    assert plan.locales == ["fr-FR"] and list(plan.damaged) == ["fr-FR"]
