@@ -7,6 +7,8 @@ changed or a changed file's English text differs from what en-US holds.
 
 A serving locale whose files fail verification (sizes and checksums against ``meta.json``, or
 none recorded) counts as changed: the build rebuilds it rather than carrying the damage over.
+The plan verifies the locales it rebuilds (their serving files may be reused) or, when nothing
+changed, every locale; the build verifies the others as it carries them over.
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ class Plan:
     changes: dict[str, dict[str, int]]
     removed: list[str]
     damaged: dict[str, str] = dataclasses.field(default_factory=dict)  # locale -> why
-    # The serving generation whose locales (those not in ``damaged``) were verified against
-    # their checksums: a rebuilt locale may reuse its previous segment's bytes.
+    # The serving generation, whose locales in ``checked`` were verified against their
+    # checksums: such a rebuilt locale (when not in ``damaged``) may reuse its previous
+    # segment's bytes. The others are verified as they are carried over.
     verified: str | None = None
     # locale -> {slug: content hash} of its files as this plan read them: the build takes an
     # unchanged article from the article cache by this hash, without reading its file again.
     hashes: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    checked: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -103,25 +107,39 @@ def plan_changes(
         old = dict(generations.read_meta(index_dir / serving)["locales"])
     except (OSError, ValueError, KeyError, TypeError):
         return Plan([*available, ENGLISH], {}, [])
-    # A full read of the serving files: once per build, where a damaged locale must be found.
-    damaged = {}
-    for loc, info in old.items():
-        if loc == ENGLISH or loc in available:
-            problem = generations.verify_locale(index_dir / serving, loc, info.get("files"))
-            if problem:
-                damaged[loc] = problem
-    rebuild, changes, english = [], {}, ENGLISH in damaged
     english_manifest = old.get(ENGLISH, {}).get("manifest")
     source_before = old.get(ENGLISH, {}).get("source_manifest") or {}
     source_now = scan_manifest(corpus_dir / source_locale, max_bytes) if has_source else {}
     source_diff = _diff(source_before, source_now)
     source_changed = any(source_diff.values())
+    hashes = {loc: scan_manifest(corpus_dir / loc, max_bytes) for loc in available}
+    removed = [loc for loc in old if loc != ENGLISH and loc not in available]
+    # The locales rebuilt for what changed: a rebuilt locale may reuse its serving files.
+    changing = [
+        loc
+        for loc in available
+        if source_changed or old.get(loc, {}).get("manifest") != hashes[loc]
+    ]
+    # The serving files are read whole to find damage, once per build. Here: the locales that
+    # change, whose serving segment and postings.bin the build may reuse. The others are
+    # verified as they are carried over (indexer._carry_over rebuilds a damaged one): reading
+    # every locale here too read each carried one twice per job (a one-article edit in a
+    # deployment of 20 locales hashed the whole index twice). When nothing changed, every
+    # locale is verified here, so that damage alone still starts a build that repairs it.
+    quiet = not changing and not removed and english_manifest is not None
+    damaged, checked = {}, []
+    for loc, info in old.items():
+        if (loc == ENGLISH and quiet) or loc in (available if quiet else changing):
+            checked.append(loc)
+            problem = generations.verify_locale(index_dir / serving, loc, info.get("files"))
+            if problem:
+                damaged[loc] = problem
+    rebuild, changes, english = [], {}, ENGLISH in damaged
     if source_changed:
         changes[source_locale] = source_diff
         english = True
-    hashes = {}
     for loc in available:
-        new = hashes[loc] = scan_manifest(corpus_dir / loc, max_bytes)
+        new = hashes[loc]
         before = old.get(loc, {}).get("manifest")
         if loc in damaged and before is not None:
             rebuild.append(loc)
@@ -145,9 +163,8 @@ def plan_changes(
             english = english or bool(diff["added"] or diff["deleted"])
             if not english and english_manifest is not None:
                 english = _english_changed(corpus_dir, loc, touched, english_manifest, max_bytes)
-    removed = [loc for loc in old if loc != ENGLISH and loc not in available]
     if removed or english_manifest is None:
         english = True
     if english:
         rebuild.append(ENGLISH)
-    return Plan(rebuild, changes, removed, damaged, serving, hashes)
+    return Plan(rebuild, changes, removed, damaged, serving, hashes, checked)

@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED
 from concurrent.futures import ProcessPoolExecutor
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import _lenfield
 
 from . import article_cache
 from . import display
@@ -568,36 +570,206 @@ def _build_locale(
         if reused is not None:
             reused.close()
         raise
+    # The segment's "text" terms are the recorder's (it writes them), counted without
+    # walking Whoosh's term index.
+    stats.terms = len(recorder.postings["text"])
+    # The serving file's fuzzy tables are patched rather than rebuilt (verified folder).
+    if previous_dir and reused:
+        recorder.previous = Path(previous_dir) / memindex.FILENAME
+    # In a job's runner, postings.bin is written by a forked copy of this process while this
+    # one writes the Whoosh segment and the other files (see _fork_postings).
+    child = _fork_postings(recorder, target / memindex.FILENAME, writer) if _parallel else None
     try:
-        writer.commit()
+        try:
+            writer.commit()
+        finally:
+            if reused is not None:
+                reused.close()
+        if cache is not None and len(cache.identity) == len(recorder.slugs):
+            docs = [[slug, cache.identity[slug]] for slug in recorder.slugs]
+            record = {"fingerprint": _reuse_fingerprint(), "docs": docs}
+            (target / DOCS_FILE).write_text(json.dumps(record), "utf-8")
+        labels.write(target / facets.FILENAME)
+        display.write(target / display.FILENAME, shown)
+        if cache is not None:
+            stats.cached = cache.hits
+            cache.old = {}  # its memory back before the new file is assembled
+            cache.write()
+        failed = child.wait() if child is not None else "not forked"
+        child = None
     finally:
-        if reused is not None:
-            reused.close()
-    if cache is not None and len(cache.identity) == len(recorder.slugs):
-        docs = [[slug, cache.identity[slug]] for slug in recorder.slugs]
-        record = {"fingerprint": _reuse_fingerprint(), "docs": docs}
-        (target / DOCS_FILE).write_text(json.dumps(record), "utf-8")
-    with ix.reader() as reader:
-        # The segment's "text" terms are the recorder's (it writes them), counted without
-        # walking Whoosh's term index.
-        stats.terms = len(recorder.postings["text"])
-        # The serving file's fuzzy tables are patched rather than rebuilt (verified folder).
-        if previous_dir and reused:
-            recorder.previous = Path(previous_dir) / memindex.FILENAME
-        recorder.write(target / memindex.FILENAME, reader)
-    labels.write(target / facets.FILENAME)
-    display.write(target / display.FILENAME, shown)
+        if child is not None:
+            child.kill()
+    if failed:
+        if failed != "not forked":
+            log.warning("%s: postings.bin written again in-process: %s", locale, failed)
+        with ix.reader() as reader:
+            recorder.write(target / memindex.FILENAME, reader)
     stats.size_bytes = sum(p.stat().st_size for p in target.iterdir())
-    if cache is not None:
-        stats.cached = cache.hits
-        cache.old = {}  # its memory back before the new file is assembled
-        cache.write()
     if _kept is not None:
         # Freed by the process's exit, not here (see keep_until_exit).
         kept = (recorder, writer, labels, shown, touched, before, cache, reused, ix, articles)
         _kept.append(kept)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+# Set by parallel_postings(): postings.bin is written by a forked child beside the segment.
+_parallel = False
+
+
+def parallel_postings(on: bool = True) -> None:
+    """Write each locale's ``postings.bin`` in a forked child while this process writes the
+    Whoosh segment and the other files (:func:`_fork_postings`). For a reindex job's runner
+    (:mod:`helpapi.jobs`), a process that builds and exits: a one-edit job is mostly these
+    two writes, and a job runs beside idle serving workers. Off elsewhere: a pool's workers
+    already use every core, and a long-lived process (the tests, an embedding) is left alone.
+    """
+    global _parallel
+    _parallel = on
+
+
+class _WriterStats:
+    """What :meth:`helpapi.memindex.Recorder.write` reads of the new segment's reader (its
+    document count, field lengths, each document's lossy length and number), answered from
+    the :class:`DirectWriter` before its commit: the numbers the reader would give, read from
+    what the writer hands Whoosh (its per-document writer's totals and length columns).
+
+    Only these four methods: a reader method the recorder starts to use fails here (and the
+    build writes postings.bin in-process, from the reader) rather than being guessed.
+    """
+
+    def __init__(self, writer: DirectWriter, slugs: list[str]):
+        pdw = writer.perdocwriter
+        self._docs = writer.docnum
+        self._totals = dict(pdw._fieldlengths)
+        self._lengths = writer._lengths
+        # A field no document had a token in has no length column: the reader's default.
+        self._columns = {f: pdw._has_column(_lenfield(f)) for f in writer._lengths}
+        self._first: dict[str, int] = {}
+        for n, slug in enumerate(slugs):
+            self._first.setdefault(slug, n)  # the slug term's first posting, as Whoosh's
+
+    @classmethod
+    def of(cls, writer: DirectWriter, slugs: list[str]) -> _WriterStats | None:
+        """The writer's statistics, or None when they are not one length per document."""
+        lengths = getattr(writer, "_lengths", None)
+        if not isinstance(lengths, dict) or len(slugs) != writer.docnum:
+            return None
+        if any(len(v) != writer.docnum for v in lengths.values()):
+            return None
+        return cls(writer, slugs)
+
+    def doc_count_all(self) -> int:
+        return self._docs
+
+    def field_length(self, fieldname: str) -> int:
+        return self._totals.get(fieldname, 0)
+
+    def doc_field_length(self, docnum: int, fieldname: str, default=0):
+        if not self._columns.get(fieldname):
+            return default
+        # The writer's list holds byte_to_length(length_to_byte(n)); the reader gives that for
+        # a non-zero byte and None for a document without a token in the field.
+        length = self._lengths[fieldname][docnum]
+        return length if length else None
+
+    def postings(self, fieldname: str, text: str):
+        if fieldname != "slug":
+            raise KeyError(fieldname)
+        return _Docnum(self._first[text])
+
+
+class _Docnum(NamedTuple):
+    n: int
+
+    def id(self) -> int:
+        return self.n
+
+
+class _Child:
+    """A forked child writing postings.bin; :meth:`wait` gives None or why it failed."""
+
+    def __init__(self, pid: int, errors: int):
+        self.pid = pid
+        self._errors = errors  # the read end of a pipe the child writes its failure to
+
+    def _close(self) -> None:
+        if self._errors >= 0:
+            os.close(self._errors)
+            self._errors = -1
+
+    def wait(self) -> str | None:
+        """Wait for the child: None when it wrote the file, else why it did not."""
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        why = os.read(self._errors, 4096).decode("utf-8", "replace")
+        self._close()
+        code = os.waitstatus_to_exitcode(status)
+        return None if code == 0 else (why or f"exit status {code}")
+
+    def kill(self) -> None:
+        """End the child now (the build is abandoned) and reap it."""
+        if self.pid:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(self.pid, 0)
+            self.pid = 0
+        self._close()
+
+
+def _fork_postings(recorder, path: Path, writer: DirectWriter) -> _Child | None:
+    """Start writing ``path`` (postings.bin) from ``recorder`` in a forked child, with the
+    writer's statistics instead of the committed segment's reader; None when it cannot.
+
+    The segment (DirectWriter.commit) and postings.bin are each about a third of a one-edit
+    job's CPU and independent once every document is added: two cores write them at once.
+    The child shares this process's memory copy-on-write (the runner keeps it frozen and
+    never collects it), writes the one file, and ends with ``os._exit``: it runs none of the
+    parent's threads, handlers or exit code. The parent waits for it before the generation is
+    assembled; a failed child is told in the log and the file is written in-process.
+    """
+    if not hasattr(os, "fork"):
+        return None
+    stats = _WriterStats.of(writer, recorder.slugs)
+    if stats is None:
+        return None
+    parent = os.getpid()
+    # Looked up here: the child calls no dynamic loader (another thread may hold its lock).
+    prctl = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None
+    read, write = os.pipe()
+    try:
+        with warnings.catch_warnings():
+            # Python 3.12+ warns of fork in a threaded process (the runner's lease heartbeat):
+            # the child only runs this function's code, none that takes another thread's lock.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+    except OSError as exc:  # no memory or process left for it: write in-process
+        os.close(read)
+        os.close(write)
+        log.warning("postings.bin written in-process: fork failed (%s)", exc)
+        return None
+    if pid == 0:  # the child
+        code = 1
+        try:
+            os.close(read)
+            # A cancel or time limit signals the runner's group: the child just ends.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            if prctl is not None:  # dies with the runner, as its pool does
+                prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != parent:
+                os._exit(1)
+            recorder.write(path, stats)
+            code = 0
+        except BaseException as exc:
+            with contextlib.suppress(BaseException):
+                os.write(write, _failure(exc).encode("utf-8")[:4000])
+        finally:
+            os._exit(code)
+    os.close(write)
+    return _Child(pid, read)
 
 
 _progress_queue = None
@@ -736,7 +908,7 @@ def build_indexes(
             sound_previous = {
                 loc: str(gen / loc)
                 for loc in plan.locales
-                if loc not in plan.damaged and (gen / loc).is_dir()
+                if loc in plan.checked and loc not in plan.damaged and (gen / loc).is_dir()
             }
         wanted = [loc for loc in plan.locales if locales is None or loc in locales]
         options["hashes"] = plan.hashes

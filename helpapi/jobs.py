@@ -994,6 +994,7 @@ if __name__ == "__main__":
     from . import indexer as _indexer
 
     _indexer.keep_until_exit()
+    _indexer.parallel_postings()
     try:
         _code = run(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else None)
         from .metrics import observe_reindex_job  # the duration histogram (README "/metrics")
