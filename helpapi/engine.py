@@ -21,6 +21,7 @@ from bisect import bisect_left
 from itertools import chain
 from itertools import compress
 from itertools import repeat
+from operator import add
 from operator import is_not
 from operator import itemgetter
 from operator import sub
@@ -259,15 +260,22 @@ def near(poslists: list, slop: int, ordered: bool) -> bool:
 
 
 def _phrase(
-    field: FieldPostings, words, slop: int = 1, boost: float = 1.0, terms=None, allowed=None
+    field: FieldPostings,
+    words,
+    slop: int = 1,
+    boost: float = 1.0,
+    terms=None,
+    allowed=None,
+    tables=None,
 ):
     """Documents holding ``words`` in order, each within ``slop`` of the previous ones; only
-    those in ``allowed`` when it is not None (a filter: the others are never checked)."""
+    those in ``allowed`` when it is not None (a filter: the others are never checked).
+    ``tables``: see :func:`_pair_docs`."""
     terms = terms or [_term(field, w) for w in words]
     if any(t is None for t in terms):
         return None
     out = _Scored()
-    for d, s in _chain_docs(terms, slop, ordered=True, allowed=allowed).items():
+    for d, s in _chain_docs(terms, slop, ordered=True, allowed=allowed, tables=tables).items():
         out[d] = s * boost
     return out
 
@@ -352,10 +360,11 @@ def _lazy_phrase(field: FieldPostings, words, slop: int = 1, budget=None):
     return None if any(t is None for t in terms) else _LazyPhrase(terms, slop, budget=budget)
 
 
-def _chain_docs(terms: list[_Term], slop: int, ordered: bool, allowed=None) -> dict:
-    """``{doc: summed score}`` of documents where ``terms`` form a chain (in ``allowed``)."""
+def _chain_docs(terms: list[_Term], slop: int, ordered: bool, allowed=None, tables=None) -> dict:
+    """``{doc: summed score}`` of documents where ``terms`` form a chain (in ``allowed``);
+    ``tables``: see :func:`_pair_docs`."""
     if len(terms) == 2 and ordered and slop == 1:
-        return _pair_docs(terms[0], terms[1], allowed)
+        return _pair_docs(terms[0], terms[1], allowed, tables)
     order = sorted(range(len(terms)), key=lambda i: len(terms[i]))
     first, rest = terms[order[0]], order[1:]
     field = first.field
@@ -388,10 +397,14 @@ def _walk(term: _Term, allowed) -> range | list[int]:
     return list(compress(range(term.start, term.end), map(allowed.__contains__, docs)))
 
 
-def _pair_docs(a: _Term, b: _Term, allowed=None) -> dict:
+def _pair_docs(a: _Term, b: _Term, allowed=None, tables=None) -> dict:
     """:func:`_chain_docs` of two terms, ``b`` right after ``a``: the commonest chain (a pair
     of bigrams, a two-word phrase), with the per-document work inlined; same result. Only
-    documents in ``allowed`` when it is not None."""
+    documents in ``allowed`` when it is not None.
+
+    ``tables`` (a dict kept over one relaxed pass, or None): the ``{doc: posting}`` tables of
+    the terms already read, by their first posting. The pieces of a run are pairs of
+    neighbouring bigrams: each bigram is in two of them, and its table is made once."""
     field = a.field
     docs, scores, pos_off, positions = field.docs, field.scores, field.pos_off, field.positions
     if len(b) < len(a):
@@ -400,7 +413,10 @@ def _pair_docs(a: _Term, b: _Term, allowed=None) -> dict:
     else:
         walk, other, shift = a, b, -1
     ks = _walk(walk, allowed)
-    if len(ks) * DENSE_PROBES < len(other):
+    sparse = len(ks) * DENSE_PROBES < len(other)
+    if tables is not None and (not sparse or other.start in tables):
+        return _tabled_pair_docs(a, b, allowed, tables)
+    if sparse:
         find = other.find
         found = [(k, j) for k in ks if (j := find(docs[k])) >= 0]
     else:
@@ -423,6 +439,46 @@ def _pair_docs(a: _Term, b: _Term, allowed=None) -> dict:
             hit = not theirs.isdisjoint(map(sub, positions[a0:a1], repeat(shift)))
         if hit:
             out[docs[k]] = scores[k] + scores[j] if walk is a else scores[j] + scores[k]
+    return out
+
+
+def _doc_table(term: _Term, tables: dict) -> dict:
+    """``{doc: posting}`` of ``term``, made once per ``tables`` (see :func:`_pair_docs`)."""
+    table = tables.get(term.start)
+    if table is None:
+        docs = term.field.docs[term.start : term.end].tolist()
+        table = tables[term.start] = dict(zip(docs, range(term.start, term.end), strict=True))
+    return table
+
+
+def _tabled_pair_docs(a: _Term, b: _Term, allowed, tables: dict) -> dict:
+    """:func:`_pair_docs` with both terms' documents in ``tables``: the documents holding both
+    are one intersection in C (of the smaller table's size), then the positions of those
+    are checked. Same documents, scores and order (by document)."""
+    field = a.field
+    scores, pos_off, positions = field.scores, field.pos_off, field.positions
+    ta, tb = _doc_table(a, tables), _doc_table(b, tables)
+    both = ta.keys() & tb.keys()
+    if allowed is not None:
+        both = filter(allowed.__contains__, both)
+    both = sorted(both)
+    out = {}
+    for d, k, j in zip(both, map(ta.__getitem__, both), map(tb.__getitem__, both), strict=True):
+        a0, a1, b0, b1 = pos_off[k], pos_off[k + 1], pos_off[j], pos_off[j + 1]
+        # Some p of a's positions with p + 1 among b's. One side holding a single position
+        # (most pairs) is a comparison, or a scan of the other's few in C.
+        if a1 - a0 == 1:
+            if b1 - b0 == 1:
+                if positions[a0] + 1 != positions[b0]:
+                    continue
+            elif positions[a0] + 1 not in positions[b0:b1]:
+                continue
+        elif b1 - b0 == 1:
+            if positions[b0] - 1 not in positions[a0:a1]:
+                continue
+        elif set(positions[b0:b1]).isdisjoint(map(add, positions[a0:a1], repeat(1))):
+            continue
+        out[d] = scores[k] + scores[j]
     return out
 
 
@@ -1133,11 +1189,16 @@ def _expansion_leaves(field: FieldPostings, prefix: str) -> list:
 
 
 def _gram_leaves(
-    grams_field: FieldPostings, grams: tuple[str, ...], allowed=None, checked: bool = True
+    grams_field: FieldPostings,
+    grams: tuple[str, ...],
+    allowed=None,
+    checked: bool = True,
+    tables=None,
 ) -> list:
     """Leaves of helpapi.query._gram_query (a phrase's checked in ``allowed`` only). A phrase
     not ``checked`` (over the pass's budget, :func:`_checked_pieces`) is taken to match no
-    document; it still counts its terms, as a phrase checked and not found does."""
+    document; it still counts its terms, as a phrase checked and not found does. ``tables``:
+    see :func:`_pair_docs`."""
     if len(grams) == 1:
         if len(grams[0]) == 1:
             return _expansion_leaves(grams_field, grams[0])
@@ -1146,7 +1207,7 @@ def _gram_leaves(
         return []
     if not checked:
         return [_Leaf({}, len(grams))]
-    phrase = _phrase(grams_field, grams, allowed=allowed)
+    phrase = _phrase(grams_field, grams, allowed=allowed, tables=tables)
     return [_Leaf(phrase, len(grams), filtered=allowed is not None)]
 
 
@@ -1158,41 +1219,69 @@ def _run_pieces(grams: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [grams[i : i + 2] for i in range(len(grams) - 1)]
 
 
-def _piece_reads(grams_field: FieldPostings, piece: tuple[str, ...]) -> int:
-    """At most what the relaxed check of the phrase ``piece`` reads: each bigram's postings
-    (the rarer one walked, the other probed or read into a table) and positions (read in the
-    documents holding both). 0 when a bigram is not in the index: no check is made."""
-    total = 0
+def _run_reads(grams_field: FieldPostings, grams: tuple[str, ...]) -> list[int]:
+    """At most what the relaxed check of each piece of a run of ``grams`` reads
+    (:func:`_run_pieces`, in their order): each bigram's postings (the rarer one walked, the
+    other probed or read into a table) and positions (read in the documents holding both).
+    0 for a piece with a bigram the index lacks: no check is made. Each bigram is looked up
+    once (neighbouring pieces share one)."""
+    if len(grams) < 2:
+        return []
     pos_off = grams_field.pos_off
-    for g in piece:
-        tid = grams_field.term_id(g)
-        if tid < 0:
-            return 0
-        start, end = grams_field.span(tid)
-        total += end - start + pos_off[end] - pos_off[start]
-    return total
+    each: dict[str, int | None] = {}
+    for g in grams:
+        if g not in each:
+            tid = grams_field.term_id(g)
+            if tid < 0:
+                each[g] = None
+            else:
+                start, end = grams_field.span(tid)
+                each[g] = end - start + pos_off[end] - pos_off[start]
+    reads = [each[g] for g in grams]
+    return [0 if a is None or b is None else a + b for a, b in zip(reads, reads[1:], strict=False)]
 
 
-def _checked_pieces(mem: MemIndex, units: list[Unit]) -> set[tuple[int, int]]:
-    """``(unit, piece)`` indexes of the run pieces one relaxed pass checks: the cheapest first
-    (:func:`_piece_reads`) while together they read at most ranking.RELAXED_MAX_RUN_READS
+# Runs whose piece reads one field remembers (cleared when full): relaxed_units' budget
+# (Frequencies.cost) and the pieces engine.relaxed checks ask for the same runs, and each
+# keystroke of a query being typed asks again.
+RUN_READS_MEMO = 1024
+
+
+def run_reads(grams_field: FieldPostings, grams: tuple[str, ...]) -> list[int]:
+    """:func:`_run_reads`, computed once per run while ``grams_field``'s memo keeps it."""
+    memo = getattr(grams_field, "run_reads_memo", None)
+    if memo is None:
+        memo = grams_field.run_reads_memo = {}
+    reads = memo.get(grams)
+    if reads is None:
+        if len(memo) >= RUN_READS_MEMO:
+            memo.clear()
+        reads = memo[grams] = _run_reads(grams_field, grams)
+    return reads
+
+
+def _checked_pieces(mem: MemIndex, units: list[Unit]) -> dict[int, set[int]]:
+    """``{unit: {piece, ...}}``, indexes of the run pieces one relaxed pass checks: the cheapest
+    first (:func:`_run_reads`) while together they read at most ranking.RELAXED_MAX_RUN_READS
     entries per document. helpapi.query.relaxed_units already keeps the units within that budget
     (Frequencies.cost counts the pieces); this bounds the rest by construction: the one unit
-    kept when none fits (a long run of frequent bigrams) and a call without a budget."""
+    kept when none fits (a long run of frequent bigrams) and a call without a budget. The
+    runs' reads are those Frequencies.cost used (:func:`run_reads`), not computed again."""
     grams = mem.fields["grams"]
     charges = sorted(
-        (_piece_reads(grams, piece), i, k)
+        (charge, i, k)
         for i, u in enumerate(units)
         if u.kind == "run"
-        for k, piece in enumerate(_run_pieces(u.grams))
+        for k, charge in enumerate(run_reads(grams, u.grams))
     )
     volume = ranking.RELAXED_MAX_RUN_READS * mem.doc_count
-    out, spent = set(), 0
+    out: dict[int, set[int]] = {}
+    spent = 0
     for charge, i, k in charges:
         if spent + charge > volume:
             break
         spent += charge
-        out.add((i, k))
+        out.setdefault(i, set()).add(k)
     return out
 
 
@@ -1211,14 +1300,19 @@ def _relaxed_word(mem: MemIndex, unit: Unit) -> _Or:
     return _Or(leaves)
 
 
-def _relaxed_run(mem: MemIndex, unit: Unit, allowed=None, checked=lambda k: True) -> _Or:
-    """A run's relaxed clause; ``checked(k)`` tells whether its k-th piece (:func:`_run_pieces`)
-    is checked (:func:`_checked_pieces`)."""
+def _relaxed_run(mem: MemIndex, unit: Unit, allowed=None, checked=None, tables=None) -> _Or:
+    """A run's relaxed clause; ``checked`` holds the indexes of its pieces (:func:`_run_pieces`)
+    that are checked (:func:`_checked_pieces`), all when None; ``tables``: see
+    :func:`_pair_docs`."""
     grams = mem.fields["grams"]
     if len(unit.grams) < 3:
-        return _Or(_gram_leaves(grams, unit.grams, allowed, len(unit.grams) < 2 or checked(0)))
+        check = len(unit.grams) < 2 or checked is None or 0 in checked
+        return _Or(_gram_leaves(grams, unit.grams, allowed, check, tables))
     pieces = _run_pieces(unit.grams)
-    leaves = [_Or(_gram_leaves(grams, p, allowed, checked(k))) for k, p in enumerate(pieces)]
+    leaves = [
+        _Or(_gram_leaves(grams, p, allowed, checked is None or k in checked, tables))
+        for k, p in enumerate(pieces)
+    ]
     return _Or(leaves, scale=ranking.RELAXED_SCALE)
 
 
@@ -1307,10 +1401,13 @@ def relaxed(mem: MemIndex, units: list[Unit], allowed=None) -> list[tuple[int, f
     # coordination and the scores stay those of the whole-locale pass.
     # The runs' phrase checks read at most a budget of entries, the cheapest first.
     checked = _checked_pieces(mem, units)
+    # The bigrams' document tables, shared by the runs' pieces (a bigram is in two). Not in a
+    # filtered pass: the rarer bigram's allowed documents, walked, cost less than its table.
+    tables: dict | None = {} if allowed is None else None
     parts = [
         _relaxed_word(mem, u)
         if u.kind == "word"
-        else _relaxed_run(mem, u, allowed, lambda k, i=i: (i, k) in checked)
+        else _relaxed_run(mem, u, allowed, checked.get(i, ()), tables)
         for i, u in enumerate(units)
     ]
     if not parts:
@@ -1364,7 +1461,7 @@ class Frequencies:
         """Postings the relaxed pass reads whole for ``unit`` (its leaves in :func:`relaxed`):
         a word's stem and word, a prefix's completions, a one-bigram run's bigram or a lone
         character's completions; for a longer run, what its phrase checks read at most
-        (:func:`_piece_reads` of each piece: postings and positions). Not counted: a mistyped
+        (:func:`_run_reads`: postings and positions). Not counted: a mistyped
         word's one-typo forms (bounded by the fuzzy table)."""
         if unit.kind == "word":
             if unit.prefix:
@@ -1373,8 +1470,7 @@ class Frequencies:
         if len(unit.grams) > 1:
             # In postings' worth: a run reading as much as a pass allows
             # (ranking.RELAXED_MAX_RUN_READS) costs the whole budget (RELAXED_MAX_VOLUME).
-            grams = self.mem.fields["grams"]
-            reads = sum(_piece_reads(grams, piece) for piece in _run_pieces(unit.grams))
+            reads = sum(run_reads(self.mem.fields["grams"], unit.grams))
             return reads * ranking.RELAXED_MAX_VOLUME / ranking.RELAXED_MAX_RUN_READS
         if len(unit.grams[0]) == 1:
             return self._expanded("grams", unit.grams[0])

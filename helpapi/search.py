@@ -317,6 +317,7 @@ def run_query(
     relaxed = False
     corrected = None
     extra_surfaces: list[str] = []
+    scored: list = []  # the units the relaxed pass scored
     key = "" if prefix else query_title_key(text, locale)
     ranked = engine.strict(mem, units, key, allowed)
     freqs = engine.Frequencies(mem)
@@ -332,7 +333,8 @@ def run_query(
     if not ranked:
         relaxed = True
         budget = ranking.RELAXED_MAX_VOLUME * mem.doc_count
-        ranked = engine.relaxed(mem, relaxed_units(units, freqs, budget), allowed)
+        scored = relaxed_units(units, freqs, budget)
+        ranked = engine.relaxed(mem, scored, allowed)
     total = len(ranked)
     ranked = _rerank(mem, ranked, units)
     if scope is not None and scope.sort == "updated":
@@ -340,9 +342,12 @@ def run_query(
     surfaces = [u.text for u in units] + extra_surfaces
     if relaxed:
         surfaces += [u.stem for u in units if u.stem]
-        surfaces += [
-            u.text[i : i + 3] for u in units if u.kind == "run" for i in range(len(u.text) - 2)
-        ]
+        # The trigrams of the runs the pass scored, not of those relaxed_units left out (a
+        # long run of frequent bigrams, bench/hostile.py): each surface is a scan of every
+        # hit's text, and these are at most RELAXED_MAX_UNITS runs' worth.
+        surfaces += dict.fromkeys(
+            u.text[i : i + 3] for u in scored if u.kind == "run" for i in range(len(u.text) - 2)
+        )
     hits = []
     for docnum, score in ranked[offset : offset + limit]:
         slug, assetid, title, body, folded = shown.hit(docnum)
