@@ -37,6 +37,7 @@ from operator import le
 from operator import rshift
 from pathlib import Path
 
+from rapidfuzz.distance import OSA as _OSA
 from rapidfuzz.distance import Levenshtein as _Levenshtein
 from rapidfuzz.process import extract as _extract
 from whoosh import scoring
@@ -706,11 +707,38 @@ class FuzzyTable:
         # A word typed wrong is corrected again at each later keystroke of an as-you-type
         # query (the word being typed is never the one corrected): remember recent answers.
         self.within = functools.lru_cache(maxsize=1024)(self._within)
+        self.one_edit = functools.lru_cache(maxsize=1024)(self._one_edit)
 
     def _within(self, word: str, maxdist: int) -> tuple[int, ...]:
         """Numbers of the terms within ``maxdist`` edits (Levenshtein) of ``word`` that start
         with its first character, in term order: Whoosh's ``terms_within(..., prefix=1)``
         (``within``: the same, remembered)."""
+        kept, texts = self._candidates(word, maxdist)
+        hits = _extract(word, texts, scorer=_Levenshtein.distance, score_cutoff=maxdist, limit=None)
+        return tuple(sorted(kept[i] for _, _, i in hits))
+
+    def _one_edit(self, word: str) -> tuple[tuple[int, str], ...]:
+        """``(term number, text)`` of the terms at most one edit from ``word``, a swap of two
+        neighbouring characters counted as one (optimal string alignment: the distance of
+        spelling correction, helpapi.query.osa_distance), that start with its first character,
+        in term order (``one_edit``: the same, remembered).
+
+        The candidates of a one-edit look-up (:meth:`_within` at 1) already hold every such
+        swap after the first character: deleting the first of the two swapped characters from
+        the word, and the second from the term, leaves the same key (one deletion each side;
+        none when the swap lies past the key's ``chars``). A swap of the first two characters
+        changes the first character: it is not in this table. Requires ``k`` >= 1.
+
+        Spelling correction looks here first (helpapi.engine.best_correction): a word one
+        slip away, the commonest typo, is corrected with a sixth of a two-edit look-up's keys.
+        """
+        kept, texts = self._candidates(word, 1)
+        hits = _extract(word, texts, scorer=_OSA.distance, score_cutoff=1, limit=None)
+        return tuple(sorted((kept[i], text) for text, _, i in hits))
+
+    def _candidates(self, word: str, maxdist: int) -> tuple[list[int], list[str]]:
+        """Term numbers and texts that may lie within ``maxdist`` edits of ``word`` (a superset,
+        from the keys the word shares with them), in term order."""
         if not word or maxdist > self.k:
             raise ValueError(f"fuzzy lookup of {word!r} at distance {maxdist}")
         keys, entries, post_off = self.keys, self.keys.docs, self.keys.post_off
@@ -728,7 +756,7 @@ class FuzzyTable:
                 run = compress(run, map(le, map(and_, run, repeat(3)), repeat(maxdist)))
             found.update(run)
         if not found:
-            return ()
+            return [], []
         found = set(map(rshift, found, repeat(2)))
         # Cheap filter first: n edits change the UTF-8 length by at most 4n bytes. Then the
         # distances of those left, in one call (C): the candidates are dozens a word.
@@ -737,8 +765,7 @@ class FuzzyTable:
         mm, base = self.field.terms._mm, self.field.terms._base
         # Decoded here, not term by term through FieldPostings.term (dozens a word).
         texts = [mm[base + off[t] : base + off[t + 1]].decode("utf-8") for t in kept]
-        hits = _extract(word, texts, scorer=_Levenshtein.distance, score_cutoff=maxdist, limit=None)
-        return tuple(sorted(kept[i] for _, _, i in hits))
+        return kept, texts
 
 
 def levenshtein(a: str, b: str, limit: int) -> int:

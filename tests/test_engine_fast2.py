@@ -1,0 +1,138 @@
+"""Faster typo and prefix paths of issue 14 (in-process p50) leave every answer identical:
+the one-edit fuzzy look-up finds what a scan of every term finds, and spelling correction
+staged through it picks what looking every candidate up at once picked."""
+
+from __future__ import annotations
+
+import random
+
+from rapidfuzz.distance import OSA
+from rapidfuzz.process import extract
+
+from helpapi import engine
+from helpapi.query import correction_limit
+from helpapi.query import osa_distance
+from helpapi.search import open_current
+
+from .conftest import index_markdown
+from .conftest import md_article
+
+
+def _words(mem, field: str = "text") -> list[str]:
+    f = mem.fields[field]
+    return [f.term(i) for i in range(len(f.terms))]
+
+
+def _typo(word: str, rng: random.Random, alphabet: str) -> str:
+    """``word`` with one random slip: a letter added, dropped, changed, or two swapped."""
+    i = rng.randrange(len(word))
+    c = rng.choice(alphabet)
+    return rng.choice(
+        [
+            word[:i] + c + word[i:],
+            word[:i] + word[i + 1 :],
+            word[:i] + c + word[i + 1 :],
+            word[:i] + word[i + 1 : i + 2] + word[i] + word[i + 2 :],
+        ]
+    )
+
+
+def _all_at_once(mem, term: str) -> str | None:
+    """best_correction before the one-edit stage (the oracle): every candidate of the fuzzy
+    table at the word's limit, then the swaps it lacks, looked up together."""
+    limit = correction_limit(term)
+    text, fuzzy = mem.fields["text"], mem.fuzzy["text"]
+    tids = list(fuzzy.within(term, limit))
+    turned = engine.swaps(term)
+    if limit >= 2:
+        turned = turned[:1] if term[0] != term[1:2] else []
+    tids += [t for t in map(text.term_id, turned) if t >= 0]
+    best, best_key = None, None
+    for tid in tids:
+        cand = text.term(tid)
+        key = (osa_distance(term, cand, limit), -text.doc_frequency(tid))
+        if best_key is None or key < best_key:
+            best, best_key = cand, key
+    return best
+
+
+def test_one_edit_finds_every_term_one_slip_away(ixset):
+    """one_edit's candidates are every term with the word's first letter at most one edit
+    away, a swap of neighbours counted as one: what a scan of the whole term list finds."""
+    rng = random.Random(11)
+    checked = 0
+    for locale in ixset.locales:
+        mem = ixset.mem[locale]
+        words = _words(mem)
+        alphabet = "".join(sorted({c for w in words for c in w}))
+        for word in rng.sample(words, min(40, len(words))):
+            swapped = engine.swaps(word)
+            for probe in {word, _typo(word, rng, alphabet), *swapped[1:3], *swapped[-2:]}:
+                if not probe:
+                    continue
+                scan = extract(probe, words, scorer=OSA.distance, score_cutoff=1, limit=None)
+                theirs = {w for w, _, _ in scan if w[0] == probe[0]}
+                found = mem.fuzzy["text"].one_edit(probe)
+                assert {cand for _, cand in found} == theirs, (locale, probe)
+                assert [tid for tid, _ in found] == sorted(
+                    mem.fields["text"].term_id(w) for w in theirs
+                )
+                checked += 1
+    assert checked > 600
+
+
+def test_staged_correction_picks_what_all_candidates_picked(ixset):
+    """Short and long words, one and two slips, swaps at the start, middle and end, a
+    doubled first letter, and words the index holds: the same correction as before."""
+    rng = random.Random(12)
+    checked = corrected = 0
+    for locale in ixset.locales:
+        mem = ixset.mem[locale]
+        words = [w for w in _words(mem) if len(w) >= 4]
+        alphabet = "".join(sorted({c for w in words for c in w}))
+        for word in rng.sample(words, min(60, len(words))):
+            once = _typo(word, rng, alphabet)
+            swapped = engine.swaps(word)
+            probes = [word, once, _typo(once, rng, alphabet), word[0] + word, *swapped[:1]]
+            probes += swapped[-1:]
+            for probe in probes:
+                if len(probe) < 4:
+                    continue
+                expected = _all_at_once(mem, probe)
+                assert engine.best_correction(mem, probe) == expected, (locale, probe)
+                checked += 1
+                corrected += expected is not None
+    assert checked > 1500
+    assert corrected > checked // 2
+
+
+def test_one_edit_stage_and_its_fallback(tmp_path_factory):
+    """A swap anywhere, the first two letters' included (the fuzzy table anchors on the first
+    letter), is one edit and beats a more frequent two-edit term; a word two edits from every
+    term still gets its two-edit correction."""
+    body = "Configuration of the configurator. " * 3
+    index = index_markdown(
+        tmp_path_factory,
+        "fast2-typo",
+        {
+            "en-US": {
+                "a": md_article("Configuration", body),
+                "b": md_article("Configurator", "The configurator again."),
+                "c": md_article("Configurators", "Configurators everywhere."),
+                "d": md_article("Configurators", "More configurators."),
+            }
+        },
+    )
+    with open_current(index) as ix:
+        mem = ix.mem["en-US"]
+        cases = {
+            "ocnfiguration": "configuration",  # the first two letters swapped
+            "cnofiguration": "configuration",  # a swap after the first letter
+            "configuratino": "configuration",  # the last two letters swapped
+            "configuratxon": "configuration",  # one letter changed
+            "confxguratxon": "configuration",  # two edits from every term
+            "configurators": "configurators",  # a word the index holds
+        }
+        for probe, expected in cases.items():
+            assert engine.best_correction(mem, probe) == expected, probe
+            assert _all_at_once(mem, probe) == expected, probe
