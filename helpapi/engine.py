@@ -645,9 +645,11 @@ def run_title_boosts(units: list[Unit], relaxed: bool = False) -> tuple[float, b
     shares a piece with a title is not about that title. RUN_TITLE_BOOST then counts in the
     every-unit clause (same score there as before) or, with one unit only, alone. In the
     ``relaxed`` pass no document holds every unit, and a title holding some is the evidence."""
-    words = sum(u.kind == "word" and not u.prefix for u in units)
     runs = sum(u.kind == "run" for u in units)
-    every = ranking.TITLE_ALL_RUNS and runs > 0 and words + runs >= 2
+    if not runs:
+        return 0.0, True  # no run, no clause (the words are not counted)
+    words = sum(u.kind == "word" and not u.prefix for u in units)
+    every = ranking.TITLE_ALL_RUNS and words + runs >= 2
     if not every:
         return 0.0, True
     if ranking.RUN_TITLE_PARTIAL or relaxed:
@@ -665,6 +667,14 @@ def phrase_boost(units: list[Unit], base: float, per_unit: float, n: int) -> flo
     if any(u.prefix for u in units):
         return base
     return base + per_unit * min(max(0, n - 2), ranking.PHRASE_MAX_EXTRA)
+
+
+def _adds_last(clause, others: list) -> bool:
+    """Whether :func:`_intersect` of ``others`` and ``clause`` (and a clause scoring 0.0, in
+    any place: 0.0 + x is x) adds ``clause``'s score last: it sorts after each of ``others``
+    (no shorter; on a tie, the later clause in the list comes later)."""
+    size = len(clause)
+    return all((c.end - c.start if type(c) is _Term else len(c)) <= size for c in others)
 
 
 def _key_fields(mem: MemIndex) -> list[FieldPostings]:
@@ -706,7 +716,12 @@ def _boosts(
         if all(terms):
             if len(terms) > 1 and within is not None:
                 limit = [_Allowed(needed)]
-            out.append(_intersect(terms + limit) if len(terms) > 1 else terms[0])
+            if needed is not within and _adds_last(completions, word_terms):
+                # needed holds the other words' sums (in the same order): the completions'
+                # scores are added last, as _intersect would add them. Same floats.
+                out.append({d: s + completions[d] for d, s in needed.items() if d in completions})
+            else:
+                out.append(_intersect(terms + limit) if len(terms) > 1 else terms[0])
     elif len(words) >= 2:
         terms = word_terms
         if all(terms):
@@ -729,6 +744,8 @@ def _boosts(
     if start:
         for field in _key_fields(mem):
             lo, hi = field.prefix_range(start)
+            if lo == hi:
+                continue  # no title key starts so (an empty clause is dropped below)
             # The keys' postings are one contiguous run, in term order (a later key's boost
             # wins for a document holding two, as when they were added key by key).
             post_off = field.post_off

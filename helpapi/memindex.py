@@ -500,6 +500,9 @@ class _Terms:
 
 # Prefixes up to this long have their term ranges remembered (FieldPostings.prefix_range).
 SHORT_PREFIX = 8
+# Up to this many completions of a prefix are found by reading the terms one after another,
+# more by a binary search.
+SCAN_COMPLETIONS = 4
 
 
 class FieldPostings:
@@ -564,9 +567,17 @@ class FieldPostings:
     def _prefix_range(self, prefix: str) -> tuple[int, int]:
         """:meth:`prefix_range`, computed: two binary searches of the terms."""
         key = prefix.encode("utf-8")
-        lo = self.terms.bisect(key)
-        if key and (lo == len(self.terms) or not self.terms[lo].startswith(key)):
+        terms = self.terms
+        lo = terms.bisect(key)
+        if key and (lo == len(terms) or not terms[lo].startswith(key)):
             return lo, lo  # the terms from ``lo`` on are past every completion: none
+        # A long prefix (a title being typed, in the title key fields) has a completion or
+        # two: the next few terms are read before a second binary search is made.
+        hi, end = lo, min(lo + SCAN_COMPLETIONS, len(terms))
+        while hi < end and terms[hi].startswith(key):
+            hi += 1
+        if hi < end or end == len(terms):
+            return lo, hi
         # The first term past every key starting with ``key``: bump its last byte (UTF-8
         # byte order is code point order, and no term byte is 0xFF).
         hi = self.terms.bisect(key[:-1] + bytes([key[-1] + 1]), lo) if key else len(self.terms)

@@ -136,3 +136,56 @@ def test_one_edit_stage_and_its_fallback(tmp_path_factory):
         for probe, expected in cases.items():
             assert engine.best_correction(mem, probe) == expected, probe
             assert _all_at_once(mem, probe) == expected, probe
+
+
+def _prefix_queries(ixset, rng: random.Random, per_locale: int = 40):
+    """``(locale, text)``: a title typed up to a random point (as-you-type queries)."""
+    for locale in ixset.locales:
+        key = ixset.mem[locale].fields["title_key"]
+        titles = [key.term(i) for i in range(len(key.terms))]
+        for title in rng.sample(titles, min(per_locale, len(titles))):
+            yield locale, title[: rng.randrange(1, len(title) + 1)]
+
+
+def test_title_completions_added_last_without_a_second_intersection(ixset, monkeypatch):
+    """The title clause of a query being typed adds the completions' scores to the other
+    words' sums already made (when they would be added last): the same matches and floats
+    as intersecting every clause again."""
+    from helpapi.query import parse_user_text
+
+    rng = random.Random(13)
+    queries = list(_prefix_queries(ixset, rng))
+    last = engine._adds_last
+    added = []
+    monkeypatch.setattr(engine, "_adds_last", lambda c, o: added.append(last(c, o)) or added[-1])
+    fast = []
+    for locale, text in queries:
+        units = parse_user_text(text, locale, prefix=True)
+        fast.append(engine.strict(ixset.mem[locale], units) if units else [])
+    assert sum(added) > 50  # the completions added last, without intersecting again
+    monkeypatch.setattr(engine, "_adds_last", lambda clause, others: False)
+    reused = 0
+    for (locale, text), got in zip(queries, fast, strict=True):
+        units = parse_user_text(text, locale, prefix=True)
+        assert (engine.strict(ixset.mem[locale], units) if units else []) == got, (locale, text)
+        reused += len(got) > 0
+    assert reused > 100
+
+
+def test_prefix_range_reads_a_few_completions_then_searches(ixset):
+    """A prefix's term range is the run of terms starting with it, whether it has none, a
+    few (read one by one) or many (a binary search); an empty field has none."""
+    rng = random.Random(14)
+    checked = 0
+    for locale in ixset.locales:
+        for name, field in ixset.mem[locale].fields.items():
+            terms = [field.term(i) for i in range(len(field.terms))]
+            for word in rng.sample(terms, min(30, len(terms))) + [""]:
+                for prefix in {word, word[:1], word[:3], word[:-1], word + "a"}:
+                    lo = next((i for i, t in enumerate(terms) if t >= prefix), len(terms))
+                    hi = lo
+                    while hi < len(terms) and terms[hi].startswith(prefix):
+                        hi += 1
+                    assert field._prefix_range(prefix) == (lo, hi), (locale, name, prefix)
+                    checked += 1
+    assert checked > 500
