@@ -63,10 +63,6 @@ class _Term:
         i = bisect_left(self.field.docs, doc, self.start, self.end)
         return i if i < self.end and self.field.docs[i] == doc else -1
 
-    def lookup(self, doc: int):
-        i = self.find(doc)
-        return None if i < 0 else self.field.scores[i] * self.boost
-
     def finder(self, probes: int):
         """:meth:`find` for about ``probes`` look-ups: a table of the term's documents when
         they are many (one C-speed dict build beats that many binary searches in Python:
@@ -77,19 +73,35 @@ class _Term:
         table = dict(zip(docs, range(self.start, self.end), strict=True))
         return _getter(table, -1)
 
-    def prober(self, probes: int):
-        """:meth:`lookup` for about ``probes`` look-ups (see :meth:`finder`); same scores."""
-        if probes * DENSE_PROBES < len(self):
-            return self.lookup
-        f, b = self.field, self.boost
-        scores = f.scores[self.start : self.end]
-        # x * 1.0 is x: the same floats as lookup's.
-        return dict(zip(f.docs[self.start : self.end], [s * b for s in scores], strict=True)).get
+    def added(self, acc: dict) -> dict:
+        """``{doc: s + this term's score}`` for each ``doc: s`` of ``acc`` the term holds:
+        one step of :func:`_intersect`, and a boost added to matches (:func:`_add_boosts`).
+
+        Few documents against the term's many (the commonest case: a few matches probing a
+        word's postings): a binary search each, inlined (no Python call per document).
+        Else the term's documents in a table (a dict built in C, see :meth:`finder`). The
+        same floats either way: ``s + score * boost``."""
+        f, lo, hi, b = self.field, self.start, self.end, self.boost
+        out = {}
+        if len(acc) * SPARSE_PROBES < hi - lo or len(acc) * DENSE_PROBES < hi - lo:
+            docs, scores = f.docs, f.scores
+            for d, s in acc.items():
+                j = bisect_left(docs, d, lo, hi)
+                if j < hi and docs[j] == d:
+                    out[d] = s + scores[j] * b
+            return out
+        # x * 1.0 is x: the same floats as the binary search's.
+        get = dict(zip(f.docs[lo:hi], [s * b for s in f.scores[lo:hi]], strict=True)).get
+        for d, s in acc.items():
+            x = get(d)
+            if x is not None:
+                out[d] = s + x
+        return out
 
 
-# In _intersect a term is probed by an inlined binary search while the look-ups to make are
-# fewer than 1/SPARSE_PROBES of its documents (cheaper per look-up than _Term.lookup's calls,
-# so worth it down to fewer documents than DENSE_PROBES), else through a dict (prober).
+# _Term.added probes a term by an inlined binary search while the look-ups to make are fewer
+# than 1/SPARSE_PROBES of its documents (with no Python call per look-up, worth it down to
+# fewer documents than DENSE_PROBES), else through a dict of them.
 SPARSE_PROBES = 4
 
 # A term's documents go into a dict when the look-ups to make are at least 1/DENSE_PROBES of
@@ -170,23 +182,16 @@ def _intersect(clauses: list) -> dict:
     acc = dict(clauses[order[0]].items())
     for i in order[1:]:
         clause = clauses[i]
-        nxt = {}
-        if type(clause) is _Term and len(acc) * SPARSE_PROBES < sizes[i]:
-            # The commonest probe (a few matches against a word's postings): _Term.lookup's
-            # binary search inlined, without two Python calls per document. Same floats.
-            docs, scores = clause.field.docs, clause.field.scores
-            lo, hi, b = clause.start, clause.end, clause.boost
-            for d, s in acc.items():
-                j = bisect_left(docs, d, lo, hi)
-                if j < hi and docs[j] == d:
-                    nxt[d] = s + scores[j] * b
+        if type(clause) is _Term:
+            acc = clause.added(acc)
         else:
+            nxt = {}
             lookup = clause.prober(len(acc))
             for d, s in acc.items():
                 x = lookup(d)
                 if x is not None:
                     nxt[d] = s + x
-        acc = nxt
+            acc = nxt
         if not acc:
             break
     return acc
@@ -288,7 +293,7 @@ class _LazyPhrase:
         self.terms, self.slop, self.boost = terms, slop, boost
         self.budget = [ranking.PHRASE_MAX_POSITIONS] if budget is None else budget
         # Probed rarest first: most documents lack a rare word, and stop at the first miss.
-        self._rarest_first = sorted(range(len(terms)), key=lambda i: len(terms[i]))
+        self._rarest_first = _by_rarity(terms)
         self._finds = [t.find for t in terms]
 
     def __len__(self) -> int:
@@ -343,6 +348,13 @@ class _LazyPhrase:
             if not near(poslists, self.slop, True):
                 return None
         return sum(self.terms[0].field.scores[j] for j in found) * self.boost
+
+
+def _by_rarity(terms: list[_Term]) -> list[int]:
+    """The numbers of ``terms``, the term in the fewest documents first (ties in list order):
+    the order terms are probed in, where a document most likely lacks one (the look-ups stop
+    at the first missing term)."""
+    return sorted(range(len(terms)), key=lambda i: len(terms[i]))
 
 
 def _lazy_phrase(field: FieldPostings, words, slop: int = 1, budget=None):
@@ -734,7 +746,7 @@ def _boosts(
     if every:
         # Runs of a no-space script are the words of a keyword query there ("共有 連絡先
         # 外部"): the title holding every unit, runs included, is about the query.
-        terms = [_title_word(title, u, len(words)) for u in words]
+        terms = [*word_terms]  # the same clauses (_title_word is pure)
         terms += [_gram_clause(title_grams, u.grams, every, allowed) for u in runs]
         if all(terms):
             out.append(_intersect(terms))
@@ -796,10 +808,6 @@ def stands_as_typed(poslists: list, seq: list[int]) -> bool:
     return True
 
 
-def _span_length(probe: tuple[int, int, int]) -> int:
-    return probe[2] - probe[1]
-
-
 def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, float]:
     """Extra score of each of ``docs`` for :func:`helpapi.query.proximity_query`'s clauses.
 
@@ -842,8 +850,8 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
     # Each clause's terms probed rarest first (a document lacking one is most likely to lack
     # a rare one, and the look-ups stop at the first missing term: the clause does not apply).
     probes = {
-        id(c[0]): sorted(((k, t.start, t.end) for k, t in enumerate(c[0])), key=_span_length)
-        for c in clauses
+        id(terms): [(k, terms[k].start, terms[k].end) for k in _by_rarity(terms)]
+        for terms, *_ in clauses
     }
     for d in docs:
         # The two word clauses share their terms: one look-up of each term's postings per
@@ -1143,7 +1151,9 @@ def _add_boosts(found: dict, clauses: list) -> None:
     clause with more documents than ``found`` is probed for ``found``'s documents instead of
     read whole: a common title word's clause costs the matches, not its postings."""
     for clause in clauses:
-        if len(clause) <= len(found) or not hasattr(clause, "prober"):
+        if type(clause) is _Term and len(clause) > len(found):
+            found.update(clause.added(found))  # same keys: found's order is kept
+        elif len(clause) <= len(found) or not hasattr(clause, "prober"):
             for d, s in clause.items():
                 if d in found:
                     found[d] += s
