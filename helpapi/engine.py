@@ -709,7 +709,11 @@ def _boosts(
     title = mem.fields["title"]
     words = [u for u in units if u.kind == "word" and not u.prefix]
     typing = [u for u in units if u.kind == "word" and u.prefix]
-    word_terms = [_title_word(title, u, len(words)) for u in words]
+    if ranking.TITLE_STEMS and len(words) <= ranking.TITLE_STEM_MAX_WORDS:
+        word_terms = [_title_word(title, u, len(words)) for u in words]
+    else:
+        # No other forms of the words (title_forms without stems): each word's title term.
+        word_terms = [_term(title, u.term, ranking.TITLE_BOOST) for u in words]
     # Intersections start from the matched documents when they are fewer (median: one), each
     # probing the clauses; a clause scoring 0.0 leaves every sum as it was (0.0 + x is x).
     limit = [] if within is None else [_Allowed(within)]

@@ -29,11 +29,8 @@ from bisect import bisect_left
 from collections import Counter
 from itertools import accumulate
 from itertools import chain
-from itertools import compress
 from itertools import islice
 from itertools import repeat
-from operator import and_
-from operator import le
 from operator import rshift
 from pathlib import Path
 
@@ -752,30 +749,31 @@ class FuzzyTable:
         from the keys the word shares with them), in term order."""
         if not word or maxdist > self.k:
             raise ValueError(f"fuzzy lookup of {word!r} at distance {maxdist}")
-        keys, entries, post_off = self.keys, self.keys.docs, self.keys.post_off
+        entries, post_off = self.keys.docs, self.keys.post_off
         found: set[int] = set()  # entries, then term numbers
-        # The keys looked up together, in term order (their blocks of terms shared).
+        # The keys looked up together, in term order (their blocks of terms shared). The
+        # keys of a word hold the same terms many times: their entries are made a set in C.
         wanted = sorted(key.encode("utf-8") for key in fuzzy_keys(word, maxdist, self.chars))
-        for kid in keys.terms.find_all(wanted):
-            if kid < 0:
-                continue
-            run = entries[post_off[kid] : post_off[kid + 1]].tolist()
-            # Each entry is (term number << 2) | deletions made on the term's side, of which
-            # at most maxdist are asked for: every entry passes at the table's own k. Made a
-            # set in C, not entry by entry: the keys of a word hold the same terms many times.
-            if maxdist < self.k:
-                run = compress(run, map(le, map(and_, run, repeat(3)), repeat(maxdist)))
-            found.update(run)
-        if not found:
-            return [], []
-        found = set(map(rshift, found, repeat(2)))
-        # Cheap filter first: n edits change the UTF-8 length by at most 4n bytes. Then the
-        # distances of those left, in one call (C): the candidates are dozens a word.
-        off, length, limit = self.field.terms.off, len(word.encode("utf-8")), 4 * maxdist
-        kept = [t for t in sorted(found) if abs(off[t + 1] - off[t] - length) <= limit]
-        mm, base = self.field.terms._mm, self.field.terms._base
-        # Decoded here, not term by term through FieldPostings.term (dozens a word).
-        texts = [mm[base + off[t] : base + off[t + 1]].decode("utf-8") for t in kept]
+        for kid in self.keys.terms.find_all(wanted):
+            if kid >= 0:
+                found.update(entries[post_off[kid] : post_off[kid + 1]])
+        # Each entry is (term number << 2) | deletions made on the term's side, of which at
+        # most maxdist are asked for: every entry passes at the table's own k.
+        if maxdist < self.k:
+            found = {e >> 2 for e in found if e & 3 <= maxdist}
+        else:
+            found = set(map(rshift, found, repeat(2)))
+        # Cheap filter first: n edits change the UTF-8 length by at most 4n bytes. The texts
+        # left are decoded here, not term by term through FieldPostings.term.
+        terms = self.field.terms
+        off, mm, base = terms.off, terms._mm, terms._base
+        length, limit = len(word.encode("utf-8")), 4 * maxdist
+        kept, texts = [], []
+        for t in sorted(found):
+            start, end = off[t], off[t + 1]
+            if abs(end - start - length) <= limit:
+                kept.append(t)
+                texts.append(mm[base + start : base + end].decode("utf-8"))
         return kept, texts
 
 
