@@ -461,12 +461,35 @@ def _apply_prefix(found: dict | None, field: FieldPostings, prefix: str) -> dict
         return dict(expanded) if found is None else _intersect([_Scored(found), expanded])
     lo, hi = field.prefix_range(prefix)
     out = {}
-    if lo < hi:
+    if lo >= hi:
+        return out
+    a, b = field.post_off[lo], field.post_off[hi]
+    if b - a >= len(found) * PREFIX_POSTINGS_PER_DOC:
+        # Each match's completions read from its forward list (two binary searches).
         for d, s in found.items():
             x = field.doc_prefix_score(d, lo, hi)
             if x is not None:
                 out[d] = s + x
+        return out
+    # Fewer postings than that (a longer prefix, many matches: a title typed after common
+    # words): the completions' postings read once. A document's come in term order, as in
+    # its forward list: each sum starts from 0, as sum() does, so the floats are the same.
+    sums: dict[int, float] = {}
+    get = sums.get
+    for d, x in zip(field.docs[a:b], field.scores[a:b], strict=True):
+        if d in found:
+            sums[d] = get(d, 0) + x
+    for d, s in found.items():
+        x = get(d)
+        if x is not None:
+            out[d] = s + x
     return out
+
+
+# _apply_prefix reads the completions' postings rather than each match's forward list while
+# they are fewer than this many per match (a binary search costs about as much as that many
+# postings read in a loop).
+PREFIX_POSTINGS_PER_DOC = 24
 
 
 def strict(

@@ -189,3 +189,26 @@ def test_prefix_range_reads_a_few_completions_then_searches(ixset):
                     assert field._prefix_range(prefix) == (lo, hi), (locale, name, prefix)
                     checked += 1
     assert checked > 500
+
+
+def test_prefix_from_postings_or_forward_lists_gives_the_same_floats(ixset, monkeypatch):
+    """A word being typed narrows the matches through its completions' postings (few) or each
+    match's forward list (many): the same documents and the same summed floats."""
+    from helpapi.query import parse_user_text
+
+    rng = random.Random(15)
+    queries = list(_prefix_queries(ixset, rng, per_locale=30))
+    queries += [("en-US", "a"), ("en-US", "co"), ("en-US", "the sett")]
+    answers = []
+    for per_doc in (0, 10**9):  # 0: always the forward lists; 10**9: always the postings
+        monkeypatch.setattr(engine, "PREFIX_POSTINGS_PER_DOC", per_doc)
+        answers.append(
+            [
+                engine.strict(ixset.mem[loc], units)
+                if (units := parse_user_text(t, loc, True))
+                else []
+                for loc, t in queries
+            ]
+        )
+    assert answers[0] == answers[1]
+    assert sum(1 for got in answers[0] if got) > 150
