@@ -1259,17 +1259,18 @@ def best_correction(mem: MemIndex, term: str) -> str | None:
     near = fuzzy.one_edit(term)
     # The swap of the first two letters is looked up directly (the table's candidates start
     # with the word's first letter); one_edit holds every later swap (see there).
-    turned = swaps(term)
     first = []
-    if turned and term[0] != term[1:2]:
-        tid = text.term_id(turned[0])
-        first = [(tid, turned[0])] if tid >= 0 else []
+    if len(term) > 1 and term[0] != term[1]:
+        swapped = term[1] + term[0] + term[2:]  # swaps(term)[0]
+        tid = text.term_id(swapped)
+        first = [(tid, swapped)] if tid >= 0 else []
     if limit >= 2:
         # The two-edit candidates hold the later swaps, in term order; the first letters'
         # swap comes last. Nothing at one edit: the two-edit look-up.
         cands = [*near, *first] or [(tid, text.term(tid)) for tid in fuzzy.within(term, limit)]
     else:
         # The Levenshtein candidates in term order, then the swaps in the word's order.
+        turned = swaps(term)
         at = {cand: i for i, cand in enumerate(turned)}
         cands = [(tid, cand) for tid, cand in near if cand not in at]
         cands += sorted(first + [x for x in near if x[1] in at], key=lambda x: at[x[1]])
