@@ -880,12 +880,14 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
         id(terms): [(k, terms[k].start, terms[k].end) for k in _by_rarity(terms)]
         for terms, *_ in clauses
     }
+    shortcut = _typed_implies_near(clauses)
     for d in docs:
         # The two word clauses share their terms: one look-up of each term's postings per
         # document serves both. Clauses are added in their order, so the floats are the same.
         seen: dict[int, tuple] = {}
         score_d, hit = 0.0, False
-        for terms, slop, ordered, boost, twice in clauses:
+        typed = None  # whether the words stand as typed (shortcut)
+        for n, (terms, slop, ordered, boost, twice) in enumerate(clauses):
             got = seen.get(id(terms))
             if got is None:
                 got = seen[id(terms)] = _proximity_lists(terms, probes[id(terms)], d, budget)
@@ -894,8 +896,16 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
                 if found is None:
                     return extra  # over a budget
                 continue
+            if n == 0 and shortcut:
+                # The in-order check first (cheap): when it holds, so does nearness.
+                typed = near(poslists, 1, True)
+                holds = typed or near(poslists, slop, ordered)
+            elif n == 1 and typed is not None:
+                holds = typed
+            else:
+                holds = twice is None and near(poslists, slop, ordered)
             if twice is None:
-                if near(poslists, slop, ordered):
+                if holds:
                     score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
                     score_d, hit = score_d + score * boost, True
             elif stands_as_typed(poslists, twice):
@@ -904,6 +914,26 @@ def proximity(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, fl
         if hit:
             extra[d] = score_d
     return extra
+
+
+def _typed_implies_near(clauses: list) -> bool:
+    """Whether :func:`proximity`'s second clause (the words in order, one after another)
+    holding in a document means its first (the same words near each other, in any order)
+    does: the same terms, the first unordered with a slop of at least 1, the second ordered
+    with slop 1 and no word typed twice. Each list's position is then right after the span of
+    the lists before it (a distance of 1), a chain :func:`near` finds."""
+    if len(clauses) < 2:
+        return False
+    (terms, slop, ordered, _, twice), (terms2, slop2, ordered2, _, twice2) = clauses[:2]
+    return (
+        terms2 is terms
+        and twice is None
+        and twice2 is None
+        and not ordered
+        and slop >= 1
+        and ordered2
+        and slop2 == 1
+    )
 
 
 def _proximity_lists(

@@ -212,3 +212,34 @@ def test_prefix_from_postings_or_forward_lists_gives_the_same_floats(ixset, monk
         )
     assert answers[0] == answers[1]
     assert sum(1 for got in answers[0] if got) > 150
+
+
+def test_words_standing_as_typed_spare_the_nearness_search(ixset, monkeypatch):
+    """Proximity checks the words in order first: where they stand as typed they stand near
+    each other, and the nearness search is not made. The same extra scores, floats included,
+    as checking both clauses."""
+    from helpapi.query import parse_user_text
+    from helpapi.ranking import RERANK_DEPTH
+
+    rng = random.Random(16)
+    queries = list(_prefix_queries(ixset, rng, per_locale=30))
+    rows = []
+    for loc, text in queries:
+        for prefix in (False, True):
+            units = parse_user_text(text, loc, prefix=prefix)
+            ranked = engine.strict(ixset.mem[loc], units) if units else []
+            rows.append((ixset.mem[loc], units, [d for d, _ in ranked[:RERANK_DEPTH]]))
+    searches = [0]
+    near = engine.near
+    monkeypatch.setattr(
+        engine,
+        "near",
+        lambda p, s, o: searches.__setitem__(0, searches[0] + (not o)) or near(p, s, o),
+    )
+    fast = [engine.proximity(*row) for row in rows]
+    spared = searches[0]
+    monkeypatch.setattr(engine, "_typed_implies_near", lambda clauses: False)
+    searches[0] = 0
+    assert [engine.proximity(*row) for row in rows] == fast
+    assert sum(1 for got in fast if got) > 100
+    assert spared < searches[0]  # nearness searches were spared
