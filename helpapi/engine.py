@@ -613,7 +613,8 @@ def _title_completions(title: FieldPostings, prefix: str, within=None):
         # The whole clause's length (its distinct documents), for _intersect's order.
         out.size = title.distinct_docs(lo, hi)
         if len(within) <= FEW_DOCS:
-            picks = sorted(i for d in within for i in _positions(docs, d))
+            raw = docs.tobytes()
+            picks = sorted(i for d in within for i in _positions(docs, d, raw))
             docs, scores = map(docs.__getitem__, picks), map(scores.__getitem__, picks)
         else:
             keep = list(map(within.__contains__, docs))
@@ -630,13 +631,14 @@ def _title_completions(title: FieldPostings, prefix: str, within=None):
 FEW_DOCS = 8
 
 
-def _positions(docs: memoryview, doc: int) -> list[int]:
+def _positions(docs: memoryview, doc: int, raw: bytes | None = None) -> list[int]:
     """Every index of ``doc`` in ``docs`` (unsigned integers), ascending: ``bytes.find`` of
-    its bytes, kept where they start an item."""
+    its bytes, kept where they start an item. ``raw``: ``docs.tobytes()`` when the caller
+    searches the same run for several documents (copied once, not once each)."""
     width = docs.itemsize
     if doc >= 1 << 8 * width:
         return []  # larger than any item
-    raw, key = docs.tobytes(), doc.to_bytes(width, sys.byteorder)
+    raw, key = docs.tobytes() if raw is None else raw, doc.to_bytes(width, sys.byteorder)
     out = []
     p = raw.find(key)
     while p >= 0:
