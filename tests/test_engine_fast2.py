@@ -243,3 +243,27 @@ def test_words_standing_as_typed_spare_the_nearness_search(ixset, monkeypatch):
     assert [engine.proximity(*row) for row in rows] == fast
     assert sum(1 for got in fast if got) > 100
     assert spared < searches[0]  # nearness searches were spared
+
+
+def test_a_term_adds_its_scores_alike_by_search_or_table(ixset, monkeypatch):
+    """_Term.added (an _intersect step, a boost added to matches): the documents of ``acc``
+    the term holds, each with ``s + score * boost``, whether found by binary search or in a
+    table of the term's documents."""
+    rng = random.Random(17)
+    mem = ixset.mem["en-US"]
+    title = mem.fields["title"]
+    checked = 0
+    for tid in rng.sample(range(len(title.terms)), 60):
+        term = engine._Term(title, tid, 3.0)
+        docs = list(title.docs[term.start : term.end])
+        acc = {d: rng.random() for d in rng.sample(range(mem.doc_count), 40)}
+        acc.update({d: rng.random() for d in docs[:5]})
+        want = {
+            d: s + title.scores[term.find(d)] * 3.0 for d, s in acc.items() if term.find(d) >= 0
+        }
+        for sparse, dense in ((10**9, 10**9), (0, 0)):  # always a table; always a search
+            monkeypatch.setattr(engine, "SPARSE_PROBES", sparse)
+            monkeypatch.setattr(engine, "DENSE_PROBES", dense)
+            assert term.added(acc) == want
+            checked += 1
+    assert checked == 120
