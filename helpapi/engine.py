@@ -66,10 +66,6 @@ class _Term:
         i = bisect_left(self.field.docs, doc, self.start, self.end)
         return i if i < self.end and self.field.docs[i] == doc else -1
 
-    def lookup(self, doc: int):
-        i = self.find(doc)
-        return None if i < 0 else self.field.scores[i] * self.boost
-
     def finder(self, probes: int):
         """:meth:`find` for about ``probes`` look-ups: a table of the term's documents when
         they are many (one C-speed dict build beats that many binary searches in Python:
@@ -80,19 +76,35 @@ class _Term:
         table = dict(zip(docs, range(self.start, self.end), strict=True))
         return _getter(table, -1)
 
-    def prober(self, probes: int):
-        """:meth:`lookup` for about ``probes`` look-ups (see :meth:`finder`); same scores."""
-        if probes * DENSE_PROBES < len(self):
-            return self.lookup
-        f, b = self.field, self.boost
-        scores = f.scores[self.start : self.end]
-        # x * 1.0 is x: the same floats as lookup's.
-        return dict(zip(f.docs[self.start : self.end], [s * b for s in scores], strict=True)).get
+    def added(self, acc: dict) -> dict:
+        """``{doc: s + this term's score}`` for each ``doc: s`` of ``acc`` the term holds:
+        one step of :func:`_intersect`, and a boost added to matches (:func:`_add_boosts`).
+
+        Few documents against the term's many (the commonest case: a few matches probing a
+        word's postings): a binary search each, inlined (no Python call per document).
+        Else the term's documents in a table (a dict built in C, see :meth:`finder`). The
+        same floats either way: ``s + score * boost``."""
+        f, lo, hi, b = self.field, self.start, self.end, self.boost
+        out = {}
+        if len(acc) * SPARSE_PROBES < hi - lo or len(acc) * DENSE_PROBES < hi - lo:
+            docs, scores = f.docs, f.scores
+            for d, s in acc.items():
+                j = bisect_left(docs, d, lo, hi)
+                if j < hi and docs[j] == d:
+                    out[d] = s + scores[j] * b
+            return out
+        # x * 1.0 is x: the same floats as the binary search's.
+        get = dict(zip(f.docs[lo:hi], [s * b for s in f.scores[lo:hi]], strict=True)).get
+        for d, s in acc.items():
+            x = get(d)
+            if x is not None:
+                out[d] = s + x
+        return out
 
 
-# In _intersect a term is probed by an inlined binary search while the look-ups to make are
-# fewer than 1/SPARSE_PROBES of its documents (cheaper per look-up than _Term.lookup's calls,
-# so worth it down to fewer documents than DENSE_PROBES), else through a dict (prober).
+# _Term.added probes a term by an inlined binary search while the look-ups to make are fewer
+# than 1/SPARSE_PROBES of its documents (with no Python call per look-up, worth it down to
+# fewer documents than DENSE_PROBES), else through a dict of them.
 SPARSE_PROBES = 4
 
 # A term's documents go into a dict when the look-ups to make are at least 1/DENSE_PROBES of
@@ -173,23 +185,16 @@ def _intersect(clauses: list) -> dict:
     acc = dict(clauses[order[0]].items())
     for i in order[1:]:
         clause = clauses[i]
-        nxt = {}
-        if type(clause) is _Term and len(acc) * SPARSE_PROBES < sizes[i]:
-            # The commonest probe (a few matches against a word's postings): _Term.lookup's
-            # binary search inlined, without two Python calls per document. Same floats.
-            docs, scores = clause.field.docs, clause.field.scores
-            lo, hi, b = clause.start, clause.end, clause.boost
-            for d, s in acc.items():
-                j = bisect_left(docs, d, lo, hi)
-                if j < hi and docs[j] == d:
-                    nxt[d] = s + scores[j] * b
+        if type(clause) is _Term:
+            acc = clause.added(acc)
         else:
+            nxt = {}
             lookup = clause.prober(len(acc))
             for d, s in acc.items():
                 x = lookup(d)
                 if x is not None:
                     nxt[d] = s + x
-        acc = nxt
+            acc = nxt
         if not acc:
             break
     return acc
@@ -298,7 +303,7 @@ class _LazyPhrase:
         self.terms, self.slop, self.boost = terms, slop, boost
         self.budget = [ranking.PHRASE_MAX_POSITIONS] if budget is None else budget
         # Probed rarest first: most documents lack a rare word, and stop at the first miss.
-        self._rarest_first = sorted(range(len(terms)), key=lambda i: len(terms[i]))
+        self._rarest_first = _by_rarity(terms)
         self._finds = [t.find for t in terms]
 
     def __len__(self) -> int:
@@ -353,6 +358,13 @@ class _LazyPhrase:
             if not near(poslists, self.slop, True):
                 return None
         return sum(self.terms[0].field.scores[j] for j in found) * self.boost
+
+
+def _by_rarity(terms: list[_Term]) -> list[int]:
+    """The numbers of ``terms``, the term in the fewest documents first (ties in list order):
+    the order terms are probed in, where a document most likely lacks one (the look-ups stop
+    at the first missing term)."""
+    return sorted(range(len(terms)), key=lambda i: len(terms[i]))
 
 
 def _lazy_phrase(field: FieldPostings, words, slop: int = 1, budget=None):
@@ -507,12 +519,35 @@ def _apply_prefix(found: dict | None, field: FieldPostings, prefix: str) -> dict
         return dict(expanded) if found is None else _intersect([_Scored(found), expanded])
     lo, hi = field.prefix_range(prefix)
     out = {}
-    if lo < hi:
+    if lo >= hi:
+        return out
+    a, b = field.post_off[lo], field.post_off[hi]
+    if b - a >= len(found) * PREFIX_POSTINGS_PER_DOC:
+        # Each match's completions read from its forward list (two binary searches).
         for d, s in found.items():
             x = field.doc_prefix_score(d, lo, hi)
             if x is not None:
                 out[d] = s + x
+        return out
+    # Fewer postings than that (a longer prefix, many matches: a title typed after common
+    # words): the completions' postings read once. A document's come in term order, as in
+    # its forward list: each sum starts from 0, as sum() does, so the floats are the same.
+    sums: dict[int, float] = {}
+    get = sums.get
+    for d, x in zip(field.docs[a:b], field.scores[a:b], strict=True):
+        if d in found:
+            sums[d] = get(d, 0) + x
+    for d, s in found.items():
+        x = get(d)
+        if x is not None:
+            out[d] = s + x
     return out
+
+
+# _apply_prefix reads the completions' postings rather than each match's forward list while
+# they are fewer than this many per match (a binary search costs about as much as that many
+# postings read in a loop).
+PREFIX_POSTINGS_PER_DOC = 24
 
 
 def strict(
@@ -636,7 +671,8 @@ def _title_completions(title: FieldPostings, prefix: str, within=None):
         # The whole clause's length (its distinct documents), for _intersect's order.
         out.size = title.distinct_docs(lo, hi)
         if len(within) <= FEW_DOCS:
-            picks = sorted(i for d in within for i in _positions(docs, d))
+            raw = docs.tobytes()
+            picks = sorted(i for d in within for i in _positions(docs, d, raw))
             docs, scores = map(docs.__getitem__, picks), map(scores.__getitem__, picks)
         else:
             keep = list(map(within.__contains__, docs))
@@ -653,13 +689,14 @@ def _title_completions(title: FieldPostings, prefix: str, within=None):
 FEW_DOCS = 8
 
 
-def _positions(docs: memoryview, doc: int) -> list[int]:
+def _positions(docs: memoryview, doc: int, raw: bytes | None = None) -> list[int]:
     """Every index of ``doc`` in ``docs`` (unsigned integers), ascending: ``bytes.find`` of
-    its bytes, kept where they start an item."""
+    its bytes, kept where they start an item. ``raw``: ``docs.tobytes()`` when the caller
+    searches the same run for several documents (copied once, not once each)."""
     width = docs.itemsize
     if doc >= 1 << 8 * width:
         return []  # larger than any item
-    raw, key = docs.tobytes(), doc.to_bytes(width, sys.byteorder)
+    raw, key = docs.tobytes() if raw is None else raw, doc.to_bytes(width, sys.byteorder)
     out = []
     p = raw.find(key)
     while p >= 0:
@@ -703,9 +740,11 @@ def run_title_boosts(units: list[Unit], relaxed: bool = False) -> tuple[float, b
     shares a piece with a title is not about that title. RUN_TITLE_BOOST then counts in the
     every-unit clause (same score there as before) or, with one unit only, alone. In the
     ``relaxed`` pass no document holds every unit, and a title holding some is the evidence."""
-    words = sum(u.kind == "word" and not u.prefix for u in units)
     runs = sum(u.kind == "run" for u in units)
-    every = ranking.TITLE_ALL_RUNS and runs > 0 and words + runs >= 2
+    if not runs:
+        return 0.0, True  # no run, no clause (the words are not counted)
+    words = sum(u.kind == "word" and not u.prefix for u in units)
+    every = ranking.TITLE_ALL_RUNS and words + runs >= 2
     if not every:
         return 0.0, True
     if ranking.RUN_TITLE_PARTIAL or relaxed:
@@ -723,6 +762,14 @@ def phrase_boost(units: list[Unit], base: float, per_unit: float, n: int) -> flo
     if any(u.prefix for u in units):
         return base
     return base + per_unit * min(max(0, n - 2), ranking.PHRASE_MAX_EXTRA)
+
+
+def _adds_last(clause, others: list) -> bool:
+    """Whether :func:`_intersect` of ``others`` and ``clause`` (and a clause scoring 0.0, in
+    any place: 0.0 + x is x) adds ``clause``'s score last: it sorts after each of ``others``
+    (no shorter; on a tie, the later clause in the list comes later)."""
+    size = len(clause)
+    return all((c.end - c.start if type(c) is _Term else len(c)) <= size for c in others)
 
 
 def _key_fields(mem: MemIndex) -> list[FieldPostings]:
@@ -745,7 +792,11 @@ def _boosts(
     title = mem.fields["title"]
     words = [u for u in units if u.kind == "word" and not u.prefix]
     typing = [u for u in units if u.kind == "word" and u.prefix]
-    word_terms = [_title_word(title, u, len(words)) for u in words]
+    if ranking.TITLE_STEMS and len(words) <= ranking.TITLE_STEM_MAX_WORDS:
+        word_terms = [_title_word(title, u, len(words)) for u in words]
+    else:
+        # No other forms of the words (title_forms without stems): each word's title term.
+        word_terms = [_term(title, u.term, ranking.TITLE_BOOST) for u in words]
     # Intersections start from the matched documents when they are fewer (median: one), each
     # probing the clauses; a clause scoring 0.0 leaves every sum as it was (0.0 + x is x).
     limit = [] if within is None else [_Allowed(within)]
@@ -764,7 +815,12 @@ def _boosts(
         if all(terms):
             if len(terms) > 1 and within is not None:
                 limit = [_Allowed(needed)]
-            out.append(_intersect(terms + limit) if len(terms) > 1 else terms[0])
+            if needed is not within and _adds_last(completions, word_terms):
+                # needed holds the other words' sums (in the same order): the completions'
+                # scores are added last, as _intersect would add them. Same floats.
+                out.append({d: s + completions[d] for d, s in needed.items() if d in completions})
+            else:
+                out.append(_intersect(terms + limit) if len(terms) > 1 else terms[0])
     elif len(words) >= 2:
         terms = word_terms
         if all(terms):
@@ -777,7 +833,7 @@ def _boosts(
     if every:
         # Runs of a no-space script are the words of a keyword query there ("共有 連絡先
         # 外部"): the title holding every unit, runs included, is about the query.
-        terms = [_title_word(title, u, len(words)) for u in words]
+        terms = [*word_terms]  # the same clauses (_title_word is pure)
         terms += [_gram_clause(title_grams, u.grams, every, allowed) for u in runs]
         if all(terms):
             out.append(_intersect(terms))
@@ -787,6 +843,8 @@ def _boosts(
     if start:
         for field in _key_fields(mem):
             lo, hi = field.prefix_range(start)
+            if lo == hi:
+                continue  # no title key starts so (an empty clause is dropped below)
             # The keys' postings are one contiguous run, in term order (a later key's boost
             # wins for a document holding two, as when they were added key by key).
             post_off = field.post_off
@@ -835,10 +893,6 @@ def stands_as_typed(poslists: list, seq: list[int]) -> bool:
         if not starts:
             return False
     return True
-
-
-def _span_length(probe: tuple[int, int, int]) -> int:
-    return probe[2] - probe[1]
 
 
 def proximity(
@@ -894,15 +948,17 @@ def proximity(
     # Each clause's terms probed rarest first (a document lacking one is most likely to lack
     # a rare one, and the look-ups stop at the first missing term: the clause does not apply).
     probes = {
-        id(c[0]): sorted(((k, t.start, t.end) for k, t in enumerate(c[0])), key=_span_length)
-        for c in clauses
+        id(terms): [(k, terms[k].start, terms[k].end) for k in _by_rarity(terms)]
+        for terms, *_ in clauses
     }
+    shortcut = _typed_implies_near(clauses)
     for d in docs:
         # The two word clauses share their terms: one look-up of each term's postings per
         # document serves both. Clauses are added in their order, so the floats are the same.
         seen: dict[int, tuple] = {}
         score_d, hit = 0.0, False
-        for terms, slop, ordered, boost, twice, past in clauses:
+        typed = None  # whether the words stand as typed (shortcut)
+        for n, (terms, slop, ordered, boost, twice, past) in enumerate(clauses):
             got = seen.get(id(terms))
             if got is None:
                 got = seen[id(terms)] = _proximity_lists(terms, probes[id(terms)], d, budget)
@@ -914,8 +970,18 @@ def proximity(
             # Standing past the titles implies standing: checked first, one check suffices
             # for the documents whose body holds the words as typed.
             body = past and _in_body(mem, d, poslists, slop, ordered, twice)
+            if body:
+                holds = True
+            elif n == 0 and shortcut:
+                # The in-order check first (cheap): when it holds, so does nearness.
+                typed = near(poslists, 1, True)
+                holds = typed or near(poslists, slop, ordered)
+            elif n == 1 and typed is not None:
+                holds = typed
+            else:
+                holds = twice is None and near(poslists, slop, ordered)
             if twice is None:
-                if body or near(poslists, slop, ordered):
+                if holds:
                     score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
                     score_d, hit = score_d + score * boost, True
                     if body:
@@ -1112,6 +1178,26 @@ def _in_body(mem: MemIndex, doc: int, poslists: list, slop: int, ordered: bool, 
     if not all(trimmed):
         return False
     return near(trimmed, slop, ordered) if twice is None else stands_as_typed(trimmed, twice)
+
+
+def _typed_implies_near(clauses: list) -> bool:
+    """Whether :func:`proximity`'s second clause (the words in order, one after another)
+    holding in a document means its first (the same words near each other, in any order)
+    does: the same terms, the first unordered with a slop of at least 1, the second ordered
+    with slop 1 and no word typed twice. Each list's position is then right after the span of
+    the lists before it (a distance of 1), a chain :func:`near` finds."""
+    if len(clauses) < 2:
+        return False
+    (terms, slop, ordered, _, twice, _), (terms2, slop2, ordered2, _, twice2, _) = clauses[:2]
+    return (
+        terms2 is terms
+        and twice is None
+        and twice2 is None
+        and not ordered
+        and slop >= 1
+        and ordered2
+        and slop2 == 1
+    )
 
 
 def _proximity_lists(
@@ -1427,7 +1513,9 @@ def _add_boosts(found: dict, clauses: list) -> None:
     clause with more documents than ``found`` is probed for ``found``'s documents instead of
     read whole: a common title word's clause costs the matches, not its postings."""
     for clause in clauses:
-        if len(clause) <= len(found) or not hasattr(clause, "prober"):
+        if type(clause) is _Term and len(clause) > len(found):
+            found.update(clause.added(found))  # same keys: found's order is kept
+        elif len(clause) <= len(found) or not hasattr(clause, "prober"):
             for d, s in clause.items():
                 if d in found:
                     found[d] += s
@@ -1488,24 +1576,40 @@ def swaps(term: str) -> list[str]:
 
 
 def best_correction(mem: MemIndex, term: str) -> str | None:
-    """helpapi.query's best spelling correction of ``term``, from the fuzzy table."""
+    """helpapi.query's best spelling correction of ``term``, from the fuzzy table.
+
+    The nearest candidate (:func:`helpapi.query.osa_distance`), then the most frequent, then
+    the first met: the fuzzy table's Levenshtein candidates in term order, then the swaps of
+    neighbours that it lacks (one edit for osa_distance, two for Levenshtein) in the word's
+    order. One edit is looked up first (:meth:`~helpapi.memindex.FuzzyTable.one_edit`, most
+    typos are one slip): any candidate there beats every two-edit one, so a long word's
+    two-edit look-up (16 keys rather than 6, most of a typo query's time in correction) is
+    made only when it finds none. The same answer as looking every candidate up at once."""
     if len(term) > ranking.MAX_CORRECTED_CHARS:
         return None
     limit = correction_limit(term)
     text = mem.fields["text"]
-    best, best_key = None, None
     fuzzy = mem.fuzzy["text"]
-    tids = list(fuzzy.within(term, limit))
-    # A swap of neighbours is one edit (osa_distance), but two for the fuzzy table's
-    # Levenshtein: a short word's swaps are looked up directly (one exact look-up each). At
-    # two edits (a long word) the table already holds every swap but the first letters' (its
-    # candidates start with the word's first letter): only that one is looked up.
-    turned = swaps(term)
-    if limit >= 2 and fuzzy.k >= 2:
-        turned = turned[:1] if term[0] != term[1:2] else []
-    tids += [t for t in map(text.term_id, turned) if t >= 0]
-    for tid in tids:
-        cand = text.term(tid)
+    near = fuzzy.one_edit(term)
+    # The swap of the first two letters is looked up directly (the table's candidates start
+    # with the word's first letter); one_edit holds every later swap (see there).
+    first = []
+    if len(term) > 1 and term[0] != term[1]:
+        swapped = term[1] + term[0] + term[2:]  # swaps(term)[0]
+        tid = text.term_id(swapped)
+        first = [(tid, swapped)] if tid >= 0 else []
+    if limit >= 2:
+        # The two-edit candidates hold the later swaps, in term order; the first letters'
+        # swap comes last. Nothing at one edit: the two-edit look-up.
+        cands = [*near, *first] or [(tid, text.term(tid)) for tid in fuzzy.within(term, limit)]
+    else:
+        # The Levenshtein candidates in term order, then the swaps in the word's order.
+        turned = swaps(term)
+        at = {cand: i for i, cand in enumerate(turned)}
+        cands = [(tid, cand) for tid, cand in near if cand not in at]
+        cands += sorted(first + [x for x in near if x[1] in at], key=lambda x: at[x[1]])
+    best, best_key = None, None
+    for tid, cand in cands:
         key = (osa_distance(term, cand, limit), -text.doc_frequency(tid))
         if best_key is None or key < best_key:
             best, best_key = cand, key

@@ -29,14 +29,12 @@ from bisect import bisect_left
 from collections import Counter
 from itertools import accumulate
 from itertools import chain
-from itertools import compress
 from itertools import islice
 from itertools import repeat
-from operator import and_
-from operator import le
 from operator import rshift
 from pathlib import Path
 
+from rapidfuzz.distance import OSA as _OSA
 from rapidfuzz.distance import Levenshtein as _Levenshtein
 from rapidfuzz.process import extract as _extract
 from whoosh import scoring
@@ -499,6 +497,9 @@ class _Terms:
 
 # Prefixes up to this long have their term ranges remembered (FieldPostings.prefix_range).
 SHORT_PREFIX = 8
+# Up to this many completions of a prefix are found by reading the terms one after another,
+# more by a binary search.
+SCAN_COMPLETIONS = 4
 
 
 class FieldPostings:
@@ -563,9 +564,17 @@ class FieldPostings:
     def _prefix_range(self, prefix: str) -> tuple[int, int]:
         """:meth:`prefix_range`, computed: two binary searches of the terms."""
         key = prefix.encode("utf-8")
-        lo = self.terms.bisect(key)
-        if key and (lo == len(self.terms) or not self.terms[lo].startswith(key)):
+        terms = self.terms
+        lo = terms.bisect(key)
+        if key and (lo == len(terms) or not terms[lo].startswith(key)):
             return lo, lo  # the terms from ``lo`` on are past every completion: none
+        # A long prefix (a title being typed, in the title key fields) has a completion or
+        # two: the next few terms are read before a second binary search is made.
+        hi, end = lo, min(lo + SCAN_COMPLETIONS, len(terms))
+        while hi < end and terms[hi].startswith(key):
+            hi += 1
+        if hi < end or end == len(terms):
+            return lo, hi
         # The first term past every key starting with ``key``: bump its last byte (UTF-8
         # byte order is code point order, and no term byte is 0xFF).
         hi = self.terms.bisect(key[:-1] + bytes([key[-1] + 1]), lo) if key else len(self.terms)
@@ -706,39 +715,66 @@ class FuzzyTable:
         # A word typed wrong is corrected again at each later keystroke of an as-you-type
         # query (the word being typed is never the one corrected): remember recent answers.
         self.within = functools.lru_cache(maxsize=1024)(self._within)
+        self.one_edit = functools.lru_cache(maxsize=1024)(self._one_edit)
 
     def _within(self, word: str, maxdist: int) -> tuple[int, ...]:
         """Numbers of the terms within ``maxdist`` edits (Levenshtein) of ``word`` that start
         with its first character, in term order: Whoosh's ``terms_within(..., prefix=1)``
         (``within``: the same, remembered)."""
-        if not word or maxdist > self.k:
-            raise ValueError(f"fuzzy lookup of {word!r} at distance {maxdist}")
-        keys, entries, post_off = self.keys, self.keys.docs, self.keys.post_off
-        found: set[int] = set()  # entries, then term numbers
-        # The keys looked up together, in term order (their blocks of terms shared).
-        wanted = sorted(key.encode("utf-8") for key in fuzzy_keys(word, maxdist, self.chars))
-        for kid in keys.terms.find_all(wanted):
-            if kid < 0:
-                continue
-            run = entries[post_off[kid] : post_off[kid + 1]].tolist()
-            # Each entry is (term number << 2) | deletions made on the term's side, of which
-            # at most maxdist are asked for: every entry passes at the table's own k. Made a
-            # set in C, not entry by entry: the keys of a word hold the same terms many times.
-            if maxdist < self.k:
-                run = compress(run, map(le, map(and_, run, repeat(3)), repeat(maxdist)))
-            found.update(run)
-        if not found:
-            return ()
-        found = set(map(rshift, found, repeat(2)))
-        # Cheap filter first: n edits change the UTF-8 length by at most 4n bytes. Then the
-        # distances of those left, in one call (C): the candidates are dozens a word.
-        off, length, limit = self.field.terms.off, len(word.encode("utf-8")), 4 * maxdist
-        kept = [t for t in sorted(found) if abs(off[t + 1] - off[t] - length) <= limit]
-        mm, base = self.field.terms._mm, self.field.terms._base
-        # Decoded here, not term by term through FieldPostings.term (dozens a word).
-        texts = [mm[base + off[t] : base + off[t + 1]].decode("utf-8") for t in kept]
+        kept, texts = self._candidates(word, maxdist)
         hits = _extract(word, texts, scorer=_Levenshtein.distance, score_cutoff=maxdist, limit=None)
         return tuple(sorted(kept[i] for _, _, i in hits))
+
+    def _one_edit(self, word: str) -> tuple[tuple[int, str], ...]:
+        """``(term number, text)`` of the terms at most one edit from ``word``, a swap of two
+        neighbouring characters counted as one (optimal string alignment: the distance of
+        spelling correction, helpapi.query.osa_distance), that start with its first character,
+        in term order (``one_edit``: the same, remembered).
+
+        The candidates of a one-edit look-up (:meth:`_within` at 1) already hold every such
+        swap after the first character: deleting the first of the two swapped characters from
+        the word, and the second from the term, leaves the same key (one deletion each side;
+        none when the swap lies past the key's ``chars``). A swap of the first two characters
+        changes the first character: it is not in this table. Requires ``k`` >= 1.
+
+        Spelling correction looks here first (helpapi.engine.best_correction): a word one
+        slip away, the commonest typo, is corrected with a sixth of a two-edit look-up's keys.
+        """
+        kept, texts = self._candidates(word, 1)
+        hits = _extract(word, texts, scorer=_OSA.distance, score_cutoff=1, limit=None)
+        return tuple(sorted((kept[i], text) for text, _, i in hits))
+
+    def _candidates(self, word: str, maxdist: int) -> tuple[list[int], list[str]]:
+        """Term numbers and texts that may lie within ``maxdist`` edits of ``word`` (a superset,
+        from the keys the word shares with them), in term order."""
+        if not word or maxdist > self.k:
+            raise ValueError(f"fuzzy lookup of {word!r} at distance {maxdist}")
+        entries, post_off = self.keys.docs, self.keys.post_off
+        found: set[int] = set()  # entries, then term numbers
+        # The keys looked up together, in term order (their blocks of terms shared). The
+        # keys of a word hold the same terms many times: their entries are made a set in C.
+        wanted = sorted(key.encode("utf-8") for key in fuzzy_keys(word, maxdist, self.chars))
+        for kid in self.keys.terms.find_all(wanted):
+            if kid >= 0:
+                found.update(entries[post_off[kid] : post_off[kid + 1]])
+        # Each entry is (term number << 2) | deletions made on the term's side, of which at
+        # most maxdist are asked for: every entry passes at the table's own k.
+        if maxdist < self.k:
+            found = {e >> 2 for e in found if e & 3 <= maxdist}
+        else:
+            found = set(map(rshift, found, repeat(2)))
+        # Cheap filter first: n edits change the UTF-8 length by at most 4n bytes. The texts
+        # left are decoded here, not term by term through FieldPostings.term.
+        terms = self.field.terms
+        off, mm, base = terms.off, terms._mm, terms._base
+        length, limit = len(word.encode("utf-8")), 4 * maxdist
+        kept, texts = [], []
+        for t in sorted(found):
+            start, end = off[t], off[t + 1]
+            if abs(end - start - length) <= limit:
+                kept.append(t)
+                texts.append(mm[base + start : base + end].decode("utf-8"))
+        return kept, texts
 
 
 def levenshtein(a: str, b: str, limit: int) -> int:
