@@ -86,9 +86,12 @@ def _known_facets(setting: str) -> dict[str, str]:
 
 def _scope(params=None) -> facets.Scope:
     """The request's ``filter``, ``facets`` and ``sort`` (helpapi.facets); 400 when bad."""
-    args = request.args
-    if not any(name in (args if params is None else params) for name in _SCOPE_PARAMS):
+    if params is None:
+        params = request.args
+    if not any(name in params for name in _SCOPE_PARAMS):
         return _PLAIN_SCOPE
+    # Only a scoped search reads the MultiDict (its repeated filters and facets).
+    args = request.args
     try:
         return facets.parse_scope(
             args.getlist("filter"),

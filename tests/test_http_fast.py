@@ -69,3 +69,24 @@ def test_search_reads_the_first_of_repeated_parameters(client):
     assert got.status_code == 200
     assert body["query"] == "password" and body["limit"] == 1
     assert body["requested_locale"] == "de-DE"
+
+
+def test_plain_search_builds_no_args_multidict(app, monkeypatch):
+    """A search without filter, facets or sort parses its query string once, into a dict
+    (request.args, a MultiDict, is not built as well)."""
+    made = []
+    storage = app.request_class.parameter_storage_class
+
+    class Counting(storage):
+        def __init__(self, *args, **kwargs):
+            made.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(app.request_class, "parameter_storage_class", Counting)
+    client = app.test_client()
+    assert client.get("/v1/search?q=password&locale=de-DE&limit=3").status_code == 200
+    assert made == []
+    # A scoped search still reads its repeated facets from request.args.
+    got = client.get("/v1/search?q=team&facets=audience&facets=collection").get_json()
+    assert set(got["facets"]) == {"audience", "collection"}
+    assert made == [1]
