@@ -5,7 +5,9 @@
    the same queries sent straight to ``helpapi.search.search``, and a ``/healthz`` request
    through the app; result cache off, analytics off, the access log written (to /dev/null),
    prometheus_client in multiprocess mode as under gunicorn. ``app - direct`` is the web
-   layer's cost a search.
+   layer's cost a search. ``web alone`` is the route with ``search`` answering from a table
+   of the answers it gave (no engine work): ``web alone - healthz`` is the web work only a
+   search does, measured without the engine's run-to-run noise.
 2. Real gunicorn (each checkout's ``gunicorn.conf.py``, its default workers), wrk -t2 -c8 on
    loopback: ``/healthz`` (the floor), then a Zipf replay of 20,000 searches from the
    title/body/xling pool with the result cache off, then the same with the cache on (hit rate
@@ -85,10 +87,28 @@ def through_app():
 def healthz():
     for _ in paths:
         call(health_env)
+# The web layer alone: the route with helpapi.search.search answering from a table of the
+# answers it gave (recorded through the app, so fallbacks and limits match).
+from helpapi import api
+answers, engine = {}, api.search
+def recording(ixset, text, locale, **kw):
+    answer = answers[text, locale] = engine(ixset, text, locale, **kw)
+    return answer
+def stubbed(ixset, text, locale, **kw):
+    return answers[text, locale]
+api.search = recording
+through_app()
+def web_alone():
+    api.search = stubbed
+    try:
+        through_app()
+    finally:
+        api.search = engine
 direct(); through_app(); healthz()
 best = {}
 for _ in range(int(sys.argv[4])):
-    for name, fn in (("direct", direct), ("app", through_app), ("healthz", healthz)):
+    for name, fn in (("direct", direct), ("app", through_app), ("healthz", healthz),
+                     ("web", web_alone)):
         t = time.process_time()
         fn()
         us = (time.process_time() - t) / len(qs) * 1e6
@@ -188,9 +208,10 @@ def main(argv=None):
     print(f"load average at start: {os.getloadavg()}")
     if not args.skip_in_process:
         print(
-            "\n| checkout | direct search us | through the app us | app - direct us | healthz us |"
+            "\n| checkout | direct search us | through the app us | app - direct us | healthz us"
+            " | web alone us | web alone - healthz us |"
         )
-        print("|---|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         found = {name: [] for name in checkouts}
         for _ in range(args.rounds):
             for name, path in checkouts.items():
@@ -199,7 +220,8 @@ def main(argv=None):
             best = {k: min(r[k] for r in rows) for k in rows[0]}
             print(
                 f"| {name} | {best['direct']:.0f} | {best['app']:.0f} | "
-                f"{best['app'] - best['direct']:.0f} | {best['healthz']:.0f} |"
+                f"{best['app'] - best['direct']:.0f} | {best['healthz']:.0f} | "
+                f"{best['web']:.0f} | {best['web'] - best['healthz']:.0f} |"
             )
     if args.skip_http:
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
+from urllib.parse import parse_qsl
 
 from flask import Blueprint
 from flask import current_app
@@ -85,9 +86,12 @@ def _known_facets(setting: str) -> dict[str, str]:
 
 def _scope(params=None) -> facets.Scope:
     """The request's ``filter``, ``facets`` and ``sort`` (helpapi.facets); 400 when bad."""
-    args = request.args
-    if not any(name in (args if params is None else params) for name in _SCOPE_PARAMS):
+    if params is None:
+        params = request.args
+    if not any(name in params for name in _SCOPE_PARAMS):
         return _PLAIN_SCOPE
+    # Only a scoped search reads the MultiDict (its repeated filters and facets).
+    args = request.args
     try:
         return facets.parse_scope(
             args.getlist("filter"),
@@ -133,6 +137,19 @@ def _locale(params=None, cfg=None) -> Resolved:
         raise InvalidParameter("locale", "is not a well-formed language tag (like de-DE)") from None
 
 
+def _first_values(query_string: bytes) -> dict[str, str]:
+    """``request.args.to_dict()``: the first value of each query parameter, parsed as
+    werkzeug parses ``request.args`` (same call, same error handler), without building the
+    MultiDict that ``to_dict`` is then made from (the search route reads nothing else)."""
+    params: dict[str, str] = {}
+    for name, value in parse_qsl(
+        query_string.decode(), keep_blank_values=True, errors="werkzeug.url_quote"
+    ):
+        if name not in params:
+            params[name] = value
+    return params
+
+
 def _with_language(resp, locale: str):
     headers = resp.headers
     headers["Content-Language"] = locale
@@ -173,7 +190,7 @@ def search_view():
     cfg = current_app.config
     # The first value of each parameter, as request.args.get answers, in a plain dict: a
     # MultiDict lookup of an absent parameter raises and catches a KeyError (four a search).
-    params = request.args.to_dict()
+    params = _first_values(request.query_string)
     q = _text_arg("q", cfg["MAX_QUERY_LENGTH"], params)
     limit = _int_arg("limit", 10, 1, cfg["MAX_LIMIT"], params)
     offset = _int_arg("offset", 0, 0, cfg["MAX_OFFSET"], params)
@@ -223,7 +240,10 @@ def search_view():
         body["facets"] = answer["facets"]
     body["query_id"] = _record_search(q, normalized, loc, body, refines, recorder)
     resp = current_app.json.response_of(body)
-    return _with_language(resp, answer["locale"])
+    # _with_language's headers, added: a new response holds neither (setting one searches
+    # the header list for it first).
+    resp.headers.extend((("Content-Language", answer["locale"]), ("Vary", "Accept-Language")))
+    return resp
 
 
 def _query_id_arg(name: str, params=None) -> str | None:
