@@ -317,9 +317,9 @@ class _BlockWriter:
                 mini_v = tuple([v for v in vals if v])
             else:
                 mini_v = b"".join([v for v in vals if v])
-            data = zlib.compress(dumps((deltas, mini_w, mini_v), 2), comp)
+            data, bcomp = _packed(dumps((deltas, mini_w, mini_v), 2), comp)
             info = dumps(
-                (count, ids[-1], maxw, comp, _to_byte(bmin), _to_byte(bmax)),
+                (count, ids[-1], maxw, bcomp, _to_byte(bmin), _to_byte(bmax)),
                 2,
             )
             size = len(info) + len(data)
@@ -359,7 +359,7 @@ class _BlockWriter:
         post = self._post_raw
         post.write(WHOOSH3_HEADER_MAGIC)
         mini_w = None if w32 == 1.0 else w32
-        data = zlib.compress(dumps(((docnum,), mini_w, mini_v), 2), comp)
+        data, comp = _packed(dumps(((docnum,), mini_w, mini_v), 2), comp)
         info = dumps((1, docnum, maxw, comp, _to_byte(bmin), _to_byte(bmax)), 2)
         post.write(pack_int(-(len(info) + len(data))) + info + data)
         info = _TERMINFO.pack(
@@ -398,6 +398,29 @@ class _BlockWriter:
 
 
 _LOW32 = struct.Struct(">I").unpack_from
+
+# Posting blocks whose pickle is shorter than this are stored as they are. Whoosh's reader
+# decompresses a block only when its info says it was compressed (W3LeafMatcher._read_data),
+# and a short pickle hardly shrinks (zlib's header and checksum cost 6 bytes; dev corpus,
+# de-DE: blocks under 96 bytes, most of them, shrink by 1 % together), while each
+# zlib.compress call sets up a 32 KB window: it was a tenth of a locale's build.
+COMPRESS_MIN = 96
+
+
+def _packed(raw: bytes, compression: int) -> tuple[bytes, int]:
+    """A posting block's pickled data as written, and the compression its info records
+    (0: stored as is). Blocks of :data:`COMPRESS_MIN` bytes and more are compressed at the
+    codec's level (when it compresses at all and it makes them shorter), with a window just
+    covering them: a smaller one costs less to set up, and compresses a block that fits in
+    it the same (any zlib stream decompresses alike)."""
+    size = len(raw)
+    if size < COMPRESS_MIN or not compression:
+        return raw, 0
+    data = zlib.compress(raw, compression, max(9, min(15, size.bit_length())))
+    if len(data) >= size:
+        return raw, 0
+    return data, compression
+
 
 # {weight: the weight rounded to a float32, as array("f") holds it}
 _FLOAT32: dict[float, float] = {}
