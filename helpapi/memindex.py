@@ -273,23 +273,42 @@ class _Sections:
     def fuzzy_table(self, terms: list[str], k: int, chars: int) -> dict:
         """The deletion keys of ``terms`` (see :data:`FUZZY`); each entry is
         ``term number * 4 + deletions``, so a lookup can ask for fewer deletions."""
-        # Terms are numbered in order and give each key once (n <= k < 4), so each key's
-        # entries are appended already sorted: tid * 4 + n grows with tid.
+        # A term's keys are those of its first 1 + chars characters, which sorted terms share
+        # in runs (a word's inflections, compounds): the keys are made once per run, and
+        # each key gets the run's entries at once. Runs come in term order and give each
+        # key once (n <= k < 4), so each key's entries are appended already sorted: tid * 4
+        # + n grows with tid. The same table as term by term, for a fraction of the calls.
         assert k < 4
         table: dict[str, list[int]] = {}
-        for tid, term in enumerate(terms):
-            base = tid * 4
-            for key, n in fuzzy_keys(term, k, chars).items():
-                got = table.get(key)
-                if got is None:
-                    table[key] = [base + n]
-                else:
-                    got.append(base + n)
+        cut = 1 + chars
+        n_terms = len(terms)
+        start = 0
+        while start < n_terms:
+            head = terms[start][:cut]
+            end = start + 1
+            while end < n_terms and terms[end][:cut] == head:
+                end += 1
+            if end - start == 1:
+                base = start * 4
+                for key, n in fuzzy_keys(head, k, chars).items():
+                    got = table.get(key)
+                    if got is None:
+                        table[key] = [base + n]
+                    else:
+                        got.append(base + n)
+            else:
+                for key, n in fuzzy_keys(head, k, chars).items():
+                    run = range(start * 4 + n, end * 4 + n, 4)
+                    got = table.get(key)
+                    if got is None:
+                        table[key] = list(run)
+                    else:
+                        got.extend(run)
+            start = end
         keys = _sorted_terms(table)
-        post_off, entries = array("I", [0]), array("I")
-        for key in keys:
-            entries.extend(table[key])
-            post_off.append(len(entries))
+        runs = list(map(table.__getitem__, keys))
+        entries = array("I", chain.from_iterable(runs))
+        post_off = array("I", accumulate(map(len, runs), initial=0))
         spec = self.term_table(keys, post_off, entries)
         spec.update(k=k, chars=chars)
         return spec
