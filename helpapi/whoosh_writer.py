@@ -255,12 +255,14 @@ class _BlockWriter:
             ids, raw, plists = zip(*block, strict=True)
             lens = list(map(lengths.__getitem__, ids))
             if positional:
-                # _position_value inlined: most postings hold one position, whose encoding is
-                # looked up; the others' is made here without a call per posting.
-                one, head = _ONE_POSITION, _ONE_HEAD
+                # _position_value inlined: most postings hold one position, whose value is
+                # looked up (the same bytes object each time: the block's pickle refers back
+                # to it, which reads back as the same value); the others' is made here
+                # without a call per posting.
+                one = _ONE_POSITION.get
                 vals = [
-                    head + t
-                    if len(p) == 1 and (t := one.get(p[0])) is not None
+                    v
+                    if len(p) == 1 and (v := one(p[0])) is not None
                     else (
                         _position_value(p)
                         if len(p) == 1
@@ -469,29 +471,27 @@ def _plist(name, entries: list, lengths: list[int], fmt) -> list:
             encode = fmt.encode
             return [(n, w, encode(poses), lengths[n]) for n, w, poses in entries]
         # The format's own encoder, inlined for the one the schema uses; most postings hold
-        # one position, whose pickle is looked up rather than made each time. Each value is
-        # still a bytes object of its own: a block's values are pickled as a tuple, and
-        # pickle would write an object met twice as a back-reference (other bytes).
+        # one position, whose value is looked up rather than made each time.
         return [(n, w, _position_value(poses), lengths[n]) for n, w, poses in entries]
     return [(n, w, pack_uint(int(w)), lengths[n]) for n, w, _ in entries]
 
 
 def _position_value(poses: list[int]) -> bytes:
-    """``Positions.encode(poses)``. Most postings hold one position, whose pickle is looked
-    up rather than made each time. Each value is still a bytes object of its own: a block's
-    values are pickled as a tuple, and pickle would write an object met twice as a
-    back-reference (other bytes)."""
+    """``Positions.encode(poses)``. Most postings hold one position, whose value is looked up
+    rather than made each time (one bytes object per position: a block's values are pickled
+    as a tuple, where an object met twice is written as a reference back to the first, which
+    reads back as an equal value)."""
     if len(poses) == 1:
-        tail = _ONE_POSITION.get(poses[0])
-        if tail is None:
-            tail = dumps(poses, 2)
+        value = _ONE_POSITION.get(poses[0])
+        if value is None:
+            value = _ONE_HEAD + dumps(poses, 2)
             if poses[0] < _ONE_POSITION_MAX:  # bounded: a huge article has huge ones
-                _ONE_POSITION[poses[0]] = tail
-        return _ONE_HEAD + tail
+                _ONE_POSITION[poses[0]] = value
+        return value
     return pack_uint(len(poses)) + dumps([poses[0], *map(sub, poses[1:], poses[:-1])], 2)
 
 
-# {position: the pickle of [position]}, the tail of a one-position posting's value bytes.
+# {position: the value bytes of a one-position posting there}
 _ONE_POSITION: dict[int, bytes] = {}
 _ONE_POSITION_MAX = 65536
 _ONE_HEAD = pack_uint(1)
