@@ -174,23 +174,34 @@ class Recorder:
             # of a locale's build is here (an edited article rewrites the whole file).
             for tid, term in enumerate(terms):
                 entries = table[term]
-                if identity:
-                    ds = [e[0] for e in entries]
-                else:
-                    entries = sorted(entries, key=lambda e: docnum[e[0]])
-                    ds = [docnum[e[0]] for e in entries]
                 # Whoosh's WeightingModel.idf, from the same document frequency.
                 idf = log(n_docs / (len(entries) + 1)) + 1
+                if len(entries) == 1:
+                    # Most terms: one posting, without the per-term lists.
+                    d, w, plist = entries[0]
+                    if not identity:
+                        d = docnum[d]
+                    docs.append(d)
+                    scores.append(idf * ((w * k1p1) / (w + norm[d])))
+                    if positional:
+                        positions.extend(plist)
+                        pos_off.append(len(positions))
+                    if tids is not None:
+                        tids.append(tid)
+                    post_off.append(len(docs))
+                    continue
+                if not identity:
+                    entries = sorted(entries, key=lambda e: docnum[e[0]])
+                # The entries' columns in one transpose (C), not a comprehension each.
+                ds, ws, plists = zip(*entries, strict=True)
+                if not identity:
+                    ds = [docnum[d] for d in ds]
                 docs.extend(ds)
                 scores.extend(
-                    [
-                        idf * ((e[1] * k1p1) / (e[1] + norm[d]))
-                        for e, d in zip(entries, ds, strict=True)
-                    ]
+                    [idf * ((w * k1p1) / (w + norm[d])) for w, d in zip(ws, ds, strict=True)]
                 )
                 if positional:
                     base = len(positions)
-                    plists = [e[2] for e in entries]
                     positions.extend(chain.from_iterable(plists))
                     # Where each posting's positions end (``base`` is pos_off's last already).
                     ends = accumulate(map(len, plists), initial=base)
