@@ -10,7 +10,10 @@ to Whoosh's own codec in sorted order: the same per-document writer (stored fiel
 the same field writer and posting blocks, the same TOC. The result is a standard Whoosh segment
 that Whoosh opens normally, with the same terms, postings, weights, positions, lengths and
 stored fields as ``writer.add_document(**whoosh_values(...))`` writes
-(``tests/test_build_fast.py`` compares the two, term by term).
+(``tests/test_build_fast.py`` compares the two, term by term). Only the posting blocks' bytes
+differ, for speed: their data is pickled with protocol 3 (:data:`_DATA_PROTOCOL`) and short
+ones are not compressed (:func:`_packed`); each reads back as Whoosh's own block
+(``tests/test_build_write_fast.py``).
 
 Only the analyzed fields take this path; the few ``ID`` fields go through Whoosh's own
 ``field.index`` (one term each), so their terms are Whoosh's by construction.
@@ -183,10 +186,12 @@ class DirectWriter(SegmentWriter):
 class _BlockWriter:
     """Whoosh's W3 posting blocks and term infos for one field, written without Whoosh's
     per-posting calls: what ``start_term``, ``add`` and ``finish_term`` of
-    :class:`whoosh.codec.whoosh3.W3FieldWriter` write, byte for byte (the same pickles,
-    compression, block statistics and term info; ``tests/test_build_fast.py`` and
-    ``tests/test_build_fast2.py`` compare the files). Only for the codec settings it was
-    written against (:meth:`of` gives None otherwise, and Whoosh's own path is used).
+    :class:`whoosh.codec.whoosh3.W3FieldWriter` write (the same block statistics, term info
+    and block contents; ``tests/test_build_fast.py`` compares the indexes, and
+    ``tests/test_build_write_fast.py`` each block read back), with the block data pickled
+    with protocol 3 and compressed only when long (:func:`_packed`). Only for the codec
+    settings it was written against (:meth:`of` gives None otherwise, and Whoosh's own path
+    is used).
     """
 
     def __init__(self, fw, fmt, blocklimit: int, compression: int):
