@@ -10,7 +10,10 @@ to Whoosh's own codec in sorted order: the same per-document writer (stored fiel
 the same field writer and posting blocks, the same TOC. The result is a standard Whoosh segment
 that Whoosh opens normally, with the same terms, postings, weights, positions, lengths and
 stored fields as ``writer.add_document(**whoosh_values(...))`` writes
-(``tests/test_build_fast.py`` compares the two, term by term).
+(``tests/test_build_fast.py`` compares the two, term by term). Only the posting blocks' bytes
+differ, for speed: their data is pickled with protocol 3 (:data:`_DATA_PROTOCOL`) and short
+ones are not compressed (:func:`_packed`); each reads back as Whoosh's own block
+(``tests/test_build_write_fast.py``).
 
 Only the analyzed fields take this path; the few ``ID`` fields go through Whoosh's own
 ``field.index`` (one term each), so their terms are Whoosh's by construction.
@@ -183,10 +186,12 @@ class DirectWriter(SegmentWriter):
 class _BlockWriter:
     """Whoosh's W3 posting blocks and term infos for one field, written without Whoosh's
     per-posting calls: what ``start_term``, ``add`` and ``finish_term`` of
-    :class:`whoosh.codec.whoosh3.W3FieldWriter` write, byte for byte (the same pickles,
-    compression, block statistics and term info; ``tests/test_build_fast.py`` and
-    ``tests/test_build_fast2.py`` compare the files). Only for the codec settings it was
-    written against (:meth:`of` gives None otherwise, and Whoosh's own path is used).
+    :class:`whoosh.codec.whoosh3.W3FieldWriter` write (the same block statistics, term info
+    and block contents; ``tests/test_build_fast.py`` compares the indexes, and
+    ``tests/test_build_write_fast.py`` each block read back), with the block data pickled
+    with protocol 3 and compressed only when long (:func:`_packed`). Only for the codec
+    settings it was written against (:meth:`of` gives None otherwise, and Whoosh's own path
+    is used).
     """
 
     def __init__(self, fw, fmt, blocklimit: int, compression: int):
@@ -251,20 +256,27 @@ class _BlockWriter:
         columns = []
         for lo in range(0, total, limit):
             block = entries if total <= limit else entries[lo : lo + limit]
-            ids = tuple([e[0] for e in block])
-            raw = [e[1] for e in block]
+            # The entries' columns in one transpose (C), not a comprehension each.
+            ids, raw, plists = zip(*block, strict=True)
             lens = list(map(lengths.__getitem__, ids))
             if positional:
-                # _position_value, with its one-position lookup inlined (most postings).
-                one, head = _ONE_POSITION, _ONE_HEAD
+                # _position_value inlined: most postings hold one position, whose value is
+                # looked up (the same bytes object each time: the block's pickle refers back
+                # to it, which reads back as the same value); the others' is made here
+                # without a call per posting.
+                one = _ONE_POSITION.get
                 vals = [
-                    head + t
-                    if len(p) == 1 and (t := one.get(p[0])) is not None
-                    else _position_value(p)
-                    for p in [e[2] for e in block]
+                    v
+                    if len(p) == 1 and (v := one(p[0])) is not None
+                    else (
+                        _position_value(p)
+                        if len(p) == 1
+                        else pack_uint(len(p)) + dumps([p[0], *map(sub, p[1:], p[:-1])], 2)
+                    )
+                    for p in plists
                 ]
             else:
-                vals = [pack_uint(int(w)) for w in raw]
+                vals = list(map(pack_uint, map(int, raw)))
             columns.append((ids, raw, vals, lens))
         self._blocks(tbytes, start, columns)
 
@@ -288,7 +300,7 @@ class _BlockWriter:
                 bmin = lens[0] or None
                 bmax = lens[0] or 0
             else:
-                lengths = [x for x in lens if x]
+                lengths = list(filter(None, lens))
                 bmin = min(lengths) if lengths else None
                 bmax = max(lengths) if lengths else 0
             # W3TermInfo.add_block
@@ -314,12 +326,12 @@ class _BlockWriter:
             if kind == "none":
                 mini_v = None
             elif kind == "tuple":
-                mini_v = tuple([v for v in vals if v])
+                mini_v = tuple(filter(None, vals))
             else:
-                mini_v = b"".join([v for v in vals if v])
-            data = zlib.compress(dumps((deltas, mini_w, mini_v), 2), comp)
+                mini_v = b"".join(vals)  # (an empty value adds nothing)
+            data, bcomp = _packed(dumps((deltas, mini_w, mini_v), _DATA_PROTOCOL), comp)
             info = dumps(
-                (count, ids[-1], maxw, comp, _to_byte(bmin), _to_byte(bmax)),
+                (count, ids[-1], maxw, bcomp, _to_byte(bmin), _to_byte(bmax)),
                 2,
             )
             size = len(info) + len(data)
@@ -359,7 +371,7 @@ class _BlockWriter:
         post = self._post_raw
         post.write(WHOOSH3_HEADER_MAGIC)
         mini_w = None if w32 == 1.0 else w32
-        data = zlib.compress(dumps(((docnum,), mini_w, mini_v), 2), comp)
+        data, comp = _packed(dumps(((docnum,), mini_w, mini_v), _DATA_PROTOCOL), comp)
         info = dumps((1, docnum, maxw, comp, _to_byte(bmin), _to_byte(bmax)), 2)
         post.write(pack_int(-(len(info) + len(data))) + info + data)
         info = _TERMINFO.pack(
@@ -399,6 +411,36 @@ class _BlockWriter:
 
 _LOW32 = struct.Struct(">I").unpack_from
 
+# The pickle protocol of a posting block's data (ids, weights, values). Whoosh writes 2, which
+# pickles each bytes value as a call to _codecs.encode of a latin-1 str: a block of 128
+# position values took 94 us to pickle and 62 us to read back. Protocol 3 (Python 3's first)
+# holds bytes as they are: 6 us and 6 us, half the bytes. Whoosh's reader takes any protocol
+# (pickle.loads, W3LeafMatcher._read_data).
+_DATA_PROTOCOL = 3
+
+# Posting blocks whose pickle is shorter than this are stored as they are. Whoosh's reader
+# decompresses a block only when its info says it was compressed (W3LeafMatcher._read_data),
+# and a short pickle hardly shrinks (zlib's header and checksum cost 6 bytes; dev corpus,
+# de-DE: blocks under 96 bytes, most of them, shrink by 1 % together), while each
+# zlib.compress call sets up a 32 KB window: it was a tenth of a locale's build.
+COMPRESS_MIN = 96
+
+
+def _packed(raw: bytes, compression: int) -> tuple[bytes, int]:
+    """A posting block's pickled data as written, and the compression its info records
+    (0: stored as is). Blocks of :data:`COMPRESS_MIN` bytes and more are compressed at the
+    codec's level (when it compresses at all and it makes them shorter), with a window just
+    covering them: a smaller one costs less to set up, and compresses a block that fits in
+    it the same (any zlib stream decompresses alike)."""
+    size = len(raw)
+    if size < COMPRESS_MIN or not compression:
+        return raw, 0
+    data = zlib.compress(raw, compression, max(9, min(15, size.bit_length())))
+    if len(data) >= size:
+        return raw, 0
+    return data, compression
+
+
 # {weight: the weight rounded to a float32, as array("f") holds it}
 _FLOAT32: dict[float, float] = {}
 
@@ -434,29 +476,27 @@ def _plist(name, entries: list, lengths: list[int], fmt) -> list:
             encode = fmt.encode
             return [(n, w, encode(poses), lengths[n]) for n, w, poses in entries]
         # The format's own encoder, inlined for the one the schema uses; most postings hold
-        # one position, whose pickle is looked up rather than made each time. Each value is
-        # still a bytes object of its own: a block's values are pickled as a tuple, and
-        # pickle would write an object met twice as a back-reference (other bytes).
+        # one position, whose value is looked up rather than made each time.
         return [(n, w, _position_value(poses), lengths[n]) for n, w, poses in entries]
     return [(n, w, pack_uint(int(w)), lengths[n]) for n, w, _ in entries]
 
 
 def _position_value(poses: list[int]) -> bytes:
-    """``Positions.encode(poses)``. Most postings hold one position, whose pickle is looked
-    up rather than made each time. Each value is still a bytes object of its own: a block's
-    values are pickled as a tuple, and pickle would write an object met twice as a
-    back-reference (other bytes)."""
+    """``Positions.encode(poses)``. Most postings hold one position, whose value is looked up
+    rather than made each time (one bytes object per position: a block's values are pickled
+    as a tuple, where an object met twice is written as a reference back to the first, which
+    reads back as an equal value)."""
     if len(poses) == 1:
-        tail = _ONE_POSITION.get(poses[0])
-        if tail is None:
-            tail = dumps(poses, 2)
+        value = _ONE_POSITION.get(poses[0])
+        if value is None:
+            value = _ONE_HEAD + dumps(poses, 2)
             if poses[0] < _ONE_POSITION_MAX:  # bounded: a huge article has huge ones
-                _ONE_POSITION[poses[0]] = tail
-        return _ONE_HEAD + tail
+                _ONE_POSITION[poses[0]] = value
+        return value
     return pack_uint(len(poses)) + dumps([poses[0], *map(sub, poses[1:], poses[:-1])], 2)
 
 
-# {position: the pickle of [position]}, the tail of a one-position posting's value bytes.
+# {position: the value bytes of a one-position posting there}
 _ONE_POSITION: dict[int, bytes] = {}
 _ONE_POSITION_MAX = 65536
 _ONE_HEAD = pack_uint(1)

@@ -94,7 +94,13 @@ def _assert_same(a, b, path_a, path_b):
     assert ca.keys() == cb.keys()
     for key in ca:
         assert ca[key] == cb[key], key
-    assert _segment_bytes(path_a) == _segment_bytes(path_b)
+    # The posting blocks are compressed by size (helpapi.whoosh_writer._packed), and the term
+    # index holds their offsets: those two files differ from Whoosh's, block by block
+    # equal once read (tests/test_build_write_fast.py); every other file is Whoosh's.
+    a, b = _segment_bytes(path_a), _segment_bytes(path_b)
+    for name in ("pst", "trm"):
+        a.pop(name), b.pop(name)
+    assert a == b
 
 
 def _corpus_docs(locale, limit=25):

@@ -28,7 +28,9 @@ def test_position_value_is_positions_encode(poses):
     want = Positions().encode(poses)
     assert whoosh_writer._position_value(poses) == want
     assert whoosh_writer._position_value(poses) == want  # the one-position pickle kept
-    assert whoosh_writer._position_value(poses) is not whoosh_writer._position_value(poses)
+    if len(poses) == 1 and poses[0] < whoosh_writer._ONE_POSITION_MAX:
+        # One object per position: a block's pickle refers back to it (it reads back equal).
+        assert whoosh_writer._position_value(poses) is whoosh_writer._position_value(poses)
 
 
 @pytest.mark.parametrize("key", [b"", b"\x00\x01word", "größe".encode(), b"\xff" * 300])
