@@ -1327,10 +1327,12 @@ def _run_reads(grams_field: FieldPostings, grams: tuple[str, ...]) -> list[int]:
     return [0 if a is None or b is None else a + b for a, b in zip(reads, reads[1:], strict=False)]
 
 
-# Runs whose piece reads one field remembers (cleared when full): relaxed_units' budget
-# (Frequencies.cost) and the pieces engine.relaxed checks ask for the same runs, and each
-# keystroke of a query being typed asks again.
-RUN_READS_MEMO = 1024
+# Bigrams of the runs whose piece reads one field remembers (cleared when more would be
+# held): relaxed_units' budget (Frequencies.cost) and the pieces engine.relaxed checks ask for
+# the same runs, and each keystroke of a query being typed asks again. Counted in bigrams, not
+# runs: a 256-character query's run is 255 of them (31 KB remembered), and a worker keeps one
+# memo per locale.
+RUN_READS_MEMO_GRAMS = 16384
 
 
 def run_reads(grams_field: FieldPostings, grams: tuple[str, ...]) -> list[int]:
@@ -1338,11 +1340,16 @@ def run_reads(grams_field: FieldPostings, grams: tuple[str, ...]) -> list[int]:
     memo = getattr(grams_field, "run_reads_memo", None)
     if memo is None:
         memo = grams_field.run_reads_memo = {}
+        grams_field.run_reads_held = 0
     reads = memo.get(grams)
     if reads is None:
-        if len(memo) >= RUN_READS_MEMO:
-            memo.clear()
-        reads = memo[grams] = _run_reads(grams_field, grams)
+        reads = _run_reads(grams_field, grams)
+        if len(grams) <= RUN_READS_MEMO_GRAMS:
+            if grams_field.run_reads_held + len(grams) > RUN_READS_MEMO_GRAMS:
+                memo.clear()
+                grams_field.run_reads_held = 0
+            memo[grams] = reads
+            grams_field.run_reads_held += len(grams)
     return reads
 
 
