@@ -1000,9 +1000,9 @@ def proximity(
 _TITLE_KEYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def title_keys(mem: MemIndex) -> tuple[list[FieldPostings], array, array, array]:
-    """Which whole-title keys each document has, as flat arrays: ``(fields, offsets, field
-    numbers, term ids)``; document ``d``'s keys are entries ``offsets[d]:offsets[d + 1]``, the
+def title_keys(mem: MemIndex) -> tuple[list[str], array, array, array]:
+    """Which whole-title keys each document has, as flat arrays: ``(field names, offsets,
+    field numbers, term ids)``; document ``d``'s keys are entries ``offsets[d]:offsets[d + 1]``, the
     localized title's, then the front matter's other title's (ranking.TITLE_COVER_FIELDS).
     Read once per index from the key fields' postings (milliseconds), kept while ``mem`` lives:
     a few bytes a document, since every worker keeps one per locale it has searched (a
@@ -1010,7 +1010,8 @@ def title_keys(mem: MemIndex) -> tuple[list[FieldPostings], array, array, array]
     21 locales). :func:`title_keys_of` reads one document's."""
     table = _TITLE_KEYS.get(mem)
     if table is None:
-        fields = [mem.fields[n] for n in ranking.TITLE_COVER_FIELDS if n in mem.fields]
+        names = [n for n in ranking.TITLE_COVER_FIELDS if n in mem.fields]
+        fields = [mem.fields[n] for n in names]
         count = array("I", bytes(4 * (mem.doc_count + 1)))
         for field in fields:
             for d in field.docs:
@@ -1027,14 +1028,16 @@ def title_keys(mem: MemIndex) -> tuple[list[FieldPostings], array, array, array]
                     at = count[d]
                     which[at], tids[at] = number, tid
                     count[d] = at + 1
-        table = _TITLE_KEYS[mem] = (fields, offsets, which, tids)
+        # Names, not the fields: a closed index's views (its mapping) are not kept alive here.
+        table = _TITLE_KEYS[mem] = (names, offsets, which, tids)
     return table
 
 
 def title_keys_of(mem: MemIndex, doc: int):
     """``doc``'s titles as ``(words, letters)``: the set of a title key's words
     (:func:`helpapi.analysis.title_key`) and the key without its spaces (:func:`title_keys`)."""
-    fields, offsets, which, tids = title_keys(mem)
+    names, offsets, which, tids = title_keys(mem)
+    fields = [mem.fields[n] for n in names]
     for at in range(offsets[doc], offsets[doc + 1]):
         parts = fields[which[at]].term(tids[at]).split(" ")
         yield frozenset(parts), "".join(parts)

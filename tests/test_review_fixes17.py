@@ -19,3 +19,13 @@ def test_run_reads_memo_is_bounded_by_bigrams_held(ixset):
         assert engine.run_reads(grams_field, grams) == first
     held = sum(len(k) for k in grams_field.run_reads_memo)
     assert held <= engine.RUN_READS_MEMO_GRAMS
+
+
+def test_title_tables_keep_no_view_of_a_closed_index(ixset):
+    # The tables are kept per index object: they must not hold its fields (memoryviews of
+    # its mapping), or a closed generation's mapping lives on with them.
+    from helpapi.memindex import FieldPostings
+
+    mem = ixset.mem["de-DE"]
+    table = engine.title_keys(mem)
+    assert not any(isinstance(x, FieldPostings) for part in table for x in part)
