@@ -1084,7 +1084,7 @@ def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, 
     several = [f for f in forms if len(f) > 1]
     runs_list = list(runs)
     if len(docs) > TITLE_HOLDERS_FROM:
-        docs = _title_holders(mem, need, runs_list, docs)
+        docs = _title_holders(mem, need, docs)
     extra: dict[int, float] = {}
     power = ranking.TITLE_COVER_POWER
     for d in docs:
@@ -1109,10 +1109,13 @@ def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, 
 TITLE_HOLDERS_FROM = 16
 
 
-def _title_holders(mem: MemIndex, words, runs: list[str], docs: list[int]) -> list[int]:
-    """``docs`` whose title field holds the rarest of ``words`` (or, with no word, of the runs'
-    bigrams): a title key holding every unit is among them, and most candidates are not, so
-    the keys of few documents are read. [] when a unit is in no title."""
+def _title_holders(mem: MemIndex, words, docs: list[int]) -> list[int]:
+    """``docs`` whose title field holds the rarest of ``words``: a title key holding every
+    word is among them, and most candidates are not, so the keys of few documents are read.
+    [] when a word is in no title. A query of runs only keeps ``docs``: a run is tested
+    against a title key's letters with its spaces and punctuation left out, and no bigram
+    field tells which titles hold that ("共有連絡先" is in 「共有・連絡先の管理」, whose
+    bigrams lack 有連), so the answer would depend on how many candidates there are."""
     best = None
     for word in words:
         field = mem.fields["title"]
@@ -1122,16 +1125,6 @@ def _title_holders(mem: MemIndex, words, runs: list[str], docs: list[int]) -> li
         span = field.span(tid)
         if best is None or span[1] - span[0] < best[2] - best[1]:
             best = (field, *span)
-    if best is None:
-        for run in runs:
-            field = mem.fields["title_grams"]
-            for gram in [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]:
-                tid = field.term_id(gram)
-                if tid < 0:
-                    return []
-                span = field.span(tid)
-                if best is None or span[1] - span[0] < best[2] - best[1]:
-                    best = (field, *span)
     if best is None:
         return docs
     field, lo, hi = best

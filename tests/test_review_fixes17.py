@@ -29,3 +29,40 @@ def test_title_tables_keep_no_view_of_a_closed_index(ixset):
     mem = ixset.mem["de-DE"]
     table = engine.title_keys(mem)
     assert not any(isinstance(x, FieldPostings) for part in table for x in part)
+
+
+def _straddling_run(mem):
+    # A document and a four-letter kana/ideograph run made of the end of one word of its
+    # title key and the start of the next: in the key's letters, but its middle bigram is not
+    # one of the title's bigrams (they never cross a space or a punctuation mark).
+    from helpapi.query import parse_user_text
+
+    names, offsets, which, tids = engine.title_keys(mem)
+    grams = mem.fields["title_grams"]
+    for d in range(mem.doc_count):
+        for at in range(offsets[d], offsets[d + 1]):
+            words = mem.fields[names[which[at]]].term(tids[at]).split(" ")
+            for a, b in zip(words, words[1:]):
+                run = a[-2:] + b[:2]
+                if len(run) < 4 or not all("\u3040" <= c <= "\u9fff" for c in run):
+                    continue
+                tid = grams.term_id(a[-1] + b[0])
+                if tid >= 0 and d in set(grams.docs[slice(*grams.span(tid))]):
+                    continue
+                units = parse_user_text(run, "ja-JP")
+                if len(units) == 1 and units[0].kind == "run":
+                    return d, units
+    return None
+
+
+def test_title_cover_of_a_run_does_not_depend_on_the_candidate_count(ixset):
+    # Over 16 candidates were first narrowed by the run's rarest title bigram, which the
+    # letters test of 16 or fewer does not need: one document, two answers (review).
+    mem = ixset.mem["ja-JP"]
+    found = _straddling_run(mem)
+    assert found is not None
+    d, units = found
+    alone = engine.title_cover(mem, units, [d])
+    assert alone.get(d)
+    others = [x for x in range(mem.doc_count) if x != d][: engine.TITLE_HOLDERS_FROM + 4]
+    assert engine.title_cover(mem, units, [d, *others]).get(d) == alone[d]
