@@ -42,7 +42,7 @@ def _straddling_run(mem):
     for d in range(mem.doc_count):
         for at in range(offsets[d], offsets[d + 1]):
             words = mem.fields[names[which[at]]].term(tids[at]).split(" ")
-            for a, b in zip(words, words[1:]):
+            for a, b in zip(words, words[1:], strict=False):
                 run = a[-2:] + b[:2]
                 if len(run) < 4 or not all("\u3040" <= c <= "\u9fff" for c in run):
                     continue
