@@ -122,7 +122,8 @@ def plan_changes(
     ]
     # The serving files are read whole to find damage, once per build. Here: the locales that
     # change, whose serving segment and postings.bin the build may reuse. The others are
-    # verified as they are carried over (indexer._carry_over rebuilds a damaged one): reading
+    # verified as they are carried over (indexer._carry_over rebuilds a damaged one; en-US,
+    # when it is rebuilt, below): reading
     # every locale here too read each carried one twice per job (a one-article edit in a
     # deployment of 20 locales hashed the whole index twice). When nothing changed, every
     # locale is verified here, so that damage alone still starts a build that repairs it.
@@ -167,4 +168,12 @@ def plan_changes(
         english = True
     if english:
         rebuild.append(ENGLISH)
+        # Rebuilt, so verified like the locales above (it may reuse its serving files).
+        if ENGLISH in old and ENGLISH not in checked:
+            checked.append(ENGLISH)
+            problem = generations.verify_locale(
+                index_dir / serving, ENGLISH, old[ENGLISH].get("files")
+            )
+            if problem:
+                damaged[ENGLISH] = problem
     return Plan(rebuild, changes, removed, damaged, serving, hashes, checked)

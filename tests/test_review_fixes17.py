@@ -66,3 +66,29 @@ def test_title_cover_of_a_run_does_not_depend_on_the_candidate_count(ixset):
     assert alone.get(d)
     others = [x for x in range(mem.doc_count) if x != d][: engine.TITLE_HOLDERS_FROM + 4]
     assert engine.title_cover(mem, units, [d, *others]).get(d) == alone[d]
+
+
+def test_a_rebuilt_english_index_is_verified_for_reuse(make_corpus, tmp_path):
+    # The plan verifies the locales it rebuilds (their serving files may be reused); en-US
+    # was verified only when nothing changed, so a rebuilt en-US never reused its files.
+    from helpapi import incremental
+    from helpapi.indexer import build_indexes
+    from helpapi.schema import ENGLISH
+
+    from .conftest import md_article
+
+    corpus = make_corpus(
+        {
+            "en-US": {"reset": md_article("Reset a password", "Open the settings.")},
+            "de-DE": {"reset": md_article("Kennwort zurücksetzen", "Einstellungen öffnen.")},
+        }
+    )
+    index = tmp_path / "index"
+    build_indexes(corpus, index, jobs=1)
+    (corpus / "en-US" / "reset.md").write_text(
+        md_article("Reset a password", "Open the account settings."), "utf-8"
+    )
+    plan = incremental.plan_changes(corpus, index)
+    assert ENGLISH in plan.locales
+    assert ENGLISH in plan.checked
+    assert ENGLISH not in plan.damaged
