@@ -1,0 +1,144 @@
+"""The read side of a locale's build, made cheaper, gives exactly what it gave before.
+
+Issues #14 and #16 (build time): parsing, rendering and analysis take fast paths (one pass over
+ICU's boundaries, bigrams of plain kana/ideograph runs without per-bigram normalization, stems
+per distinct term, field heads cut by bisection, ...). Queries and the definitions stay the
+analyzer chains and the plain functions; these tests compare the two.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+
+import pytest
+
+from helpapi import analysis
+from helpapi.analysis import grams_analyzer
+from helpapi.analysis import index_gram_pairs
+from helpapi.analysis import index_stems
+from helpapi.analysis import index_words
+from helpapi.analysis import normalize_term
+from helpapi.analysis import stems_analyzer
+from helpapi.analysis import words_analyzer
+from helpapi.schema import analyze_document
+
+TEXTS = [
+    ("de-DE", "Öffnen Sie outlook.com, Allow_Recording und 8326.2146 — Straße STRASSE."),
+    ("fr-FR", "L'utilisateur qu'il connaît; l’application d'Outlook: aujourd'hui."),
+    ("it-IT", "Dell'account e all'utente: l'app"),
+    ("tr-TR", "İstanbul ISPARTA ılık Iğdır dosya.txt"),
+    ("he-IL", "הסיסמה וכשהמשתמש בסיסמה שינוי ה-Outlook"),
+    ("ar-SA", "والإعدادات للمستخدم المرور كلمة أَمْن"),
+    ("ja-JP", "Teams 通話の設定 𠮷野家 レコーディング ｶﾀｶﾅ Allow_Recording ヴァ ゔ 々"),
+    ("ja-JP", "設定\n設定を開く。\nｶﾞｷﾞ 가각 가 통화 녹음"),
+    ("th-TH", "เปิดการตั้งค่า Outlook 8326.2146 น้ำ"),
+    ("zh-CN", "打开设置。重置密码 a.b 兀 〆"),
+    ("ru-RU", "Учётная запись Microsoft: пароль, ёлка"),
+    ("de-DE", ""),
+    ("de-DE", "\n\n"),
+    ("de-DE", "Micro\u00adsoft Zero\u200bwidth"),
+]
+
+
+def _chain(analyzer, value, mode="index"):
+    return [
+        (t.text, t.pos, t.endchar) for t in analyzer(value, positions=True, chars=True, mode=mode)
+    ]
+
+
+@pytest.mark.parametrize("locale, text", TEXTS)
+def test_word_pairs_are_the_words_chain(locale, text):
+    want = _chain(words_analyzer(locale), text)
+    for _ in range(2):  # the second time from the cache
+        pairs, ends = index_words(locale).pairs(text)
+        assert [(t, p, e) for (t, p), e in zip(pairs, ends, strict=True)] == want
+        assert index_words(locale)(text) == want
+
+
+@pytest.mark.parametrize("locale, text", TEXTS)
+def test_gram_pairs_are_the_grams_chain(locale, text):
+    want = _chain(grams_analyzer(), text)
+    for _ in range(2):
+        pairs, ends = index_gram_pairs(text)
+        assert [(t, p, e) for (t, p), e in zip(pairs, ends, strict=True)] == want
+
+
+@pytest.mark.parametrize("locale, text", TEXTS)
+def test_stems_are_the_stems_chain(locale, text):
+    terms = [t for t, _ in index_words(locale).pairs(text)[0]]
+    want = [t.text for t in stems_analyzer(locale)(text, mode="index")]
+    assert index_stems(locale)(terms) == want
+    assert index_stems(locale)(terms) == want
+
+
+def test_a_term_with_several_stems_or_a_long_one_keeps_the_chain_order(monkeypatch):
+    stems = analysis._IndexStems("de-DE")
+    two = {"zwei": ("zwei", "2")}
+    real = stems._stems
+    monkeypatch.setattr(stems, "_stems", lambda term: two.get(term) or real(term))
+    long = "x" * 500
+    got = stems(["Häuser", "zwei", long, "Häuser", "zwei"])
+    assert got == ["haus", "zwei", "2", long, "haus", "zwei", "2"]
+    assert long not in stems._cache and long not in stems._multi
+
+
+def test_plain_run_characters_are_their_own_normal_form():
+    """The bigram fast path's characters: each its own normalized form, and no pair of them
+    composes (a sample of pairs: every kana pair, kana and ideographs mixed)."""
+    chars = [
+        chr(c)
+        for a, b in ((0x3041, 0x3096), (0x30A1, 0x30FA), (0x30FC, 0x30FC), (0x3400, 0x4DBF))
+        + ((0x4E00, 0x9FFF),)
+        for c in range(a, b + 1)
+    ]
+    assert all(analysis._PLAIN_RUN.fullmatch(c) for c in chars)
+    assert all(analysis.GRAM_RUN.fullmatch(c) for c in chars)
+    assert [c for c in chars if normalize_term(c) != c] == []
+    kana = [c for c in chars if ord(c) < 0x3400]
+    sample = kana + random.Random(14).sample(chars, 400)
+    pairs = [a + b for a in sample for b in sample]
+    assert [p for p in pairs if unicodedata.normalize("NFKC", p) != p] == []
+    # Outside it: characters whose pairs do change (so they take the per-bigram path).
+    for other in ("ｶﾞ", "가", "㈱", "Ａ"):
+        assert not analysis._PLAIN_RUN.fullmatch(other)
+
+
+def _reference(doc: dict, locale: str) -> dict:
+    """analyze_document's definition: each field through its chain on its own."""
+    words, grams = words_analyzer(locale), grams_analyzer()
+    return {
+        "text": [(t, p) for t, p, _ in _chain(words, doc["text"])],
+        "title": [(t, p) for t, p, _ in _chain(words, doc["title"])],
+        "grams": [(t, p) for t, p, _ in _chain(grams, doc["grams"])],
+        "title_grams": [(t, p) for t, p, _ in _chain(grams, doc["title_grams"])],
+        "stems": [t.text for t in stems_analyzer(locale)(doc["stems"], mode="index")],
+    }
+
+
+@pytest.mark.parametrize(
+    "title, body, extra",
+    [
+        ("Kennwort ändern", "Öffnen Sie outlook.com und ändern Sie es.", "Change the password."),
+        ("通話の設定", "設定を開く。録音を開始", "Call settings"),
+        ("Titel", "", ""),
+        ("Titel", "Körper", ""),
+        ("l'utilisateur", "qu'il connaît", "the user's"),
+        ("A.B", "a.b c_d\nx.y", "e.f"),
+    ],
+)
+@pytest.mark.parametrize("locale", ["de-DE", "ja-JP", "fr-FR", "he-IL"])
+def test_analyze_document_is_each_field_through_its_chain(locale, title, body, extra):
+    titles = f"{title}\n{extra}" if extra else title
+    doc = {
+        "text": "\n".join(x for x in (titles, body, extra) if x),
+        "title": titles,
+        "grams": f"{title}\n{body}",
+        "title_grams": title,
+        "stems": f"{titles}\n{body}",
+    }
+    assert analyze_document(doc, locale) == _reference(doc, locale)
+    # A title that is not a head of the text (an alias after it) is analyzed on its own.
+    doc["title"] = f"{titles}\nAlias Titel"
+    doc["title_grams"] = f"{title}\n別名"
+    assert analyze_document(doc, locale) == _reference(doc, locale)
