@@ -8,6 +8,7 @@ analyzer chains and the plain functions; these tests compare the two.
 
 from __future__ import annotations
 
+import html
 import random
 import unicodedata
 
@@ -142,3 +143,51 @@ def test_analyze_document_is_each_field_through_its_chain(locale, title, body, e
     doc["title"] = f"{titles}\nAlias Titel"
     doc["title_grams"] = f"{title}\n別名"
     assert analyze_document(doc, locale) == _reference(doc, locale)
+
+
+def _text_unguarded(markdown: str) -> str:
+    """markdown_to_text before its rules were skipped by their needed strings."""
+    from helpapi import corpus
+
+    text = corpus._drop_comments(markdown)
+    for pattern, repl in corpus._TEXT_RULES:
+        text = corpus._drop_includes(text) if pattern is None else pattern.sub(repl, text)
+    return html.unescape(text)
+
+
+MARKDOWN = [
+    "",
+    "plain words only",
+    "```python\ncode\n```\n~~~\nx\n~~~",
+    ':::image type="content" source="a.png":::\n::: zone\n',
+    "[!INCLUDE [title](../inc.md)] and [!video https://x]",
+    "> [!NOTE]\n> Note text",
+    "![alt text](img.png) ![](x.png)",
+    "[link [nested]](http://a.b/(c)) [ref][id]\n  [a]: http://x.y 'T'",
+    "<HTTPS://EXAMPLE.COM> <mailto:a@b.c> see FTP://host/x and https://a.b/c?d=e",
+    "<b>bold</b> <a href='x'>a</a> < not a tag",
+    "**strong** __under__ `code` ``more`` _**_ *a* _b_ snake_case /_vti_bin \\*.oft 5 * 3",
+    "# Heading\n## Two ##\n> quote\n#no",
+    "&amp; &lt;tag&gt; &#91;x&#93;",
+    "*[*] _[_] `x`*",
+    "<!-- comment --> text <!-- unclosed",
+]
+
+
+@pytest.mark.parametrize("markdown", MARKDOWN)
+def test_markdown_to_text_skips_only_rules_that_cannot_match(markdown):
+    from helpapi.corpus import markdown_to_text
+
+    assert markdown_to_text(markdown) == _text_unguarded(markdown)
+    assert markdown_to_text(markdown * 3) == _text_unguarded(markdown * 3)
+
+
+def test_every_text_rule_names_what_its_matches_hold():
+    from helpapi import corpus
+
+    assert len(corpus._TEXT_NEEDS) == len(corpus._TEXT_RULES)
+    # Each rule's own examples hold one of its needed strings, and its pattern matches them.
+    for (pattern, _), needs in zip(corpus._TEXT_RULES, corpus._TEXT_NEEDS, strict=True):
+        hits = [m.group() for s in MARKDOWN if pattern for m in pattern.finditer(s * 2)]
+        assert hits or pattern is None
+        assert all(any(n.lower() in h.lower() for n in needs) for h in hits), pattern.pattern
