@@ -269,3 +269,74 @@ def test_front_matter_with_an_alias_is_still_refused():
     a = parse_text("---\nx: &a [1]\ntitle: *a\nms.date: 05/28/2021\n---\n# T\n", "de-DE", "s")
     assert a.title == "T" and a.updated == "2021-05-28"
     assert any("alias" in r for r in a.repairs)
+
+
+HTML = [
+    "",
+    "text only & more",
+    '<p>para <b>bold</b> <a href="x" title="t">a</a><br><img src="i.png" alt=""></p>',
+    "<p>cmark's <br /> void</p>",
+    "<p>unclosed <b>bold",
+    "</p>stray end<p>x</p>",
+    "<b><i>crossed</b></i>",
+    "<p>a < b</p>",
+    '<a title="x<y">lt in a value</a>',
+    "<!-- comment --><p>x</p>",
+    "<script>alert(1)</script><p>x</p>",
+    "<textarea><b>raw</b></textarea>",
+    "<custom>unknown</custom><p>x</p>",
+    "<P CLASS=x>upper</P>",
+    "<br></br><hr>",
+    "<div>" * 32 + "deep" + "</div>" * 32,
+    "<div>" * 33 + "deeper" + "</div>" * 33,
+    "<p>" + "x" * 200 + "</p>",
+]
+
+
+@pytest.mark.parametrize("html_in", HTML)
+@pytest.mark.parametrize("max_chars", [1_000_000, 50, 207, 208])
+def test_bound_gives_back_what_the_full_rewrite_gives(monkeypatch, html_in, max_chars):
+    from helpapi import render
+
+    fast = render._bound(html_in, max_chars=max_chars)
+    monkeypatch.setattr(render, "_bounded_already", lambda *a: False)
+    assert fast == render._bound(html_in, max_chars=max_chars)
+    # And what is already bounded is a fixpoint.
+    assert render._bound(fast, max_chars=max_chars) == fast
+
+
+def test_rendered_corpus_articles_are_unchanged(monkeypatch):
+    """The bundled corpus's Markdown through render_markdown, with and without the shortcut
+    (and nh3's Cleaner against nh3.clean)."""
+    import functools
+    from pathlib import Path
+
+    import nh3
+
+    from helpapi import render
+    from helpapi.corpus import parse_article
+
+    root = Path(__file__).resolve().parent.parent / "corpus"
+    paths = sorted(root.glob("*/*.md"))[::8]
+    assert len(paths) > 100
+    markdown = [parse_article(p, p.parent.name, p.stem).markdown for p in paths]
+    fast = [render.render_markdown(m) for m in markdown]
+    monkeypatch.setattr(render, "_bounded_already", lambda *a: False)
+    monkeypatch.setattr(
+        render, "_clean", lambda: functools.partial(nh3.clean, **render._CLEAN_OPTIONS)
+    )
+    assert fast == [render.render_markdown(m) for m in markdown]
+
+
+def test_bound_on_random_tag_soup_equals_the_full_rewrite(monkeypatch):
+    from helpapi import render
+
+    pieces = ["<", ">", "</", "<!--", "-->", '"', "=", " ", "/", "&", "x", "\n"]
+    pieces += ["<p>", "</p>", "<br>", "<br />", "</br>", "<div>", "</div>", "<b>", "</b>"]
+    pieces += ['<a href="x">', "</a>", '<a title="<">', "<script>", "</script>", "<u>", "</u>"]
+    rng = random.Random(16)
+    cases = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+    args = [(), (3, 30), (2, 1_000_000)]
+    fast = [render._bound(c, *a) for c in cases for a in args]
+    monkeypatch.setattr(render, "_bounded_already", lambda *a: False)
+    assert fast == [render._bound(c, *a) for c in cases for a in args]
