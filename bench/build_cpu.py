@@ -21,11 +21,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
 CORPUS = "/work/shared/corpus"
+# en-US is built as a full build builds it: from every corpus locale's English spans.
 _RUN = """
 import sys, time
+from helpapi.corpus import discover_locales
 from helpapi.indexer import build_locale
+english = sys.argv[2] == "en-US"
+sources = [x for x in discover_locales(sys.argv[1]) if x != "en-US"] if english else None
 t = time.process_time()
-build_locale(sys.argv[1], sys.argv[2], sys.argv[3])
+build_locale(sys.argv[1], sys.argv[2], sys.argv[3], sources=sources)
 print(time.process_time() - t)
 """
 

@@ -556,22 +556,62 @@ class _IndexWords:
             gen = item(gen)
         return tuple((x.text, x.endchar) for x in gen)
 
+    def _tokens(self, raw: str) -> tuple:
+        tokens = self._word(raw)
+        if len(raw) <= _WORD_CACHE_MAX_CHARS:
+            self._cache[raw] = tokens
+        return tokens
+
     def __call__(self, value: str) -> list[tuple[str, int, int]]:
+        pairs, ends = self.pairs(value)
+        return [(text, pos, end) for (text, pos), end in zip(pairs, ends, strict=True)]
+
+    def pairs(self, value: str) -> tuple[list[tuple[str, int]], list[int]]:
+        """``([(term, position), ...], [end char, ...])``: :meth:`__call__`'s tokens, as the
+        index records them (the pairs are the analyzed field as is) and their ends apart.
+
+        One pass over ICU's boundaries, each word looked up as it is found: no list of spans
+        in between. Text with characters outside the BMP takes the spans (ICU's offsets are
+        UTF-16 there).
+        """
         cache = self._cache
         if len(cache) > _WORD_CACHE_LIMIT:
             cache.clear()
-        out = []
-        append = out.append
-        for pos, (start, end) in enumerate(self._tokenizer.segments(value)):
-            raw = value[start:end]
-            tokens = cache.get(raw)
-            if tokens is None:
-                tokens = self._word(raw)
-                if len(raw) <= _WORD_CACHE_MAX_CHARS:
-                    cache[raw] = tokens
-            for text, rel in tokens:
-                append((text, pos, start + rel))
-        return out
+        pairs: list[tuple[str, int]] = []
+        ends: list[int] = []
+        if not value:
+            return pairs, ends
+        add_pair, add_end = pairs.append, ends.append
+        get, tokens_of = cache.get, self._tokens
+        if _NON_BMP.search(value):
+            for pos, (start, end) in enumerate(self._tokenizer.segments(value)):
+                raw = value[start:end]
+                tokens = get(raw)
+                if tokens is None:
+                    tokens = tokens_of(raw)
+                for text, rel in tokens:
+                    add_pair((text, pos))
+                    add_end(start + rel)
+            return pairs, ends
+        # The iterator is this thread's; nothing below analyzes other text with it before the
+        # loop ends (the filters of _word never use the tokenizer).
+        it = self._tokenizer._iterator()
+        it.setText(value)
+        status = it.getRuleStatus
+        prev = it.first()
+        pos = 0
+        for end in it:
+            if status() >= _UBRK_WORD_NONE_LIMIT:
+                raw = value[prev:end]
+                tokens = get(raw)
+                if tokens is None:
+                    tokens = tokens_of(raw)
+                for text, rel in tokens:
+                    add_pair((text, pos))
+                    add_end(prev + rel)
+                pos += 1
+            prev = end
+        return pairs, ends
 
 
 @functools.lru_cache(maxsize=256)
@@ -581,18 +621,47 @@ def index_words(locale: str) -> _IndexWords:
     return _IndexWords(locale)
 
 
+# Normalized bigrams of each distinct run of a no-space script (runs repeat: "設定").
+# Kana and unified ideographs: each character is its own NFKC + case-folded form, and no two
+# compose (no combining marks, no Hangul jamo, no compatibility forms), so every bigram of a
+# run of them is already normalized (tests/test_build_read_fast.py checks the characters).
+_PLAIN_RUN = re.compile("[\u3041-\u3096\u30a1-\u30fa\u30fc\u3400-\u4dbf\u4e00-\u9fff]+")
+_RUN_CACHE: dict[str, tuple[str, ...]] = {}
+
+
 def index_grams(value: str) -> list[tuple[str, int, int]]:
     """What :func:`grams_analyzer` yields at index time, as ``(text, pos, endchar)``."""
-    out = []
-    append = out.append
+    pairs, ends = index_gram_pairs(value)
+    return [(text, pos, end) for (text, pos), end in zip(pairs, ends, strict=True)]
+
+
+def index_gram_pairs(value: str) -> tuple[list[tuple[str, int]], list[int]]:
+    """:func:`index_grams` as ``([(term, position), ...], [end char, ...])``, a run at a time."""
+    cache = _RUN_CACHE
+    if len(cache) > _WORD_CACHE_LIMIT:
+        cache.clear()
+    pairs: list[tuple[str, int]] = []
+    ends: list[int] = []
     pos = 0
     for match in GRAM_RUN.finditer(value):
+        run = match.group()
+        if len(run) > 1 and _PLAIN_RUN.fullmatch(run):
+            grams = list(map("".join, zip(run, run[1:], strict=False)))  # normalized already
+        else:
+            grams = cache.get(run)
+            if grams is None:
+                grams = tuple(normalize_term(gram) for _, gram in run_bigrams(run))
+                if len(run) <= _WORD_CACHE_MAX_CHARS:
+                    cache[run] = grams
+        count = len(grams)
+        pairs.extend(zip(grams, range(pos, pos + count), strict=True))
         base = match.start()
-        for start, gram in run_bigrams(match.group()):
-            append((normalize_term(gram), pos, base + start + len(gram)))
-            pos += 1
-        pos += 1
-    return out
+        if len(run) == 1:
+            ends.append(base + 1)
+        else:  # the bigram at offset i ends at i + 2
+            ends.extend(range(base + 2, base + count + 2))
+        pos += count + 1  # gap: a phrase never crosses from one run into the next
+    return pairs, ends
 
 
 class _IndexStems:
@@ -601,28 +670,42 @@ class _IndexStems:
     def __init__(self, locale: str):
         words, stems = words_analyzer(locale), stems_analyzer(locale)
         self._filters = stems.items[len(words.items) :]
-        self._cache: dict[str, tuple] = {}
+        self._cache: dict[str, str] = {}  # term -> its one stem (the usual case)
+        self._multi: dict[str, tuple] = {}  # term -> its stems, when not exactly one
+
+    def _stems(self, term: str) -> tuple:
+        token = Token(mode="index")
+        token.text, token.boost, token.stopped = term, 1.0, False
+        gen = iter((token,))
+        for item in self._filters:
+            gen = item(gen)
+        return tuple(t.text for t in gen)
 
     def __call__(self, terms: list[str]) -> list[str]:
-        cache = self._cache
-        if len(cache) > _WORD_CACHE_LIMIT:
-            cache.clear()
+        single, multi = self._cache, self._multi
+        if len(single) + len(multi) > _WORD_CACHE_LIMIT:
+            single.clear()
+            multi.clear()
+        uncached: dict[str, tuple] = {}  # too long to keep: this call's only
+        for term in set(terms).difference(single):
+            if term in multi:
+                continue
+            got = self._stems(term)
+            if len(term) > _WORD_CACHE_MAX_CHARS:
+                uncached[term] = got
+            elif len(got) == 1:
+                single[term] = got[0]
+            else:
+                multi[term] = got
+        if not uncached and (not multi or multi.keys().isdisjoint(terms)):
+            return list(map(single.__getitem__, terms))
         out: list[str] = []
         for term in terms:
-            got = cache.get(term)
-            if got is None:
-                token = Token(mode="index")
-                token.text, token.boost, token.stopped = term, 1.0, False
-                gen = iter((token,))
-                for item in self._filters:
-                    gen = item(gen)
-                got = tuple(t.text for t in gen)
-                if len(term) <= _WORD_CACHE_MAX_CHARS:
-                    cache[term] = got
-            if len(got) == 1:
-                out.append(got[0])
+            got = single.get(term)
+            if got is not None:
+                out.append(got)
             else:
-                out.extend(got)
+                out.extend(uncached[term] if term in uncached else multi[term])
         return out
 
 
@@ -637,3 +720,4 @@ def clear_index_caches() -> None:
     locale after locale, and a finished locale's words are of no use to the next)."""
     index_words.cache_clear()
     index_stems.cache_clear()
+    _RUN_CACHE.clear()

@@ -116,6 +116,9 @@ class FrontMatterHandler(YAMLHandler):
         ``- `` did): it then takes PyYAML's all-C safe loader, which is faster.
         """
         if "Loader" not in kwargs:
+            simple = simple_front_matter(fm)
+            if simple is not None:
+                return simple
             fast = "*" not in fm and len(fm) <= _FAST_YAML_MAX
             kwargs["Loader"] = _FAST_YAML_LOADER if fast else _NoAliasLoader
         return super().load(fm, **kwargs)
@@ -124,6 +127,94 @@ class FrontMatterHandler(YAMLHandler):
 _FAST_YAML_LOADER = getattr(yaml, "CSafeLoader", _NoAliasLoader)
 _FAST_YAML_MAX = 4096  # characters; the bundled front matters are under 1,000
 _HANDLER = FrontMatterHandler()
+
+# Front matter as nearly every article writes it: "key: value" lines, and "key:" lines followed
+# by "- item" lines, every value a plain scalar or a quoted one without escapes. PyYAML's
+# parser (libyaml's, through Python objects for every event and mark) took a quarter of the
+# parse; these lines are read directly, with PyYAML's own resolver deciding what a plain value
+# is (only text and plain decimal integers are taken; a value that resolves to anything else,
+# and any other line, sends the whole front matter to PyYAML, as before).
+_SIMPLE_ENTRY = re.compile(r"([A-Za-z][A-Za-z0-9_.-]{0,127}):(?: +(\S(?:.*\S)?))?")
+_SIMPLE_ITEM = re.compile(r"( *)- +(\S(?:.*\S)?)")
+# YAML 1.1 printable characters, less the line breaks other than \n (\x85, \u2028, \u2029),
+# the BOM and the tab (kept out for simplicity).
+_SIMPLE_CHARS = re.compile(
+    "[\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*"
+)
+# Characters a plain scalar may not start with (YAML's indicators), the quotes included.
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+_RESOLVER = Resolver()
+_STR_TAG = "tag:yaml.org,2002:str"
+_INT_TAG = "tag:yaml.org,2002:int"
+_resolved: dict[str, str] = {}
+_NOT_SIMPLE = object()
+
+
+def _simple_scalar(raw: str):
+    """The value of one simple scalar as PyYAML's safe loader makes it, or _NOT_SIMPLE."""
+    first = raw[0]
+    if first == "'" or first == '"':
+        inner = raw[1:-1]
+        if len(raw) < 2 or raw[-1] != first or first in inner or "\\" in inner:
+            return _NOT_SIMPLE
+        return inner  # quoted: always text
+    if first in _INDICATORS or ": " in raw or raw[-1] == ":" or " #" in raw:
+        return _NOT_SIMPLE
+    if first not in _RESOLVER.yaml_implicit_resolvers:
+        return raw  # no implicit type starts with this character: text
+    tag = _resolved.get(raw)
+    if tag is None:
+        tag = _RESOLVER.resolve(yaml.ScalarNode, raw, (True, False))
+        if len(raw) <= 64 and len(_resolved) < 10_000:
+            _resolved[raw] = tag
+    if tag == _STR_TAG:
+        return raw
+    if tag == _INT_TAG and _DECIMAL.fullmatch(raw):
+        return int(raw)
+    return _NOT_SIMPLE
+
+
+def simple_front_matter(fm: str) -> dict | None:
+    """``fm`` read without PyYAML when it is made of simple lines only (see above): the same
+    dict PyYAML's safe loader gives. None: not that simple, let PyYAML read it."""
+    if not fm or "\r" in fm or not _SIMPLE_CHARS.fullmatch(fm):
+        return None
+    meta: dict = {}
+    items: list | None = None  # the list after a "key:" line
+    indent = -1  # its items' indentation, once known
+    for line in fm.split("\n"):
+        entry = _SIMPLE_ENTRY.fullmatch(line)
+        if entry is not None:
+            key = _simple_scalar(entry.group(1))
+            if not isinstance(key, str):
+                return None
+            raw = entry.group(2)
+            if raw is None:
+                meta[key] = None  # null, unless items follow
+                items, indent = [], -1
+                last = key
+                continue
+            value = _simple_scalar(raw)
+            if value is _NOT_SIMPLE:
+                return None
+            meta[key] = value
+            items = None
+            continue
+        item = _SIMPLE_ITEM.fullmatch(line)
+        if item is None or items is None:
+            return None
+        spaces = len(item.group(1))
+        if indent not in (-1, spaces):
+            return None
+        indent = spaces
+        value = _simple_scalar(item.group(2))
+        if value is _NOT_SIMPLE:
+            return None
+        items.append(value)
+        meta[last] = items
+    return meta
+
 
 # Every pattern below is linear in the text: a part that scans forward stops at a character
 # that would start the next attempt (or at the end of the line), so a file full of unclosed
@@ -168,6 +259,24 @@ _TEXT_RULES = [
     # with [*_]) and spares the lookbehinds at every other character: 4x faster.
     (re.compile(r"(?=[*_])(?:(?<![^\W_])(?<![/\\])[*_]+(?=\S)|(?<=[^\s\\])[*_]+(?![^\W_]))"), ""),
     (re.compile(r"^[ \t]*(?:#{1,6}|>)[ \t]+", re.M), ""),
+]
+# For each rule above, strings one of which any match holds: a text holding none of them skips
+# that rule (a str search is far cheaper than the pattern's scan; most rules find nothing).
+_TEXT_NEEDS = [
+    ("```", "~~~"),
+    (":::",),
+    ("[!",),
+    ("[!",),
+    ("![",),
+    ("](",),
+    ("][",),
+    ("]:",),
+    ("<",),
+    ("://",),
+    ("<",),
+    ("**", "__", "`", "[", "]"),
+    ("*", "_"),
+    ("#", ">"),
 ]
 
 
@@ -306,7 +415,12 @@ def _drop_includes(text: str) -> str:
 def markdown_to_text(markdown: str) -> str:
     """Plain text of Markdown for indexing: link text kept, URLs, paths and attributes dropped."""
     text = _drop_comments(markdown)
-    for pattern, repl in _TEXT_RULES:
+    for (pattern, repl), needs in zip(_TEXT_RULES, _TEXT_NEEDS, strict=True):
+        for need in needs:
+            if need in text:
+                break
+        else:
+            continue  # no match possible
         if pattern is None:
             text = _drop_includes(text)
             continue

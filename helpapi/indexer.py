@@ -49,7 +49,6 @@ from .corpus import content_hash
 from .corpus import discover_locales
 from .corpus import english_hash
 from .corpus import is_locale_folder
-from .corpus import iter_article_paths
 from .corpus import parse_article
 from .corpus import read_bytes
 from .incremental import plan_changes
@@ -137,7 +136,7 @@ def _parse_locale(
     so it and the article stay one snapshot of the file (a later change is the next build's).
     """
     links: list[tuple[str, str]] = []
-    paths = list(iter_article_paths(corpus_dir / locale, corpus_dir, links))
+    paths = article_files(corpus_dir / locale, corpus_dir, links)  # str paths: no pathlib
     for path, reason in links:
         stats.rejected += 1
         stats.errors.append((path, reason))
@@ -299,7 +298,7 @@ def _english_sources(
     best: dict[str, object] = {}
     todo = {}
     for locale in locales:
-        for slug, path in iter_article_paths(corpus_dir / locale, corpus_dir):
+        for slug, path in article_files(corpus_dir / locale, corpus_dir):
             todo.setdefault(slug, []).append((locale, path))
     total = len(todo)
     for done, slug in enumerate(sorted(todo), 1):

@@ -26,6 +26,8 @@ at separators); ``tests/test_build_fast.py`` compares the two.
 
 from __future__ import annotations
 
+import bisect
+
 from whoosh.analysis import DelimitedAttributeFilter
 from whoosh.analysis import RegexTokenizer
 from whoosh.fields import ID
@@ -33,7 +35,7 @@ from whoosh.fields import STORED
 from whoosh.fields import TEXT
 from whoosh.fields import Schema
 
-from .analysis import index_grams
+from .analysis import index_gram_pairs
 from .analysis import index_stems
 from .analysis import index_words
 from .analysis import title_key
@@ -89,14 +91,17 @@ def make_schema() -> Schema:
     )
 
 
-def _head(tokens: list, whole: str, part: str) -> list | None:
-    """The tokens of ``part`` taken from those of ``whole``, when ``part`` is a head of
-    ``whole`` that ends at a line break (a hard word boundary: analyzing ``part`` alone
-    gives the same tokens, positions included); else None."""
+def _head(pairs: list, ends: list, whole: str, part: str) -> list | None:
+    """The tokens of ``part`` taken from those of ``whole`` (``pairs``, with their end
+    characters ``ends``), when ``part`` is a head of ``whole`` that ends at a line break (a
+    hard word boundary: analyzing ``part`` alone gives the same tokens, positions included);
+    else None."""
     n = len(part)
     if not whole.startswith(part) or not (n == len(whole) or whole[n] == "\n" or part[-1:] == "\n"):
         return None
-    return [t for t in tokens if t[2] <= n]
+    # The tokens ending by n come first (a word never spans the line break, and every token
+    # of a later word ends after it): the end test is monotonic, so bisect finds the cut.
+    return pairs[: bisect.bisect_right(ends, n)]
 
 
 def analyze_document(doc: dict, locale: str) -> dict[str, list]:
@@ -110,21 +115,24 @@ def analyze_document(doc: dict, locale: str) -> dict[str, list]:
     """
     # The chains' build-side fast paths (helpapi.analysis.index_words...): the same tokens.
     words = index_words(locale)
-    text = words(doc["text"])
-    gram = index_grams(doc["grams"])
-    title = _head(text, doc["text"], doc["title"])
+    text, text_ends = words.pairs(doc["text"])
+    gram, gram_ends = index_gram_pairs(doc["grams"])
+    title = _head(text, text_ends, doc["text"], doc["title"])
     if title is None:
-        title = words(doc["title"])
-    title_gram = _head(gram, doc["grams"], doc["title_grams"])
+        title = words.pairs(doc["title"])[0]
+    title_gram = _head(gram, gram_ends, doc["grams"], doc["title_grams"])
     if title_gram is None:
-        title_gram = index_grams(doc["title_grams"])
-    stem_words = _head(text, doc["text"], doc["stems"])
+        title_gram = index_gram_pairs(doc["title_grams"])[0]
+    stem_words = _head(text, text_ends, doc["text"], doc["stems"])
     if stem_words is None:
-        stem_words = words(doc["stems"])
-    positional = {"text": text, "title": title, "grams": gram, "title_grams": title_gram}
-    out: dict[str, list] = {f: [(t, p) for t, p, _ in positional[f]] for f in POSITION_FIELDS}
-    out["stems"] = index_stems(locale)([t for t, _, _ in stem_words])
-    return out
+        stem_words = words.pairs(doc["stems"])[0]
+    return {
+        "text": text,
+        "title": title,
+        "grams": gram,
+        "title_grams": title_gram,
+        "stems": index_stems(locale)([t for t, _ in stem_words]),
+    }
 
 
 def whoosh_values(analyzed: dict[str, list]) -> dict[str, str]:
