@@ -1,22 +1,29 @@
 """Title coverage's per-index tables stay small: every worker keeps them for every locale
 it has searched (20+ locales on a scale index, issue #16's worker memory target)."""
 
-import tracemalloc
+import sys
 
 from helpapi import engine
 from helpapi import ranking
 
 
+def _deep_size(obj, seen: set) -> int:
+    # The bytes the tables hold (containers and what they reference, each object once):
+    # deterministic, unlike tracemalloc, which in a long test session also counts a weak
+    # dictionary's resize and other fixed costs against a small locale's few documents.
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    size = sys.getsizeof(obj)
+    if isinstance(obj, (list, tuple, frozenset, set)):
+        size += sum(_deep_size(x, seen) for x in obj)
+    return size
+
+
 def _bytes_per_doc(mem) -> float:
     engine._TITLE_KEYS.pop(mem, None)
     engine._TITLE_ENDS.pop(mem, None)
-    tracemalloc.start()
-    try:
-        engine.title_keys(mem)
-        engine.title_ends(mem)
-        held, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    held = _deep_size(engine.title_keys(mem), set()) + _deep_size(engine.title_ends(mem), set())
     return held / mem.doc_count
 
 
