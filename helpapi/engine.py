@@ -182,7 +182,21 @@ def _intersect(clauses: list) -> dict:
     # Each clause's length once; a term's read off its span (no Python __len__ call).
     sizes = [c.end - c.start if type(c) is _Term else len(c) for c in clauses]
     order = sorted(range(len(clauses)), key=sizes.__getitem__)
-    acc = dict(clauses[order[0]].items())
+    first = clauses[order[0]]
+    if any(type(c) is _LazyPhrase for c in clauses):
+        # Positions are the costly check: they are read only in documents that hold every
+        # required term and pass the filter (_candidates, at C speed or by binary search).
+        # The clauses are then summed in the same order as without it: same floats.
+        cand = _candidates(clauses)
+        if not cand:
+            return {}
+        if type(first) is _LazyPhrase:
+            terms = first.terms
+            acc = _phrase(terms[0].field, None, first.slop, first.boost, terms, allowed=cand)
+        else:
+            acc = {d: s for d, s in first.items() if d in cand}
+    else:
+        acc = dict(first.items())
     for i in order[1:]:
         clause = clauses[i]
         if type(clause) is _Term:
@@ -198,6 +212,49 @@ def _intersect(clauses: list) -> dict:
         if not acc:
             break
     return acc
+
+
+def _candidates(clauses: list) -> set:
+    """The documents that may match every clause of :func:`_intersect`: those holding each
+    plain term and the two rarest words of each phrase (its table-probed pair, see
+    :meth:`_LazyPhrase.prober`), in the filter and other evaluated clauses. Made rarest first:
+    a binary search per candidate into a much longer list, else one set made in C. A superset
+    of the matches, so restricting to it changes no answer; no position is read."""
+    spans = []  # (size, kind, value): a term's (field, start, end), or a container
+    for c in clauses:
+        kind = type(c)
+        if kind is _Term:
+            spans.append((c.end - c.start, 0, (c.field, c.start, c.end)))
+        elif kind is _LazyPhrase:
+            for i in c._rarest_first[:2]:
+                t = c.terms[i]
+                spans.append((t.end - t.start, 0, (t.field, t.start, t.end)))
+        elif kind is _Allowed:
+            spans.append((len(c.docs), 1, c.docs))
+        else:
+            spans.append((len(c), 1, c))
+    spans.sort(key=itemgetter(0))
+    cand = None
+    for size, kind, value in spans:
+        if kind:
+            cand = list(value) if cand is None else list(filter(value.__contains__, cand))
+        else:
+            field, lo, hi = value
+            docs = field.docs
+            if cand is None:
+                cand = docs[lo:hi].tolist()
+            elif len(cand) * SPARSE_PROBES < size:
+                keep = []
+                for d in cand:
+                    j = bisect_left(docs, d, lo, hi)
+                    if j < hi and docs[j] == d:
+                        keep.append(d)
+                cand = keep
+            else:
+                cand = list(filter(set(docs[lo:hi]).__contains__, cand))
+        if not cand:
+            return set()
+    return set(cand)
 
 
 def _consecutive(lists) -> bool:
