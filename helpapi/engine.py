@@ -496,11 +496,18 @@ def _pair_docs(a: _Term, b: _Term, allowed=None, tables=None) -> dict:
         found = list(compress(zip(ks, js, strict=True), map(is_not, js, repeat(None))))
     out = {}
     for k, j in found:
-        a0, a1, b0, b1 = pos_off[k], pos_off[k + 1], pos_off[j], pos_off[j + 1]
-        # Some p of the walked term's positions with p - shift among the other's. One side
-        # holding a single position (most pairs) is a scan of the other's few, in C.
+        a0, b0 = pos_off[k], pos_off[j]
+        # Some p of the walked term's positions with p - shift among the other's. Their
+        # first positions adjacent (three pairs in four, bench/filters.py's tail: a word's
+        # bigrams most often stand together from its first use on) is a hit, whatever else
+        # the lists hold: no list is read. Else one side holding a single position is a scan
+        # of the other's few, in C.
+        if positions[a0] - shift == positions[b0]:
+            out[docs[k]] = scores[k] + scores[j] if walk is a else scores[j] + scores[k]
+            continue
+        a1, b1 = pos_off[k + 1], pos_off[j + 1]
         if a1 - a0 == 1:
-            hit = positions[a0] - shift in positions[b0:b1]
+            hit = b1 - b0 > 1 and positions[a0] - shift in positions[b0:b1]
         elif b1 - b0 == 1:
             hit = positions[b0] + shift in positions[a0:a1]
         else:
@@ -533,14 +540,16 @@ def _tabled_pair_docs(a: _Term, b: _Term, allowed, tables: dict) -> dict:
     both = sorted(both)
     out = {}
     for d, k, j in zip(both, map(ta.__getitem__, both), map(tb.__getitem__, both), strict=True):
-        a0, a1, b0, b1 = pos_off[k], pos_off[k + 1], pos_off[j], pos_off[j + 1]
-        # Some p of a's positions with p + 1 among b's. One side holding a single position
-        # (most pairs) is a comparison, or a scan of the other's few in C.
+        a0, b0 = pos_off[k], pos_off[j]
+        # Some p of a's positions with p + 1 among b's. Their first positions adjacent (the
+        # commonest case, see _pair_docs) is a hit without reading the lists; else one side
+        # holding a single position is a scan of the other's few in C.
+        if positions[a0] + 1 == positions[b0]:
+            out[d] = scores[k] + scores[j]
+            continue
+        a1, b1 = pos_off[k + 1], pos_off[j + 1]
         if a1 - a0 == 1:
-            if b1 - b0 == 1:
-                if positions[a0] + 1 != positions[b0]:
-                    continue
-            elif positions[a0] + 1 not in positions[b0:b1]:
+            if b1 - b0 == 1 or positions[a0] + 1 not in positions[b0:b1]:
                 continue
         elif b1 - b0 == 1:
             if positions[b0] - 1 not in positions[a0:a1]:

@@ -1,7 +1,8 @@
-"""Filtered strict passes read no positions the filter makes useless (issue 18, item 6): a
-required phrase's positions are read only in documents that hold every required term (each
-phrase's rarest words, the plain words) and pass the filter. Work is counted (positions read),
-never timed; answers are compared with the whole-locale pass filtered."""
+"""Filtered passes read no positions they can do without (issue 18, item 6): a strict pass
+reads a required phrase's positions only in documents that hold every required term (each
+phrase's rarest words, the plain words) and pass the filter; a relaxed pass's pair of bigrams
+whose first positions are adjacent is a match without reading either list. Work is counted
+(positions read), never timed; answers are compared with the reference computations."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def _articles() -> dict:
     # query "A B" matches that one article, which filter=audience:Admin removes.
     out: dict[str, dict[str, str]] = {"ja-JP": {}}
     for i in range(12):
-        out["ja-JP"][f"a-{i:02d}"] = md(f"記事 {i}", f"{RUN_A}を変更します。", audience="Admin")
+        body = f"{RUN_A}を変更します。{RUN_A}。"
+        out["ja-JP"][f"a-{i:02d}"] = md(f"記事 {i}", body, audience="Admin")
     for i in range(40):
         out["ja-JP"][f"b-{i:02d}"] = md(f"文書 {i}", f"{RUN_B}を構成します。", audience="End User")
     out["ja-JP"]["both"] = md("両方", f"{RUN_A}と{RUN_B}。", audience="ITPro")
@@ -84,3 +86,65 @@ def test_candidates_keep_the_answers_of_the_whole_pass(index):
                 want = [x for x in whole if x[0] in allowed]
                 got = engine.strict(mem, units, allowed=allowed)
                 assert [d for d, _ in got] == [d for d, _ in want], (text, value)
+
+
+class _CountingPositions:
+    """A positions view that counts the lists (slices) read from it."""
+
+    def __init__(self, positions):
+        self.positions, self.lists = positions, 0
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            self.lists += 1
+        return self.positions[key]
+
+
+def _reference_pair(a, b, allowed) -> dict:
+    field = a.field
+    out = {}
+    for k in range(a.start, a.end):
+        d = field.docs[k]
+        j = b.find(d)
+        if j >= 0 and (allowed is None or d in allowed):
+            if engine.near([field.positions_at(k), field.positions_at(j)], 1, True):
+                out[d] = field.scores[k] + field.scores[j]
+    return out
+
+
+def test_a_pair_whose_first_positions_are_adjacent_reads_no_position_list(index):
+    with open_current(index) as ixset:
+        mem = ixset.mem["ja-JP"]
+        grams = mem.fields["grams"]
+        admin = ixset.facets["ja-JP"].allowed((("audience", ("admin",)),))
+        pairs = [
+            ("共有", "有メ"),
+            ("ボッ", "ック"),
+            ("の設", "設定"),
+            ("外部", "部ユ"),
+            ("共有", "ック"),
+        ]
+        want = {}
+        for x, y in pairs:
+            a, b = engine._term(grams, x), engine._term(grams, y)
+            for allowed in (admin, None):
+                want[x, y, allowed is None] = _reference_pair(a, b, allowed)
+        counting = _CountingPositions(grams.positions)
+        grams.positions = counting
+        try:
+            # Every Admin article holds run A twice: each pair of its neighbouring bigrams
+            # twice, from their first positions on. No list of them needs reading.
+            for x, y in pairs[:3]:
+                a, b = engine._term(grams, x), engine._term(grams, y)
+                assert engine._pair_docs(a, b, admin) == want[x, y, False]
+                assert len(want[x, y, False]) == 12
+                assert engine._tabled_pair_docs(a, b, admin, {}) == want[x, y, False]
+            assert counting.lists == 0
+            for x, y in pairs:
+                a, b = engine._term(grams, x), engine._term(grams, y)
+                for allowed in (admin, None):
+                    got = engine._pair_docs(a, b, allowed)
+                    assert got == want[x, y, allowed is None], (x, y)
+                    assert engine._tabled_pair_docs(a, b, allowed, {}) == got
+        finally:
+            grams.positions = counting.positions
