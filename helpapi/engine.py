@@ -183,7 +183,21 @@ def _intersect(clauses: list) -> dict:
     # Each clause's length once; a term's read off its span (no Python __len__ call).
     sizes = [c.end - c.start if type(c) is _Term else len(c) for c in clauses]
     order = sorted(range(len(clauses)), key=sizes.__getitem__)
-    acc = dict(clauses[order[0]].items())
+    first = clauses[order[0]]
+    if any(type(c) is _LazyPhrase for c in clauses):
+        # Positions are the costly check: they are read only in documents that hold every
+        # required term and pass the filter (_candidates, at C speed or by binary search).
+        # The clauses are then summed in the same order as without it: same floats.
+        cand = _candidates(clauses)
+        if not cand:
+            return {}
+        if type(first) is _LazyPhrase:
+            terms = first.terms
+            acc = _phrase(terms[0].field, None, first.slop, first.boost, terms, allowed=cand)
+        else:
+            acc = {d: s for d, s in first.items() if d in cand}
+    else:
+        acc = dict(first.items())
     for i in order[1:]:
         clause = clauses[i]
         if type(clause) is _Term:
@@ -199,6 +213,49 @@ def _intersect(clauses: list) -> dict:
         if not acc:
             break
     return acc
+
+
+def _candidates(clauses: list) -> set:
+    """The documents that may match every clause of :func:`_intersect`: those holding each
+    plain term and the two rarest words of each phrase (its table-probed pair, see
+    :meth:`_LazyPhrase.prober`), in the filter and other evaluated clauses. Made rarest first:
+    a binary search per candidate into a much longer list, else one set made in C. A superset
+    of the matches, so restricting to it changes no answer; no position is read."""
+    spans = []  # (size, kind, value): a term's (field, start, end), or a container
+    for c in clauses:
+        kind = type(c)
+        if kind is _Term:
+            spans.append((c.end - c.start, 0, (c.field, c.start, c.end)))
+        elif kind is _LazyPhrase:
+            for i in c._rarest_first[:2]:
+                t = c.terms[i]
+                spans.append((t.end - t.start, 0, (t.field, t.start, t.end)))
+        elif kind is _Allowed:
+            spans.append((len(c.docs), 1, c.docs))
+        else:
+            spans.append((len(c), 1, c))
+    spans.sort(key=itemgetter(0))
+    cand = None
+    for size, kind, value in spans:
+        if kind:
+            cand = list(value) if cand is None else list(filter(value.__contains__, cand))
+        else:
+            field, lo, hi = value
+            docs = field.docs
+            if cand is None:
+                cand = docs[lo:hi].tolist()
+            elif len(cand) * SPARSE_PROBES < size:
+                keep = []
+                for d in cand:
+                    j = bisect_left(docs, d, lo, hi)
+                    if j < hi and docs[j] == d:
+                        keep.append(d)
+                cand = keep
+            else:
+                cand = list(filter(set(docs[lo:hi]).__contains__, cand))
+        if not cand:
+            return set()
+    return set(cand)
 
 
 def _consecutive(lists) -> bool:
@@ -440,11 +497,18 @@ def _pair_docs(a: _Term, b: _Term, allowed=None, tables=None) -> dict:
         found = list(compress(zip(ks, js, strict=True), map(is_not, js, repeat(None))))
     out = {}
     for k, j in found:
-        a0, a1, b0, b1 = pos_off[k], pos_off[k + 1], pos_off[j], pos_off[j + 1]
-        # Some p of the walked term's positions with p - shift among the other's. One side
-        # holding a single position (most pairs) is a scan of the other's few, in C.
+        a0, b0 = pos_off[k], pos_off[j]
+        # Some p of the walked term's positions with p - shift among the other's. Their
+        # first positions adjacent (three pairs in four, bench/filters.py's tail: a word's
+        # bigrams most often stand together from its first use on) is a hit, whatever else
+        # the lists hold: no list is read. Else one side holding a single position is a scan
+        # of the other's few, in C.
+        if positions[a0] - shift == positions[b0]:
+            out[docs[k]] = scores[k] + scores[j] if walk is a else scores[j] + scores[k]
+            continue
+        a1, b1 = pos_off[k + 1], pos_off[j + 1]
         if a1 - a0 == 1:
-            hit = positions[a0] - shift in positions[b0:b1]
+            hit = b1 - b0 > 1 and positions[a0] - shift in positions[b0:b1]
         elif b1 - b0 == 1:
             hit = positions[b0] + shift in positions[a0:a1]
         else:
@@ -477,14 +541,16 @@ def _tabled_pair_docs(a: _Term, b: _Term, allowed, tables: dict) -> dict:
     both = sorted(both)
     out = {}
     for d, k, j in zip(both, map(ta.__getitem__, both), map(tb.__getitem__, both), strict=True):
-        a0, a1, b0, b1 = pos_off[k], pos_off[k + 1], pos_off[j], pos_off[j + 1]
-        # Some p of a's positions with p + 1 among b's. One side holding a single position
-        # (most pairs) is a comparison, or a scan of the other's few in C.
+        a0, b0 = pos_off[k], pos_off[j]
+        # Some p of a's positions with p + 1 among b's. Their first positions adjacent (the
+        # commonest case, see _pair_docs) is a hit without reading the lists; else one side
+        # holding a single position is a scan of the other's few in C.
+        if positions[a0] + 1 == positions[b0]:
+            out[d] = scores[k] + scores[j]
+            continue
+        a1, b1 = pos_off[k + 1], pos_off[j + 1]
         if a1 - a0 == 1:
-            if b1 - b0 == 1:
-                if positions[a0] + 1 != positions[b0]:
-                    continue
-            elif positions[a0] + 1 not in positions[b0:b1]:
+            if b1 - b0 == 1 or positions[a0] + 1 not in positions[b0:b1]:
                 continue
         elif b1 - b0 == 1:
             if positions[b0] - 1 not in positions[a0:a1]:
