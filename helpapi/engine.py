@@ -222,14 +222,21 @@ def _candidates(clauses: list) -> set:
     a binary search per candidate into a much longer list, else one set made in C. A superset
     of the matches, so restricting to it changes no answer; no position is read."""
     spans = []  # (size, kind, value): a term's (field, start, end), or a container
+    terms = set()  # each term once: a flood of quoted phrases names the same words again
     for c in clauses:
         kind = type(c)
         if kind is _Term:
-            spans.append((c.end - c.start, 0, (c.field, c.start, c.end)))
+            at = (id(c.field), c.start)
+            if at not in terms:
+                terms.add(at)
+                spans.append((c.end - c.start, 0, (c.field, c.start, c.end)))
         elif kind is _LazyPhrase:
             for i in c._rarest_first[:2]:
                 t = c.terms[i]
-                spans.append((t.end - t.start, 0, (t.field, t.start, t.end)))
+                at = (id(t.field), t.start)
+                if at not in terms:
+                    terms.add(at)
+                    spans.append((t.end - t.start, 0, (t.field, t.start, t.end)))
         elif kind is _Allowed:
             spans.append((len(c.docs), 1, c.docs))
         else:
