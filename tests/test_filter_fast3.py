@@ -10,12 +10,12 @@ import pytest
 
 from helpapi import engine
 from helpapi import memindex
-from helpapi.indexer import build_indexes
 from helpapi.query import parse_user_text
 from helpapi.search import open_current
 
-from .conftest import write_corpus
+from .conftest import index_markdown
 from .test_facets import md
+from .test_filter_speed import _reference_pair
 
 RUN_A = "共有メールボックスの設定"
 RUN_B = "外部ユーザーとの共同作業"
@@ -36,10 +36,7 @@ def _articles() -> dict:
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
-    root = tmp_path_factory.mktemp("filter-fast3")
-    corpus = write_corpus(root / "corpus", _articles())
-    build_indexes(corpus, root / "ix", jobs=1)
-    return root / "ix"
+    return index_markdown(tmp_path_factory, "filter-fast3", _articles())
 
 
 def _counting(monkeypatch) -> list[int]:
@@ -98,18 +95,6 @@ class _CountingPositions:
         if isinstance(key, slice):
             self.lists += 1
         return self.positions[key]
-
-
-def _reference_pair(a, b, allowed) -> dict:
-    field = a.field
-    out = {}
-    for k in range(a.start, a.end):
-        d = field.docs[k]
-        j = b.find(d)
-        if j >= 0 and (allowed is None or d in allowed):
-            if engine.near([field.positions_at(k), field.positions_at(j)], 1, True):
-                out[d] = field.scores[k] + field.scores[j]
-    return out
 
 
 def test_a_pair_whose_first_positions_are_adjacent_reads_no_position_list(index):
