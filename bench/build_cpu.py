@@ -14,12 +14,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE))
+
+from bench.common import run_with  # noqa: E402
+
 CORPUS = "/work/shared/corpus"
 # en-US is built as a full build builds it: from every corpus locale's English spans.
 _RUN = """
@@ -36,17 +39,8 @@ print(time.process_time() - t)
 
 def cpu_of(checkout: Path, corpus: str, locale: str) -> float:
     """CPU seconds of one build of ``locale`` with ``checkout``'s code."""
-    env = {**os.environ, "PYTHONPATH": str(checkout)}
     with tempfile.TemporaryDirectory(prefix="build-cpu-") as out:
-        got = subprocess.run(
-            [sys.executable, "-c", _RUN, corpus, locale, out],
-            env=env,
-            cwd=out,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    return float(got.stdout.split()[-1])
+        return float(run_with(checkout, _RUN, corpus, locale, out, cwd=out).split()[-1])
 
 
 def main() -> None:

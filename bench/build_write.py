@@ -18,12 +18,15 @@ import filecmp
 import os
 import pickle
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE))
+
+from bench.common import run_with  # noqa: E402
+
 CORPUS = "/work/shared/corpus"
 PHASES = ("add", "flush", "pbin")
 _RUN = """
@@ -77,17 +80,9 @@ def analyzed_docs(corpus: str, locale: str, path: Path) -> int:
 
 def run(checkout: Path, docs: Path, out: Path) -> list[float]:
     """``[add, flush, pbin]`` CPU seconds of one write with ``checkout``'s code into ``out``."""
-    env = {**os.environ, "PYTHONPATH": str(checkout)}
     out.mkdir()
-    got = subprocess.run(
-        [sys.executable, "-c", _RUN, str(docs), str(out)],
-        env=env,
-        cwd=out,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return [float(x) for x in got.stdout.split()[-3:]]
+    got = run_with(checkout, _RUN, str(docs), str(out), cwd=out)
+    return [float(x) for x in got.split()[-3:]]
 
 
 def main() -> None:

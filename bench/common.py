@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -59,3 +61,18 @@ def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def run_with(checkout: Path, code: str, *args: str, cwd: Path | str) -> str:
+    """Standard output of ``python -c code args`` in a fresh interpreter whose ``helpapi`` is
+    ``checkout``'s (``PYTHONPATH``): one side of a before/after measured in separate processes."""
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    got = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env=env,
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return got.stdout
