@@ -44,8 +44,9 @@ MAGIC = b"HACACHE1"
 MAX_BYTES = 512 * 1024 * 1024
 _MARSHAL_VERSION = 4
 # Modules whose code decides what an entry holds.
-_LIBRARIES = ("cmarkgfm", "nh3", "beautifulsoup4", "PyYAML", "python-frontmatter")
 _MODULES = ("corpus", "content", "html_source", "render", "analysis", "schema", "memindex")
+# Distributions whose versions decide it too (an upgrade renders or parses differently).
+_LIBRARIES = ("cmarkgfm", "nh3", "beautifulsoup4", "PyYAML", "python-frontmatter")
 
 
 def fingerprint() -> str:

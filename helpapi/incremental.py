@@ -123,18 +123,22 @@ def plan_changes(
     # The serving files are read whole to find damage, once per build. Here: the locales that
     # change, whose serving segment and postings.bin the build may reuse. The others are
     # verified as they are carried over (indexer._carry_over rebuilds a damaged one; en-US,
-    # when it is rebuilt, below): reading
-    # every locale here too read each carried one twice per job (a one-article edit in a
-    # deployment of 20 locales hashed the whole index twice). When nothing changed, every
-    # locale is verified here, so that damage alone still starts a build that repairs it.
+    # when it is rebuilt, below): reading every locale here too read each carried one twice
+    # per job (a one-article edit in a deployment of 20 locales hashed the whole index
+    # twice). When nothing changed, every locale is verified here, so that damage alone still
+    # starts a build that repairs it.
     quiet = not changing and not removed and english_manifest is not None
     damaged, checked = {}, []
-    for loc, info in old.items():
+
+    def verify(loc: str) -> None:
+        checked.append(loc)
+        problem = generations.verify_locale(index_dir / serving, loc, old[loc].get("files"))
+        if problem:
+            damaged[loc] = problem
+
+    for loc in old:
         if (loc == ENGLISH and quiet) or loc in (available if quiet else changing):
-            checked.append(loc)
-            problem = generations.verify_locale(index_dir / serving, loc, info.get("files"))
-            if problem:
-                damaged[loc] = problem
+            verify(loc)
     rebuild, changes, english = [], {}, ENGLISH in damaged
     if source_changed:
         changes[source_locale] = source_diff
@@ -170,10 +174,5 @@ def plan_changes(
         rebuild.append(ENGLISH)
         # Rebuilt, so verified like the locales above (it may reuse its serving files).
         if ENGLISH in old and ENGLISH not in checked:
-            checked.append(ENGLISH)
-            problem = generations.verify_locale(
-                index_dir / serving, ENGLISH, old[ENGLISH].get("files")
-            )
-            if problem:
-                damaged[ENGLISH] = problem
+            verify(ENGLISH)
     return Plan(rebuild, changes, removed, damaged, serving, hashes, checked)

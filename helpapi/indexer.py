@@ -162,12 +162,12 @@ def _parse_locale(
             if isinstance(exc, UnreadableArticle):
                 stats.errors.append((exc.path, exc.reason))
             else:
-                stats.errors.append((str(path), _failure(exc)))
+                stats.errors.append((path, _failure(exc)))
         else:
             stats.parsed += 1
             if article.repairs:
                 stats.repaired += 1
-                stats.repairs.append((str(path), "; ".join(article.repairs)))
+                stats.repairs.append((path, "; ".join(article.repairs)))
             yield article
         if progress and (done % 50 == 0 or done == len(paths)):
             progress(locale, done, len(paths))
@@ -594,14 +594,14 @@ def _build_locale(
             stats.cached = cache.hits
             cache.old = {}  # its memory back before the new file is assembled
             cache.write()
-        failed = child.wait() if child is not None else "not forked"
+        forked, failed = child is not None, child.wait() if child is not None else None
         child = None
     finally:
         if child is not None:
             child.kill()
     if failed:
-        if failed != "not forked":
-            log.warning("%s: postings.bin written again in-process: %s", locale, failed)
+        log.warning("%s: postings.bin written again in-process: %s", locale, failed)
+    if not forked or failed:
         with ix.reader() as reader:
             recorder.write(target / memindex.FILENAME, reader)
     stats.size_bytes = sum(p.stat().st_size for p in target.iterdir())

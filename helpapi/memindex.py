@@ -297,22 +297,13 @@ class _Sections:
             end = start + 1
             while end < n_terms and terms[end][:cut] == head:
                 end += 1
-            if end - start == 1:
-                base = start * 4
-                for key, n in fuzzy_keys(head, k, chars).items():
-                    got = table.get(key)
-                    if got is None:
-                        table[key] = [base + n]
-                    else:
-                        got.append(base + n)
-            else:
-                for key, n in fuzzy_keys(head, k, chars).items():
-                    run = range(start * 4 + n, end * 4 + n, 4)
-                    got = table.get(key)
-                    if got is None:
-                        table[key] = list(run)
-                    else:
-                        got.extend(run)
+            for key, n in fuzzy_keys(head, k, chars).items():
+                run = range(start * 4 + n, end * 4 + n, 4)
+                got = table.get(key)
+                if got is None:
+                    table[key] = list(run)
+                else:
+                    got.extend(run)
             start = end
         keys = _sorted_terms(table)
         runs = list(map(table.__getitem__, keys))
@@ -607,7 +598,7 @@ class FieldPostings:
             return lo, hi
         # The first term past every key starting with ``key``: bump its last byte (UTF-8
         # byte order is code point order, and no term byte is 0xFF).
-        hi = self.terms.bisect(key[:-1] + bytes([key[-1] + 1]), lo) if key else len(self.terms)
+        hi = terms.bisect(key[:-1] + bytes([key[-1] + 1]), lo) if key else len(terms)
         return lo, hi
 
     def doc_prefix_score(self, doc: int, lo: int, hi: int) -> float | None:
