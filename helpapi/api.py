@@ -239,11 +239,7 @@ def search_view():
     if "facets" in answer:
         body["facets"] = answer["facets"]
     body["query_id"] = _record_search(q, normalized, loc, body, refines, recorder)
-    resp = current_app.json.response_of(body)
-    # _with_language's headers, added: a new response holds neither (setting one searches
-    # the header list for it first).
-    resp.headers.extend((("Content-Language", answer["locale"]), ("Vary", "Accept-Language")))
-    return resp
+    return _with_language(current_app.json.response_of(body), answer["locale"])
 
 
 def _query_id_arg(name: str, params=None) -> str | None:

@@ -113,7 +113,9 @@ class FrontMatterHandler(YAMLHandler):
 
         Front matter with no ``*`` has no alias, and when it is also short it cannot nest deep
         enough to overflow the C stack in libyaml's recursive composer (50,000 levels of
-        ``- `` did): it then takes PyYAML's all-C safe loader, which is faster.
+        ``- `` did): it then takes PyYAML's all-C safe loader, which is faster. Before either,
+        front matter made of simple lines only is read without PyYAML's parser
+        (:func:`simple_front_matter`: no alias, anchor or nesting can be among them).
         """
         if "Loader" not in kwargs:
             simple = simple_front_matter(fm)

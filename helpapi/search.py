@@ -317,7 +317,6 @@ def run_query(
     relaxed = False
     corrected = None
     extra_surfaces: list[str] = []
-    scored: list = []  # the units the relaxed pass scored
     key = "" if prefix else query_title_key(text, locale)
     ranked = engine.strict(mem, units, key, allowed)
     freqs = engine.Frequencies(mem)
@@ -333,7 +332,7 @@ def run_query(
     if not ranked:
         relaxed = True
         budget = ranking.RELAXED_MAX_VOLUME * mem.doc_count
-        scored = relaxed_units(units, freqs, budget)
+        scored = relaxed_units(units, freqs, budget)  # the units the relaxed pass scores
         ranked = engine.relaxed(mem, scored, allowed)
     total = len(ranked)
     ranked = _rerank(mem, ranked, units)
@@ -345,9 +344,10 @@ def run_query(
         # The trigrams of the runs the pass scored, not of those relaxed_units left out (a
         # long run of frequent bigrams, bench/hostile.py): each surface is a scan of every
         # hit's text, and these are at most RELAXED_MAX_UNITS runs' worth.
-        surfaces += dict.fromkeys(
+        trigrams = (
             u.text[i : i + 3] for u in scored if u.kind == "run" for i in range(len(u.text) - 2)
         )
+        surfaces += list(dict.fromkeys(trigrams))
     hits = []
     for docnum, score in ranked[offset : offset + limit]:
         slug, assetid, title, body, folded = shown.hit(docnum)
