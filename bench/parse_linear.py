@@ -62,6 +62,15 @@ SHAPES = {
     "blank lines": lambda n: FRONT + "x" + "\n" * (8 * n) + "x",
     "heading of #s": lambda n: FRONT + "# x" + "#" * (8 * n) + " y",
     "unclosed front matter": lambda n: "---\n" + "title: x\n" * n,
+    # Front matter the simple reader takes (corpus.simple_front_matter), and one it scans to
+    # the end before handing it to PyYAML (a blank line after the list).
+    "front matter: many keys": lambda n: (
+        "---\n" + "".join(f"k{i}: v{i}\n" for i in range(n)) + "---\nx"
+    ),
+    "front matter: long list": lambda n: "---\ntitle: x\ntags:\n" + "- t\n" * n + "---\nx",
+    "front matter: list, then PyYAML": lambda n: (
+        "---\ntitle: x\ntags:\n" + "- t\n" * n + "\n---\nx"
+    ),
     "emphasis markers": lambda n: FRONT + "*x _y a*b c_d " * n,
     "run of * and _": lambda n: FRONT + "x" + "*_" * (4 * n) + "x",
     # HTML exports (read with BeautifulSoup, helpapi.html_source): the same kinds of shapes.
