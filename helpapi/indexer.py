@@ -991,9 +991,12 @@ def _run_pool(args, wanted, jobs, progress, options) -> dict[str, LocaleStats]:
     queue = ctx.Queue()
     results = {}
     # Longest first, so the pool's processes finish together rather than one starting a
-    # large locale last (the smallest jobs fill the gaps at the end).
-    costs = _pool_costs(args)
-    args.sort(key=lambda a: -costs[a[1]])
+    # large locale last (the smallest jobs fill the gaps at the end). No more jobs than
+    # processes all start at once: their order is moot, and estimating it would list and
+    # size the files of every locale en-US reads (a small incremental job's whole corpus).
+    if len(args) > jobs:
+        costs = _pool_costs(args)
+        args.sort(key=lambda a: -costs[a[1]])
     with ProcessPoolExecutor(
         jobs, mp_context=ctx, initializer=_init_worker, initargs=(queue, os.getpid())
     ) as pool:

@@ -122,9 +122,10 @@ class _Cmark:
     """CommonMark + GFM tables -> HTML, with cmark-gfm's memory freed after every call.
 
     cmarkgfm's own wrappers never free the document tree nor the HTML string (the build would
-    leak about 0.5 MB per 20 KB article), and its declarations name no function that would.
-    The library in cmarkgfm's extension module exports them, so this opens that same (already
-    loaded) library with declarations of its own.
+    leak about 0.5 MB per 20 KB article), and its declarations lack ``cmark_node_free`` and the
+    allocator whose ``free`` releases the HTML. The library in cmarkgfm's extension module
+    exports them, so this opens that same (already loaded) library with declarations of its
+    own: every call goes through one FFI, not pointers passed between two.
     """
 
     def __init__(self):

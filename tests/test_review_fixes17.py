@@ -92,3 +92,19 @@ def test_a_rebuilt_english_index_is_verified_for_reuse(make_corpus, tmp_path):
     assert ENGLISH in plan.locales
     assert ENGLISH in plan.checked
     assert ENGLISH not in plan.damaged
+
+
+def test_a_pool_with_a_process_per_job_estimates_no_costs(make_corpus, tmp_path, monkeypatch):
+    # Two jobs on two processes start at once: ordering them by cost listed and sized every
+    # locale en-US reads, for nothing (review).
+    from helpapi import indexer
+
+    from .conftest import md_article
+
+    def refuse(args):
+        raise AssertionError("costs estimated")
+
+    monkeypatch.setattr(indexer, "_pool_costs", refuse)
+    corpus = make_corpus({"de-DE": {"reset": md_article("Kennwort", "Einstellungen öffnen.")}})
+    report = indexer.build_indexes(corpus, tmp_path / "index", jobs=2)
+    assert sorted(report.locales) == ["de-DE", "en-US"]
