@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import _lenfield
 
 from . import article_cache
 from . import display
@@ -58,6 +57,7 @@ from .schema import document_for
 from .schema import make_schema
 from .whoosh_writer import DirectWriter
 from .whoosh_writer import SegmentReuse
+from .whoosh_writer import WriterStats as _WriterStats
 
 Progress = Callable[[str, int, int], None]
 log = logging.getLogger("helpapi.index")
@@ -626,64 +626,6 @@ def parallel_postings(on: bool = True) -> None:
     """
     global _parallel
     _parallel = on
-
-
-class _WriterStats:
-    """What :meth:`helpapi.memindex.Recorder.write` reads of the new segment's reader (its
-    document count, field lengths, each document's lossy length and number), answered from
-    the :class:`DirectWriter` before its commit: the numbers the reader would give, read from
-    what the writer hands Whoosh (its per-document writer's totals and length columns).
-
-    Only these four methods: a reader method the recorder starts to use fails here (and the
-    build writes postings.bin in-process, from the reader) rather than being guessed.
-    """
-
-    def __init__(self, writer: DirectWriter, slugs: list[str]):
-        pdw = writer.perdocwriter
-        self._docs = writer.docnum
-        self._totals = dict(pdw._fieldlengths)
-        self._lengths = writer._lengths
-        # A field no document had a token in has no length column: the reader's default.
-        self._columns = {f: pdw._has_column(_lenfield(f)) for f in writer._lengths}
-        self._first: dict[str, int] = {}
-        for n, slug in enumerate(slugs):
-            self._first.setdefault(slug, n)  # the slug term's first posting, as Whoosh's
-
-    @classmethod
-    def of(cls, writer: DirectWriter, slugs: list[str]) -> _WriterStats | None:
-        """The writer's statistics, or None when they are not one length per document."""
-        lengths = getattr(writer, "_lengths", None)
-        if not isinstance(lengths, dict) or len(slugs) != writer.docnum:
-            return None
-        if any(len(v) != writer.docnum for v in lengths.values()):
-            return None
-        return cls(writer, slugs)
-
-    def doc_count_all(self) -> int:
-        return self._docs
-
-    def field_length(self, fieldname: str) -> int:
-        return self._totals.get(fieldname, 0)
-
-    def doc_field_length(self, docnum: int, fieldname: str, default=0):
-        if not self._columns.get(fieldname):
-            return default
-        # The writer's list holds byte_to_length(length_to_byte(n)); the reader gives that for
-        # a non-zero byte and None for a document without a token in the field.
-        length = self._lengths[fieldname][docnum]
-        return length if length else None
-
-    def postings(self, fieldname: str, text: str):
-        if fieldname != "slug":
-            raise KeyError(fieldname)
-        return _Docnum(self._first[text])
-
-
-class _Docnum(NamedTuple):
-    n: int
-
-    def id(self) -> int:
-        return self.n
 
 
 class _Child:

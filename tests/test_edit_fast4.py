@@ -1,7 +1,7 @@
 """Edit to searchable, fourth round (issue #13 item 5): a job's runner writes ``postings.bin``
 in a forked child while it writes the Whoosh segment and the other files
 (:func:`helpapi.indexer.parallel_postings`). The child reads the new segment's statistics from
-the writer (:class:`helpapi.indexer._WriterStats`) instead of the committed reader: every
+the writer (:class:`helpapi.whoosh_writer.WriterStats`) instead of the committed reader: every
 number must be the reader's, every byte the in-process write's, every answer a fresh build's.
 A child that fails leaves the build to write the file in-process; a build that fails leaves no
 child behind.
