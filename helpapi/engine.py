@@ -273,16 +273,44 @@ def _consecutive(lists) -> bool:
     one of its first lists, and a lazy ``lists`` then never looks the others up. The shifts
     run in C (map), not per position in Python. No lists: False.
     """
-    starts = None
+    # While each list's first position stands right after the last one's (a phrase found at
+    # its first use, the commonest case: three in four pairs, see _pair_docs), that start
+    # holds in every list read so far: no set is made. The lists are read exactly as when
+    # the sets are (the start found so far stays in them), and the answer is the same.
+    starts, held, start = None, [], None
     for i, plist in lists:
-        shifted = map(sub, plist, repeat(i))
         if starts is None:
-            starts = set(shifted)
+            if plist and (start is None or plist[0] - i == start):
+                start = plist[0] - i
+                held.append((i, plist))
+                continue
+            held.append((i, plist))
+            for j, kept in held:
+                shifted = map(sub, kept, repeat(j))
+                if starts is None:
+                    starts = set(shifted)
+                else:
+                    starts.intersection_update(shifted)
+        elif len(starts) * SPARSE_STARTS < len(plist):
+            # A few starts left against a long list (a frequent word's hundreds of places):
+            # each looked up by a binary search, not the whole list shifted into a set.
+            kept = set()
+            n = len(plist)
+            for s in starts:
+                k = bisect_left(plist, s + i)
+                if k < n and plist[k] == s + i:
+                    kept.add(s)
+            starts = kept
         else:
-            starts.intersection_update(shifted)
+            starts.intersection_update(map(sub, plist, repeat(i)))
         if not starts:
             return False
-    return starts is not None
+    return starts is not None or bool(held)
+
+
+# _consecutive looks each start up in a list by binary search while the starts are fewer than
+# 1/SPARSE_STARTS of its positions, else shifts the list into a set (C speed per position).
+SPARSE_STARTS = 16
 
 
 def near(poslists: list, slop: int, ordered: bool) -> bool:
