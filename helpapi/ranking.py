@@ -124,6 +124,18 @@ PROXIMITY_MAX_LOOKUPS = 2048
 # 128: 0.9390; dev body 0.9932 up to 64, 0.9922 at 128; queries-scale body 0.9942 -> 0.9937
 # at 64 (short fragments of common words that most of a long title holds).
 TITLE_COVER_BOOST = 128.0
+# A unit typed more than once counts in the share that many times, where the title holds it
+# that many times: the share is of the title's letters, every place of a word counted
+# (helpapi.engine.title_cover). Off: a repeated unit counts once. Tuning half: bench/RESULTS.md
+# "Stop 18".
+TITLE_COVER_REPEATS = True
+# Whether a document whose title holds every unit (TITLE_COVER_BOOST's), but is not made of
+# them only, also scores the in-order proximity clauses (EXACT_BOOST, PROXIMITY_BOOST). Off: the
+# text field starts with the titles, so those clauses found the words as typed in that title
+# whenever it lists them in the order typed: the title's wording, not the user's (a keyword
+# query's order is the user's). The words standing near each other in any order still score.
+# Tuning half (bench/quality.py): bench/RESULTS.md "Stop 18".
+TITLE_HOLDER_IN_ORDER = False
 # The share raised to this power: a query covering a small share of a long title (a body
 # fragment of common words) gains little, one covering most of a short title nearly all.
 # Tuning half: (boost, power) (64, 2): kw 0.9365, scale body 0.9941; (128, 2): 0.9381,
