@@ -998,13 +998,19 @@ def stands_as_typed(poslists: list, seq: list[int]) -> bool:
 
 
 def proximity(
-    mem: MemIndex, units: list[Unit], docs: list[int], in_body: dict | None = None
+    mem: MemIndex,
+    units: list[Unit],
+    docs: list[int],
+    in_body: dict | None = None,
+    in_order: dict | None = None,
 ) -> dict[int, float]:
     """Extra score of each of ``docs`` for :func:`helpapi.query.proximity_query`'s clauses.
 
     ``in_body`` (a dict, or None): also gets the extra of :func:`body_phrase_boost` for each
     document whose words stand as typed past its titles (kept apart: the returned scores are
-    Whoosh's, ``tests/test_engine.py`` compares them).
+    Whoosh's, ``tests/test_engine.py`` compares them). ``in_order`` (a dict, or None): gets
+    the part of each document's returned score that the in-order clauses (the words as typed,
+    the no-space runs in order) gave.
 
     The in-order clause takes the words as typed, repeats included (:func:`typed_order`):
     "des fichiers ou des dossiers" stands in a text only with its second "des". Each distinct
@@ -1086,11 +1092,15 @@ def proximity(
                 if holds:
                     score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
                     score_d, hit = score_d + score * boost, True
+                    if ordered and in_order is not None:
+                        in_order[d] = in_order.get(d, 0.0) + score * boost
                     if body:
                         in_body[d] = in_body.get(d, 0.0) + score * past
             elif body or stands_as_typed(poslists, twice):
                 score = sum(terms[k].field.scores[found[k]] for k in twice)
                 score_d, hit = score_d + score * boost, True
+                if in_order is not None:
+                    in_order[d] = in_order.get(d, 0.0) + score * boost
                 if body:
                     in_body[d] = in_body.get(d, 0.0) + score * past
         if hit:
@@ -1135,14 +1145,18 @@ def title_keys(mem: MemIndex) -> tuple[list[str], array, array, array]:
     return table
 
 
-def title_keys_of(mem: MemIndex, doc: int):
+def title_keys_of(mem: MemIndex, doc: int, order: bool = False):
     """``doc``'s titles as ``(words, letters)``: the set of a title key's words
-    (:func:`helpapi.analysis.title_key`) and the key without its spaces (:func:`title_keys`)."""
+    (:func:`helpapi.analysis.title_key`) and the key without its spaces (:func:`title_keys`);
+    with ``order``, ``(words, letters, word list)``: its words in order, repeats included."""
     names, offsets, which, tids = title_keys(mem)
     fields = [mem.fields[n] for n in names]
     for at in range(offsets[doc], offsets[doc + 1]):
         parts = fields[which[at]].term(tids[at]).split(" ")
-        yield frozenset(parts), "".join(parts)
+        if order:
+            yield frozenset(parts), "".join(parts), parts
+        else:
+            yield frozenset(parts), "".join(parts)
 
 
 def _run_text(unit: Unit) -> str:
@@ -1170,6 +1184,11 @@ def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, 
     chars = sum(map(len, words)) + sum(map(len, runs))
     if not chars:
         return {}
+    # A unit typed more than once covers as many of a title's places of it ("Outlook Outlook
+    # Windows": both of a title's "Outlook"), up to the times typed (ranking.TITLE_COVER_REPEATS).
+    repeated = []
+    if ranking.TITLE_COVER_REPEATS:
+        repeated = [(u.kind, u.term or _run_text(u), len(u.at)) for u in units if len(u.at) > 1]
     # Each word's forms that count in a title, as for TITLE_BOOST (title_forms: with
     # TITLE_STEMS, "password" is in "Reset or change passwords").
     title = mem.fields["title"]
@@ -1191,14 +1210,18 @@ def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, 
     power = ranking.TITLE_COVER_POWER
     for d in docs:
         best = 0.0
-        for parts, flat in title_keys_of(mem, d):
+        for parts, flat, *order in title_keys_of(mem, d, bool(repeated)):
             if not need <= parts or not flat:
                 continue
             if several and not all(not parts.isdisjoint(f) for f in several):
                 continue
             if runs_list and not all(r in flat for r in runs_list):
                 continue
-            share = chars / len(flat)
+            more = 0
+            for kind, text, typed in repeated:
+                held = order[0].count(text) if kind == "word" else flat.count(text)
+                more += len(text) * (min(typed, held) - 1) if held else 0
+            share = (chars + more) / len(flat)
             if share > best:
                 best = share
         if best:

@@ -124,6 +124,27 @@ PROXIMITY_MAX_LOOKUPS = 2048
 # 128: 0.9390; dev body 0.9932 up to 64, 0.9922 at 128; queries-scale body 0.9942 -> 0.9937
 # at 64 (short fragments of common words that most of a long title holds).
 TITLE_COVER_BOOST = 128.0
+# A unit typed more than once counts in the share that many times, where the title holds it
+# that many times: the share is of the title's letters, every place of a word counted
+# (helpapi.engine.title_cover; "Windows Outlook Outlook" covers both of a title's "Outlook").
+# Off: a repeated unit counts once. Tuning half (bench/quality.py): kw 0.9380 -> 0.9388 alone
+# (zh-CN 0.855 -> 0.863), 0.9408 -> 0.9422 with TITLE_HOLDER_IN_ORDER off; every other set
+# unchanged. With it a whole title repeating a word ("a" three times) is covered whole again,
+# which TITLE_HOLDER_IN_ORDER's exception needs.
+TITLE_COVER_REPEATS = True
+# Whether a document whose title holds every unit (TITLE_COVER_BOOST's), but is not made of
+# them only, also scores the in-order proximity clauses (EXACT_BOOST, PROXIMITY_BOOST). Off: the
+# text field starts with the titles, so those clauses found the words as typed in that title
+# whenever it lists them in the order typed: the title's wording, not the user's (a keyword
+# query's order is the user's). The words standing near each other in any order still score,
+# and a title the query makes up whole keeps them (typed as it stands). Tuning half
+# (bench/quality.py): kw 0.9380 -> 0.9408 alone (ja-JP 0.885 -> 0.897, zh-TW 0.747 -> 0.764,
+# zh-CN 0.855 -> 0.851), dev body 0.9937 -> 0.9941 (uk-UA 0.984 -> 0.988); queries-scale
+# title 1.0000 and body 0.9949 unchanged (id-ID 0.987 -> 0.990, sv-SE 1.000 -> 0.997). Dropping
+# every proximity clause of those titles instead (kw 0.9401) lost a title typed whole to an
+# article quoting it (queries-scale title 1.0000 -> 0.9995) and a two-word query's title to a
+# body holding the words (tests/test_ranking_golden2.py).
+TITLE_HOLDER_IN_ORDER = False
 # The share raised to this power: a query covering a small share of a long title (a body
 # fragment of common words) gains little, one covering most of a short title nearly all.
 # Tuning half: (boost, power) (64, 2): kw 0.9365, scale body 0.9941; (128, 2): 0.9381,

@@ -426,8 +426,19 @@ def _rerank(mem, ranked, units) -> list[tuple[int, float]]:
     head = ranked[: ranking.RERANK_DEPTH]
     docs = [d for d, _ in head]
     in_body: dict[int, float] = {}
-    extra = engine.proximity(mem, units, docs, in_body)
+    in_order: dict[int, float] = {}
+    extra = engine.proximity(mem, units, docs, in_body, in_order)
     cover = engine.title_cover(mem, units, docs)
+    if cover and not ranking.TITLE_HOLDER_IN_ORDER:
+        # A title holding every unit, not made of them only: the in-order clauses found the
+        # words as typed in that title (the text starts with the titles) when the title
+        # happens to list them in the order typed, which is the title's wording, not a sign
+        # of the article (a keyword query's order is the user's). A title the query makes up
+        # whole keeps them: typed as it stands.
+        full = ranking.TITLE_COVER_BOOST
+        for d, x in in_order.items():
+            if cover.get(d, full) < full:
+                extra[d] -= x
     head = sorted(
         ((d, s + extra.get(d, 0.0) + in_body.get(d, 0.0) + cover.get(d, 0.0)) for d, s in head),
         key=lambda x: (-x[1], x[0]),
