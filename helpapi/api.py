@@ -310,7 +310,6 @@ def _fast_search(app):
     and the search never runs twice.
     """
     fast = web.fast_routes(app)
-    flask_app = fast.wsgi_app
     holder = app.extensions["helpapi.indexes"]
     recorder = app.extensions.get("helpapi.analytics")
     hooks = app.before_request_funcs.get(None, ())
@@ -348,7 +347,7 @@ def _fast_search(app):
         except Exception:
             ixset = None
         if ixset is None or any(name in params for name in _SCOPE_PARAMS):
-            return flask_app(environ, start_response)
+            return fast.wsgi_app(environ, start_response)
         adapters.clear()
         try:
             body, found = _search_body(
@@ -362,7 +361,7 @@ def _fast_search(app):
             )
         except Exception as exc:
             environ[FAST_ERROR] = exc
-            return flask_app(environ, start_response)
+            return fast.wsgi_app(environ, start_response)
         data = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
         start_response("200 OK", fast.headers(environ, len(data), body["locale"], rid))
         web.log_request(
