@@ -342,7 +342,8 @@ def _fast_search(app):
             ensure_started()
         try:
             web._check_input(environ)
-            params = _first_values(environ.get("QUERY_STRING", "").encode("latin-1"))
+            # Checked by _check_input: parsed by the faster equivalent of _first_values.
+            params = web.query_params(environ.get("QUERY_STRING", "").encode("latin-1"))
             ixset = holder.get()
         except Exception:
             ixset = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import hmac
 import io
@@ -228,6 +229,42 @@ _NUL_CHECKED_HEADERS = (
 )
 
 
+def percent_decoded(raw: bytes) -> bytes:
+    """``urllib.parse.unquote_to_bytes(raw)``, in C when every ``%`` starts a well-formed
+    escape (the Python loop costs ~0.7 µs an escape: 40 µs a Japanese query, twice a search).
+
+    Each ``%XX`` becomes ``\\xXX`` for the bytes-escape decoder, after every backslash is
+    doubled, so no other escape exists; a malformed escape (``%zz``, a final ``%2``) makes it
+    raise, and the slow path keeps such a ``%`` as it is, as ``unquote_to_bytes`` does.
+    """
+    if b"%" not in raw:
+        return raw
+    try:
+        return codecs.escape_decode(raw.replace(b"\\", b"\\\\").replace(b"%", b"\\x"))[0]
+    except ValueError:
+        return unquote_to_bytes(raw)
+
+
+def query_params(query: bytes) -> dict[str, str]:
+    """The first value of each parameter of a query string that :func:`_check_input` let
+    through: ``request.args.to_dict()`` (``parse_qsl(query.decode(), keep_blank_values=True,
+    errors="werkzeug.url_quote")``), with the escapes decoded in C.
+
+    The same answer because the whole string is valid UTF-8 once unescaped, and so is its
+    raw form: every piece between ASCII separators then is (UTF-8 never puts an ASCII byte
+    inside a character), and decodes without the error handler (tests/test_http18.py).
+    """
+    params: dict[str, str] = {}
+    for piece in query.split(b"&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition(b"=")
+        name = percent_decoded(name.replace(b"+", b" ")).decode("utf-8")
+        if name not in params:
+            params[name] = percent_decoded(value.replace(b"+", b" ")).decode("utf-8")
+    return params
+
+
 def _check_input(environ) -> None:
     """400 for query strings or paths that are not UTF-8 or that carry NUL characters.
 
@@ -251,7 +288,12 @@ def _check_input(environ) -> None:
             raise BadRequest("The query string contains a NUL character.")
     elif query:
         try:
-            text = unquote_to_bytes(query.replace(b"+", b" ")).decode("utf-8")
+            if not query.isascii():
+                # Raw bytes must be UTF-8 by themselves too: the parameters are parsed from
+                # query.decode() (as werkzeug parses request.args), which would raise (500)
+                # on "%C3" followed by a raw continuation byte, valid once unescaped.
+                query.decode("utf-8")
+            text = percent_decoded(query.replace(b"+", b" ")).decode("utf-8")
         except UnicodeDecodeError:
             raise BadRequest("The query string is not valid UTF-8.") from None
         if "\x00" in text:

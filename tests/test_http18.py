@@ -5,13 +5,17 @@ answers it; everything it cannot answer that way goes to Flask, once."""
 from __future__ import annotations
 
 import logging
+import random
 import re
+from urllib.parse import unquote_to_bytes
 
 import pytest
 from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
 from helpapi import api
 from helpapi import web
+from helpapi.errors import BadRequest
 from helpapi.search import LocaleUnavailable
 
 QUERY_ID = re.compile(rb'"query_id":"[0-9a-f]+"')
@@ -140,3 +144,41 @@ def test_lean_searches_are_counted_and_logged_like_flask_ones(make, caplog):
     body = r.get_json()
     assert '"rid":"abc"' in entry and '"route":"/v1/search"' in entry and '"q":"Outlook"' in entry
     assert f'"hits":{body["total"]}' in entry and '"remote":"127.0.0.1"' in entry
+
+
+@pytest.mark.parametrize("raw", [b"q=%C3\xa9&locale=de-DE", b"q=\xa9", b"q=ok&x=\xc3"])
+def test_raw_bytes_that_are_not_utf8_are_a_400_not_a_500(make, raw):
+    # A percent-escape followed by a raw continuation byte decodes to valid UTF-8 as a whole,
+    # but the raw query string itself is not UTF-8: parse_qsl's decode used to raise (500).
+    app = make(RESULT_CACHE_SIZE=0)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    status, _, body = _call(app, "/v1/search", raw.decode("latin-1"))
+    assert status.startswith("400"), body
+    assert b"not valid UTF-8" in body
+
+
+def _random_queries(n: int, seed: int = 5) -> list[bytes]:
+    rng = random.Random(seed)
+    atoms = [b"q", b"locale", b"=", b"&", b"+", b"%", b"%2", b"%41", b"%e3%81%82", b"%C3%A9"]
+    atoms += [b"%zz", b"%00", b"\\", b"\\x41", b"\\\\", b"a", b"\xc3\xa9", b"\xa9", b";", b"%26"]
+    atoms += [b"%3D", b"%2B", b"de-DE", b"\xe3\x81\x82", b"%F0%9F%98%80", b"%ff", b"x=y=z"]
+    return [b"".join(rng.choice(atoms) for _ in range(rng.randint(0, 12))) for _ in range(n)]
+
+
+def test_percent_decoded_is_unquote_to_bytes():
+    for raw in _random_queries(3000) + [b"", b"%", b"%%41", b"%4", b"\\x%41", b"%5Cx41"]:
+        assert web.percent_decoded(raw) == unquote_to_bytes(raw), raw
+
+
+def test_query_params_equal_request_args_for_every_query_the_checks_let_through():
+    passed = 0
+    for raw in _random_queries(3000):
+        environ = EnvironBuilder(path="/v1/search").get_environ()
+        environ["QUERY_STRING"] = raw.decode("latin-1")
+        try:
+            web._check_input(environ)
+        except BadRequest:
+            continue
+        passed += 1
+        assert web.query_params(raw) == Request(environ).args.to_dict(), raw
+    assert passed > 500
