@@ -317,7 +317,6 @@ def _fast_search(app):
     ensure_started = recorder.ensure_started if recorder is not None else None
     if ensure_started not in hooks:
         ensure_started = None
-    adapters = {}
 
     def article_url(ident: str, locale: str, environ) -> str:
         script = environ.get("SCRIPT_NAME", "")
@@ -325,10 +324,11 @@ def _fast_search(app):
             url = _article_urls.get((script, ident, locale))
             if url is not None:
                 return url
-        # url_for's build, with the adapter Flask would bind for this request.
-        adapter = adapters.get("adapter")
+        # url_for's build, with the adapter Flask would bind for this request (kept in the
+        # request's own environ: requests run concurrently in one worker).
+        adapter = environ.get("helpapi.url_adapter")
         if adapter is None:
-            adapter = adapters["adapter"] = app.url_map.bind_to_environ(
+            adapter = environ["helpapi.url_adapter"] = app.url_map.bind_to_environ(
                 environ, server_name=None, subdomain=app.url_map.default_subdomain or ""
             )
         # url_for's build (no url_defaults: FastRoutes sends every request to Flask if any).
@@ -349,7 +349,6 @@ def _fast_search(app):
             ixset = None
         if ixset is None or any(name in params for name in _SCOPE_PARAMS):
             return fast.wsgi_app(environ, start_response)
-        adapters.clear()
         try:
             body, found = _search_body(
                 app,

@@ -4,12 +4,14 @@ answers it; everything it cannot answer that way goes to Flask, once."""
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
 from urllib.parse import unquote_to_bytes
 
 import pytest
+from flask import url_for
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
@@ -182,3 +184,17 @@ def test_query_params_equal_request_args_for_every_query_the_checks_let_through(
         passed += 1
         assert web.query_params(raw) == Request(environ).args.to_dict(), raw
     assert passed > 500
+
+
+def test_lean_hit_urls_are_url_for_of_each_requests_own_script_name(make, monkeypatch):
+    app = make(RESULT_CACHE_SIZE=0)
+    monkeypatch.setattr(api, "_article_urls", {})
+    for script in ("/help", "", "/other/prefix"):
+        api._article_urls.clear()  # every URL built for this request, with its own adapter
+        status, _, body = _call(app, "/v1/search", "q=Outlook&locale=de-DE", script=script)
+        hits = json.loads(body)["results"]
+        assert status == "200 OK" and hits
+        with app.test_request_context("/", base_url="http://localhost" + script):
+            want = [url_for("api.article_view", ident=h["id"], locale=h["locale"]) for h in hits]
+        assert [h["url"] for h in hits] == want
+        assert all(u.startswith(script + "/v1/articles/") for u in want)
