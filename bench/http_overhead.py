@@ -193,6 +193,62 @@ def start(checkout: Path, index: Path, cache: bool) -> tuple[subprocess.Popen, s
     raise RuntimeError(f"gunicorn from {checkout} did not start")
 
 
+def _search_script(tmp: Path) -> tuple[Path, Path]:
+    """wrk scripts: the /healthz floor, and a 20,000-search Zipf replay."""
+    pool = [
+        json.loads(x)
+        for kind in ("title", "body", "xling")
+        for x in (QUERIES / f"{kind}.jsonl").read_text("utf-8").splitlines()
+        if x.strip()
+    ]
+    paths = [
+        "/v1/search?" + urllib.parse.urlencode({"q": q["q"], "locale": q["locale"]})
+        for q in zipf_pool(pool, 20000)
+    ]
+    lua_paths(["/healthz"], tmp / "floor.lua")
+    lua_paths(paths, tmp / "search.lua")
+    return tmp / "floor.lua", tmp / "search.lua"
+
+
+def paired(checkouts: dict, index: Path, rounds: int, seconds: int) -> None:
+    """Result cache off, every checkout's server up at once, measured in turn each round."""
+    floor_lua, search_lua = _search_script(Path(tempfile.mkdtemp()))
+    servers = {}
+    try:
+        for name, path in checkouts.items():
+            servers[name] = start(path, index, cache=False)
+            wrk(servers[name][0], servers[name][1], search_lua, 3)  # warm every worker
+        rows = {name: [] for name in checkouts}
+        for round_ in range(rounds):
+            for name, (server, base) in servers.items():
+                floor, floor_cpu = wrk(server, base, floor_lua, seconds)
+                found, found_cpu = wrk(server, base, search_lua, seconds)
+                rows[name].append((floor, found, floor_cpu, found_cpu))
+                print(
+                    f"round {round_} {name}: healthz {floor:.0f}/s {floor_cpu:.0f} us, search "
+                    f"{found:.0f}/s {found_cpu:.0f} us, ratio {found / floor:.2f}, CPU ratio "
+                    f"{floor_cpu / found_cpu:.2f} (load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
+    finally:
+        for server, _ in servers.values():
+            stop(server)
+    print(
+        "\n| checkout | healthz req/s | search req/s | ratio | healthz CPU us/req"
+        " | search CPU us/req | CPU ratio |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, mine in rows.items():
+        med = [statistics.median(r[i] for r in mine) for i in range(4)]
+        ratio = statistics.median(r[1] / r[0] for r in mine)
+        cpu_ratio = statistics.median(r[2] / r[3] for r in mine)
+        print(
+            f"| {name} | {med[0]:.0f} | {med[1]:.0f} | {ratio:.2f} | {med[2]:.0f} | "
+            f"{med[3]:.0f} | {cpu_ratio:.2f} |"
+        )
+    print(f"\nload average at end: {os.getloadavg()}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", default="/work/main", help="the checkout to compare against")
@@ -202,6 +258,13 @@ def main(argv=None):
     ap.add_argument("--queries", type=int, default=600, help="in-process sample")
     ap.add_argument("--skip-in-process", action="store_true")
     ap.add_argument("--skip-http", action="store_true")
+    ap.add_argument(
+        "--paired",
+        type=int,
+        default=0,
+        help="instead of the HTTP part: both checkouts' servers up at once (result cache off),"
+        " N rounds of healthz then search on each in turn, so that both see the same load",
+    )
     args = ap.parse_args(argv)
     index = Path(args.index)
     checkouts = {"base": Path(args.base).resolve(), "head": ROOT}
@@ -225,6 +288,8 @@ def main(argv=None):
             )
     if args.skip_http:
         return
+    if args.paired:
+        return paired(checkouts, index, args.paired, args.seconds)
     pool = [
         json.loads(x)
         for kind in ("title", "body", "xling")

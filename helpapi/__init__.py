@@ -57,4 +57,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(events.bp)
     app.register_blueprint(metrics.bp)
     app.cli.add_command(cli.index)
+    api.init_app(app)  # last: the lean search path knows every hook registered above
     return app

@@ -7,6 +7,7 @@ import hashlib
 import time
 from urllib.parse import parse_qsl
 
+import orjson
 from flask import Blueprint
 from flask import current_app
 from flask import g
@@ -19,7 +20,7 @@ from . import controls
 from . import controls_web
 from . import facets
 from . import metrics
-from .analytics import get_recorder
+from . import web
 from .analytics import new_query_id
 from .errors import InvalidParameter
 from .errors import NotFound
@@ -40,6 +41,14 @@ from .service import index_warnings
 
 bp = Blueprint("api", __name__)
 MAX_ANALYZE_LENGTH = 4096
+
+
+def init_app(app) -> None:
+    """Answer ``GET /v1/search`` on the lean path (after every hook is registered)."""
+    recorder = app.extensions.get("helpapi.analytics")
+    # analytics.init_app registers the recorder's start-up check only when analytics is on.
+    known = [] if recorder is None else [recorder.ensure_started]
+    web.fast_routes(app).add("/v1/search", _fast_search(app), bp.name, known)
 
 
 def _int_arg(name: str, default: int, low: int, high: int, params=None) -> int:
@@ -122,17 +131,23 @@ def _locale(params=None, cfg=None) -> Resolved:
     ``params`` (the first value of each query parameter) and ``cfg`` are the request's, when
     the caller has them already (each is a context lookup otherwise).
     """
-    param = (request.args if params is None else params).get("locale")
+    return _locale_of(
+        request.args if params is None else params,
+        # request.headers.get("Accept-Language"), without building the environ key.
+        request.environ.get("HTTP_ACCEPT_LANGUAGE"),
+        get_indexes,
+        current_app.config if cfg is None else cfg,
+    )
+
+
+def _locale_of(params, accept, get_ixset, cfg) -> Resolved:
+    """:func:`_locale` from the request's parts: its parameters, Accept-Language header,
+    generation (``get_ixset()``) and settings."""
+    param = params.get("locale")
     if param is not None and len(param) > MAX_TAG_LENGTH:
         raise InvalidParameter("locale", f"must be at most {MAX_TAG_LENGTH} characters")
     try:
-        return _negotiate(
-            param,
-            # request.headers.get("Accept-Language"), without building the environ key.
-            request.environ.get("HTTP_ACCEPT_LANGUAGE"),
-            get_indexes().locale_tuple,
-            (current_app.config if cfg is None else cfg)["DEFAULT_LOCALE"],
-        )
+        return _negotiate(param, accept, get_ixset().locale_tuple, cfg["DEFAULT_LOCALE"])
     except BadLocale:
         raise InvalidParameter("locale", "is not a well-formed language tag (like de-DE)") from None
 
@@ -168,44 +183,58 @@ MAX_CACHED_URLS = 65536
 MAX_CACHED_SCRIPT_NAME = 256
 
 
-def _article_url(ident: str, locale: str, script: str | None = None) -> str:
-    """``url_for("api.article_view", ident=..., locale=...)``, remembered; ``script`` is the
-    request's ``SCRIPT_NAME`` (looked up when not given)."""
-    if script is None:
-        script = request.environ.get("SCRIPT_NAME", "")
+ENDPOINT = "api.article_view"
+
+
+def _remember_url(script: str, ident: str, locale: str, build) -> str:
+    """The URL ``build()`` makes for an article, remembered by ``(script, ident, locale)``."""
     if len(script) > MAX_CACHED_SCRIPT_NAME:  # not kept: a long prefix would make entries big
-        return url_for("api.article_view", ident=ident, locale=locale)
+        return build()
     key = (script, ident, locale)
     url = _article_urls.get(key)
     if url is None:
         if len(_article_urls) >= MAX_CACHED_URLS:
             _article_urls.clear()
-        url = _article_urls[key] = url_for("api.article_view", ident=ident, locale=locale)
+        url = _article_urls[key] = build()
     return url
 
 
-@bp.get("/v1/search")
-def search_view():
-    """Full-text search in one locale, with English fallback."""
-    cfg = current_app.config
-    # The first value of each parameter, as request.args.get answers, in a plain dict: a
-    # MultiDict lookup of an absent parameter raises and catches a KeyError (four a search).
-    params = _first_values(request.query_string)
+def _article_url(ident: str, locale: str, script: str | None = None) -> str:
+    """``url_for("api.article_view", ident=..., locale=...)``, remembered; ``script`` is the
+    request's ``SCRIPT_NAME`` (looked up when not given)."""
+    if script is None:
+        script = request.environ.get("SCRIPT_NAME", "")
+    return _remember_url(
+        script, ident, locale, lambda: url_for(ENDPOINT, ident=ident, locale=locale)
+    )
+
+
+def _search_body(app, params: dict, accept, get_ixset, article_url, scope_of, started: float):
+    """The search route's work, shared by the Flask view and the lean path
+    (:func:`_fast_search`): ``(body, access-log fields)``.
+
+    ``params`` are the first value of each query parameter, ``accept`` the Accept-Language
+    header; ``get_ixset()`` gives the request's generation, ``article_url(id, locale)`` a
+    hit's URL, ``scope_of(params)`` the filter, facets and sort. Raises the request's
+    :class:`~helpapi.errors.HelpApiError` (in the order the checks always ran).
+    """
+    cfg = app.config
     q = _text_arg("q", cfg["MAX_QUERY_LENGTH"], params)
     limit = _int_arg("limit", 10, 1, cfg["MAX_LIMIT"], params)
     offset = _int_arg("offset", 0, 0, cfg["MAX_OFFSET"], params)
     prefix = _bool_arg("prefix", params)
     refines = _query_id_arg("refines", params)
-    loc = _locale(params, cfg=cfg)
-    ixset = get_indexes()
-    recorder = get_recorder()
-    cache = get_cache()
+    loc = _locale_of(params, accept, get_ixset, cfg)
+    ixset = get_ixset()
+    ext = app.extensions
+    recorder = ext["helpapi.analytics"]
+    cache = ext["helpapi.cache"]
     # Case and spacing variants of one query share an entry (they get the same answer). Only
     # the cache and the analytics row use it: neither on, no need to compute it.
     normalized = normalize_query(q) if cache.size or recorder.enabled else None
     # Synonyms and rules in force (helpapi.controls): their version keeps cached answers fresh.
-    config = controls_web.current()
-    scope = _scope(params)
+    config = controls_web.holder_of(app).get()
+    scope = scope_of(params)
     answer = None
     if cache.size:
         key = (ixset.name, loc.locale, normalized, limit, offset, prefix, config.version)
@@ -218,9 +247,8 @@ def search_view():
         answer = search(
             ixset, q, loc.locale, limit=limit, offset=offset, prefix=prefix, run=run, scope=scope
         )
-        script = request.environ.get("SCRIPT_NAME", "")
         for hit in answer["results"]:
-            hit["url"] = _article_url(hit["id"], hit["locale"], script)
+            hit["url"] = article_url(hit["id"], hit["locale"])
         if cache.size:
             cache.put(key, answer)
     body = {
@@ -238,8 +266,118 @@ def search_view():
     }
     if "facets" in answer:
         body["facets"] = answer["facets"]
-    body["query_id"] = _record_search(q, normalized, loc, body, refines, recorder)
-    return _with_language(current_app.json.response_of(body), answer["locale"])
+    found = _record_search(q, normalized, loc, body, refines, recorder, started)
+    return body, found
+
+
+# The Flask path's error, when the lean path met it in the engine: the view raises it again,
+# so that Flask's handlers answer it (tests/test_http18.py).
+FAST_ERROR = "helpapi.search_error"
+
+
+@bp.get("/v1/search")
+def search_view():
+    """Full-text search in one locale, with English fallback."""
+    environ = request.environ
+    failed = environ.pop(FAST_ERROR, None)
+    if failed is not None:
+        raise failed
+    # The first value of each parameter, as request.args.get answers, in a plain dict: a
+    # MultiDict lookup of an absent parameter raises and catches a KeyError (four a search).
+    params = _first_values(request.query_string)
+    script = environ.get("SCRIPT_NAME", "")
+    body, g.search = _search_body(
+        current_app._get_current_object(),
+        params,
+        environ.get("HTTP_ACCEPT_LANGUAGE"),
+        get_indexes,
+        lambda ident, locale: _article_url(ident, locale, script),
+        _scope,
+        g.get("started", time.perf_counter()),
+    )
+    return _with_language(current_app.json.response_of(body), body["locale"])
+
+
+def _fast_search(app):
+    """``GET /v1/search`` without Flask (helpapi.web.FastRoutes): the view's answer, headers
+    and side effects (metrics, access line, analytics row), at a fraction of the CPU.
+
+    A request it cannot answer the way the view does goes to Flask untouched: one that fails
+    a check before the search (Flask runs the same checks and answers the same error), a
+    scoped search (``filter``, ``facets``, ``sort``: the MultiDict's repeated values), or no
+    generation to serve. An exception from the search itself is handed to Flask in the
+    environ (:data:`FAST_ERROR`), which the view raises: Flask's error handlers answer it,
+    and the search never runs twice.
+    """
+    fast = web.fast_routes(app)
+    holder = app.extensions["helpapi.indexes"]
+    recorder = app.extensions.get("helpapi.analytics")
+    hooks = app.before_request_funcs.get(None, ())
+    # The before_request hook analytics.init_app adds when analytics is on.
+    ensure_started = recorder.ensure_started if recorder is not None else None
+    if ensure_started not in hooks:
+        ensure_started = None
+
+    def article_url(ident: str, locale: str, environ) -> str:
+        script = environ.get("SCRIPT_NAME", "")
+        if len(script) <= MAX_CACHED_SCRIPT_NAME:
+            url = _article_urls.get((script, ident, locale))
+            if url is not None:
+                return url
+        # url_for's build, with the adapter Flask would bind for this request (kept in the
+        # request's own environ: requests run concurrently in one worker).
+        adapter = environ.get("helpapi.url_adapter")
+        if adapter is None:
+            adapter = environ["helpapi.url_adapter"] = app.url_map.bind_to_environ(
+                environ, server_name=None, subdomain=app.url_map.default_subdomain or ""
+            )
+        # url_for's build (no url_defaults: FastRoutes sends every request to Flask if any).
+        values = {"ident": ident, "locale": locale}
+        return _remember_url(script, ident, locale, lambda: adapter.build(ENDPOINT, values))
+
+    def handler(environ, start_response):
+        started = time.perf_counter()
+        rid = web._request_id(environ)
+        if ensure_started is not None:
+            ensure_started()
+        try:
+            web._check_input(environ)
+            # Checked by _check_input: parsed by the faster equivalent of _first_values.
+            params = web.query_params(environ.get("QUERY_STRING", "").encode("latin-1"))
+            ixset = holder.get()
+        except Exception:
+            ixset = None
+        if ixset is None or any(name in params for name in _SCOPE_PARAMS):
+            return fast.wsgi_app(environ, start_response)
+        try:
+            body, found = _search_body(
+                app,
+                params,
+                environ.get("HTTP_ACCEPT_LANGUAGE"),
+                lambda: ixset,
+                lambda ident, locale: article_url(ident, locale, environ),
+                lambda params: _PLAIN_SCOPE,
+                started,
+            )
+        except Exception as exc:
+            environ[FAST_ERROR] = exc
+            return fast.wsgi_app(environ, start_response)
+        data = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+        start_response("200 OK", fast.headers(environ, len(data), body["locale"], rid))
+        web.log_request(
+            rid,
+            "GET",
+            "/v1/search",
+            "/v1/search",
+            200,
+            time.perf_counter() - started,
+            environ.get("REMOTE_ADDR"),
+            found,
+            fast.log_queries,
+        )
+        return [data]
+
+    return handler
 
 
 def _query_id_arg(name: str, params=None) -> str | None:
@@ -259,14 +397,17 @@ def _record_search(
     body: dict,
     refines: str | None,
     recorder,
-) -> str:
-    """Queue the analytics row, count the metrics, note the access log fields; the query id."""
+    started: float,
+) -> dict:
+    """Queue the analytics row, count the metrics; the access log's fields (with the query id
+    put in ``body``)."""
     query_id = new_query_id()
     served, total = body["locale"], body["total"]
-    g.search = {"locale": served, "hits": total, "zero": total == 0, "q": q}
+    found = {"locale": served, "hits": total, "zero": total == 0, "q": q}
     metrics.observe_search(served, loc.requested, total, body["fallback"])
+    body["query_id"] = query_id
     if not recorder.enabled:
-        return query_id  # analytics off: no row to build
+        return found  # analytics off: no row to build
     recorder.record_search(
         {
             "query_id": query_id,
@@ -278,13 +419,13 @@ def _record_search(
             "offset": body["offset"],
             "limit": body["limit"],
             "corrected": body["corrected"],
-            "ms": (time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
+            "ms": (time.perf_counter() - started) * 1000,
             # By slug and locale: several articles can share one id (assetid).
             "articles": [[hit["slug"], hit["locale"], hit["id"]] for hit in body["results"]],
             "refines": refines,
         }
     )
-    return query_id
+    return found
 
 
 def _article_body(ixset, ident: str, locale: str) -> dict:

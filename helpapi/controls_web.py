@@ -31,12 +31,15 @@ class InvalidConfig(BadRequest):
 
 def holder() -> controls.ConfigHolder:
     """This app's config holder (made on first use, for the app's corpus folder)."""
-    ext = current_app.extensions
+    return holder_of(current_app)
+
+
+def holder_of(app) -> controls.ConfigHolder:
+    """:func:`holder` of ``app`` (no app context needed)."""
+    ext = app.extensions
     found = ext.get("helpapi.controls")
     if found is None:
-        found = ext.setdefault(
-            "helpapi.controls", controls.ConfigHolder(current_app.config["CORPUS_DIR"])
-        )
+        found = ext.setdefault("helpapi.controls", controls.ConfigHolder(app.config["CORPUS_DIR"]))
     return found
 
 
@@ -123,4 +126,4 @@ def rules_put():
     return jsonify(_put(controls.RULES_PATH))
 
 
-__all__ = ["InvalidConfig", "current", "holder"]
+__all__ = ["InvalidConfig", "current", "holder", "holder_of"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import hmac
 import io
@@ -14,6 +15,7 @@ import orjson
 from flask import Flask
 from flask import g
 from flask import request
+from flask import signals
 from flask.json.provider import JSONProvider
 
 from . import metrics
@@ -228,9 +230,49 @@ _NUL_CHECKED_HEADERS = (
 )
 
 
-def _check_input() -> None:
-    """400 for query strings or paths that are not UTF-8 or that carry NUL characters."""
-    raw_path = request.environ.get("PATH_INFO", "")
+def percent_decoded(raw: bytes) -> bytes:
+    """``urllib.parse.unquote_to_bytes(raw)``, in C when every ``%`` starts a well-formed
+    escape (the Python loop costs ~0.7 µs an escape: 40 µs a Japanese query, twice a search).
+
+    Each ``%XX`` becomes ``\\xXX`` for the bytes-escape decoder, after every backslash is
+    doubled, so no other escape exists; a malformed escape (``%zz``, a final ``%2``) makes it
+    raise, and the slow path keeps such a ``%`` as it is, as ``unquote_to_bytes`` does.
+    """
+    if b"%" not in raw:
+        return raw
+    try:
+        return codecs.escape_decode(raw.replace(b"\\", b"\\\\").replace(b"%", b"\\x"))[0]
+    except ValueError:
+        return unquote_to_bytes(raw)
+
+
+def query_params(query: bytes) -> dict[str, str]:
+    """The first value of each parameter of a query string that :func:`_check_input` let
+    through: ``request.args.to_dict()`` (``parse_qsl(query.decode(), keep_blank_values=True,
+    errors="werkzeug.url_quote")``), with the escapes decoded in C.
+
+    The same answer because the whole string is valid UTF-8 once unescaped, and so is its
+    raw form: every piece between ASCII separators then is (UTF-8 never puts an ASCII byte
+    inside a character), and decodes without the error handler (tests/test_http18.py).
+    """
+    params: dict[str, str] = {}
+    for piece in query.split(b"&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition(b"=")
+        name = percent_decoded(name.replace(b"+", b" ")).decode("utf-8")
+        if name not in params:
+            params[name] = percent_decoded(value.replace(b"+", b" ")).decode("utf-8")
+    return params
+
+
+def _check_input(environ) -> None:
+    """400 for query strings or paths that are not UTF-8 or that carry NUL characters.
+
+    Reads the WSGI ``environ`` only: the search route's lean path (:class:`FastRoutes`) checks
+    its requests with it before any Flask object exists.
+    """
+    raw_path = environ.get("PATH_INFO", "")
     try:
         path = raw_path.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
@@ -239,27 +281,32 @@ def _check_input() -> None:
         raise BadRequest("The URL path contains a NUL character.")
     if "\ufffd" in path:  # a server that decoded invalid UTF-8 leniently before us
         raise BadRequest("The URL path is not valid UTF-8.")
-    query = request.query_string
+    # request.query_string, as werkzeug makes it.
+    query = environ.get("QUERY_STRING", "").encode("latin-1")
     if query.isascii() and b"%" not in query:
         # Nothing escaped and nothing beyond ASCII: valid UTF-8 as it is (the common case).
         if b"\x00" in query:
             raise BadRequest("The query string contains a NUL character.")
     elif query:
         try:
-            text = unquote_to_bytes(query.replace(b"+", b" ")).decode("utf-8")
+            if not query.isascii():
+                # Raw bytes must be UTF-8 by themselves too: the parameters are parsed from
+                # query.decode() (as werkzeug parses request.args), which would raise (500)
+                # on "%C3" followed by a raw continuation byte, valid once unescaped.
+                query.decode("utf-8")
+            text = percent_decoded(query.replace(b"+", b" ")).decode("utf-8")
         except UnicodeDecodeError:
             raise BadRequest("The query string is not valid UTF-8.") from None
         if "\x00" in text:
             raise BadRequest("The query string contains a NUL character.")
-    environ = request.environ
     for name, key in _NUL_CHECKED_HEADERS:
         if "\x00" in environ.get(key, ""):
             raise BadRequest(f"The {name} header contains a NUL character.")
 
 
-def _request_id() -> str:
+def _request_id(environ) -> str:
     """The caller's X-Request-Id when it is short, printable ASCII; else a new one."""
-    rid = request.environ.get("HTTP_X_REQUEST_ID", "")
+    rid = environ.get("HTTP_X_REQUEST_ID", "")
     if rid and len(rid) <= 64 and rid.isascii() and rid.isprintable():
         return rid
     return secrets.token_hex(8)
@@ -309,19 +356,171 @@ def _body_limits(app: Flask):
     return limit_for
 
 
+def log_request(rid, method, route, path, status, seconds, remote, found, log_queries) -> None:
+    """Count a request in the metrics and write its access line (``found``: a search's fields).
+
+    Both ways a request is answered end here: Flask's ``after_request`` and the search
+    route's lean path (:class:`FastRoutes`).
+    """
+    metrics.observe_request(route, status, seconds)
+    if access_log.isEnabledFor(logging.INFO):
+        entry = {
+            "rid": rid,
+            "method": method,
+            "route": route,
+            "path": path,
+            "status": status,
+            "ms": round(seconds * 1000, 2),
+            "remote": remote,
+        }
+        if found is not None:
+            entry.update(locale=found["locale"], hits=found["hits"], zero=found["zero"])
+            if log_queries:
+                entry["q"] = found["q"]
+        # Logger.info, less its search of the stack for the caller's file and line (the
+        # access line is the request's, not a source line's).
+        record = access_log.makeRecord(
+            access_log.name,
+            logging.INFO,
+            __file__,
+            0,
+            "%s",
+            (orjson.dumps(entry).decode(),),
+            None,
+            "_finish",
+        )
+        access_log.handle(record)
+
+
+def read_cors_headers(origins: list[str], origin: str | None) -> list[tuple[str, str]]:
+    """The CORS headers :func:`_cors` gives a GET of a read route, in its order; a ``Vary``
+    entry means ``Origin`` joins the response's Vary header."""
+    if not origins:
+        return []
+    if "*" in origins:
+        allow = [("Access-Control-Allow-Origin", "*")]
+    elif origin and origin in origins:
+        allow = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+    else:
+        return []
+    return allow + [("Access-Control-Expose-Headers", "Content-Language, ETag, X-Request-Id")]
+
+
+def _hook_state(app: Flask) -> tuple:
+    """What Flask would run around a view besides the view (its hooks, signal receivers and
+    host settings), as a signature that changes when any is added: Flask's setup methods only
+    append, so the hook counts grow. Cheap, as it runs on every lean request."""
+    return (
+        sum(map(len, app.before_request_funcs.values())),
+        sum(map(len, app.after_request_funcs.values())),
+        sum(map(len, app.teardown_request_funcs.values())),
+        sum(map(len, app.url_value_preprocessors.values())),
+        sum(map(len, app.url_default_functions.values())),
+        bool(signals.request_started.receivers),
+        bool(signals.request_finished.receivers),
+        app.config["TRUSTED_HOSTS"],
+        app.config["SERVER_NAME"],
+    )
+
+
+class FastRoutes:
+    """WSGI middleware (inside :class:`BodyGuard`): a plain ``GET`` of a hot path goes straight
+    to its handler, without Flask's request context, routing, hooks and response object.
+
+    Flask around a search costs about as much CPU as the search's own web work (issue #14
+    item 5: bench/RESULTS.md "Stop 18"). A handler answers exactly as the Flask route would
+    (the same status, headers and body: tests/test_http18.py), and hands a request it cannot
+    answer the same way to :attr:`wsgi_app` (Flask). Everything else goes to Flask, and so does
+    every request once the app has hooks, signal receivers or host settings other than those
+    it had when the route was added (the handler does the work of those it knows).
+    """
+
+    def __init__(self, app: Flask, wsgi_app, origins: list[str], log_queries: bool):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.origins = origins
+        self.log_queries = log_queries
+        self.routes: dict[str, object] = {}
+        self._hooks: tuple | None = None
+        # init_app's before and after hooks: a handler does their work itself.
+        self.own_hooks: tuple = ()
+
+    def add(self, path: str, handler, blueprint: str, known=()) -> bool:
+        """Answer ``GET path`` with ``handler(environ, start_response)``, if the hooks Flask
+        would run for the route's ``blueprint`` are this module's and ``known`` (functions the
+        handler calls itself); else leave the route to Flask. Whether it was added."""
+        allowed = {*self.own_hooks, *known}
+        app = self.app
+        for hooks in (
+            app.before_request_funcs,
+            app.after_request_funcs,
+            app.teardown_request_funcs,
+            app.url_value_preprocessors,
+            app.url_default_functions,
+        ):
+            for scope in (None, blueprint):
+                if any(f not in allowed for f in hooks.get(scope, ())):
+                    return False
+        self.routes[path] = handler
+        self._hooks = _hook_state(app)
+        return True
+
+    def __call__(self, environ, start_response):
+        """The route's handler, or Flask."""
+        handler = self.routes.get(environ.get("PATH_INFO"))
+        if (
+            handler is None
+            or environ.get("REQUEST_METHOD") != "GET"
+            or "helpapi.body_error" in environ
+            or _hook_state(self.app) != self._hooks
+        ):
+            return self.wsgi_app(environ, start_response)
+        return handler(environ, start_response)
+
+    def headers(self, environ, content_length: int, locale: str, rid: str) -> list:
+        """A search answer's headers, as Flask, ``_with_language`` and ``_finish`` set them."""
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(content_length)),
+            ("Content-Language", locale),
+        ]
+        vary = "Accept-Language"
+        for name, value in read_cors_headers(self.origins, environ.get("HTTP_ORIGIN")):
+            if name == "Vary":
+                vary = "Accept-Language, Origin"
+            else:
+                headers.append((name, value))
+        headers.insert(3, ("Vary", vary))
+        headers += [
+            ("X-Content-Type-Options", NOSNIFF),
+            ("Content-Security-Policy", API_CSP),
+            ("X-Request-Id", rid),
+        ]
+        return headers
+
+
+def fast_routes(app: Flask) -> FastRoutes:
+    """The app's :class:`FastRoutes` (set up by :func:`init_app`)."""
+    return app.extensions["helpapi.fast_routes"]
+
+
 def init_app(app: Flask) -> None:
     """Register the JSON provider and the before/after request hooks."""
     app.json = OrjsonProvider(app)
-    app.wsgi_app = BodyGuard(app.wsgi_app, app.config["BODY_TIMEOUT"], _body_limits(app))
     origins = [o.strip() for o in app.config["CORS_ORIGINS"].split(",") if o.strip()]
     log_queries = bool(app.config.get("LOG_QUERIES"))
+    fast = app.extensions["helpapi.fast_routes"] = FastRoutes(
+        app, app.wsgi_app, origins, log_queries
+    )
+    app.wsgi_app = BodyGuard(fast, app.config["BODY_TIMEOUT"], _body_limits(app))
 
     @app.before_request
     def _start():
-        g.request_id = _request_id()
+        environ = request.environ
+        g.request_id = _request_id(environ)
         g.started = time.perf_counter()
         _check_body()
-        _check_input()
+        _check_input(environ)
 
     @app.after_request
     def _finish(resp):
@@ -335,34 +534,17 @@ def init_app(app: Flask) -> None:
         route = rule.rule if rule is not None else "(unmatched)"
         now = time.perf_counter()
         seconds = now - getattr(ctx, "started", now)
-        status = resp.status_code
-        metrics.observe_request(route, status, seconds)
-        if access_log.isEnabledFor(logging.INFO):
-            entry = {
-                "rid": rid,
-                "method": request.method,
-                "route": route,
-                "path": path,
-                "status": status,
-                "ms": round(seconds * 1000, 2),
-                "remote": request.remote_addr,
-            }
-            found = getattr(ctx, "search", None)
-            if found is not None:
-                entry.update(locale=found["locale"], hits=found["hits"], zero=found["zero"])
-                if log_queries:
-                    entry["q"] = found["q"]
-            # Logger.info, less its search of the stack for the caller's file and line (the
-            # access line is the request's, not a source line's).
-            record = access_log.makeRecord(
-                access_log.name,
-                logging.INFO,
-                __file__,
-                0,
-                "%s",
-                (orjson.dumps(entry).decode(),),
-                None,
-                "_finish",
-            )
-            access_log.handle(record)
+        log_request(
+            rid,
+            request.method,
+            route,
+            path,
+            resp.status_code,
+            seconds,
+            request.remote_addr,
+            getattr(ctx, "search", None),
+            log_queries,
+        )
         return resp
+
+    fast.own_hooks = (_start, _finish)

@@ -1,0 +1,200 @@
+"""The search route's lean path (issue #14 item 5, bench/RESULTS.md "Stop 18"): a plain
+``GET /v1/search`` is answered without Flask's request machinery, exactly as the Flask view
+answers it; everything it cannot answer that way goes to Flask, once."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+from urllib.parse import unquote_to_bytes
+
+import pytest
+from flask import url_for
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from helpapi import api
+from helpapi import web
+from helpapi.errors import BadRequest
+from helpapi.search import LocaleUnavailable
+
+QUERY_ID = re.compile(rb'"query_id":"[0-9a-f]+"')
+
+
+@pytest.fixture
+def make(session_apps):
+    return session_apps
+
+
+def _call(wsgi, path, query="", method="GET", headers=None, script=""):
+    env = EnvironBuilder(path=path, method=method, headers=headers or {}).get_environ()
+    env["QUERY_STRING"] = query
+    env["SCRIPT_NAME"] = script
+    env["REMOTE_ADDR"] = "127.0.0.1"
+    got = {}
+
+    def start_response(status, headers, exc_info=None):
+        got["status"], got["headers"] = status, headers
+
+    body = b"".join(wsgi(env, start_response))
+    return got["status"], got["headers"], QUERY_ID.sub(b'"query_id":""', body)
+
+
+REQUESTS = [
+    ("q=Outlook&locale=de-DE", {}),
+    ("q=password&locale=sv-SE&limit=3&offset=1", {"Accept-Language": "ja"}),
+    ("q=Outlook", {"Accept-Language": "pt-BR, fi;q=0.8"}),
+    ("q=outlok&locale=de-DE", {}),  # corrected
+    ("q=zzqqxxnothing&locale=fr-FR", {}),
+    ("q=Out&prefix=true&locale=de-DE", {}),
+    ("q=Outlook&locale=sw-KE", {}),  # English fallback
+    ("q=Outlook&locale=de-DE", {"Origin": "https://help.example"}),
+    ("q=Outlook&locale=de-DE", {"Origin": "https://elsewhere.example"}),
+    ("q=caf%C3%A9&q=x&locale=fr-FR&locale=de-DE", {}),
+]
+
+
+@pytest.mark.parametrize("cors", ["", "*", "https://help.example"])
+def test_lean_path_answers_as_the_flask_view(make, cors):
+    app = make(RESULT_CACHE_SIZE=0, CORS_ORIGINS=cors)
+    fast = web.fast_routes(app)
+    assert "/v1/search" in fast.routes
+    for query, headers in REQUESTS:
+        headers = {**headers, "X-Request-Id": "r-1"}
+        for script in ("", "/help"):
+            lean = _call(app, "/v1/search", query, headers=headers, script=script)
+            flask = _call(fast.wsgi_app, "/v1/search", query, headers=headers, script=script)
+            assert lean == flask, query
+            assert lean[0] == "200 OK"
+
+
+def test_plain_searches_skip_flask_and_the_rest_reach_it(make, monkeypatch):
+    app = make(RESULT_CACHE_SIZE=0)
+    fast = web.fast_routes(app)
+    flask_app, seen = fast.wsgi_app, []
+
+    def counting(environ, start_response):
+        seen.append((environ["REQUEST_METHOD"], environ["QUERY_STRING"]))
+        return flask_app(environ, start_response)
+
+    monkeypatch.setattr(fast, "wsgi_app", counting)
+    client = app.test_client()
+    assert client.get("/v1/search?q=Outlook&locale=de-DE").status_code == 200
+    assert seen == []
+    # Scoped, bad, non-GET: Flask answers (the same way as ever).
+    assert client.get("/v1/search?q=password&facets=audience").status_code == 200
+    assert client.get("/v1/search?q=a%00b").status_code == 400
+    assert client.get("/v1/search?q=team&limit=0").get_json()["error"]["parameter"] == "limit"
+    assert client.head("/v1/search?q=team").status_code == 200
+    assert client.get("/healthz").status_code == 200
+    assert [q for _, q in seen] == ["q=password&facets=audience", "q=a%00b", "q=team&limit=0"] + [
+        "q=team",
+        "",
+    ]
+
+
+def test_an_engine_error_is_answered_by_flask_and_the_search_runs_once(make, monkeypatch):
+    app = make(RESULT_CACHE_SIZE=0)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    calls = []
+
+    def boom(*a, **k):
+        calls.append(1)
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(api, "search", boom)
+    r = app.test_client().get("/v1/search?q=crash&locale=de-DE")
+    assert r.status_code == 500 and calls == [1]
+    assert r.get_json()["error"]["code"] == "internal_error" and b"secret" not in r.data
+    assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["X-Request-Id"]
+
+    def damaged(*a, **k):
+        calls.append(2)
+        raise LocaleUnavailable("de-DE", "postings.bin: bad")
+
+    monkeypatch.setattr(api, "search", damaged)
+    r = app.test_client().get("/v1/search?q=crash&locale=de-DE")
+    assert r.status_code == 503 and calls == [1, 2]
+    assert r.headers["Retry-After"] == "30"
+    assert r.get_json()["error"]["code"] == "locale_unavailable"
+
+
+def test_a_hook_added_after_create_app_sends_searches_through_flask(make):
+    app = make(RESULT_CACHE_SIZE=0)
+    ran = []
+    app.before_request(lambda: ran.append(1))
+    assert app.test_client().get("/v1/search?q=Outlook&locale=de-DE").status_code == 200
+    assert ran == [1]
+
+
+def test_lean_searches_are_counted_and_logged_like_flask_ones(make, caplog):
+    app = make(RESULT_CACHE_SIZE=0, LOG_QUERIES=1)
+    caplog.set_level(logging.INFO, "helpapi.access")
+    client = app.test_client()
+    before = client.get("/metrics").get_data(as_text=True)
+    r = client.get("/v1/search?q=Outlook&locale=de-DE", headers={"X-Request-Id": "abc"})
+    after = client.get("/metrics").get_data(as_text=True)
+
+    def count(text):
+        line = 'helpapi_requests_total{route="/v1/search",status="200"}'
+        return sum(float(x.rsplit(" ", 1)[1]) for x in text.splitlines() if x.startswith(line))
+
+    assert count(after) == count(before) + 1
+    [entry] = [r.msg % r.args for r in caplog.records if "/v1/search" in (r.msg % r.args)]
+    body = r.get_json()
+    assert '"rid":"abc"' in entry and '"route":"/v1/search"' in entry and '"q":"Outlook"' in entry
+    assert f'"hits":{body["total"]}' in entry and '"remote":"127.0.0.1"' in entry
+
+
+@pytest.mark.parametrize("raw", [b"q=%C3\xa9&locale=de-DE", b"q=\xa9", b"q=ok&x=\xc3"])
+def test_raw_bytes_that_are_not_utf8_are_a_400_not_a_500(make, raw):
+    # A percent-escape followed by a raw continuation byte decodes to valid UTF-8 as a whole,
+    # but the raw query string itself is not UTF-8: parse_qsl's decode used to raise (500).
+    app = make(RESULT_CACHE_SIZE=0)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    status, _, body = _call(app, "/v1/search", raw.decode("latin-1"))
+    assert status.startswith("400"), body
+    assert b"not valid UTF-8" in body
+
+
+def _random_queries(n: int, seed: int = 5) -> list[bytes]:
+    rng = random.Random(seed)
+    atoms = [b"q", b"locale", b"=", b"&", b"+", b"%", b"%2", b"%41", b"%e3%81%82", b"%C3%A9"]
+    atoms += [b"%zz", b"%00", b"\\", b"\\x41", b"\\\\", b"a", b"\xc3\xa9", b"\xa9", b";", b"%26"]
+    atoms += [b"%3D", b"%2B", b"de-DE", b"\xe3\x81\x82", b"%F0%9F%98%80", b"%ff", b"x=y=z"]
+    return [b"".join(rng.choice(atoms) for _ in range(rng.randint(0, 12))) for _ in range(n)]
+
+
+def test_percent_decoded_is_unquote_to_bytes():
+    for raw in _random_queries(3000) + [b"", b"%", b"%%41", b"%4", b"\\x%41", b"%5Cx41"]:
+        assert web.percent_decoded(raw) == unquote_to_bytes(raw), raw
+
+
+def test_query_params_equal_request_args_for_every_query_the_checks_let_through():
+    passed = 0
+    for raw in _random_queries(3000):
+        environ = EnvironBuilder(path="/v1/search").get_environ()
+        environ["QUERY_STRING"] = raw.decode("latin-1")
+        try:
+            web._check_input(environ)
+        except BadRequest:
+            continue
+        passed += 1
+        assert web.query_params(raw) == Request(environ).args.to_dict(), raw
+    assert passed > 500
+
+
+def test_lean_hit_urls_are_url_for_of_each_requests_own_script_name(make, monkeypatch):
+    app = make(RESULT_CACHE_SIZE=0)
+    monkeypatch.setattr(api, "_article_urls", {})
+    for script in ("/help", "", "/other/prefix"):
+        api._article_urls.clear()  # every URL built for this request, with its own adapter
+        status, _, body = _call(app, "/v1/search", "q=Outlook&locale=de-DE", script=script)
+        hits = json.loads(body)["results"]
+        assert status == "200 OK" and hits
+        with app.test_request_context("/", base_url="http://localhost" + script):
+            want = [url_for("api.article_view", ident=h["id"], locale=h["locale"]) for h in hits]
+        assert [h["url"] for h in hits] == want
+        assert all(u.startswith(script + "/v1/articles/") for u in want)
