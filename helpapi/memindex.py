@@ -414,11 +414,8 @@ def _docnum(reader, slug: str) -> int:
 
 def _term_blob(terms: list[str]) -> tuple[bytes, array]:
     encoded = [t.encode("utf-8") for t in terms]
-    off = array("I", [0])
-    total = 0
-    for e in encoded:
-        total += len(e)
-        off.append(total)
+    # Each term's end offset, running sums in C rather than a Python loop per term.
+    off = array("I", accumulate(map(len, encoded), initial=0))
     return b"".join(encoded), off
 
 

@@ -32,6 +32,7 @@ import struct
 import zlib
 from array import array
 from hashlib import md5
+from itertools import chain
 from operator import sub
 from pickle import dumps
 from typing import NamedTuple
@@ -138,6 +139,10 @@ class DirectWriter(SegmentWriter):
         # Whoosh's order (field name, then term bytes, then document), not from the pool.
         self.perdocwriter.close()
         fw = self.fieldwriter
+        tindex = getattr(fw, "_tindex", None)
+        if type(tindex) is OrderedHashWriter and tindex.hashfn is md5_hash:
+            # Its hash tables at close, written a table at a time (the same bytes).
+            tindex._write_hashes = functools.partial(_write_hashes, tindex)
         postings = self._recorder.postings
         for name in sorted(set(postings) | set(self._own)):
             field = self.schema[name]
@@ -181,6 +186,8 @@ class DirectWriter(SegmentWriter):
                     fw.add(docnum, weight, vbytes or b"", length)
                 fw.finish_term()
             if started:
+                if blocks is not None:
+                    blocks.check_positions()
                 fw.finish_field()
         fw.close()
 
@@ -206,6 +213,12 @@ class _BlockWriter:
         self._ti_raw = (
             getattr(tindex.dbfile, "file", None) if type(tindex) is OrderedHashWriter else None
         )
+        # Where the next write lands in each file, counted here rather than asked of the
+        # file: a buffered file's tell() is a system call (lseek), and it was asked three
+        # times a term. Only this writer writes to them while its field is written
+        # (:meth:`check_positions` compares at the field's end).
+        self._at = self._post_raw.tell()
+        self._ti_at = self._ti_raw.tell() if self._ti_raw is not None else 0
         self._prefix = pack_ushort(fw._fieldid)
         fixed = fmt.fixed_value_size()
         # _mini_values: a tuple of the values (variable size), None (no values), or joined
@@ -227,10 +240,17 @@ class _BlockWriter:
             return None
         return cls(fw, fmt, pw._blocklimit, pw._compression)
 
+    def check_positions(self) -> None:
+        """Fail unless the counted positions are the files' (the end of a field)."""
+        if self._at != self._post_raw.tell() or (
+            self._ti_raw is not None and self._ti_at != self._ti_raw.tell()
+        ):
+            raise RuntimeError("posting or term index file written behind the block writer")
+
     def term(self, tbytes: bytes, plist: list) -> None:
         """Write one term's postings ``[(docnum, weight, value bytes, length)]`` (docnum
         order) and its term info."""
-        start = self._post_raw.tell()
+        start = self._at
         if len(plist) == 1:
             self._single(tbytes, plist[0], start)
             return
@@ -247,7 +267,7 @@ class _BlockWriter:
         """:meth:`term` for a recorded term's ``entries`` (``(docnum, weight, positions)``,
         docnum order), with the value bytes :func:`_plist` gives (Positions or a frequency
         field's uint), made here without the per-posting tuples."""
-        start = self._post_raw.tell()
+        start = self._at
         if len(entries) == 1:
             n, w, poses = entries[0]
             value = _position_value(poses) if positional else pack_uint(int(w))
@@ -317,6 +337,7 @@ class _BlockWriter:
             # W3PostingsWriter._write_block
             if i == 0:
                 post.write(WHOOSH3_HEADER_MAGIC)
+                self._at += len(WHOOSH3_HEADER_MAGIC)
             # The ids' deltas from 0 (array("I") gave these ints before: the same pickle).
             deltas = (ids[0], *map(sub, ids[1:], ids[:-1])) if count > 1 else ids
             if weights.count(1.0) == count:
@@ -338,6 +359,7 @@ class _BlockWriter:
             )
             size = len(info) + len(data)
             post.write(pack_int(-size if i == last else size) + info + data)
+            self._at += 4 + size
         # W3TermInfo.to_bytes (never inlined)
         info = _TERMINFO.pack(
             False,
@@ -349,7 +371,7 @@ class _BlockWriter:
             0xFFFFFFFF if ti_minid is None else ti_minid,
             ti_maxid,
         )
-        info += pack_long(start) + pack_int(post.tell() - start)
+        info += pack_long(start) + pack_int(self._at - start)
         self._add_info(self._prefix + tbytes, info)
 
     def _single(self, tbytes: bytes, posting: tuple, start: int) -> None:
@@ -375,7 +397,9 @@ class _BlockWriter:
         mini_w = None if w32 == 1.0 else w32
         data, comp = _packed(dumps(((docnum,), mini_w, mini_v), _DATA_PROTOCOL), comp)
         info = dumps((1, docnum, maxw, comp, _to_byte(bmin), _to_byte(bmax)), 2)
-        post.write(pack_int(-(len(info) + len(data))) + info + data)
+        size = len(info) + len(data)
+        post.write(pack_int(-size) + info + data)
+        self._at += len(WHOOSH3_HEADER_MAGIC) + 4 + size
         info = _TERMINFO.pack(
             False,
             0 + w32,
@@ -386,7 +410,7 @@ class _BlockWriter:
             docnum,
             docnum,
         )
-        info += pack_long(start) + pack_int(post.tell() - start)
+        info += pack_long(start) + pack_int(self._at - start)
         self._add_info(self._prefix + tbytes, info)
 
     def _add_info(self, key: bytes, value: bytes) -> None:
@@ -399,9 +423,11 @@ class _BlockWriter:
         tindex = self._tindex
         if key <= tindex.lastkey:
             raise ValueError(f"Keys must increase: {tindex.lastkey!r}..{key!r}")
-        pos = raw.tell()
+        pos = self._ti_at
         tindex.index.append(pos)
-        raw.write(_HASH_LENGTHS.pack(len(key), len(value)) + key + value)
+        record = _HASH_LENGTHS.pack(len(key), len(value)) + key + value
+        raw.write(record)
+        self._ti_at = pos + len(record)
         if tindex.hashfn is md5_hash:
             # md5_hash's value (the digest's low 32 bits), without its hex round trip.
             h = _LOW32(md5(key, usedforsecurity=False).digest(), 12)[0]
@@ -412,6 +438,31 @@ class _BlockWriter:
 
 
 _LOW32 = struct.Struct(">I").unpack_from
+
+
+def _write_hashes(tindex: OrderedHashWriter) -> None:
+    """``HashWriter._write_hashes`` of ``tindex`` (the term index), each bucket's table
+    packed and written in one call rather than a struct and a write per slot: the same
+    open-addressing tables (twice as many slots as entries, linear probing from
+    ``(hash >> 8) % slots``, empty slots ``(0, 0)``), the same bytes."""
+    dbfile = tindex.dbfile
+    for entries in tindex.buckets:
+        pos = dbfile.tell()
+        numslots = 2 * len(entries)
+        tindex.directory.append((pos, numslots))
+        if not numslots:
+            continue
+        table = [None] * numslots
+        for hashval, position in entries:
+            slot = (hashval >> 8) % numslots
+            while table[slot] is not None:  # (no key is at position 0: the header is)
+                slot = (slot + 1) % numslots
+            table[slot] = (hashval, position)
+        flat = chain.from_iterable(_NULL_SLOT if e is None else e for e in table)
+        dbfile.write(struct.pack(f"!{'Iq' * numslots}", *flat))
+
+
+_NULL_SLOT = (0, 0)
 
 # The pickle protocol of a posting block's data (ids, weights, values). Whoosh writes 2, which
 # pickles each bytes value as a call to _codecs.encode of a latin-1 str: a block of 128
@@ -571,9 +622,9 @@ class SegmentReuse:
             return False
         (offset,) = unpack_long(value[-12:-4])
         (length,) = unpack_int(value[-4:])
-        post = blocks._post
-        start = post.tell()
-        post.write(self._post[offset : offset + length])
+        start = blocks._at
+        blocks._post.write(self._post[offset : offset + length])
+        blocks._at = start + length
         info = value[:-12] + pack_long(start) + pack_int(length)
         blocks._add_info(blocks._prefix + tbytes, info)
         self.copied += 1
