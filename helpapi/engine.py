@@ -1065,6 +1065,9 @@ def proximity(
         # document serves both. Clauses are added in their order, so the floats are the same.
         seen: dict[int, tuple] = {}
         score_d, hit = 0.0, False
+        # The document's in-order and past-the-titles parts, noted only with its extra: a
+        # budget spent inside it leaves it, and every part of its score, as it was.
+        order_d = body_d = None
         typed = None  # whether the words stand as typed (shortcut)
         for n, (terms, slop, ordered, boost, twice, past) in enumerate(clauses):
             got = seen.get(id(terms))
@@ -1092,19 +1095,22 @@ def proximity(
                 if holds:
                     score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
                     score_d, hit = score_d + score * boost, True
-                    if ordered and in_order is not None:
-                        in_order[d] = in_order.get(d, 0.0) + score * boost
+                    if ordered:
+                        order_d = (order_d or 0.0) + score * boost
                     if body:
-                        in_body[d] = in_body.get(d, 0.0) + score * past
+                        body_d = (body_d or 0.0) + score * past
             elif body or stands_as_typed(poslists, twice):
                 score = sum(terms[k].field.scores[found[k]] for k in twice)
                 score_d, hit = score_d + score * boost, True
-                if in_order is not None:
-                    in_order[d] = in_order.get(d, 0.0) + score * boost
+                order_d = (order_d or 0.0) + score * boost
                 if body:
-                    in_body[d] = in_body.get(d, 0.0) + score * past
+                    body_d = (body_d or 0.0) + score * past
         if hit:
             extra[d] = score_d
+            if order_d is not None and in_order is not None:
+                in_order[d] = order_d
+            if body_d is not None:
+                in_body[d] = body_d
     return extra
 
 
