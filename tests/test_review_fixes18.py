@@ -3,7 +3,8 @@ fix."""
 
 import pytest
 
-from helpapi import create_app, ranking
+from helpapi import create_app
+from helpapi import ranking
 from helpapi.indexer import build_indexes
 
 
