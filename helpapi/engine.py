@@ -18,6 +18,7 @@ import sys
 import weakref
 from array import array
 from bisect import bisect_left
+from itertools import accumulate
 from itertools import chain
 from itertools import compress
 from itertools import repeat
@@ -1025,6 +1026,8 @@ def proximity(
         id(terms): [(k, terms[k].start, terms[k].end) for k in _by_rarity(terms)]
         for terms, *_ in clauses
     }
+    if in_body is not None:
+        runs_in_body(mem, units, docs, in_body)
     shortcut = _typed_implies_near(clauses)
     for d in docs:
         # The two word clauses share their terms: one look-up of each term's postings per
@@ -1248,6 +1251,90 @@ def _in_body(mem: MemIndex, doc: int, poslists: list, slop: int, ordered: bool, 
     if not all(trimmed):
         return False
     return near(trimmed, slop, ordered) if twice is None else stands_as_typed(trimmed, twice)
+
+
+_TITLE_GRAM_ENDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def title_gram_ends(mem: MemIndex) -> array:
+    """Each document's first bigram position past its titles in the ``grams`` field, indexed
+    by document number: ``title_grams`` is a head of ``grams`` (the title's bigrams, then the
+    front matter's title's, which starts the body), so its last position + 1. Read once per
+    index, kept while ``mem`` lives (as :func:`title_ends` for words)."""
+    ends = _TITLE_GRAM_ENDS.get(mem)
+    if ends is None:
+        ends = array("I", bytes(4 * mem.doc_count))
+        field = mem.fields["title_grams"]
+        pos_off, positions, docs = field.pos_off, field.positions, field.docs
+        for j, d in enumerate(docs):
+            last = pos_off[j + 1]
+            if last > pos_off[j] and positions[last - 1] >= ends[d]:
+                ends[d] = positions[last - 1] + 1
+        _TITLE_GRAM_ENDS[mem] = ends
+    return ends
+
+
+def run_body_boost(units: list[Unit], n: int) -> float:
+    """The extra boost of no-space runs of ``n`` bigrams in all, each standing whole in a
+    document's body past its titles: ranking.RUN_BODY_BOOST for each bigram beyond two, up
+    to ranking.PHRASE_MAX_EXTRA of them (as :func:`body_phrase_boost` counts words). Not
+    while a word is being typed."""
+    if not ranking.RUN_BODY_BOOST or any(u.prefix for u in units):
+        return 0.0
+    return ranking.RUN_BODY_BOOST * min(max(0, n - 2), ranking.PHRASE_MAX_EXTRA)
+
+
+def runs_in_body(mem: MemIndex, units: list[Unit], docs: list[int], in_body: dict) -> None:
+    """Add to ``in_body`` the extra of :func:`run_body_boost` for each of ``docs`` (best
+    first) whose body, past its titles, holds the query's no-space run whole, when the query
+    is that one run (tuning half: with several units, CJK keyword queries lost more than body
+    fragments gained).
+
+    A script written without spaces has no words to find "as typed"; a run's bigrams standing
+    one after another are its letters as typed. A fragment copied from a body stands whole in
+    its source's body; another article's title may hold it (the strict pass matches titles
+    and bodies alike) without being its source. Bounded like :func:`proximity`: after
+    ranking.PROXIMITY_MAX_LOOKUPS look-ups or ranking.PROXIMITY_MAX_POSITIONS positions the
+    documents left are not checked."""
+    runs = [u.grams for u in units if u.kind == "run" and u.grams]
+    if len(runs) != 1 or len(units) != 1:
+        # Several units may be keywords ("共有 連絡先"), in any order, each standing in many
+        # bodies; one unbroken run of three bigrams or more is text as it stands.
+        return
+    boost = run_body_boost(units, sum(map(len, runs)))
+    if not boost:
+        return
+    field = mem.fields["grams"]
+    terms = [_term(field, g) for grams in runs for g in grams]
+    if not all(terms):
+        return
+    probes = [(k, terms[k].start, terms[k].end) for k in _by_rarity(terms)]
+    cuts = list(accumulate(map(len, runs), initial=0))
+    ends = title_gram_ends(mem)
+    budget = [ranking.PROXIMITY_MAX_LOOKUPS, ranking.PROXIMITY_MAX_POSITIONS]
+    held: list[int] = []
+    top = 0.0
+    for d in docs:
+        found, poslists = _proximity_lists(terms, probes, d, budget)
+        if poslists is None:
+            if found is None:
+                break  # over a budget
+            continue
+        end = ends[d]
+        trimmed = [plist[bisect_left(plist, end) :] for plist in poslists]
+        if not all(trimmed):
+            continue
+        if all(
+            stands_as_typed(trimmed[lo:hi], list(range(hi - lo)))
+            for lo, hi in zip(cuts, cuts[1:], strict=False)
+        ):
+            held.append(d)
+            top = max(top, sum(t.field.scores[i] for t, i in zip(terms, found, strict=True)))
+    # The same extra for every source: the runs' best score among them, times the boost. An
+    # extra in proportion to each document's own score would also sort the sources by how
+    # often they repeat a common phrase ("然後按一下"), which tells no source from another.
+    for d in held:
+        in_body[d] = in_body.get(d, 0.0) + top * boost
 
 
 def _typed_implies_near(clauses: list) -> bool:

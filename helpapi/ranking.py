@@ -95,6 +95,10 @@ PHRASE_MAX_EXTRA = 3
 # (tests/test_body_quality.py, SAME_TITLE_BOOST's case). Kept apart from the proximity
 # clauses' scores, which are Whoosh's (helpapi.engine.proximity's ``in_body``).
 BODY_PHRASE_BOOST = 1.5
+# ... and for no-space runs (helpapi.engine.runs_in_body): this much for each bigram beyond two
+# (up to PHRASE_MAX_EXTRA) of a query's runs when every run stands whole past the document's
+# titles. 0: off.
+RUN_BODY_BOOST = 1.0
 # Several no-space runs (split by punctuation or Latin words) standing close together.
 PROXIMITY_BOOST = 1.5
 RUN_PROXIMITY_SLOP = 3
