@@ -2,8 +2,8 @@
 
 Usage: ``python bench/ranking_mutations.py [NAME ...]`` (default: every mutation below).
 
-Each mutation runs ``tests/test_ranking_golden.py`` (and the single-word, body-fragment and
-title-coverage golden files) in a fresh interpreter with one value of
+Each mutation runs ``tests/test_ranking_golden.py`` (and the single-word, body-fragment,
+title-coverage and no-space body-run golden files) in a fresh interpreter with one value of
 :mod:`helpapi.ranking` changed (nothing is written; the constant is restored by the process
 ending). A constant whose mutation leaves every golden test green is not guarded: the script
 says so and exits 1. Prints a Markdown table for ``bench/RESULTS.md``.
@@ -60,6 +60,7 @@ MUTATIONS = {
     "TITLE_COVER_POWER": 0.0,
     "TITLE_COVER_FIELDS": (),
     "BODY_PHRASE_BOOST": 0.0,
+    "RUN_BODY_BOOST": 0.0,
 }
 # The finding: every boost at 0.01 and no re-ranking left the whole suite green.
 ALL_BOOSTS = {
@@ -75,6 +76,7 @@ GOLDEN = "tests/test_ranking_golden.py"
 SINGLE_WORD = "tests/test_ranking_single_word.py"
 BODY = "tests/test_body_quality.py"
 COVER = "tests/test_ranking_golden2.py"
+BODY_RUNS = "tests/test_body18.py"
 # The bundled-corpus case needs the big index: left out here (SINGLE_WORD covers it).
 DESELECT = GOLDEN + "::test_single_word_password_on_bundled_corpus"
 
@@ -86,7 +88,8 @@ def run(values: dict) -> list[str]:
         "import sys, pytest\nfrom helpapi import ranking\n"
         + setup
         + "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-rf', "
-        f"{GOLDEN!r}, {SINGLE_WORD!r}, {BODY!r}, {COVER!r}, '--deselect', {DESELECT!r}]))\n"
+        f"{GOLDEN!r}, {SINGLE_WORD!r}, {BODY!r}, {COVER!r}, {BODY_RUNS!r}, "
+        f"'--deselect', {DESELECT!r}]))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False

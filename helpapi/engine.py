@@ -1026,8 +1026,6 @@ def proximity(
         id(terms): [(k, terms[k].start, terms[k].end) for k in _by_rarity(terms)]
         for terms, *_ in clauses
     }
-    if in_body is not None:
-        runs_in_body(mem, units, docs, in_body)
     shortcut = _typed_implies_near(clauses)
     for d in docs:
         # The two word clauses share their terms: one look-up of each term's postings per
@@ -1284,22 +1282,27 @@ def run_body_boost(units: list[Unit], n: int) -> float:
     return ranking.RUN_BODY_BOOST * min(max(0, n - 2), ranking.PHRASE_MAX_EXTRA)
 
 
-def runs_in_body(mem: MemIndex, units: list[Unit], docs: list[int], in_body: dict) -> None:
+def runs_in_body(
+    mem: MemIndex, units: list[Unit], docs: list[int], in_body: dict, key: str = ""
+) -> None:
     """Add to ``in_body`` the extra of :func:`run_body_boost` for each of ``docs`` (best
-    first) whose body, past its titles, holds the query's no-space run whole, when the query
-    is that one run (tuning half: with several units, CJK keyword queries lost more than body
-    fragments gained).
+    first) whose body, past its titles, holds the query's no-space runs as typed: each run
+    whole, each right after the one before (:func:`_runs_as_typed`; "受信者]、[グループ").
+    Not when the query is a whole title (``key``, the query's title key, is one).
 
     A script written without spaces has no words to find "as typed"; a run's bigrams standing
     one after another are its letters as typed. A fragment copied from a body stands whole in
     its source's body; another article's title may hold it (the strict pass matches titles
-    and bodies alike) without being its source. Bounded like :func:`proximity`: after
-    ranking.PROXIMITY_MAX_LOOKUPS look-ups or ranking.PROXIMITY_MAX_POSITIONS positions the
-    documents left are not checked."""
+    and bodies alike) without being its source. Keywords typed in another order than the text
+    has them ("連絡先 共有") do not stand so. The query's words (other scripts) are not
+    checked. Bounded like :func:`proximity`: after ranking.PROXIMITY_MAX_LOOKUPS look-ups or
+    ranking.PROXIMITY_MAX_POSITIONS positions the documents left are not checked."""
     runs = [u.grams for u in units if u.kind == "run" and u.grams]
-    if len(runs) != 1 or len(units) != 1:
-        # Several units may be keywords ("共有 連絡先"), in any order, each standing in many
-        # bodies; one unbroken run of three bigrams or more is text as it stands.
+    if not runs:
+        return
+    if key and any(field.term_id(key) >= 0 for field in _key_fields(mem)):
+        # The query is a whole title (SAME_TITLE_BOOST's key): that title, not a body
+        # quoting it, is what was typed.
         return
     boost = run_body_boost(units, sum(map(len, runs)))
     if not boost:
@@ -1324,10 +1327,7 @@ def runs_in_body(mem: MemIndex, units: list[Unit], docs: list[int], in_body: dic
         trimmed = [plist[bisect_left(plist, end) :] for plist in poslists]
         if not all(trimmed):
             continue
-        if all(
-            stands_as_typed(trimmed[lo:hi], list(range(hi - lo)))
-            for lo, hi in zip(cuts, cuts[1:], strict=False)
-        ):
+        if _runs_as_typed(trimmed, cuts):
             held.append(d)
             top = max(top, sum(t.field.scores[i] for t, i in zip(terms, found, strict=True)))
     # The same extra for every source: the runs' best score among them, times the boost. An
@@ -1335,6 +1335,21 @@ def runs_in_body(mem: MemIndex, units: list[Unit], docs: list[int], in_body: dic
     # often they repeat a common phrase ("然後按一下"), which tells no source from another.
     for d in held:
         in_body[d] = in_body.get(d, 0.0) + top * boost
+
+
+def _runs_as_typed(poslists: list, cuts: list[int]) -> bool:
+    """Whether the bigram lists ``poslists`` (the runs' bigrams in the order typed, run ``k``
+    being lists ``cuts[k]:cuts[k + 1]``) stand one after another, each run right after the
+    previous one: the grams field leaves one position between runs, and text of other
+    scripts between them (a Latin word, punctuation) none."""
+    starts = None
+    for k, (lo, hi) in enumerate(zip(cuts, cuts[1:], strict=False)):
+        for i in range(lo, hi):
+            at = set(map(sub, poslists[i], repeat(i + k)))
+            starts = at if starts is None else starts & at
+            if not starts:
+                return False
+    return True
 
 
 def _typed_implies_near(clauses: list) -> bool:

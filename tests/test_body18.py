@@ -15,6 +15,7 @@ import pytest
 from helpapi import engine
 from helpapi import ranking
 from helpapi.query import parse_user_text
+from helpapi.query import query_title_key
 from helpapi.search import open_current
 from helpapi.search import search
 
@@ -22,6 +23,7 @@ from .conftest import index_markdown
 from .conftest import md_article
 
 FRAGMENT = "ドメインに送信された"
+WHOLE = "共有フォルダーの同期を停止する"
 
 CORPUS = {
     "ja-JP": {
@@ -39,6 +41,21 @@ CORPUS = {
         "body-thrice": md_article(
             "配信レポート",
             "ドメインに送信されたメッセージ。ドメインに送信された件数。ドメインに送信された日時。",
+        ),
+        # Two runs split by punctuation, as a menu path is copied: in a title, and in the
+        # body of another article as typed (one right after the other) ...
+        "path-title": md_article("受信者とグループの設定", "管理センターを開きます。"),
+        "path-body": md_article(
+            "配布リストの管理", "[受信者]、[グループ] の順に選択します。受信者を選びます。"
+        ),
+        # ... and in a third body, apart and in the other order.
+        "path-apart": md_article(
+            "メンバーの追加", "グループを開いて、メンバーを選びます。受信者の一覧を見ます。"
+        ),
+        # A title typed whole that another article's body quotes.
+        "whole-title": md_article("共有フォルダーの同期を停止する", "設定を開いて選択します。"),
+        "quotes-title": md_article(
+            "同期のヘルプ", "「共有フォルダーの同期を停止する」を参照してください。"
         ),
         **{f"filler-{i}": md_article(f"メモ {i}", f"説明{i}の文章です。") for i in range(40)},
     },
@@ -99,3 +116,32 @@ def test_short_runs_and_typing_get_no_extra():
     typing = parse_user_text("設定の変更", "ja-JP", prefix=True)
     if any(u.prefix for u in typing):
         assert engine.run_body_boost(typing, 4) == 0.0
+
+
+def test_runs_as_typed_rank_the_body_holding_them_in_order(corpus):
+    # "path-title" holds both runs in its title (every unit: TITLE_BOOST + RUN_TITLE_BOOST);
+    # "path-body" holds them one right after the other in its body, "path-apart" apart.
+    got = slugs(corpus, "受信者]、[グループ")
+    assert got[0] == "path-body"
+    assert got.index("path-title") < got.index("path-apart")
+
+
+def test_runs_as_typed_checks_order_and_adjacency():
+    # Run 0's bigrams at 10, 11; run 1's (one position left between runs) at 13.
+    assert engine._runs_as_typed([[10], [11], [13]], [0, 2, 3])
+    assert not engine._runs_as_typed([[10], [11], [14]], [0, 2, 3])  # a letter between
+    assert not engine._runs_as_typed([[10], [11], [5]], [0, 2, 3])  # the other order
+
+
+def test_a_whole_title_typed_is_not_a_body_fragment(corpus):
+    # The title typed whole: its article first, not the body quoting it.
+    assert slugs(corpus, WHOLE)[0] == "whole-title"
+    mem = corpus.mem["ja-JP"]
+    units = parse_user_text(WHOLE, "ja-JP")
+    in_body: dict[int, float] = {}
+    docs = list(range(mem.doc_count))
+    engine.runs_in_body(mem, units, docs, in_body)
+    assert in_body  # the quoting body holds it
+    in_body.clear()
+    engine.runs_in_body(mem, units, docs, in_body, query_title_key(WHOLE, "ja-JP"))
+    assert in_body == {}
