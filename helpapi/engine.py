@@ -15,6 +15,7 @@ Whoosh's per-query posting decoding:
 from __future__ import annotations
 
 import sys
+import unicodedata
 import weakref
 from array import array
 from bisect import bisect_left
@@ -1282,13 +1283,26 @@ def run_body_boost(units: list[Unit], n: int) -> float:
     return ranking.RUN_BODY_BOOST * min(max(0, n - 2), ranking.PHRASE_MAX_EXTRA)
 
 
+def punctuated(text: str) -> bool:
+    """Whether ``text`` holds a punctuation mark or symbol ("受信者]、[グループ", "帳單 >
+    購買服務"): text copied from an article has them, keywords typed apart by spaces do not."""
+    return any(unicodedata.category(c)[0] in "PS" for c in text)
+
+
 def runs_in_body(
-    mem: MemIndex, units: list[Unit], docs: list[int], in_body: dict, key: str = ""
+    mem: MemIndex,
+    units: list[Unit],
+    docs: list[int],
+    in_body: dict,
+    key: str = "",
+    copied: bool = False,
 ) -> None:
     """Add to ``in_body`` the extra of :func:`run_body_boost` for each of ``docs`` (best
     first) whose body, past its titles, holds the query's no-space runs as typed: each run
     whole, each right after the one before (:func:`_runs_as_typed`; "受信者]、[グループ").
-    Not when the query is a whole title (``key``, the query's title key, is one).
+    Only for a query of one unit, or ``copied`` (it holds punctuation, :func:`punctuated`):
+    units typed apart by spaces may be keywords, which other bodies hold in the order typed
+    as well. Not when the query is a whole title (``key``, the query's title key, is one).
 
     A script written without spaces has no words to find "as typed"; a run's bigrams standing
     one after another are its letters as typed. A fragment copied from a body stands whole in
@@ -1298,7 +1312,9 @@ def runs_in_body(
     checked. Bounded like :func:`proximity`: after ranking.PROXIMITY_MAX_LOOKUPS look-ups or
     ranking.PROXIMITY_MAX_POSITIONS positions the documents left are not checked."""
     runs = [u.grams for u in units if u.kind == "run" and u.grams]
-    if not runs:
+    if not runs or (len(units) > 1 and not copied):
+        # Units typed apart by spaces only may be keywords ("共有 連絡先"), which a body can
+        # hold in the order typed as well as the title they were taken from.
         return
     if key and any(field.term_id(key) >= 0 for field in _key_fields(mem)):
         # The query is a whole title (SAME_TITLE_BOOST's key): that title, not a body

@@ -335,7 +335,7 @@ def run_query(
         scored = relaxed_units(units, freqs, budget)  # the units the relaxed pass scores
         ranked = engine.relaxed(mem, scored, allowed)
     total = len(ranked)
-    ranked = _rerank(mem, ranked, units, key)
+    ranked = _rerank(mem, ranked, units, key, engine.punctuated(text))
     if scope is not None and scope.sort == "updated":
         ranked.sort(key=ixset.facets[locale].date_key())
     surfaces = [u.text for u in units] + extra_surfaces
@@ -418,17 +418,18 @@ def _answer(ixset, run, text, locale, prefix, scope, found: Hits, fallback: bool
     return answer
 
 
-def _rerank(mem, ranked, units, key: str = "") -> list[tuple[int, float]]:
+def _rerank(mem, ranked, units, key: str = "", copied: bool = False) -> list[tuple[int, float]]:
     """``(docnum, score)`` best first: proximity scores (and a fragment standing in a body,
     and title coverage: helpapi.engine.title_cover) added to the top candidates. ``key``:
-    the query's whole-title key ("" while typing; helpapi.engine.runs_in_body)."""
+    the query's whole-title key ("" while typing), ``copied``: whether it holds punctuation
+    (helpapi.engine.runs_in_body)."""
     if len(ranked) < 2:
         return ranked
     head = ranked[: ranking.RERANK_DEPTH]
     docs = [d for d, _ in head]
     in_body: dict[int, float] = {}
     extra = engine.proximity(mem, units, docs, in_body)
-    engine.runs_in_body(mem, units, docs, in_body, key)
+    engine.runs_in_body(mem, units, docs, in_body, key, copied)
     cover = engine.title_cover(mem, units, docs)
     head = sorted(
         ((d, s + extra.get(d, 0.0) + in_body.get(d, 0.0) + cover.get(d, 0.0)) for d, s in head),

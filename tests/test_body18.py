@@ -145,3 +145,15 @@ def test_a_whole_title_typed_is_not_a_body_fragment(corpus):
     in_body.clear()
     engine.runs_in_body(mem, units, docs, in_body, query_title_key(WHOLE, "ja-JP"))
     assert in_body == {}
+
+
+def test_runs_typed_apart_by_spaces_only_may_be_keywords(corpus):
+    # The same two runs without the punctuation: keywords as likely as a copied fragment,
+    # no extra; with it, the body holding them as typed gets one.
+    mem = corpus.mem["ja-JP"]
+    docs = list(range(mem.doc_count))
+    for text, copied in (("受信者 グループ", False), ("受信者]、[グループ", True)):
+        assert engine.punctuated(text) is copied
+        in_body: dict[int, float] = {}
+        engine.runs_in_body(mem, parse_user_text(text, "ja-JP"), docs, in_body, "", copied)
+        assert bool(in_body) is copied
