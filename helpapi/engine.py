@@ -1284,9 +1284,15 @@ def run_body_boost(units: list[Unit], n: int) -> float:
 
 
 def punctuated(text: str) -> bool:
-    """Whether ``text`` holds a punctuation mark or symbol ("受信者]、[グループ", "帳單 >
-    購買服務"): text copied from an article has them, keywords typed apart by spaces do not."""
-    return any(unicodedata.category(c)[0] in "PS" for c in text)
+    """Whether ``text`` holds a punctuation mark or symbol between its words ("受信者]、[
+    グループ", "帳單 > 購買服務"): text copied from an article has them, keywords typed apart
+    by spaces do not. A mark inside a word ("Outlook.com", "Wi-Fi") does not count."""
+    for i, c in enumerate(text):
+        if unicodedata.category(c)[0] in "PS" and not (
+            0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
+        ):
+            return True
+    return False
 
 
 def runs_in_body(

@@ -157,3 +157,6 @@ def test_runs_typed_apart_by_spaces_only_may_be_keywords(corpus):
         in_body: dict[int, float] = {}
         engine.runs_in_body(mem, parse_user_text(text, "ja-JP"), docs, in_body, "", copied)
         assert bool(in_body) is copied
+    # A mark inside a word is part of the word ("Outlook.com" in a keyword query).
+    assert not engine.punctuated("エクスポート Outlook.com Wi-Fi")
+    assert engine.punctuated("請移至 帳單 > 購買服務")
