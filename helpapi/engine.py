@@ -29,6 +29,7 @@ from operator import itemgetter
 from operator import sub
 
 from . import ranking
+from .analysis import GRAM_RUN
 from .analysis import same_stem_terms
 from .analysis import stem_prefix
 from .analysis import title_key
@@ -1286,13 +1287,20 @@ def run_body_boost(units: list[Unit], n: int) -> float:
 def punctuated(text: str) -> bool:
     """Whether ``text`` holds a punctuation mark or symbol between its words ("受信者]、[
     グループ", "帳單 > 購買服務"): text copied from an article has them, keywords typed apart
-    by spaces do not. A mark inside a word ("Outlook.com", "Wi-Fi") does not count."""
+    by spaces do not. A mark inside a word of a script written with spaces ("Outlook.com",
+    "Wi-Fi") does not count; one between letters of a no-space script ("受信者、グループ")
+    does (those scripts' words are not spaced: their punctuation stands between words)."""
     for i, c in enumerate(text):
         if unicodedata.category(c)[0] in "PS" and not (
-            0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
+            0 < i < len(text) - 1 and _spaced_letter(text[i - 1]) and _spaced_letter(text[i + 1])
         ):
             return True
     return False
+
+
+def _spaced_letter(c: str) -> bool:
+    """A letter or digit of a script written with spaces (not one :data:`GRAM_RUN` takes)."""
+    return c.isalnum() and not GRAM_RUN.match(c)
 
 
 def runs_in_body(

@@ -160,3 +160,4 @@ def test_runs_typed_apart_by_spaces_only_may_be_keywords(corpus):
     # A mark inside a word is part of the word ("Outlook.com" in a keyword query).
     assert not engine.punctuated("エクスポート Outlook.com Wi-Fi")
     assert engine.punctuated("請移至 帳單 > 購買服務")
+    assert engine.punctuated("受信者、グループ")  # between words of a no-space script
