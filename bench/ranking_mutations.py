@@ -3,8 +3,8 @@
 Usage: ``python bench/ranking_mutations.py [NAME ...]`` (default: every mutation below).
 
 Each mutation runs ``tests/test_ranking_golden.py`` (and the single-word, body-fragment,
-title-coverage and keyword golden files) in a fresh interpreter with one value of
-:mod:`helpapi.ranking` changed (nothing is written; the constant is restored by the process
+title-coverage, keyword and no-space body-run golden files) in a fresh interpreter with one
+value of :mod:`helpapi.ranking` changed (nothing is written; the constant is restored by the process
 ending). A constant whose mutation leaves every golden test green is not guarded: the script
 says so and exits 1. Prints a Markdown table for ``bench/RESULTS.md``.
 """
@@ -62,6 +62,7 @@ MUTATIONS = {
     "BODY_PHRASE_BOOST": 0.0,
     "TITLE_HOLDER_IN_ORDER": True,
     "TITLE_COVER_REPEATS": False,
+    "RUN_BODY_BOOST": 0.0,
 }
 # The issue's finding: every boost at 0.01 and no re-ranking left the whole suite green.
 ALL_BOOSTS = {
@@ -78,6 +79,7 @@ SINGLE_WORD = "tests/test_ranking_single_word.py"
 BODY = "tests/test_body_quality.py"
 COVER = "tests/test_ranking_golden2.py"
 KEYWORDS = "tests/test_kw18.py"
+BODY_RUNS = "tests/test_body18.py"
 # The bundled-corpus case needs the big index: left out here (SINGLE_WORD covers it).
 DESELECT = GOLDEN + "::test_single_word_password_on_bundled_corpus"
 
@@ -89,7 +91,7 @@ def run(values: dict) -> list[str]:
         "import sys, pytest\nfrom helpapi import ranking\n"
         + setup
         + "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-rf', "
-        f"{GOLDEN!r}, {SINGLE_WORD!r}, {BODY!r}, {COVER!r}, {KEYWORDS!r}, "
+        f"{GOLDEN!r}, {SINGLE_WORD!r}, {BODY!r}, {COVER!r}, {KEYWORDS!r}, {BODY_RUNS!r}, "
         f"'--deselect', {DESELECT!r}]))\n"
     )
     out = subprocess.run(

@@ -15,9 +15,11 @@ Whoosh's per-query posting decoding:
 from __future__ import annotations
 
 import sys
+import unicodedata
 import weakref
 from array import array
 from bisect import bisect_left
+from itertools import accumulate
 from itertools import chain
 from itertools import compress
 from itertools import repeat
@@ -27,6 +29,7 @@ from operator import itemgetter
 from operator import sub
 
 from . import ranking
+from .analysis import GRAM_RUN
 from .analysis import same_stem_terms
 from .analysis import stem_prefix
 from .analysis import title_key
@@ -1305,6 +1308,135 @@ def _in_body(mem: MemIndex, doc: int, poslists: list, slop: int, ordered: bool, 
     if not all(trimmed):
         return False
     return near(trimmed, slop, ordered) if twice is None else stands_as_typed(trimmed, twice)
+
+
+_TITLE_GRAM_ENDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def title_gram_ends(mem: MemIndex) -> array:
+    """Each document's first bigram position past its titles in the ``grams`` field, indexed
+    by document number: ``title_grams`` is a head of ``grams`` (the title's bigrams, then the
+    front matter's title's, which starts the body), so its last position + 1. Read once per
+    index, kept while ``mem`` lives (as :func:`title_ends` for words)."""
+    ends = _TITLE_GRAM_ENDS.get(mem)
+    if ends is None:
+        ends = array("I", bytes(4 * mem.doc_count))
+        field = mem.fields["title_grams"]
+        pos_off, positions, docs = field.pos_off, field.positions, field.docs
+        for j, d in enumerate(docs):
+            last = pos_off[j + 1]
+            if last > pos_off[j] and positions[last - 1] >= ends[d]:
+                ends[d] = positions[last - 1] + 1
+        _TITLE_GRAM_ENDS[mem] = ends
+    return ends
+
+
+def run_body_boost(units: list[Unit], n: int) -> float:
+    """The extra boost of no-space runs of ``n`` bigrams in all, each standing whole in a
+    document's body past its titles: ranking.RUN_BODY_BOOST for each bigram beyond two, up
+    to ranking.PHRASE_MAX_EXTRA of them (as :func:`body_phrase_boost` counts words). Not
+    while a word is being typed."""
+    if not ranking.RUN_BODY_BOOST or any(u.prefix for u in units):
+        return 0.0
+    return ranking.RUN_BODY_BOOST * min(max(0, n - 2), ranking.PHRASE_MAX_EXTRA)
+
+
+def punctuated(text: str) -> bool:
+    """Whether ``text`` holds a punctuation mark or symbol between its words ("受信者]、[
+    グループ", "帳單 > 購買服務"): text copied from an article has them, keywords typed apart
+    by spaces do not. A mark inside a word of a script written with spaces ("Outlook.com",
+    "Wi-Fi") does not count; one between letters of a no-space script ("受信者、グループ")
+    does (those scripts' words are not spaced: their punctuation stands between words)."""
+    for i, c in enumerate(text):
+        if unicodedata.category(c)[0] in "PS" and not (
+            0 < i < len(text) - 1 and _spaced_letter(text[i - 1]) and _spaced_letter(text[i + 1])
+        ):
+            return True
+    return False
+
+
+def _spaced_letter(c: str) -> bool:
+    """A letter or digit of a script written with spaces (not one :data:`GRAM_RUN` takes)."""
+    return c.isalnum() and not GRAM_RUN.match(c)
+
+
+def runs_in_body(
+    mem: MemIndex,
+    units: list[Unit],
+    docs: list[int],
+    in_body: dict,
+    key: str = "",
+    copied: bool = False,
+) -> None:
+    """Add to ``in_body`` the extra of :func:`run_body_boost` for each of ``docs`` (best
+    first) whose body, past its titles, holds the query's no-space runs as typed: each run
+    whole, each right after the one before (:func:`_runs_as_typed`; "受信者]、[グループ").
+    Only for a query of one unit, or ``copied`` (it holds punctuation, :func:`punctuated`):
+    units typed apart by spaces may be keywords, which other bodies hold in the order typed
+    as well. Not when the query is a whole title (``key``, the query's title key, is one).
+
+    A script written without spaces has no words to find "as typed"; a run's bigrams standing
+    one after another are its letters as typed. A fragment copied from a body stands whole in
+    its source's body; another article's title may hold it (the strict pass matches titles
+    and bodies alike) without being its source. Keywords typed in another order than the text
+    has them ("連絡先 共有") do not stand so. The query's words (other scripts) are not
+    checked. Bounded like :func:`proximity`: after ranking.PROXIMITY_MAX_LOOKUPS look-ups or
+    ranking.PROXIMITY_MAX_POSITIONS positions the documents left are not checked."""
+    runs = [u.grams for u in units if u.kind == "run" and u.grams]
+    if not runs or (len(units) > 1 and not copied):
+        # Units typed apart by spaces only may be keywords ("共有 連絡先"), which a body can
+        # hold in the order typed as well as the title they were taken from.
+        return
+    if key and any(field.term_id(key) >= 0 for field in _key_fields(mem)):
+        # The query is a whole title (SAME_TITLE_BOOST's key): that title, not a body
+        # quoting it, is what was typed.
+        return
+    boost = run_body_boost(units, sum(map(len, runs)))
+    if not boost:
+        return
+    field = mem.fields["grams"]
+    terms = [_term(field, g) for grams in runs for g in grams]
+    if not all(terms):
+        return
+    probes = [(k, terms[k].start, terms[k].end) for k in _by_rarity(terms)]
+    cuts = list(accumulate(map(len, runs), initial=0))
+    ends = title_gram_ends(mem)
+    budget = [ranking.PROXIMITY_MAX_LOOKUPS, ranking.PROXIMITY_MAX_POSITIONS]
+    held: list[int] = []
+    top = 0.0
+    for d in docs:
+        found, poslists = _proximity_lists(terms, probes, d, budget)
+        if poslists is None:
+            if found is None:
+                break  # over a budget
+            continue
+        end = ends[d]
+        trimmed = [plist[bisect_left(plist, end) :] for plist in poslists]
+        if not all(trimmed):
+            continue
+        if _runs_as_typed(trimmed, cuts):
+            held.append(d)
+            top = max(top, sum(t.field.scores[i] for t, i in zip(terms, found, strict=True)))
+    # The same extra for every source: the runs' best score among them, times the boost. An
+    # extra in proportion to each document's own score would also sort the sources by how
+    # often they repeat a common phrase ("然後按一下"), which tells no source from another.
+    for d in held:
+        in_body[d] = in_body.get(d, 0.0) + top * boost
+
+
+def _runs_as_typed(poslists: list, cuts: list[int]) -> bool:
+    """Whether the bigram lists ``poslists`` (the runs' bigrams in the order typed, run ``k``
+    being lists ``cuts[k]:cuts[k + 1]``) stand one after another, each run right after the
+    previous one: the grams field leaves one position between runs, and text of other
+    scripts between them (a Latin word, punctuation) none."""
+    starts = None
+    for k, (lo, hi) in enumerate(zip(cuts, cuts[1:], strict=False)):
+        for i in range(lo, hi):
+            at = set(map(sub, poslists[i], repeat(i + k)))
+            starts = at if starts is None else starts & at
+            if not starts:
+                return False
+    return True
 
 
 def _typed_implies_near(clauses: list) -> bool:

@@ -95,6 +95,18 @@ PHRASE_MAX_EXTRA = 3
 # (tests/test_body_quality.py, SAME_TITLE_BOOST's case). Kept apart from the proximity
 # clauses' scores, which are Whoosh's (helpapi.engine.proximity's ``in_body``).
 BODY_PHRASE_BOOST = 1.5
+# ... and for no-space runs (helpapi.engine.runs_in_body): this much for each bigram beyond two
+# (up to PHRASE_MAX_EXTRA) of a query's runs when they stand as typed past the document's
+# titles (each run whole, each right after the previous one), times the best such document's
+# score of those bigrams: the same extra for every such document. Only for a query of one
+# run, or one holding punctuation (copied text); not for a query that is a whole title.
+# 0: off. Tuning half (bench/quality.py), body ja-JP / zh-TW, dev and queries-scale:
+# 0: .985 / .986, .960 / .976; 1: .989 / .986, .970 / .976; 2: .989 / .989, .974 / .976;
+# 3: .989 / .992, .974 / .981 (8 the same); every other set unchanged at 4 decimals (2 to 4).
+# Without the punctuation condition CJK keyword queries lost (tuning half kw ja/zh 0.8382 ->
+# 0.8371: "フォルダー または ファイル" stands so in other bodies); without the whole-title
+# exception titles typed whole lost to articles quoting them (queries-scale title R@1 -> 0.999).
+RUN_BODY_BOOST = 3.0
 # Several no-space runs (split by punctuation or Latin words) standing close together.
 PROXIMITY_BOOST = 1.5
 RUN_PROXIMITY_SLOP = 3

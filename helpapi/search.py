@@ -335,7 +335,7 @@ def run_query(
         scored = relaxed_units(units, freqs, budget)  # the units the relaxed pass scores
         ranked = engine.relaxed(mem, scored, allowed)
     total = len(ranked)
-    ranked = _rerank(mem, ranked, units)
+    ranked = _rerank(mem, ranked, units, key, engine.punctuated(text))
     if scope is not None and scope.sort == "updated":
         ranked.sort(key=ixset.facets[locale].date_key())
     surfaces = [u.text for u in units] + extra_surfaces
@@ -418,9 +418,11 @@ def _answer(ixset, run, text, locale, prefix, scope, found: Hits, fallback: bool
     return answer
 
 
-def _rerank(mem, ranked, units) -> list[tuple[int, float]]:
+def _rerank(mem, ranked, units, key: str = "", copied: bool = False) -> list[tuple[int, float]]:
     """``(docnum, score)`` best first: proximity scores (and a fragment standing in a body,
-    and title coverage: helpapi.engine.title_cover) added to the top candidates."""
+    and title coverage: helpapi.engine.title_cover) added to the top candidates. ``key``:
+    the query's whole-title key ("" while typing), ``copied``: whether it holds punctuation
+    (helpapi.engine.runs_in_body)."""
     if len(ranked) < 2:
         return ranked
     head = ranked[: ranking.RERANK_DEPTH]
@@ -428,6 +430,7 @@ def _rerank(mem, ranked, units) -> list[tuple[int, float]]:
     in_body: dict[int, float] = {}
     in_order: dict[int, float] = {}
     extra = engine.proximity(mem, units, docs, in_body, in_order)
+    engine.runs_in_body(mem, units, docs, in_body, key, copied)
     cover = engine.title_cover(mem, units, docs)
     if cover and not ranking.TITLE_HOLDER_IN_ORDER:
         # A title holding every unit, not made of them only: the in-order clauses found the
