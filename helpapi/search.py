@@ -335,6 +335,9 @@ def run_query(
         scored = relaxed_units(units, freqs, budget)  # the units the relaxed pass scores
         ranked = engine.relaxed(mem, scored, allowed)
     total = len(ranked)
+    if scope is not None and not scope.ranks:
+        # A facet counts' run (Scope.without): its matches are counted as a set, never shown.
+        return Hits(total, [], relaxed, corrected if total else None, ranked)
     ranked = _rerank(mem, ranked, units)
     if scope is not None and scope.sort == "updated":
         ranked.sort(key=ixset.facets[locale].date_key())
@@ -413,7 +416,7 @@ def _answer(ixset, run, text, locale, prefix, scope, found: Hits, fallback: bool
         "results": found.hits,
     }
     if scope is not None and scope.facets:
-        matched = {d for d, _ in found.ranked or ()}
+        matched = facets.matched_docs(found.ranked)
         answer["facets"] = facets.facet_counts(ixset, run, text, locale, prefix, scope, matched)
     return answer
 
