@@ -116,3 +116,24 @@ def test_the_mask_is_made_once_per_filter_and_size(index):
         assert mask is allowed.mask(40)
         assert len(mask) == 40
         assert [i for i in range(40) if mask[i]] == sorted(d for d in allowed if d < 40)
+
+
+@pytest.mark.parametrize(
+    ("locale", "text", "prefix"),
+    [
+        ("en-US", "mailbox password", False),
+        ("en-US", "mailbox quota rul", True),
+        ("en-US", "shared calendar nothere", False),
+        ("ja-JP", "共有メールボックス 外部ユーザー", False),
+    ],
+)
+def test_unranked_passes_match_the_same_documents(index, locale, text, prefix):
+    # A counts run's passes add no boosts and sort nothing: the same matches, in no order.
+    with open_current(index) as ixset:
+        mem = ixset.mem[locale]
+        units = parse_user_text(text, locale, prefix=prefix)
+        for allowed in (None, ixset.facets[locale].allowed((("audience", ("admin",)),))):
+            for run in (engine.strict, engine.relaxed):
+                ranked = run(mem, units, allowed=allowed)
+                bare = run(mem, units, allowed=allowed, ranks=False)
+                assert sorted(d for d, _ in bare) == sorted(d for d, _ in ranked)
