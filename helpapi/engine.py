@@ -1512,7 +1512,7 @@ def _evaluate(node, ndocs: int, allowed=None) -> tuple:
             if allowed is None or node.filtered:
                 return docs, vals, node.nterms
         # The mapped views are read once, straight into the kept documents (no copy first).
-        keep = _flags(allowed, docs, ndocs)
+        keep = list(map(allowed.__contains__, docs))
         return list(compress(docs, keep)), list(compress(vals, keep)), node.nterms
     kids = [(c, n) for c in node.children if (n := _nterms(c))]
     if len(node.children) == 1 and kids:
@@ -1542,16 +1542,6 @@ def _evaluate(node, ndocs: int, allowed=None) -> tuple:
         square = (termcount - node.scale) ** 2
         sums = [(s + (c - 1) / square) * factor for s, c in zip(sums, counts, strict=True)]
     return out, sums, counts
-
-
-def _flags(allowed, docs, ndocs: int):
-    """Whether each of ``docs`` (all below ``ndocs``) is in ``allowed``: a filter's byte mask
-    (:meth:`helpapi.facets.Allowed.mask`) gathered by one ``itemgetter`` call in C, else (a
-    plain set, one document) a set look-up each."""
-    mask = getattr(allowed, "mask", None)
-    if mask is None or len(docs) < 2:
-        return list(map(allowed.__contains__, docs))
-    return itemgetter(*docs)(mask(ndocs))
 
 
 def _ranked(found: dict) -> list[tuple[int, float]]:

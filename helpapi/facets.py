@@ -149,22 +149,6 @@ class Allowed(frozenset):
         """``{doc: 0.0}`` of the documents: a required clause scoring 0."""
         return dict.fromkeys(self.ordered, 0.0)
 
-    def mask(self, size: int) -> bytes:
-        """``size`` bytes, 1 at each document number of the set (below ``size``), else 0:
-        ``operator.itemgetter(*docs)(mask)`` flags a posting list's documents in one C call,
-        where a set look-up each costs a hash (the relaxed pass filters thousands of
-        postings). Made once per size (the locale's document count) and kept."""
-        masks = self.__dict__.setdefault("masks", {})
-        found = masks.get(size)
-        if found is None:
-            flags = bytearray(size)
-            for doc in self.ordered:
-                if doc >= size:
-                    break
-                flags[doc] = 1
-            found = masks[size] = bytes(flags)
-        return found
-
 
 class FacetData:
     """One locale's facet data, loaded from ``facets.json``."""
