@@ -21,6 +21,11 @@ and snippets, facet counts), to ``cmp`` before and after a change to the filtere
 this script with the other checkout's interpreter (``/work/main/.venv/bin/python
 bench/filters.py ...`` imports main's helpapi).
 
+``--slowest N`` lists the N slowest filtered searches (``admin``, ``itpro``, ``facets``; the
+lower CPU of two runs each) with the CPU of each pass inside them (strict, spelling
+correction, relaxed, re-ranking, snippets, facet counts; nested: ``facets`` holds its own
+run's passes too), for reading where a filtered tail goes.
+
 ``--compare CHECKOUT`` measures before/after in one process under one load: a copy of
 CHECKOUT's ``helpapi`` package is imported beside this one, and each query's search runs with
 both codes back to back (the order swapped on every other of ``--rounds`` rounds, the lower CPU
@@ -63,9 +68,13 @@ def main() -> None:
     ap.add_argument("--dump-filtered", help="write every variant's answer here (JSON lines)")
     ap.add_argument("--compare", help="a checkout whose helpapi is the base (see above)")
     ap.add_argument("--rounds", type=int, default=2, help="with --compare: rounds per query")
+    ap.add_argument("--slowest", type=int, help="list the N slowest filtered searches")
     args = ap.parse_args()
     if args.compare:
         compare(args)
+        return
+    if args.slowest:
+        slowest(args)
         return
     dump = open(args.dump, "w", encoding="utf-8") if args.dump else None
     dumpf = open(args.dump_filtered, "w", encoding="utf-8") if args.dump_filtered else None
@@ -122,6 +131,58 @@ def main() -> None:
     for f in (dump, dumpf):
         if f:
             f.close()
+
+
+def slowest(args) -> None:
+    """The ``--slowest`` slowest filtered searches, with the CPU of each pass in them."""
+    from helpapi import engine
+    from helpapi import search as search_mod
+
+    spent: dict[str, float] = {}
+
+    def timed(module, name, label):
+        inner = getattr(module, name)
+
+        def run(*a, **k):
+            t = time.process_time()
+            try:
+                return inner(*a, **k)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.process_time() - t
+
+        setattr(module, name, run)
+
+    timed(engine, "strict", "strict")
+    timed(engine, "best_correction", "correct")
+    timed(engine, "relaxed", "relaxed")
+    timed(search_mod, "_rerank", "rerank")
+    timed(search_mod, "make_snippet", "snip")
+    timed(facets, "facet_counts", "facets")
+    filtered = {k: v for k, v in VARIANTS.items() if v is not None and v.filters}
+    rows = []
+    with open_current(Path(args.index)) as ix:
+        for name in args.sets.split(","):
+            lines = (QUERIES / f"{name}.jsonl").read_text().splitlines()[:: args.sample]
+            queries = [json.loads(x) for x in lines if x.strip()]
+            prefix = name == "prefix"
+            for q in queries[:20]:
+                for scope in filtered.values():
+                    search(ix, q["q"], q["locale"], prefix=prefix, scope=scope)
+            for q in queries:
+                for variant, scope in filtered.items():
+                    best = None
+                    for _ in range(2):
+                        spent.clear()
+                        t = time.process_time()
+                        found = search(ix, q["q"], q["locale"], prefix=prefix, scope=scope)
+                        cpu = (time.process_time() - t) * 1000
+                        if best is None or cpu < best[0]:
+                            best = (cpu, dict(spent), found["total"])
+                    rows.append((best[0], name, variant, q["locale"], q["q"], best[2], best[1]))
+    rows.sort(key=lambda r: r[0], reverse=True)
+    for cpu, name, variant, locale, text, total, passes in rows[: args.slowest]:
+        each = " ".join(f"{k} {v * 1000:.1f}" for k, v in sorted(passes.items()))
+        print(f"{cpu:6.2f} ms {name:6} {variant:6} {locale} total {total:5} [{each}] {text[:60]!r}")
 
 
 def _variants(fac) -> dict:

@@ -656,11 +656,13 @@ PREFIX_POSTINGS_PER_DOC = 24
 
 
 def strict(
-    mem: MemIndex, units: list[Unit], key: str = "", allowed=None
+    mem: MemIndex, units: list[Unit], key: str = "", allowed=None, *, ranks: bool = True
 ) -> list[tuple[int, float]]:
     """``(docnum, score)`` of every document matching all units, best first.
 
     ``allowed`` (a set of document numbers, or None) restricts the candidates: a filter.
+    ``ranks=False`` (a facet counts' run, which reads the set of matches only): the same
+    matches in no order, without the title boosts (they add to matches, never make one).
 
     For complete words, the same matches and scores as Whoosh running
     :func:`helpapi.query.strict_query`; a prefix (see :data:`~helpapi.ranking.PREFIX_EXACT_DOCS`)
@@ -703,6 +705,8 @@ def strict(
         found = _only(found, allowed)
     if not found:
         return []
+    if not ranks:
+        return list(found.items())
     _add_boosts(found, _boosts(mem, units, key, allowed, within=found))
     return _ranked(found)
 
@@ -1739,9 +1743,12 @@ def _ranked(found: dict) -> list[tuple[int, float]]:
     return items
 
 
-def relaxed(mem: MemIndex, units: list[Unit], allowed=None) -> list[tuple[int, float]]:
+def relaxed(
+    mem: MemIndex, units: list[Unit], allowed=None, *, ranks: bool = True
+) -> list[tuple[int, float]]:
     """``(docnum, score)`` of every document matching any unit, best first; only documents
-    in ``allowed`` when it is not None.
+    in ``allowed`` when it is not None. ``ranks=False``: the same matches in no order,
+    without boosts (see :func:`strict`).
 
     :func:`helpapi.query.relaxed_query`'s matches and scores (see the notes above).
     """
@@ -1767,6 +1774,8 @@ def relaxed(mem: MemIndex, units: list[Unit], allowed=None) -> list[tuple[int, f
     docs, sums, _ = _evaluate(_Or(parts, scale=ranking.RELAXED_SCALE), mem.doc_count, allowed)
     if not docs:
         return []
+    if not ranks:
+        return list(zip(docs, sums, strict=True))
     # Every leaf was restricted to ``allowed`` above: no document to drop here.
     found = dict(zip(docs, sums, strict=True))
     _add_boosts(found, _boosts(mem, units, "", allowed, relaxed=True))

@@ -22,6 +22,7 @@ import functools
 import json
 import threading
 from collections import Counter
+from operator import itemgetter
 from pathlib import Path
 
 from .corpus import MAX_LABEL_CHARS
@@ -237,6 +238,9 @@ class Scope:
     filters: tuple = ()
     facets: tuple = ()
     sort: str = "relevance"
+    # False: the run is for facet counts, which read its set of matches only: no order is
+    # made beyond the passes' own (no proximity re-ranking, no sort), see :meth:`without`.
+    ranks: bool = True
 
     @property
     def plain(self) -> bool:
@@ -244,8 +248,9 @@ class Scope:
         return not self.filters and not self.facets and self.sort == "relevance"
 
     def without(self, name: str) -> Scope:
-        """The same filters but field ``name``'s, no facets, relevance order (for counts)."""
-        return Scope(tuple(f for f in self.filters if f[0] != name), (), "relevance")
+        """The same filters but field ``name``'s, no facets, and no order asked (for counts:
+        :func:`facet_counts` reads the run's set of matches, so it is not re-ranked)."""
+        return Scope(tuple(f for f in self.filters if f[0] != name), (), "relevance", False)
 
 
 class ScopeError(ValueError):
@@ -306,9 +311,15 @@ def facet_counts(ixset, run, text, locale, prefix, scope: Scope, matched) -> dic
         docs = matched
         if any(f[0] == name for f in scope.filters):
             found = run(ixset, text, locale, 0, 0, prefix, scope=scope.without(name))
-            docs = {d for d, _ in found.ranked or ()}
+            docs = matched_docs(found.ranked)
         out[name] = data.counts(name, docs)
     return out
+
+
+def matched_docs(ranked) -> set:
+    """The document numbers of a run's ``(docnum, score)`` matches (None: none), gathered in
+    C: a relaxed run counted for facets has thousands."""
+    return set(map(itemgetter(0), ranked or ()))
 
 
 def allowed_in(ixset, locale: str, scope: Scope | None):

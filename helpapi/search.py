@@ -318,7 +318,11 @@ def run_query(
     corrected = None
     extra_surfaces: list[str] = []
     key = "" if prefix else query_title_key(text, locale)
-    ranked = engine.strict(mem, units, key, allowed)
+    # A facet counts' run (Scope.without) reads its set of matches only: nothing is ranked
+    # (the keyword only then: the passes' other callers and wrappers are unchanged).
+    ranks = scope is None or scope.ranks
+    unranked = {} if ranks else {"ranks": False}
+    ranked = engine.strict(mem, units, key, allowed, **unranked)
     freqs = engine.Frequencies(mem)
     if not ranked:
         # A mistyped word: the strict query again with the spelling corrected.
@@ -326,15 +330,19 @@ def run_query(
         if fixed is not None:
             corrected = corrected_text(clean_text(text), units, fixed)
             # The corrected query may be a whole title, as the typed one may (key).
-            ranked = engine.strict(mem, fixed, key and query_title_key(corrected, locale), allowed)
+            fixed_key = key and query_title_key(corrected, locale)
+            ranked = engine.strict(mem, fixed, fixed_key, allowed, **unranked)
             extra_surfaces = [u.term for u in fixed]
             units = fixed
     if not ranked:
         relaxed = True
         budget = ranking.RELAXED_MAX_VOLUME * mem.doc_count
         scored = relaxed_units(units, freqs, budget)  # the units the relaxed pass scores
-        ranked = engine.relaxed(mem, scored, allowed)
+        ranked = engine.relaxed(mem, scored, allowed, **unranked)
     total = len(ranked)
+    if not ranks:
+        # Its matches are counted as a set, never shown: no re-ranking, no page.
+        return Hits(total, [], relaxed, corrected if total else None, ranked)
     ranked = _rerank(mem, ranked, units, key, engine.punctuated(text))
     if scope is not None and scope.sort == "updated":
         ranked.sort(key=ixset.facets[locale].date_key())
@@ -413,7 +421,7 @@ def _answer(ixset, run, text, locale, prefix, scope, found: Hits, fallback: bool
         "results": found.hits,
     }
     if scope is not None and scope.facets:
-        matched = {d for d, _ in found.ranked or ()}
+        matched = facets.matched_docs(found.ranked)
         answer["facets"] = facets.facet_counts(ixset, run, text, locale, prefix, scope, matched)
     return answer
 
