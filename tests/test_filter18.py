@@ -59,9 +59,9 @@ def test_the_counts_run_of_a_filtered_field_is_not_reranked(index, monkeypatch):
         calls = []
         original = search_mod._rerank
 
-        def counting(mem, ranked, units):
+        def counting(mem, ranked, units, *rest):
             calls.append(len(ranked))
-            return original(mem, ranked, units)
+            return original(mem, ranked, units, *rest)
 
         monkeypatch.setattr(search_mod, "_rerank", counting)
         answer = search(ixset, "mailbox password", "en-US", scope=ITPRO)
