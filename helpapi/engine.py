@@ -411,8 +411,12 @@ def _phrase(
     terms = terms or [_term(field, w) for w in words]
     if any(t is None for t in terms):
         return None
+    found = _chain_docs(terms, slop, ordered=True, allowed=allowed, tables=tables)
+    if boost == 1.0:
+        # s * 1.0 is s: the same floats, copied in C (a run's pieces hold thousands).
+        return _Scored(found)
     out = _Scored()
-    for d, s in _chain_docs(terms, slop, ordered=True, allowed=allowed, tables=tables).items():
+    for d, s in found.items():
         out[d] = s * boost
     return out
 
@@ -1426,11 +1430,13 @@ def _gram_leaves(
         if len(grams[0]) == 1:
             return _expansion_leaves(grams_field, grams[0])
         return _term_leaf(grams_field, grams[0])
-    if any(grams_field.term_id(g) < 0 for g in grams):
+    # Each bigram looked up once: for the test and for the phrase.
+    terms = [_term(grams_field, g) for g in grams]
+    if any(t is None for t in terms):
         return []
     if not checked:
         return [_Leaf({}, len(grams))]
-    phrase = _phrase(grams_field, grams, allowed=allowed, tables=tables)
+    phrase = _phrase(grams_field, grams, allowed=allowed, tables=tables, terms=terms)
     return [_Leaf(phrase, len(grams), filtered=allowed is not None)]
 
 
