@@ -466,6 +466,8 @@ class _LazyPhrase:
         budget = self.budget
         if budget[0] < 0:
             return None
+        if self.slop == 1:
+            return self._consecutive_at(doc, budget)
         found = [0] * len(self.terms)
         finds, positions_at = self._finds, self.terms[0].field.positions_at
 
@@ -494,6 +496,31 @@ class _LazyPhrase:
             if not near(poslists, self.slop, True):
                 return None
         return sum(self.terms[0].field.scores[j] for j in found) * self.boost
+
+    def _consecutive_at(self, doc: int, budget: list[int]):
+        """:meth:`lookup` of a phrase (slop 1), inlined: the words looked up rarest first, each
+        only while the phrase may still hold there, its positions read and shifted onto the
+        possible starts (:func:`_consecutive`, the same reads and budget spent). A run's
+        phrase holds in most of the documents it is asked about (a flood beside a common
+        word): no generator or closure per document."""
+        finds, field = self._finds, self.terms[0].field
+        positions_at = field.positions_at
+        found = [0] * len(self.terms)
+        starts = None
+        for i in self._rarest_first:
+            j = finds[i](doc)
+            if j < 0:
+                return None
+            found[i] = j
+            plist = positions_at(j)
+            budget[0] -= len(plist)
+            if starts is None:
+                starts = set(map(sub, plist, repeat(i)))
+            else:
+                starts.intersection_update(map(sub, plist, repeat(i)))
+            if not starts:
+                return None
+        return sum(map(field.scores.__getitem__, found)) * self.boost
 
 
 def _by_rarity(terms: list[_Term]) -> list[int]:
