@@ -96,8 +96,9 @@ class _Term:
                 if j < hi and docs[j] == d:
                     out[d] = s + scores[j] * b
             return out
-        # x * 1.0 is x: the same floats as the binary search's.
-        get = dict(zip(f.docs[lo:hi], [s * b for s in f.scores[lo:hi]], strict=True)).get
+        # x * 1.0 is x: the same floats as the binary search's (and no product to make).
+        scores = f.scores[lo:hi] if b == 1.0 else [s * b for s in f.scores[lo:hi]]
+        get = dict(zip(f.docs[lo:hi], scores, strict=True)).get
         for d, s in acc.items():
             x = get(d)
             if x is not None:
@@ -187,23 +188,39 @@ def _intersect(clauses: list) -> dict:
     sizes = [c.end - c.start if type(c) is _Term else len(c) for c in clauses]
     order = sorted(range(len(clauses)), key=sizes.__getitem__)
     first = clauses[order[0]]
+    checked = None  # {id(phrase): {doc: score}} of the lazy phrases, checked first
     if any(type(c) is _LazyPhrase for c in clauses):
         # Positions are the costly check: they are read only in documents that hold every
         # required term and pass the filter (_candidates, at C speed or by binary search).
-        # The clauses are then summed in the same order as without it: same floats.
         cand = _candidates(clauses)
         if not cand:
             return {}
+        # The candidates are the documents every other clause matches: the phrases are
+        # checked there before any score is summed, so a phrase that holds nowhere (a quoted
+        # flood of stop words) leaves no sum to make. The clauses are then summed in the same
+        # order as without it: same floats.
+        checked = _phrase_checks([c for c in clauses if type(c) is _LazyPhrase], cand, first)
+        if not checked:
+            return {}
         if type(first) is _LazyPhrase:
-            terms = first.terms
-            acc = _phrase(terms[0].field, None, first.slop, first.boost, terms, allowed=cand)
+            acc = checked[id(first)]
         else:
-            acc = {d: s for d, s in first.items() if d in cand}
+            # (Every phrase's documents are the same: those where all of them hold.)
+            held = next(iter(checked.values()))
+            acc = {d: s for d, s in first.items() if d in held}
     else:
         acc = dict(first.items())
     for i in order[1:]:
         clause = clauses[i]
-        if type(clause) is _Term:
+        if checked is not None and type(clause) is _LazyPhrase:
+            get = checked[id(clause)].get
+            nxt = {}
+            for d, s in acc.items():
+                x = get(d)
+                if x is not None:
+                    nxt[d] = s + x
+            acc = nxt
+        elif type(clause) is _Term:
             acc = clause.added(acc)
         else:
             nxt = {}
@@ -218,12 +235,60 @@ def _intersect(clauses: list) -> dict:
     return acc
 
 
+def _phrase_checks(phrases: list, cand: set, first) -> dict:
+    """``{id(phrase): {doc: score}}`` of ``phrases`` (lazy phrases) in the documents of
+    ``cand`` where every one of them holds; ``{}`` when none is left.
+
+    ``first`` (the clause :func:`_intersect` starts from), when it is one of ``phrases``, is
+    evaluated whole over ``cand`` (:func:`_phrase`) as before. The others are checked document
+    by document, each document until a phrase fails there, the phrase that failed last tried
+    first on the next one: with a phrase that holds nowhere (a quoted flood beside a run that
+    holds everywhere, bench/hostile.py), each document costs one check, not one per phrase. A
+    document is kept only when every phrase holds, so the documents and each phrase's scores
+    are those of checking the phrases one after another (the positions budget aside,
+    ranking.PHRASE_MAX_POSITIONS, which only a pathological query spends)."""
+    out: dict[int, dict] = {}
+    if type(first) is _LazyPhrase:
+        terms = first.terms
+        found = _phrase(terms[0].field, None, first.slop, first.boost, terms, allowed=cand)
+        if not found:
+            return {}
+        out[id(first)] = found
+        cand = found.keys()
+    rest = [p for p in phrases if p is not first]
+    if not rest:
+        return out
+    # Each phrase's documents are probed on the candidates (as its prober would be).
+    looks = [p.prober(len(cand)) for p in rest]
+    got: list[dict] = [{} for _ in rest]
+    order = list(range(len(rest)))
+    for d in sorted(cand):
+        for n, k in enumerate(order):
+            x = looks[k](d)
+            if x is None:
+                if n:
+                    order.insert(0, order.pop(n))
+                break
+            got[k][d] = x
+        else:
+            continue
+        # A phrase failed: the ones that held here do not keep this document.
+        for k in order[1:]:
+            got[k].pop(d, None)
+    for p, found in zip(rest, got, strict=True):
+        if not found:
+            return {}
+        out[id(p)] = found
+    return out
+
+
 def _candidates(clauses: list) -> set:
     """The documents that may match every clause of :func:`_intersect`: those holding each
     plain term and the two rarest words of each phrase (its table-probed pair, see
     :meth:`_LazyPhrase.prober`), in the filter and other evaluated clauses. Made rarest first:
-    a binary search per candidate into a much longer list, else one set made in C. A superset
-    of the matches, so restricting to it changes no answer; no position is read."""
+    a binary search per candidate into a much longer list, else the list's documents probed in
+    the candidates' set, in C. A superset of the matches, so restricting to it changes no
+    answer; no position is read. (With no phrase, the documents every clause matches.)"""
     spans = []  # (size, kind, value): a term's (field, start, end), or a container
     terms = set()  # each term once: a flood of quoted phrases names the same words again
     for c in clauses:
@@ -248,24 +313,26 @@ def _candidates(clauses: list) -> set:
     cand = None
     for size, kind, value in spans:
         if kind:
-            cand = list(value) if cand is None else list(filter(value.__contains__, cand))
+            cand = set(value) if cand is None else set(filter(value.__contains__, cand))
         else:
             field, lo, hi = value
             docs = field.docs
             if cand is None:
-                cand = docs[lo:hi].tolist()
+                cand = set(docs[lo:hi])
             elif len(cand) * SPARSE_PROBES < size:
-                keep = []
+                keep = set()
                 for d in cand:
                     j = bisect_left(docs, d, lo, hi)
                     if j < hi and docs[j] == d:
-                        keep.append(d)
+                        keep.add(d)
                 cand = keep
             else:
-                cand = list(filter(set(docs[lo:hi]).__contains__, cand))
+                # The term's documents probed in the candidates, in C (no set of them made:
+                # a flood's every word is in most documents).
+                cand = cand.intersection(docs[lo:hi])
         if not cand:
             return set()
-    return set(cand)
+    return cand
 
 
 def _consecutive(lists) -> bool:
@@ -375,8 +442,12 @@ def _phrase(
     terms = terms or [_term(field, w) for w in words]
     if any(t is None for t in terms):
         return None
+    found = _chain_docs(terms, slop, ordered=True, allowed=allowed, tables=tables)
+    if boost == 1.0:
+        # s * 1.0 is s: the same floats, copied in C (a run's pieces hold thousands).
+        return _Scored(found)
     out = _Scored()
-    for d, s in _chain_docs(terms, slop, ordered=True, allowed=allowed, tables=tables).items():
+    for d, s in found.items():
         out[d] = s * boost
     return out
 
@@ -426,6 +497,8 @@ class _LazyPhrase:
         budget = self.budget
         if budget[0] < 0:
             return None
+        if self.slop == 1:
+            return self._consecutive_at(doc, budget)
         found = [0] * len(self.terms)
         finds, positions_at = self._finds, self.terms[0].field.positions_at
 
@@ -454,6 +527,31 @@ class _LazyPhrase:
             if not near(poslists, self.slop, True):
                 return None
         return sum(self.terms[0].field.scores[j] for j in found) * self.boost
+
+    def _consecutive_at(self, doc: int, budget: list[int]):
+        """:meth:`lookup` of a phrase (slop 1), inlined: the words looked up rarest first, each
+        only while the phrase may still hold there, its positions read and shifted onto the
+        possible starts (:func:`_consecutive`, the same reads and budget spent). A run's
+        phrase holds in most of the documents it is asked about (a flood beside a common
+        word): no generator or closure per document."""
+        finds, field = self._finds, self.terms[0].field
+        positions_at = field.positions_at
+        found = [0] * len(self.terms)
+        starts = None
+        for i in self._rarest_first:
+            j = finds[i](doc)
+            if j < 0:
+                return None
+            found[i] = j
+            plist = positions_at(j)
+            budget[0] -= len(plist)
+            if starts is None:
+                starts = set(map(sub, plist, repeat(i)))
+            else:
+                starts.intersection_update(map(sub, plist, repeat(i)))
+            if not starts:
+                return None
+        return sum(map(field.scores.__getitem__, found)) * self.boost
 
 
 def _by_rarity(terms: list[_Term]) -> list[int]:
@@ -1552,11 +1650,13 @@ def _gram_leaves(
         if len(grams[0]) == 1:
             return _expansion_leaves(grams_field, grams[0])
         return _term_leaf(grams_field, grams[0])
-    if any(grams_field.term_id(g) < 0 for g in grams):
+    # Each bigram looked up once: for the test and for the phrase.
+    terms = [_term(grams_field, g) for g in grams]
+    if any(t is None for t in terms):
         return []
     if not checked:
         return [_Leaf({}, len(grams))]
-    phrase = _phrase(grams_field, grams, allowed=allowed, tables=tables)
+    phrase = _phrase(grams_field, grams, allowed=allowed, tables=tables, terms=terms)
     return [_Leaf(phrase, len(grams), filtered=allowed is not None)]
 
 
