@@ -84,6 +84,7 @@ def _inside(text: str, p: int) -> bool:
 # characters, and every word found in the rest of a large first chunk was wasted work.
 _FIRST_CHUNK = 256
 _CHUNK = 4096
+_GROW = 8
 # match_spans first drops the surfaces a text lacks when the query brings more than this many.
 _MANY_SURFACES = 32
 
@@ -195,7 +196,15 @@ def match_spans(
             end = b
             if window and len(starts) > n:
                 cut = starts[n - 1] + reach
-        lo, size = hi, min(2 * size, _CHUNK)
+        if window:
+            # Sized by the density so far: the chunk expected to reach the window's end (a
+            # sparse text, most bodies, is read in two chunks instead of four), at most
+            # _GROW times the last one (a text whose matches crowd past its start).
+            want = (n + 1 - len(starts)) * hi // max(len(starts), 1) + reach
+            size = min(max(2 * size, want), _GROW * size, _CHUNK)
+        else:
+            size = min(2 * size, _CHUNK)
+        lo = hi
     return list(zip(starts, ends, strict=True))
 
 
@@ -278,17 +287,27 @@ def make_snippet(
     if spans:
         # The window holding the most distinct matched words wins; the earliest on ties.
         best, best_score = spans[0][0], -1
-        starts = [x for x, _ in spans]
         words = [text[x:y].casefold() for x, y in spans[:256]]
         most = len(set(words))  # no window holds more: a later one could only tie
-        for i, a in enumerate(starts[:64]):
-            # Spans are sorted: the window [a, a + size) is spans[i:j].
-            j = bisect.bisect_left(starts, a + size, i)
-            seen = len(set(words[i:j]))
-            if seen > best_score:
-                best, best_score = a, seen
-                if seen == most:
+        # Spans are sorted: the window [a, a + size) of span i is spans[i:j], j only grows
+        # with i. The window slides: ``held`` counts its words (one step per span in and
+        # out, not a bisect and a set per window).
+        held: dict[str, int] = {}
+        j, count = 0, len(words)
+        for i, (a, _) in enumerate(spans[:64]):
+            j = max(j, i)  # (a window of size 0 holds nothing, not even its own span)
+            while j < count and spans[j][0] < a + size:
+                held[words[j]] = held.get(words[j], 0) + 1
+                j += 1
+            if len(held) > best_score:
+                best, best_score = a, len(held)
+                if best_score == most:
                     break
+            if i < j:
+                if held[words[i]] == 1:
+                    del held[words[i]]
+                else:
+                    held[words[i]] -= 1
         start = max(0, best - _LEAD)
     end = min(len(text), start + size)
     if start > 0:
