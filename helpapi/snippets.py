@@ -133,6 +133,11 @@ def match_spans(
     count, last, consumed = 0, -1, 0
     iota = None  # whether folded holds _IOTA (looked up once, when needed)
     lo, size = 0, _FIRST_CHUNK
+    if window and 2 * (n - 1) + reach >= _FIRST_CHUNK:
+        # No scan stops inside the first chunk (the n-th span starts past 2 (n - 1): spans
+        # are one character or more, apart), so every scan reads the second one too: the
+        # two are read as one (the same text found, one round of the loop instead of two).
+        size = 3 * _FIRST_CHUNK
     while lo < len(text):
         hi = lo + size
         # (position, group, rank, end): group 0 a word, 1 a run; rank = plan order; end -1
