@@ -289,7 +289,10 @@ def make_snippet(
     else:
         spans = match_spans(text, surfaces, window=(64, size), folded=folded)
     start = 0
-    if spans:
+    if spans and spans[-1][0] < spans[0][0] + size:
+        # The first window holds every span: no other holds more words (most hits' texts).
+        start = max(0, spans[0][0] - _LEAD)
+    elif spans:
         # The window holding the most distinct matched words wins; the earliest on ties.
         best, best_score = spans[0][0], -1
         words = [text[x:y].casefold() for x, y in spans[:256]]
