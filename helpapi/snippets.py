@@ -199,7 +199,7 @@ def match_spans(
             starts.append(p)
             ends.append(b)
             end = b
-            if window and len(starts) > n:
+            if cut is None and window and len(starts) > n:  # (the n-th start stays)
                 cut = starts[n - 1] + reach
         if window:
             # Sized by the density so far: the chunk expected to reach the window's end (a
@@ -303,7 +303,8 @@ def make_snippet(
         held: dict[str, int] = {}
         j, count = 0, len(words)
         for i, (a, _) in enumerate(spans[:64]):
-            j = max(j, i)  # (a window of size 0 holds nothing, not even its own span)
+            if j < i:  # (a window of size 0 holds nothing, not even its own span)
+                j = i
             while j < count and spans[j][0] < a + size:
                 held[words[j]] = held.get(words[j], 0) + 1
                 j += 1
