@@ -84,6 +84,7 @@ def _inside(text: str, p: int) -> bool:
 # characters, and every word found in the rest of a large first chunk was wasted work.
 _FIRST_CHUNK = 256
 _CHUNK = 4096
+_GROW = 8
 # match_spans first drops the surfaces a text lacks when the query brings more than this many.
 _MANY_SURFACES = 32
 
@@ -132,6 +133,11 @@ def match_spans(
     count, last, consumed = 0, -1, 0
     iota = None  # whether folded holds _IOTA (looked up once, when needed)
     lo, size = 0, _FIRST_CHUNK
+    if window and 2 * (n - 1) + reach >= _FIRST_CHUNK:
+        # No scan stops inside the first chunk (the n-th span starts past 2 (n - 1): spans
+        # are one character or more, apart), so every scan reads the second one too: the
+        # two are read as one (the same text found, one round of the loop instead of two).
+        size = 3 * _FIRST_CHUNK
     while lo < len(text):
         hi = lo + size
         # (position, group, rank, end): group 0 a word, 1 a run; rank = plan order; end -1
@@ -193,9 +199,17 @@ def match_spans(
             starts.append(p)
             ends.append(b)
             end = b
-            if window and len(starts) > n:
+            if cut is None and window and len(starts) > n:  # (the n-th start stays)
                 cut = starts[n - 1] + reach
-        lo, size = hi, min(2 * size, _CHUNK)
+        if window:
+            # Sized by the density so far: the chunk expected to reach the window's end (a
+            # sparse text, most bodies, is read in two chunks instead of four), at most
+            # _GROW times the last one (a text whose matches crowd past its start).
+            want = (n + 1 - len(starts)) * hi // max(len(starts), 1) + reach
+            size = min(max(2 * size, want), _GROW * size, _CHUNK)
+        else:
+            size = min(2 * size, _CHUNK)
+        lo = hi
     return list(zip(starts, ends, strict=True))
 
 
@@ -275,20 +289,34 @@ def make_snippet(
     else:
         spans = match_spans(text, surfaces, window=(64, size), folded=folded)
     start = 0
-    if spans:
+    if spans and spans[-1][0] < spans[0][0] + size:
+        # The first window holds every span: no other holds more words (most hits' texts).
+        start = max(0, spans[0][0] - _LEAD)
+    elif spans:
         # The window holding the most distinct matched words wins; the earliest on ties.
         best, best_score = spans[0][0], -1
-        starts = [x for x, _ in spans]
         words = [text[x:y].casefold() for x, y in spans[:256]]
         most = len(set(words))  # no window holds more: a later one could only tie
-        for i, a in enumerate(starts[:64]):
-            # Spans are sorted: the window [a, a + size) is spans[i:j].
-            j = bisect.bisect_left(starts, a + size, i)
-            seen = len(set(words[i:j]))
-            if seen > best_score:
-                best, best_score = a, seen
-                if seen == most:
+        # Spans are sorted: the window [a, a + size) of span i is spans[i:j], j only grows
+        # with i. The window slides: ``held`` counts its words (one step per span in and
+        # out, not a bisect and a set per window).
+        held: dict[str, int] = {}
+        j, count = 0, len(words)
+        for i, (a, _) in enumerate(spans[:64]):
+            if j < i:  # (a window of size 0 holds nothing, not even its own span)
+                j = i
+            while j < count and spans[j][0] < a + size:
+                held[words[j]] = held.get(words[j], 0) + 1
+                j += 1
+            if len(held) > best_score:
+                best, best_score = a, len(held)
+                if best_score == most:
                     break
+            if i < j:
+                if held[words[i]] == 1:
+                    del held[words[i]]
+                else:
+                    held[words[i]] -= 1
         start = max(0, best - _LEAD)
     end = min(len(text), start + size)
     if start > 0:
