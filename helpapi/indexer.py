@@ -89,6 +89,10 @@ class LocaleStats:
     source_manifest: dict[str, str] = dataclasses.field(default_factory=dict)
     # slug -> hash of the file (a locale) or of the English text (en-US): what changed next time
     manifest: dict[str, str] = dataclasses.field(default_factory=dict)
+    # {relative path: [size, checksum]} of the index's files (generations.record_files), taken
+    # by the process that wrote them: a pool's workers checksum in parallel, while the files
+    # are fresh in memory, not the parent one locale after another once the pool is done.
+    files: dict[str, list] | None = None
 
 
 @dataclasses.dataclass
@@ -304,7 +308,8 @@ def _english_sources(
     for done, slug in enumerate(sorted(todo), 1):
         for locale, path in todo[slug]:
             try:
-                article = parse_article(path, locale, slug, None, corpus_dir, max_bytes)
+                # The English side only: the localized text is that locale's build's.
+                article = parse_article(path, locale, slug, None, corpus_dir, max_bytes, True)
             except Exception:
                 continue  # any failure is reported by that locale's own build
             if article.has_sxs:
@@ -604,6 +609,7 @@ def _build_locale(
     if not forked or failed:
         with ix.reader() as reader:
             recorder.write(target / memindex.FILENAME, reader)
+    stats.files = generations.record_files(target)
     stats.size_bytes = sum(p.stat().st_size for p in target.iterdir())
     if _kept is not None:
         # Freed by the process's exit, not here (see keep_until_exit).
@@ -1082,7 +1088,9 @@ def _meta(name, corpus_dir, staging, stats: dict[str, LocaleStats], carried: dic
             "catalog": s.catalog,
             "manifest": s.manifest,
             **({"source_manifest": s.source_manifest} if loc == ENGLISH else {}),
-            "files": generations.record_files(Path(staging) / loc),
+            "files": (
+                s.files if s.files is not None else generations.record_files(Path(staging) / loc)
+            ),
         }
     return {
         "generation": name,
