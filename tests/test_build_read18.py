@@ -5,6 +5,7 @@ the process that wrote them."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -221,3 +222,34 @@ def test_each_locale_is_checksummed_by_its_build_as_the_meta_records(tmp_path):
     for locale, stats in report.locales.items():
         assert stats.files == generations.record_files(gen / locale)
         assert meta["locales"][locale]["files"] == stats.files
+
+
+def test_a_pool_worker_builds_each_locale_in_a_forked_child(tmp_path):
+    corpus = _small_corpus(tmp_path, n=5)
+    out = tmp_path / "out"
+    out.mkdir()
+    stats = indexer._build_forked((str(corpus), "de-DE", str(out), None, None), {})
+    assert stats.locale == "de-DE" and stats.articles == 5
+    assert stats.files == generations.record_files(out / "de-DE")
+    assert indexer._kept is None  # the child kept its objects, not this process
+
+
+def test_a_forked_build_raises_the_childs_exception(tmp_path):
+    corpus = _small_corpus(tmp_path, n=2)
+    (tmp_path / "out" / "de-DE").mkdir(parents=True)
+    with pytest.raises(FileExistsError):  # the locale's folder is there already
+        indexer._build_forked((str(corpus), "de-DE", str(tmp_path / "out"), None, None), {})
+
+
+def test_a_forked_build_that_dies_is_a_build_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(indexer, "build_locale", lambda *a, **k: os._exit(3))
+    with pytest.raises(indexer.BuildError, match="de-DE: the build process ended without"):
+        indexer._build_forked((str(tmp_path), "de-DE", str(tmp_path), None, None), {})
+
+
+def test_a_pool_build_is_the_serial_build(tmp_path):
+    corpus = _small_corpus(tmp_path, n=8)
+    build_indexes(corpus, tmp_path / "serial", jobs=1)
+    build_indexes(corpus, tmp_path / "pool", jobs=2)
+    for locale in ("en-US", "de-DE", "fr-FR", "ja-JP"):
+        assert _files(tmp_path / "serial", locale) == _files(tmp_path / "pool", locale), locale
