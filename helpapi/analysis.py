@@ -23,6 +23,7 @@ import functools
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 
 import icu
 from whoosh.analysis import Filter
@@ -111,6 +112,8 @@ def normalize_term(text: str, dotless_i: bool = False) -> str:
 @functools.lru_cache(maxsize=200_000)
 def fold_diacritics(text: str) -> str:
     """Strip combining marks that sit on alphabetic-script letters (é -> e, й -> и, َ removed)."""
+    if text.isascii():
+        return text  # no ASCII character decomposes or is a mark
     decomposed = unicodedata.normalize("NFD", text)
     out = []
     base_foldable = False
@@ -547,6 +550,9 @@ class _IndexWords:
         chain = words_analyzer(locale)
         self._tokenizer, self._filters = chain.items[0], chain.items[1:]
         self._cache: dict[str, tuple] = {}
+        direct = _direct_word(self._filters)
+        if direct is not None:
+            self._word = direct
 
     def _word(self, raw: str) -> tuple:
         t = Token(positions=True, chars=True, removestops=True, mode="index")
@@ -614,6 +620,44 @@ class _IndexWords:
         return pairs, ends
 
 
+def _direct_word(filters) -> Callable[[str], tuple] | None:
+    """:meth:`_IndexWords._word` without the generator chain, for the chains
+    :func:`words_analyzer` makes of NormalizeFilter, ElisionFilter (optional) and SplitFilter
+    (every locale but those with script normalizers or proclitics, which run the chain): the
+    same ``(term, end char)`` pairs, made for each distinct word of a locale's build (dev
+    corpus: 17,000 to 24,000 a locale). None for any other chain."""
+    kinds = [type(f) for f in filters]
+    if kinds == [NormalizeFilter, SplitFilter]:
+        articles = None
+    elif kinds == [NormalizeFilter, ElisionFilter, SplitFilter]:
+        articles = filters[1].articles
+    else:
+        return None
+    dotless = filters[0].dotless_i
+
+    def word(raw: str) -> tuple:
+        text = normalize_term(raw, dotless)
+        if not text:
+            return ()  # NormalizeFilter drops it
+        if articles is not None:
+            head, sep, tail = text.partition("'")
+            if sep and tail and head in articles:
+                text = tail
+        end = len(raw)
+        if not _SPLIT.search(text):
+            return ((text, end),)
+        # SplitFilter's parts: their own ends when the word kept its length, else the word's.
+        out = [(text, end)]
+        same, offset = end == len(text), 0
+        for part in _SPLIT.split(text):
+            if part and part != text:
+                out.append((part, offset + len(part) if same else end))
+            offset += len(part) + 1
+        return tuple(out)
+
+    return word
+
+
 @functools.lru_cache(maxsize=256)
 def index_words(locale: str) -> _IndexWords:
     """What ``words_analyzer(locale)(value, positions=True, chars=True, mode="index")``
@@ -672,6 +716,9 @@ class _IndexStems:
         self._filters = stems.items[len(words.items) :]
         self._cache: dict[str, str] = {}  # term -> its one stem (the usual case)
         self._multi: dict[str, tuple] = {}  # term -> its stems, when not exactly one
+        self._direct = _direct_stems(self._filters)
+        if self._direct is not None:
+            self._stems = self._direct
 
     def _stems(self, term: str) -> tuple:
         token = Token(mode="index")
@@ -707,6 +754,23 @@ class _IndexStems:
             else:
                 out.extend(uncached[term] if term in uncached else multi[term])
         return out
+
+
+def _direct_stems(filters) -> Callable[[str], tuple] | None:
+    """:meth:`_IndexStems._stems` without the generator chain, for the chains
+    :func:`stems_analyzer` makes (a StemFilter that ignores no word, then FoldFilter; or
+    FoldFilter alone): one stem per term, ``fold_diacritics(stemmer(term))``. Each distinct
+    term of a locale passes here once, and the chain's Token, generators and Whoosh's own
+    LFU cache around the stemmer cost half as much again as the stemming (dev corpus fi-FI:
+    0.34 s against 0.24 s). None for any other chain: it then runs as it is."""
+    kinds = [type(f) for f in filters]
+    if kinds == [FoldFilter]:
+        return lambda term: (fold_diacritics(term),)
+    if kinds != [StemFilter, FoldFilter] or filters[0].ignore:
+        return None
+    # The stemmer under Whoosh's cache (a pure function: the cache changes no stem).
+    stem = getattr(filters[0]._stem, "__wrapped__", filters[0]._stem)
+    return lambda term: (fold_diacritics(stem(term)),)
 
 
 @functools.lru_cache(maxsize=256)

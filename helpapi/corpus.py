@@ -655,18 +655,30 @@ def _parse_html(text: str, locale: str, slug: str, repairs: list[str]) -> Articl
     )
 
 
-def parse_text(text: str, locale: str, slug: str, kind: str = "md") -> Article:
-    """Parse one article's source text (already decoded); ``kind`` is ``"md"`` or ``"html"``."""
+def parse_text(
+    text: str, locale: str, slug: str, kind: str = "md", english_only: bool = False
+) -> Article:
+    """Parse one article's source text (already decoded); ``kind`` is ``"md"`` or ``"html"``.
+
+    ``english_only``: only what the English index takes from a side-by-side file (see
+    :func:`parse_article`).
+    """
     repairs: list[str] = []
     cleaned = clean_text(text)
     if cleaned != text:
         repairs.append("invisible characters or non-NFC text normalized")
     if kind == "html":
+        if english_only:  # never side by side: no English of its own
+            return _no_english(locale, slug, repairs)
         return _parse_html(cleaned, locale, slug, repairs)
     meta, source = _split_front_matter(cleaned, repairs)
+    has_sxs = _has_sxs(source)
+    if english_only:
+        if not has_sxs:
+            return _no_english(locale, slug, repairs)
+        return _parse_english(meta, source, locale, slug, repairs)
     assetid = _meta_assetid(meta, repairs)
 
-    has_sxs = _has_sxs(source)
     local_md = localized_markdown(source).strip() if has_sxs else source.strip()
     # Only a side-by-side file holds English of its own; a plain file's text is its locale's.
     english_md = english_markdown(source).strip() if has_sxs else ""
@@ -703,6 +715,44 @@ def parse_text(text: str, locale: str, slug: str, kind: str = "md") -> Article:
         translation_of=_translation_of(meta, repairs),
         labels=_labels(meta),
         title_alias=title_alias or "",
+    )
+
+
+def _no_english(locale: str, slug: str, repairs: list[str]) -> Article:
+    """:func:`parse_text`'s ``english_only`` answer for a file that is not side by side."""
+    return Article(locale, slug, None, [], "", "", "", "", "", "", None, False, repairs, "markdown")
+
+
+def _parse_english(meta: dict, source: str, locale: str, slug: str, repairs: list) -> Article:
+    """A side-by-side file's English side as :func:`parse_text` makes it, its localized text
+    left empty (``title``, ``body``, ``markdown``, ``title_alias``): the fields the English
+    index reads are the same. The localized side is read only for the title when the English
+    has no heading of its own (the localized one is then the English title too)."""
+    assetid = _meta_assetid(meta, repairs)
+    english_md = english_markdown(source).strip()
+    fm_title = _meta_title(meta, repairs)
+    english_heading = _bounded_title(first_heading(english_md), "English heading", repairs)
+    if english_heading is None:
+        local_md = localized_markdown(source).strip()
+        h1 = _bounded_title(first_heading(local_md), "heading", repairs)
+        english_heading = h1 or fm_title or slug.rsplit("/", 1)[-1].replace("-", " ")
+    return Article(
+        locale=locale,
+        slug=slug,
+        assetid=assetid,
+        refs=parse_refs(meta.get("ms.custom")),
+        title="",
+        english_title=english_heading,
+        body="",
+        english_body=_squeeze(markdown_to_text(_without_first_heading(english_md))),
+        markdown="",
+        english_markdown=english_md,
+        updated=_meta_date(meta),
+        has_sxs=True,
+        repairs=repairs,
+        format="sxs",
+        translation_of=_translation_of(meta, repairs),
+        labels=_labels(meta),
     )
 
 
@@ -814,11 +864,16 @@ def parse_article(
     data: bytes | None = None,
     root=None,
     max_bytes: int | None = DEFAULT_MAX_ARTICLE_BYTES,
+    english_only: bool = False,
 ) -> Article:
     """Read (unless ``data`` is given) and parse one file.
 
     ``root`` and ``max_bytes`` are those of :func:`read_bytes`. Raises :class:`UnreadableArticle`
-    when it cannot be read or holds no article at all.
+    when it cannot be read or holds no article at all. ``english_only`` parses what the English
+    index takes from a side-by-side file, and nothing of its localized text (empty ``title``,
+    ``body``, ``markdown``); a file that is not side by side comes back with ``has_sxs``
+    false and nothing else. The English index's build parses each slug's file this way: the
+    locale's own build parses the whole file.
     """
     if data is None:
         data = read_bytes(path, root, max_bytes)
@@ -833,7 +888,7 @@ def parse_article(
     if "\x00" in text:
         raise UnreadableArticle(path, "binary file (NUL bytes)")
     kind = "html" if str(path).lower().endswith((".html", ".htm")) else "md"
-    article = parse_text(text, locale, slug, kind)
+    article = parse_text(text, locale, slug, kind, english_only)
     article.repairs[:0] = repairs
     return article
 
