@@ -1448,11 +1448,15 @@ def punctuated(text: str) -> bool:
     グループ", "帳單 > 購買服務"): text copied from an article has them, keywords typed apart
     by spaces do not. A mark inside a word of a script written with spaces ("Outlook.com",
     "Wi-Fi") does not count; one between letters of a no-space script ("受信者、グループ")
-    does (those scripts' words are not spaced: their punctuation stands between words)."""
-    for i, c in enumerate(text):
-        if unicodedata.category(c)[0] in "PS" and not (
-            0 < i < len(text) - 1 and _spaced_letter(text[i - 1]) and _spaced_letter(text[i + 1])
-        ):
+    does (those scripts' words are not spaced: their punctuation stands between words).
+    Marks before the first word or after the last do not count: a question mark typed after
+    keywords, quotes around them, "C++" (typed keywords still)."""
+    marks = [unicodedata.category(c)[0] in "PS" for c in text]
+    words = [i for i, c in enumerate(text) if not marks[i] and not c.isspace()]
+    if not words:
+        return False
+    for i in range(words[0] + 1, words[-1]):
+        if marks[i] and not (_spaced_letter(text[i - 1]) and _spaced_letter(text[i + 1])):
             return True
     return False
 

@@ -4,6 +4,7 @@ fix."""
 import pytest
 
 from helpapi import create_app
+from helpapi import engine
 from helpapi import ranking
 from helpapi.indexer import build_indexes
 
@@ -51,3 +52,26 @@ def test_a_proximity_budget_spent_inside_a_title_holder_is_no_500(title_holders,
         assert r.status_code == 200, (lookups, r.get_data()[:200])
         seen.add(frozenset(h["slug"] for h in r.json["results"]))
     assert seen == {frozenset("abc")}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "フォルダー または ファイル？",
+        "？フォルダー",
+        '"共有 連絡先"',
+        "Outlook 2016?",
+        "C++",
+        "(グループ)",
+    ],
+)
+def test_marks_at_the_ends_of_a_query_are_not_copied_text(text):
+    # A question mark typed after keywords, quotes around them, a name ending in marks: the
+    # query is still typed keywords, not text copied from an article (review: "？" after a
+    # keyword query gave it the body-run extra and another first result).
+    assert not engine.punctuated(text)
+
+
+@pytest.mark.parametrize("text", ["受信者]、[グループ", "帳單 > 購買服務", "設定、変更？"])
+def test_marks_between_words_still_tell_copied_text(text):
+    assert engine.punctuated(text)
