@@ -245,8 +245,11 @@ def _phrase_checks(phrases: list, cand: set, first) -> dict:
     first on the next one: with a phrase that holds nowhere (a quoted flood beside a run that
     holds everywhere, bench/hostile.py), each document costs one check, not one per phrase. A
     document is kept only when every phrase holds, so the documents and each phrase's scores
-    are those of checking the phrases one after another (the positions budget aside,
-    ranking.PHRASE_MAX_POSITIONS, which only a pathological query spends)."""
+    are those of checking the phrases one after another while the positions budget lasts
+    (ranking.PHRASE_MAX_POSITIONS). Once it is spent, the documents left are taken not to
+    hold (as in :class:`_LazyPhrase`): the documents kept are then those checked first, the
+    lowest numbers, where checking one phrase after another kept none. Quoted floods of stop
+    words reach it ('"in the" "of the" "to the"' on the dev corpus keeps 49 of 85)."""
     out: dict[int, dict] = {}
     if type(first) is _LazyPhrase:
         terms = first.terms
@@ -515,17 +518,14 @@ class _LazyPhrase:
                 budget[0] -= len(plist)
                 yield i, plist
 
-        if self.slop == 1:
-            if not _consecutive(lists()):
+        # (slop 1 returned above: _consecutive_at)
+        poslists = [None] * len(self.terms)
+        for i, plist in lists():
+            if not plist:
                 return None
-        else:
-            poslists = [None] * len(self.terms)
-            for i, plist in lists():
-                if not plist:
-                    return None
-                poslists[i] = plist
-            if not near(poslists, self.slop, True):
-                return None
+            poslists[i] = plist
+        if not near(poslists, self.slop, True):
+            return None
         return sum(self.terms[0].field.scores[j] for j in found) * self.boost
 
     def _consecutive_at(self, doc: int, budget: list[int]):
@@ -1279,7 +1279,8 @@ def _run_text(unit: Unit) -> str:
 def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, float]:
     """Extra score of each of ``docs`` whose own title holds every unit of the query: up to
     ranking.TITLE_COVER_BOOST, scaled by the share of that title the query covers (characters
-    of the query's distinct units over the title's, spaces left out).
+    of the query's units over the title's, spaces left out; a unit typed twice covers up to
+    two of the title's places of it with ranking.TITLE_COVER_REPEATS, else it counts once).
 
     Many titles hold the two or three words of a short query ("SharePoint OneDrive" in dozens
     of titles); the title those words make up most of is the likelier one: of the titles that
