@@ -14,6 +14,7 @@ from flask import g
 from flask import jsonify
 from flask import request
 from flask import url_for
+from werkzeug.exceptions import HTTPException
 
 from . import analysis
 from . import controls
@@ -181,6 +182,9 @@ def _with_language(resp, locale: str):
 _article_urls: dict[tuple[str, str, str], str] = {}
 MAX_CACHED_URLS = 65536
 MAX_CACHED_SCRIPT_NAME = 256
+# Host headers the lean search path found good (helpapi.web.FastRoutes): how many, how long.
+MAX_CACHED_HOSTS = 1024
+MAX_CACHED_HOST = 256
 
 
 ENDPOINT = "api.article_view"
@@ -318,19 +322,43 @@ def _fast_search(app):
     if ensure_started not in hooks:
         ensure_started = None
 
+    def bind(environ):
+        """The URL adapter Flask binds for the request (kept in the request's own environ:
+        requests run concurrently in one worker); raises Flask's error for a bad host."""
+        adapter = environ["helpapi.url_adapter"] = app.url_map.bind_to_environ(
+            environ, server_name=None, subdomain=app.url_map.default_subdomain or ""
+        )
+        return adapter
+
+    # The host fields of requests whose adapter bound: Flask binds one for every request and
+    # answers 400 when it cannot (an IDNA BadHost), so the lean path checks each host before
+    # it searches, whether or not it then builds a URL. Bounded, like _article_urls.
+    good_hosts: set[tuple] = set()
+
+    def host_ok(environ) -> bool:
+        host = environ.get("HTTP_HOST", "")
+        key = (host, environ.get("SERVER_NAME"), environ.get("SERVER_PORT"))
+        key += (environ.get("wsgi.url_scheme"),)
+        if key in good_hosts:
+            return True
+        try:
+            bind(environ)
+        except HTTPException:
+            return False
+        if len(host) <= MAX_CACHED_HOST:  # not kept: a long header would make entries big
+            if len(good_hosts) >= MAX_CACHED_HOSTS:
+                good_hosts.clear()
+            good_hosts.add(key)
+        return True
+
     def article_url(ident: str, locale: str, environ) -> str:
         script = environ.get("SCRIPT_NAME", "")
         if len(script) <= MAX_CACHED_SCRIPT_NAME:
             url = _article_urls.get((script, ident, locale))
             if url is not None:
                 return url
-        # url_for's build, with the adapter Flask would bind for this request (kept in the
-        # request's own environ: requests run concurrently in one worker).
-        adapter = environ.get("helpapi.url_adapter")
-        if adapter is None:
-            adapter = environ["helpapi.url_adapter"] = app.url_map.bind_to_environ(
-                environ, server_name=None, subdomain=app.url_map.default_subdomain or ""
-            )
+        # url_for's build, with the adapter Flask would bind for this request.
+        adapter = environ.get("helpapi.url_adapter") or bind(environ)
         # url_for's build (no url_defaults: FastRoutes sends every request to Flask if any).
         values = {"ident": ident, "locale": locale}
         return _remember_url(script, ident, locale, lambda: adapter.build(ENDPOINT, values))
@@ -347,7 +375,7 @@ def _fast_search(app):
             ixset = holder.get()
         except Exception:
             ixset = None
-        if ixset is None or any(name in params for name in _SCOPE_PARAMS):
+        if ixset is None or any(name in params for name in _SCOPE_PARAMS) or not host_ok(environ):
             return fast.wsgi_app(environ, start_response)
         try:
             body, found = _search_body(

@@ -198,3 +198,19 @@ def test_lean_hit_urls_are_url_for_of_each_requests_own_script_name(make, monkey
             want = [url_for("api.article_view", ident=h["id"], locale=h["locale"]) for h in hits]
         assert [h["url"] for h in hits] == want
         assert all(u.startswith(script + "/v1/articles/") for u in want)
+
+
+@pytest.mark.parametrize("host", ["x" * 200, "x" * 5000, "a..b"])
+def test_a_bad_host_is_a_400_on_the_lean_path_too_once_urls_are_cached(make, host):
+    # The lean path used to check the Host header only when it built an article URL: once
+    # the URLs were cached, a host Flask refuses (IDNA BadHost) got a 200.
+    app = make(RESULT_CACHE_SIZE=0)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    fast = web.fast_routes(app)
+    assert _call(app, "/v1/search", "q=Outlook&locale=de-DE")[0] == "200 OK"
+    for _ in range(2):
+        headers = {"Host": host, "X-Request-Id": "r-1"}
+        lean = _call(app, "/v1/search", "q=Outlook&locale=de-DE", headers=headers)
+        flask = _call(fast.wsgi_app, "/v1/search", "q=Outlook&locale=de-DE", headers=headers)
+        assert lean == flask
+        assert lean[0].startswith("400") and b'"error"' in lean[2]
