@@ -406,6 +406,23 @@ def read_cors_headers(origins: list[str], origin: str | None) -> list[tuple[str,
     return allow + [("Access-Control-Expose-Headers", "Content-Language, ETag, X-Request-Id")]
 
 
+# Signals Flask sends around a request's view. The project connects none: a receiver of any
+# of them (for any sender: blinker's receivers are process-wide) sends every request through
+# Flask, which sends them.
+_SIGNALS = (
+    signals.request_started,
+    signals.request_finished,
+    signals.request_tearing_down,
+    signals.got_request_exception,
+    signals.appcontext_pushed,
+    signals.appcontext_popped,
+    signals.appcontext_tearing_down,
+)
+_S0, _S1, _S2, _S3, _S4, _S5, _S6 = _SIGNALS
+# Where _hook_state's answer holds what must stay empty (see _clean_state).
+_COUNTS = 5
+
+
 def _hook_state(app: Flask) -> tuple:
     """What Flask would run around a view besides the view (its hooks, signal receivers and
     host settings), as a signature that changes when any is added: Flask's setup methods only
@@ -416,11 +433,27 @@ def _hook_state(app: Flask) -> tuple:
         sum(map(len, app.teardown_request_funcs.values())),
         sum(map(len, app.url_value_preprocessors.values())),
         sum(map(len, app.url_default_functions.values())),
-        bool(signals.request_started.receivers),
-        bool(signals.request_finished.receivers),
+        # From here on, what _clean_state expects empty.
+        len(app.teardown_appcontext_funcs),
+        bool(
+            _S0.receivers
+            or _S1.receivers
+            or _S2.receivers
+            or _S3.receivers
+            or _S4.receivers
+            or _S5.receivers
+            or _S6.receivers
+        ),
         app.config["TRUSTED_HOSTS"],
         app.config["SERVER_NAME"],
     )
+
+
+def _clean_state(app: Flask) -> tuple:
+    """:func:`_hook_state` as it must be for the lean path: the hooks counted now (which
+    :meth:`FastRoutes.add` checked are the project's), and nothing else: no app-context
+    teardown, no signal receiver, no host setting (none of which the project sets)."""
+    return _hook_state(app)[:_COUNTS] + (0, False, None, None)
 
 
 class FastRoutes:
@@ -431,8 +464,9 @@ class FastRoutes:
     item 5: bench/RESULTS.md "Stop 18"). A handler answers exactly as the Flask route would
     (the same status, headers and body: tests/test_http18.py), and hands a request it cannot
     answer the same way to :attr:`wsgi_app` (Flask). Everything else goes to Flask, and so does
-    every request once the app has hooks, signal receivers or host settings other than those
-    it had when the route was added (the handler does the work of those it knows).
+    every request while the app has hooks other than those it had when the route was added
+    (the handler does the work of those it knows), an app-context teardown, a receiver of a
+    request or app-context signal, or a host setting (:func:`_clean_state`).
     """
 
     def __init__(self, app: Flask, wsgi_app, origins: list[str], log_queries: bool):
@@ -462,7 +496,7 @@ class FastRoutes:
                 if any(f not in allowed for f in hooks.get(scope, ())):
                     return False
         self.routes[path] = handler
-        self._hooks = _hook_state(app)
+        self._hooks = _clean_state(app)
         return True
 
     def __call__(self, environ, start_response):

@@ -4,12 +4,14 @@ answers it; everything it cannot answer that way goes to Flask, once."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
 import re
 from urllib.parse import unquote_to_bytes
 
+import flask
 import pytest
 from flask import url_for
 from werkzeug.test import EnvironBuilder
@@ -214,3 +216,60 @@ def test_a_bad_host_is_a_400_on_the_lean_path_too_once_urls_are_cached(make, hos
         flask = _call(fast.wsgi_app, "/v1/search", "q=Outlook&locale=de-DE", headers=headers)
         assert lean == flask
         assert lean[0].startswith("400") and b'"error"' in lean[2]
+
+
+def _counting_flask(app, monkeypatch) -> list:
+    """The requests FastRoutes hands to Flask, from now on."""
+    fast = web.fast_routes(app)
+    flask_app, seen = fast.wsgi_app, []
+
+    def counting(environ, start_response):
+        seen.append(environ["QUERY_STRING"])
+        return flask_app(environ, start_response)
+
+    monkeypatch.setattr(fast, "wsgi_app", counting)
+    return seen
+
+
+def test_a_teardown_appcontext_added_after_create_app_runs_for_searches(make, monkeypatch):
+    app = make(RESULT_CACHE_SIZE=0)
+    seen, ran = _counting_flask(app, monkeypatch), []
+    app.teardown_appcontext(lambda exc: ran.append("teardown"))
+    assert app.test_client().get("/v1/search?q=Outlook&locale=de-DE").status_code == 200
+    assert ran == ["teardown"] and seen == ["q=Outlook&locale=de-DE"]
+
+
+SIGNALS = [
+    "request_started",
+    "request_finished",
+    "request_tearing_down",
+    "got_request_exception",
+    "appcontext_pushed",
+    "appcontext_popped",
+    "appcontext_tearing_down",
+]
+
+
+@pytest.mark.parametrize("name", SIGNALS)
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_any_request_or_appcontext_signal_receiver_sends_searches_through_flask(
+    make, monkeypatch, name, when
+):
+    # Receivers connected before create_app used to count as the app's own (the baseline).
+    signal, ran = getattr(flask.signals, name), []
+
+    def receiver(sender, **kwargs):
+        ran.append(name)
+
+    with signal.connected_to(receiver) if when == "before" else contextlib.nullcontext():
+        app = make(RESULT_CACHE_SIZE=0)
+    seen = _counting_flask(app, monkeypatch)
+    with signal.connected_to(receiver):
+        app.config["PROPAGATE_EXCEPTIONS"] = False
+        assert app.test_client().get("/v1/search?q=Outlook&locale=de-DE").status_code == 200
+    assert seen == ["q=Outlook&locale=de-DE"]
+    if name != "got_request_exception":
+        assert name in ran
+    # Disconnected: the lean path again.
+    assert app.test_client().get("/v1/search?q=Outlook&locale=de-DE").status_code == 200
+    assert len(seen) == 1
