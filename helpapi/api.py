@@ -44,12 +44,19 @@ bp = Blueprint("api", __name__)
 MAX_ANALYZE_LENGTH = 4096
 
 
+SEARCH_ENDPOINT = f"{bp.name}.search_view"
+
+
 def init_app(app) -> None:
-    """Answer ``GET /v1/search`` on the lean path (after every hook is registered)."""
-    recorder = app.extensions.get("helpapi.analytics")
+    """Answer the search route on the lean path (after every hook is registered), at the
+    path of its rule, when that is one fixed path (else Flask answers every search)."""
+    rules = list(app.url_map.iter_rules(SEARCH_ENDPOINT))
+    if len(rules) != 1 or rules[0].arguments or rules[0].host or rules[0].subdomain:
+        return
+    path = rules[0].rule
     # analytics.init_app registers the recorder's start-up check only when analytics is on.
-    known = [] if recorder is None else [recorder.ensure_started]
-    web.fast_routes(app).add("/v1/search", _fast_search(app), bp.name, known)
+    known = [app.extensions["helpapi.analytics"].ensure_started]
+    web.fast_routes(app).add(path, SEARCH_ENDPOINT, _fast_search(app, path), known)
 
 
 def _int_arg(name: str, default: int, low: int, high: int, params=None) -> int:
@@ -302,9 +309,10 @@ def search_view():
     return _with_language(current_app.json.response_of(body), body["locale"])
 
 
-def _fast_search(app):
-    """``GET /v1/search`` without Flask (helpapi.web.FastRoutes): the view's answer, headers
-    and side effects (metrics, access line, analytics row), at a fraction of the CPU.
+def _fast_search(app, path: str):
+    """``GET path`` (the search route's rule) without Flask (helpapi.web.FastRoutes): the
+    view's answer, headers and side effects (metrics, access line, analytics row), at a
+    fraction of the CPU.
 
     A request it cannot answer the way the view does goes to Flask untouched: one that fails
     a check before the search (Flask runs the same checks and answers the same error), a
@@ -315,10 +323,10 @@ def _fast_search(app):
     """
     fast = web.fast_routes(app)
     holder = app.extensions["helpapi.indexes"]
-    recorder = app.extensions.get("helpapi.analytics")
+    recorder = app.extensions["helpapi.analytics"]
     hooks = app.before_request_funcs.get(None, ())
     # The before_request hook analytics.init_app adds when analytics is on.
-    ensure_started = recorder.ensure_started if recorder is not None else None
+    ensure_started = recorder.ensure_started
     if ensure_started not in hooks:
         ensure_started = None
 
@@ -391,12 +399,12 @@ def _fast_search(app):
             environ[FAST_ERROR] = exc
             return fast.wsgi_app(environ, start_response)
         data = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
-        start_response("200 OK", fast.headers(environ, len(data), body["locale"], rid))
+        start_response("200 OK", fast.headers(environ, path, len(data), body["locale"], rid))
         web.log_request(
             rid,
             "GET",
-            "/v1/search",
-            "/v1/search",
+            path,
+            path,
             200,
             time.perf_counter() - started,
             environ.get("REMOTE_ADDR"),

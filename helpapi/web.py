@@ -420,7 +420,7 @@ _SIGNALS = (
 )
 _S0, _S1, _S2, _S3, _S4, _S5, _S6 = _SIGNALS
 # Where _hook_state's answer holds what must stay empty (see _clean_state).
-_COUNTS = 5
+_COUNTS = 8
 
 
 def _hook_state(app: Flask) -> tuple:
@@ -433,6 +433,11 @@ def _hook_state(app: Flask) -> tuple:
         sum(map(len, app.teardown_request_funcs.values())),
         sum(map(len, app.url_value_preprocessors.values())),
         sum(map(len, app.url_default_functions.values())),
+        # The handlers encode with orjson as OrjsonProvider does, into a plain response; a
+        # new route may take a lean route's path.
+        app.json,
+        app.response_class,
+        len(app.view_functions),
         # From here on, what _clean_state expects empty.
         len(app.teardown_appcontext_funcs),
         bool(
@@ -479,12 +484,14 @@ class FastRoutes:
         # init_app's before and after hooks: a handler does their work itself.
         self.own_hooks: tuple = ()
 
-    def add(self, path: str, handler, blueprint: str, known=()) -> bool:
-        """Answer ``GET path`` with ``handler(environ, start_response)``, if the hooks Flask
-        would run for the route's ``blueprint`` are this module's and ``known`` (functions the
+    def add(self, path: str, endpoint: str, handler, known=()) -> bool:
+        """Answer ``GET path`` (the rule of ``endpoint``, a view of a blueprint) with
+        ``handler(environ, start_response)``, while ``endpoint``'s view is the one it has now,
+        if the hooks Flask would run for it are this module's and ``known`` (functions the
         handler calls itself); else leave the route to Flask. Whether it was added."""
         allowed = {*self.own_hooks, *known}
         app = self.app
+        blueprint = endpoint.rpartition(".")[0]
         for hooks in (
             app.before_request_funcs,
             app.after_request_funcs,
@@ -495,31 +502,34 @@ class FastRoutes:
             for scope in (None, blueprint):
                 if any(f not in allowed for f in hooks.get(scope, ())):
                     return False
-        self.routes[path] = handler
+        self.routes[path] = (handler, endpoint, app.view_functions[endpoint])
         self._hooks = _clean_state(app)
         return True
 
     def __call__(self, environ, start_response):
         """The route's handler, or Flask."""
-        handler = self.routes.get(environ.get("PATH_INFO"))
+        route = self.routes.get(environ.get("PATH_INFO"))
         if (
-            handler is None
+            route is None
             or environ.get("REQUEST_METHOD") != "GET"
             or "helpapi.body_error" in environ
             or _hook_state(self.app) != self._hooks
+            or self.app.view_functions.get(route[1]) is not route[2]
         ):
             return self.wsgi_app(environ, start_response)
-        return handler(environ, start_response)
+        return route[0](environ, start_response)
 
-    def headers(self, environ, content_length: int, locale: str, rid: str) -> list:
-        """A search answer's headers, as Flask, ``_with_language`` and ``_finish`` set them."""
+    def headers(self, environ, path: str, content_length: int, locale: str, rid: str) -> list:
+        """A search answer's headers, as Flask, ``_with_language`` and ``_finish`` set them
+        (``path``: the route's, for :func:`_cors`)."""
         headers = [
             ("Content-Type", "application/json"),
             ("Content-Length", str(content_length)),
             ("Content-Language", locale),
         ]
         vary = "Accept-Language"
-        for name, value in read_cors_headers(self.origins, environ.get("HTTP_ORIGIN")):
+        origins = self.origins if path.startswith(READ_PREFIXES) else ()
+        for name, value in read_cors_headers(origins, environ.get("HTTP_ORIGIN")):
             if name == "Vary":
                 vary = "Accept-Language, Origin"
             else:

@@ -273,3 +273,72 @@ def test_any_request_or_appcontext_signal_receiver_sends_searches_through_flask(
     # Disconnected: the lean path again.
     assert app.test_client().get("/v1/search?q=Outlook&locale=de-DE").status_code == 200
     assert len(seen) == 1
+
+
+def test_a_replaced_or_decorated_search_view_answers_searches(make, monkeypatch):
+    app = make(RESULT_CACHE_SIZE=0)
+    seen, original = _counting_flask(app, monkeypatch), app.view_functions["api.search_view"]
+
+    def decorated(**kwargs):
+        resp = original(**kwargs)
+        resp.headers["X-Decorated"] = "1"
+        return resp
+
+    app.view_functions["api.search_view"] = decorated
+    r = app.test_client().get("/v1/search?q=Outlook&locale=de-DE")
+    assert r.status_code == 200 and r.headers["X-Decorated"] == "1" and len(seen) == 1
+
+
+def test_a_new_json_provider_or_response_class_sends_searches_through_flask(make, monkeypatch):
+    app = make(RESULT_CACHE_SIZE=0)
+    seen = _counting_flask(app, monkeypatch)
+
+    class Response(app.response_class):
+        pass
+
+    client = app.test_client()
+    monkeypatch.setattr(app, "response_class", Response)
+    assert client.get("/v1/search?q=Outlook&locale=de-DE").status_code == 200
+    assert len(seen) == 1
+    monkeypatch.undo()
+    seen = _counting_flask(app, monkeypatch)
+    app.json = web.OrjsonProvider(app)
+    assert client.get("/v1/search?q=Outlook&locale=de-DE").status_code == 200
+    assert len(seen) == 1
+
+
+def test_a_route_added_for_the_same_path_is_answered_as_flask_answers_it(make):
+    app = make(RESULT_CACHE_SIZE=0)
+    app.add_url_rule("/v1/search", "shadow", lambda: "shadow")
+    fast = web.fast_routes(app)
+    headers = {"X-Request-Id": "r-1"}
+    lean = _call(app, "/v1/search", "q=Outlook&locale=de-DE", headers=headers)
+    assert lean == _call(fast.wsgi_app, "/v1/search", "q=Outlook&locale=de-DE", headers=headers)
+
+
+def test_the_lean_path_serves_the_search_rules_own_path(make, monkeypatch, caplog):
+    # The path was "/v1/search", hard-coded: a search view mounted elsewhere left the lean
+    # path answering a URL that Flask answers 404.
+    register = flask.Flask.register_blueprint
+
+    def mounted(self, blueprint, **options):
+        if blueprint is api.bp:
+            options["url_prefix"] = "/mounted"
+        return register(self, blueprint, **options)
+
+    monkeypatch.setattr(flask.Flask, "register_blueprint", mounted)
+    app = make(RESULT_CACHE_SIZE=0, CORS_ORIGINS="*", LOG_QUERIES=1)
+    monkeypatch.undo()
+    fast = web.fast_routes(app)
+    assert list(fast.routes) == ["/mounted/v1/search"]
+    caplog.set_level(logging.INFO, "helpapi.access")
+    headers = {"X-Request-Id": "r-1", "Origin": "https://a.example"}
+    for path in ("/v1/search", "/mounted/v1/search"):
+        lean = _call(app, path, "q=Outlook&locale=de-DE", headers=headers)
+        assert lean == _call(fast.wsgi_app, path, "q=Outlook&locale=de-DE", headers=headers)
+    assert lean[0] == "200 OK"
+    lean_line, flask_line = [
+        json.loads(r.msg % r.args) for r in caplog.records if '"q":"Outlook"' in r.msg % r.args
+    ]
+    assert lean_line.pop("ms") >= 0 and flask_line.pop("ms") >= 0
+    assert lean_line == flask_line and lean_line["route"] == "/mounted/v1/search"
