@@ -395,22 +395,25 @@ def _fast_search(app, path: str):
                 lambda params: _PLAIN_SCOPE,
                 started,
             )
+            data = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+            headers = fast.headers(environ, path, len(data), body["locale"], rid)
+            # Counted and logged before the answer starts: an error in either (or in the
+            # encoding) is still Flask's JSON 500, as in the view.
+            web.log_request(
+                rid,
+                "GET",
+                path,
+                path,
+                200,
+                time.perf_counter() - started,
+                environ.get("REMOTE_ADDR"),
+                found,
+                fast.log_queries,
+            )
         except Exception as exc:
             environ[FAST_ERROR] = exc
             return fast.wsgi_app(environ, start_response)
-        data = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
-        start_response("200 OK", fast.headers(environ, path, len(data), body["locale"], rid))
-        web.log_request(
-            rid,
-            "GET",
-            path,
-            path,
-            200,
-            time.perf_counter() - started,
-            environ.get("REMOTE_ADDR"),
-            found,
-            fast.log_queries,
-        )
+        start_response("200 OK", headers)
         return [data]
 
     return handler

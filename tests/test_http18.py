@@ -342,3 +342,38 @@ def test_the_lean_path_serves_the_search_rules_own_path(make, monkeypatch, caplo
     ]
     assert lean_line.pop("ms") >= 0 and flask_line.pop("ms") >= 0
     assert lean_line == flask_line and lean_line["route"] == "/mounted/v1/search"
+
+
+def _json_500(r) -> None:
+    assert r.status_code == 500 and r.get_json()["error"]["code"] == "internal_error"
+    assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["X-Request-Id"]
+
+
+def test_an_encoding_error_on_the_lean_path_is_flasks_json_500(make, monkeypatch):
+    # orjson.dumps ran outside the handler's try: its error escaped as a raw WSGI error.
+    app = make(RESULT_CACHE_SIZE=0)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    search_body = api._search_body
+
+    def unencodable(*args):
+        body, found = search_body(*args)
+        return {**body, "bad": object()}, found
+
+    monkeypatch.setattr(api, "_search_body", unencodable)
+    _json_500(app.test_client().get("/v1/search?q=Outlook&locale=de-DE"))
+
+
+def test_a_logging_error_on_the_lean_path_is_flasks_json_500(make, monkeypatch):
+    app = make(RESULT_CACHE_SIZE=0)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    log_request, calls = web.log_request, []
+
+    def failing_once(*args):
+        calls.append(args[2])
+        if len(calls) == 1:
+            raise OSError("log disk full")
+        return log_request(*args)
+
+    monkeypatch.setattr(web, "log_request", failing_once)
+    _json_500(app.test_client().get("/v1/search?q=Outlook&locale=de-DE"))
+    assert len(calls) == 2  # the lean path's, then Flask's for its 500
