@@ -372,7 +372,7 @@ def _fast_search(app, path: str):
         return _remember_url(script, ident, locale, lambda: adapter.build(ENDPOINT, values))
 
     def handler(environ, start_response):
-        started = time.perf_counter()
+        started = environ[web.STARTED] = time.perf_counter()
         rid = web._request_id(environ)
         if ensure_started is not None:
             ensure_started()

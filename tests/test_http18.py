@@ -9,6 +9,8 @@ import json
 import logging
 import random
 import re
+import time
+import types
 from urllib.parse import unquote_to_bytes
 
 import flask
@@ -377,3 +379,15 @@ def test_a_logging_error_on_the_lean_path_is_flasks_json_500(make, monkeypatch):
     monkeypatch.setattr(web, "log_request", failing_once)
     _json_500(app.test_client().get("/v1/search?q=Outlook&locale=de-DE"))
     assert len(calls) == 2  # the lean path's, then Flask's for its 500
+
+
+def test_a_handed_off_search_is_timed_from_when_the_lean_path_took_it(make, monkeypatch, caplog):
+    # The access line's ms (and the duration metric) left out the lean path's time.
+    app = make(RESULT_CACHE_SIZE=0)
+    caplog.set_level(logging.INFO, "helpapi.access")
+    clock = time.perf_counter
+    # The lean path's clock reads 100 s behind: a request it took 100 s before Flask did.
+    monkeypatch.setattr(api, "time", types.SimpleNamespace(perf_counter=lambda: clock() - 100))
+    assert app.test_client().get("/v1/search?q=password&facets=audience").status_code == 200
+    [line] = [json.loads(r.msg % r.args) for r in caplog.records if "/v1/search" in r.msg % r.args]
+    assert line["ms"] >= 100_000
