@@ -220,13 +220,16 @@ def _article_url(ident: str, locale: str, script: str | None = None) -> str:
     )
 
 
-def _search_body(app, params: dict, accept, get_ixset, article_url, scope_of, started: float):
+def _search_body(
+    app, params: dict, accept, get_ixset, article_url, script: str, scope_of, started: float
+):
     """The search route's work, shared by the Flask view and the lean path
     (:func:`_fast_search`): ``(body, access-log fields)``.
 
     ``params`` are the first value of each query parameter, ``accept`` the Accept-Language
     header; ``get_ixset()`` gives the request's generation, ``article_url(id, locale)`` a
-    hit's URL, ``scope_of(params)`` the filter, facets and sort. Raises the request's
+    hit's URL (under ``script``, the request's ``SCRIPT_NAME``: part of the result cache's
+    key), ``scope_of(params)`` the filter, facets and sort. Raises the request's
     :class:`~helpapi.errors.HelpApiError` (in the order the checks always ran).
     """
     cfg = app.config
@@ -248,7 +251,8 @@ def _search_body(app, params: dict, accept, get_ixset, article_url, scope_of, st
     scope = scope_of(params)
     answer = None
     if cache.size:
-        key = (ixset.name, loc.locale, normalized, limit, offset, prefix, config.version)
+        # The hits' URLs are built under the request's script root (relative URLs: no host).
+        key = (ixset.name, loc.locale, normalized, limit, offset, prefix, config.version, script)
         if not scope.plain:
             key += (scope,)
         answer = cache.get(key)
@@ -303,6 +307,7 @@ def search_view():
         environ.get("HTTP_ACCEPT_LANGUAGE"),
         get_indexes,
         lambda ident, locale: _article_url(ident, locale, script),
+        script,
         _scope,
         g.get("started", time.perf_counter()),
     )
@@ -392,6 +397,7 @@ def _fast_search(app, path: str):
                 environ.get("HTTP_ACCEPT_LANGUAGE"),
                 lambda: ixset,
                 lambda ident, locale: article_url(ident, locale, environ),
+                environ.get("SCRIPT_NAME", ""),
                 lambda params: _PLAIN_SCOPE,
                 started,
             )

@@ -391,3 +391,17 @@ def test_a_handed_off_search_is_timed_from_when_the_lean_path_took_it(make, monk
     assert app.test_client().get("/v1/search?q=password&facets=audience").status_code == 200
     [line] = [json.loads(r.msg % r.args) for r in caplog.records if "/v1/search" in r.msg % r.args]
     assert line["ms"] >= 100_000
+
+
+@pytest.mark.parametrize("lean", [True, False])
+def test_cached_answers_carry_urls_of_each_requests_own_script_name(make, lean):
+    # The result cache's key lacked SCRIPT_NAME, and its answers carry built URLs: a request
+    # mounted at /other got /help's.
+    app = make(RESULT_CACHE_SIZE=100)
+    wsgi = app if lean else web.fast_routes(app).wsgi_app
+    for _ in range(2):
+        for script in ("/help", "/other", ""):
+            status, _, body = _call(wsgi, "/v1/search", "q=Outlook&locale=de-DE", script=script)
+            hits = json.loads(body)["results"]
+            assert status == "200 OK" and hits
+            assert all(h["url"].startswith(script + "/v1/articles/") for h in hits), script
