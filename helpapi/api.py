@@ -133,18 +133,14 @@ def _negotiate(param, accept, available: tuple, default: str) -> Resolved:
     return _cached_resolve(param, accept, available, default)
 
 
-def _locale(params=None, cfg=None) -> Resolved:
-    """Negotiate the locale of this request (``?locale=``, Accept-Language, default).
-
-    ``params`` (the first value of each query parameter) and ``cfg`` are the request's, when
-    the caller has them already (each is a context lookup otherwise).
-    """
+def _locale() -> Resolved:
+    """Negotiate the locale of this request (``?locale=``, Accept-Language, default)."""
     return _locale_of(
-        request.args if params is None else params,
+        request.args,
         # request.headers.get("Accept-Language"), without building the environ key.
         request.environ.get("HTTP_ACCEPT_LANGUAGE"),
         get_indexes,
-        current_app.config if cfg is None else cfg,
+        current_app.config,
     )
 
 
@@ -378,12 +374,12 @@ def _fast_search(app, path: str):
 
     def handler(environ, start_response):
         started = environ[web.STARTED] = time.perf_counter()
-        rid = web._request_id(environ)
+        rid = web.request_id(environ)
         if ensure_started is not None:
             ensure_started()
         try:
-            web._check_input(environ)
-            # Checked by _check_input: parsed by the faster equivalent of _first_values.
+            web.check_input(environ)
+            # Checked by check_input: parsed by the faster equivalent of _first_values.
             params = web.query_params(environ.get("QUERY_STRING", "").encode("latin-1"))
             ixset = holder.get()
         except Exception:

@@ -247,7 +247,7 @@ def percent_decoded(raw: bytes) -> bytes:
 
 
 def query_params(query: bytes) -> dict[str, str]:
-    """The first value of each parameter of a query string that :func:`_check_input` let
+    """The first value of each parameter of a query string that :func:`check_input` let
     through: ``request.args.to_dict()`` (``parse_qsl(query.decode(), keep_blank_values=True,
     errors="werkzeug.url_quote")``), with the escapes decoded in C.
 
@@ -266,7 +266,7 @@ def query_params(query: bytes) -> dict[str, str]:
     return params
 
 
-def _check_input(environ) -> None:
+def check_input(environ) -> None:
     """400 for query strings or paths that are not UTF-8 or that carry NUL characters.
 
     Reads the WSGI ``environ`` only: the search route's lean path (:class:`FastRoutes`) checks
@@ -304,7 +304,7 @@ def _check_input(environ) -> None:
             raise BadRequest(f"The {name} header contains a NUL character.")
 
 
-def _request_id(environ) -> str:
+def request_id(environ) -> str:
     """The caller's X-Request-Id when it is short, printable ASCII; else a new one."""
     rid = environ.get("HTTP_X_REQUEST_ID", "")
     if rid and len(rid) <= 64 and rid.isascii() and rid.isprintable():
@@ -566,11 +566,11 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _start():
         environ = request.environ
-        g.request_id = _request_id(environ)
+        g.request_id = request_id(environ)
         # A search the lean path handed on is timed from when that path took it.
         g.started = environ.get(STARTED) or time.perf_counter()
         _check_body()
-        _check_input(environ)
+        check_input(environ)
 
     @app.after_request
     def _finish(resp):

@@ -182,7 +182,7 @@ def test_query_params_equal_request_args_for_every_query_the_checks_let_through(
         environ = EnvironBuilder(path="/v1/search").get_environ()
         environ["QUERY_STRING"] = raw.decode("latin-1")
         try:
-            web._check_input(environ)
+            web.check_input(environ)
         except BadRequest:
             continue
         passed += 1
