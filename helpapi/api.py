@@ -14,6 +14,7 @@ from flask import g
 from flask import jsonify
 from flask import request
 from flask import url_for
+from werkzeug.exceptions import HTTPException
 
 from . import analysis
 from . import controls
@@ -43,12 +44,19 @@ bp = Blueprint("api", __name__)
 MAX_ANALYZE_LENGTH = 4096
 
 
+SEARCH_ENDPOINT = f"{bp.name}.search_view"
+
+
 def init_app(app) -> None:
-    """Answer ``GET /v1/search`` on the lean path (after every hook is registered)."""
-    recorder = app.extensions.get("helpapi.analytics")
+    """Answer the search route on the lean path (after every hook is registered), at the
+    path of its rule, when that is one fixed path (else Flask answers every search)."""
+    rules = list(app.url_map.iter_rules(SEARCH_ENDPOINT))
+    if len(rules) != 1 or rules[0].arguments or rules[0].host or rules[0].subdomain:
+        return
+    path = rules[0].rule
     # analytics.init_app registers the recorder's start-up check only when analytics is on.
-    known = [] if recorder is None else [recorder.ensure_started]
-    web.fast_routes(app).add("/v1/search", _fast_search(app), bp.name, known)
+    known = [app.extensions["helpapi.analytics"].ensure_started]
+    web.fast_routes(app).add(path, SEARCH_ENDPOINT, _fast_search(app, path), known)
 
 
 def _int_arg(name: str, default: int, low: int, high: int, params=None) -> int:
@@ -125,18 +133,14 @@ def _negotiate(param, accept, available: tuple, default: str) -> Resolved:
     return _cached_resolve(param, accept, available, default)
 
 
-def _locale(params=None, cfg=None) -> Resolved:
-    """Negotiate the locale of this request (``?locale=``, Accept-Language, default).
-
-    ``params`` (the first value of each query parameter) and ``cfg`` are the request's, when
-    the caller has them already (each is a context lookup otherwise).
-    """
+def _locale() -> Resolved:
+    """Negotiate the locale of this request (``?locale=``, Accept-Language, default)."""
     return _locale_of(
-        request.args if params is None else params,
+        request.args,
         # request.headers.get("Accept-Language"), without building the environ key.
         request.environ.get("HTTP_ACCEPT_LANGUAGE"),
         get_indexes,
-        current_app.config if cfg is None else cfg,
+        current_app.config,
     )
 
 
@@ -181,6 +185,9 @@ def _with_language(resp, locale: str):
 _article_urls: dict[tuple[str, str, str], str] = {}
 MAX_CACHED_URLS = 65536
 MAX_CACHED_SCRIPT_NAME = 256
+# Host headers the lean search path found good (helpapi.web.FastRoutes): how many, how long.
+MAX_CACHED_HOSTS = 1024
+MAX_CACHED_HOST = 256
 
 
 ENDPOINT = "api.article_view"
@@ -209,13 +216,16 @@ def _article_url(ident: str, locale: str, script: str | None = None) -> str:
     )
 
 
-def _search_body(app, params: dict, accept, get_ixset, article_url, scope_of, started: float):
+def _search_body(
+    app, params: dict, accept, get_ixset, article_url, script: str, scope_of, started: float
+):
     """The search route's work, shared by the Flask view and the lean path
     (:func:`_fast_search`): ``(body, access-log fields)``.
 
     ``params`` are the first value of each query parameter, ``accept`` the Accept-Language
     header; ``get_ixset()`` gives the request's generation, ``article_url(id, locale)`` a
-    hit's URL, ``scope_of(params)`` the filter, facets and sort. Raises the request's
+    hit's URL (under ``script``, the request's ``SCRIPT_NAME``: part of the result cache's
+    key), ``scope_of(params)`` the filter, facets and sort. Raises the request's
     :class:`~helpapi.errors.HelpApiError` (in the order the checks always ran).
     """
     cfg = app.config
@@ -237,7 +247,8 @@ def _search_body(app, params: dict, accept, get_ixset, article_url, scope_of, st
     scope = scope_of(params)
     answer = None
     if cache.size:
-        key = (ixset.name, loc.locale, normalized, limit, offset, prefix, config.version)
+        # The hits' URLs are built under the request's script root (relative URLs: no host).
+        key = (ixset.name, loc.locale, normalized, limit, offset, prefix, config.version, script)
         if not scope.plain:
             key += (scope,)
         answer = cache.get(key)
@@ -292,15 +303,17 @@ def search_view():
         environ.get("HTTP_ACCEPT_LANGUAGE"),
         get_indexes,
         lambda ident, locale: _article_url(ident, locale, script),
+        script,
         _scope,
         g.get("started", time.perf_counter()),
     )
     return _with_language(current_app.json.response_of(body), body["locale"])
 
 
-def _fast_search(app):
-    """``GET /v1/search`` without Flask (helpapi.web.FastRoutes): the view's answer, headers
-    and side effects (metrics, access line, analytics row), at a fraction of the CPU.
+def _fast_search(app, path: str):
+    """``GET path`` (the search route's rule) without Flask (helpapi.web.FastRoutes): the
+    view's answer, headers and side effects (metrics, access line, analytics row), at a
+    fraction of the CPU.
 
     A request it cannot answer the way the view does goes to Flask untouched: one that fails
     a check before the search (Flask runs the same checks and answers the same error), a
@@ -311,12 +324,41 @@ def _fast_search(app):
     """
     fast = web.fast_routes(app)
     holder = app.extensions["helpapi.indexes"]
-    recorder = app.extensions.get("helpapi.analytics")
+    recorder = app.extensions["helpapi.analytics"]
     hooks = app.before_request_funcs.get(None, ())
     # The before_request hook analytics.init_app adds when analytics is on.
-    ensure_started = recorder.ensure_started if recorder is not None else None
+    ensure_started = recorder.ensure_started
     if ensure_started not in hooks:
         ensure_started = None
+
+    def bind(environ):
+        """The URL adapter Flask binds for the request (kept in the request's own environ:
+        requests run concurrently in one worker); raises Flask's error for a bad host."""
+        adapter = environ["helpapi.url_adapter"] = app.url_map.bind_to_environ(
+            environ, server_name=None, subdomain=app.url_map.default_subdomain or ""
+        )
+        return adapter
+
+    # The host fields of requests whose adapter bound: Flask binds one for every request and
+    # answers 400 when it cannot (an IDNA BadHost), so the lean path checks each host before
+    # it searches, whether or not it then builds a URL. Bounded, like _article_urls.
+    good_hosts: set[tuple] = set()
+
+    def host_ok(environ) -> bool:
+        host = environ.get("HTTP_HOST", "")
+        key = (host, environ.get("SERVER_NAME"), environ.get("SERVER_PORT"))
+        key += (environ.get("wsgi.url_scheme"),)
+        if key in good_hosts:
+            return True
+        try:
+            bind(environ)
+        except HTTPException:
+            return False
+        if len(host) <= MAX_CACHED_HOST:  # not kept: a long header would make entries big
+            if len(good_hosts) >= MAX_CACHED_HOSTS:
+                good_hosts.clear()
+            good_hosts.add(key)
+        return True
 
     def article_url(ident: str, locale: str, environ) -> str:
         script = environ.get("SCRIPT_NAME", "")
@@ -324,30 +366,25 @@ def _fast_search(app):
             url = _article_urls.get((script, ident, locale))
             if url is not None:
                 return url
-        # url_for's build, with the adapter Flask would bind for this request (kept in the
-        # request's own environ: requests run concurrently in one worker).
-        adapter = environ.get("helpapi.url_adapter")
-        if adapter is None:
-            adapter = environ["helpapi.url_adapter"] = app.url_map.bind_to_environ(
-                environ, server_name=None, subdomain=app.url_map.default_subdomain or ""
-            )
+        # url_for's build, with the adapter Flask would bind for this request.
+        adapter = environ.get("helpapi.url_adapter") or bind(environ)
         # url_for's build (no url_defaults: FastRoutes sends every request to Flask if any).
         values = {"ident": ident, "locale": locale}
         return _remember_url(script, ident, locale, lambda: adapter.build(ENDPOINT, values))
 
     def handler(environ, start_response):
-        started = time.perf_counter()
-        rid = web._request_id(environ)
+        started = environ[web.STARTED] = time.perf_counter()
+        rid = web.request_id(environ)
         if ensure_started is not None:
             ensure_started()
         try:
-            web._check_input(environ)
-            # Checked by _check_input: parsed by the faster equivalent of _first_values.
+            web.check_input(environ)
+            # Checked by check_input: parsed by the faster equivalent of _first_values.
             params = web.query_params(environ.get("QUERY_STRING", "").encode("latin-1"))
             ixset = holder.get()
         except Exception:
             ixset = None
-        if ixset is None or any(name in params for name in _SCOPE_PARAMS):
+        if ixset is None or any(name in params for name in _SCOPE_PARAMS) or not host_ok(environ):
             return fast.wsgi_app(environ, start_response)
         try:
             body, found = _search_body(
@@ -356,25 +393,29 @@ def _fast_search(app):
                 environ.get("HTTP_ACCEPT_LANGUAGE"),
                 lambda: ixset,
                 lambda ident, locale: article_url(ident, locale, environ),
+                environ.get("SCRIPT_NAME", ""),
                 lambda params: _PLAIN_SCOPE,
                 started,
+            )
+            data = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+            headers = fast.headers(environ, path, len(data), body["locale"], rid)
+            # Counted and logged before the answer starts: an error in either (or in the
+            # encoding) is still Flask's JSON 500, as in the view.
+            web.log_request(
+                rid,
+                "GET",
+                path,
+                path,
+                200,
+                time.perf_counter() - started,
+                environ.get("REMOTE_ADDR"),
+                found,
+                fast.log_queries,
             )
         except Exception as exc:
             environ[FAST_ERROR] = exc
             return fast.wsgi_app(environ, start_response)
-        data = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
-        start_response("200 OK", fast.headers(environ, len(data), body["locale"], rid))
-        web.log_request(
-            rid,
-            "GET",
-            "/v1/search",
-            "/v1/search",
-            200,
-            time.perf_counter() - started,
-            environ.get("REMOTE_ADDR"),
-            found,
-            fast.log_queries,
-        )
+        start_response("200 OK", headers)
         return [data]
 
     return handler

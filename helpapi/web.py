@@ -247,7 +247,7 @@ def percent_decoded(raw: bytes) -> bytes:
 
 
 def query_params(query: bytes) -> dict[str, str]:
-    """The first value of each parameter of a query string that :func:`_check_input` let
+    """The first value of each parameter of a query string that :func:`check_input` let
     through: ``request.args.to_dict()`` (``parse_qsl(query.decode(), keep_blank_values=True,
     errors="werkzeug.url_quote")``), with the escapes decoded in C.
 
@@ -266,7 +266,7 @@ def query_params(query: bytes) -> dict[str, str]:
     return params
 
 
-def _check_input(environ) -> None:
+def check_input(environ) -> None:
     """400 for query strings or paths that are not UTF-8 or that carry NUL characters.
 
     Reads the WSGI ``environ`` only: the search route's lean path (:class:`FastRoutes`) checks
@@ -304,7 +304,7 @@ def _check_input(environ) -> None:
             raise BadRequest(f"The {name} header contains a NUL character.")
 
 
-def _request_id(environ) -> str:
+def request_id(environ) -> str:
     """The caller's X-Request-Id when it is short, printable ASCII; else a new one."""
     rid = environ.get("HTTP_X_REQUEST_ID", "")
     if rid and len(rid) <= 64 and rid.isascii() and rid.isprintable():
@@ -406,6 +406,23 @@ def read_cors_headers(origins: list[str], origin: str | None) -> list[tuple[str,
     return allow + [("Access-Control-Expose-Headers", "Content-Language, ETag, X-Request-Id")]
 
 
+# Signals Flask sends around a request's view. The project connects none: a receiver of any
+# of them (for any sender: blinker's receivers are process-wide) sends every request through
+# Flask, which sends them.
+_SIGNALS = (
+    signals.request_started,
+    signals.request_finished,
+    signals.request_tearing_down,
+    signals.got_request_exception,
+    signals.appcontext_pushed,
+    signals.appcontext_popped,
+    signals.appcontext_tearing_down,
+)
+_S0, _S1, _S2, _S3, _S4, _S5, _S6 = _SIGNALS
+# Where _hook_state's answer holds what must stay empty (see _clean_state).
+_COUNTS = 8
+
+
 def _hook_state(app: Flask) -> tuple:
     """What Flask would run around a view besides the view (its hooks, signal receivers and
     host settings), as a signature that changes when any is added: Flask's setup methods only
@@ -416,11 +433,32 @@ def _hook_state(app: Flask) -> tuple:
         sum(map(len, app.teardown_request_funcs.values())),
         sum(map(len, app.url_value_preprocessors.values())),
         sum(map(len, app.url_default_functions.values())),
-        bool(signals.request_started.receivers),
-        bool(signals.request_finished.receivers),
+        # The handlers encode with orjson as OrjsonProvider does, into a plain response; a
+        # new route may take a lean route's path.
+        app.json,
+        app.response_class,
+        len(app.view_functions),
+        # From here on, what _clean_state expects empty.
+        len(app.teardown_appcontext_funcs),
+        bool(
+            _S0.receivers
+            or _S1.receivers
+            or _S2.receivers
+            or _S3.receivers
+            or _S4.receivers
+            or _S5.receivers
+            or _S6.receivers
+        ),
         app.config["TRUSTED_HOSTS"],
         app.config["SERVER_NAME"],
     )
+
+
+def _clean_state(app: Flask) -> tuple:
+    """:func:`_hook_state` as it must be for the lean path: the hooks counted now (which
+    :meth:`FastRoutes.add` checked are the project's), and nothing else: no app-context
+    teardown, no signal receiver, no host setting (none of which the project sets)."""
+    return _hook_state(app)[:_COUNTS] + (0, False, None, None)
 
 
 class FastRoutes:
@@ -431,8 +469,9 @@ class FastRoutes:
     item 5: bench/RESULTS.md "Stop 18"). A handler answers exactly as the Flask route would
     (the same status, headers and body: tests/test_http18.py), and hands a request it cannot
     answer the same way to :attr:`wsgi_app` (Flask). Everything else goes to Flask, and so does
-    every request once the app has hooks, signal receivers or host settings other than those
-    it had when the route was added (the handler does the work of those it knows).
+    every request while the app has hooks other than those it had when the route was added
+    (the handler does the work of those it knows), an app-context teardown, a receiver of a
+    request or app-context signal, or a host setting (:func:`_clean_state`).
     """
 
     def __init__(self, app: Flask, wsgi_app, origins: list[str], log_queries: bool):
@@ -445,12 +484,14 @@ class FastRoutes:
         # init_app's before and after hooks: a handler does their work itself.
         self.own_hooks: tuple = ()
 
-    def add(self, path: str, handler, blueprint: str, known=()) -> bool:
-        """Answer ``GET path`` with ``handler(environ, start_response)``, if the hooks Flask
-        would run for the route's ``blueprint`` are this module's and ``known`` (functions the
+    def add(self, path: str, endpoint: str, handler, known=()) -> bool:
+        """Answer ``GET path`` (the rule of ``endpoint``, a view of a blueprint) with
+        ``handler(environ, start_response)``, while ``endpoint``'s view is the one it has now,
+        if the hooks Flask would run for it are this module's and ``known`` (functions the
         handler calls itself); else leave the route to Flask. Whether it was added."""
         allowed = {*self.own_hooks, *known}
         app = self.app
+        blueprint = endpoint.rpartition(".")[0]
         for hooks in (
             app.before_request_funcs,
             app.after_request_funcs,
@@ -461,31 +502,34 @@ class FastRoutes:
             for scope in (None, blueprint):
                 if any(f not in allowed for f in hooks.get(scope, ())):
                     return False
-        self.routes[path] = handler
-        self._hooks = _hook_state(app)
+        self.routes[path] = (handler, endpoint, app.view_functions[endpoint])
+        self._hooks = _clean_state(app)
         return True
 
     def __call__(self, environ, start_response):
         """The route's handler, or Flask."""
-        handler = self.routes.get(environ.get("PATH_INFO"))
+        route = self.routes.get(environ.get("PATH_INFO"))
         if (
-            handler is None
+            route is None
             or environ.get("REQUEST_METHOD") != "GET"
             or "helpapi.body_error" in environ
             or _hook_state(self.app) != self._hooks
+            or self.app.view_functions.get(route[1]) is not route[2]
         ):
             return self.wsgi_app(environ, start_response)
-        return handler(environ, start_response)
+        return route[0](environ, start_response)
 
-    def headers(self, environ, content_length: int, locale: str, rid: str) -> list:
-        """A search answer's headers, as Flask, ``_with_language`` and ``_finish`` set them."""
+    def headers(self, environ, path: str, content_length: int, locale: str, rid: str) -> list:
+        """A search answer's headers, as Flask, ``_with_language`` and ``_finish`` set them
+        (``path``: the route's, for :func:`_cors`)."""
         headers = [
             ("Content-Type", "application/json"),
             ("Content-Length", str(content_length)),
             ("Content-Language", locale),
         ]
         vary = "Accept-Language"
-        for name, value in read_cors_headers(self.origins, environ.get("HTTP_ORIGIN")):
+        origins = self.origins if path.startswith(READ_PREFIXES) else ()
+        for name, value in read_cors_headers(origins, environ.get("HTTP_ORIGIN")):
             if name == "Vary":
                 vary = "Accept-Language, Origin"
             else:
@@ -497,6 +541,11 @@ class FastRoutes:
             ("X-Request-Id", rid),
         ]
         return headers
+
+
+# The environ key of a lean handler's start time (time.perf_counter), kept for Flask when the
+# handler hands the request on: the access line and duration metric count both parts.
+STARTED = "helpapi.started"
 
 
 def fast_routes(app: Flask) -> FastRoutes:
@@ -517,10 +566,11 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _start():
         environ = request.environ
-        g.request_id = _request_id(environ)
-        g.started = time.perf_counter()
+        g.request_id = request_id(environ)
+        # A search the lean path handed on is timed from when that path took it.
+        g.started = environ.get(STARTED) or time.perf_counter()
         _check_body()
-        _check_input(environ)
+        check_input(environ)
 
     @app.after_request
     def _finish(resp):

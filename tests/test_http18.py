@@ -4,12 +4,16 @@ answers it; everything it cannot answer that way goes to Flask, once."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
 import re
+import time
+import types
 from urllib.parse import unquote_to_bytes
 
+import flask
 import pytest
 from flask import url_for
 from werkzeug.test import EnvironBuilder
@@ -178,7 +182,7 @@ def test_query_params_equal_request_args_for_every_query_the_checks_let_through(
         environ = EnvironBuilder(path="/v1/search").get_environ()
         environ["QUERY_STRING"] = raw.decode("latin-1")
         try:
-            web._check_input(environ)
+            web.check_input(environ)
         except BadRequest:
             continue
         passed += 1
@@ -198,3 +202,206 @@ def test_lean_hit_urls_are_url_for_of_each_requests_own_script_name(make, monkey
             want = [url_for("api.article_view", ident=h["id"], locale=h["locale"]) for h in hits]
         assert [h["url"] for h in hits] == want
         assert all(u.startswith(script + "/v1/articles/") for u in want)
+
+
+@pytest.mark.parametrize("host", ["x" * 200, "x" * 5000, "a..b"])
+def test_a_bad_host_is_a_400_on_the_lean_path_too_once_urls_are_cached(make, host):
+    # The lean path used to check the Host header only when it built an article URL: once
+    # the URLs were cached, a host Flask refuses (IDNA BadHost) got a 200.
+    app = make(RESULT_CACHE_SIZE=0)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    fast = web.fast_routes(app)
+    assert _call(app, "/v1/search", "q=Outlook&locale=de-DE")[0] == "200 OK"
+    for _ in range(2):
+        headers = {"Host": host, "X-Request-Id": "r-1"}
+        lean = _call(app, "/v1/search", "q=Outlook&locale=de-DE", headers=headers)
+        flask = _call(fast.wsgi_app, "/v1/search", "q=Outlook&locale=de-DE", headers=headers)
+        assert lean == flask
+        assert lean[0].startswith("400") and b'"error"' in lean[2]
+
+
+def _counting_flask(app, monkeypatch) -> list:
+    """The requests FastRoutes hands to Flask, from now on."""
+    fast = web.fast_routes(app)
+    flask_app, seen = fast.wsgi_app, []
+
+    def counting(environ, start_response):
+        seen.append(environ["QUERY_STRING"])
+        return flask_app(environ, start_response)
+
+    monkeypatch.setattr(fast, "wsgi_app", counting)
+    return seen
+
+
+def test_a_teardown_appcontext_added_after_create_app_runs_for_searches(make, monkeypatch):
+    app = make(RESULT_CACHE_SIZE=0)
+    seen, ran = _counting_flask(app, monkeypatch), []
+    app.teardown_appcontext(lambda exc: ran.append("teardown"))
+    assert app.test_client().get("/v1/search?q=Outlook&locale=de-DE").status_code == 200
+    assert ran == ["teardown"] and seen == ["q=Outlook&locale=de-DE"]
+
+
+SIGNALS = [
+    "request_started",
+    "request_finished",
+    "request_tearing_down",
+    "got_request_exception",
+    "appcontext_pushed",
+    "appcontext_popped",
+    "appcontext_tearing_down",
+]
+
+
+@pytest.mark.parametrize("name", SIGNALS)
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_any_request_or_appcontext_signal_receiver_sends_searches_through_flask(
+    make, monkeypatch, name, when
+):
+    # Receivers connected before create_app used to count as the app's own (the baseline).
+    signal, ran = getattr(flask.signals, name), []
+
+    def receiver(sender, **kwargs):
+        ran.append(name)
+
+    with signal.connected_to(receiver) if when == "before" else contextlib.nullcontext():
+        app = make(RESULT_CACHE_SIZE=0)
+    seen = _counting_flask(app, monkeypatch)
+    with signal.connected_to(receiver):
+        app.config["PROPAGATE_EXCEPTIONS"] = False
+        assert app.test_client().get("/v1/search?q=Outlook&locale=de-DE").status_code == 200
+    assert seen == ["q=Outlook&locale=de-DE"]
+    if name != "got_request_exception":
+        assert name in ran
+    # Disconnected: the lean path again.
+    assert app.test_client().get("/v1/search?q=Outlook&locale=de-DE").status_code == 200
+    assert len(seen) == 1
+
+
+def test_a_replaced_or_decorated_search_view_answers_searches(make, monkeypatch):
+    app = make(RESULT_CACHE_SIZE=0)
+    seen, original = _counting_flask(app, monkeypatch), app.view_functions["api.search_view"]
+
+    def decorated(**kwargs):
+        resp = original(**kwargs)
+        resp.headers["X-Decorated"] = "1"
+        return resp
+
+    app.view_functions["api.search_view"] = decorated
+    r = app.test_client().get("/v1/search?q=Outlook&locale=de-DE")
+    assert r.status_code == 200 and r.headers["X-Decorated"] == "1" and len(seen) == 1
+
+
+def test_a_new_json_provider_or_response_class_sends_searches_through_flask(make, monkeypatch):
+    app = make(RESULT_CACHE_SIZE=0)
+    seen = _counting_flask(app, monkeypatch)
+
+    class Response(app.response_class):
+        pass
+
+    client = app.test_client()
+    monkeypatch.setattr(app, "response_class", Response)
+    assert client.get("/v1/search?q=Outlook&locale=de-DE").status_code == 200
+    assert len(seen) == 1
+    monkeypatch.undo()
+    seen = _counting_flask(app, monkeypatch)
+    app.json = web.OrjsonProvider(app)
+    assert client.get("/v1/search?q=Outlook&locale=de-DE").status_code == 200
+    assert len(seen) == 1
+
+
+def test_a_route_added_for_the_same_path_is_answered_as_flask_answers_it(make):
+    app = make(RESULT_CACHE_SIZE=0)
+    app.add_url_rule("/v1/search", "shadow", lambda: "shadow")
+    fast = web.fast_routes(app)
+    headers = {"X-Request-Id": "r-1"}
+    lean = _call(app, "/v1/search", "q=Outlook&locale=de-DE", headers=headers)
+    assert lean == _call(fast.wsgi_app, "/v1/search", "q=Outlook&locale=de-DE", headers=headers)
+
+
+def test_the_lean_path_serves_the_search_rules_own_path(make, monkeypatch, caplog):
+    # The path was "/v1/search", hard-coded: a search view mounted elsewhere left the lean
+    # path answering a URL that Flask answers 404.
+    register = flask.Flask.register_blueprint
+
+    def mounted(self, blueprint, **options):
+        if blueprint is api.bp:
+            options["url_prefix"] = "/mounted"
+        return register(self, blueprint, **options)
+
+    monkeypatch.setattr(flask.Flask, "register_blueprint", mounted)
+    app = make(RESULT_CACHE_SIZE=0, CORS_ORIGINS="*", LOG_QUERIES=1)
+    monkeypatch.undo()
+    fast = web.fast_routes(app)
+    assert list(fast.routes) == ["/mounted/v1/search"]
+    caplog.set_level(logging.INFO, "helpapi.access")
+    headers = {"X-Request-Id": "r-1", "Origin": "https://a.example"}
+    for path in ("/v1/search", "/mounted/v1/search"):
+        lean = _call(app, path, "q=Outlook&locale=de-DE", headers=headers)
+        assert lean == _call(fast.wsgi_app, path, "q=Outlook&locale=de-DE", headers=headers)
+    assert lean[0] == "200 OK"
+    lean_line, flask_line = [
+        json.loads(r.msg % r.args) for r in caplog.records if '"q":"Outlook"' in r.msg % r.args
+    ]
+    assert lean_line.pop("ms") >= 0 and flask_line.pop("ms") >= 0
+    assert lean_line == flask_line and lean_line["route"] == "/mounted/v1/search"
+
+
+def _json_500(r) -> None:
+    assert r.status_code == 500 and r.get_json()["error"]["code"] == "internal_error"
+    assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["X-Request-Id"]
+
+
+def test_an_encoding_error_on_the_lean_path_is_flasks_json_500(make, monkeypatch):
+    # orjson.dumps ran outside the handler's try: its error escaped as a raw WSGI error.
+    app = make(RESULT_CACHE_SIZE=0)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    search_body = api._search_body
+
+    def unencodable(*args):
+        body, found = search_body(*args)
+        return {**body, "bad": object()}, found
+
+    monkeypatch.setattr(api, "_search_body", unencodable)
+    _json_500(app.test_client().get("/v1/search?q=Outlook&locale=de-DE"))
+
+
+def test_a_logging_error_on_the_lean_path_is_flasks_json_500(make, monkeypatch):
+    app = make(RESULT_CACHE_SIZE=0)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    log_request, calls = web.log_request, []
+
+    def failing_once(*args):
+        calls.append(args[2])
+        if len(calls) == 1:
+            raise OSError("log disk full")
+        return log_request(*args)
+
+    monkeypatch.setattr(web, "log_request", failing_once)
+    _json_500(app.test_client().get("/v1/search?q=Outlook&locale=de-DE"))
+    assert len(calls) == 2  # the lean path's, then Flask's for its 500
+
+
+def test_a_handed_off_search_is_timed_from_when_the_lean_path_took_it(make, monkeypatch, caplog):
+    # The access line's ms (and the duration metric) left out the lean path's time.
+    app = make(RESULT_CACHE_SIZE=0)
+    caplog.set_level(logging.INFO, "helpapi.access")
+    clock = time.perf_counter
+    # The lean path's clock reads 100 s behind: a request it took 100 s before Flask did.
+    monkeypatch.setattr(api, "time", types.SimpleNamespace(perf_counter=lambda: clock() - 100))
+    assert app.test_client().get("/v1/search?q=password&facets=audience").status_code == 200
+    [line] = [json.loads(r.msg % r.args) for r in caplog.records if "/v1/search" in r.msg % r.args]
+    assert line["ms"] >= 100_000
+
+
+@pytest.mark.parametrize("lean", [True, False])
+def test_cached_answers_carry_urls_of_each_requests_own_script_name(make, lean):
+    # The result cache's key lacked SCRIPT_NAME, and its answers carry built URLs: a request
+    # mounted at /other got /help's.
+    app = make(RESULT_CACHE_SIZE=100)
+    wsgi = app if lean else web.fast_routes(app).wsgi_app
+    for _ in range(2):
+        for script in ("/help", "/other", ""):
+            status, _, body = _call(wsgi, "/v1/search", "q=Outlook&locale=de-DE", script=script)
+            hits = json.loads(body)["results"]
+            assert status == "200 OK" and hits
+            assert all(h["url"].startswith(script + "/v1/articles/") for h in hits), script
