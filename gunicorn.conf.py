@@ -105,7 +105,9 @@ def pre_fork(server, worker):
 
 
 def post_worker_init(worker):
-    """Open the serving index generation in the worker, after fork, before its first request."""
+    """Open the serving index generation in the worker, after fork, before its first request;
+    size its collector's young generation for searches (runtime.tune_gc)."""
+    runtime.tune_gc()
     holder = getattr(worker.wsgi, "extensions", {}).get("helpapi.indexes")
     if holder is not None:
         try:

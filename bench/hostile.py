@@ -45,6 +45,7 @@ on a loaded machine swing by 20 %, alternating runs see the same load.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import statistics
@@ -217,6 +218,12 @@ def main() -> int:
     ap.add_argument("--base", default="", help="compare with this checkout (see above)")
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--dump", default="", help="write each query's costs to this JSON file")
+    ap.add_argument(
+        "--gc",
+        choices=("worker", "python"),
+        default="worker",
+        help="collector thresholds: a gunicorn worker's (helpapi.runtime.tune_gc) or CPython's",
+    )
     args = ap.parse_args()
     if args.base:
         return compare(args)
@@ -225,7 +232,14 @@ def main() -> int:
     from helpapi import create_app
     from helpapi.search import open_current
 
-    print(f"helpapi from {Path(helpapi.__file__).parent.parent}")
+    if args.gc == "worker":
+        # As a serving worker runs (gunicorn.conf.py's post_worker_init).
+        from helpapi.runtime import tune_gc
+
+        tune_gc()
+    print(
+        f"helpapi from {Path(helpapi.__file__).parent.parent}; gc thresholds {gc.get_threshold()}"
+    )
 
     rng = random.Random(12)
     config = {"INDEX_DIR": args.index, "RESULT_CACHE_SIZE": 0, "ANALYTICS": args.analytics}

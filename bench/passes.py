@@ -14,6 +14,7 @@ as JSON lines, to check that a pure speed-up leaves the answers identical (``cmp
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import time
 from pathlib import Path
@@ -31,7 +32,19 @@ def main() -> None:
     ap.add_argument("--sets", default=SETS)
     ap.add_argument("--sample", type=int, default=1, help="every Nth query")
     ap.add_argument("--dump", help="write each answer's top 10 here (JSON lines)")
+    ap.add_argument(
+        "--gc",
+        choices=("worker", "python"),
+        default="worker",
+        help="collector thresholds: a gunicorn worker's (helpapi.runtime.tune_gc) or CPython's",
+    )
     args = ap.parse_args()
+    if args.gc == "worker":
+        # As a serving worker runs (gunicorn.conf.py's post_worker_init).
+        from helpapi.runtime import tune_gc
+
+        tune_gc()
+    print(f"gc thresholds {gc.get_threshold()}")
     dump = open(args.dump, "w", encoding="utf-8") if args.dump else None
     with open_current(Path(args.index)) as ix:
         for name in args.sets.split(","):

@@ -145,7 +145,7 @@ SETTINGS = (
     ),
 )
 # HELPAPI_* variables read outside this table: gunicorn.conf.py's, and the test suite's.
-OTHER_VARIABLES = ("BIND", "REQUIRE_BROWSER")
+OTHER_VARIABLES = ("BIND", "REQUIRE_BROWSER", "GC_GEN0")
 MIN_TOKEN_LENGTH = 16
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

@@ -5,6 +5,7 @@ Kept out of the app so it stays importable (and testable) without a running serv
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import os
@@ -63,6 +64,32 @@ def cpu_limit(
     if quota is not None:
         cpus = min(cpus, max(1, math.ceil(quota)))
     return cpus
+
+
+# CPython collects its youngest generation every 700 container allocations. A search builds
+# tens of thousands of short-lived lists, tuples and dicts (posting look-ups, candidate
+# tables), each young collection re-walks those still alive: a 256-character chain query
+# (bench/hostile.py) spent about half its CPU there (18-24 ms, 9-14 ms at 50,000; RESULTS.md
+# "Stop 18: the worker's garbage collector"). At 50,000 the young generation holds a few MB
+# at most before it is collected; reference counting frees most objects before that anyway.
+GC_GEN0 = 50_000
+
+
+def tune_gc(gen0: int | None = None) -> tuple[int, int, int]:
+    """Set the collector's youngest-generation threshold to ``gen0`` (default: the
+    ``HELPAPI_GC_GEN0`` environment variable, else :data:`GC_GEN0`; ``0`` or a value that is
+    not a whole number from 1 to 10,000,000 keeps Python's), the older ones unchanged. For a
+    serving worker (gunicorn.conf.py's ``post_worker_init``) or a benchmark measuring one.
+    Returns the thresholds in force."""
+    if gen0 is None:
+        raw = os.environ.get("HELPAPI_GC_GEN0")
+        try:
+            gen0 = GC_GEN0 if raw is None else int(raw)
+        except ValueError:
+            gen0 = 0
+    if 0 < gen0 <= 10_000_000:
+        gc.set_threshold(gen0, *gc.get_threshold()[1:])
+    return gc.get_threshold()
 
 
 def default_workers() -> int:
