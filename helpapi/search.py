@@ -333,7 +333,8 @@ def run_query(
             fixed_key = key and query_title_key(corrected, locale)
             ranked = engine.strict(mem, fixed, fixed_key, allowed, **unranked)
             extra_surfaces = [u.term for u in fixed]
-            units = fixed
+            # What follows ranks the query as searched: the corrected one, and its key.
+            units, key = fixed, fixed_key
     if not ranked:
         relaxed = True
         budget = ranking.RELAXED_MAX_VOLUME * mem.doc_count

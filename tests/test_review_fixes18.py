@@ -75,3 +75,24 @@ def test_marks_at_the_ends_of_a_query_are_not_copied_text(text):
 @pytest.mark.parametrize("text", ["受信者]、[グループ", "帳單 > 購買服務", "設定、変更？"])
 def test_marks_between_words_still_tell_copied_text(text):
     assert engine.punctuated(text)
+
+
+def test_the_rerank_gets_the_corrected_querys_title_key(title_holders, monkeypatch):
+    # After a spelling correction the strict pass runs with the corrected query's title key;
+    # the re-ranking's whole-title check (runs_in_body) got the typed one (review).
+    from helpapi import engine as engine_mod
+    from helpapi.query import query_title_key
+
+    keys = []
+    original = engine_mod.runs_in_body
+
+    def spy(mem, units, docs, in_body, key="", copied=False):
+        keys.append(key)
+        return original(mem, units, docs, in_body, key, copied)
+
+    monkeypatch.setattr(engine_mod, "runs_in_body", spy)
+    r = title_holders.get("/v1/search", query_string={"q": "Outlok Windows", "locale": "ja-JP"})
+    corrected = r.json["corrected"]
+    assert r.status_code == 200 and corrected.casefold() == "outlook windows"
+    assert keys == [query_title_key(corrected, "ja-JP")]
+    assert keys != [query_title_key("Outlok Windows", "ja-JP")]
