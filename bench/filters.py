@@ -59,6 +59,13 @@ VARIANTS = {
 }
 
 
+def _query_sets(args):
+    """``(name, queries, prefix)`` of each set of ``--sets``, every ``--sample``-th query."""
+    for name in args.sets.split(","):
+        lines = (QUERIES / f"{name}.jsonl").read_text().splitlines()[:: args.sample]
+        yield name, [json.loads(x) for x in lines if x.strip()], name == "prefix"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--index", required=True)
@@ -79,10 +86,7 @@ def main() -> None:
     dump = open(args.dump, "w", encoding="utf-8") if args.dump else None
     dumpf = open(args.dump_filtered, "w", encoding="utf-8") if args.dump_filtered else None
     with open_current(Path(args.index)) as ix:
-        for name in args.sets.split(","):
-            lines = (QUERIES / f"{name}.jsonl").read_text().splitlines()[:: args.sample]
-            queries = [json.loads(x) for x in lines if x.strip()]
-            prefix = name == "prefix"
+        for name, queries, prefix in _query_sets(args):
             for q in queries[:20]:
                 for scope in VARIANTS.values():
                     search(ix, q["q"], q["locale"], prefix=prefix, scope=scope)
@@ -161,10 +165,7 @@ def slowest(args) -> None:
     filtered = {k: v for k, v in VARIANTS.items() if v is not None and v.filters}
     rows = []
     with open_current(Path(args.index)) as ix:
-        for name in args.sets.split(","):
-            lines = (QUERIES / f"{name}.jsonl").read_text().splitlines()[:: args.sample]
-            queries = [json.loads(x) for x in lines if x.strip()]
-            prefix = name == "prefix"
+        for name, queries, prefix in _query_sets(args):
             for q in queries[:20]:
                 for scope in filtered.values():
                     search(ix, q["q"], q["locale"], prefix=prefix, scope=scope)
@@ -214,10 +215,7 @@ def compare(args) -> None:
                 _variants(facets),
             ),
         }
-        for name in args.sets.split(","):
-            lines = (QUERIES / f"{name}.jsonl").read_text().splitlines()[:: args.sample]
-            queries = [json.loads(x) for x in lines if x.strip()]
-            prefix = name == "prefix"
+        for name, queries, prefix in _query_sets(args):
             for q in queries[:20]:
                 for mod, ix, variants in codes.values():
                     for scope in variants.values():

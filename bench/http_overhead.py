@@ -193,18 +193,23 @@ def start(checkout: Path, index: Path, cache: bool) -> tuple[subprocess.Popen, s
     raise RuntimeError(f"gunicorn from {checkout} did not start")
 
 
-def _search_script(tmp: Path) -> tuple[Path, Path]:
-    """wrk scripts: the /healthz floor, and a 20,000-search Zipf replay."""
+def _replay_paths() -> list[str]:
+    """The 20,000 search paths of the Zipf replay (title, body and xling queries)."""
     pool = [
         json.loads(x)
         for kind in ("title", "body", "xling")
         for x in (QUERIES / f"{kind}.jsonl").read_text("utf-8").splitlines()
         if x.strip()
     ]
-    paths = [
+    return [
         "/v1/search?" + urllib.parse.urlencode({"q": q["q"], "locale": q["locale"]})
         for q in zipf_pool(pool, 20000)
     ]
+
+
+def _search_script(tmp: Path) -> tuple[Path, Path]:
+    """wrk scripts: the /healthz floor, and a 20,000-search Zipf replay."""
+    paths = _replay_paths()
     lua_paths(["/healthz"], tmp / "floor.lua")
     lua_paths(paths, tmp / "search.lua")
     return tmp / "floor.lua", tmp / "search.lua"
@@ -290,16 +295,7 @@ def main(argv=None):
         return
     if args.paired:
         return paired(checkouts, index, args.paired, args.seconds)
-    pool = [
-        json.loads(x)
-        for kind in ("title", "body", "xling")
-        for x in (QUERIES / f"{kind}.jsonl").read_text("utf-8").splitlines()
-        if x.strip()
-    ]
-    paths = [
-        "/v1/search?" + urllib.parse.urlencode({"q": q["q"], "locale": q["locale"]})
-        for q in zipf_pool(pool, 20000)
-    ]
+    paths = _replay_paths()
     tmp = Path(tempfile.mkdtemp())
     lua_paths(["/healthz"], tmp / "floor.lua")
     lua_paths(paths, tmp / "search.lua")
