@@ -1396,9 +1396,21 @@ def body_phrase_boost(units: list[Unit], n: int) -> float:
     ranking.PHRASE_MAX_EXTRA of them (as :func:`phrase_boost`). A fragment copied from an
     article stands whole in that article's text; another article's title may hold its words,
     even in order, without being its source. Not while a word is being typed."""
-    if not ranking.BODY_PHRASE_BOOST or any(u.prefix for u in units):
+    return _past_titles_boost(units, n, ranking.BODY_PHRASE_BOOST)
+
+
+def _past_titles_boost(units: list[Unit], n: int, boost: float) -> float:
+    """``boost`` for each of ``n`` words or bigrams beyond two, up to ranking.PHRASE_MAX_EXTRA
+    of them; 0 while a word is being typed (:func:`body_phrase_boost`, :func:`run_body_boost`)."""
+    if not boost or any(u.prefix for u in units):
         return 0.0
-    return ranking.BODY_PHRASE_BOOST * min(max(0, n - 2), ranking.PHRASE_MAX_EXTRA)
+    return boost * min(max(0, n - 2), ranking.PHRASE_MAX_EXTRA)
+
+
+def _past(poslists: list, end: int) -> list:
+    """Each of ``poslists`` from the first position at or past ``end`` (a document's titles'
+    end: :func:`title_ends`, :func:`title_gram_ends`)."""
+    return [plist[bisect_left(plist, end) :] for plist in poslists]
 
 
 def _in_body(mem: MemIndex, doc: int, poslists: list, slop: int, ordered: bool, twice) -> bool:
@@ -1407,7 +1419,7 @@ def _in_body(mem: MemIndex, doc: int, poslists: list, slop: int, ordered: bool, 
     if not end:
         trimmed = poslists
     else:
-        trimmed = [plist[bisect_left(plist, end) :] for plist in poslists]
+        trimmed = _past(poslists, end)
     if not all(trimmed):
         return False
     return near(trimmed, slop, ordered) if twice is None else stands_as_typed(trimmed, twice)
@@ -1439,9 +1451,7 @@ def run_body_boost(units: list[Unit], n: int) -> float:
     document's body past its titles: ranking.RUN_BODY_BOOST for each bigram beyond two, up
     to ranking.PHRASE_MAX_EXTRA of them (as :func:`body_phrase_boost` counts words). Not
     while a word is being typed."""
-    if not ranking.RUN_BODY_BOOST or any(u.prefix for u in units):
-        return 0.0
-    return ranking.RUN_BODY_BOOST * min(max(0, n - 2), ranking.PHRASE_MAX_EXTRA)
+    return _past_titles_boost(units, n, ranking.RUN_BODY_BOOST)
 
 
 def punctuated(text: str) -> bool:
@@ -1517,8 +1527,7 @@ def runs_in_body(
             if found is None:
                 break  # over a budget
             continue
-        end = ends[d]
-        trimmed = [plist[bisect_left(plist, end) :] for plist in poslists]
+        trimmed = _past(poslists, ends[d])
         if not all(trimmed):
             continue
         if _runs_as_typed(trimmed, cuts):
