@@ -320,15 +320,14 @@ def _cors(resp, origins: list[str], path: str | None = None):
     post = path.startswith(POST_PREFIXES)
     if not post and not path.startswith(READ_PREFIXES):
         return resp
-    origin = request.headers.get("Origin")
-    if "*" in origins:
-        resp.headers["Access-Control-Allow-Origin"] = "*"
-    elif origin and origin in origins:
-        resp.headers["Access-Control-Allow-Origin"] = origin
-        resp.vary.add("Origin")
-    else:
+    allowed = read_cors_headers(origins, request.headers.get("Origin"))
+    if not allowed:
         return resp
-    resp.headers["Access-Control-Expose-Headers"] = "Content-Language, ETag, X-Request-Id"
+    for name, value in allowed:
+        if name == "Vary":
+            resp.vary.add(value)
+        else:
+            resp.headers[name] = value
     if request.method == "OPTIONS":
         if post:
             resp.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
@@ -393,8 +392,9 @@ def log_request(rid, method, route, path, status, seconds, remote, found, log_qu
 
 
 def read_cors_headers(origins: list[str], origin: str | None) -> list[tuple[str, str]]:
-    """The CORS headers :func:`_cors` gives a GET of a read route, in its order; a ``Vary``
-    entry means ``Origin`` joins the response's Vary header."""
+    """The CORS headers of a request from ``origin`` to a CORS route (:func:`_cors`, which adds
+    a preflight's; the search route's lean path), in order; a ``Vary`` entry means ``Origin``
+    joins the response's Vary header."""
     if not origins:
         return []
     if "*" in origins:
