@@ -3,7 +3,7 @@
 Usage: ``python bench/ranking_mutations.py [NAME ...]`` (default: every mutation below).
 
 Each mutation runs ``tests/test_ranking_golden.py`` (and the single-word, body-fragment,
-title-coverage, keyword and no-space body-run golden files) in a fresh interpreter with one
+title-coverage, keyword and no-space body-run golden files, `tests/test_body19.py` too) in a fresh interpreter with one
 value of :mod:`helpapi.ranking` changed (nothing is written; the constant is restored by the process
 ending). A constant whose mutation leaves every golden test green is not guarded: the script
 says so and exits 1. Prints a Markdown table for ``bench/RESULTS.md``.
@@ -63,6 +63,7 @@ MUTATIONS = {
     "TITLE_HOLDER_IN_ORDER": True,
     "TITLE_COVER_REPEATS": False,
     "RUN_BODY_BOOST": 0.0,
+    "RUN_BODY_SPACED": False,
 }
 # The finding: every boost at 0.01 and no re-ranking left the whole suite green.
 ALL_BOOSTS = {
@@ -80,6 +81,7 @@ BODY = "tests/test_body_quality.py"
 COVER = "tests/test_ranking_golden2.py"
 KEYWORDS = "tests/test_kw18.py"
 BODY_RUNS = "tests/test_body18.py"
+SPACED_RUNS = "tests/test_body19.py"
 # The bundled-corpus case needs the big index: left out here (SINGLE_WORD covers it).
 DESELECT = GOLDEN + "::test_single_word_password_on_bundled_corpus"
 
@@ -92,6 +94,7 @@ def run(values: dict) -> list[str]:
         + setup
         + "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-rf', "
         f"{GOLDEN!r}, {SINGLE_WORD!r}, {BODY!r}, {COVER!r}, {KEYWORDS!r}, {BODY_RUNS!r}, "
+        f"{SPACED_RUNS!r}, "
         f"'--deselect', {DESELECT!r}]))\n"
     )
     out = subprocess.run(

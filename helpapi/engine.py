@@ -1484,13 +1484,16 @@ def runs_in_body(
     in_body: dict,
     key: str = "",
     copied: bool = False,
+    titled: bool = False,
 ) -> None:
     """Add to ``in_body`` the extra of :func:`run_body_boost` for each of ``docs`` (best
     first) whose body, past its titles, holds the query's no-space runs as typed: each run
     whole, each right after the one before (:func:`_runs_as_typed`; "受信者]、[グループ").
-    Only for a query of one unit, or ``copied`` (it holds punctuation, :func:`punctuated`):
-    units typed apart by spaces may be keywords, which other bodies hold in the order typed
-    as well. Not when the query is a whole title (``key``, the query's title key, is one).
+    Only for a query of one unit, or ``copied`` (it holds punctuation, :func:`punctuated`),
+    or (ranking.RUN_BODY_SPACED) not ``titled``: units typed apart by spaces may be keywords
+    of a title, which other bodies hold in the order typed as well; ``titled`` says a
+    candidate's title holds every unit (:func:`title_cover`). Not when the query is a whole
+    title (``key``, the query's title key, is one).
 
     A script written without spaces has no words to find "as typed"; a run's bigrams standing
     one after another are its letters as typed. A fragment copied from a body stands whole in
@@ -1500,9 +1503,11 @@ def runs_in_body(
     checked. Bounded like :func:`proximity`: after ranking.PROXIMITY_MAX_LOOKUPS look-ups or
     ranking.PROXIMITY_MAX_POSITIONS positions the documents left are not checked."""
     runs = [u.grams for u in units if u.kind == "run" and u.grams]
-    if not runs or (len(units) > 1 and not copied):
+    spaced = len(units) > 1 and not copied
+    if not runs or (spaced and (not ranking.RUN_BODY_SPACED or titled)):
         # Units typed apart by spaces only may be keywords ("共有 連絡先"), which a body can
-        # hold in the order typed as well as the title they were taken from.
+        # hold in the order typed as well as the title they were taken from: when a title
+        # holds every unit, that title is the likelier answer.
         return
     if key and any(field.term_id(key) >= 0 for field in _key_fields(mem)):
         # The query is a whole title (SAME_TITLE_BOOST's key): that title, not a body

@@ -439,8 +439,8 @@ def _rerank(mem, ranked, units, key: str = "", copied: bool = False) -> list[tup
     in_body: dict[int, float] = {}
     in_order: dict[int, float] = {}
     extra = engine.proximity(mem, units, docs, in_body, in_order)
-    engine.runs_in_body(mem, units, docs, in_body, key, copied)
     cover = engine.title_cover(mem, units, docs)
+    engine.runs_in_body(mem, units, docs, in_body, key, copied, bool(cover))
     if cover and not ranking.TITLE_HOLDER_IN_ORDER:
         # A title holding every unit, not made of them only: the in-order clauses found the
         # words as typed in that title (the text starts with the titles) when the title

@@ -148,14 +148,16 @@ def test_a_whole_title_typed_is_not_a_body_fragment(corpus):
 
 
 def test_runs_typed_apart_by_spaces_only_may_be_keywords(corpus):
-    # The same two runs without the punctuation: keywords as likely as a copied fragment,
-    # no extra; with it, the body holding them as typed gets one.
+    # The same two runs without the punctuation, and a title ("path-title") holding both:
+    # keywords of that title as likely as a copied fragment, no extra; with the punctuation,
+    # the body holding them as typed gets one (tests/test_body19.py: no title holding both).
     mem = corpus.mem["ja-JP"]
     docs = list(range(mem.doc_count))
     for text, copied in (("受信者 グループ", False), ("受信者]、[グループ", True)):
         assert engine.punctuated(text) is copied
         in_body: dict[int, float] = {}
-        engine.runs_in_body(mem, parse_user_text(text, "ja-JP"), docs, in_body, "", copied)
+        units = parse_user_text(text, "ja-JP")
+        engine.runs_in_body(mem, units, docs, in_body, "", copied, titled=True)
         assert bool(in_body) is copied
     # A mark inside a word is part of the word ("Outlook.com" in a keyword query).
     assert not engine.punctuated("エクスポート Outlook.com Wi-Fi")

@@ -1,0 +1,80 @@
+"""Body fragments of no-space runs typed apart by spaces (issue 15, stop 19).
+
+:func:`helpapi.engine.runs_in_body` gave its extra (ranking.RUN_BODY_BOOST) to a query of
+several units only when it held punctuation: runs typed apart by spaces ("ビジネス サポート")
+may be keywords, which other bodies hold in the order typed too ("フォルダー または
+ファイル" above the article whose title holds every unit). Keywords are most often a title's
+words; when no candidate's title holds every unit, the query is not a title's keywords, and
+a body holding its runs as typed is the best evidence left (ranking.RUN_BODY_SPACED).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from helpapi import engine
+from helpapi import ranking
+from helpapi.query import parse_user_text
+from helpapi.search import open_current
+from helpapi.search import search
+
+from .conftest import index_markdown
+from .conftest import md_article
+
+SPACED = "ビジネス サポート"
+KEYWORDS = "グループ 設定"
+
+CORPUS = {
+    "ja-JP": {
+        # One run of the fragment in a title, both near each other in its body ...
+        "title-part": md_article("サポートの窓口", "ビジネスのサポートは平日です。"),
+        # ... and the body the fragment was copied from, no run in its title.
+        "body-source": md_article(
+            "電話番号の一覧", "必要なビジネス サポートを受けるには、電話番号を確認します。"
+        ),
+        # Keywords of a title (every unit in it), and a body holding them as typed.
+        "title-all": md_article("設定とグループの管理", "管理センターで変更します。"),
+        "body-typed": md_article("メンバーの一覧", "グループ 設定を開いて、一覧を確認します。"),
+        **{f"filler-{i}": md_article(f"メモ {i}", f"説明{i}の文章です。") for i in range(40)},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """The corpus above, indexed once for this module."""
+    with open_current(index_markdown(tmp_path_factory, "body19", CORPUS)) as ix:
+        yield ix
+
+
+def slugs(ix, text: str, locale: str = "ja-JP") -> list[str]:
+    return [h["slug"] for h in search(ix, text, locale, limit=10)["results"]]
+
+
+def numbers(ix) -> dict[str, int]:
+    shown = ix.display["ja-JP"]
+    return {shown.hit(d)[0]: d for d in range(ix.mem["ja-JP"].doc_count)}
+
+
+def test_spaced_runs_rank_the_body_holding_them_as_typed(corpus):
+    # No title holds both runs: the body holding them one right after the other first.
+    assert slugs(corpus, SPACED)[0] == "body-source"
+
+
+def test_without_it_the_title_holding_one_run_wins(corpus, monkeypatch):
+    monkeypatch.setattr(ranking, "RUN_BODY_SPACED", False)
+    assert slugs(corpus, SPACED)[0] == "title-part"
+
+
+def test_keywords_of_a_title_get_no_body_extra(corpus):
+    # A title holds every unit: the query may be that title's keywords; the body holding
+    # them in the order typed gets nothing, the title holder stays first.
+    assert slugs(corpus, KEYWORDS)[0] == "title-all"
+    mem, number = corpus.mem["ja-JP"], numbers(corpus)
+    units = parse_user_text(KEYWORDS, "ja-JP")
+    docs = list(range(mem.doc_count))
+    in_body: dict[int, float] = {}
+    engine.runs_in_body(mem, units, docs, in_body, "", False, titled=True)
+    assert in_body == {}
+    engine.runs_in_body(mem, units, docs, in_body, "", False, titled=False)
+    assert number["body-typed"] in in_body
