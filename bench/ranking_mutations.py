@@ -3,7 +3,7 @@
 Usage: ``python bench/ranking_mutations.py [NAME ...]`` (default: every mutation below).
 
 Each mutation runs ``tests/test_ranking_golden.py`` (and the single-word, body-fragment,
-title-coverage, keyword and no-space body-run golden files, `tests/test_body19.py` too) in a fresh interpreter with one
+title-coverage, keyword and no-space body-run golden files) in a fresh interpreter with one
 value of :mod:`helpapi.ranking` changed (nothing is written; the constant is restored by the process
 ending). A constant whose mutation leaves every golden test green is not guarded: the script
 says so and exits 1. Prints a Markdown table for ``bench/RESULTS.md``.
