@@ -64,6 +64,7 @@ MUTATIONS = {
     "TITLE_COVER_REPEATS": False,
     "RUN_BODY_BOOST": 0.0,
     "RUN_BODY_SPACED": False,
+    "RUN_BODY_REPEATS": False,
 }
 # The finding: every boost at 0.01 and no re-ranking left the whole suite green.
 ALL_BOOSTS = {

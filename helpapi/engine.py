@@ -1488,7 +1488,8 @@ def runs_in_body(
 ) -> None:
     """Add to ``in_body`` the extra of :func:`run_body_boost` for each of ``docs`` (best
     first) whose body, past its titles, holds the query's no-space runs as typed: each run
-    whole, each right after the one before (:func:`_runs_as_typed`; "受信者]、[グループ").
+    whole, each right after the one before (:func:`_runs_as_typed`; "受信者]、[グループ"), a
+    run typed twice at both places with ranking.RUN_BODY_REPEATS.
     Only for a query of one unit, or ``copied`` (it holds punctuation, :func:`punctuated`),
     or (ranking.RUN_BODY_SPACED) not ``titled``: units typed apart by spaces may be keywords
     of a title, which other bodies hold in the order typed as well; ``titled`` says a
@@ -1503,6 +1504,10 @@ def runs_in_body(
     checked. Bounded like :func:`proximity`: after ranking.PROXIMITY_MAX_LOOKUPS look-ups or
     ranking.PROXIMITY_MAX_POSITIONS positions the documents left are not checked."""
     runs = [u.grams for u in units if u.kind == "run" and u.grams]
+    if ranking.RUN_BODY_REPEATS:
+        # The runs as typed, a run typed twice at both places ("グループ > グループ", a menu
+        # path), as the words' in-order clause takes them (typed_order).
+        runs = [u.grams for u in typed_order(units) if u.kind == "run" and u.grams]
     spaced = len(units) > 1 and not copied
     if not runs or (spaced and (not ranking.RUN_BODY_SPACED or titled)):
         # Units typed apart by spaces only may be keywords ("共有 連絡先"), which a body can

@@ -6,6 +6,8 @@ may be keywords, which other bodies hold in the order typed too ("フォルダ�
 ファイル" above the article whose title holds every unit). Keywords are most often a title's
 words; when no candidate's title holds every unit, the query is not a title's keywords, and
 a body holding its runs as typed is the best evidence left (ranking.RUN_BODY_SPACED).
+A run typed twice ("グループ > グループ", a menu path) is checked at both places
+(ranking.RUN_BODY_REPEATS), as the words' in-order clause checks a repeated word.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .conftest import index_markdown
 from .conftest import md_article
 
 SPACED = "ビジネス サポート"
+REPEATED = "連絡先 > 連絡先"
 KEYWORDS = "グループ 設定"
 
 CORPUS = {
@@ -35,6 +38,10 @@ CORPUS = {
         # Keywords of a title (every unit in it), and a body holding them as typed.
         "title-all": md_article("設定とグループの管理", "管理センターで変更します。"),
         "body-typed": md_article("メンバーの一覧", "グループ 設定を開いて、一覧を確認します。"),
+        # A menu path repeating a run, copied from a body; a title holding the run, whose
+        # body holds it once.
+        "path-repeat": md_article("表示の切り替え", "[連絡先] > [連絡先] の順に選択します。"),
+        "title-once": md_article("連絡先の管理", "連絡先を開いて編集します。"),
         **{f"filler-{i}": md_article(f"メモ {i}", f"説明{i}の文章です。") for i in range(40)},
     },
 }
@@ -78,3 +85,19 @@ def test_keywords_of_a_title_get_no_body_extra(corpus):
     assert in_body == {}
     engine.runs_in_body(mem, units, docs, in_body, "", False, titled=False)
     assert number["body-typed"] in in_body
+
+
+def test_a_run_typed_twice_stands_twice_in_its_source(corpus):
+    # "連絡先" collapses to one unit; the body holding it at both places typed gets the extra,
+    # a body holding it once does not.
+    assert slugs(corpus, REPEATED)[0] == "path-repeat"
+    mem, number = corpus.mem["ja-JP"], numbers(corpus)
+    in_body: dict[int, float] = {}
+    units = parse_user_text(REPEATED, "ja-JP")
+    engine.runs_in_body(mem, units, list(range(mem.doc_count)), in_body, "", True)
+    assert set(in_body) == {number["path-repeat"]}
+
+
+def test_without_repeats_the_title_holding_the_run_wins(corpus, monkeypatch):
+    monkeypatch.setattr(ranking, "RUN_BODY_REPEATS", False)
+    assert slugs(corpus, REPEATED)[0] == "title-once"
