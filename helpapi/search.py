@@ -440,7 +440,9 @@ def _rerank(mem, ranked, units, key: str = "", copied: bool = False) -> list[tup
     in_order: dict[int, float] = {}
     extra = engine.proximity(mem, units, docs, in_body, in_order)
     cover = engine.title_cover(mem, units, docs)
-    engine.runs_in_body(mem, units, docs, in_body, key, copied, bool(cover))
+    # Runs typed apart by spaces count in a body only when no title holds every unit (then
+    # they may be that title's keywords): the title holders first.
+    engine.runs_in_body(mem, units, docs, in_body, key, copied, titled=bool(cover))
     if cover and not ranking.TITLE_HOLDER_IN_ORDER:
         # A title holding every unit, not made of them only: the in-order clauses found the
         # words as typed in that title (the text starts with the titles) when the title
