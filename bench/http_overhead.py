@@ -113,15 +113,38 @@ for _ in range(int(sys.argv[4])):
         fn()
         us = (time.process_time() - t) / len(qs) * 1e6
         best[name] = min(us, best.get(name, us))
+if len(sys.argv) > 5:
+    # --parts: web alone and /healthz again with the metrics updates, the access line, or both
+    # switched off (the work they cost a request; a search's and /healthz's alike or not).
+    from helpapi import metrics
+    observers = ("observe_request", "observe_search", "observe_result_cache")
+    kept = {name: getattr(metrics, name) for name in observers}
+    def switch(metrics_on, log_on):
+        for name in observers:
+            setattr(metrics, name, kept[name] if metrics_on else lambda *a: None)
+        access.setLevel(logging.INFO if log_on else logging.WARNING)
+    for label, on in (("no metrics", (False, True)), ("no log", (True, False)),
+                      ("neither", (False, False))):
+        switch(*on)
+        for _ in range(int(sys.argv[4])):
+            for name, fn in (("web", web_alone), ("healthz", healthz)):
+                t = time.process_time()
+                fn()
+                us = (time.process_time() - t) / len(qs) * 1e6
+                key = f"{name} {label}"
+                best[key] = min(us, best.get(key, us))
+    switch(True, True)
 print(json.dumps(best))
 """
 
 
-def in_process(checkout: Path, index: Path, n: int, rounds: int) -> dict:
-    """Per-request CPU microseconds (direct search, through the app, /healthz) in a checkout."""
+def in_process(checkout: Path, index: Path, n: int, rounds: int, parts: bool = False) -> dict:
+    """Per-request CPU microseconds (direct search, through the app, /healthz) in a checkout;
+    ``parts``: also web alone and /healthz without metrics, access line, or either."""
     out = subprocess.run(
         [str(checkout / ".venv/bin/python"), "-c", IN_PROCESS, str(index), str(QUERIES), str(n)]
-        + [str(rounds)],
+        + [str(rounds)]
+        + (["parts"] if parts else []),
         cwd=checkout,
         capture_output=True,
         text=True,
@@ -262,6 +285,12 @@ def main(argv=None):
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--queries", type=int, default=600, help="in-process sample")
     ap.add_argument("--skip-in-process", action="store_true")
+    ap.add_argument(
+        "--parts",
+        action="store_true",
+        help="in process, also web alone and /healthz with the metrics updates, the access line"
+        " or both switched off",
+    )
     ap.add_argument("--skip-http", action="store_true")
     ap.add_argument(
         "--paired",
@@ -283,7 +312,7 @@ def main(argv=None):
         found = {name: [] for name in checkouts}
         for _ in range(args.rounds):
             for name, path in checkouts.items():
-                found[name].append(in_process(path, index, args.queries, 3))
+                found[name].append(in_process(path, index, args.queries, 3, args.parts))
         for name, rows in found.items():
             best = {k: min(r[k] for r in rows) for k in rows[0]}
             print(
@@ -291,6 +320,16 @@ def main(argv=None):
                 f"{best['app'] - best['direct']:.0f} | {best['healthz']:.0f} | "
                 f"{best['web']:.0f} | {best['web'] - best['healthz']:.0f} |"
             )
+        if args.parts:
+            print("\n| checkout | switched off | web alone us | healthz us |")
+            print("|---|---|---:|---:|")
+            for name, rows in found.items():
+                best = {k: min(r[k] for r in rows) for k in rows[0]}
+                for label in ("", " no metrics", " no log", " neither"):
+                    print(
+                        f"| {name} | {label.strip() or 'nothing'} | {best['web' + label]:.0f} |"
+                        f" {best['healthz' + label]:.0f} |"
+                    )
     if args.skip_http:
         return
     if args.paired:

@@ -106,7 +106,29 @@ def new_query_id() -> str:
     Two ids can only be equal within one millisecond (or one 49.7-day wrap later), 1 in 2**32 a
     pair: at 1,000 searches a second, fewer collisions than 64 random bits in a 90-day table.
     """
-    return f"{int(time.time() * 1000) & 0xFFFFFFFF:08x}{os.urandom(4).hex()}"
+    return f"{int(time.time() * 1000) & 0xFFFFFFFF:08x}{_random_hex8()}"
+
+
+# Random parts of query ids drawn ahead, 512 at a time: one os.urandom call (a system call)
+# a search cost as much as the rest of the id. A deque: popleft and extend are atomic, so
+# threads never take the same part. Emptied in a forked child (gunicorn's workers fork from
+# one master): two workers must never hand out the parts their parent drew.
+_RANDOM_PARTS: collections.deque[str] = collections.deque()
+_PARTS_PER_DRAW = 512
+
+
+def _random_hex8() -> str:
+    """8 hex digits (32 bits) from ``os.urandom``."""
+    try:
+        return _RANDOM_PARTS.popleft()
+    except IndexError:
+        raw = os.urandom(4 * _PARTS_PER_DRAW).hex()
+        _RANDOM_PARTS.extend(raw[i : i + 8] for i in range(8, len(raw), 8))
+        return raw[:8]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_RANDOM_PARTS.clear)
 
 
 def default_db_path(index_dir: str | Path) -> Path:

@@ -171,8 +171,14 @@ def verify_locale(generation_dir: Path, locale: str, files: dict | None) -> str 
 
 def pointer_signature(index_dir: Path):
     """A cheap value that changes whenever ``CURRENT`` is replaced (inode, mtime)."""
+    return signature_at(os.path.join(index_dir, POINTER))
+
+
+def signature_at(pointer: str):
+    """:func:`pointer_signature` of the ``CURRENT`` file at ``pointer`` (its path, joined once
+    by a caller that checks it on every request)."""
     try:
-        st = os.stat(os.path.join(index_dir, POINTER))
+        st = os.stat(pointer)
     except FileNotFoundError:
         return None
     return (st.st_ino, st.st_mtime_ns, st.st_size)

@@ -38,6 +38,25 @@ from .errors import Unauthorized
 
 bp = Blueprint("metrics", __name__)
 
+# In multiprocess mode (under gunicorn) every update calls os.getpid(), a system call, to
+# notice a fork (4 to 6 updates a request: bench/RESULTS.md "Stop 19: HTTP"). The pid is kept
+# here instead, and refreshed in a forked child (gunicorn's workers, a forked job runner):
+# prometheus_client's documented ``process_identifier`` hook. Set before any metric is made.
+_PID = [os.getpid()]
+
+
+def _pid() -> int:
+    return _PID[0]
+
+
+def _forked() -> None:
+    _PID[0] = os.getpid()
+
+
+if values.ValueClass is not values.MutexValue and hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+    values.ValueClass = values.MultiProcessValue(process_identifier=_pid)
+
 REQUESTS = Counter(
     "helpapi_requests", "HTTP requests answered, by route and status.", ["route", "status"]
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -69,6 +70,9 @@ class IndexHolder:
 
     def __init__(self, index_dir: str):
         self.index_dir = Path(index_dir)
+        # Stat'ed on every request: the path is joined once (os.path.join of a Path costs
+        # about as much as the stat).
+        self._pointer = os.path.join(self.index_dir, generations.POINTER)
         self._signature = None
         self._ixset: IndexSet | None = None
         self._lock = threading.Lock()
@@ -77,7 +81,7 @@ class IndexHolder:
 
     def get(self) -> IndexSet | None:
         """The serving generation, reopened if ``CURRENT`` changed since the last call."""
-        sig = generations.pointer_signature(self.index_dir)
+        sig = generations.signature_at(self._pointer)
         if sig != self._signature or self._ixset is None:
             with self._lock:
                 if sig != self._signature or self._ixset is None:
