@@ -1462,6 +1462,10 @@ def punctuated(text: str) -> bool:
     does (those scripts' words are not spaced: their punctuation stands between words).
     Marks before the first word or after the last do not count: a question mark typed after
     keywords, quotes around them, "C++" (typed keywords still)."""
+    if "".join(text.split()).isalnum():
+        # Letters, digits and spaces only (most queries), told in C: str.isalnum holds for
+        # characters of categories L and N only, never a punctuation mark or symbol.
+        return False
     marks = [unicodedata.category(c)[0] in "PS" for c in text]
     words = [i for i, c in enumerate(text) if not marks[i] and not c.isspace()]
     if not words:
