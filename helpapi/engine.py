@@ -50,7 +50,9 @@ class _Term:
 
     def __init__(self, field: FieldPostings, tid: int, boost: float = 1.0):
         self.field = field
-        self.start, self.end = field.span(tid)
+        # field.span(tid), inlined: every clause of every pass is made here.
+        post_off = field.post_off
+        self.start, self.end = post_off[tid], post_off[tid + 1]
         self.boost = boost
 
     def __len__(self) -> int:
