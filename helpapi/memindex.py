@@ -591,33 +591,20 @@ class FieldPostings:
         """:meth:`prefix_range`, computed: two binary searches of the terms."""
         key = prefix.encode("utf-8")
         terms = self.terms
-        if len(prefix) > SHORT_PREFIX:
-            # The completions of a long prefix (a title being typed, in the title key fields:
-            # three look-ups a keystroke), and every term between it and them, start with its
-            # first SHORT_PREFIX characters: both searches stay inside that start's range,
-            # remembered (typed titles start alike; the range is mostly empty or a few terms).
-            # Terms before the range are below ``key``, those past it above every completion.
-            lo, stop = self._short_range(prefix[:SHORT_PREFIX])
-            lo = bisect_left(terms, key, lo, stop)
-        else:
-            lo, stop = terms.bisect(key), len(terms)
-        if key and (lo == stop or not terms[lo].startswith(key)):
+        lo = terms.bisect(key)
+        if key and (lo == len(terms) or not terms[lo].startswith(key)):
             return lo, lo  # the terms from ``lo`` on are past every completion: none
-        # A long prefix has a completion or two: the next few terms are read before a second
-        # binary search is made.
-        hi, end = lo, min(lo + SCAN_COMPLETIONS, stop)
+        # A long prefix (a title being typed, in the title key fields) has a completion or
+        # two: the next few terms are read before a second binary search is made.
+        hi, end = lo, min(lo + SCAN_COMPLETIONS, len(terms))
         while hi < end and terms[hi].startswith(key):
             hi += 1
-        if hi < end or end == stop:
+        if hi < end or end == len(terms):
             return lo, hi
-        if not key:
-            return lo, stop
         # The first term past every key starting with ``key``: bump its last byte (UTF-8
         # byte order is code point order, and no term byte is 0xFF).
-        bumped = key[:-1] + bytes([key[-1] + 1])
-        if stop < len(terms):
-            return lo, bisect_left(terms, bumped, lo, stop)
-        return lo, terms.bisect(bumped, lo)
+        hi = terms.bisect(key[:-1] + bytes([key[-1] + 1]), lo) if key else len(terms)
+        return lo, hi
 
     def doc_prefix_score(self, doc: int, lo: int, hi: int) -> float | None:
         """Summed scores in ``doc`` of the terms numbered ``[lo, hi)``; None if it has none."""
