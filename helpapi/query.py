@@ -143,12 +143,19 @@ def query_title_key(text: str, locale: str) -> str:
     return " ".join(term for term, _, _ in query_words(clean_text(text), locale))
 
 
+# A word unit's fields as Unit's __init__ sets them, its stem to be made when read (_Stem):
+# each word of a query copies them with its own text, term, phrase and locale (the same
+# object as Unit("word", ..., stem=_LAZY, ...) makes, without a Python call per field).
+_WORD_FIELDS = Unit("word", "", stem=_LAZY).__dict__
+
+
 def _word_units(text: str, locale: str, phrase: int) -> list[Unit]:
-    # The stem is made when read (see _Stem).
-    return [
-        Unit("word", text[a:b], term=term, stem=_LAZY, phrase=phrase, locale=locale)
-        for term, a, b in query_words(text, locale)
-    ]
+    out = []
+    for term, a, b in query_words(text, locale):
+        u = Unit.__new__(Unit)
+        u.__dict__.update(_WORD_FIELDS, text=text[a:b], term=term, phrase=phrase, locale=locale)
+        out.append(u)
+    return out
 
 
 def _units_of(text: str, locale: str, phrase: int) -> list[Unit]:
