@@ -50,7 +50,9 @@ class _Term:
 
     def __init__(self, field: FieldPostings, tid: int, boost: float = 1.0):
         self.field = field
-        self.start, self.end = field.span(tid)
+        # field.span(tid), inlined: every clause of every pass is made here.
+        post_off = field.post_off
+        self.start, self.end = post_off[tid], post_off[tid + 1]
         self.boost = boost
 
     def __len__(self) -> int:
@@ -1462,6 +1464,10 @@ def punctuated(text: str) -> bool:
     does (those scripts' words are not spaced: their punctuation stands between words).
     Marks before the first word or after the last do not count: a question mark typed after
     keywords, quotes around them, "C++" (typed keywords still)."""
+    if "".join(text.split()).isalnum():
+        # Letters, digits and spaces only (most queries), told in C: str.isalnum holds for
+        # characters of categories L and N only, never a punctuation mark or symbol.
+        return False
     marks = [unicodedata.category(c)[0] in "PS" for c in text]
     words = [i for i, c in enumerate(text) if not marks[i] and not c.isspace()]
     if not words:

@@ -456,9 +456,17 @@ class _Terms:
         typo query makes dozens of look-ups (its fuzzy keys, bench/passes.py)."""
         j = bisect_left(self._sampled(), key)
         # sample[j - 1] < key <= sample[j]: the answer lies in ((j - 1) * STEP, j * STEP].
-        start = (j - 1) * SAMPLE_STEP + 1 if j else 0
-        i = bisect_left(self, key, start, min(j * SAMPLE_STEP, len(self)))
-        return max(i, lo)
+        a = (j - 1) * SAMPLE_STEP + 1 if j else 0
+        b = min(j * SAMPLE_STEP, len(self))
+        # bisect_left(self, key, a, b) with __getitem__ inlined (no Python call per step).
+        off, mm, base = self.off, self._mm, self._base
+        while a < b:
+            m = (a + b) // 2
+            if mm[base + off[m] : base + off[m + 1]] < key:
+                a = m + 1
+            else:
+                b = m
+        return max(a, lo)
 
     def find(self, key: bytes) -> int:
         """The number of the term ``key``, or -1: :meth:`bisect`'s block found in C, then

@@ -104,7 +104,12 @@ def _cached_words(text: str, locale: str) -> tuple[tuple[str, int, int], ...]:
     # one token to one or none, by its text only (the index-time extra parts are not made).
     out = []
     for a, b in words_analyzer(locale).items[0].segments(text):
-        term = _term_of(text[a:b], locale)
+        # The word's term: remembered unless the word is long.
+        surface = text[a:b]
+        if len(surface) > _CACHED_WORD:
+            term = _chain_term.__wrapped__(surface, locale)
+        else:
+            term = _chain_term(surface, locale)
         if term:
             out.append((term, a, b))
     return tuple(out)
@@ -114,15 +119,9 @@ def _cached_words(text: str, locale: str) -> tuple[tuple[str, int, int], ...]:
 _CACHED_WORD = 48
 
 
-def _term_of(surface: str, locale: str) -> str:
-    """One ICU word through the words chain's filters: its term, or "" when they drop it."""
-    if len(surface) > _CACHED_WORD:
-        return _chain_term.__wrapped__(surface, locale)
-    return _chain_term(surface, locale)
-
-
 @functools.lru_cache(maxsize=8192)
 def _chain_term(surface: str, locale: str) -> str:
+    """One ICU word through the words chain's filters: its term, or "" when they drop it."""
     for tok in words_analyzer(locale)(surface, tokenize=False):
         return tok.text
     return ""
@@ -144,12 +143,19 @@ def query_title_key(text: str, locale: str) -> str:
     return " ".join(term for term, _, _ in query_words(clean_text(text), locale))
 
 
+# A word unit's fields as Unit's __init__ sets them, its stem to be made when read (_Stem):
+# each word of a query copies them with its own text, term, phrase and locale (the same
+# object as Unit("word", ..., stem=_LAZY, ...) makes, without a Python call per field).
+_WORD_FIELDS = Unit("word", "", stem=_LAZY).__dict__
+
+
 def _word_units(text: str, locale: str, phrase: int) -> list[Unit]:
-    # The stem is made when read (see _Stem).
-    return [
-        Unit("word", text[a:b], term=term, stem=_LAZY, phrase=phrase, locale=locale)
-        for term, a, b in query_words(text, locale)
-    ]
+    out = []
+    for term, a, b in query_words(text, locale):
+        u = Unit.__new__(Unit)
+        u.__dict__.update(_WORD_FIELDS, text=text[a:b], term=term, phrase=phrase, locale=locale)
+        out.append(u)
+    return out
 
 
 def _units_of(text: str, locale: str, phrase: int) -> list[Unit]:
@@ -190,6 +196,14 @@ def _bounded(units: list[Unit]) -> list[Unit]:
     Each kept unit's ``at`` lists its places in the typed order (:func:`typed_order`), repeats
     included while the text typed so far holds under ranking.MAX_UNITS units: a flood of one
     repeated phrase keeps at most that many places, as a query of distinct words does."""
+    if len({(u.kind, u.term, u.grams, u.phrase) for u in units}) == len(units) and (
+        sum(u.kind == "run" and len(u.text) == 1 for u in units) <= ranking.MAX_LONE_CHARS
+    ):
+        # No unit repeated and no lone character over the limit (most queries): each unit
+        # kept, at its own place, as the loop below keeps them.
+        for i, u in enumerate(units):
+            u.at = (i,)
+        return units[: ranking.MAX_UNITS]
     seen: dict[tuple, int] = {}
     out: list[Unit] = []
     places: list[list[int]] = []
@@ -295,10 +309,19 @@ def corrected_units(
         if fixable:
             fix = correct(u.term)
             if fix:
-                u = dataclasses.replace(u, term=fix, stem=fix)
+                u = _corrected(u, fix)
                 changed = True
         out.append(u)
     return out if changed else None
+
+
+def _corrected(unit: Unit, term: str) -> Unit:
+    """``dataclasses.replace(unit, term=term, stem=term)`` without its walk of the fields (a
+    typo query corrects a word on each search): a copy of ``unit``'s fields, then those two."""
+    out = Unit.__new__(Unit)
+    out.__dict__.update(unit.__dict__)
+    out.term = out.stem = term
+    return out
 
 
 def corrected_text(text: str, units: list[Unit], fixed: list[Unit]) -> str:

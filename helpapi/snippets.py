@@ -45,9 +45,14 @@ def _plan(surfaces: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]] |
     at one position prefers them: words (matched at a word start, running to the word's
     end: prefix, stem, case), then runs of no-space scripts (overlapping pieces all match);
     longest first within each."""
-    ordered = sorted(surfaces, key=lambda s: (-len(s), s))
-    words = tuple(dict.fromkeys(fold(s) for s in ordered if not GRAM_RUN.fullmatch(s)))
-    runs = tuple(dict.fromkeys(fold(s) for s in ordered if GRAM_RUN.fullmatch(s)))
+    # Longest first, ties in code point order (the order of the key (-len(s), s)): sorted,
+    # then stably by length, both keys in C. Each surface folded and told apart once.
+    ordered = sorted(surfaces)
+    ordered.sort(key=len, reverse=True)
+    found: tuple[dict, dict] = ({}, {})  # words, runs: folded surfaces, first place kept
+    for s in ordered:
+        found[GRAM_RUN.fullmatch(s) is not None].setdefault(fold(s))
+    words, runs = tuple(found[0]), tuple(found[1])
     return (words, runs) if words or runs else None
 
 
@@ -107,7 +112,8 @@ def match_spans(
     With ``window=(n, size)`` the scan stops once past ``size`` characters after the start of
     the ``n``-th span: all that a snippet window starting at one of the first ``n`` can show.
     """
-    plan = _plan(frozenset(s for s in surfaces if s))
+    given = frozenset(surfaces)
+    plan = _plan(given - {""} if "" in given else given)
     if plan is None:
         return []
     if folded is None:
