@@ -10,10 +10,14 @@ to Whoosh's own codec in sorted order: the same per-document writer (stored fiel
 the same field writer and posting blocks, the same TOC. The result is a standard Whoosh segment
 that Whoosh opens normally, with the same terms, postings, weights, positions, lengths and
 stored fields as ``writer.add_document(**whoosh_values(...))`` writes
-(``tests/test_build_fast.py`` compares the two, term by term). Only the posting blocks' bytes
-differ, for speed: their data is pickled with protocol 3 (:data:`_DATA_PROTOCOL`) and short
-ones are not compressed (:func:`_packed`); each reads back as Whoosh's own block
-(``tests/test_build_write_fast.py``).
+(``tests/test_build_fast.py`` compares the two, term by term). Only the posting blocks' and
+the term index's bytes differ, for speed: a block's data is pickled with protocol 3 or 4
+(:data:`_DATA_PROTOCOL`, :data:`_MEMO_MIN`), its weights as their array when long
+(:data:`_ARRAY_WEIGHTS`), its position values in a smaller pickle that Whoosh's
+``Positions`` format reads as its own (:func:`_deltas_value`), and only long blocks are
+compressed (:func:`_packed`); each reads back as Whoosh's own block
+(``tests/test_build_write_fast.py``). The term index hashes its keys with CRC-32 rather than
+MD5 (:func:`_crc_term_index`; its header names the hash, Whoosh's reader follows it).
 
 Only the analyzed fields take this path; the few ``ID`` fields go through Whoosh's own
 ``field.index`` (one term each), so their terms are Whoosh's by construction.
@@ -36,6 +40,7 @@ from itertools import chain
 from operator import sub
 from pickle import dumps
 from typing import NamedTuple
+from zlib import crc32
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.codec.whoosh3 import W3FieldWriter
@@ -45,6 +50,7 @@ from whoosh.codec.whoosh3 import W3TermsReader
 from whoosh.codec.whoosh3 import _lenfield
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.filedb.filetables import _lengths as _HASH_LENGTHS
+from whoosh.filedb.filetables import crc_hash
 from whoosh.filedb.filetables import md5_hash
 from whoosh.formats import Positions
 from whoosh.system import pack_int
@@ -86,6 +92,7 @@ class DirectWriter(SegmentWriter):
         self._lengths: dict[str, list[int]] = {f: [] for f in POSITION_FIELDS + FREQUENCY_FIELDS}
         self._reuse: SegmentReuse | None = None
         self._touched: dict[str, set] = {}
+        _crc_term_index(getattr(self.fieldwriter, "_tindex", None))
 
     def reuse(self, previous: SegmentReuse, touched: dict[str, set]) -> None:
         """Copy the posting bytes of ``previous`` (the same documents, same numbers) for the
@@ -140,7 +147,7 @@ class DirectWriter(SegmentWriter):
         self.perdocwriter.close()
         fw = self.fieldwriter
         tindex = getattr(fw, "_tindex", None)
-        if type(tindex) is OrderedHashWriter and tindex.hashfn is md5_hash:
+        if type(tindex) is OrderedHashWriter and tindex.hashfn in (crc_hash, md5_hash):
             # Its hash tables at close, written a table at a time (the same bytes).
             tindex._write_hashes = functools.partial(_write_hashes, tindex)
         postings = self._recorder.postings
@@ -290,11 +297,7 @@ class _BlockWriter:
                 vals = [
                     v
                     if len(p) == 1 and (v := one(p[0])) is not None
-                    else (
-                        _position_value(p)
-                        if len(p) == 1
-                        else pack_uint(len(p)) + dumps([p[0], *map(sub, p[1:], p[:-1])], 2)
-                    )
+                    else (_position_value(p) if len(p) == 1 else _deltas_value(p))
                     for p in plists
                 ]
             else:
@@ -344,6 +347,8 @@ class _BlockWriter:
                 mini_w = None
             elif weights.count(weights[0]) == count:
                 mini_w = weights[0]
+            elif count >= _ARRAY_WEIGHTS:
+                mini_w = weights  # pickled as its 4-byte floats (Whoosh reads it as such)
             else:
                 mini_w = tuple(weights)
             if kind == "none":
@@ -352,7 +357,9 @@ class _BlockWriter:
                 mini_v = tuple(filter(None, vals))
             else:
                 mini_v = b"".join(vals)  # (an empty value adds nothing)
-            data, bcomp = _packed(dumps((deltas, mini_w, mini_v), _DATA_PROTOCOL), comp)
+            data, bcomp = _packed(
+                dumps((deltas, mini_w, mini_v), _DATA_PROTOCOL if count < _MEMO_MIN else 4), comp
+            )
             info = dumps(
                 (count, ids[-1], maxw, bcomp, _to_byte(bmin), _to_byte(bmax)),
                 2,
@@ -428,7 +435,9 @@ class _BlockWriter:
         record = _HASH_LENGTHS.pack(len(key), len(value)) + key + value
         raw.write(record)
         self._ti_at = pos + len(record)
-        if tindex.hashfn is md5_hash:
+        if tindex.hashfn is crc_hash:
+            h = crc32(key)  # crc_hash's value (crc32 is unsigned already)
+        elif tindex.hashfn is md5_hash:
             # md5_hash's value (the digest's low 32 bits), without its hex round trip.
             h = _LOW32(md5(key, usedforsecurity=False).digest(), 12)[0]
         else:
@@ -438,6 +447,24 @@ class _BlockWriter:
 
 
 _LOW32 = struct.Struct(">I").unpack_from
+
+
+def _crc_term_index(tindex) -> None:
+    """Make a fresh term index (nothing past its header written) hash its keys with
+    CRC-32 (Whoosh's hash type 1) instead of MD5 (type 0, the default). The type is a byte
+    of the header, and ``HashReader`` takes the function it names: the same lookups, for a
+    tenth of md5's cost a term (a new hash object and digest each)."""
+    if type(tindex) is not OrderedHashWriter or tindex.hashfn is not md5_hash:
+        return
+    f = tindex.dbfile
+    end = f.tell()
+    # The header: magic (4 bytes), the hash type (1), two unused ints (8).
+    if end != tindex.startoffset + 13:
+        return
+    f.seek(tindex.startoffset + 4)
+    f.write_byte(1)
+    f.seek(end)
+    tindex.hashtype, tindex.hashfn = 1, crc_hash
 
 
 def _write_hashes(tindex: OrderedHashWriter) -> None:
@@ -471,12 +498,24 @@ _NULL_SLOT = (0, 0)
 # (pickle.loads, W3LeafMatcher._read_data).
 _DATA_PROTOCOL = 3
 
+# Blocks of this many postings or more are pickled with protocol 4: its memo entry (one for
+# each value) takes a byte where protocol 3's takes 2 (5 past the 256th), but its frame adds
+# 9 bytes to a pickle, more than a small block saves.
+_MEMO_MIN = 16
+
+# A block's weights (when they differ) are pickled as the array("f") they are from this many
+# postings on: 4 bytes a weight where a tuple of floats takes 9, past the ~70 bytes of the
+# array's reconstructor. W3LeafMatcher keeps whatever sequence it reads (``_read_weights``)
+# and indexes it: the same floats.
+_ARRAY_WEIGHTS = 16
+
 # Posting blocks whose pickle is shorter than this are stored as they are. Whoosh's reader
-# decompresses a block only when its info says it was compressed (W3LeafMatcher._read_data),
-# and a short pickle hardly shrinks (zlib's header and checksum cost 6 bytes; dev corpus,
-# de-DE: blocks under 96 bytes, most of them, shrink by 1 % together), while each
-# zlib.compress call sets up a 32 KB window: it was a tenth of a locale's build.
-COMPRESS_MIN = 96
+# decompresses a block only when its info says it was compressed (W3LeafMatcher._read_data).
+# zlib's cost is in proportion to the bytes compressed, and the short blocks shrink least:
+# dev corpus ja-JP, blocks (compact values, :func:`_deltas_value`) of 96 bytes and more
+# compressed: 0.33 s, 5.27 MB of blocks; from 384: 0.25 s, 5.80 MB; from 768: 0.20 s,
+# 6.47 MB; none: 10.8 MB (the former encoding from 96 bytes: 0.37 s, 6.04 MB).
+COMPRESS_MIN = 384
 
 
 def _packed(raw: bytes, compression: int) -> tuple[bytes, int]:
@@ -535,24 +574,41 @@ def _plist(name, entries: list, lengths: list[int], fmt) -> list:
 
 
 def _position_value(poses: list[int]) -> bytes:
-    """``Positions.encode(poses)``. Most postings hold one position, whose value is looked up
-    rather than made each time (one bytes object per position: a block's values are pickled
-    as a tuple, where an object met twice is written as a reference back to the first, which
-    reads back as an equal value)."""
+    """The value bytes of a posting at ``poses`` (:func:`_deltas_value`). Most postings hold
+    one position, whose value is looked up rather than made each time (one bytes object per
+    position: a block's values are pickled as a tuple, where an object met twice is written
+    as a reference back to the first, which reads back as an equal value)."""
     if len(poses) == 1:
         value = _ONE_POSITION.get(poses[0])
         if value is None:
-            value = _ONE_HEAD + dumps(poses, 2)
+            value = _deltas_value(poses)
             if poses[0] < _ONE_POSITION_MAX:  # bounded: a huge article has huge ones
                 _ONE_POSITION[poses[0]] = value
         return value
-    return pack_uint(len(poses)) + dumps([poses[0], *map(sub, poses[1:], poses[:-1])], 2)
+    return _deltas_value(poses)
 
+
+def _deltas_value(poses: list[int]) -> bytes:
+    """A posting value that :class:`whoosh.formats.Positions` decodes as ``poses``: its
+    frequency (``pack_uint``), then a pickle of the positions' deltas, as ``encode`` writes,
+    but smaller. ``decode_positions`` sums what ``pickle.loads`` gives, and a ``bytes``
+    object gives its bytes as ints: deltas under 256 (nearly all) are pickled as one
+    (``SHORT_BINBYTES``, no protocol header or memo: ``loads`` needs neither), 3 bytes plus
+    one a position where ``encode``'s list takes 6 plus two, so a block holds a third less
+    for zlib to compress. Other deltas: the list, pickled with protocol 1 (no header)."""
+    n = len(poses)
+    try:
+        return _BYTES_HEAD[n] + bytes(map(sub, poses, [0, *poses])) + b"."
+    except (IndexError, ValueError):  # 256 positions or more, a delta over 255 (or below 0)
+        return pack_uint(n) + dumps([*map(sub, poses, [0, *poses])], 1)
+
+
+# The head of a value of n (< 256) positions whose deltas fit a byte: frequency, SHORT_BINBYTES
+_BYTES_HEAD = [pack_uint(n) + b"C" + bytes((n,)) for n in range(256)]
 
 # {position: the value bytes of a one-position posting there}
 _ONE_POSITION: dict[int, bytes] = {}
 _ONE_POSITION_MAX = 65536
-_ONE_HEAD = pack_uint(1)
 
 
 class SegmentReuse:

@@ -12,6 +12,7 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.filedb.filestore import FileStorage
+from whoosh.formats import Positions
 
 from helpapi import memindex
 from helpapi.corpus import iter_article_paths
@@ -70,12 +71,22 @@ def _contents(ix) -> dict:
                 ti = r.term_info(field, term)
                 stats = (ti.weight(), ti.doc_frequency(), ti.min_length(), ti.max_length())
                 m = r.postings(field, term)
+                fmt = ix.schema[field].format
                 postings = []
                 while m.is_active():
-                    postings.append((m.id(), m.weight(), m.value()))
+                    postings.append((m.id(), m.weight(), _value(fmt, m.value())))
                     m.next()
                 out[field, term] = (stats, ti.max_weight(), postings)
     return out
+
+
+def _value(fmt, value: bytes):
+    """A posting's value as Whoosh reads it: a positional field's frequency and positions
+    (the direct writer encodes them smaller than ``Positions.encode``,
+    :func:`helpapi.whoosh_writer._deltas_value`), any other field's value bytes."""
+    if isinstance(fmt, Positions):
+        return fmt.decode_frequency(value), fmt.decode_positions(value)
+    return value
 
 
 def _segment_bytes(path) -> dict:

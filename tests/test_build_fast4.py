@@ -22,12 +22,35 @@ from helpapi.schema import ENGLISH
 
 @pytest.mark.parametrize(
     "poses",
-    [[0], [5], [300], [70000], [1, 2], [3, 3], [0, 255, 256, 65535, 65536, 2**31], [9] * 1200],
+    [
+        [0],
+        [5],
+        [46],  # the delta is b".", pickle's STOP: the value must still end in its own
+        [255],
+        [256],
+        [300],
+        [70000],
+        [1, 2],
+        [3, 3],
+        [46, 92],
+        [0, 255, 256, 65535, 65536, 2**31],
+        [9] * 1200,
+        list(range(0, 255 * 3, 3)),  # 255 positions: the byte form's last head
+        list(range(256)),  # 256: the list form
+    ],
 )
-def test_position_value_is_positions_encode(poses):
-    want = Positions().encode(poses)
-    assert whoosh_writer._position_value(poses) == want
-    assert whoosh_writer._position_value(poses) == want  # the one-position pickle kept
+def test_position_value_reads_back_as_the_positions(poses):
+    """Whoosh's Positions format reads the smaller value (_deltas_value) as its own."""
+    fmt = Positions()
+    got = whoosh_writer._position_value(poses)
+    assert fmt.decode_positions(got) == poses
+    assert fmt.decode_frequency(got) == len(poses)
+    assert fmt.decode_positions(fmt.combine([got, fmt.encode(poses)])) == sorted(set(poses))
+    assert whoosh_writer._position_value(poses) == got  # the one-position pickle kept
+    if max(poses) < 256 and len(poses) < 256:
+        # The byte form: frequency, SHORT_BINBYTES of the deltas, STOP.
+        assert len(got) == 4 + 2 + len(poses) + 1
+        assert len(got) < len(fmt.encode(poses))
     if len(poses) == 1 and poses[0] < whoosh_writer._ONE_POSITION_MAX:
         # One object per position: a block's pickle refers back to it (it reads back equal).
         assert whoosh_writer._position_value(poses) is whoosh_writer._position_value(poses)

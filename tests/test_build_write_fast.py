@@ -16,6 +16,7 @@ from pickle import loads
 
 import pytest
 from whoosh import index as whoosh_index
+from whoosh.formats import Positions
 
 from helpapi import memindex
 from helpapi import whoosh_writer
@@ -29,13 +30,17 @@ from .test_build_fast import _reference
 
 def _blocks(ix) -> dict:
     """Every term's posting blocks as ``(info without its compression, data tuple,
-    compressed?)``, read from the postings file the way Whoosh's matcher reads them."""
+    compressed?, type of the weights as pickled)``, read from the postings file the way
+    Whoosh's matcher reads them; the data's weights as a tuple (or None, or one float) and a
+    positional field's values as Whoosh's Positions format reads them (frequency, positions):
+    the direct writer pickles them smaller (:func:`helpapi.whoosh_writer._deltas_value`)."""
     out = {}
     with ix.reader() as r:
         post = r._terms._postfile
         for field in ix.schema.names():
             if not ix.schema[field].indexed:
                 continue
+            fmt = ix.schema[field].format
             for term in r.lexicon(field):
                 offset, length = r.term_info(field, term).extent()
                 if isinstance(length, tuple):  # (W3TermInfo.from_bytes keeps unpack's tuple)
@@ -52,8 +57,16 @@ def _blocks(ix) -> dict:
                     info = load(stream)
                     data = raw[pos + stream.tell() : end]
                     comp = info[3]
-                    tup = loads(zlib.decompress(data) if comp else data)
-                    blocks.append(((*info[:3], *info[4:]), tup, bool(comp)))
+                    ids, weights, values = loads(zlib.decompress(data) if comp else data)
+                    kind = type(weights).__name__
+                    if kind in ("tuple", "array"):
+                        weights = tuple(weights)
+                    if isinstance(fmt, Positions):
+                        values = tuple(
+                            (fmt.decode_frequency(v), fmt.decode_positions(v)) for v in values
+                        )
+                    tup = (tuple(ids), weights, values)
+                    blocks.append(((*info[:3], *info[4:]), tup, bool(comp), kind))
                     pos = end
                     if size < 0:
                         break
@@ -69,13 +82,33 @@ def test_each_posting_block_reads_back_as_whooshs_own(tmp_path, locale):
     new = _blocks(_direct(tmp_path / "new", docs))
     assert ref.keys() == new.keys()
     compressed = plain = 0
+    kinds = set()
     for key, blocks in ref.items():
         assert [b[:2] for b in blocks] == [b[:2] for b in new[key]], key
         for b in new[key]:
             compressed += b[2]
             plain += not b[2]
-    # Both kinds occur: the short blocks stored as they are, the long ones compressed.
+            kinds.add(b[3])
+    # Both kinds occur: the short blocks stored as they are, the long ones compressed; and
+    # the weights as one float, a tuple, and (long blocks) the array("f") itself.
     assert compressed and plain
+    assert {"NoneType", "float", "tuple", "array"} <= kinds, kinds
+
+
+def test_term_index_hashes_with_crc32(tmp_path):
+    """The direct writer's term index names CRC-32 (Whoosh's hash type 1) in its header,
+    and Whoosh's reader finds every term by its hash."""
+    docs = _corpus_docs("de-DE", limit=40)
+    ref, new = _reference(tmp_path / "r", docs), _direct(tmp_path / "n", docs)
+    with ref.reader() as a, new.reader() as b:
+        assert a._terms._tindex.hashtype == 0 and b._terms._tindex.hashtype == 1
+        for field in ("text", "title", "slug", "stems"):
+            terms = list(a.lexicon(field))
+            assert terms == list(b.lexicon(field)) and terms
+            for term in terms:
+                key = b._terms._keycoder(field, term)
+                assert key in b._terms._tindex  # the hash lookup, not the ordered scan
+                assert b.doc_frequency(field, term) == a.doc_frequency(field, term)
 
 
 def _ja_docs():
