@@ -110,8 +110,8 @@ def new_query_id() -> str:
 
 
 # Random parts of query ids drawn ahead, 512 at a time: one os.urandom call (a system call)
-# a search cost as much as the rest of the id. A deque: popleft and extend are atomic, so
-# threads never take the same part. Emptied in a forked child (gunicorn's workers fork from
+# a search cost as much as the rest of the id. A deque: popleft is atomic and extend takes a
+# list (one C call), so threads never take the same part. Emptied in a forked child (gunicorn's workers fork from
 # one master): two workers must never hand out the parts their parent drew.
 _RANDOM_PARTS: collections.deque[str] = collections.deque()
 _PARTS_PER_DRAW = 512
@@ -123,7 +123,7 @@ def _random_hex8() -> str:
         return _RANDOM_PARTS.popleft()
     except IndexError:
         raw = os.urandom(4 * _PARTS_PER_DRAW).hex()
-        _RANDOM_PARTS.extend(raw[i : i + 8] for i in range(8, len(raw), 8))
+        _RANDOM_PARTS.extend([raw[i : i + 8] for i in range(8, len(raw), 8)])
         return raw[:8]
 
 

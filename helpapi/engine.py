@@ -1490,7 +1490,8 @@ def runs_in_body(
     in_body: dict,
     key: str = "",
     copied: bool = False,
-    titled: bool = False,
+    *,
+    titled: bool,
 ) -> None:
     """Add to ``in_body`` the extra of :func:`run_body_boost` for each of ``docs`` (best
     first) whose body, past its titles, holds the query's no-space runs as typed: each run
@@ -1514,7 +1515,9 @@ def runs_in_body(
         # The runs as typed, a run typed twice at both places ("グループ > グループ", a menu
         # path), as the words' in-order clause takes them (typed_order).
         runs = [u.grams for u in typed_order(units) if u.kind == "run" and u.grams]
-    spaced = len(units) > 1 and not copied
+    # Typed places, not units: a run typed twice apart by a space only ("連絡先 連絡先") is
+    # one unit but spaced keywords all the same.
+    spaced = not copied and (len(units) > 1 or any(len(u.at) > 1 for u in units))
     if not runs or (spaced and (not ranking.RUN_BODY_SPACED or titled)):
         # Units typed apart by spaces only may be keywords ("共有 連絡先"), which a body can
         # hold in the order typed as well as the title they were taken from: when a title

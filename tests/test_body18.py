@@ -95,7 +95,7 @@ def test_every_source_gets_the_same_extra(corpus):
     shown = corpus.display["ja-JP"]
     numbers = {shown.hit(d)[0]: d for d in range(mem.doc_count)}
     in_body: dict[int, float] = {}
-    engine.runs_in_body(mem, units, [numbers[s] for s in docs], in_body)
+    engine.runs_in_body(mem, units, [numbers[s] for s in docs], in_body, titled=False)
     assert numbers["title-only"] not in in_body
     assert in_body[numbers["body-source"]] == in_body[numbers["body-thrice"]] > 0.0
 
@@ -140,10 +140,10 @@ def test_a_whole_title_typed_is_not_a_body_fragment(corpus):
     units = parse_user_text(WHOLE, "ja-JP")
     in_body: dict[int, float] = {}
     docs = list(range(mem.doc_count))
-    engine.runs_in_body(mem, units, docs, in_body)
+    engine.runs_in_body(mem, units, docs, in_body, titled=False)
     assert in_body  # the quoting body holds it
     in_body.clear()
-    engine.runs_in_body(mem, units, docs, in_body, query_title_key(WHOLE, "ja-JP"))
+    engine.runs_in_body(mem, units, docs, in_body, query_title_key(WHOLE, "ja-JP"), titled=False)
     assert in_body == {}
 
 

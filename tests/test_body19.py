@@ -94,10 +94,18 @@ def test_a_run_typed_twice_stands_twice_in_its_source(corpus):
     mem, number = corpus.mem["ja-JP"], numbers(corpus)
     in_body: dict[int, float] = {}
     units = parse_user_text(REPEATED, "ja-JP")
-    engine.runs_in_body(mem, units, list(range(mem.doc_count)), in_body, "", True)
+    engine.runs_in_body(mem, units, list(range(mem.doc_count)), in_body, "", True, titled=False)
     assert set(in_body) == {number["path-repeat"]}
 
 
 def test_without_repeats_the_title_holding_the_run_wins(corpus, monkeypatch):
     monkeypatch.setattr(ranking, "RUN_BODY_REPEATS", False)
     assert slugs(corpus, REPEATED)[0] == "title-once"
+
+
+def test_a_run_typed_twice_with_spaces_only_is_spaced_keywords(corpus):
+    # "連絡先 連絡先": one unit typed at two places, apart by a space only. No punctuation,
+    # so it is keywords like any spaced query: a title holding every unit keeps the body
+    # extra away, and the title holder stays first (stop 19 review).
+    assert slugs(corpus, "連絡先 連絡先")[0] == "title-once"
+    assert slugs(corpus, "連絡先")[0] == "title-once"

@@ -86,9 +86,9 @@ def test_the_rerank_gets_the_corrected_querys_title_key(title_holders, monkeypat
     keys = []
     original = engine_mod.runs_in_body
 
-    def spy(mem, units, docs, in_body, key="", copied=False, titled=False):
+    def spy(mem, units, docs, in_body, key="", copied=False, *, titled):
         keys.append(key)
-        return original(mem, units, docs, in_body, key, copied, titled)
+        return original(mem, units, docs, in_body, key, copied, titled=titled)
 
     monkeypatch.setattr(engine_mod, "runs_in_body", spy)
     r = title_holders.get("/v1/search", query_string={"q": "Outlok Windows", "locale": "ja-JP"})
