@@ -111,8 +111,9 @@ def new_query_id() -> str:
 
 # Random parts of query ids drawn ahead, 512 at a time: one os.urandom call (a system call)
 # a search cost as much as the rest of the id. A deque: popleft is atomic and extend takes a
-# list (one C call), so threads never take the same part. Emptied in a forked child (gunicorn's workers fork from
-# one master): two workers must never hand out the parts their parent drew.
+# list (one C call), so threads never take the same part. Emptied in a forked child
+# (gunicorn's workers fork from one master): two workers must never hand out the parts their
+# parent drew.
 _RANDOM_PARTS: collections.deque[str] = collections.deque()
 _PARTS_PER_DRAW = 512
 
