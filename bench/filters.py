@@ -26,12 +26,6 @@ lower CPU of two runs each) with the CPU of each pass inside them (strict, spell
 correction, relaxed, re-ranking, snippets, facet counts; nested: ``facets`` holds its own
 run's passes too), for reading where a filtered tail goes.
 
-helpapi.engine remembers the relaxed pass's word clauses (``RELAXED_MEMO_DOCS``): a query's
-warm-up search is forgotten before the timed ones (each timed search finds only what the
-queries timed before it left), ``--slowest`` forgets before each run (a pass's whole cost), and
-``--compare`` with ``--rounds`` above 1 lets a query's later rounds find its own clauses: use
-``--rounds 1`` to measure the memo.
-
 ``--compare CHECKOUT`` measures before/after in one process under one load: a copy of
 CHECKOUT's ``helpapi`` package is imported beside this one, and each query's search runs with
 both codes back to back (the order swapped on every other query and round, the lower CPU
@@ -72,16 +66,6 @@ def _query_sets(args):
         yield name, [json.loads(x) for x in lines if x.strip()], name == "prefix"
 
 
-def _forget(ix) -> None:
-    """Empty the memo of relaxed word clauses of each opened locale (helpapi.engine's
-    RELAXED_MEMO_DOCS; a checkout without it has none), so that no timed search is served by
-    its own warm-up search: only by the queries timed before it."""
-    for mem in ix.mem.opened().values():
-        if getattr(mem, "relaxed_memo", None):
-            mem.relaxed_memo.clear()
-            mem.relaxed_memo_held = 0
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--index", required=True)
@@ -106,7 +90,6 @@ def main() -> None:
             for q in queries[:20]:
                 for scope in VARIANTS.values():
                     search(ix, q["q"], q["locale"], prefix=prefix, scope=scope)
-            _forget(ix)
             times: dict[str, list[float]] = {v: [] for v in VARIANTS}
             totals: dict[str, int] = dict.fromkeys(VARIANTS, 0)
             names = list(VARIANTS)
@@ -190,7 +173,6 @@ def slowest(args) -> None:
                 for variant, scope in filtered.items():
                     best = None
                     for _ in range(2):
-                        _forget(ix)  # each pass's own cost, with no clause remembered
                         spent.clear()
                         t = time.process_time()
                         found = search(ix, q["q"], q["locale"], prefix=prefix, scope=scope)
@@ -238,8 +220,6 @@ def compare(args) -> None:
                 for mod, ix, variants in codes.values():
                     for scope in variants.values():
                         mod.search(ix, q["q"], q["locale"], prefix=prefix, scope=scope)
-            for _, ix, _ in codes.values():
-                _forget(ix)
             for variant in _variants(facets):
                 spent: dict[str, list[float]] = {"base": [], "head": []}
                 for i, q in enumerate(queries):

@@ -1631,24 +1631,12 @@ class _Leaf:
 
 
 class _Or:
-    """An Or of leaves and Ors, with Whoosh's coordination bonus when ``scale`` is set.
-    ``memo``: ``(mem, key)`` under which :func:`_evaluate` keeps what it found in ``mem``'s
-    memo (:func:`_word_part`), else None."""
+    """An Or of leaves and Ors, with Whoosh's coordination bonus when ``scale`` is set."""
 
-    __slots__ = ("children", "scale", "memo")
+    __slots__ = ("children", "scale")
 
     def __init__(self, children: list, scale: float | None = None):
-        self.children, self.scale, self.memo = children, scale, None
-
-
-class _Found:
-    """A clause already evaluated: :func:`_evaluate`'s ``(docs, scores, counts)`` of it, and
-    its number of terms."""
-
-    __slots__ = ("found", "nterms")
-
-    def __init__(self, found: tuple, nterms: int):
-        self.found, self.nterms = found, nterms
+        self.children, self.scale = children, scale
 
 
 def _term_leaf(field: FieldPostings, term: str) -> list:
@@ -1782,62 +1770,6 @@ def _relaxed_word(mem: MemIndex, unit: Unit) -> _Or:
     return _Or(leaves)
 
 
-# Word clauses of the relaxed pass one locale remembers evaluated (under a filter or none),
-# counted in the documents they match: 16 bytes each (a document number, a score and a count
-# in arrays), so at most 512 KB a locale; cleared when more would be held. A word's clause is
-# the same in every query that holds the word (its stem and completions, the filter): the
-# commonest words and the short prefixes of titles being typed come back query after query,
-# and a one-letter prefix's completions are most of such a query's postings. On the dev
-# corpus's query sets (1,500 documents a locale) this budget serves 52-76 % of the clauses'
-# documents with a filter, as 1 << 16 does; 1 << 13 serves 17-67 %.
-RELAXED_MEMO_DOCS = 1 << 15
-
-
-def _word_part(mem: MemIndex, unit: Unit, allowed):
-    """A word's relaxed clause (:func:`_relaxed_word`): already evaluated when ``mem``'s memo
-    holds it under ``allowed`` (the same evaluation, so the same floats), else one that
-    :func:`_evaluate` remembers (:func:`_remember`)."""
-    if allowed is not None and not isinstance(allowed, frozenset):
-        return _relaxed_word(mem, unit)  # a caller's own set: not a key
-    table = getattr(mem, "relaxed_memo", None)
-    if table is None:
-        table = mem.relaxed_memo = {}
-        mem.relaxed_memo_held = 0
-    # What _relaxed_word reads besides the unit: the constants (quality.py --set, tests).
-    key = (
-        unit.prefix,
-        unit.stem,
-        unit.term,
-        allowed,
-        ranking.MAX_PREFIX_EXPANSION,
-        ranking.RELAXED_TYPO_MIN_CHARS,
-        ranking.RELAXED_TYPO_EDITS,
-    )
-    held = table.get(key)
-    if held is not None:
-        docs, scores, counts, nterms = held
-        counts = counts if type(counts) is int else counts.tolist()
-        return _Found((docs.tolist(), scores.tolist(), counts), nterms)
-    node = _relaxed_word(mem, unit)
-    node.memo = (mem, key)
-    return node
-
-
-def _remember(mem: MemIndex, key, found: tuple, nterms: int) -> None:
-    """Keep a word clause's ``found`` (:func:`_evaluate`) in ``mem``'s memo, as arrays."""
-    docs, scores, counts = found
-    size = len(docs)
-    if size > RELAXED_MEMO_DOCS:
-        return
-    counts = counts if type(counts) is int else array("I", counts)
-    held = (array("I", docs), array("d", scores), counts, nterms)
-    if mem.relaxed_memo_held + size > RELAXED_MEMO_DOCS:
-        mem.relaxed_memo.clear()
-        mem.relaxed_memo_held = 0
-    mem.relaxed_memo[key] = held
-    mem.relaxed_memo_held += size
-
-
 def _relaxed_run(mem: MemIndex, unit: Unit, allowed=None, checked=None, tables=None) -> _Or:
     """A run's relaxed clause; ``checked`` holds the indexes of its pieces (:func:`_run_pieces`)
     that are checked (:func:`_checked_pieces`), all when None; ``tables``: see
@@ -1855,7 +1787,7 @@ def _relaxed_run(mem: MemIndex, unit: Unit, allowed=None, checked=None, tables=N
 
 
 def _nterms(node) -> int:
-    if isinstance(node, (_Leaf, _Found)):
+    if isinstance(node, _Leaf):
         return node.nterms
     return sum(_nterms(c) for c in node.children)
 
@@ -1871,14 +1803,6 @@ def _evaluate(node, ndocs: int, allowed=None) -> tuple:
     documents at the leaves, at C speed, before any sum is made. The documents come in no
     particular order (the caller ranks them).
     """
-    if isinstance(node, _Found):
-        return node.found
-    if node.__class__ is _Or and node.memo is not None:
-        owner, key = node.memo
-        node.memo = None
-        found = _evaluate(node, ndocs, allowed)
-        _remember(owner, key, found, _nterms(node))
-        return found
     if isinstance(node, _Leaf):
         scores = node.scores
         if isinstance(scores, _Term):
@@ -1954,7 +1878,7 @@ def relaxed(
     # filtered pass: the rarer bigram's allowed documents, walked, cost less than its table.
     tables: dict | None = {} if allowed is None else None
     parts = [
-        _word_part(mem, u, allowed)
+        _relaxed_word(mem, u)
         if u.kind == "word"
         else _relaxed_run(mem, u, allowed, checked.get(i, ()), tables)
         for i, u in enumerate(units)
