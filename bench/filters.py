@@ -28,9 +28,9 @@ run's passes too), for reading where a filtered tail goes.
 
 ``--compare CHECKOUT`` measures before/after in one process under one load: a copy of
 CHECKOUT's ``helpapi`` package is imported beside this one, and each query's search runs with
-both codes back to back (the order swapped on every other of ``--rounds`` rounds, the lower CPU
-time of the rounds kept): p50/p99 per row, base -> head, the ratios, and the CPU per search
-summed over the row.
+both codes back to back (the order swapped on every other query and round, the lower CPU
+time of the ``--rounds`` rounds kept): p50/p99 per row, base -> head, the ratios, and the CPU
+per search summed over the row.
 """
 
 from __future__ import annotations
@@ -222,10 +222,11 @@ def compare(args) -> None:
                         mod.search(ix, q["q"], q["locale"], prefix=prefix, scope=scope)
             for variant in _variants(facets):
                 spent: dict[str, list[float]] = {"base": [], "head": []}
-                for q in queries:
+                for i, q in enumerate(queries):
                     best = {"base": 1e9, "head": 1e9}
                     for r in range(args.rounds):
-                        for code in ("base", "head") if r % 2 == 0 else ("head", "base"):
+                        # Which code runs first alternates by round and by query.
+                        for code in ("base", "head") if (r + i) % 2 == 0 else ("head", "base"):
                             mod, ix, variants = codes[code]
                             t = time.process_time()
                             mod.search(

@@ -307,7 +307,8 @@ def controlled_query(
     runs = [
         run_query(ixset, t, locale, 0 if i else head, 0, prefix, scope) for i, t in enumerate(texts)
     ]
-    strict_found = any(r.total and not r.relaxed for r in runs)
+    # A run whose strict matches the filters removed matched strictly too (search.run_query).
+    strict_found = any((r.total and not r.relaxed) or r.filtered_out for r in runs)
     best: dict[int, tuple] = {}  # docnum -> (sort key, run, position in that run)
     for i, found in enumerate(runs):
         if not found.ranked or (strict_found and found.relaxed):
@@ -344,7 +345,8 @@ def controlled_query(
     exact = any(r.total and _tier(r) == _STRICT for r in runs)
     corrected = None if exact else runs[0].corrected
     ranked = [(d, 0.0) for d in order]  # the merged matches (for facet counts)
-    return Hits(len(order), hits, relaxed, corrected if order else None, ranked)
+    filtered_out = not order and any(r.filtered_out for r in runs)
+    return Hits(len(order), hits, relaxed, corrected if order else None, ranked, filtered_out)
 
 
 def _page_hits(ixset, runs, texts, places, locale, prefix, scope=None) -> list:

@@ -282,6 +282,9 @@ class Hits:
     corrected: str | None = None
     # Every match, best first, as (docnum, score): for merging runs (helpapi.controls).
     ranked: list | None = None
+    # The query matches strictly in this locale, but the scope's filters removed every match:
+    # the locale's answer is empty (no relaxed pass, no English fallback).
+    filtered_out: bool = False
 
 
 def run_query(
@@ -296,7 +299,9 @@ def run_query(
     """Search one indexed locale: strict pass, then relaxed when strict finds nothing.
 
     ``scope`` (helpapi.facets): its filters restrict every pass's candidates, its sort orders
-    the matches before the page is cut.
+    the matches before the page is cut. The passes are those of the unfiltered query: a
+    filter only removes matches, so a query that matches strictly answers nothing when the
+    filter removes every match (``filtered_out``), not the relaxed matches of the rest.
     """
     units = parse_user_text(text, locale, prefix=prefix)
     if not units:
@@ -323,6 +328,8 @@ def run_query(
     ranks = scope is None or scope.ranks
     unranked = {} if ranks else {"ranks": False}
     ranked = engine.strict(mem, units, key, allowed, **unranked)
+    if not ranked and _filtered_out(mem, units, key, allowed):
+        return Hits(0, [], ranked=[], filtered_out=True)
     freqs = engine.Frequencies(mem)
     if not ranked:
         # A mistyped word: the strict query again with the spelling corrected.
@@ -332,6 +339,8 @@ def run_query(
             # The corrected query may be a whole title, as the typed one may (key).
             fixed_key = key and query_title_key(corrected, locale)
             ranked = engine.strict(mem, fixed, fixed_key, allowed, **unranked)
+            if not ranked and _filtered_out(mem, fixed, fixed_key, allowed):
+                return Hits(0, [], ranked=[], filtered_out=True)
             extra_surfaces = [u.term for u in fixed]
             # What follows ranks the query as searched: the corrected one, and its key.
             units, key = fixed, fixed_key
@@ -374,6 +383,12 @@ def run_query(
     return Hits(total, hits, relaxed, corrected if total else None, ranked)
 
 
+def _filtered_out(mem, units, key: str, allowed) -> bool:
+    """Whether a filter (``allowed``) removed every strict match of ``units``: they match
+    without it. The unfiltered strict pass only, as a set (no boosts, no order)."""
+    return allowed is not None and bool(engine.strict(mem, units, key, None, ranks=False))
+
+
 def search(
     ixset: IndexSet,
     text: str,
@@ -399,7 +414,8 @@ def search(
     extra = {} if scope is None else {"scope": scope}
     if locale in ixset.indexes:
         found = run(ixset, text, locale, limit, offset, prefix, **extra)
-        if found.total or ENGLISH not in ixset.indexes or locale == ENGLISH:
+        # A locale whose matches the filters removed has the answer (empty): no fallback.
+        if found.total or found.filtered_out or ENGLISH not in ixset.indexes or locale == ENGLISH:
             return _answer(ixset, run, text, locale, prefix, scope, found, False)
     if ENGLISH not in ixset.indexes:
         if ENGLISH in ixset.damaged:
