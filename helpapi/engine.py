@@ -1559,6 +1559,69 @@ def runs_in_body(
         in_body[d] = in_body.get(d, 0.0) + top * boost
 
 
+def fragment_in_body(
+    mem: MemIndex, units: list[Unit], docs: list[int], in_body: dict, key: str = ""
+) -> set[int] | None:
+    """The documents of ``docs`` (best first) whose body, past its titles, holds a query
+    mixing words and no-space runs ("AD) のグループ", "PST 檔案匯入至") as typed; each gets
+    the extra of ranking.FRAGMENT_BODY_BOOST in ``in_body``. None when the query is not such
+    a fragment (no word or no run, a word being typed, a whole title typed, too long).
+
+    The words and the runs sit in two position spaces (the ``text`` field's words, the
+    ``grams`` field's bigrams): neither :func:`proximity` nor :func:`runs_in_body` sees a
+    Latin word standing right before or after a run. The ``text`` field holds every word ICU
+    finds, the no-space scripts' (dictionary words) too, in one position space: ``key`` (the
+    query's title key, :func:`helpapi.query.query_title_key`: its words as the index analyzes
+    them, in the order typed) standing there word after word is the fragment as typed. The
+    extra is ranking.FRAGMENT_BODY_BOOST per word beyond two (up to ranking.PHRASE_MAX_EXTRA)
+    times the best such document's score of those words, the same for each (as
+    :func:`runs_in_body`). Also when the words are typed apart by spaces and a title holds
+    them all: the fragment standing whole in a body, Latin words and runs in a row, is rarer
+    than keywords in the order typed. Bounded like :func:`proximity`."""
+    if not key or any(u.prefix for u in units) or {u.kind for u in units} != {"word", "run"}:
+        return None
+    words = key.split(" ")
+    if len(words) > ranking.MAX_UNITS:
+        return None
+    if any(field.term_id(key) >= 0 for field in _key_fields(mem)):
+        return None  # a whole title typed (as runs_in_body)
+    field = mem.fields["text"]
+    terms = [_term(field, w) for w in words]
+    if not all(terms):
+        return set()
+    probes = [(k, terms[k].start, terms[k].end) for k in _by_rarity(terms)]
+    ends = title_ends(mem)
+    budget = [ranking.PROXIMITY_MAX_LOOKUPS, ranking.PROXIMITY_MAX_POSITIONS]
+    held: list[int] = []
+    top = 0.0
+    for d in docs:
+        found, poslists = _proximity_lists(terms, probes, d, budget)
+        if poslists is None:
+            if found is None:
+                break  # over a budget: the documents left are taken not to hold it
+            continue
+        trimmed = _past(poslists, ends[d])
+        if all(trimmed) and _stand_in_a_row(trimmed):
+            held.append(d)
+            top = max(top, sum(t.field.scores[i] for t, i in zip(terms, found, strict=True)))
+    boost = _past_titles_boost(units, len(words), ranking.FRAGMENT_BODY_BOOST)
+    for d in held:
+        in_body[d] = in_body.get(d, 0.0) + top * boost
+    return set(held)
+
+
+def _stand_in_a_row(poslists: list) -> bool:
+    """Whether the position lists ``poslists`` hold a position each, one right after the
+    other (list ``i`` at the first's ``+ i``)."""
+    starts = None
+    for i, plist in enumerate(poslists):
+        at = set(map(sub, plist, repeat(i)))
+        starts = at if starts is None else starts & at
+        if not starts:
+            return False
+    return True
+
+
 def _runs_as_typed(poslists: list, cuts: list[int]) -> bool:
     """Whether the bigram lists ``poslists`` (the runs' bigrams in the order typed, run ``k``
     being lists ``cuts[k]:cuts[k + 1]``) stand one after another, each run right after the

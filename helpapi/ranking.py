@@ -123,6 +123,20 @@ RUN_BODY_SPACED = True
 # half (bench/quality.py): dev body ja-JP 0.989 -> 0.996; every other dev set and queries-scale
 # title, body and xling unchanged.
 RUN_BODY_REPEATS = True
+# ... and for a query mixing words and no-space runs ("AD) のグループ", helpapi.engine.
+# fragment_in_body): this much for each word beyond two (up to PHRASE_MAX_EXTRA) when the
+# query's words (ICU's, the text field's, one position space for Latin words and runs) stand
+# as typed past a document's titles, times the best such document's score of those words.
+# 0: off. Tuning half (bench/quality.py), with FRAGMENT_RUNS_GATE, queries-scale body ja-JP /
+# zh-TW: 0: .977 / .988; 1: .981 / .988; 2: .984 / .988; 3, 4, 8: .984 / .991; dev body
+# zh-TW .996 at each; every other set unchanged at 4 decimals.
+FRAGMENT_BODY_BOOST = 3.0
+# ... and for such a query RUN_BODY_BOOST's extra only in the documents where the whole
+# fragment stands (its runs as typed, beside a Latin word elsewhere, are not the fragment).
+# False: every document holding the runs. Tuning half, FRAGMENT_BODY_BOOST 3: queries-scale
+# body ja-JP .981 -> .984 ("AD) のグループ"); without the title condition of RUN_BODY_SPACED
+# (kept for runs_in_body) zh-TW .988 -> .991 ("PST 檔案匯入至"); every other set unchanged.
+FRAGMENT_RUNS_GATE = True
 # Several no-space runs (split by punctuation or Latin words) standing close together.
 PROXIMITY_BOOST = 1.5
 RUN_PROXIMITY_SLOP = 3

@@ -458,7 +458,16 @@ def _rerank(mem, ranked, units, key: str = "", copied: bool = False) -> list[tup
     cover = engine.title_cover(mem, units, docs)
     # Runs typed apart by spaces count in a body only when no title holds every unit (then
     # they may be that title's keywords): the title holders first.
-    engine.runs_in_body(mem, units, docs, in_body, key, copied, titled=bool(cover))
+    runs: dict[int, float] = {}
+    engine.runs_in_body(mem, units, docs, runs, key, copied, titled=bool(cover))
+    # A query mixing words and runs: the runs count where the whole fragment stands.
+    frag: dict[int, float] = {}
+    held = engine.fragment_in_body(mem, units, docs, frag, key)
+    if held is not None and ranking.FRAGMENT_RUNS_GATE:
+        runs = {d: x for d, x in runs.items() if d in held}
+    for extra_of in (runs, frag):
+        for d, x in extra_of.items():
+            in_body[d] = in_body.get(d, 0.0) + x
     if cover and not ranking.TITLE_HOLDER_IN_ORDER:
         # A title holding every unit, not made of them only: the in-order clauses found the
         # words as typed in that title (the text starts with the titles) when the title
