@@ -14,6 +14,7 @@ Whoosh's per-query posting decoding:
 
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
 import weakref
@@ -1165,6 +1166,7 @@ def proximity(
         for terms, *_ in clauses
     }
     shortcut = _typed_implies_near(clauses)
+    ends = None  # title_ends(mem), looked up once (at the first document checked past them)
     for d in docs:
         # The two word clauses share their terms: one look-up of each term's postings per
         # document serves both. Clauses are added in their order, so the floats are the same.
@@ -1185,7 +1187,9 @@ def proximity(
                 continue
             # Standing past the titles implies standing: checked first, one check suffices
             # for the documents whose body holds the words as typed.
-            body = past and _in_body(mem, d, poslists, slop, ordered, twice)
+            if past and ends is None:
+                ends = title_ends(mem)
+            body = past and _in_body(ends, d, poslists, slop, ordered, twice)
             if body:
                 holds = True
             elif n == 0 and shortcut:
@@ -1260,14 +1264,27 @@ def title_keys_of(mem: MemIndex, doc: int, order: bool = False):
     """``doc``'s titles as ``(words, letters)``: the set of a title key's words
     (:func:`helpapi.analysis.title_key`) and the key without its spaces (:func:`title_keys`);
     with ``order``, ``(words, letters, word list)``: its words in order, repeats included."""
+    return _keys_reader(mem)(doc, order)
+
+
+def _keys_reader(mem: MemIndex):
+    """:func:`title_keys_of` for many documents of ``mem``: the table and the fields looked
+    up once (a search reads the keys of each candidate it re-ranks)."""
     names, offsets, which, tids = title_keys(mem)
-    fields = [mem.fields[n] for n in names]
-    for at in range(offsets[doc], offsets[doc + 1]):
-        parts = fields[which[at]].term(tids[at]).split(" ")
-        if order:
-            yield frozenset(parts), "".join(parts), parts
-        else:
-            yield frozenset(parts), "".join(parts)
+    terms = [mem.fields[n].terms for n in names]
+
+    def read(doc: int, order: bool = False) -> list[tuple]:
+        out = []
+        for at in range(offsets[doc], offsets[doc + 1]):
+            # FieldPostings.term, inlined
+            parts = terms[which[at]][tids[at]].decode("utf-8").split(" ")
+            if order:
+                out.append((frozenset(parts), "".join(parts), parts))
+            else:
+                out.append((frozenset(parts), "".join(parts)))
+        return out
+
+    return read
 
 
 def _run_text(unit: Unit) -> str:
@@ -1320,9 +1337,10 @@ def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, 
         docs = _title_holders(mem, need, docs)
     extra: dict[int, float] = {}
     power = ranking.TITLE_COVER_POWER
+    keys_of, ordered = _keys_reader(mem), bool(repeated)
     for d in docs:
         best = 0.0
-        for parts, flat, *order in title_keys_of(mem, d, bool(repeated)):
+        for parts, flat, *order in keys_of(d, ordered):
             if not need <= parts or not flat:
                 continue
             if several and not all(not parts.isdisjoint(f) for f in several):
@@ -1413,9 +1431,10 @@ def _past(poslists: list, end: int) -> list:
     return [plist[bisect_left(plist, end) :] for plist in poslists]
 
 
-def _in_body(mem: MemIndex, doc: int, poslists: list, slop: int, ordered: bool, twice) -> bool:
-    """Whether the in-order clause holds with the positions past ``doc``'s titles."""
-    end = title_ends(mem)[doc]
+def _in_body(ends: array, doc: int, poslists: list, slop: int, ordered: bool, twice) -> bool:
+    """Whether the in-order clause holds with the positions past ``doc``'s titles
+    (``ends``: :func:`title_ends` of the index)."""
+    end = ends[doc]
     if not end:
         trimmed = poslists
     else:
@@ -1462,14 +1481,30 @@ def punctuated(text: str) -> bool:
     does (those scripts' words are not spaced: their punctuation stands between words).
     Marks before the first word or after the last do not count: a question mark typed after
     keywords, quotes around them, "C++" (typed keywords still)."""
-    marks = [unicodedata.category(c)[0] in "PS" for c in text]
-    words = [i for i, c in enumerate(text) if not marks[i] and not c.isspace()]
+    if _UNMARKED.fullmatch(text):
+        return False  # letters, digits and spaces only: no mark anywhere (most queries)
+    # Only the characters _UNMARKED leaves out may be marks: their categories alone are read.
+    marks = {
+        m.start()
+        for m in _MAYBE_MARK.finditer(text)
+        if unicodedata.category(m.group())[0] in "PS"
+    }
+    if not marks:
+        return False
+    words = [i for i in range(len(text)) if i not in marks and not text[i].isspace()]
     if not words:
         return False
-    for i in range(words[0] + 1, words[-1]):
-        if marks[i] and not (_spaced_letter(text[i - 1]) and _spaced_letter(text[i + 1])):
+    first, last = words[0], words[-1]
+    for i in marks:
+        if first < i < last and not (_spaced_letter(text[i - 1]) and _spaced_letter(text[i + 1])):
             return True
     return False
+
+
+# Letters, digits (str.isalnum: never of a P or S category, checked over every code point by
+# tests/test_engine19.py) and spaces (str.isspace, as \s): a text made of them holds no mark.
+_UNMARKED = re.compile(r"(?:[^\W_]|\s)*")
+_MAYBE_MARK = re.compile(r"[^\w\s]|_")  # one character _UNMARKED does not take
 
 
 def _spaced_letter(c: str) -> bool:
