@@ -1485,9 +1485,7 @@ def punctuated(text: str) -> bool:
         return False  # letters, digits and spaces only: no mark anywhere (most queries)
     # Only the characters _UNMARKED leaves out may be marks: their categories alone are read.
     marks = {
-        m.start()
-        for m in _MAYBE_MARK.finditer(text)
-        if unicodedata.category(m.group())[0] in "PS"
+        m.start() for m in _MAYBE_MARK.finditer(text) if unicodedata.category(m.group())[0] in "PS"
     }
     if not marks:
         return False
