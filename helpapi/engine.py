@@ -20,6 +20,7 @@ import unicodedata
 import weakref
 from array import array
 from bisect import bisect_left
+from collections import OrderedDict
 from itertools import accumulate
 from itertools import chain
 from itertools import compress
@@ -707,6 +708,40 @@ def _gram_clause(field: FieldPostings, grams: tuple[str, ...], boost: float = 1.
     return _phrase(field, grams, boost=boost, allowed=allowed)
 
 
+# Each title bigram field's phrase clauses of recent runs (helpapi.engine._title_run), kept
+# while the field lives: (grams, boost) -> {doc: score}, least recently used dropped first.
+_TITLE_RUNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+TITLE_RUNS_KEPT = 256  # runs per field
+TITLE_RUNS_DOCS = 64  # a run found in more titles is not kept (bounds the memory: 256 x 64)
+
+
+def _title_run(field: FieldPostings, grams: tuple[str, ...], boost: float, allowed=None):
+    """:func:`_gram_clause` of a run in the title bigrams, the run's phrase remembered per
+    index: a title boost of a no-space run reads its titles' positions (~80 us a run), and
+    the same runs come back in query after query. Not with a filter (``allowed``), nor for a
+    single bigram (one term look-up). A copy is handed out: callers never change a clause,
+    and a cached one must stay as the index answers."""
+    if allowed is not None or len(grams) < 2:
+        return _gram_clause(field, grams, boost, allowed)
+    kept = _TITLE_RUNS.get(field)
+    if kept is None:
+        kept = _TITLE_RUNS[field] = OrderedDict()
+    key = (grams, boost)
+    found = kept.get(key)
+    if found is not None:
+        try:
+            kept.move_to_end(key)
+        except KeyError:  # another thread dropped it meanwhile
+            pass
+        return _Scored(found)
+    found = _gram_clause(field, grams, boost)
+    if found is not None and len(found) <= TITLE_RUNS_DOCS:
+        kept[key] = _Scored(found)
+        if len(kept) > TITLE_RUNS_KEPT:
+            kept.popitem(last=False)
+    return found
+
+
 def is_prefix(unit: Unit) -> bool:
     """Whether ``unit`` is a prefix: a word being typed, or a single no-space character."""
     if unit.kind == "word":
@@ -1042,11 +1077,11 @@ def _boosts(
         # Runs of a no-space script are the words of a keyword query there ("共有 連絡先
         # 外部"): the title holding every unit, runs included, is about the query.
         terms = [*word_terms]  # the same clauses (_title_word is pure)
-        terms += [_gram_clause(title_grams, u.grams, every, allowed) for u in runs]
+        terms += [_title_run(title_grams, u.grams, every, allowed) for u in runs]
         if all(terms):
             out.append(_intersect(terms))
     if alone:
-        out += [_gram_clause(title_grams, u.grams, ranking.RUN_TITLE_BOOST, allowed) for u in runs]
+        out += [_title_run(title_grams, u.grams, ranking.RUN_TITLE_BOOST, allowed) for u in runs]
     start = typed_title_start(units)
     if start:
         for field in _key_fields(mem):
@@ -1489,10 +1524,15 @@ def punctuated(text: str) -> bool:
     }
     if not marks:
         return False
-    words = [i for i in range(len(text)) if i not in marks and not text[i].isspace()]
-    if not words:
+    # The first and last words' places (each search stops at its first word, mostly at once).
+    words = (i for i, c in enumerate(text) if i not in marks and not c.isspace())
+    first = next(words, None)
+    if first is None:
         return False
-    first, last = words[0], words[-1]
+    n = len(text) - 1
+    last = next(
+        n - i for i, c in enumerate(reversed(text)) if n - i not in marks and not c.isspace()
+    )
     for i in marks:
         if first < i < last and not (_spaced_letter(text[i - 1]) and _spaced_letter(text[i + 1])):
             return True

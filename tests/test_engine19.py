@@ -7,9 +7,16 @@ import re
 import sys
 import unicodedata
 
+import pytest
+
 from helpapi import engine
+from helpapi.query import parse_user_text
+from helpapi.search import open_current
 from helpapi.snippets import make_snippet
 from helpapi.snippets import match_spans
+
+from .conftest import index_markdown
+from .conftest import md_article
 
 
 def _punctuated_reference(text: str) -> bool:
@@ -70,3 +77,52 @@ def test_snippet_surfaces_as_a_frozenset():
         whole = frozenset(surfaces)  # "" included, as a caller may pass it
         assert match_spans(body, whole) == match_spans(body, surfaces)
         assert make_snippet(body, whole, size=40) == make_snippet(body, surfaces, size=40)
+
+
+CORPUS = {
+    "ja-JP": {
+        "a": md_article(
+            "特定のドメインに送信されたメールを暗号化する", "管理センターで設定します。"
+        ),
+        "b": md_article("ドメインの設定", "ドメインに送信されたメッセージ。"),
+        **{f"filler-{i}": md_article(f"メモ {i}", f"説明{i}の文章です。") for i in range(20)},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """The corpus above, indexed once for this module."""
+    with open_current(index_markdown(tmp_path_factory, "engine19", CORPUS)) as ix:
+        yield ix
+
+
+def test_title_runs_are_remembered_as_the_index_answers(corpus):
+    mem = corpus.mem["ja-JP"]
+    field = mem.fields["title_grams"]
+    engine._TITLE_RUNS.pop(field, None)
+    (unit,) = parse_user_text("ドメインに送信", "ja-JP")
+    want = engine._gram_clause(field, unit.grams, 2.5)
+    assert want  # the run is in a title
+    first = engine._title_run(field, unit.grams, 2.5)
+    again = engine._title_run(field, unit.grams, 2.5)
+    assert first == want and again == want and type(again) is engine._Scored
+    again.clear()  # a copy: the remembered clause stays whole
+    assert engine._title_run(field, unit.grams, 2.5) == want
+    assert engine._title_run(field, unit.grams, 1.5) == engine._gram_clause(field, unit.grams, 1.5)
+    # A filter's clause is never remembered (its documents differ per filter).
+    kept = len(engine._TITLE_RUNS[field])
+    assert engine._title_run(field, unit.grams, 3.0, allowed={0}) == engine._gram_clause(
+        field, unit.grams, 3.0, {0}
+    )
+    assert len(engine._TITLE_RUNS[field]) == kept
+
+
+def test_title_runs_kept_are_bounded(corpus, monkeypatch):
+    field = corpus.mem["ja-JP"].fields["title_grams"]
+    engine._TITLE_RUNS.pop(field, None)
+    monkeypatch.setattr(engine, "TITLE_RUNS_KEPT", 2)
+    for text in ("ドメインに", "送信された", "暗号化する", "メールを"):
+        (unit,) = parse_user_text(text, "ja-JP")
+        engine._title_run(field, unit.grams, 2.0)
+    assert len(engine._TITLE_RUNS[field]) == 2
