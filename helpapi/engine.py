@@ -14,11 +14,13 @@ Whoosh's per-query posting decoding:
 
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
 import weakref
 from array import array
 from bisect import bisect_left
+from collections import OrderedDict
 from itertools import accumulate
 from itertools import chain
 from itertools import compress
@@ -708,6 +710,40 @@ def _gram_clause(field: FieldPostings, grams: tuple[str, ...], boost: float = 1.
     return _phrase(field, grams, boost=boost, allowed=allowed)
 
 
+# Each title bigram field's phrase clauses of recent runs (helpapi.engine._title_run), kept
+# while the field lives: (grams, boost) -> {doc: score}, least recently used dropped first.
+_TITLE_RUNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+TITLE_RUNS_KEPT = 256  # runs per field
+TITLE_RUNS_DOCS = 64  # a run found in more titles is not kept (bounds the memory: 256 x 64)
+
+
+def _title_run(field: FieldPostings, grams: tuple[str, ...], boost: float, allowed=None):
+    """:func:`_gram_clause` of a run in the title bigrams, the run's phrase remembered per
+    index: a title boost of a no-space run reads its titles' positions (~80 us a run), and
+    the same runs come back in query after query. Not with a filter (``allowed``), nor for a
+    single bigram (one term look-up). A copy is handed out: callers never change a clause,
+    and a cached one must stay as the index answers."""
+    if allowed is not None or len(grams) < 2:
+        return _gram_clause(field, grams, boost, allowed)
+    kept = _TITLE_RUNS.get(field)
+    if kept is None:
+        kept = _TITLE_RUNS[field] = OrderedDict()
+    key = (grams, boost)
+    found = kept.get(key)
+    if found is not None:
+        try:
+            kept.move_to_end(key)
+        except KeyError:  # another thread dropped it meanwhile
+            pass
+        return _Scored(found)
+    found = _gram_clause(field, grams, boost)
+    if found is not None and len(found) <= TITLE_RUNS_DOCS:
+        kept[key] = _Scored(found)
+        if len(kept) > TITLE_RUNS_KEPT:
+            kept.popitem(last=False)
+    return found
+
+
 def is_prefix(unit: Unit) -> bool:
     """Whether ``unit`` is a prefix: a word being typed, or a single no-space character."""
     if unit.kind == "word":
@@ -1043,11 +1079,11 @@ def _boosts(
         # Runs of a no-space script are the words of a keyword query there ("共有 連絡先
         # 外部"): the title holding every unit, runs included, is about the query.
         terms = [*word_terms]  # the same clauses (_title_word is pure)
-        terms += [_gram_clause(title_grams, u.grams, every, allowed) for u in runs]
+        terms += [_title_run(title_grams, u.grams, every, allowed) for u in runs]
         if all(terms):
             out.append(_intersect(terms))
     if alone:
-        out += [_gram_clause(title_grams, u.grams, ranking.RUN_TITLE_BOOST, allowed) for u in runs]
+        out += [_title_run(title_grams, u.grams, ranking.RUN_TITLE_BOOST, allowed) for u in runs]
     start = typed_title_start(units)
     if start:
         for field in _key_fields(mem):
@@ -1167,6 +1203,7 @@ def proximity(
         for terms, *_ in clauses
     }
     shortcut = _typed_implies_near(clauses)
+    ends = None  # title_ends(mem), looked up once (at the first document checked past them)
     for d in docs:
         # The two word clauses share their terms: one look-up of each term's postings per
         # document serves both. Clauses are added in their order, so the floats are the same.
@@ -1187,7 +1224,9 @@ def proximity(
                 continue
             # Standing past the titles implies standing: checked first, one check suffices
             # for the documents whose body holds the words as typed.
-            body = past and _in_body(mem, d, poslists, slop, ordered, twice)
+            if past and ends is None:
+                ends = title_ends(mem)
+            body = past and _in_body(ends, d, poslists, slop, ordered, twice)
             if body:
                 holds = True
             elif n == 0 and shortcut:
@@ -1262,14 +1301,27 @@ def title_keys_of(mem: MemIndex, doc: int, order: bool = False):
     """``doc``'s titles as ``(words, letters)``: the set of a title key's words
     (:func:`helpapi.analysis.title_key`) and the key without its spaces (:func:`title_keys`);
     with ``order``, ``(words, letters, word list)``: its words in order, repeats included."""
+    return _keys_reader(mem)(doc, order)
+
+
+def _keys_reader(mem: MemIndex):
+    """:func:`title_keys_of` for many documents of ``mem``: the table and the fields looked
+    up once (a search reads the keys of each candidate it re-ranks)."""
     names, offsets, which, tids = title_keys(mem)
-    fields = [mem.fields[n] for n in names]
-    for at in range(offsets[doc], offsets[doc + 1]):
-        parts = fields[which[at]].term(tids[at]).split(" ")
-        if order:
-            yield frozenset(parts), "".join(parts), parts
-        else:
-            yield frozenset(parts), "".join(parts)
+    terms = [mem.fields[n].terms for n in names]
+
+    def read(doc: int, order: bool = False) -> list[tuple]:
+        out = []
+        for at in range(offsets[doc], offsets[doc + 1]):
+            # FieldPostings.term, inlined
+            parts = terms[which[at]][tids[at]].decode("utf-8").split(" ")
+            if order:
+                out.append((frozenset(parts), "".join(parts), parts))
+            else:
+                out.append((frozenset(parts), "".join(parts)))
+        return out
+
+    return read
 
 
 def _run_text(unit: Unit) -> str:
@@ -1322,9 +1374,10 @@ def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, 
         docs = _title_holders(mem, need, docs)
     extra: dict[int, float] = {}
     power = ranking.TITLE_COVER_POWER
+    keys_of, ordered = _keys_reader(mem), bool(repeated)
     for d in docs:
         best = 0.0
-        for parts, flat, *order in title_keys_of(mem, d, bool(repeated)):
+        for parts, flat, *order in keys_of(d, ordered):
             if not need <= parts or not flat:
                 continue
             if several and not all(not parts.isdisjoint(f) for f in several):
@@ -1415,9 +1468,10 @@ def _past(poslists: list, end: int) -> list:
     return [plist[bisect_left(plist, end) :] for plist in poslists]
 
 
-def _in_body(mem: MemIndex, doc: int, poslists: list, slop: int, ordered: bool, twice) -> bool:
-    """Whether the in-order clause holds with the positions past ``doc``'s titles."""
-    end = title_ends(mem)[doc]
+def _in_body(ends: array, doc: int, poslists: list, slop: int, ordered: bool, twice) -> bool:
+    """Whether the in-order clause holds with the positions past ``doc``'s titles
+    (``ends``: :func:`title_ends` of the index)."""
+    end = ends[doc]
     if not end:
         trimmed = poslists
     else:
@@ -1464,18 +1518,33 @@ def punctuated(text: str) -> bool:
     does (those scripts' words are not spaced: their punctuation stands between words).
     Marks before the first word or after the last do not count: a question mark typed after
     keywords, quotes around them, "C++" (typed keywords still)."""
-    if "".join(text.split()).isalnum():
-        # Letters, digits and spaces only (most queries), told in C: str.isalnum holds for
-        # characters of categories L and N only, never a punctuation mark or symbol.
+    if _UNMARKED.fullmatch(text):
+        return False  # letters, digits and spaces only: no mark anywhere (most queries)
+    # Only the characters _UNMARKED leaves out may be marks: their categories alone are read.
+    marks = {
+        m.start() for m in _MAYBE_MARK.finditer(text) if unicodedata.category(m.group())[0] in "PS"
+    }
+    if not marks:
         return False
-    marks = [unicodedata.category(c)[0] in "PS" for c in text]
-    words = [i for i, c in enumerate(text) if not marks[i] and not c.isspace()]
-    if not words:
+    # The first and last words' places (each search stops at its first word, mostly at once).
+    words = (i for i, c in enumerate(text) if i not in marks and not c.isspace())
+    first = next(words, None)
+    if first is None:
         return False
-    for i in range(words[0] + 1, words[-1]):
-        if marks[i] and not (_spaced_letter(text[i - 1]) and _spaced_letter(text[i + 1])):
+    n = len(text) - 1
+    last = next(
+        n - i for i, c in enumerate(reversed(text)) if n - i not in marks and not c.isspace()
+    )
+    for i in marks:
+        if first < i < last and not (_spaced_letter(text[i - 1]) and _spaced_letter(text[i + 1])):
             return True
     return False
+
+
+# Letters, digits (str.isalnum: never of a P or S category, checked over every code point by
+# tests/test_engine19.py) and spaces (str.isspace, as \s): a text made of them holds no mark.
+_UNMARKED = re.compile(r"(?:[^\W_]|\s)*")
+_MAYBE_MARK = re.compile(r"[^\w\s]|_")  # one character _UNMARKED does not take
 
 
 def _spaced_letter(c: str) -> bool:

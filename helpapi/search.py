@@ -366,6 +366,8 @@ def run_query(
             u.text[i : i + 3] for u in scored if u.kind == "run" for i in range(len(u.text) - 2)
         )
         surfaces += list(dict.fromkeys(trigrams))
+    # One set for the page: every hit's snippet reads the same plan (snippets._plan).
+    surfaces = frozenset(s for s in surfaces if s)
     hits = []
     for docnum, score in ranked[offset : offset + limit]:
         slug, assetid, title, body, folded = shown.hit(docnum)

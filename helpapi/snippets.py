@@ -96,12 +96,13 @@ _MANY_SURFACES = 32
 
 def match_spans(
     text: str,
-    surfaces: list[str],
+    surfaces: list[str] | frozenset[str],
     limit: int = 2000,
     window: tuple[int, int] | None = None,
     folded: str | None = None,
 ) -> list[tuple[int, int]]:
     """Sorted, merged ``(start, end)`` spans where any surface occurs (adjacent ones joined).
+    ``surfaces``: any iterable of strings; a frozenset is used as it stands (one per page).
 
     The spans of one left-to-right scan trying, at each position, the words then the runs of
     :func:`_plan` (a match consumes its text: nothing starts inside it), case-insensitive as
@@ -112,8 +113,10 @@ def match_spans(
     With ``window=(n, size)`` the scan stops once past ``size`` characters after the start of
     the ``n``-th span: all that a snippet window starting at one of the first ``n`` can show.
     """
-    given = frozenset(surfaces)
-    plan = _plan(given - {""} if "" in given else given)
+    if type(surfaces) is not frozenset or "" in surfaces:
+        surfaces = frozenset(s for s in surfaces if s)
+    # (A page's hits share one frozenset: its hash is made once, each hit's look-up is O(1).)
+    plan = _plan(surfaces)
     if plan is None:
         return []
     if folded is None:
@@ -277,7 +280,10 @@ def _out_of_word(text: str, pos: int, forward: bool) -> int:
 
 
 def make_snippet(
-    text: str, surfaces: list[str], size: int = SNIPPET_CHARS, folded: str | None = None
+    text: str,
+    surfaces: list[str] | frozenset[str],
+    size: int = SNIPPET_CHARS,
+    folded: str | None = None,
 ) -> str:
     """HTML snippet of ``text`` around the words in ``surfaces``.
 
