@@ -11,9 +11,11 @@ own in the build), so base and head can be compared::
     .venv/bin/python bench/build_timeline.py --root /work/main --root .
     .venv/bin/python bench/build_timeline.py --corpus ../shared/corpus-scale --root .
 
-Prints, per build: seconds from the CLI's start to the staging folder (plan, carry-over), to
-each locale's start and end (per worker), to the rename (switch), and to the CLI's exit; the
-idle core-seconds of the workers between their first start and the last end. Figures only.
+Each build runs under ``/usr/bin/time -v`` too (wall, user + sys CPU, peak RSS; strace's
+own CPU is counted, small). ``--rounds N`` alternates the checkouts N times. Prints, per
+build: seconds from the CLI's start to the staging folder (plan, carry-over), to each
+locale's start and end (per worker), to the rename (switch), and to the CLI's exit; the idle
+worker-seconds between the first locale's start and the last one's end. Figures only.
 """
 
 from __future__ import annotations
@@ -33,12 +35,28 @@ RESUMED = re.compile(r"^<\.\.\. \w+ resumed>(.*)$")
 CALLS = "execve,clone,clone3,fork,vfork,mkdir,mkdirat,rename,renameat,renameat2,exit_group"
 
 
-def trace(root: Path, corpus: str, index: str, out: str) -> int:
-    """Run the build of ``root`` under strace into ``out``; the build's exit code."""
+def trace(root: Path, corpus: str, index: str, out: str) -> tuple[int, dict]:
+    """Run the build of ``root`` under strace into ``out`` (and ``/usr/bin/time -v``): the
+    build's exit code and ``{wall, user, sys, rss_mb}`` (strace's own CPU included: small, it
+    stops only at the traced calls)."""
     exe = root / ".venv" / "bin" / "helpapi"
-    cmd = ["strace", "-f", "-ttt", "--seccomp-bpf", "-e", f"trace={CALLS}", "-o", out]
+    cmd = ["/usr/bin/time", "-v", "-o", out + ".time"]
+    cmd += ["strace", "-f", "-ttt", "--seccomp-bpf", "-e", f"trace={CALLS}", "-o", out]
     cmd += [str(exe), "index", "build", "--corpus", corpus, "--index", index]
-    return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    code = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    times = {}
+    for line in open(out + ".time", encoding="utf-8"):
+        key, _, value = line.strip().rpartition(": ")
+        if key == "User time (seconds)":
+            times["user"] = float(value)
+        elif key == "System time (seconds)":
+            times["sys"] = float(value)
+        elif key.startswith("Elapsed (wall clock)"):
+            parts = [float(x) for x in value.split(":")]
+            times["wall"] = sum(x * 60 ** (len(parts) - 1 - i) for i, x in enumerate(parts))
+        elif key == "Maximum resident set size (kbytes)":
+            times["rss_mb"] = int(value) / 1024
+    return code, times
 
 
 def parse(path: str) -> dict:
@@ -162,20 +180,38 @@ def main() -> int:
     ap.add_argument("--root", action="append", help="checkout (repeatable; default: this one)")
     ap.add_argument("--corpus", default="/work/shared/corpus")
     ap.add_argument("--keep", help="keep the trace files in this folder")
+    ap.add_argument("--rounds", type=int, default=1, help="rounds, the checkouts alternating")
     args = ap.parse_args()
     roots = [Path(r).resolve() for r in (args.root or [HERE.parent])]
     if not shutil.which("strace"):
         print("strace not found (Debian package strace)", file=sys.stderr)
         return 2
-    for root in roots:
-        with tempfile.TemporaryDirectory(prefix="timeline-") as tmp:
-            out = os.path.join(args.keep or tmp, f"trace-{root.name}-{os.getpid()}.txt")
-            code = trace(root, args.corpus, os.path.join(tmp, "idx"), out)
-            if code:
-                print(f"{root}: build failed ({code})", file=sys.stderr)
-                return 1
-            rows, marks = timeline(parse(out))
-            report(str(root), rows, marks)
+    summary = []
+    for round_ in range(1, args.rounds + 1):
+        for root in roots:
+            with tempfile.TemporaryDirectory(prefix="timeline-") as tmp:
+                out = os.path.join(
+                    args.keep or tmp, f"trace-{root.name}-{os.getpid()}-{round_}.txt"
+                )
+                load = os.getloadavg()[0]
+                code, times = trace(root, args.corpus, os.path.join(tmp, "idx"), out)
+                if code:
+                    print(f"{root}: build failed ({code})", file=sys.stderr)
+                    return 1
+                rows, marks = timeline(parse(out))
+                report(f"{root} round {round_}", rows, marks)
+                cpu = times["user"] + times["sys"]
+                print(
+                    f"wall {times['wall']:.2f} s, user {times['user']:.2f} + sys {times['sys']:.2f}"
+                    f" = CPU {cpu:.2f} s, peak RSS {times['rss_mb']:.0f} MB, load {load:.1f}"
+                )
+                summary.append((round_, root.name, times, cpu, load))
+    print("\nround  checkout        wall s   CPU s  (user + sys)  load at start")
+    for round_, name, times, cpu, load in summary:
+        print(
+            f"{round_:5}  {name:14} {times['wall']:7.2f} {cpu:7.2f}  ({times['user']:.2f} +"
+            f" {times['sys']:.2f})  {load:.1f}"
+        )
     return 0
 
 
