@@ -7,16 +7,16 @@ Settings come from defaults, then ``HELPAPI_*`` variables, then these options.
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 import time
 from pathlib import Path
 
 import click
-from flask import current_app
-from flask import has_app_context
-from flask.cli import ScriptInfo
 
+# Only what ``index build`` needs is imported here: the build's pool workers are spawned
+# interpreters that import this module again as the main script's (``helpapi``'s console
+# script), so Flask, the search engine and sqlite3 would be loaded in each of them for
+# nothing. The other commands import theirs when they run.
 from . import generations
 from . import jobs as build_jobs
 from .config import SettingsError
@@ -29,11 +29,6 @@ from .indexer import BuildError
 from .indexer import build_indexes
 from .indexer import non_locale_folders
 from .lease import LeaseLost
-from .locales import BadLocale
-from .locales import resolve_locale
-from .search import NoIndex
-from .search import open_current
-from .search import search
 
 
 def _settings(**overrides) -> dict:
@@ -51,6 +46,12 @@ def _settings(**overrides) -> dict:
 
 def _flask_app():
     """The Flask app when the command runs under ``flask`` (its config wins), else None."""
+    if "flask" not in sys.modules:  # neither an app context nor ``flask``'s CLI without it
+        return None
+    from flask import current_app
+    from flask import has_app_context
+    from flask.cli import ScriptInfo
+
     if has_app_context():
         return current_app
     ctx = click.get_current_context(silent=True)
@@ -411,6 +412,8 @@ def rollup_cmd(index_dir, db):
     database the first build takes minutes, so run this once after an upgrade (the service can
     keep running: it writes in short transactions).
     """
+    import sqlite3
+
     from . import rollup
     from .analytics import connect
     from .analytics import default_db_path
@@ -445,6 +448,12 @@ def rollup_cmd(index_dir, db):
 @click.option("--index", "index_dir", type=click.Path(file_okay=False), help="Index folder.")
 def search_cmd(text, locale, limit, prefix, index_dir):
     """Print the top hits for TEXT, to check an index without the web service."""
+    from .locales import BadLocale
+    from .locales import resolve_locale
+    from .search import NoIndex
+    from .search import open_current
+    from .search import search
+
     s = _settings(INDEX_DIR=index_dir)
     try:
         ixset = open_current(Path(s["INDEX_DIR"]))

@@ -261,8 +261,10 @@ def read_meta(generation_dir: Path) -> dict:
 
 def write_meta(generation_dir: Path, meta: dict) -> None:
     """Write ``meta.json`` for a generation being built."""
+    # Without indentation: json's C encoder serves only that (corpus-scale: 13 MB, 0.28 s of
+    # CPU indented, 0.10 s not, at the end of the build, when no pool process works beside).
     (Path(generation_dir) / META).write_text(
-        json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True), "utf-8"
+        json.dumps(meta, ensure_ascii=False, sort_keys=True), "utf-8"
     )
 
 
