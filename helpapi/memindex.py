@@ -67,6 +67,12 @@ _MAGIC = b"HAPOST01"
 FUZZY = {"text": (2, 5), "stems": (1, 7)}
 
 
+# A posting's weight (its frequency) as a float; the common ones shared rather than made for
+# each posting (hundreds of thousands of objects a locale, read again by every writer).
+_N_WEIGHTS = 256
+_WEIGHTS = tuple(map(float, range(_N_WEIGHTS)))
+
+
 class Recorder:
     """Collects the postings of the documents a build hands to Whoosh, in the same order."""
 
@@ -106,7 +112,8 @@ class Recorder:
                 entry = table.get(term)
                 if entry is None:
                     entry = table[term] = []
-                entry.append((n, float(len(plist)), plist))
+                w = len(plist)
+                entry.append((n, _WEIGHTS[w] if w < _N_WEIGHTS else float(w), plist))
         for field in FREQUENCY_FIELDS:
             freqs: dict[str, int] = {}
             for term in analyzed[field]:
@@ -116,7 +123,7 @@ class Recorder:
                 entry = table.get(term)
                 if entry is None:
                     entry = table[term] = []
-                entry.append((n, float(freq), ()))
+                entry.append((n, _WEIGHTS[freq] if freq < _N_WEIGHTS else float(freq), ()))
 
     def sorted_terms(self, field: str) -> list[str]:
         """The recorded terms of ``field`` in Whoosh's order (UTF-8 bytes), sorted once for
@@ -420,7 +427,7 @@ def _docnum(reader, slug: str) -> int:
 
 
 def _term_blob(terms: list[str]) -> tuple[bytes, array]:
-    encoded = [t.encode("utf-8") for t in terms]
+    encoded = list(map(str.encode, terms))  # UTF-8 (str.encode's default), in C
     # Each term's end offset, running sums in C rather than a Python loop per term.
     off = array("I", accumulate(map(len, encoded), initial=0))
     return b"".join(encoded), off
