@@ -24,6 +24,7 @@ import math
 import mmap
 import os
 import struct
+import sys
 from array import array
 from bisect import bisect_left
 from collections import Counter
@@ -102,11 +103,11 @@ class Recorder:
         for field in POSITION_FIELDS:
             poses: dict[str, list[int]] = {}
             for term, pos in analyzed[field]:
-                plist = poses.get(term)
-                if plist is None:
-                    poses[term] = [pos]
+                # (``in`` and ``[]`` are specialized bytecodes; ``get`` is a call a token.)
+                if term in poses:
+                    poses[term].append(pos)
                 else:
-                    plist.append(pos)
+                    poses[term] = [pos]
             table = self.postings[field]
             for term, plist in poses.items():
                 entry = table.get(term)
@@ -115,9 +116,7 @@ class Recorder:
                 w = len(plist)
                 entry.append((n, _WEIGHTS[w] if w < _N_WEIGHTS else float(w), plist))
         for field in FREQUENCY_FIELDS:
-            freqs: dict[str, int] = {}
-            for term in analyzed[field]:
-                freqs[term] = freqs.get(term, 0) + 1
+            freqs = Counter(analyzed[field])  # counted in C, terms in first-seen order
             table = self.postings[field]
             for term, freq in freqs.items():
                 entry = table.get(term)
@@ -212,8 +211,7 @@ class Recorder:
                     ends = accumulate(map(len, plists), initial=base)
                     pos_off.extend(islice(ends, 1, None))
                 post_off.append(len(docs))
-            if positions and max(positions) <= 0xFFFF:
-                positions = array("H", positions)
+            positions = _narrowed(positions)
             spec = header["fields"][field] = out.term_table(terms, post_off, docs)
             spec.update(scores=out.add(scores))
             if field in POSITION_FIELDS:
@@ -411,6 +409,26 @@ def fuzzy_keys(word: str, k: int, chars: int) -> dict[str, int]:
         kept = combinations(cut, size - n)
         out.update(dict.fromkeys(map("".join, islice(kept, comb(size - 1, n))), n))
     out[cut] = 0
+    return out
+
+
+def _narrowed(values: array) -> array:
+    """``values`` (``array("I")``) as ``array("H")`` when every one fits in 16 bits, else
+    ``values`` itself. Through their bytes (C): ``max`` and ``array("H", values)`` made an
+    int object per value, hundreds of thousands of positions a field."""
+    n = len(values)
+    if not n or values.itemsize != 4:
+        return values
+    raw = values.tobytes()
+    low = 0 if sys.byteorder == "little" else 2  # where each value's low 16 bits lie
+    high = 2 - low
+    if raw[high::4].count(0) != n or raw[high + 1 :: 4].count(0) != n:
+        return values
+    narrow = bytearray(2 * n)
+    narrow[0::2] = raw[low::4]
+    narrow[1::2] = raw[low + 1 :: 4]
+    out = array("H")
+    out.frombytes(narrow)
     return out
 
 
