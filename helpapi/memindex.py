@@ -85,6 +85,8 @@ class Recorder:
         }
         self.keys: dict[str, dict[str, list[int]]] = {f: {} for f in KEY_FIELDS}
         self._sorted: dict[str, list[str]] = {}
+        # field -> how many terms each document holds, in order (its forward list's length)
+        self._counts: dict[str, array] = {f: array("I") for f in FORWARD_FIELDS}
         # The serving postings.bin of the locale, when verified (see :meth:`write`).
         self.previous: Path | None = None
 
@@ -108,6 +110,8 @@ class Recorder:
                     poses[term].append(pos)
                 else:
                     poses[term] = [pos]
+            if field in self._counts:
+                self._counts[field].append(len(poses))
             table = self.postings[field]
             for term, plist in poses.items():
                 entry = table.get(term)
@@ -155,7 +159,7 @@ class Recorder:
         n_docs = reader.doc_count_all()
         # Documents are numbered in the order they were added (one writer, one segment); map
         # through the unique slug anyway, so a different Whoosh layout cannot misnumber them.
-        docnum = [_docnum(reader, slug) for slug in self.slugs]
+        docnum = _docnums(reader, self.slugs)
         # Recorded in document order, so each term's entries are already in docnum order.
         identity = docnum == list(range(len(docnum)))
         doc_type = "I" if n_docs > 0xFFFF else "H"
@@ -230,8 +234,11 @@ class Recorder:
                 # stable. Numbers, not (term number, score) pairs: those are read through
                 # them when served, and gathering them here cost a third of this field's write.
                 fwd_posts = array("I", sorted(range(len(docs)), key=docs.__getitem__))
-                counts = Counter(docs)
-                fwd_off = array("I", accumulate(map(counts.__getitem__, range(n_docs)), initial=0))
+                if identity and len(docnum) == n_docs:
+                    counts = self._counts[field]  # (counted as documents came)
+                else:
+                    counts = map(Counter(docs).__getitem__, range(n_docs))
+                fwd_off = array("I", accumulate(counts, initial=0))
                 spec.update(fwd_off=out.add(fwd_off), fwd_posts=out.add(fwd_posts))
         for field in KEY_FIELDS:
             table = self.keys[field]
@@ -298,11 +305,10 @@ class _Sections:
             if end == start + 1:  # most runs: one term, one entry a key
                 base = start * 4
                 for key, n in fuzzy_keys(head, k, chars).items():
-                    got = table.get(key)
-                    if got is None:
-                        table[key] = [base + n]
+                    if key in table:
+                        table[key].append(base + n)
                     else:
-                        got.append(base + n)
+                        table[key] = [base + n]
             else:
                 for key, n in fuzzy_keys(head, k, chars).items():
                     run = range(start * 4 + n, end * 4 + n, 4)
@@ -442,6 +448,16 @@ def _sorted_terms(table: dict) -> list[str]:
 def _docnum(reader, slug: str) -> int:
     m = reader.postings("slug", slug)
     return m.id()
+
+
+def _docnums(reader, slugs: list[str]) -> list[int]:
+    """The document number of each slug in ``reader``."""
+    if getattr(reader, "is_atomic", None) and reader.is_atomic() and not reader.has_deletions():
+        # One segment, nothing deleted: the slug's first posting is its term info's minimum
+        # id, read without the matcher (and its block) ``postings`` makes: half the time.
+        info = reader.term_info
+        return [info("slug", slug).min_id() for slug in slugs]
+    return [_docnum(reader, slug) for slug in slugs]
 
 
 def _term_blob(terms: list[str]) -> tuple[bytes, array]:
