@@ -10,6 +10,8 @@ to leave answers identical.
 
     .venv/bin/python bench/passes_ab.py --base /work/main --index /tmp/helpapi-regen-index \\
         --sets prefix,typo --check
+    .venv/bin/python bench/passes_ab.py --base /work/main --base-index /tmp/main-idx \
+        --index /tmp/head-idx --check    # a format change: each side its own build
 """
 
 from __future__ import annotations
@@ -49,12 +51,18 @@ def main() -> None:
     ap.add_argument("--base", required=True, help="the checkout to compare with (e.g. main)")
     ap.add_argument("--head", default=str(ROOT), help="this checkout by default")
     ap.add_argument("--index", required=True)
+    ap.add_argument(
+        "--base-index",
+        help="the base side's own index (default: --index): after a change of an index file's"
+        " format, each checkout searches the same corpus built by its own code",
+    )
     ap.add_argument("--sets", default=SETS)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--check", action="store_true", help="compare every answer in full")
     args = ap.parse_args()
     base, head = _load(Path(args.base)), _load(Path(args.head))
-    ixa, ixb = base.open_current(Path(args.index)), head.open_current(Path(args.index))
+    ixa = base.open_current(Path(args.base_index or args.index))
+    ixb = head.open_current(Path(args.index))
     differ = 0
     for name in args.sets.split(","):
         lines = (QUERIES / f"{name}.jsonl").read_text().splitlines()

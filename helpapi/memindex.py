@@ -24,13 +24,16 @@ import math
 import mmap
 import os
 import struct
+import sys
 from array import array
 from bisect import bisect_left
 from collections import Counter
 from itertools import accumulate
 from itertools import chain
+from itertools import combinations
 from itertools import islice
 from itertools import repeat
+from math import comb
 from operator import rshift
 from pathlib import Path
 
@@ -41,15 +44,17 @@ from whoosh import scoring
 
 FILENAME = "postings.bin"
 # 3: the generation's Whoosh files name no helpapi class (earlier ones need a rebuild).
-VERSION = 3
+# 4: forward lists hold posting numbers (``fwd_posts``), not term numbers and scores.
+VERSION = 4
 # Fields with positions (phrases, proximity) and the whole-title key fields (no positions).
 POSITION_FIELDS = ("text", "title", "grams", "title_grams")
 # Scored fields without positions (the relaxed pass's stems).
 FREQUENCY_FIELDS = ("stems",)
 # (An index written before alias_title_key existed lacks it: the engine skips it there.)
 KEY_FIELDS = ("title_key", "english_title_key", "alias_title_key")
-# Fields that also get a per-document list of (term number, score): a word being typed is
-# matched by any term it starts with, checked in the few documents the other words allow.
+# Fields that also get a per-document list of its posting numbers (ascending, so its terms'
+# numbers ascend too; the score is the posting's): a word being typed is matched by any term
+# it starts with, checked in the few documents the other words allow.
 FORWARD_FIELDS = ("text", "grams")
 # The weighting Whoosh searches with (helpapi keeps its defaults): scores must equal Whoosh's.
 _WEIGHTING = scoring.BM25F()
@@ -63,6 +68,12 @@ _MAGIC = b"HAPOST01"
 FUZZY = {"text": (2, 5), "stems": (1, 7)}
 
 
+# A posting's weight (its frequency) as a float; the common ones shared rather than made for
+# each posting (hundreds of thousands of objects a locale, read again by every writer).
+_N_WEIGHTS = 256
+_WEIGHTS = tuple(map(float, range(_N_WEIGHTS)))
+
+
 class Recorder:
     """Collects the postings of the documents a build hands to Whoosh, in the same order."""
 
@@ -74,6 +85,8 @@ class Recorder:
         }
         self.keys: dict[str, dict[str, list[int]]] = {f: {} for f in KEY_FIELDS}
         self._sorted: dict[str, list[str]] = {}
+        # field -> how many terms each document holds, in order (its forward list's length)
+        self._counts: dict[str, array] = {f: array("I") for f in FORWARD_FIELDS}
         # The serving postings.bin of the locale, when verified (see :meth:`write`).
         self.previous: Path | None = None
 
@@ -92,27 +105,28 @@ class Recorder:
         for field in POSITION_FIELDS:
             poses: dict[str, list[int]] = {}
             for term, pos in analyzed[field]:
-                plist = poses.get(term)
-                if plist is None:
-                    poses[term] = [pos]
+                # (``in`` and ``[]`` are specialized bytecodes; ``get`` is a call a token.)
+                if term in poses:
+                    poses[term].append(pos)
                 else:
-                    plist.append(pos)
+                    poses[term] = [pos]
+            if field in self._counts:
+                self._counts[field].append(len(poses))
             table = self.postings[field]
             for term, plist in poses.items():
                 entry = table.get(term)
                 if entry is None:
                     entry = table[term] = []
-                entry.append((n, float(len(plist)), plist))
+                w = len(plist)
+                entry.append((n, _WEIGHTS[w] if w < _N_WEIGHTS else float(w), plist))
         for field in FREQUENCY_FIELDS:
-            freqs: dict[str, int] = {}
-            for term in analyzed[field]:
-                freqs[term] = freqs.get(term, 0) + 1
+            freqs = Counter(analyzed[field])  # counted in C, terms in first-seen order
             table = self.postings[field]
             for term, freq in freqs.items():
                 entry = table.get(term)
                 if entry is None:
                     entry = table[term] = []
-                entry.append((n, float(freq), ()))
+                entry.append((n, _WEIGHTS[freq] if freq < _N_WEIGHTS else float(freq), ()))
 
     def sorted_terms(self, field: str) -> list[str]:
         """The recorded terms of ``field`` in Whoosh's order (UTF-8 bytes), sorted once for
@@ -145,7 +159,7 @@ class Recorder:
         n_docs = reader.doc_count_all()
         # Documents are numbered in the order they were added (one writer, one segment); map
         # through the unique slug anyway, so a different Whoosh layout cannot misnumber them.
-        docnum = [_docnum(reader, slug) for slug in self.slugs]
+        docnum = _docnums(reader, self.slugs)
         # Recorded in document order, so each term's entries are already in docnum order.
         identity = docnum == list(range(len(docnum)))
         doc_type = "I" if n_docs > 0xFFFF else "H"
@@ -159,8 +173,6 @@ class Recorder:
             docs, scores, post_off = array(doc_type), array("d"), array("I", [0])
             pos_off, positions = array("I", [0]), array("I")
             positional = field in POSITION_FIELDS
-            # The term number of each posting, for the forward lists (text, grams).
-            tids = array("I") if field in FORWARD_FIELDS else None
             # scoring.bm25's length term per document, computed once (the same float
             # operations in the same order: scores stay bit-identical to Whoosh's).
             k1, b = _WEIGHTING.K1, _WEIGHTING.B
@@ -170,7 +182,7 @@ class Recorder:
             log = math.log
             # One comprehension per term and section rather than a loop per posting: most
             # of a locale's build is here (an edited article rewrites the whole file).
-            for tid, term in enumerate(terms):
+            for term in terms:
                 entries = table[term]
                 # Whoosh's WeightingModel.idf, from the same document frequency.
                 idf = log(n_docs / (len(entries) + 1)) + 1
@@ -184,8 +196,6 @@ class Recorder:
                     if positional:
                         positions.extend(plist)
                         pos_off.append(len(positions))
-                    if tids is not None:
-                        tids.append(tid)
                     post_off.append(len(docs))
                     continue
                 if not identity:
@@ -204,11 +214,8 @@ class Recorder:
                     # Where each posting's positions end (``base`` is pos_off's last already).
                     ends = accumulate(map(len, plists), initial=base)
                     pos_off.extend(islice(ends, 1, None))
-                if tids is not None:
-                    tids.extend(repeat(tid, len(entries)))
                 post_off.append(len(docs))
-            if positions and max(positions) <= 0xFFFF:
-                positions = array("H", positions)
+            positions = _narrowed(positions)
             spec = header["fields"][field] = out.term_table(terms, post_off, docs)
             spec.update(scores=out.add(scores))
             if field in POSITION_FIELDS:
@@ -222,19 +229,17 @@ class Recorder:
                     header.setdefault("fuzzy", {})[field] = fuzzy
                 else:
                     header.setdefault("fuzzy", {})[field] = out.fuzzy_table(terms, k, chars)
-            if tids is not None:
-                # Each document's (term number, score) pairs, term numbers ascending: the
-                # postings in document order, stable (terms were numbered in sorted order).
-                order = sorted(range(len(docs)), key=docs.__getitem__)
-                fwd_tids = array("I", map(tids.__getitem__, order))
-                fwd_scores = array("d", map(scores.__getitem__, order))
-                counts = Counter(docs)
-                fwd_off = array("I", accumulate(map(counts.__getitem__, range(n_docs)), initial=0))
-                spec.update(
-                    fwd_off=out.add(fwd_off),
-                    fwd_tids=out.add(fwd_tids),
-                    fwd_scores=out.add(fwd_scores),
-                )
+            if field in FORWARD_FIELDS:
+                # Each document's posting numbers, ascending: the postings in document order,
+                # stable. Numbers, not (term number, score) pairs: those are read through
+                # them when served, and gathering them here cost a third of this field's write.
+                fwd_posts = array("I", sorted(range(len(docs)), key=docs.__getitem__))
+                if identity and len(docnum) == n_docs:
+                    counts = self._counts[field]  # (counted as documents came)
+                else:
+                    counts = map(Counter(docs).__getitem__, range(n_docs))
+                fwd_off = array("I", accumulate(counts, initial=0))
+                spec.update(fwd_off=out.add(fwd_off), fwd_posts=out.add(fwd_posts))
         for field in KEY_FIELDS:
             table = self.keys[field]
             terms = _sorted_terms(table)
@@ -297,13 +302,21 @@ class _Sections:
             end = start + 1
             while end < n_terms and terms[end][:cut] == head:
                 end += 1
-            for key, n in fuzzy_keys(head, k, chars).items():
-                run = range(start * 4 + n, end * 4 + n, 4)
-                got = table.get(key)
-                if got is None:
-                    table[key] = list(run)
-                else:
-                    got.extend(run)
+            if end == start + 1:  # most runs: one term, one entry a key
+                base = start * 4
+                for key, n in fuzzy_keys(head, k, chars).items():
+                    if key in table:
+                        table[key].append(base + n)
+                    else:
+                        table[key] = [base + n]
+            else:
+                for key, n in fuzzy_keys(head, k, chars).items():
+                    run = range(start * 4 + n, end * 4 + n, 4)
+                    got = table.get(key)
+                    if got is None:
+                        table[key] = list(run)
+                    else:
+                        got.extend(run)
             start = end
         keys = _sorted_terms(table)
         runs = list(map(table.__getitem__, keys))
@@ -390,13 +403,38 @@ def fuzzy_keys(word: str, k: int, chars: int) -> dict[str, int]:
     ``k`` characters of ``word[1 : 1 + chars]``."""
     if not word:
         return {}
-    head, rest = word[0], word[1 : 1 + chars]
-    out = {head + rest: 0}
-    frontier = {rest}
-    for n in range(1, k + 1):
-        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
-        for w in frontier:
-            out.setdefault(head + w, n)
+    cut = word[: 1 + chars]
+    size = len(cut)
+    out: dict[str, int] = {}
+    # The strings left after n deletions are the combinations of size - n characters, in
+    # order; combinations come in the order of their indexes, so those keeping the first
+    # character are the first C(size - 1, n) of them. Most deletions first: a key made
+    # again with fewer deletions is given the fewer. (Made in C: a build makes these for
+    # every run of terms, and a fuzzy look-up for its word.)
+    for n in range(min(k, size - 1), 0, -1):
+        kept = combinations(cut, size - n)
+        out.update(dict.fromkeys(map("".join, islice(kept, comb(size - 1, n))), n))
+    out[cut] = 0
+    return out
+
+
+def _narrowed(values: array) -> array:
+    """``values`` (``array("I")``) as ``array("H")`` when every one fits in 16 bits, else
+    ``values`` itself. Through their bytes (C): ``max`` and ``array("H", values)`` made an
+    int object per value, hundreds of thousands of positions a field."""
+    n = len(values)
+    if not n or values.itemsize != 4:
+        return values
+    raw = values.tobytes()
+    low = 0 if sys.byteorder == "little" else 2  # where each value's low 16 bits lie
+    high = 2 - low
+    if raw[high::4].count(0) != n or raw[high + 1 :: 4].count(0) != n:
+        return values
+    narrow = bytearray(2 * n)
+    narrow[0::2] = raw[low::4]
+    narrow[1::2] = raw[low + 1 :: 4]
+    out = array("H")
+    out.frombytes(narrow)
     return out
 
 
@@ -412,8 +450,18 @@ def _docnum(reader, slug: str) -> int:
     return m.id()
 
 
+def _docnums(reader, slugs: list[str]) -> list[int]:
+    """The document number of each slug in ``reader``."""
+    if getattr(reader, "is_atomic", None) and reader.is_atomic() and not reader.has_deletions():
+        # One segment, nothing deleted: the slug's first posting is its term info's minimum
+        # id, read without the matcher (and its block) ``postings`` makes: half the time.
+        info = reader.term_info
+        return [info("slug", slug).min_id() for slug in slugs]
+    return [_docnum(reader, slug) for slug in slugs]
+
+
 def _term_blob(terms: list[str]) -> tuple[bytes, array]:
-    encoded = [t.encode("utf-8") for t in terms]
+    encoded = list(map(str.encode, terms))  # UTF-8 (str.encode's default), in C
     # Each term's end offset, running sums in C rather than a Python loop per term.
     off = array("I", accumulate(map(len, encoded), initial=0))
     return b"".join(encoded), off
@@ -548,8 +596,7 @@ class FieldPostings:
         self.pos_off = view("pos_off")
         self.positions = view("positions")
         self.fwd_off = view("fwd_off")
-        self.fwd_tids = view("fwd_tids")
-        self.fwd_scores = view("fwd_scores")
+        self.fwd_posts = view("fwd_posts")
         # A query looks its words up in the strict pass and again when re-ranking, and each
         # keystroke of a query being typed repeats the earlier words: remember recent answers.
         self.term_id = functools.lru_cache(maxsize=4096)(self._term_id)
@@ -609,12 +656,14 @@ class FieldPostings:
     def doc_prefix_score(self, doc: int, lo: int, hi: int) -> float | None:
         """Summed scores in ``doc`` of the terms numbered ``[lo, hi)``; None if it has none."""
         a, b = self.fwd_off[doc], self.fwd_off[doc + 1]
-        tids = self.fwd_tids
-        i = bisect_left(tids, lo, a, b)
-        if i == b or tids[i] >= hi:
+        # The terms' postings are numbered [post_off[lo], post_off[hi]); the document's own
+        # ascend in its forward list, in term order (each sum starts from 0, in that order).
+        posts, first, end = self.fwd_posts, self.post_off[lo], self.post_off[hi]
+        i = bisect_left(posts, first, a, b)
+        if i == b or posts[i] >= end:
             return None
-        j = bisect_left(tids, hi, i, b)
-        return sum(self.fwd_scores[i:j])
+        j = bisect_left(posts, end, i, b)
+        return sum(map(self.scores.__getitem__, posts[i:j]))
 
     def span(self, tid: int) -> tuple[int, int]:
         """The posting range ``[start, end)`` of term ``tid``."""
@@ -646,7 +695,7 @@ def check(index_path: Path) -> str | None:
 _ITEMSIZE = {"B": 1, "H": 2, "I": 4, "d": 8}
 # The sections every field has, and those only some fields have.
 _REQUIRED = ("terms", "term_off", "post_off", "docs")
-_OPTIONAL = ("scores", "pos_off", "positions", "fwd_off", "fwd_tids", "fwd_scores")
+_OPTIONAL = ("scores", "pos_off", "positions", "fwd_off", "fwd_posts")
 
 
 def _check_header(header, base: int, size: int, path) -> None:
@@ -703,8 +752,8 @@ def _check_field(name: str, fp: FieldPostings, docs: int, path) -> None:
         if ok and fp.pos_off is not None:
             ok = count(fp.pos_off) == count(fp.docs) + 1 and fp.pos_off[-1] == count(fp.positions)
         if ok and fp.fwd_off is not None:
-            ends = (fp.fwd_off[-1], count(fp.fwd_tids), count(fp.fwd_scores))
-            ok = count(fp.fwd_off) == docs + 1 and len(set(ends)) == 1
+            ok = count(fp.fwd_off) == docs + 1 and fp.fwd_off[-1] == count(fp.fwd_posts)
+            ok = ok and count(fp.fwd_posts) == count(fp.docs) and fp.scores is not None
     except IndexError:
         ok = False
     if not ok:
