@@ -570,6 +570,8 @@ class _IndexWords:
         chain = words_analyzer(locale)
         self._tokenizer, self._filters = chain.items[0], chain.items[1:]
         self._cache: dict[str, tuple] = {}
+        # The words of one term that ends where the word ends (most words): their term.
+        self._single: dict[str, str] = {}
         direct = _direct_word(self._filters)
         if direct is not None:
             self._word = direct
@@ -585,7 +587,10 @@ class _IndexWords:
     def _tokens(self, raw: str) -> tuple:
         tokens = self._word(raw)
         if len(raw) <= _WORD_CACHE_MAX_CHARS:
-            self._cache[raw] = tokens
+            if len(tokens) == 1 and tokens[0][1] == len(raw):
+                self._single[raw] = tokens[0][0]
+            else:
+                self._cache[raw] = tokens
         return tokens
 
     def __call__(self, value: str) -> list[tuple[str, int, int]]:
@@ -601,8 +606,9 @@ class _IndexWords:
         UTF-16 there).
         """
         cache = self._cache
-        if len(cache) > _WORD_CACHE_LIMIT:
+        if len(cache) + len(self._single) > _WORD_CACHE_LIMIT:
             cache.clear()
+            self._single.clear()
         pairs: list[tuple[str, int]] = []
         ends: list[int] = []
         if not value:
@@ -612,7 +618,8 @@ class _IndexWords:
         if _NON_BMP.search(value):
             for pos, (start, end) in enumerate(self._tokenizer.segments(value)):
                 raw = value[start:end]
-                tokens = get(raw)
+                term = self._single.get(raw)
+                tokens = ((term, end - start),) if term is not None else get(raw)
                 if tokens is None:
                     tokens = tokens_of(raw)
                 for text, rel in tokens:
@@ -626,15 +633,21 @@ class _IndexWords:
         status = it.getRuleStatus
         prev = it.first()
         pos = 0
+        single = self._single.get
         for end in it:
             if status() >= _UBRK_WORD_NONE_LIMIT:
                 raw = value[prev:end]
-                tokens = get(raw)
-                if tokens is None:
-                    tokens = tokens_of(raw)
-                for text, rel in tokens:
-                    add_pair((text, pos))
-                    add_end(prev + rel)
+                term = single(raw)
+                if term is not None:  # one term, the whole word (most words)
+                    add_pair((term, pos))
+                    add_end(end)
+                else:
+                    tokens = get(raw)
+                    if tokens is None:
+                        tokens = tokens_of(raw)
+                    for text, rel in tokens:
+                        add_pair((text, pos))
+                        add_end(prev + rel)
                 pos += 1
             prev = end
         return pairs, ends

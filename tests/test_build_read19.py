@@ -56,3 +56,27 @@ def test_index_title_key_is_title_key(locale):
     ]
     for title in titles:
         assert analysis.index_title_key(title, locale) == analysis.title_key(title, locale)
+
+
+@pytest.mark.parametrize("locale", ["de-DE", "fr-FR", "he-IL", "ar-SA", "ja-JP"])
+def test_index_words_of_one_term_and_of_several_give_the_chains_tokens(locale):
+    # The same words again (from the caches), words of one term and of several, and text with
+    # characters outside the BMP (ICU's spans).
+    text = "Outlook.com l'accès Outlook outlook.com 𝐀𝐁 Outlook l'accès הסיסמה والإعدادات 通話"
+    chain = analysis.words_analyzer(locale)
+    want = [
+        (t.text, t.pos, t.endchar) for t in chain(text, positions=True, chars=True, mode="index")
+    ]
+    words = analysis._IndexWords(locale)
+    for value in (text, text, text.replace("𝐀𝐁", "AB")):
+        got = words(value)
+        expect = (
+            want
+            if value == text
+            else [
+                (t.text, t.pos, t.endchar)
+                for t in chain(value, positions=True, chars=True, mode="index")
+            ]
+        )
+        assert got == expect
+    assert words._single and words._cache  # both kinds were met
