@@ -496,6 +496,17 @@ def parse_date(value) -> str | None:
         return value.isoformat()
     if not isinstance(value, str):
         return None
+    if len(value) <= 32:
+        return _parse_short_date(value)  # a corpus's dates repeat: strptime once each
+    return _parse_date_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_short_date(value: str) -> str | None:
+    return _parse_date_text(value)
+
+
+def _parse_date_text(value: str) -> str | None:
     for fmt in ("%m/%d/%Y", "%Y-%m-%d", "%d.%m.%Y"):
         try:
             return dt.datetime.strptime(value.strip(), fmt).date().isoformat()

@@ -80,3 +80,10 @@ def test_index_words_of_one_term_and_of_several_give_the_chains_tokens(locale):
         )
         assert got == expect
     assert words._single and words._cache  # both kinds were met
+
+
+def test_parse_date_is_the_same_from_its_cache():
+    values = ["04/21/2020", " 2020-04-21 ", "21.04.2020", "13/45/2020", "", "x" * 40, "04/21/2020"]
+    want = ["2020-04-21", "2020-04-21", "2020-04-21", None, None, None, "2020-04-21"]
+    assert [corpus.parse_date(v) for v in values] == want
+    assert [corpus.parse_date(v) for v in values] == want  # again, from the cache
