@@ -234,6 +234,11 @@ _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _H1 = re.compile(r"^#[ \t]+(.*[^ \t#\n]|.)[ \t#]*$", re.M)
 _INCLUDE = re.compile(r"\[!(?:INCLUDE|VIDEO)", re.I)
 
+# Markers of rules that are functions, not patterns (see markdown_to_text).
+_INCLUDES = "includes"
+_MARKUP = "markup"
+_DOUBLE_MARKS = re.compile(r"\*\*|__")
+
 # Markdown/HTML constructs whose *targets* are not words (URLs, image paths, attributes).
 # Comments go first (_drop_comments). Leading blanks are [^\S\n]*, not \s*: \s* also ran over
 # every following blank line from each line start (quadratic in a run of empty lines); the
@@ -241,10 +246,14 @@ _INCLUDE = re.compile(r"\[!(?:INCLUDE|VIDEO)", re.I)
 _TEXT_RULES = [
     (re.compile(r"^[^\S\n]*(```|~~~).*$", re.M), " "),  # fence lines (the code inside stays)
     (re.compile(r":::[^\n]*?:::|^:::.*$", re.M), " "),  # docfx image/video blocks
-    (None, " "),  # [!INCLUDE ...] and [!VIDEO ...]: _drop_includes
+    (_INCLUDES, " "),  # [!INCLUDE ...] and [!VIDEO ...]: _drop_includes
     (re.compile(r"^[^\S\n]*>\s*\[!\w+\]\s*$", re.M), " "),  # alert markers: > [!NOTE]
     (re.compile(r"!\[([^\[\]]*)\]\([^()]*\)"), r" \1 "),  # image -> alt text
-    (re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\((?:[^()]|\([^()]*\))*\)"), r"\1"),  # link
+    # Link. Written unrolled (runs of plain characters, then a bracketed part and more runs):
+    # the same strings as (?:[^\[\]]|\[[^\[\]]*\])* and (?:[^()]|\([^()]*\))*, and since
+    # either can end only at its first unbracketed closer, the same matches; 2.5x faster than
+    # one alternation per character.
+    (re.compile(r"\[([^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*)\]\([^()]*(?:\([^()]*\)[^()]*)*\)"), r"\1"),
     (re.compile(r"\[([^\[\]]+)\]\[[^\]]*\]"), r"\1"),  # reference link
     (re.compile(r"^[^\S\n]*\[[^\]\n]+\]:\s*\S+.*$", re.M), " "),  # reference definition
     (re.compile(r"<(?:https?|mailto|ftp):[^<>\s]*>", re.I), " "),  # autolink
@@ -253,7 +262,8 @@ _TEXT_RULES = [
     (re.compile(r"(?=[hf])\b(?:https?|ftp)://[^\s<>()\[\]]+", re.I), " "),
     (re.compile(r"</?[A-Za-z][^<>]*>"), " "),  # any HTML tag, attributes and all
     # Markup characters that are not words: keeps snippets clean (the tokenizer drops them too).
-    (re.compile(r"\*\*|__|`+|\[|\]"), ""),
+    # What ``\*\*|__|`+|\[|\]`` removes: _drop_markup.
+    (_MARKUP, ""),
     # Single emphasis markers (*x*, _x_): a run of * or _ that opens (no letter or digit before
     # it, not a space after) or closes a span. A * between spaces (5 * 3), the _ inside a word
     # (snake_case) or a path (/_vti_bin) and escaped ones (\*.oft) stay. Each run is consumed
@@ -423,11 +433,23 @@ def markdown_to_text(markdown: str) -> str:
                 break
         else:
             continue  # no match possible
-        if pattern is None:
+        if pattern is _INCLUDES:
             text = _drop_includes(text)
-            continue
-        text = pattern.sub(repl, text)
+        elif pattern is _MARKUP:
+            text = _drop_markup(text)
+        else:
+            text = pattern.sub(repl, text)
     return html.unescape(text)
+
+
+def _drop_markup(text: str) -> str:
+    r"""What ``re.sub(r"\*\*|__|`+|\[|\]", "", text)`` gives, without a pattern tried at
+    every character: ``**`` and ``__`` pairs first (the pattern finds the same ones: its other
+    branches hold neither character, so the runs of ``*`` and ``_`` it pairs are these), then
+    every bracket and backtick, which the pattern removes wherever they are. 2.7x faster."""
+    if "**" in text or "__" in text:
+        text = _DOUBLE_MARKS.sub("", text)
+    return text.replace("[", "").replace("]", "").replace("`", "")
 
 
 def first_heading(markdown: str) -> str | None:
@@ -474,6 +496,17 @@ def parse_date(value) -> str | None:
         return value.isoformat()
     if not isinstance(value, str):
         return None
+    if len(value) <= 32:
+        return _parse_short_date(value)  # a corpus's dates repeat: strptime once each
+    return _parse_date_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_short_date(value: str) -> str | None:
+    return _parse_date_text(value)
+
+
+def _parse_date_text(value: str) -> str | None:
     for fmt in ("%m/%d/%Y", "%Y-%m-%d", "%d.%m.%Y"):
         try:
             return dt.datetime.strptime(value.strip(), fmt).date().isoformat()
@@ -758,10 +791,22 @@ def _parse_english(meta: dict, source: str, locale: str, slug: str, repairs: lis
 
 _BLANKS = re.compile(r"[ \t\r\f\v]+")
 _LINES = re.compile(r"\n\s*\n+")
+# The runs of _BLANKS that are not one space already: the same text once replaced, and no
+# match (nor a replacement) at every space between two words.
+_OTHER_BLANKS = re.compile(r"[\t\r\f\v][ \t\r\f\v]*| [ \t\r\f\v]+")
+_SPACES = re.compile(r"  +")
 
 
 def _squeeze(text: str) -> str:
-    return _LINES.sub("\n", _BLANKS.sub(" ", text)).strip()
+    """Runs of blanks made one space, runs of lines with only whitespace between made one line
+    break, the ends stripped: ``_LINES.sub("\\n", _BLANKS.sub(" ", text)).strip()``. Text
+    without tab, CR, form feed or vertical tab (nearly all) only has runs of spaces to
+    shorten (4.5x faster on the dev corpus)."""
+    if "\t" in text or "\r" in text or "\f" in text or "\v" in text:
+        text = _OTHER_BLANKS.sub(" ", text)
+    elif "  " in text:
+        text = _SPACES.sub(" ", text)
+    return _LINES.sub("\n", text).strip()
 
 
 def inside(path: str, root: str) -> bool:
