@@ -15,6 +15,7 @@ import pytest
 
 from helpapi import analytics
 from helpapi import metrics
+from helpapi.openapi import spec
 
 from .test_facets import md
 from .test_synonyms import AUTH
@@ -141,3 +142,8 @@ def test_an_older_analytics_database_gets_the_column(tmp_path):
     conn = analytics.connect(path)
     assert conn.execute("SELECT filtered_out FROM searches").fetchall() == [(0,)]
     conn.close()
+
+
+def test_openapi_documents_filtered_out():
+    props = spec()["components"]["schemas"]["SearchResults"]["properties"]
+    assert props["filtered_out"]["type"] == "boolean"
