@@ -66,6 +66,7 @@ def generate(path: Path, searches: int, events: int, seed: int = 7) -> None:
                 3.0,
                 "[" + ",".join(f'"{a}"' for a in arts) + "]",
                 None,  # refines
+                0,  # filtered_out
             )
 
     with conn:

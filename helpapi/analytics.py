@@ -80,12 +80,14 @@ _ADDED_COLUMNS = (
     ("searches", "refines", "TEXT"),
     ("events", "locale", "TEXT"),
     ("events", "article_id", "TEXT"),
+    # 1: no result because the filters removed every match (not a zero-result search).
+    ("searches", "filtered_out", "INTEGER NOT NULL DEFAULT 0"),
 )
 _AFTER_COLUMNS = "CREATE INDEX IF NOT EXISTS searches_refines ON searches (refines);"
 _INSERT_SEARCH = (
     "INSERT OR IGNORE INTO searches (query_id, ts, query, requested_locale, locale, fallback,"
-    ' total, "offset", "limit", corrected, ms, articles, refines)'
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    ' total, "offset", "limit", corrected, ms, articles, refines, filtered_out)'
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _INSERT_EVENT = (
     "INSERT INTO events (ts, type, query_id, article, position, locale, article_id)"
@@ -173,6 +175,7 @@ def _search_params(row: dict, ts: float) -> tuple:
         # orjson writes lists and tuples alike: no copy of each [slug, locale, id].
         orjson.dumps(row.get("articles") or []).decode(),
         row.get("refines"),
+        int(bool(row.get("filtered_out"))),
     )
 
 

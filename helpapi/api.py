@@ -271,6 +271,9 @@ def _search_body(
         # The query as searched when a spelling correction found the results (else null),
         # for a "Showing results for ..." line.
         "corrected": answer["corrected"],
+        # No result because the filters removed every match (the locale has some): not a
+        # content gap (analytics and the zero-result metric leave it out).
+        "filtered_out": answer["filtered_out"],
         "limit": limit,
         "offset": offset,
         "results": answer["results"],
@@ -444,8 +447,9 @@ def _record_search(
     put in ``body``)."""
     query_id = new_query_id()
     served, total = body["locale"], body["total"]
+    filtered_out = body["filtered_out"]
     found = {"locale": served, "hits": total, "zero": total == 0, "q": q}
-    metrics.observe_search(served, loc.requested, total, body["fallback"])
+    metrics.observe_search(served, loc.requested, total, body["fallback"], filtered_out)
     body["query_id"] = query_id
     if not recorder.enabled:
         return found  # analytics off: no row to build
@@ -460,6 +464,7 @@ def _record_search(
             "offset": body["offset"],
             "limit": body["limit"],
             "corrected": body["corrected"],
+            "filtered_out": filtered_out,
             "ms": (time.perf_counter() - started) * 1000,
             # By slug and locale: several articles can share one id (assetid).
             "articles": [[hit["slug"], hit["locale"], hit["id"]] for hit in body["results"]],

@@ -308,7 +308,8 @@ def controlled_query(
         run_query(ixset, t, locale, 0 if i else head, 0, prefix, scope) for i, t in enumerate(texts)
     ]
     # A run whose strict matches the filters removed matched strictly too (search.run_query).
-    strict_found = any((r.total and not r.relaxed) or r.filtered_out for r in runs)
+    # (A run whose relaxed matches the filters removed did not match strictly.)
+    strict_found = any((r.total or r.filtered_out) and not r.relaxed for r in runs)
     best: dict[int, tuple] = {}  # docnum -> (sort key, run, position in that run)
     for i, found in enumerate(runs):
         if not found.ranked or (strict_found and found.relaxed):
@@ -324,6 +325,7 @@ def controlled_query(
     pinned = [d for d in (searcher.document_number(slug=s) for s in pins) if d is not None]
     pinned = list(dict.fromkeys(pinned))
     allowed = facets.allowed_in(ixset, locale, scope)
+    pinned_before_filter = bool(pinned)
     if allowed is not None:
         pinned = [d for d in pinned if d in allowed]
     left_out = hidden | set(pinned)
@@ -345,7 +347,9 @@ def controlled_query(
     exact = any(r.total and _tier(r) == _STRICT for r in runs)
     corrected = None if exact else runs[0].corrected
     ranked = [(d, 0.0) for d in order]  # the merged matches (for facet counts)
-    filtered_out = not order and any(r.filtered_out for r in runs)
+    # Matches (or pinned articles) that the filters removed, every one: the locale's answer is
+    # empty, with no English fallback (search.search).
+    filtered_out = not order and (pinned_before_filter or any(r.filtered_out for r in runs))
     return Hits(len(order), hits, relaxed, corrected if order else None, ranked, filtered_out)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from .insights import _rows
 from .insights import articles_select
 from .insights import fallback_rows
+from .rollup import ZERO
 
 # The locale a search is counted under: what was asked for, else what answered.
 _LOCALE = "coalesce(s.requested_locale, s.locale)"
@@ -43,7 +44,7 @@ def top_queries(conn, locale, since, limit) -> list[dict]:
         f"""
         SELECT s.query AS query, count(*) AS searches,
                round(avg(c.query_id IS NOT NULL), 4) AS click_through_rate,
-               round(avg(s.total = 0), 4) AS zero_result_rate,
+               round(avg({ZERO}), 4) AS zero_result_rate,
                round(avg(s.fallback), 4) AS fallback_rate
         FROM searches s
         LEFT JOIN (SELECT DISTINCT query_id FROM events WHERE type = 'click') c
@@ -65,7 +66,7 @@ def zero_results(conn, locale, since, limit) -> list[dict]:
                group_concat(DISTINCT {_LOCALE}) AS locales,
                max(s.corrected) AS corrected, max(s.ts) AS last_seen
         FROM searches s
-        WHERE {where} AND s.total = 0
+        WHERE {where} AND {ZERO}
         GROUP BY s.query ORDER BY searches DESC, s.query LIMIT ?
         """,
         [*params, limit],
@@ -163,14 +164,14 @@ def daily(conn, locale, since, limit=None) -> list[dict]:
         conn,
         f"""
         SELECT day, locale, sum(final) AS searches, count(*) AS requests,
-               sum(final AND total = 0) AS zero_results, sum(final AND fallback) AS fallbacks,
+               sum(final AND zero) AS zero_results, sum(final AND fallback) AS fallbacks,
                sum(final AND clicked) AS clicked,
-               round(1.0 * sum(final AND total = 0) / nullif(sum(final), 0), 4)
+               round(1.0 * sum(final AND zero) / nullif(sum(final), 0), 4)
                    AS zero_result_rate,
                round(1.0 * sum(final AND fallback) / nullif(sum(final), 0), 4) AS fallback_rate
         FROM (
             SELECT date(s.ts, 'unixepoch') AS day, {_LOCALE} AS locale, {_FINAL} AS final,
-                   s.total AS total, s.fallback AS fallback, c.query_id IS NOT NULL AS clicked
+                   {ZERO} AS zero, s.fallback AS fallback, c.query_id IS NOT NULL AS clicked
             FROM searches s
             LEFT JOIN (SELECT DISTINCT query_id FROM events WHERE type = 'click') c
                    ON c.query_id = s.query_id

@@ -71,7 +71,8 @@ SEARCHES = Counter("helpapi_searches", "Searches answered, by served locale.", [
 # locales people asked for are in the insights API (and the fallback counter below).
 ZERO = Counter(
     "helpapi_zero_result_searches",
-    "Searches with no hit, by served (answering) locale, as helpapi_searches.",
+    "Searches with no hit (not those whose filters removed every hit), by served (answering)"
+    " locale, as helpapi_searches.",
     ["locale"],
 )
 FALLBACK = Counter(
@@ -140,11 +141,14 @@ def _child(children: dict, metric, label: str):
     return child
 
 
-def observe_search(served: str, requested: str | None, total: int, fallback: bool) -> None:
-    """Count one answered search."""
+def observe_search(
+    served: str, requested: str | None, total: int, fallback: bool, filtered_out: bool = False
+) -> None:
+    """Count one answered search; one whose filters removed every match (``filtered_out``)
+    is not a zero-result search (the locale has articles)."""
     # Served locales are the index's (never a client's string): a bounded set.
     _child(_search_children, SEARCHES, served).inc()
-    if total == 0:
+    if total == 0 and not filtered_out:
         _child(_zero_children, ZERO, served).inc()
     if fallback:
         _child(_fallback_children, FALLBACK, _fallback_label(requested or served)).inc()

@@ -335,6 +335,14 @@ def spec() -> dict:
                                 "was searched as typed."
                             ),
                         },
+                        "filtered_out": {
+                            "type": "boolean",
+                            "description": (
+                                "True when the query matches articles in the answering locale "
+                                "but the filters removed every one (total 0, no English "
+                                "fallback): not a zero-result search in the insights."
+                            ),
+                        },
                         "limit": {"type": "integer"},
                         "offset": {"type": "integer"},
                         "results": {"type": "array", "items": hit},

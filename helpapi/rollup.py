@@ -123,10 +123,13 @@ _TEMP_SCHEMA = [
     "CREATE TEMP TABLE IF NOT EXISTS rollup_days (d INTEGER PRIMARY KEY)",
     "CREATE TEMP TABLE IF NOT EXISTS rollup_info (valid, b0, low, min_s, min_e, pruned, prune_hi)",
     "CREATE TEMP TABLE IF NOT EXISTS rollup_sel (bucket INTEGER, qid, loc, served, query,"
-    " total, fallback, corrected, ts, articles, final, clicked)",
+    " zero, fallback, corrected, ts, articles, final, clicked)",
     *(f"CREATE TEMP TABLE IF NOT EXISTS part_{t} ({cols})" for t, cols in _TABLES.items()),
 ]
 
+# A zero-result search: no hit, and not because the filters removed every match (the locale
+# has articles: not a content gap). Over ``s``, a ``searches`` row.
+ZERO = "(s.total = 0 AND NOT s.filtered_out)"
 _MIN_S = "(SELECT min(ts) FROM main.searches)"
 _MIN_E = "(SELECT min(ts) FROM main.events)"
 _VALID = f"""coalesce((
@@ -276,7 +279,7 @@ def _aggregate(conn, since: float | None, target: str) -> None:
     conn.execute(
         f"""INSERT INTO temp.rollup_sel
             SELECT p.b, s.query_id, coalesce(s.requested_locale, s.locale), s.locale, s.query,
-                   s.total, s.fallback, s.corrected, s.ts, s.articles, {_FINAL}, {_CLICKED}
+                   {ZERO}, s.fallback, s.corrected, s.ts, s.articles, {_FINAL}, {_CLICKED}
             FROM temp.rollup_pick p
             CROSS JOIN main.searches s ON s.ts >= p.lo AND s.ts < p.hi AND {bucket_of("s.ts")} = p.b
             WHERE s.ts >= ?""",
@@ -284,15 +287,15 @@ def _aggregate(conn, since: float | None, target: str) -> None:
     )
     conn.execute(
         f"""INSERT INTO {target}_searches
-            SELECT bucket, loc, count(*), sum(final), sum(final AND total = 0),
+            SELECT bucket, loc, count(*), sum(final), sum(final AND zero),
                    sum(final AND fallback), sum(final AND clicked)
             FROM temp.rollup_sel GROUP BY bucket, loc"""
     )
     conn.execute(
         f"""INSERT INTO {target}_queries
-            SELECT bucket, loc, query, count(*), sum(clicked), sum(total = 0), sum(fallback),
-                   max(CASE WHEN total = 0 THEN corrected END),
-                   max(CASE WHEN total = 0 THEN ts END)
+            SELECT bucket, loc, query, count(*), sum(clicked), sum(zero), sum(fallback),
+                   max(CASE WHEN zero THEN corrected END),
+                   max(CASE WHEN zero THEN ts END)
             FROM temp.rollup_sel WHERE final GROUP BY bucket, loc, query"""
     )
     conn.execute(

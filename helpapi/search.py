@@ -282,8 +282,9 @@ class Hits:
     corrected: str | None = None
     # Every match, best first, as (docnum, score): for merging runs (helpapi.controls).
     ranked: list | None = None
-    # The query matches strictly in this locale, but the scope's filters removed every match:
-    # the locale's answer is empty (no relaxed pass, no English fallback).
+    # The query matches in this locale (strictly, spelling-corrected, relaxed or pinned), but
+    # the scope's filters removed every match: the locale's answer is empty (no later pass,
+    # no English fallback). ``relaxed`` says whether it was the relaxed pass's matches.
     filtered_out: bool = False
 
 
@@ -301,7 +302,8 @@ def run_query(
     ``scope`` (helpapi.facets): its filters restrict every pass's candidates, its sort orders
     the matches before the page is cut. The passes are those of the unfiltered query: a
     filter only removes matches, so a query that matches strictly answers nothing when the
-    filter removes every match (``filtered_out``), not the relaxed matches of the rest.
+    filter removes every match (``filtered_out``), not the relaxed matches of the rest; one
+    that matches relaxed only answers nothing when the filter removes every relaxed match.
     """
     units = parse_user_text(text, locale, prefix=prefix)
     if not units:
@@ -349,6 +351,10 @@ def run_query(
         budget = ranking.RELAXED_MAX_VOLUME * mem.doc_count
         scored = relaxed_units(units, freqs, budget)  # the units the relaxed pass scores
         ranked = engine.relaxed(mem, scored, allowed, **unranked)
+        # The relaxed matches without the filter, as a set (no ranking): the same bounded
+        # pass (the same scored units) over every document.
+        if not ranked and allowed is not None and engine.relaxed(mem, scored, None, ranks=False):
+            return Hits(0, [], relaxed=True, ranked=[], filtered_out=True)
     total = len(ranked)
     if not ranks:
         # Its matches are counted as a set, never shown: no re-ranking, no page.
@@ -403,9 +409,10 @@ def search(
 ) -> dict:
     """Search ``locale``; answer from English when it is not indexed or finds nothing.
 
-    Returns ``{"locale", "fallback", "total", "corrected", "results"}``; each result names
-    its locale. ``corrected`` is the query as searched when a spelling correction found the
-    results (see :func:`helpapi.query.corrected_text`), else None. ``run`` replaces
+    Returns ``{"locale", "fallback", "total", "corrected", "results", "filtered_out"}``; each
+    result names its locale. ``corrected`` is the query as searched when a spelling correction
+    found the results (see :func:`helpapi.query.corrected_text`), else None; ``filtered_out``:
+    the locale has matches but the scope's filters removed every one (total 0). ``run`` replaces
     :func:`run_query` (same arguments): synonyms and rules wrap it (helpapi.controls).
     ``scope`` (helpapi.facets) filters and sorts every run; with facets asked for, the answer
     also has ``"facets"``: ``{name: [{"value", "label", "count"}]}``.
@@ -424,6 +431,7 @@ def search(
             raise LocaleUnavailable(ENGLISH, ixset.damaged[ENGLISH])
         answer = {"locale": locale, "fallback": False, "total": 0, "corrected": None}
         answer["results"] = []
+        answer["filtered_out"] = False
         if scope is not None and scope.facets:
             answer["facets"] = {name: [] for name in scope.facets}
         return answer
@@ -438,6 +446,7 @@ def _answer(ixset, run, text, locale, prefix, scope, found: Hits, fallback: bool
         "total": found.total,
         "corrected": found.corrected,
         "results": found.hits,
+        "filtered_out": found.filtered_out,
     }
     if scope is not None and scope.facets:
         matched = facets.matched_docs(found.ranked)

@@ -205,7 +205,8 @@ class _BlockWriter:
     :class:`whoosh.codec.whoosh3.W3FieldWriter` write (the same block statistics, term info
     and block contents; ``tests/test_build_fast.py`` compares the indexes, and
     ``tests/test_build_write_fast.py`` each block read back), with the block data pickled
-    with protocol 3 and compressed only when long (:func:`_packed`). Only for the codec
+    with protocol 3, or 4 from :data:`_MEMO_MIN` postings on (:data:`_DATA_PROTOCOL`), and
+    compressed only when long (:func:`_packed`). Only for the codec
     settings it was written against (:meth:`of` gives None otherwise, and Whoosh's own path
     is used).
     """

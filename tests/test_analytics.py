@@ -83,6 +83,7 @@ def test_search_returns_query_id_and_records_the_row(rec_app, db):
         "ms",
         "articles",
         "refines",
+        "filtered_out",
     }
     assert b"127.0.0.1" not in db.read_bytes()
     assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -30,6 +30,7 @@ def test_search_result_shape_and_url(client):
         "fallback",
         "total",
         "corrected",
+        "filtered_out",
         "limit",
         "offset",
         "results",

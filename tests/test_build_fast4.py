@@ -9,8 +9,10 @@ segments (several blocks, repeated positions, frequency fields); these pin the p
 from __future__ import annotations
 
 from hashlib import md5
+from zlib import crc32
 
 import pytest
+from whoosh.filedb.filetables import crc_hash
 from whoosh.filedb.filetables import md5_hash
 from whoosh.formats import Positions
 
@@ -57,7 +59,11 @@ def test_position_value_reads_back_as_the_positions(poses):
 
 
 @pytest.mark.parametrize("key", [b"", b"\x00\x01word", "größe".encode(), b"\xff" * 300])
-def test_term_index_hash_is_whooshs_md5_hash(key):
+def test_term_index_hash_is_whooshs_hash(key):
+    """_BlockWriter._add_info's inlined hashes. Builds hash the term index with CRC-32
+    (_crc_term_index; tests/test_build_write_fast.py reads such an index back): crc32 is
+    crc_hash's value. MD5 is the fallback for a term index whose header was already written."""
+    assert crc32(key) == crc_hash(key)
     got = whoosh_writer._LOW32(md5(key, usedforsecurity=False).digest(), 12)[0]
     assert got == md5_hash(key)
 

@@ -78,6 +78,8 @@ class Gen:
             1.0,
             json.dumps(arts),
             refines,
+            # No hit because the filters removed every match: not a zero-result search.
+            int(total == 0 and rng.random() < 0.3),
         )
         self.conn.execute(_INSERT_SEARCH, row)
         self.qids.append((qid, ts, arts))
@@ -197,6 +199,7 @@ def test_late_rows_refines_and_events_after_a_refresh(db):
                 1.0,
                 "[]",
                 None,
+                0,
             ),
         )
     rollup.refresh(conn)
@@ -301,7 +304,7 @@ def test_a_caller_transaction_is_left_usable(db):
         with other:
             other.execute(
                 _INSERT_SEARCH,
-                ("new1", NOW - 60, "new", "en-US", "en-US", 0, 1, 0, 10, None, 1.0, "[]", None),
+                ("new1", NOW - 60, "new", "en-US", "en-US", 0, 1, 0, 10, None, 1.0, "[]", None, 0),
             )
     finally:
         other.close()

@@ -105,6 +105,7 @@ def test_nothing_found_is_empty_not_an_error(ix):
         "total": 0,
         "corrected": None,
         "results": [],
+        "filtered_out": False,
     }
 
 
