@@ -448,7 +448,8 @@ def _record_search(
     query_id = new_query_id()
     served, total = body["locale"], body["total"]
     filtered_out = body["filtered_out"]
-    found = {"locale": served, "hits": total, "zero": total == 0, "q": q}
+    # "zero" as the metric and analytics count it: a filtered-out search is no content gap.
+    found = {"locale": served, "hits": total, "zero": total == 0 and not filtered_out, "q": q}
     metrics.observe_search(served, loc.requested, total, body["fallback"], filtered_out)
     body["query_id"] = query_id
     if not recorder.enabled:

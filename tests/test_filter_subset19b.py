@@ -9,6 +9,8 @@ analytics does not count it as a zero-result search (a content gap): the locale 
 
 from __future__ import annotations
 
+import json
+import logging
 import sqlite3
 
 import pytest
@@ -147,3 +149,15 @@ def test_an_older_analytics_database_gets_the_column(tmp_path):
 def test_openapi_documents_filtered_out():
     props = spec()["components"]["schemas"]["SearchResults"]["properties"]
     assert props["filtered_out"]["type"] == "boolean"
+
+
+def test_the_access_line_says_zero_only_for_a_real_zero_result_search(client, caplog):
+    # The access log's "zero" follows the metric and analytics: a search whose matches the
+    # filter removed is not a content gap (stop 19, noticed in the closing review).
+    caplog.set_level(logging.INFO, "helpapi.access")
+    _search(client, "réinitialiser le mot de passe", filter="audience:itpro")
+    _search(client, "zzyzx qqxq")
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "helpapi.access"]
+    filtered, missing = [line for line in lines if line.get("route") == "/v1/search"][-2:]
+    assert filtered["hits"] == 0 and filtered["zero"] is False
+    assert missing["hits"] == 0 and missing["zero"] is True
