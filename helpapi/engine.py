@@ -21,6 +21,7 @@ import weakref
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
+from collections.abc import Callable
 from itertools import accumulate
 from itertools import chain
 from itertools import compress
@@ -1603,24 +1604,10 @@ def runs_in_body(
     terms = [_term(field, g) for grams in runs for g in grams]
     if not all(terms):
         return
-    probes = [(k, terms[k].start, terms[k].end) for k in _by_rarity(terms)]
     cuts = list(accumulate(map(len, runs), initial=0))
-    ends = title_gram_ends(mem)
-    budget = [ranking.PROXIMITY_MAX_LOOKUPS, ranking.PROXIMITY_MAX_POSITIONS]
-    held: list[int] = []
-    top = 0.0
-    for d in docs:
-        found, poslists = _proximity_lists(terms, probes, d, budget)
-        if poslists is None:
-            if found is None:
-                break  # over a budget
-            continue
-        trimmed = _past(poslists, ends[d])
-        if not all(trimmed):
-            continue
-        if _runs_as_typed(trimmed, cuts):
-            held.append(d)
-            top = max(top, sum(t.field.scores[i] for t, i in zip(terms, found, strict=True)))
+    held, top = _held_past_titles(
+        terms, docs, title_gram_ends(mem), lambda trimmed: _runs_as_typed(trimmed, cuts)
+    )
     # The same extra for every source: the runs' best score among them, times the boost. An
     # extra in proportion to each document's own score would also sort the sources by how
     # often they repeat a common phrase ("然後按一下"), which tells no source from another.
@@ -1658,8 +1645,23 @@ def fragment_in_body(
     terms = [_term(field, w) for w in words]
     if not all(terms):
         return set()
+    held, top = _held_past_titles(terms, docs, title_ends(mem), _stand_in_a_row)
+    boost = _past_titles_boost(units, len(words), ranking.FRAGMENT_BODY_BOOST)
+    for d in held:
+        in_body[d] = in_body.get(d, 0.0) + top * boost
+    return set(held)
+
+
+def _held_past_titles(
+    terms: list, docs: list[int], ends: list[int], stands: Callable[[list], bool]
+) -> tuple[list[int], float]:
+    """``(held, top)``: the documents of ``docs`` (best first) whose body, past its titles
+    (``ends[d]``: where document ``d``'s titles end in the field of ``terms``), holds every
+    one of ``terms`` with ``stands(position lists)`` true, and the best of their scores of
+    ``terms``. Shared by :func:`runs_in_body` and :func:`fragment_in_body`. Bounded like
+    :func:`proximity`: past ranking.PROXIMITY_MAX_LOOKUPS look-ups or
+    ranking.PROXIMITY_MAX_POSITIONS positions the documents left are taken not to hold it."""
     probes = [(k, terms[k].start, terms[k].end) for k in _by_rarity(terms)]
-    ends = title_ends(mem)
     budget = [ranking.PROXIMITY_MAX_LOOKUPS, ranking.PROXIMITY_MAX_POSITIONS]
     held: list[int] = []
     top = 0.0
@@ -1667,16 +1669,13 @@ def fragment_in_body(
         found, poslists = _proximity_lists(terms, probes, d, budget)
         if poslists is None:
             if found is None:
-                break  # over a budget: the documents left are taken not to hold it
+                break  # over a budget
             continue
         trimmed = _past(poslists, ends[d])
-        if all(trimmed) and _stand_in_a_row(trimmed):
+        if all(trimmed) and stands(trimmed):
             held.append(d)
             top = max(top, sum(t.field.scores[i] for t, i in zip(terms, found, strict=True)))
-    boost = _past_titles_boost(units, len(words), ranking.FRAGMENT_BODY_BOOST)
-    for d in held:
-        in_body[d] = in_body.get(d, 0.0) + top * boost
-    return set(held)
+    return held, top
 
 
 def _stand_in_a_row(poslists: list) -> bool:
