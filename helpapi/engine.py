@@ -2140,16 +2140,23 @@ def best_correction(mem: MemIndex, term: str) -> str | None:
     if limit >= 2:
         # The two-edit candidates hold the later swaps, in term order; the first letters'
         # swap comes last. Nothing at one edit: the two-edit look-up.
-        cands = [*near, *first] or [(tid, text.term(tid)) for tid in fuzzy.within(term, limit)]
+        cands = [*near, *first]
+        near_only = bool(cands)
+        if not near_only:
+            cands = [(tid, text.term(tid)) for tid in fuzzy.within(term, limit)]
     else:
         # The Levenshtein candidates in term order, then the swaps in the word's order.
         turned = swaps(term)
         at = {cand: i for i, cand in enumerate(turned)}
         cands = [(tid, cand) for tid, cand in near if cand not in at]
         cands += sorted(first + [x for x in near if x[1] in at], key=lambda x: at[x[1]])
+        near_only = True
     best, best_key = None, None
     for tid, cand in cands:
-        key = (osa_distance(term, cand, limit), -text.doc_frequency(tid))
+        # A one-edit candidate (or the first letters' swap) is 1 away, or 0 when it is the
+        # word: its distance is known without a call.
+        dist = (0 if cand == term else 1) if near_only else osa_distance(term, cand, limit)
+        key = (dist, -text.doc_frequency(tid))
         if best_key is None or key < best_key:
             best, best_key = cand, key
     return best

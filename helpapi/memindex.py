@@ -815,9 +815,33 @@ class FuzzyTable:
         Spelling correction looks here first (helpapi.engine.best_correction): a word one
         slip away, the commonest typo, is corrected with a sixth of a two-edit look-up's keys.
         """
-        kept, texts = self._candidates(word, 1)
-        hits = _extract(word, texts, scorer=_OSA.distance, score_cutoff=1, limit=None)
-        return tuple(sorted((kept[i], text) for text, _, i in hits))
+        if not word or self.k < 1:
+            raise ValueError(f"fuzzy lookup of {word!r} at distance 1")
+        # _candidates(word, 1) and one distance call per candidate, written out: this runs
+        # once per mistyped word of a query, with the processor's caches cold from the rest of
+        # the search, so its cost follows the code and memory it touches (bench/RESULTS.md,
+        # stop 20). The word's keys: its cut, and the cut less one character after the first
+        # (fuzzy_keys(word, 1, chars)).
+        cut = word[: 1 + self.chars]
+        keys = {cut, *[cut[:i] + cut[i + 1 :] for i in range(1, len(cut))]}
+        entries, post_off = self.keys.docs, self.keys.post_off
+        found: set[int] = set()
+        for kid in self.keys.terms.find_all(sorted([key.encode("utf-8") for key in keys])):
+            if kid >= 0:
+                found.update(entries[post_off[kid] : post_off[kid + 1]])
+        # Entries of keys the term makes with two deletions are kept too (a term one edit
+        # away also shares a key with at most one deletion on each side, so the few extra
+        # candidates are far and fail the distance test): one C pass instead of a test each.
+        terms = self.field.terms
+        off, mm, base = terms.off, terms._mm, terms._base
+        length, dist, out = len(word.encode("utf-8")), _OSA.distance, []
+        for t in sorted(set(map(rshift, found, repeat(2)))):
+            start, end = off[t], off[t + 1]
+            if -4 <= end - start - length <= 4:  # one edit changes at most 4 UTF-8 bytes
+                text = mm[base + start : base + end].decode("utf-8")
+                if dist(word, text, score_cutoff=1) <= 1:
+                    out.append((t, text))
+        return tuple(out)
 
     def _candidates(self, word: str, maxdist: int) -> tuple[list[int], list[str]]:
         """Term numbers and texts that may lie within ``maxdist`` edits of ``word`` (a superset,

@@ -23,10 +23,13 @@ import re
 from collections.abc import Callable
 from collections.abc import Iterable
 
+import icu
 from rapidfuzz.distance import OSA as _OSA
 
 from . import ranking
+from .analysis import _GRAM_SET
 from .analysis import GRAM_RUN
+from .analysis import _char_class
 from .analysis import clean_text
 from .analysis import normalize_term
 from .analysis import run_bigrams
@@ -327,6 +330,12 @@ def _corrected(unit: Unit, term: str) -> Unit:
 def corrected_text(text: str, units: list[Unit], fixed: list[Unit]) -> str:
     """``text`` as searched after :func:`corrected_units`: each corrected word's surface
     replaced by its correction, the rest kept as typed (for "Showing results for ...")."""
+    return replaced_text(text, replacements(text, units, fixed))
+
+
+def replacements(text: str, units: list[Unit], fixed: list[Unit]) -> list[tuple[int, int, str]]:
+    """``(start, end, correction)`` of each surface of ``text`` that :func:`corrected_text`
+    replaces, in order."""
     out, pos = [], 0
     for before, after in zip(units, fixed, strict=True):
         if before.term == after.term or not before.text:
@@ -334,9 +343,65 @@ def corrected_text(text: str, units: list[Unit], fixed: list[Unit]) -> str:
         at = text.find(before.text, pos)
         if at < 0:
             continue  # not where the units say (a repeat collapsed): leave the text alone
-        out += [text[pos:at], after.term]
         pos = at + len(before.text)
+        out.append((at, pos, after.term))
+    return out
+
+
+def replaced_text(text: str, replaced: list[tuple[int, int, str]]) -> str:
+    """``text`` with the :func:`replacements` ``replaced`` made."""
+    out, pos = [], 0
+    for at, end, term in replaced:
+        out += [text[pos:at], term]
+        pos = end
     return "".join(out) + text[pos:]
+
+
+# Letters that ICU's word rules join into one word with any letter of this set beside them
+# and part from a space (Word_Break ALetter), outside the scripts broken by dictionary
+# (Line_Break Complex_Context, Han, Hiragana, Katakana) and those searched as runs: a space,
+# a word of these letters and a space are three segments whatever stands around them.
+_PLAIN_LETTER_SET = icu.UnicodeSet(
+    r"[[\p{Word_Break=ALetter}]-[\p{Line_Break=Complex_Context}]-[:Han:]-[:Hiragana:]"
+    r"-[:Katakana:]-[\p{Extended_Pictographic}]]"
+).removeAll(_GRAM_SET)
+_PLAIN_WORD = re.compile(_char_class(_PLAIN_LETTER_SET) + "+")
+
+
+def corrected_title_key(text: str, replaced: list[tuple[int, int, str]], locale: str) -> str | None:
+    """:func:`query_title_key` of ``replaced_text(text, replaced)`` (``text`` cleaned, as
+    :func:`helpapi.analysis.clean_text` leaves it), made from the words of ``text`` with each
+    replaced word's term swapped, or None when that may not be the same key.
+
+    The corrected text is not analyzed again (a typo query's second ICU pass and filter
+    chain): each replaced surface and its correction must be words of plain letters
+    (:data:`_PLAIN_WORD`) between spaces or the text's ends. Then both texts break into the
+    same words but that one, each side its own (NFC-normalized already: a space composes with
+    nothing), and the correction's term is its own word's term (:func:`_chain_term`)."""
+    end_of_text = len(text)
+    for at, end, term in replaced:
+        if (at and text[at - 1] != " ") or (end < end_of_text and text[end] != " "):
+            return None
+        if not _PLAIN_WORD.fullmatch(text, at, end) or not _PLAIN_WORD.fullmatch(term):
+            return None
+    words = query_words(text, locale)
+    terms: list[str] = []
+    i, n = 0, len(words)
+    for at, end, term in replaced:
+        while i < n and words[i][1] < at:
+            terms.append(words[i][0])
+            i += 1
+        while i < n and words[i][1] < end:
+            i += 1  # the replaced word (a word of its own: at most one)
+        fixed = (
+            _chain_term(term, locale)
+            if len(term) <= _CACHED_WORD
+            else (_chain_term.__wrapped__(term, locale))
+        )
+        if fixed:
+            terms.append(fixed)
+    terms += [term for term, _, _ in words[i:]]
+    return " ".join(terms)
 
 
 def _lone(unit: Unit) -> bool:

@@ -24,11 +24,13 @@ from .analysis import clean_text
 from .corpus import parse_assetid
 from .corpus import parse_own_id
 from .memindex import MemIndex
-from .query import corrected_text
+from .query import corrected_title_key
 from .query import corrected_units
 from .query import parse_user_text
 from .query import query_title_key
 from .query import relaxed_units
+from .query import replaced_text
+from .query import replacements
 from .schema import ENGLISH
 from .snippets import make_snippet
 
@@ -337,9 +339,14 @@ def run_query(
         # A mistyped word: the strict query again with the spelling corrected.
         fixed = corrected_units(units, freqs, lambda term: engine.best_correction(mem, term))
         if fixed is not None:
-            corrected = corrected_text(clean_text(text), units, fixed)
-            # The corrected query may be a whole title, as the typed one may (key).
-            fixed_key = key and query_title_key(corrected, locale)
+            cleaned = clean_text(text)
+            replaced = replacements(cleaned, units, fixed)
+            corrected = replaced_text(cleaned, replaced)
+            # The corrected query may be a whole title, as the typed one may (key): made from
+            # the typed text's words where that is the same key, else analyzed again.
+            fixed_key = key and (
+                corrected_title_key(cleaned, replaced, locale) or query_title_key(corrected, locale)
+            )
             ranked = engine.strict(mem, fixed, fixed_key, allowed, **unranked)
             if not ranked and _filtered_out(mem, fixed, fixed_key, allowed):
                 return Hits(0, [], ranked=[], filtered_out=True)
