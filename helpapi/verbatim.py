@@ -1,0 +1,68 @@
+"""A fragment standing verbatim in a body: its punctuation as typed (helpapi.search._rerank).
+
+The positions of the index hold words and bigrams only: "Åtkomst nekad" till en delad mapp"
+and "nekad till en delad mapp" are the same words in a row, "OneDrive - Aucune configuration"
+(a list item after a heading) and "OneDrive, aucune configuration" too. Text copied from an
+article keeps the marks between its words, so of the documents whose body holds a copied
+fragment's words as typed (helpapi.engine's past-the-titles checks), those whose body text
+also holds its marks as typed are where it was copied from; a mark the text has and the
+fragment lacks (a quote, a dash, a sentence's end) or the other way round says that the
+words only happen to stand in a row there.
+
+The body text is ``display.bin``'s (``folded``: case-folded, one space for any whitespace).
+Spaces are left out on both sides (the no-space scripts' text is not spaced alike in the
+query and the rendered body), and so are the marks a rendering drops or escapes: a link's
+brackets (``[設定]`` in the Markdown, ``設定`` in the text) and a backslash escape (``\\>``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from . import ranking
+from .display import Display
+from .display import fold
+
+# Bytes left out of the body and of the fragment before they are compared (ASCII: a UTF-8
+# sequence of another character never holds one of them).
+_LEFT_OUT = b" []\\"
+
+
+@lru_cache(maxsize=512)
+def needle(text: str) -> bytes:
+    """``text`` as compared with a body: case-folded (:func:`helpapi.display.fold`), without
+    whitespace and :data:`_LEFT_OUT`, the marks before its first letter or digit and after
+    its last left out (quotes around a fragment, a question mark typed after it). b"" when
+    fewer than two letters or digits are left (nothing to tell)."""
+    chars = [c for c in fold(text) if not c.isspace()]
+    start = next((i for i, c in enumerate(chars) if c.isalnum()), len(chars))
+    end = next((i for i in range(len(chars) - 1, -1, -1) if chars[i].isalnum()), -1)
+    core = "".join(chars[start : end + 1]).encode("utf-8").translate(None, _LEFT_OUT)
+    if sum(c.isalnum() for c in chars[start : end + 1]) < 2:
+        return b""
+    return core
+
+
+def holders(shown: Display, text: str, docs: list[int]) -> set[int] | None:
+    """The documents of ``docs`` (best first) whose body text holds ``text`` verbatim (its
+    letters and marks as typed, :func:`needle`), plus those left unchecked once
+    ranking.VERBATIM_MAX_BYTES bytes of bodies were read (taken to hold it: nothing is known
+    against them). None when none of those checked holds it (the marks typed may not be the
+    rendered text's, or the fragment was typed, not copied): nothing tells the documents
+    apart then."""
+    want = needle(text)
+    if not want:
+        return None
+    budget = ranking.VERBATIM_MAX_BYTES
+    found: set[int] = set()
+    hit = False
+    for i, d in enumerate(docs):
+        body = shown.folded_bytes(d)
+        budget -= len(body)
+        if budget < 0:
+            found.update(docs[i:])  # unchecked
+            break
+        if want in bytes(body).translate(None, _LEFT_OUT):
+            found.add(d)
+            hit = True
+    return found if hit else None
