@@ -68,6 +68,7 @@ MUTATIONS = {
     "FRAGMENT_BODY_BOOST": 0.0,
     "FRAGMENT_RUNS_GATE": False,
     "VERBATIM_GATE": False,
+    "VERBATIM_SPACES": False,
     "VERBATIM_MAX_BYTES": 0,
 }
 # The finding: every boost at 0.01 and no re-ranking left the whole suite green.

@@ -270,6 +270,9 @@ RELAXED_TYPO_EDITS = 1
 # also holds the marks typed between them keep that extra, when at least one does: words in
 # a row across a quote, a dash or a sentence's end the fragment lacks are not its source.
 VERBATIM_GATE = True
+# ... and of those, the ones holding it with its spaces as typed, when some do (see
+# helpapi.verbatim.holders). False: spaces are not compared.
+VERBATIM_SPACES = True
 # ... reading at most this many bytes of bodies a query (best candidates first; those left
 # keep their extra). A bound, not a ranking knob: the bodies average under 1 KB, the
 # hostile articles (bench/hostile_articles.py) hold up to 2 MB.

@@ -23,46 +23,61 @@ from . import ranking
 from .display import Display
 from .display import fold
 
-# Bytes left out of the body and of the fragment before they are compared (ASCII: a UTF-8
-# sequence of another character never holds one of them).
-_LEFT_OUT = b" []\\"
+# Bytes left out of the body and of the fragment before they are compared: a link's brackets,
+# a backslash escape (ASCII: a UTF-8 sequence of another character never holds one of them).
+_MARKUP = b"[]\\"
+
+
+def _spaced(raw: bytes) -> bytes:
+    """``raw`` without :data:`_MARKUP`, one space between its pieces."""
+    return b" ".join(raw.translate(None, _MARKUP).split())
 
 
 @lru_cache(maxsize=512)
-def needle(text: str) -> bytes:
-    """``text`` as compared with a body: case-folded (:func:`helpapi.display.fold`), without
-    whitespace and :data:`_LEFT_OUT`, the marks before its first letter or digit and after
-    its last left out (quotes around a fragment, a question mark typed after it). b"" when
-    fewer than two letters or digits are left (nothing to tell)."""
-    chars = [c for c in fold(text) if not c.isspace()]
+def needles(text: str) -> tuple[bytes, bytes]:
+    """``(spaced, bare)``: ``text`` as compared with a body, case-folded
+    (:func:`helpapi.display.fold`), without :data:`_MARKUP` and the marks before its first
+    letter or digit and after its last (quotes around a fragment, a question mark typed
+    after it), with one space wherever it has whitespace (``spaced``) or none (``bare``).
+    ``(b"", b"")`` when fewer than two letters or digits are left (nothing to tell)."""
+    chars = fold(text)
     start = next((i for i, c in enumerate(chars) if c.isalnum()), len(chars))
     end = next((i for i in range(len(chars) - 1, -1, -1) if chars[i].isalnum()), -1)
-    core = "".join(chars[start : end + 1]).encode("utf-8").translate(None, _LEFT_OUT)
-    if sum(c.isalnum() for c in chars[start : end + 1]) < 2:
-        return b""
-    return core
+    core = chars[start : end + 1]
+    if sum(c.isalnum() for c in core) < 2:
+        return b"", b""
+    # Any whitespace as one space, as the body's (helpapi.display.entry).
+    spaced = _spaced(" ".join(core.split()).encode("utf-8"))
+    return spaced, spaced.replace(b" ", b"")
 
 
 def holders(shown: Display, text: str, docs: list[int]) -> set[int] | None:
     """The documents of ``docs`` (best first) whose body text holds ``text`` verbatim (its
-    letters and marks as typed, :func:`needle`), plus those left unchecked once
+    letters and marks as typed, :func:`needles`), plus those left unchecked once
     ranking.VERBATIM_MAX_BYTES bytes of bodies were read (taken to hold it: nothing is known
-    against them). None when none of those checked holds it (the marks typed may not be the
-    rendered text's, or the fragment was typed, not copied): nothing tells the documents
-    apart then."""
-    want = needle(text)
-    if not want:
+    against them). With ranking.VERBATIM_SPACES, the bodies holding it with its spaces as
+    typed when some do (a copy keeps the text's spacing, which in a no-space script marks
+    where the rendered text had a link or emphasis), else those holding it with any spacing
+    (the query's spaces may be the user's). None when none of those checked holds it (the
+    marks typed may not be the rendered text's, or the fragment was typed, not copied):
+    nothing tells the documents apart then."""
+    spaced, bare = needles(text)
+    if not bare:
         return None
     budget = ranking.VERBATIM_MAX_BYTES
-    found: set[int] = set()
-    hit = False
+    with_spaces: set[int] = set()
+    without: set[int] = set()
+    unchecked: list[int] = []
     for i, d in enumerate(docs):
         body = shown.folded_bytes(d)
         budget -= len(body)
         if budget < 0:
-            found.update(docs[i:])  # unchecked
+            unchecked = docs[i:]
             break
-        if want in bytes(body).translate(None, _LEFT_OUT):
-            found.add(d)
-            hit = True
-    return found if hit else None
+        body = _spaced(bytes(body))
+        if ranking.VERBATIM_SPACES and spaced in body:
+            with_spaces.add(d)
+        if bare in body.replace(b" ", b""):
+            without.add(d)
+    found = with_spaces or without
+    return found.union(unchecked) if found else None

@@ -6,7 +6,9 @@ nekad" till en delad mapp" (a closing quote between the words), and "受信者]�
 in "[受信者]、[グループ] の順に" and in "[受信者] > [グループ] 機能". Every such body got the
 past-the-titles extra, and a title holding one of the words decided. Of those bodies, the
 ones whose text also holds the marks typed keep the extra (helpapi.verbatim,
-ranking.VERBATIM_GATE), reading at most ranking.VERBATIM_MAX_BYTES of bodies.
+ranking.VERBATIM_GATE), reading at most ranking.VERBATIM_MAX_BYTES of bodies; of those, the
+ones holding its spaces as typed when some do (ranking.VERBATIM_SPACES: "請與您的 財務機構"
+copied from a body where the second run was emphasized).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .conftest import md_article
 
 LATIN = "nekad till en delad mapp"
 MENU = "受信者]、[グループ"
+SPACED = "請與您的 財務機構"
 
 CORPUS = {
     "sv-SE": {
@@ -58,6 +61,18 @@ CORPUS = {
         ),
         **{f"filler-{i}": md_article(f"メモ {i}", f"説明{i}の文章です。") for i in range(30)},
     },
+    "zh-TW": {
+        # A short body holding the runs with no space between them ...
+        "unspaced": md_article("立即付款", "若有未決的付款，請與您的財務機構聯繫。"),
+        # ... and the body copied from, the second run emphasized (a space each side of it
+        # in the rendered text).
+        "source": md_article(
+            "管理卡和支付方式",
+            "如果您的卡片有未決的付款，請與您的 **財務機構** 聯繫以解決問題，"
+            "您可能需要與銀行核對國際交易是否已在卡片上啟用。",
+        ),
+        **{f"filler-{i}": md_article(f"附註 {i}", f"說明{i}的文字。") for i in range(30)},
+    },
 }
 
 
@@ -80,6 +95,10 @@ def test_a_menu_path_ranks_the_body_holding_its_marks(corpus):
     assert slugs(corpus, MENU, "ja-JP")[:2] == ["source", "other-path"]
 
 
+def test_the_spaces_typed_tell_the_source_when_a_body_holds_them(corpus):
+    assert slugs(corpus, SPACED, "zh-TW")[:2] == ["source", "unspaced"]
+
+
 def test_without_any_body_holding_the_marks_nothing_changes(corpus):
     # Marks no body holds as typed (the rendered text may not be what was copied): both
     # bodies holding the words keep their extra, so the title word decides as before.
@@ -87,11 +106,12 @@ def test_without_any_body_holding_the_marks_nothing_changes(corpus):
     assert with_marks[:2] == ["quoted", "source"]
 
 
-def test_needle_leaves_out_spaces_link_brackets_and_the_outer_marks():
-    assert verbatim.needle(MENU) == "受信者、グループ".encode()
-    assert verbatim.needle('"Nekad till en  delad mapp?"') == b"nekadtillendeladmapp"
-    assert verbatim.needle("帳單 \\> 購買服務") == "帳單>購買服務".encode()
-    assert verbatim.needle("a") == b""
+def test_needles_leave_out_link_brackets_and_the_outer_marks():
+    assert verbatim.needles(MENU) == ("受信者、グループ".encode(),) * 2
+    spaced, bare = verbatim.needles('"Nekad till en \u3000 delad mapp?"')
+    assert (spaced, bare) == (b"nekad till en delad mapp", b"nekadtillendeladmapp")
+    assert verbatim.needles("帳單 \\> 購買服務")[0] == "帳單 > 購買服務".encode()
+    assert verbatim.needles("a") == (b"", b"")
 
 
 def test_bodies_past_the_byte_budget_keep_their_extra(corpus, monkeypatch):
