@@ -26,11 +26,16 @@ from .display import fold
 # Bytes left out of the body and of the fragment before they are compared: a link's brackets,
 # a backslash escape (ASCII: a UTF-8 sequence of another character never holds one of them).
 _MARKUP = b"[]\\"
+_BARE = _MARKUP + b" "  # ... and the spaces too
 
 
 def _spaced(raw: bytes) -> bytes:
-    """``raw`` without :data:`_MARKUP`, one space between its pieces."""
-    return b" ".join(raw.translate(None, _MARKUP).split())
+    """``raw`` (one space between words already) without :data:`_MARKUP`, one space between
+    its pieces again (no split: bodies are long, and most hold few marks)."""
+    out = raw.translate(None, _MARKUP)
+    while b"  " in out:
+        out = out.replace(b"  ", b" ")
+    return out.strip(b" ")
 
 
 @lru_cache(maxsize=512)
@@ -74,10 +79,12 @@ def holders(shown: Display, text: str, docs: list[int]) -> set[int] | None:
         if budget < 0:
             unchecked = docs[i:]
             break
-        body = _spaced(bytes(body))
-        if ranking.VERBATIM_SPACES and spaced in body:
+        raw = bytes(body)
+        # Any spacing first (one C pass; a body lacking it lacks it spaced as typed too).
+        if bare not in raw.translate(None, _BARE):
+            continue
+        without.add(d)
+        if ranking.VERBATIM_SPACES and spaced in _spaced(raw):
             with_spaces.add(d)
-        if bare in body.replace(b" ", b""):
-            without.add(d)
     found = with_spaces or without
     return found.union(unchecked) if found else None
