@@ -3,7 +3,7 @@
 Usage: ``python bench/ranking_mutations.py [NAME ...]`` (default: every mutation below).
 
 Each mutation runs ``tests/test_ranking_golden.py`` (and the single-word, body-fragment,
-title-coverage, keyword, no-space body-run and mixed-fragment golden files) in a fresh
+title-coverage, keyword, no-space body-run, mixed-fragment and verbatim golden files) in a fresh
 interpreter with one value of :mod:`helpapi.ranking` changed (nothing is written; the constant
 is restored by the process ending). A constant whose mutation leaves every golden test green
 is not guarded: the script says so and exits 1. Prints a Markdown table for ``bench/RESULTS.md``.
@@ -67,6 +67,9 @@ MUTATIONS = {
     "RUN_BODY_REPEATS": False,
     "FRAGMENT_BODY_BOOST": 0.0,
     "FRAGMENT_RUNS_GATE": False,
+    "VERBATIM_GATE": False,
+    "VERBATIM_SPACES": False,
+    "VERBATIM_MAX_BYTES": 0,
 }
 # The finding: every boost at 0.01 and no re-ranking left the whole suite green.
 ALL_BOOSTS = {
@@ -86,6 +89,7 @@ KEYWORDS = "tests/test_kw18.py"
 BODY_RUNS = "tests/test_body18.py"
 SPACED_RUNS = "tests/test_body19.py"
 FRAGMENTS = "tests/test_fragment19.py"
+VERBATIM = "tests/test_verbatim20.py"
 # The bundled-corpus case needs the big index: left out here (SINGLE_WORD covers it).
 DESELECT = GOLDEN + "::test_single_word_password_on_bundled_corpus"
 
@@ -98,7 +102,7 @@ def run(values: dict) -> list[str]:
         + setup
         + "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-rf', "
         f"{GOLDEN!r}, {SINGLE_WORD!r}, {BODY!r}, {COVER!r}, {KEYWORDS!r}, {BODY_RUNS!r}, "
-        f"{SPACED_RUNS!r}, {FRAGMENTS!r}, "
+        f"{SPACED_RUNS!r}, {FRAGMENTS!r}, {VERBATIM!r}, "
         f"'--deselect', {DESELECT!r}]))\n"
     )
     out = subprocess.run(

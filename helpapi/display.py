@@ -163,6 +163,13 @@ class Display:
             str(blob[e:f], "utf-8"),
         )
 
+    def folded_bytes(self, docnum: int) -> memoryview:
+        """The UTF-8 bytes of document ``docnum``'s ``folded`` body (a view of the mapping,
+        nothing decoded: helpapi.verbatim compares bytes)."""
+        i = docnum * len(FIELDS) + 4
+        a, b = self._offsets[i : i + 2].tolist()
+        return self._blob[a:b]
+
     def close(self) -> None:
         """Drop the views; the mapping goes when the last one in use is gone."""
         self._offsets = self._blob = self._mm = None

@@ -263,3 +263,17 @@ RELAXED_MAX_RUN_READS = 64
 # RELAXED_TYPO_EDITS typos (at most the ``stems`` fuzzy table's k, helpapi.memindex.FUZZY).
 RELAXED_TYPO_MIN_CHARS = 5
 RELAXED_TYPO_EDITS = 1
+
+# --- A fragment standing verbatim (helpapi.verbatim) ---
+# Of the documents whose body holds the query's words or runs as typed (the past-the-titles
+# extras: BODY_PHRASE_BOOST, RUN_BODY_BOOST, FRAGMENT_BODY_BOOST), only those whose body text
+# also holds the marks typed between them keep that extra, when at least one does: words in
+# a row across a quote, a dash or a sentence's end the fragment lacks are not its source.
+VERBATIM_GATE = True
+# ... and of those, the ones holding it with its spaces as typed, when some do (see
+# helpapi.verbatim.holders). False: spaces are not compared.
+VERBATIM_SPACES = True
+# ... reading at most this many bytes of bodies a query (best candidates first; those left
+# keep their extra). A bound, not a ranking knob: the bodies average under 1 KB, the
+# hostile articles (bench/hostile_articles.py) hold up to 2 MB.
+VERBATIM_MAX_BYTES = 1 << 18

@@ -20,6 +20,7 @@ from . import facets
 from . import generations
 from . import memindex
 from . import ranking
+from . import verbatim
 from .analysis import clean_text
 from .corpus import parse_assetid
 from .corpus import parse_own_id
@@ -366,7 +367,8 @@ def run_query(
     if not ranks:
         # Its matches are counted as a set, never shown: no re-ranking, no page.
         return Hits(total, [], relaxed, corrected if total else None, ranked)
-    ranked = _rerank(mem, ranked, units, key, engine.punctuated(text))
+    typed = corrected or text  # the query as searched (helpapi.verbatim compares its marks)
+    ranked = _rerank(mem, ranked, units, key, engine.punctuated(text), shown, typed)
     if scope is not None and scope.sort == "updated":
         ranked.sort(key=ixset.facets[locale].date_key())
     surfaces = [u.text for u in units] + extra_surfaces
@@ -461,11 +463,15 @@ def _answer(ixset, run, text, locale, prefix, scope, found: Hits, fallback: bool
     return answer
 
 
-def _rerank(mem, ranked, units, key: str = "", copied: bool = False) -> list[tuple[int, float]]:
+def _rerank(
+    mem, ranked, units, key: str = "", copied: bool = False, shown=None, text: str = ""
+) -> list[tuple[int, float]]:
     """``(docnum, score)`` best first: proximity scores (and a fragment standing in a body,
     and title coverage: helpapi.engine.title_cover) added to the top candidates. ``key``:
     the query's whole-title key ("" while typing), ``copied``: whether it holds punctuation
-    (helpapi.engine.runs_in_body)."""
+    (helpapi.engine.runs_in_body); ``shown`` (the locale's helpapi.display.Display, or None)
+    and ``text`` (the query as searched): the bodies checked for the fragment verbatim
+    (helpapi.verbatim)."""
     if len(ranked) < 2:
         return ranked
     head = ranked[: ranking.RERANK_DEPTH]
@@ -486,6 +492,13 @@ def _rerank(mem, ranked, units, key: str = "", copied: bool = False) -> list[tup
     for extra_of in (runs, frag):
         for d, x in extra_of.items():
             in_body[d] = in_body.get(d, 0.0) + x
+    if len(in_body) > 1 and shown is not None and ranking.VERBATIM_GATE:
+        # Of the bodies holding the words or runs as typed, those holding the marks typed
+        # between them too (a copied fragment's source) keep the extra; where a mark stands
+        # between the words that the fragment lacks, they only happen to stand in a row.
+        kept = verbatim.holders(shown, text, [d for d in docs if d in in_body])
+        if kept is not None:
+            in_body = {d: x for d, x in in_body.items() if d in kept}
     if cover and not ranking.TITLE_HOLDER_IN_ORDER:
         # A title holding every unit, not made of them only: the in-order clauses found the
         # words as typed in that title (the text starts with the titles) when the title

@@ -79,9 +79,18 @@ def test_only_the_source_holds_the_fragment(corpus):
     assert in_body[number["body-source"]] > 0
 
 
+def test_a_word_beside_a_run_typed_with_another_mark(corpus):
+    # No body holds "AD）のグループ" with its marks as typed (the source reads "(Azure AD) の
+    # グループ"): the verbatim check (helpapi.verbatim) tells nothing, the words in a row do.
+    assert slugs(corpus, "AD）のグループ", "ja-JP")[0] == "body-source"
+
+
 def test_without_the_gate_the_title_holder_wins(corpus, monkeypatch):
     monkeypatch.setattr(ranking, "FRAGMENT_RUNS_GATE", False)
+    monkeypatch.setattr(ranking, "VERBATIM_GATE", False)  # (stop 20: it tells them apart too)
     assert slugs(corpus, MIXED, "ja-JP")[0] == "title-both"
+    monkeypatch.setattr(ranking, "VERBATIM_GATE", True)
+    assert slugs(corpus, "AD）のグループ", "ja-JP")[0] == "title-both"
 
 
 def test_spaced_fragment_beats_a_title_holding_every_unit(corpus):
