@@ -374,7 +374,9 @@ def _fast_search(app, path: str):
             ixset = holder.get()
         except Exception:
             ixset = None
-        if ixset is None or any(name in params for name in _SCOPE_PARAMS) or not host_ok(environ):
+        # Scoped: a filter, facets or a sort (isdisjoint: in C, no generator per request).
+        scoped = ixset is not None and not params.keys().isdisjoint(_SCOPE_PARAMS)
+        if ixset is None or scoped or not host_ok(environ):
             return fast.wsgi_app(environ, start_response)
         try:
             body, found = _search_body(

@@ -18,6 +18,7 @@ from flask import request
 from flask import signals
 from flask.json.provider import JSONProvider
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map
 
 from . import metrics
 from .config import admin_token
@@ -427,8 +428,29 @@ _SIGNALS = (
     signals.appcontext_tearing_down,
 )
 _S0, _S1, _S2, _S3, _S4, _S5, _S6 = _SIGNALS
-# Where _hook_state's answer holds the app's routing (its URL map, and how many rules it has:
-# Map.add only appends), which FastRoutes checks again when it changes (_rerouted)...
+
+
+class RuleCountingMap(Map):
+    """werkzeug's URL map, counting the rules added to it: a version of its routing that the
+    lean path reads on every request (``Map._rules`` builds a list of them all)."""
+
+    rules_added = 0
+
+    def add(self, rulefactory) -> None:
+        """:meth:`Map.add`, counted."""
+        super().add(rulefactory)
+        self.rules_added += 1
+
+
+class App(Flask):
+    """The Flask app, its URL map a :class:`RuleCountingMap` (the lean path's routes need
+    one: :meth:`FastRoutes.add`)."""
+
+    url_map_class = RuleCountingMap
+
+
+# Where _hook_state's answer holds the app's routing (its URL map, and how many rules were
+# added to it), which FastRoutes checks again when it changes (_rerouted)...
 _ROUTING = slice(5, 7)
 # ... and what must stay empty (see _clean_state).
 _COUNTS = 11
@@ -446,10 +468,10 @@ def _hook_state(app: Flask) -> tuple:
         sum(map(len, app.teardown_request_funcs.values())),
         sum(map(len, app.url_value_preprocessors.values())),
         sum(map(len, app.url_default_functions.values())),
-        # A rule added for any endpoint may route a lean path elsewhere (or redirect it):
-        # werkzeug's private list, as len(list(url_map.iter_rules())) would copy it.
+        # A rule added for any endpoint may route a lean path elsewhere (or redirect it); a
+        # map replaced by another (without the count: None) is checked again too.
         url_map,
-        len(url_map._rules),
+        getattr(url_map, "rules_added", None),
         # The handlers encode with orjson as OrjsonProvider does, into a plain response,
         # with no session cookie and the request's own remote address.
         app.json,
@@ -538,10 +560,10 @@ class FastRoutes:
 
     def _rule_at(self, path: str):
         """The rule Flask matches for ``GET path`` (its URL adapter binds the default
-        subdomain: no host setting, see _clean_state), or None: a redirect, no rule, or rules
-        matched by host."""
+        subdomain: no host setting, see _clean_state), or None: a redirect, no rule, rules
+        matched by host, or a map that does not count its rules (:class:`RuleCountingMap`)."""
         url_map = self.app.url_map
-        if url_map.host_matching:
+        if url_map.host_matching or not isinstance(url_map, RuleCountingMap):
             return None
         adapter = url_map.bind("localhost", subdomain=url_map.default_subdomain or "")
         try:
