@@ -20,9 +20,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Create the Flask app: settings (defaults -> HELPAPI_* -> test_config), routes, errors."""
     # Imported here, not at the top: a reindex job's runner (``python -m helpapi.jobs``)
     # imports this package but never serves, and Flask is a sixth of its start-up CPU.
-    from flask import Flask
+    from .web import App
 
-    app = Flask(__name__, static_folder=None)
+    app = App(__name__, static_folder=None)
     # A bad value, a short admin token or a default locale that is not indexed stops start-up.
     app.config.update(check_settings(load_settings(overrides=test_config)))
     for warning in unknown_variables():

@@ -1333,17 +1333,30 @@ def _run_text(unit: Unit) -> str:
 
 def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, float]:
     """Extra score of each of ``docs`` whose own title holds every unit of the query: up to
-    ranking.TITLE_COVER_BOOST, scaled by the share of that title the query covers (characters
-    of the query's units over the title's, spaces left out; a unit typed twice covers up to
-    two of the title's places of it with ranking.TITLE_COVER_REPEATS, else it counts once).
+    ranking.TITLE_COVER_BOOST, scaled by the share of that title the query covers
+    (:func:`title_shares`, to the power ranking.TITLE_COVER_POWER). 0: none."""
+    return cover_extra(title_shares(mem, units, docs))
+
+
+def cover_extra(shares: dict[int, float]) -> dict[int, float]:
+    """:func:`title_cover`'s extra scores from :func:`title_shares`'s answer."""
+    boost, power = ranking.TITLE_COVER_BOOST, ranking.TITLE_COVER_POWER
+    return {d: boost * share**power for d, share in shares.items()} if boost else {}
+
+
+def title_shares(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, float]:
+    """The share of its title the query covers (up to 1), for each of ``docs`` whose own
+    title holds every unit of the query (characters of the query's units over the title's,
+    spaces left out; a unit typed twice covers up to two of the title's places of it with
+    ranking.TITLE_COVER_REPEATS, else it counts once). Whatever the boost: the re-ranking's
+    other title guards read it too (helpapi.search._rerank).
 
     Many titles hold the two or three words of a short query ("SharePoint OneDrive" in dozens
     of titles); the title those words make up most of is the likelier one: of the titles that
     hold them, a longer one holds them by chance more easily. The share is of the localized
     title (and the front matter's other title), not of the title field, whose length counts
     the English title too. Not while a word is being typed (TITLE_START_BOOST does that)."""
-    boost = ranking.TITLE_COVER_BOOST
-    if not boost or not units or any(u.prefix for u in units):
+    if not units or any(u.prefix for u in units):
         return {}
     words = {u.term: u for u in units if u.kind == "word" and u.term}
     runs = {_run_text(u) for u in units if u.kind == "run"}
@@ -1374,7 +1387,6 @@ def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, 
     if len(docs) > TITLE_HOLDERS_FROM:
         docs = _title_holders(mem, need, docs)
     extra: dict[int, float] = {}
-    power = ranking.TITLE_COVER_POWER
     keys_of, ordered = _keys_reader(mem), bool(repeated)
     for d in docs:
         best = 0.0
@@ -1393,7 +1405,7 @@ def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, 
             if share > best:
                 best = share
         if best:
-            extra[d] = boost * min(1.0, best) ** power
+            extra[d] = min(1.0, best)
     return extra
 
 

@@ -479,11 +479,13 @@ def _rerank(
     in_body: dict[int, float] = {}
     in_order: dict[int, float] = {}
     extra = engine.proximity(mem, units, docs, in_body, in_order)
-    cover = engine.title_cover(mem, units, docs)
+    # The titles holding every unit, whatever TITLE_COVER_BOOST (the guards below read them).
+    shares = engine.title_shares(mem, units, docs)
+    cover = engine.cover_extra(shares)
     # Runs typed apart by spaces count in a body only when no title holds every unit (then
     # they may be that title's keywords): the title holders first.
     runs: dict[int, float] = {}
-    engine.runs_in_body(mem, units, docs, runs, key, copied, titled=bool(cover))
+    engine.runs_in_body(mem, units, docs, runs, key, copied, titled=bool(shares))
     # A query mixing words and runs: the runs count where the whole fragment stands.
     frag: dict[int, float] = {}
     held = engine.fragment_in_body(mem, units, docs, frag, key)
@@ -499,15 +501,14 @@ def _rerank(
         kept = verbatim.holders(shown, text, [d for d in docs if d in in_body])
         if kept is not None:
             in_body = {d: x for d, x in in_body.items() if d in kept}
-    if cover and not ranking.TITLE_HOLDER_IN_ORDER:
+    if shares and not ranking.TITLE_HOLDER_IN_ORDER:
         # A title holding every unit, not made of them only: the in-order clauses found the
         # words as typed in that title (the text starts with the titles) when the title
         # happens to list them in the order typed, which is the title's wording, not a sign
         # of the article (a keyword query's order is the user's). A title the query makes up
         # whole keeps them: typed as it stands.
-        full = ranking.TITLE_COVER_BOOST
         for d, x in in_order.items():
-            if cover.get(d, full) < full:
+            if shares.get(d, 1.0) < 1.0:
                 extra[d] -= x
     head = sorted(
         ((d, s + extra.get(d, 0.0) + in_body.get(d, 0.0) + cover.get(d, 0.0)) for d, s in head),

@@ -17,6 +17,8 @@ from flask import g
 from flask import request
 from flask import signals
 from flask.json.provider import JSONProvider
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map
 
 from . import metrics
 from .config import admin_token
@@ -246,23 +248,30 @@ def percent_decoded(raw: bytes) -> bytes:
         return unquote_to_bytes(raw)
 
 
-def query_params(query: bytes) -> dict[str, str]:
-    """The first value of each parameter of a query string that :func:`check_input` let
-    through: ``request.args.to_dict()`` (``parse_qsl(query.decode(), keep_blank_values=True,
-    errors="werkzeug.url_quote")``), with the escapes decoded in C.
+# werkzeug's error handler for bytes that are not UTF-8 once unescaped (registered by
+# werkzeug.urls): they stay escaped ("%FF"), as in request.args.
+URL_QUOTE = "werkzeug.url_quote"
 
-    The same answer because the whole string is valid UTF-8 once unescaped, and so is its
-    raw form: every piece between ASCII separators then is (UTF-8 never puts an ASCII byte
-    inside a character), and decodes without the error handler (tests/test_http18.py).
+
+def query_params(query: bytes) -> dict[str, str]:
+    """The first value of each parameter of a query string: ``request.args.to_dict()``
+    (``parse_qsl(query.decode(), keep_blank_values=True, errors="werkzeug.url_quote")``),
+    with the escapes decoded in C. The one parser of the search route's parameters, on its
+    lean path and in its Flask view, which both see only what :func:`check_input` let through.
+
+    The same answer for every query string werkzeug parses (its raw bytes are UTF-8): UTF-8
+    never puts an ASCII byte inside a character, so the pieces between ASCII separators decode
+    as they would in one string, and bytes that are not UTF-8 once unescaped go through the
+    same error handler (tests/test_http20.py).
     """
     params: dict[str, str] = {}
     for piece in query.split(b"&"):
         if not piece:
             continue
         name, _, value = piece.partition(b"=")
-        name = percent_decoded(name.replace(b"+", b" ")).decode("utf-8")
+        name = percent_decoded(name.replace(b"+", b" ")).decode("utf-8", URL_QUOTE)
         if name not in params:
-            params[name] = percent_decoded(value.replace(b"+", b" ")).decode("utf-8")
+            params[name] = percent_decoded(value.replace(b"+", b" ")).decode("utf-8", URL_QUOTE)
     return params
 
 
@@ -419,25 +428,56 @@ _SIGNALS = (
     signals.appcontext_tearing_down,
 )
 _S0, _S1, _S2, _S3, _S4, _S5, _S6 = _SIGNALS
-# Where _hook_state's answer holds what must stay empty (see _clean_state).
-_COUNTS = 8
+
+
+class RuleCountingMap(Map):
+    """werkzeug's URL map, counting the rules added to it: a version of its routing that the
+    lean path reads on every request (``Map._rules`` builds a list of them all)."""
+
+    rules_added = 0
+
+    def add(self, rulefactory) -> None:
+        """:meth:`Map.add`, counted."""
+        super().add(rulefactory)
+        self.rules_added += 1
+
+
+class App(Flask):
+    """The Flask app, its URL map a :class:`RuleCountingMap` (the lean path's routes need
+    one: :meth:`FastRoutes.add`)."""
+
+    url_map_class = RuleCountingMap
+
+
+# Where _hook_state's answer holds the app's routing (its URL map, and how many rules were
+# added to it), which FastRoutes checks again when it changes (_rerouted)...
+_ROUTING = slice(5, 7)
+# ... and what must stay empty (see _clean_state).
+_COUNTS = 11
 
 
 def _hook_state(app: Flask) -> tuple:
     """What Flask would run around a view besides the view (its hooks, signal receivers and
-    host settings), as a signature that changes when any is added: Flask's setup methods only
-    append, so the hook counts grow. Cheap, as it runs on every lean request."""
+    host settings) and how it routes, as a signature that changes when any is added: Flask's
+    setup methods only append, so the hook and rule counts grow. Cheap, as it runs on every
+    lean request."""
+    url_map = app.url_map
     return (
         sum(map(len, app.before_request_funcs.values())),
         sum(map(len, app.after_request_funcs.values())),
         sum(map(len, app.teardown_request_funcs.values())),
         sum(map(len, app.url_value_preprocessors.values())),
         sum(map(len, app.url_default_functions.values())),
-        # The handlers encode with orjson as OrjsonProvider does, into a plain response; a
-        # new route may take a lean route's path.
+        # A rule added for any endpoint may route a lean path elsewhere (or redirect it); a
+        # map replaced by another (without the count: None) is checked again too.
+        url_map,
+        getattr(url_map, "rules_added", None),
+        # The handlers encode with orjson as OrjsonProvider does, into a plain response,
+        # with no session cookie and the request's own remote address.
         app.json,
         app.response_class,
-        len(app.view_functions),
+        app.session_interface,
+        app.request_class,
         # From here on, what _clean_state expects empty.
         len(app.teardown_appcontext_funcs),
         bool(
@@ -461,6 +501,10 @@ def _clean_state(app: Flask) -> tuple:
     return _hook_state(app)[:_COUNTS] + (0, False, None, None)
 
 
+def _without_routing(state: tuple) -> tuple:
+    return state[: _ROUTING.start] + state[_ROUTING.stop :]
+
+
 class FastRoutes:
     """WSGI middleware (inside :class:`BodyGuard`): a plain ``GET`` of a hot path goes straight
     to its handler, without Flask's request context, routing, hooks and response object.
@@ -471,7 +515,9 @@ class FastRoutes:
     answer the same way to :attr:`wsgi_app` (Flask). Everything else goes to Flask, and so does
     every request while the app has hooks other than those it had when the route was added
     (the handler does the work of those it knows), an app-context teardown, a receiver of a
-    request or app-context signal, or a host setting (:func:`_clean_state`).
+    request or app-context signal, a host setting (:func:`_clean_state`), or while Flask would
+    not route a ``GET`` of a route's path to the rule it was added for (a rule added later can
+    redirect it: :meth:`_rerouted`).
     """
 
     def __init__(self, app: Flask, wsgi_app, origins: list[str], log_queries: bool):
@@ -481,6 +527,8 @@ class FastRoutes:
         self.log_queries = log_queries
         self.routes: dict[str, object] = {}
         self._hooks: tuple | None = None
+        # The last state _rerouted refused: not checked again on every request.
+        self._refused: tuple | None = None
         # init_app's before and after hooks: a handler does their work itself.
         self.own_hooks: tuple = ()
 
@@ -488,7 +536,8 @@ class FastRoutes:
         """Answer ``GET path`` (the rule of ``endpoint``, a view of a blueprint) with
         ``handler(environ, start_response)``, while ``endpoint``'s view is the one it has now,
         if the hooks Flask would run for it are this module's and ``known`` (functions the
-        handler calls itself); else leave the route to Flask. Whether it was added."""
+        handler calls itself) and Flask routes ``GET path`` to a rule of ``endpoint``; else
+        leave the route to Flask. Whether it was added."""
         allowed = {*self.own_hooks, *known}
         app = self.app
         blueprint = endpoint.rpartition(".")[0]
@@ -502,9 +551,41 @@ class FastRoutes:
             for scope in (None, blueprint):
                 if any(f not in allowed for f in hooks.get(scope, ())):
                     return False
-        self.routes[path] = (handler, endpoint, app.view_functions[endpoint])
+        rule = self._rule_at(path)
+        if rule is None or rule.endpoint != endpoint:
+            return False
+        self.routes[path] = (handler, endpoint, app.view_functions[endpoint], rule)
         self._hooks = _clean_state(app)
         return True
+
+    def _rule_at(self, path: str):
+        """The rule Flask matches for ``GET path`` (its URL adapter binds the default
+        subdomain: no host setting, see _clean_state), or None: a redirect, no rule, rules
+        matched by host, or a map that does not count its rules (:class:`RuleCountingMap`)."""
+        url_map = self.app.url_map
+        if url_map.host_matching or not isinstance(url_map, RuleCountingMap):
+            return None
+        adapter = url_map.bind("localhost", subdomain=url_map.default_subdomain or "")
+        try:
+            return adapter.match(path, "GET", return_rule=True)[0]
+        except HTTPException:  # NotFound, MethodNotAllowed, RequestRedirect...
+            return None
+
+    def _rerouted(self, state: tuple) -> bool:
+        """Whether ``state`` (:func:`_hook_state`, not the one the routes were built under)
+        differs from it only in the app's routing, and Flask still matches each route's path
+        to the rule it was added for: then ``state`` is the one to compare from now on (a
+        route added elsewhere keeps the lean path)."""
+        if state == self._refused or self._hooks is None:
+            return False
+        same = _without_routing(state) == _without_routing(self._hooks) and all(
+            self._rule_at(path) is route[3] for path, route in self.routes.items()
+        )
+        if same:
+            self._hooks = state
+        else:
+            self._refused = state
+        return same
 
     def __call__(self, environ, start_response):
         """The route's handler, or Flask."""
@@ -513,9 +594,12 @@ class FastRoutes:
             route is None
             or environ.get("REQUEST_METHOD") != "GET"
             or "helpapi.body_error" in environ
-            or _hook_state(self.app) != self._hooks
-            or self.app.view_functions.get(route[1]) is not route[2]
         ):
+            return self.wsgi_app(environ, start_response)
+        state = _hook_state(self.app)
+        if (state != self._hooks and not self._rerouted(state)) or self.app.view_functions.get(
+            route[1]
+        ) is not route[2]:
             return self.wsgi_app(environ, start_response)
         return route[0](environ, start_response)
 

@@ -109,3 +109,20 @@ def test_a_run_typed_twice_with_spaces_only_is_spaced_keywords(corpus):
     # extra away, and the title holder stays first (stop 19 review).
     assert slugs(corpus, "連絡先 連絡先")[0] == "title-once"
     assert slugs(corpus, "連絡先")[0] == "title-once"
+
+
+def _scores(ix, text: str) -> dict[str, float]:
+    return {h["slug"]: h["score"] for h in search(ix, text, "ja-JP", limit=10)["results"]}
+
+
+def test_the_title_guard_holds_with_the_coverage_boost_off(corpus, monkeypatch):
+    # "A title holds every unit" was read off title_cover's extra scores: with
+    # ranking.TITLE_COVER_BOOST 0 there were none, and the body holding the keywords as typed
+    # got RUN_BODY_BOOST's extra. Each constant guards one thing.
+    monkeypatch.setattr(ranking, "TITLE_COVER_BOOST", 0.0)
+    guarded = _scores(corpus, KEYWORDS)
+    monkeypatch.setattr(ranking, "RUN_BODY_BOOST", 0.0)
+    assert _scores(corpus, KEYWORDS) == guarded
+    units = parse_user_text(KEYWORDS, "ja-JP")
+    mem, number = corpus.mem["ja-JP"], numbers(corpus)
+    assert number["title-all"] in engine.title_shares(mem, units, list(range(mem.doc_count)))

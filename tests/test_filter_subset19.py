@@ -23,24 +23,28 @@ from .conftest import index_markdown
 from .test_facets import md
 
 
-def _articles() -> dict:
+def audience_articles() -> dict:
+    """An End User article among ITPro ones, in en-US and fr-FR ({locale: {slug: markdown}}):
+    this module's corpus and tests/test_filter_subset19b.py's."""
     en = {
         "reset": md("Reset the mailbox password", "Reset the password.", audience="End User"),
         "quota": md("Mailbox quota", "Raise the mailbox quota.", audience="ITPro"),
         "policy": md("Password policy", "Set the password policy.", audience="ITPro"),
         "rules": md("Transport rules", "Configure the transport rules.", audience="ITPro"),
+        "relay": md("Mail relay", "Relay mail through a connector.", audience="ITPro"),
     }
     fr = {
         "reset": md("Réinitialiser le mot de passe", "Le mot de passe.", audience="End User"),
         "quota": md("Quota de boîte aux lettres", "Le quota de la boîte.", audience="ITPro"),
         "policy": md("Stratégie de mot de passe", "La stratégie.", audience="ITPro"),
+        "relay": md("Relais de messagerie", "Relayer le courrier.", audience="ITPro"),
     }
     return {"en-US": en, "fr-FR": fr}
 
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
-    return index_markdown(tmp_path_factory, "filter-subset19", _articles())
+    return index_markdown(tmp_path_factory, "filter-subset19", audience_articles())
 
 
 ITPRO = facets.Scope(filters=(("audience", ("itpro",)),))

@@ -19,27 +19,9 @@ from helpapi import analytics
 from helpapi import metrics
 from helpapi.openapi import spec
 
-from .test_facets import md
+from .test_filter_subset19 import audience_articles
 from .test_synonyms import AUTH
 from .test_synonyms import TOKEN
-
-
-def _articles() -> dict:
-    en = {
-        "reset": md("Reset the mailbox password", "Reset the password.", audience="End User"),
-        "quota": md("Mailbox quota", "Raise the mailbox quota.", audience="ITPro"),
-        "policy": md("Password policy", "Set the password policy.", audience="ITPro"),
-        "rules": md("Transport rules", "Configure the transport rules.", audience="ITPro"),
-        "relay": md("Mail relay", "Relay mail through a connector.", audience="ITPro"),
-    }
-    fr = {
-        "reset": md("Réinitialiser le mot de passe", "Le mot de passe.", audience="End User"),
-        "quota": md("Quota de boîte aux lettres", "Le quota de la boîte.", audience="ITPro"),
-        "policy": md("Stratégie de mot de passe", "La stratégie.", audience="ITPro"),
-        "relay": md("Relais de messagerie", "Relayer le courrier.", audience="ITPro"),
-    }
-    return {"en-US": en, "fr-FR": fr}
-
 
 RULES = """\
 rules:
@@ -52,7 +34,7 @@ rules:
 @pytest.fixture
 def client(make_corpus, make_app, tmp_path):
     app = make_app(
-        make_corpus(_articles()),
+        make_corpus(audience_articles()),
         ADMIN_TOKEN=TOKEN,
         ANALYTICS_DB=str(tmp_path / "analytics.db"),
     )

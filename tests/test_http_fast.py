@@ -8,7 +8,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from helpapi import create_app
-from helpapi.api import _first_values
+from helpapi.web import query_params
 
 from .conftest import CORPUS
 
@@ -29,11 +29,11 @@ QUERY_STRINGS = [
 
 
 @pytest.mark.parametrize("query", QUERY_STRINGS)
-def test_first_values_equal_request_args_to_dict(query):
+def test_query_params_equal_request_args_to_dict(query):
     environ = EnvironBuilder(path="/v1/search").get_environ()
     environ["QUERY_STRING"] = query.decode("latin-1")
     request = Request(environ)
-    assert _first_values(request.query_string) == request.args.to_dict()
+    assert query_params(request.query_string) == request.args.to_dict()
 
 
 def test_search_headers_are_those_with_language_set(client):

@@ -301,6 +301,19 @@ def search_inline(d, text, selector="#help"):
     return box
 
 
+def second_widget(d, **data):
+    """A second inline widget on the page, in ``#help2``, with these ``data-*`` options."""
+    d.execute_script(
+        "var div = document.createElement('div'); div.id = 'help2'; document.body.appendChild(div);"
+        "var s = document.createElement('script'); s.src = '/widget.js';"
+        "s.setAttribute('data-target', '#help2');"
+        "for (var k in arguments[0]) s.setAttribute('data-' + k, arguments[0][k]);"
+        "document.body.appendChild(s);",
+        data,
+    )
+    wait_for(d, lambda d: css(d, "#help2 .hw-input"))
+
+
 e2e = pytest.mark.e2e
 
 
@@ -457,13 +470,7 @@ def test_correction_recent_searches_and_recent_off(browser, page):
     box.send_keys(" ")
     box.clear()
     # A second widget on the page with data-recent="off" shows none; the first lists it.
-    d.execute_script(
-        "var div = document.createElement('div'); div.id = 'help2'; document.body.appendChild(div);"
-        "var s = document.createElement('script'); s.src = '/widget.js';"
-        "s.setAttribute('data-target', '#help2'); s.setAttribute('data-recent', 'off');"
-        "document.body.appendChild(s);"
-    )
-    wait_for(d, lambda d: css(d, "#help2 .hw-input"))
+    second_widget(d, recent="off")
     assert not visible(d, "#help2 .hw-recent button")
     d.refresh()
     recent = wait_for(d, lambda d: [b.text for b in visible(d, "#help .hw-again")])
@@ -475,6 +482,45 @@ def test_correction_recent_searches_and_recent_off(browser, page):
     click_first(d, "#help .hw-clear")
     assert not visible(d, "#help .hw-again")
     assert d.execute_script("return localStorage.getItem('helpapi-recent')") is None
+
+
+@e2e
+def test_a_search_the_filters_emptied_says_so_and_offers_one_without_them(browser, page):
+    d = page("locale=en-US")
+    # A widget its page filters to ITPro articles: the en-US matches of "password" are not.
+    second_widget(d, locale="en-US", filter="audience:ITPro")
+    box = search_inline(d, "password", "#help2")
+
+    def filtered_state(d):
+        return [
+            (
+                e.text,
+                b.text,
+                d.execute_script("return arguments[0].closest('[aria-live=polite]').role", e),
+            )
+            for e in visible(d, "#help2 .hw-filtered")
+            for b in [e.find_element("css selector", "button.hw-unfilter")]
+        ]
+
+    text, button, live = wait_for(d, filtered_state)[0]
+    assert text == "No results with these filters. Search without filters"
+    assert button == "Search without filters" and live == "status"
+    # Not the "nothing found" state: the locale has matches, the filters removed them.
+    assert not visible(d, "#help2 .hw-empty") and not visible(d, "#help2 .hw-option")
+    assert box.get_attribute("aria-expanded") == "false"
+    if AXE.exists():
+        assert not axe(browser, "#help2")
+    screenshot(browser, "filtered")
+    click_first(d, "#help2 .hw-unfilter")
+    # The same search without the filters; focus stays in the box, the filters stay off.
+    wait_for(d, lambda d: visible(d, "#help2 .hw-option"))
+    assert active(d) == box and box.get_attribute("value") == "password"
+    assert not visible(d, "#help2 .hw-filtered")
+    box.send_keys(" reset")
+    wait_for(
+        d,
+        lambda d: any("reset" in o.text.lower() for o in visible(d, "#help2 .hw-option")),
+    )
 
 
 @e2e

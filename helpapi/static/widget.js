@@ -14,22 +14,23 @@
   function attr(name) { return script.getAttribute("data-" + name); }
   var api = attr("api") || new URL(script.src, location.href).origin;
   var KEYS = ["search", "empty", "error", "fallback", "back", "also", "searching", "results",
-    "showing", "recent", "clear", "helpful", "yes", "no", "thanks", "contact", "close", "help"];
+    "showing", "recent", "clear", "helpful", "yes", "no", "thanks", "contact", "close", "help",
+    "filtered", "unfilter"];
   // One "|"-separated string per language, in KEYS order; {n} and {q} are filled in.
   var LABELS = {
-    en: "Search help|No articles found.|Something went wrong. Try again.|Showing English results.|Back|Also in:|Searching…|{n} results|Showing results for {q}|Recent searches|Clear|Was this article helpful?|Yes|No|Thanks for your feedback.|Contact support|Close|Help",
-    de: "Hilfe durchsuchen|Keine Artikel gefunden.|Etwas ist schiefgelaufen. Bitte erneut versuchen.|Englische Ergebnisse werden angezeigt.|Zurück|Auch auf:|Suche…|{n} Ergebnisse|Ergebnisse für {q}|Letzte Suchen|Löschen|War dieser Artikel hilfreich?|Ja|Nein|Danke für Ihr Feedback.|Support kontaktieren|Schließen|Hilfe",
-    fr: "Rechercher dans l'aide|Aucun article trouvé.|Une erreur s'est produite. Réessayez.|Résultats en anglais.|Retour|Aussi en :|Recherche…|{n} résultats|Résultats pour {q}|Recherches récentes|Effacer|Cet article vous a-t-il été utile ?|Oui|Non|Merci pour votre avis.|Contacter le support|Fermer|Aide",
-    fi: "Hae ohjeista|Artikkeleita ei löytynyt.|Jokin meni vikaan. Yritä uudelleen.|Näytetään englanninkieliset tulokset.|Takaisin|Myös kielillä:|Haetaan…|{n} tulosta|Näytetään tulokset haulle {q}|Viimeisimmät haut|Tyhjennä|Oliko tästä artikkelista apua?|Kyllä|Ei|Kiitos palautteesta.|Ota yhteyttä tukeen|Sulje|Ohje",
-    sv: "Sök i hjälpen|Inga artiklar hittades.|Något gick fel. Försök igen.|Visar engelska resultat.|Tillbaka|Även på:|Söker…|{n} resultat|Visar resultat för {q}|Senaste sökningar|Rensa|Var den här artikeln till hjälp?|Ja|Nej|Tack för din feedback.|Kontakta support|Stäng|Hjälp",
-    uk: "Пошук у довідці|Статей не знайдено.|Сталася помилка. Спробуйте ще раз.|Показано результати англійською.|Назад|Також мовами:|Пошук…|Результатів: {n}|Результати для {q}|Нещодавні пошуки|Очистити|Чи була ця стаття корисною?|Так|Ні|Дякуємо за відгук.|Зв'язатися з підтримкою|Закрити|Довідка",
-    ja: "ヘルプを検索|記事が見つかりません。|エラーが発生しました。もう一度お試しください。|英語の結果を表示しています。|戻る|他の言語:|検索中…|{n} 件|{q} の検索結果を表示しています|最近の検索|クリア|この記事は役に立ちましたか?|はい|いいえ|フィードバックをありがとうございました。|サポートに問い合わせる|閉じる|ヘルプ",
-    zh: "搜索帮助|未找到文章。|出现错误，请重试。|显示英文结果。|返回|其他语言:|正在搜索…|{n} 个结果|显示 {q} 的结果|最近搜索|清除|这篇文章有帮助吗？|是|否|感谢您的反馈。|联系支持人员|关闭|帮助",
-    "zh-TW": "搜尋說明|找不到文章。|發生錯誤，請再試一次。|顯示英文結果。|返回|其他語言:|正在搜尋…|{n} 個結果|顯示 {q} 的結果|最近的搜尋|清除|這篇文章有幫助嗎？|是|否|感謝您的意見反應。|連絡支援人員|關閉|說明",
-    ar: "البحث في التعليمات|لم يتم العثور على مقالات.|حدث خطأ. حاول مرة أخرى.|عرض النتائج باللغة الإنجليزية.|رجوع|متوفر أيضًا بـ:|جارٍ البحث…|النتائج: {n}|عرض نتائج {q}|عمليات البحث الأخيرة|مسح|هل كانت هذه المقالة مفيدة؟|نعم|لا|شكرًا على ملاحظاتك.|الاتصال بالدعم|إغلاق|مساعدة",
-    he: "חיפוש בעזרה|לא נמצאו מאמרים.|משהו השתבש. נסה שוב.|מוצגות תוצאות באנגלית.|חזרה|זמין גם ב:|מחפש…|תוצאות: {n}|מוצגות תוצאות עבור {q}|חיפושים אחרונים|ניקוי|האם המאמר עזר לך?|כן|לא|תודה על המשוב.|פנייה לתמיכה|סגירה|עזרה",
-    fa: "جستجو در راهنما|مقاله‌ای پیدا نشد.|مشکلی پیش آمد. دوباره تلاش کنید.|نمایش نتایج انگلیسی.|بازگشت|همچنین به:|در حال جستجو…|نتایج: {n}|نمایش نتایج برای {q}|جستجوهای اخیر|پاک کردن|آیا این مقاله مفید بود؟|بله|خیر|از بازخورد شما متشکریم.|تماس با پشتیبانی|بستن|راهنما",
-    ur: "مدد میں تلاش کریں|کوئی مضمون نہیں ملا۔|کچھ غلط ہو گیا۔ دوبارہ کوشش کریں۔|انگریزی نتائج دکھائے جا رہے ہیں۔|واپس|اس میں بھی:|تلاش جاری ہے…|نتائج: {n}|{q} کے نتائج دکھائے جا رہے ہیں|حالیہ تلاشیں|صاف کریں|کیا یہ مضمون مددگار تھا؟|ہاں|نہیں|آپ کی رائے کا شکریہ۔|سپورٹ سے رابطہ کریں|بند کریں|مدد"
+    en: "Search help|No articles found.|Something went wrong. Try again.|Showing English results.|Back|Also in:|Searching…|{n} results|Showing results for {q}|Recent searches|Clear|Was this article helpful?|Yes|No|Thanks for your feedback.|Contact support|Close|Help|No results with these filters.|Search without filters",
+    de: "Hilfe durchsuchen|Keine Artikel gefunden.|Etwas ist schiefgelaufen. Bitte erneut versuchen.|Englische Ergebnisse werden angezeigt.|Zurück|Auch auf:|Suche…|{n} Ergebnisse|Ergebnisse für {q}|Letzte Suchen|Löschen|War dieser Artikel hilfreich?|Ja|Nein|Danke für Ihr Feedback.|Support kontaktieren|Schließen|Hilfe|Keine Ergebnisse mit diesen Filtern.|Ohne Filter suchen",
+    fr: "Rechercher dans l'aide|Aucun article trouvé.|Une erreur s'est produite. Réessayez.|Résultats en anglais.|Retour|Aussi en :|Recherche…|{n} résultats|Résultats pour {q}|Recherches récentes|Effacer|Cet article vous a-t-il été utile ?|Oui|Non|Merci pour votre avis.|Contacter le support|Fermer|Aide|Aucun résultat avec ces filtres.|Rechercher sans filtres",
+    fi: "Hae ohjeista|Artikkeleita ei löytynyt.|Jokin meni vikaan. Yritä uudelleen.|Näytetään englanninkieliset tulokset.|Takaisin|Myös kielillä:|Haetaan…|{n} tulosta|Näytetään tulokset haulle {q}|Viimeisimmät haut|Tyhjennä|Oliko tästä artikkelista apua?|Kyllä|Ei|Kiitos palautteesta.|Ota yhteyttä tukeen|Sulje|Ohje|Ei tuloksia näillä suodattimilla.|Hae ilman suodattimia",
+    sv: "Sök i hjälpen|Inga artiklar hittades.|Något gick fel. Försök igen.|Visar engelska resultat.|Tillbaka|Även på:|Söker…|{n} resultat|Visar resultat för {q}|Senaste sökningar|Rensa|Var den här artikeln till hjälp?|Ja|Nej|Tack för din feedback.|Kontakta support|Stäng|Hjälp|Inga resultat med de här filtren.|Sök utan filter",
+    uk: "Пошук у довідці|Статей не знайдено.|Сталася помилка. Спробуйте ще раз.|Показано результати англійською.|Назад|Також мовами:|Пошук…|Результатів: {n}|Результати для {q}|Нещодавні пошуки|Очистити|Чи була ця стаття корисною?|Так|Ні|Дякуємо за відгук.|Зв'язатися з підтримкою|Закрити|Довідка|Немає результатів із цими фільтрами.|Шукати без фільтрів",
+    ja: "ヘルプを検索|記事が見つかりません。|エラーが発生しました。もう一度お試しください。|英語の結果を表示しています。|戻る|他の言語:|検索中…|{n} 件|{q} の検索結果を表示しています|最近の検索|クリア|この記事は役に立ちましたか?|はい|いいえ|フィードバックをありがとうございました。|サポートに問い合わせる|閉じる|ヘルプ|このフィルターでは結果がありません。|フィルターなしで検索",
+    zh: "搜索帮助|未找到文章。|出现错误，请重试。|显示英文结果。|返回|其他语言:|正在搜索…|{n} 个结果|显示 {q} 的结果|最近搜索|清除|这篇文章有帮助吗？|是|否|感谢您的反馈。|联系支持人员|关闭|帮助|使用这些筛选器没有结果。|不使用筛选器搜索",
+    "zh-TW": "搜尋說明|找不到文章。|發生錯誤，請再試一次。|顯示英文結果。|返回|其他語言:|正在搜尋…|{n} 個結果|顯示 {q} 的結果|最近的搜尋|清除|這篇文章有幫助嗎？|是|否|感謝您的意見反應。|連絡支援人員|關閉|說明|使用這些篩選條件沒有結果。|不使用篩選條件搜尋",
+    ar: "البحث في التعليمات|لم يتم العثور على مقالات.|حدث خطأ. حاول مرة أخرى.|عرض النتائج باللغة الإنجليزية.|رجوع|متوفر أيضًا بـ:|جارٍ البحث…|النتائج: {n}|عرض نتائج {q}|عمليات البحث الأخيرة|مسح|هل كانت هذه المقالة مفيدة؟|نعم|لا|شكرًا على ملاحظاتك.|الاتصال بالدعم|إغلاق|مساعدة|لا توجد نتائج مع عوامل التصفية هذه.|البحث بدون عوامل تصفية",
+    he: "חיפוש בעזרה|לא נמצאו מאמרים.|משהו השתבש. נסה שוב.|מוצגות תוצאות באנגלית.|חזרה|זמין גם ב:|מחפש…|תוצאות: {n}|מוצגות תוצאות עבור {q}|חיפושים אחרונים|ניקוי|האם המאמר עזר לך?|כן|לא|תודה על המשוב.|פנייה לתמיכה|סגירה|עזרה|אין תוצאות עם המסננים האלה.|חיפוש ללא מסננים",
+    fa: "جستجو در راهنما|مقاله‌ای پیدا نشد.|مشکلی پیش آمد. دوباره تلاش کنید.|نمایش نتایج انگلیسی.|بازگشت|همچنین به:|در حال جستجو…|نتایج: {n}|نمایش نتایج برای {q}|جستجوهای اخیر|پاک کردن|آیا این مقاله مفید بود؟|بله|خیر|از بازخورد شما متشکریم.|تماس با پشتیبانی|بستن|راهنما|با این فیلترها نتیجه‌ای پیدا نشد.|جستجو بدون فیلتر",
+    ur: "مدد میں تلاش کریں|کوئی مضمون نہیں ملا۔|کچھ غلط ہو گیا۔ دوبارہ کوشش کریں۔|انگریزی نتائج دکھائے جا رہے ہیں۔|واپس|اس میں بھی:|تلاش جاری ہے…|نتائج: {n}|{q} کے نتائج دکھائے جا رہے ہیں|حالیہ تلاشیں|صاف کریں|کیا یہ مضمون مددگار تھا؟|ہاں|نہیں|آپ کی رائے کا شکریہ۔|سپورٹ سے رابطہ کریں|بند کریں|مدد|ان فلٹرز کے ساتھ کوئی نتیجہ نہیں ملا۔|فلٹرز کے بغیر تلاش کریں"
   };
   var RTL_SCRIPTS = /^(Arab|Hebr|Thaa|Syrc|Nkoo|Adlm|Rohg|Mand|Samr)$/;
   var RTL_LANGS = /^(ar|he|iw|fa|ur|yi|ps|sd|ug|dv|ckb|syr)$/;
@@ -161,8 +162,9 @@
       prefix: "true", limit: "8"});
     /* The previous keystroke's search, superseded by this one in the owner's insights. */
     if (this.refines) params.set("refines", this.refines);
-    // data-filter="audience:Admin;service:o365-administration": one filter param each.
-    (attr("filter") || "").split(";").forEach(function (f) {
+    // data-filter="audience:Admin;service:o365-administration": one filter param each,
+    // until the user asks to search without them (render: filtered_out).
+    (this.unfiltered ? "" : attr("filter") || "").split(";").forEach(function (f) {
       if (f.trim()) params.append("filter", f.trim());
     });
     var url = api + "/v1/search?" + params;
@@ -193,6 +195,16 @@
     }
     if (body.fallback) st.appendChild(el("p", {"class": "hw-fallback"}, L.fallback));
     var results = body.results || [];
+    if (!results.length && body.filtered_out) {
+      /* The filters removed every match (the locale has some): say so, and offer the search
+       * without them. Focus goes to the box first: the button leaves with this state. */
+      var note = st.appendChild(el("p", {"class": "hw-filtered"}, L.filtered + " "));
+      note.appendChild(el("button", {type: "button", "class": "hw-unfilter"}, L.unfilter))
+        .addEventListener("click", function () {
+          self.unfiltered = true; self.input.focus(); self.query(self.input.value);
+        });
+      this.toggle(false); return;
+    }
     if (!results.length) {
       var empty = st.appendChild(el("p", {"class": "hw-empty"}, L.empty));
       var href = attr("contact-url");
