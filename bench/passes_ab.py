@@ -6,7 +6,10 @@ both search the same index, and each query runs on one side then the other (the 
 alternating), so machine noise hits both alike: on a loaded machine separate runs of
 ``passes.py`` swing by 20 %, more than most changes. ``--check`` also compares every answer in
 full (every match and its score as a float, the hits with their snippets), for a change meant
-to leave answers identical.
+to leave answers identical, and every answer :func:`helpapi.search.search` gives (what the
+API serves: total, fallback, correction, each hit with its place, score and snippet) for
+the pages of ``PAGES`` (offset, limit): the first, the second, and one across the re-ranked
+head's end (ranking.RERANK_DEPTH), where an answer may read only part of the order.
 
     .venv/bin/python bench/passes_ab.py --base /work/main --index /tmp/helpapi-regen-index \\
         --sets prefix,typo --check
@@ -25,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = Path("/work/shared/queries")
 SETS = "title,body,xling,kw,prefix,typo"
+# The pages --check compares search() answers on: (offset, limit).
+PAGES = ((0, 10), (10, 10), (95, 10))
 
 
 def _load(root: Path):
@@ -94,6 +99,12 @@ def main() -> None:
                 ):
                     differ += 1
                     print(f"  differs: {name} {q['q']!r} ({loc})", flush=True)
+                for offset, limit in PAGES:
+                    a = base.search(ixa, q["q"], q["locale"], limit, offset, prefix)
+                    b = head.search(ixb, q["q"], q["locale"], limit, offset, prefix)
+                    if a != b:
+                        differ += 1
+                        print(f"  differs: {name} {q['q']!r} page {offset}", flush=True)
         a50, b50, a99, b99 = _pct(ta, 50), _pct(tb, 50), _pct(ta, 99), _pct(tb, 99)
         print(
             f"{name:6} n={len(ta):5}  base p50 {a50:6.3f} p99 {a99:6.3f} | head p50 {b50:6.3f}"

@@ -343,52 +343,35 @@ def _candidates(clauses: list) -> set:
     return cand
 
 
-def _consecutive(lists) -> bool:
-    """Whether the lists hold consecutive positions p, p + 1, ...: ``lists`` yields
-    ``(i, positions)``, the positions of the i-th word, in any order (rarest first is cheapest).
+# _in_a_row looks each start up in a list by binary search while the starts are fewer than
+# 1/SPARSE_STARTS of its positions, else shifts the list into a set (C speed per position).
+SPARSE_STARTS = 16
 
-    Each list is read only while a start may still hold: a phrase of frequent words fails on
-    one of its first lists, and a lazy ``lists`` then never looks the others up. The shifts
-    run in C (map), not per position in Python. No lists: False.
-    """
-    # While each list's first position stands right after the last one's (a phrase found at
-    # its first use, the commonest case: three in four pairs, see _pair_docs), that start
-    # holds in every list read so far: no set is made. The lists are read exactly as when
-    # the sets are (the start found so far stays in them), and the answer is the same.
-    starts, held, start = None, [], None
-    for i, plist in lists:
+
+def _in_a_row(poslists: list) -> bool:
+    """Whether ``poslists`` hold a position each, one right after the other (list ``i`` at
+    the first's ``+ i``), the lists already read (:meth:`_LazyPhrase._consecutive_at` reads
+    them lazily). Re-ranking checks mostly lists of a few positions (4 on average over
+    ../shared/queries): sets made in C, no sort by length and no generator (those cost more
+    than the sets: 3.7 against 5.5 us a check). A list far longer than the starts left is
+    probed by binary search, one per start, not shifted whole."""
+    starts = None
+    for i, plist in enumerate(poslists):
         if starts is None:
-            if plist and (start is None or plist[0] - i == start):
-                start = plist[0] - i
-                held.append((i, plist))
-                continue
-            held.append((i, plist))
-            for j, kept in held:
-                shifted = map(sub, kept, repeat(j))
-                if starts is None:
-                    starts = set(shifted)
-                else:
-                    starts.intersection_update(shifted)
+            starts = set(plist)
         elif len(starts) * SPARSE_STARTS < len(plist):
-            # A few starts left against a long list (a frequent word's hundreds of places):
-            # each looked up by a binary search, not the whole list shifted into a set.
             kept = set()
             n = len(plist)
-            for s in starts:
-                k = bisect_left(plist, s + i)
-                if k < n and plist[k] == s + i:
-                    kept.add(s)
+            for x in starts:
+                k = bisect_left(plist, x + i)
+                if k < n and plist[k] == x + i:
+                    kept.add(x)
             starts = kept
         else:
             starts.intersection_update(map(sub, plist, repeat(i)))
         if not starts:
             return False
-    return starts is not None or bool(held)
-
-
-# _consecutive looks each start up in a list by binary search while the starts are fewer than
-# 1/SPARSE_STARTS of its positions, else shifts the list into a set (C speed per position).
-SPARSE_STARTS = 16
+    return starts is not None
 
 
 def near(poslists: list, slop: int, ordered: bool) -> bool:
@@ -398,11 +381,8 @@ def near(poslists: list, slop: int, ordered: bool) -> bool:
     not on it; ``ordered`` also requires it to come after the span's start.
     """
     if ordered and slop == 1:
-        # The common case (phrases, bigram runs) reduces to consecutive positions, checked
-        # from the shortest list.
-        return _consecutive(
-            (i, poslists[i]) for i in sorted(range(len(poslists)), key=lambda i: len(poslists[i]))
-        )
+        # The common case (phrases, bigram runs) reduces to consecutive positions.
+        return _in_a_row(poslists)
     # Depth first, each (list, span) state visited once: the same states as building every
     # span list by list, but a document that has a chain (the common case for a flood of
     # frequent words) stops at the first one instead of enumerating them all.
@@ -536,7 +516,7 @@ class _LazyPhrase:
     def _consecutive_at(self, doc: int, budget: list[int]):
         """:meth:`lookup` of a phrase (slop 1), inlined: the words looked up rarest first, each
         only while the phrase may still hold there, its positions read and shifted onto the
-        possible starts (:func:`_consecutive`, the same reads and budget spent). A run's
+        possible starts (as :func:`_in_a_row`). A run's
         phrase holds in most of the documents it is asked about (a flood beside a common
         word): no generator or closure per document."""
         finds, field = self._finds, self.terms[0].field
@@ -1076,15 +1056,27 @@ def _boosts(
     title_grams = mem.fields["title_grams"]
     runs = [u for u in units if u.kind == "run"]
     every, alone = run_title_boosts(units, relaxed)
+
+    def title_run(unit: Unit, boost: float, narrow: bool):
+        # A run's title phrase only adds to the matched documents (_add_boosts): with
+        # ``within``, it is checked in those alone (a common run's phrase over every title,
+        # too large to be kept by _title_run, cost ~1 ms). Each document's score is the same.
+        if narrow and within is not None:
+            return _gram_clause(title_grams, unit.grams, boost, within)
+        return _title_run(title_grams, unit.grams, boost, allowed)
+
     if every:
         # Runs of a no-space script are the words of a keyword query there ("共有 連絡先
         # 外部"): the title holding every unit, runs included, is about the query.
         terms = [*word_terms]  # the same clauses (_title_word is pure)
-        terms += [_title_run(title_grams, u.grams, every, allowed) for u in runs]
+        # Two clauses sum alike in either order (a + b is b + a); more are summed smallest
+        # first (_intersect), so then each phrase keeps its size over every title: whole.
+        narrow = len(word_terms) + len(runs) <= 2
+        terms += [title_run(u, every, narrow) for u in runs]
         if all(terms):
             out.append(_intersect(terms))
     if alone:
-        out += [_title_run(title_grams, u.grams, ranking.RUN_TITLE_BOOST, allowed) for u in runs]
+        out += [title_run(u, ranking.RUN_TITLE_BOOST, True) for u in runs]
     start = typed_title_start(units)
     if start:
         for field in _key_fields(mem):
@@ -1240,14 +1232,15 @@ def proximity(
                 holds = twice is None and near(poslists, slop, ordered)
             if twice is None:
                 if holds:
-                    score = sum(t.field.scores[i] for t, i in zip(terms, found, strict=True))
+                    # Every term is of one field: the same floats, added in the same order.
+                    score = sum(map(terms[0].field.scores.__getitem__, found))
                     score_d, hit = score_d + score * boost, True
                     if ordered:
                         order_d = (order_d or 0.0) + score * boost
                     if body:
                         body_d = (body_d or 0.0) + score * past
             elif body or stands_as_typed(poslists, twice):
-                score = sum(terms[k].field.scores[found[k]] for k in twice)
+                score = sum(terms[0].field.scores[found[k]] for k in twice)
                 score_d, hit = score_d + score * boost, True
                 order_d = (order_d or 0.0) + score * boost
                 if body:
@@ -1387,10 +1380,18 @@ def title_shares(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int,
     if len(docs) > TITLE_HOLDERS_FROM:
         docs = _title_holders(mem, need, docs)
     extra: dict[int, float] = {}
-    keys_of, ordered = _keys_reader(mem), bool(repeated)
+    # _keys_reader inlined, each key tested as text before it is split: a key holding every
+    # word of ``need`` holds each as a substring (most candidates' titles do not).
+    names, offsets, which, tids = title_keys(mem)
+    terms = [mem.fields[n].terms for n in names]
     for d in docs:
         best = 0.0
-        for parts, flat, *order in keys_of(d, ordered):
+        for at in range(offsets[d], offsets[d + 1]):
+            key = terms[which[at]][tids[at]].decode("utf-8")
+            if need and not all(w in key for w in need):
+                continue
+            order = key.split(" ")
+            parts, flat = frozenset(order), "".join(order)
             if not need <= parts or not flat:
                 continue
             if several and not all(not parts.isdisjoint(f) for f in several):
@@ -1399,7 +1400,7 @@ def title_shares(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int,
                 continue
             more = 0
             for kind, text, typed in repeated:
-                held = order[0].count(text) if kind == "word" else flat.count(text)
+                held = order.count(text) if kind == "word" else flat.count(text)
                 more += len(text) * (min(typed, held) - 1) if held else 0
             share = (chars + more) / len(flat)
             if share > best:
@@ -1757,12 +1758,15 @@ def _proximity_lists(
         if j == hi or fdocs[j] != doc:
             return found, None
         found[k] = j
-    pos_off = terms[0].field.pos_off
-    need = sum(pos_off[j + 1] - pos_off[j] for j in found)
+    # FieldPostings.positions_at inlined (every term is of one field): views, nothing copied.
+    field = terms[0].field
+    pos_off, positions = field.pos_off, field.positions
+    poslists = [positions[pos_off[j] : pos_off[j + 1]] for j in found]
+    need = sum(map(len, poslists))
     if need > budget[1]:
         return None, None
     budget[1] -= need
-    return found, [t.field.positions_at(j) for t, j in zip(terms, found, strict=True)]
+    return found, poslists
 
 
 # --- The relaxed pass and spelling correction -------------------------------------------------

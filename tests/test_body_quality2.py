@@ -16,7 +16,6 @@ import pytest
 
 from helpapi import engine
 from helpapi import ranking
-from helpapi.memindex import FieldPostings
 from helpapi.query import parse_user_text
 from helpapi.query import typed_order
 from helpapi.search import open_current
@@ -103,14 +102,14 @@ def test_proximity_reads_each_distinct_word_once(corpus, monkeypatch):
     mem = corpus.mem["fr-FR"]
     docs = [d for d, _ in engine.strict(mem, parse_user_text("des fichiers", "fr-FR"))]
     reads = []
-    original = FieldPostings.positions_at
+    original = engine._proximity_lists
 
-    def counting(self, i):
-        out = original(self, i)
-        reads.append(len(out))
+    def counting(*args):
+        found, poslists = out = original(*args)
+        reads.extend(map(len, poslists or ()))
         return out
 
-    monkeypatch.setattr(FieldPostings, "positions_at", counting)
+    monkeypatch.setattr(engine, "_proximity_lists", counting)
     engine.proximity(mem, parse_user_text("des fichiers", "fr-FR"), docs)
     once = sum(reads)
     reads.clear()

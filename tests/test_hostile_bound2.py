@@ -24,7 +24,7 @@ from tests.test_hostile_bound import _chain
 class _Reads:
     """Postings look-ups (binary searches of a term's documents: ``engine.bisect_left``, which
     :meth:`helpapi.engine._Term.find` and its inlined copies call) and positions
-    (``positions_at``) read while ``engine.proximity`` runs."""
+    (the lists ``engine._proximity_lists`` hands it) read while ``engine.proximity`` runs."""
 
     def __init__(self, monkeypatch, mem):
         self.lookups = self.positions = self.calls = 0
@@ -47,16 +47,17 @@ class _Reads:
 
         monkeypatch.setattr(engine, "bisect_left", counting_bisect)
         monkeypatch.setattr(engine, "proximity", counting_proximity)
-        for field in (mem.fields["grams"], mem.fields["text"]):
-            at = field.positions_at
+        lists = engine._proximity_lists
 
-            def counting_at(posting, at=at):
-                got = at(posting)
-                if reads._on:
-                    reads.positions += len(got)
-                return got
+        def counting_lists(*args):
+            # proximity reads every position list through _proximity_lists (which slices
+            # them inline, not through FieldPostings.positions_at)
+            found, poslists = got = lists(*args)
+            if reads._on:
+                reads.positions += sum(map(len, poslists or ()))
+            return got
 
-            monkeypatch.setattr(field, "positions_at", counting_at)
+        monkeypatch.setattr(engine, "_proximity_lists", counting_lists)
 
     def snapshot(self) -> tuple[int, int, int]:
         return self.lookups, self.positions, self.calls

@@ -1,7 +1,6 @@
-"""engine._consecutive (the phrase check of every slop-1 chain: a lazy phrase's documents, a
-run's bigrams, the words standing as typed) with no set made while the lists' first positions
-stand in a row, and a binary search per start against a long list: the same answers, and the
-lists read in the same order and number, as shifting every list into a set."""
+"""engine._in_a_row (near()'s check of every slop-1 chain: a lazy phrase's documents, a run's
+bigrams, the words standing as typed) with a binary search per start against a long list: the
+same answers as shifting every list into a set."""
 
 from __future__ import annotations
 
@@ -27,19 +26,14 @@ def _by_sets(lists) -> bool:
     return starts is not None
 
 
-def _logged(lists, log):
-    for item in lists:
-        log.append(item[0])
-        yield item
-
-
 def _same(lists) -> bool:
-    read_old, read_new = [], []
-    old = _by_sets(_logged(lists, read_old))
-    new = engine._consecutive(_logged(lists, read_new))
-    assert new is old, lists
-    assert read_new == read_old, lists  # a lazy phrase's budget counts the lists read
-    return new
+    """``lists``: ``(i, positions)``, the i-th list's, in any order (a permutation of the
+    numbers): the answer of the sets, of _in_a_row (lists in their order) and of near()."""
+    old = _by_sets(lists)
+    in_order = [plist for _, plist in sorted(lists, key=lambda x: x[0])]
+    assert engine._in_a_row(in_order) is old, lists
+    assert engine.near(in_order, 1, True) is old, lists
+    return old
 
 
 def test_first_positions_in_a_row_is_a_phrase():
@@ -55,7 +49,7 @@ def test_a_later_start_found_after_the_first_positions_part():
 def test_no_lists_and_empty_lists():
     assert not _same([])
     assert not _same([(0, [])])
-    assert not _same([(0, [4]), (1, ()), (2, [6])])  # the third is never read
+    assert not _same([(0, [4]), (1, ()), (2, [6])])
     assert _same([(0, [4])])
 
 
@@ -80,7 +74,7 @@ def test_random_lists_against_the_sets():
 
 
 def test_near_unchanged_on_runs_of_positions():
-    # near() sorts by length and checks slop-1 chains through _consecutive.
+    # near() checks slop-1 chains through _in_a_row.
     assert engine.near([[5, 17], [6], [7, 30]], 1, True)
     assert not engine.near([[5, 17], [7], [8, 30]], 1, True)
     assert engine.near([[5, 17], [18], [19, 30]], 1, True)
