@@ -28,7 +28,10 @@ from rapidfuzz.distance import OSA as _OSA
 from . import ranking
 from .analysis import GRAM_RUN
 from .analysis import clean_text
+from .analysis import _NON_BMP
+from .analysis import _UBRK_WORD_NONE_LIMIT
 from .analysis import normalize_term
+from .analysis import query_term_of
 from .analysis import run_bigrams
 from .analysis import stems_analyzer
 from .analysis import words_analyzer
@@ -100,31 +103,60 @@ _CACHED_CHARS = 256
 
 @functools.lru_cache(maxsize=512)
 def _cached_words(text: str, locale: str) -> tuple[tuple[str, int, int], ...]:
-    # ICU's words, each through the chain's filters alone: at query time every filter maps
-    # one token to one or none, by its text only (the index-time extra parts are not made).
-    out = []
-    for a, b in words_analyzer(locale).items[0].segments(text):
-        # The word's term: remembered unless the word is long.
-        surface = text[a:b]
-        if len(surface) > _CACHED_WORD:
-            term = _chain_term.__wrapped__(surface, locale)
-        else:
-            term = _chain_term(surface, locale)
-        if term:
-            out.append((term, a, b))
-    return tuple(out)
+    return _locale_words(locale)(text)
 
 
 # Words up to this long have their terms remembered (common words recur in most queries).
 _CACHED_WORD = 48
+# Terms remembered per locale; the memo starts again when it holds more.
+_TERMS_KEPT = 4096
 
 
-@functools.lru_cache(maxsize=8192)
-def _chain_term(surface: str, locale: str) -> str:
-    """One ICU word through the words chain's filters: its term, or "" when they drop it."""
-    for tok in words_analyzer(locale)(surface, tokenize=False):
-        return tok.text
-    return ""
+class _LocaleWords:
+    """:func:`query_words` for one locale: ICU's words, each through the chain's filters
+    alone (at query time every filter maps one token to one or none, by its text only: the
+    index-time extra parts are not made), by :func:`helpapi.analysis.query_term_of`."""
+
+    def __init__(self, locale: str):
+        self._tokenizer = words_analyzer(locale).items[0]
+        self._term = query_term_of(locale)
+        self._terms: dict[str, str] = {}
+
+    def __call__(self, text: str) -> tuple[tuple[str, int, int], ...]:
+        if not text:
+            return ()
+        terms = self._terms
+        if len(terms) > _TERMS_KEPT:
+            terms.clear()
+        get, term_of, out = terms.get, self._term, []
+        if _NON_BMP.search(text):
+            spans = self._tokenizer.segments(text)  # ICU's offsets are UTF-16 there
+        else:
+            # One pass over ICU's boundaries, as segments() makes them, without its list.
+            # The iterator is this thread's; nothing below analyzes other text with it
+            # before the loop ends (term_of never tokenizes).
+            it = self._tokenizer._iterator()
+            it.setText(text)
+            status, prev, spans = it.getRuleStatus, it.first(), []
+            for end in it:
+                if status() >= _UBRK_WORD_NONE_LIMIT:
+                    spans.append((prev, end))
+                prev = end
+        for a, b in spans:
+            surface = text[a:b]
+            term = get(surface)
+            if term is None:
+                term = term_of(surface)
+                if len(surface) <= _CACHED_WORD:
+                    terms[surface] = term
+            if term:
+                out.append((term, a, b))
+        return tuple(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _locale_words(locale: str) -> _LocaleWords:
+    return _LocaleWords(locale)
 
 
 def query_words(text: str, locale: str) -> tuple[tuple[str, int, int], ...]:

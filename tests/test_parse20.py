@@ -1,0 +1,82 @@
+"""Stop 20 (issue #14 item 5): a search's own analysis of its text, cheaper on a first-seen
+text. Every test pins the fast path against the code it stands for (the words chain, the
+dataclass, the regular expression over all scripts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpapi import query
+from helpapi.analysis import clean_text
+from helpapi.analysis import query_term_of
+from helpapi.analysis import words_analyzer
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+LOCALES = [
+    "en-US", "de-DE", "fr-FR", "it-IT", "ca-ES", "ga-IE", "fi-FI", "sv-SE", "uk-UA", "ja-JP",
+    "zh-CN", "tr-TR", "az-AZ", "he-IL", "yi", "ar-SA", "fa-IR", "ur-PK", "th-TH", "ko-KR",
+]  # fmt: skip
+TRICKY = [
+    "L’Utilisateur", "l'utilisateur", "qu'il", "d'", "'s", "jusqu'à", "dell'account",
+    "İstanbul", "IŞIK", "ı", "ﬁle", "Straße", "ΣΊΣΥΦΟΣ", "½", "８", "x²", "a\u200db",
+    "\u0640", "\u200c", "الْعَرَبِيَّة", "والإعدادات", "ـــ", "הַסִּיסְמָה", "ك", "ي", "ة",
+    "outlook.com", "Allow_Recording", "8326.2146", "e\u0301cole", "\U00020000\U00020001",
+    "😀", "Ǆ", "ŉ", "",
+]  # fmt: skip
+
+
+def _chain_term(word: str, locale: str) -> str:
+    for tok in words_analyzer(locale)(word, tokenize=False):
+        return tok.text
+    return ""
+
+
+def _corpus_words(limit: int = 4000) -> list[str]:
+    words: set[str] = set()
+    tokenizer = words_analyzer("root").items[0]
+    for folder in sorted(CORPUS.iterdir()):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.md"))[:12]:
+            text = clean_text(path.read_text(encoding="utf-8"))
+            words.update(text[a:b] for a, b in tokenizer.segments(text))
+    ordered = sorted(words)
+    return ordered[:: max(1, len(ordered) // limit)]
+
+
+def test_query_term_equals_the_words_chain_in_every_locale():
+    words = _corpus_words() + TRICKY
+    assert len(words) > 1000
+    for locale in LOCALES:
+        term = query_term_of(locale)
+        for word in words:
+            assert term(word) == _chain_term(word, locale), (locale, word)
+
+
+def test_query_words_equal_the_chain_with_terms_remembered_or_not():
+    texts = [
+        "Reset your passwords quickly",
+        "L’Utilisateur d'Outlook qu'il a réinitialisé",
+        "Налаштування двофакторної автентифікації",
+        "Teams 通話の設定 and 会議 😀 emoji \U00020000 ext-B",
+        "الْعَرَبِيَّة والإعدادات הַסִּיסְמָה",
+        "İstanbul IŞIK ıi " + "x" * 60,
+        "a\u200db \u0640 ﬁle ½ x²",
+    ]
+    for locale in LOCALES:
+        for text in texts:
+            expected = tuple(
+                (t.text, t.startchar, t.endchar) for t in words_analyzer(locale)(text, chars=True)
+            )
+            for _ in range(2):  # terms first made, then remembered
+                assert query._locale_words(locale)(text) == expected, (locale, text)
+
+
+def test_remembered_terms_are_bounded():
+    words = query._LocaleWords("en-US")
+    long_word = "y" * (query._CACHED_WORD + 1)
+    words(long_word)
+    assert long_word not in words._terms  # long words are analyzed each time
+    for start in range(0, query._TERMS_KEPT * 3, 500):
+        words(" ".join(f"w{i}" for i in range(start, start + 500)))
+        assert len(words._terms) <= query._TERMS_KEPT + 500
