@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import operator
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -26,10 +27,12 @@ from collections.abc import Iterable
 from rapidfuzz.distance import OSA as _OSA
 
 from . import ranking
+from .analysis import _GRAM_SET
+from .analysis import _NON_BMP
+from .analysis import _PLAIN_RUN
+from .analysis import _UBRK_WORD_NONE_LIMIT
 from .analysis import GRAM_RUN
 from .analysis import clean_text
-from .analysis import _NON_BMP
-from .analysis import _UBRK_WORD_NONE_LIMIT
 from .analysis import normalize_term
 from .analysis import query_term_of
 from .analysis import run_bigrams
@@ -183,23 +186,56 @@ _WORD_FIELDS = Unit("word", "", stem=_LAZY).__dict__
 
 def _word_units(text: str, locale: str, phrase: int) -> list[Unit]:
     out = []
+    new = Unit.__new__
     for term, a, b in query_words(text, locale):
-        u = Unit.__new__(Unit)
-        u.__dict__.update(_WORD_FIELDS, text=text[a:b], term=term, phrase=phrase, locale=locale)
+        u = new(Unit)
+        fields = {**_WORD_FIELDS, "text": text[a:b], "term": term, "phrase": phrase}
+        fields["locale"] = locale
+        u.__dict__ = fields
         out.append(u)
     return out
 
 
-def _units_of(text: str, locale: str, phrase: int) -> list[Unit]:
+# GRAM_RUN's characters in the Basic Multilingual Plane: the same runs in a text without
+# characters outside it, found faster (GRAM_RUN's ranges past U+FFFF are tried one by one for
+# each character that is not in its table; tests/test_parse20.py compares the two).
+_GRAM_RUN_BMP = re.compile(
+    "["
+    + "".join(
+        f"{re.escape(a)}-{re.escape(chr(min(ord(b), 0xFFFF)))}"
+        for a, b in _GRAM_SET.ranges()
+        if ord(a) <= 0xFFFF
+    )
+    + "]+"
+)
+
+
+def _runs_pattern(text: str) -> re.Pattern | None:
+    """What finds ``text``'s runs of no-space scripts: None when it can hold none (ASCII)."""
+    if text.isascii():
+        return None
+    return GRAM_RUN if _NON_BMP.search(text) else _GRAM_RUN_BMP
+
+
+def _run_grams(run: str) -> tuple[str, ...]:
+    if _PLAIN_RUN.fullmatch(run):
+        # Kana and ideographs: each its own normalized form, no two compose (the build's
+        # fast path, analysis.index_gram_pairs): the bigrams are normalized as they stand.
+        return tuple(map("".join, zip(run, run[1:], strict=False))) if len(run) > 1 else (run,)
+    return tuple(normalize_term(g) for _, g in run_bigrams(run))
+
+
+def _units_of(text: str, locale: str, phrase: int, runs: re.Pattern | None) -> list[Unit]:
+    if runs is None:
+        return _word_units(text, locale, phrase)
     units, pos = [], 0
-    for match in GRAM_RUN.finditer(text):
+    for match in runs.finditer(text):
         units += _word_units(text[pos : match.start()], locale, phrase)
         whole = match.group()
         # A very long run is searched as pieces: each a phrase, together bounded by MAX_UNITS.
         for start in range(0, len(whole), ranking.MAX_RUN_CHARS):
             run = whole[start : start + ranking.MAX_RUN_CHARS]
-            grams = tuple(normalize_term(g) for _, g in run_bigrams(run))
-            units.append(Unit("run", run, grams=grams, phrase=phrase))
+            units.append(Unit("run", run, grams=_run_grams(run), phrase=phrase))
         pos = match.end()
     units += _word_units(text[pos:], locale, phrase)
     return units
@@ -208,16 +244,22 @@ def _units_of(text: str, locale: str, phrase: int) -> list[Unit]:
 def parse_user_text(text: str, locale: str, prefix: bool = False) -> list[Unit]:
     """Split user text into units; ``prefix`` marks a last word still being typed."""
     text = clean_text(text)
+    runs = _runs_pattern(text)
     units, pos, n_phrase = [], 0, 0
-    for match in _QUOTED.finditer(text):
-        units += _units_of(text[pos : match.start()], locale, -1)
-        units += _units_of(match.group(1), locale, n_phrase)
-        n_phrase += 1
-        pos = match.end()
-    units += _units_of(text[pos:], locale, -1)
+    if '"' in text:
+        for match in _QUOTED.finditer(text):
+            units += _units_of(text[pos : match.start()], locale, -1, runs)
+            units += _units_of(match.group(1), locale, n_phrase, runs)
+            n_phrase += 1
+            pos = match.end()
+    units += _units_of(text[pos:], locale, -1, runs)
     if prefix and units and text and not text[-1].isspace() and units[-1].kind == "word":
         units[-1].prefix = True
     return _bounded(units)
+
+
+# What makes two units the same: one is kept (_bounded).
+_KEY = operator.attrgetter("kind", "term", "grams", "phrase")
 
 
 def _bounded(units: list[Unit]) -> list[Unit]:
@@ -228,8 +270,9 @@ def _bounded(units: list[Unit]) -> list[Unit]:
     Each kept unit's ``at`` lists its places in the typed order (:func:`typed_order`), repeats
     included while the text typed so far holds under ranking.MAX_UNITS units: a flood of one
     repeated phrase keeps at most that many places, as a query of distinct words does."""
-    if len({(u.kind, u.term, u.grams, u.phrase) for u in units}) == len(units) and (
-        sum(u.kind == "run" and len(u.text) == 1 for u in units) <= ranking.MAX_LONE_CHARS
+    if len(set(map(_KEY, units))) == len(units) and (
+        len(units) <= ranking.MAX_LONE_CHARS
+        or sum(u.kind == "run" and len(u.text) == 1 for u in units) <= ranking.MAX_LONE_CHARS
     ):
         # No unit repeated and no lone character over the limit (most queries): each unit
         # kept, at its own place, as the loop below keeps them.
@@ -245,7 +288,7 @@ def _bounded(units: list[Unit]) -> list[Unit]:
             lone += 1
             if lone > ranking.MAX_LONE_CHARS:
                 continue
-        key = (u.kind, u.term, u.grams, u.phrase)
+        key = _KEY(u)
         if key in seen:
             if u.prefix:
                 out[seen[key]] = None  # the word being typed moves to the end

@@ -80,3 +80,89 @@ def test_remembered_terms_are_bounded():
     for start in range(0, query._TERMS_KEPT * 3, 500):
         words(" ".join(f"w{i}" for i in range(start, start + 500)))
         assert len(words._terms) <= query._TERMS_KEPT + 500
+
+
+PARSE_TEXTS = [
+    "Reset your passwords quickly",
+    'Set up "multi-factor authentication" for "users" now',
+    "Teams 通話の設定 and 会議の録画 通話",
+    "ｶﾞｲﾄﾞ ㈱ 가나다 ภาษาไทย ເລີ່ມ កម្ពុជា မြန်မာ 々〆",
+    "通" * 150 + " x " + "の" * 3,
+    "通 話 の 設 定 会 議",
+    "reset reset password reset",
+    "😀 \U00020000\U00020001 通話 emoji",
+    '"通話の設定" "通話の設定" 設定',
+    "Налаштування двофакторної автентифікації",
+    "l'utilisateur d'Outlook",
+    "",
+    '"',
+]
+
+
+def _reference_units(text: str, locale: str, prefix: bool = False) -> list:
+    """parse_user_text as stop 19 made it: GRAM_RUN over every text, each bigram normalized,
+    the dataclass constructor, the words chain itself."""
+    import re
+
+    from helpapi.analysis import GRAM_RUN
+    from helpapi.analysis import normalize_term
+    from helpapi.analysis import run_bigrams
+
+    def words(piece: str, phrase: int) -> list:
+        return [
+            query.Unit(
+                "word",
+                piece[t.startchar : t.endchar],
+                term=t.text,
+                stem=query._LAZY,
+                phrase=phrase,
+                locale=locale,
+            )  # fmt: skip
+            for t in words_analyzer(locale)(piece, chars=True)
+        ]
+
+    def units_of(piece: str, phrase: int) -> list:
+        units, pos = [], 0
+        for match in GRAM_RUN.finditer(piece):
+            units += words(piece[pos : match.start()], phrase)
+            whole = match.group()
+            for start in range(0, len(whole), 64):
+                run = whole[start : start + 64]
+                grams = tuple(normalize_term(g) for _, g in run_bigrams(run))
+                units.append(query.Unit("run", run, grams=grams, phrase=phrase))
+            pos = match.end()
+        return units + words(piece[pos:], phrase)
+
+    text = clean_text(text)
+    units, pos, n = [], 0, 0
+    for match in re.finditer(r'"([^"]+)"', text):
+        units += units_of(text[pos : match.start()], -1)
+        units += units_of(match.group(1), n)
+        n += 1
+        pos = match.end()
+    units += units_of(text[pos:], -1)
+    if prefix and units and text and not text[-1].isspace() and units[-1].kind == "word":
+        units[-1].prefix = True
+    return query._bounded(units)
+
+
+def test_parsed_units_equal_the_reference_parse():
+    for locale in ("en-US", "ja-JP", "zh-CN", "fr-FR", "uk-UA", "th-TH"):
+        for text in PARSE_TEXTS:
+            for prefix in (False, True):
+                got = query.parse_user_text(text, locale, prefix=prefix)
+                want = _reference_units(text, locale, prefix)
+                assert got == want, (locale, text)
+                assert [u.at for u in got] == [u.at for u in want]
+
+
+def test_runs_found_in_the_plane_alone_as_over_every_plane():
+    from helpapi.analysis import GRAM_RUN
+
+    bmp = "".join(chr(c) for c in range(0xFFFF + 1) if not 0xD800 <= c <= 0xDFFF)
+    assert [m.span() for m in query._GRAM_RUN_BMP.finditer(bmp)] == [
+        m.span() for m in GRAM_RUN.finditer(bmp)
+    ]
+    assert query._runs_pattern("plain ascii") is None
+    assert query._runs_pattern("通話 \U00020000") is GRAM_RUN
+    assert query._runs_pattern("通話 é") is query._GRAM_RUN_BMP
