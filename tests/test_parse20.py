@@ -166,3 +166,13 @@ def test_runs_found_in_the_plane_alone_as_over_every_plane():
     assert query._runs_pattern("plain ascii") is None
     assert query._runs_pattern("通話 \U00020000") is GRAM_RUN
     assert query._runs_pattern("通話 é") is query._GRAM_RUN_BMP
+
+
+def test_unmarked_text_as_the_pattern_says_over_every_code_point():
+    from helpapi import engine
+
+    for cp in range(0x110000):
+        c = chr(cp)
+        for text in (c, "a" + c + "b", " " + c):
+            assert engine._unmarked(text) == bool(engine._UNMARKED.fullmatch(text)), hex(cp)
+    assert engine._unmarked("") and engine._unmarked("  \t ") and not engine._unmarked("a_b")
