@@ -182,6 +182,7 @@ def query_title_key(text: str, locale: str) -> str:
 # each word of a query copies them with its own text, term, phrase and locale (the same
 # object as Unit("word", ..., stem=_LAZY, ...) makes, without a Python call per field).
 _WORD_FIELDS = Unit("word", "", stem=_LAZY).__dict__
+_RUN_FIELDS = Unit("run", "").__dict__
 
 
 def _word_units(text: str, locale: str, phrase: int) -> list[Unit]:
@@ -221,7 +222,7 @@ def _run_grams(run: str) -> tuple[str, ...]:
     if _PLAIN_RUN.fullmatch(run):
         # Kana and ideographs: each its own normalized form, no two compose (the build's
         # fast path, analysis.index_gram_pairs): the bigrams are normalized as they stand.
-        return tuple(map("".join, zip(run, run[1:], strict=False))) if len(run) > 1 else (run,)
+        return tuple([run[i : i + 2] for i in range(len(run) - 1)]) if len(run) > 1 else (run,)
     return tuple(normalize_term(g) for _, g in run_bigrams(run))
 
 
@@ -229,15 +230,22 @@ def _units_of(text: str, locale: str, phrase: int, runs: re.Pattern | None) -> l
     if runs is None:
         return _word_units(text, locale, phrase)
     units, pos = [], 0
+    new = Unit.__new__
     for match in runs.finditer(text):
-        units += _word_units(text[pos : match.start()], locale, phrase)
+        between = text[pos : match.start()]
+        if between and not between.isspace():  # spaces hold no word
+            units += _word_units(between, locale, phrase)
         whole = match.group()
         # A very long run is searched as pieces: each a phrase, together bounded by MAX_UNITS.
         for start in range(0, len(whole), ranking.MAX_RUN_CHARS):
             run = whole[start : start + ranking.MAX_RUN_CHARS]
-            units.append(Unit("run", run, grams=_run_grams(run), phrase=phrase))
+            # Unit("run", run, grams=..., phrase=phrase), as _word_units makes its units.
+            u = new(Unit)
+            u.__dict__ = {**_RUN_FIELDS, "text": run, "grams": _run_grams(run), "phrase": phrase}
+            units.append(u)
         pos = match.end()
-    units += _word_units(text[pos:], locale, phrase)
+    if pos < len(text):
+        units += _word_units(text[pos:], locale, phrase)
     return units
 
 
