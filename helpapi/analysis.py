@@ -691,6 +691,51 @@ def _direct_word(filters) -> Callable[[str], tuple] | None:
     return word
 
 
+def query_term_of(locale: str) -> Callable[[str], str]:
+    """One ICU word through :func:`words_analyzer`'s filters at query time: its term, or ""
+    when a filter drops it (what ``words_analyzer(locale)(word, tokenize=False)`` yields
+    first). Without the chain's Token and generators (~5 us a word): each filter the chain
+    may hold applied as a function; at query time ProcliticFilter and SplitFilter pass a
+    token on unchanged (their extra forms are made at index time only). A chain holding any
+    other filter runs as it is."""
+    chain = words_analyzer(locale)
+    steps: list[Callable[[str], str]] = []
+    for item in chain.items[1:]:
+        kind = type(item)
+        if kind is NormalizeFilter:
+            # Called as the chain calls it (positional): the same normalize_term cache entries.
+            steps.append(lambda text, dotless=item.dotless_i: normalize_term(text, dotless))
+        elif kind is OrthographyFilter:
+            steps.append(SCRIPT_NORMALIZERS[item.lang])
+        elif kind is ElisionFilter:
+            steps.append(functools.partial(_elided, articles=item.articles))
+        elif kind not in (ProcliticFilter, SplitFilter):
+            return functools.partial(_chain_first, chain)
+    if len(steps) == 1:
+        return steps[0]  # most locales: the normalized word
+
+    def term(raw: str) -> str:
+        for step in steps:
+            raw = step(raw)
+            if not raw:
+                return ""  # NormalizeFilter and OrthographyFilter drop an empty token
+        return raw
+
+    return term
+
+
+def _elided(text: str, articles: frozenset[str]) -> str:
+    """ElisionFilter on one token's text."""
+    head, sep, tail = text.partition("'")
+    return tail if sep and tail and head in articles else text
+
+
+def _chain_first(chain, raw: str) -> str:
+    for tok in chain(raw, tokenize=False):
+        return tok.text
+    return ""
+
+
 @functools.lru_cache(maxsize=256)
 def index_words(locale: str) -> _IndexWords:
     """What ``words_analyzer(locale)(value, positions=True, chars=True, mode="index")``

@@ -25,6 +25,7 @@ import struct
 from array import array
 from pathlib import Path
 
+from .memindex import file_size
 from .memindex import map_headed_file
 
 FILENAME = "display.bin"
@@ -143,10 +144,10 @@ class Display:
         return cls(path)
 
     def intact(self) -> bool:
-        """True while the mapped file still has the size it had when opened (one ``fstat``;
+        """True while the mapped file still has the size it had when opened (one system call;
         see :meth:`helpapi.memindex.MemIndex.intact`)."""
         try:
-            return self._fd is not None and os.fstat(self._fd).st_size >= self._size
+            return self._fd is not None and file_size(self._fd) >= self._size
         except OSError:
             return False
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import operator
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -28,10 +29,14 @@ from rapidfuzz.distance import OSA as _OSA
 
 from . import ranking
 from .analysis import _GRAM_SET
+from .analysis import _NON_BMP
+from .analysis import _PLAIN_RUN
+from .analysis import _UBRK_WORD_NONE_LIMIT
 from .analysis import GRAM_RUN
 from .analysis import _char_class
 from .analysis import clean_text
 from .analysis import normalize_term
+from .analysis import query_term_of
 from .analysis import run_bigrams
 from .analysis import stems_analyzer
 from .analysis import words_analyzer
@@ -103,31 +108,61 @@ _CACHED_CHARS = 256
 
 @functools.lru_cache(maxsize=512)
 def _cached_words(text: str, locale: str) -> tuple[tuple[str, int, int], ...]:
-    # ICU's words, each through the chain's filters alone: at query time every filter maps
-    # one token to one or none, by its text only (the index-time extra parts are not made).
-    out = []
-    for a, b in words_analyzer(locale).items[0].segments(text):
-        # The word's term: remembered unless the word is long.
-        surface = text[a:b]
-        if len(surface) > _CACHED_WORD:
-            term = _chain_term.__wrapped__(surface, locale)
-        else:
-            term = _chain_term(surface, locale)
-        if term:
-            out.append((term, a, b))
-    return tuple(out)
+    return _locale_words(locale)(text)
 
 
 # Words up to this long have their terms remembered (common words recur in most queries).
 _CACHED_WORD = 48
+# Terms remembered per locale (a miss costs ~0.5 us: analysis.query_term_of); the memo starts
+# again when it holds more, so a flood of distinct words keeps it bounded.
+_TERMS_KEPT = 2048
 
 
-@functools.lru_cache(maxsize=8192)
-def _chain_term(surface: str, locale: str) -> str:
-    """One ICU word through the words chain's filters: its term, or "" when they drop it."""
-    for tok in words_analyzer(locale)(surface, tokenize=False):
-        return tok.text
-    return ""
+class _LocaleWords:
+    """:func:`query_words` for one locale: ICU's words, each through the chain's filters
+    alone (at query time every filter maps one token to one or none, by its text only: the
+    index-time extra parts are not made), by :func:`helpapi.analysis.query_term_of`."""
+
+    def __init__(self, locale: str):
+        self._tokenizer = words_analyzer(locale).items[0]
+        self._term = query_term_of(locale)
+        self._terms: dict[str, str] = {}
+
+    def __call__(self, text: str) -> tuple[tuple[str, int, int], ...]:
+        if not text:
+            return ()
+        terms = self._terms
+        if len(terms) > _TERMS_KEPT:
+            terms.clear()
+        get, term_of, out = terms.get, self._term, []
+        if _NON_BMP.search(text):
+            spans = self._tokenizer.segments(text)  # ICU's offsets are UTF-16 there
+        else:
+            # One pass over ICU's boundaries, as segments() makes them, without its list.
+            # The iterator is this thread's; nothing below analyzes other text with it
+            # before the loop ends (term_of never tokenizes).
+            it = self._tokenizer._iterator()
+            it.setText(text)
+            status, prev, spans = it.getRuleStatus, it.first(), []
+            for end in it:
+                if status() >= _UBRK_WORD_NONE_LIMIT:
+                    spans.append((prev, end))
+                prev = end
+        for a, b in spans:
+            surface = text[a:b]
+            term = get(surface)
+            if term is None:
+                term = term_of(surface)
+                if len(surface) <= _CACHED_WORD:
+                    terms[surface] = term
+            if term:
+                out.append((term, a, b))
+        return tuple(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _locale_words(locale: str) -> _LocaleWords:
+    return _LocaleWords(locale)
 
 
 def query_words(text: str, locale: str) -> tuple[tuple[str, int, int], ...]:
@@ -150,45 +185,92 @@ def query_title_key(text: str, locale: str) -> str:
 # each word of a query copies them with its own text, term, phrase and locale (the same
 # object as Unit("word", ..., stem=_LAZY, ...) makes, without a Python call per field).
 _WORD_FIELDS = Unit("word", "", stem=_LAZY).__dict__
+_RUN_FIELDS = Unit("run", "").__dict__
 
 
 def _word_units(text: str, locale: str, phrase: int) -> list[Unit]:
     out = []
+    new = Unit.__new__
     for term, a, b in query_words(text, locale):
-        u = Unit.__new__(Unit)
-        u.__dict__.update(_WORD_FIELDS, text=text[a:b], term=term, phrase=phrase, locale=locale)
+        u = new(Unit)
+        fields = {**_WORD_FIELDS, "text": text[a:b], "term": term, "phrase": phrase}
+        fields["locale"] = locale
+        u.__dict__ = fields
         out.append(u)
     return out
 
 
-def _units_of(text: str, locale: str, phrase: int) -> list[Unit]:
+# GRAM_RUN's characters in the Basic Multilingual Plane: the same runs in a text without
+# characters outside it, found faster (GRAM_RUN's ranges past U+FFFF are tried one by one for
+# each character that is not in its table; tests/test_parse20.py compares the two).
+_GRAM_RUN_BMP = re.compile(
+    "["
+    + "".join(
+        f"{re.escape(a)}-{re.escape(chr(min(ord(b), 0xFFFF)))}"
+        for a, b in _GRAM_SET.ranges()
+        if ord(a) <= 0xFFFF
+    )
+    + "]+"
+)
+
+
+def _runs_pattern(text: str) -> re.Pattern | None:
+    """What finds ``text``'s runs of no-space scripts: None when it can hold none (ASCII)."""
+    if text.isascii():
+        return None
+    return GRAM_RUN if _NON_BMP.search(text) else _GRAM_RUN_BMP
+
+
+def _run_grams(run: str) -> tuple[str, ...]:
+    if _PLAIN_RUN.fullmatch(run):
+        # Kana and ideographs: each its own normalized form, no two compose (the build's
+        # fast path, analysis.index_gram_pairs): the bigrams are normalized as they stand.
+        return tuple([run[i : i + 2] for i in range(len(run) - 1)]) if len(run) > 1 else (run,)
+    return tuple(normalize_term(g) for _, g in run_bigrams(run))
+
+
+def _units_of(text: str, locale: str, phrase: int, runs: re.Pattern | None) -> list[Unit]:
+    if runs is None:
+        return _word_units(text, locale, phrase)
     units, pos = [], 0
-    for match in GRAM_RUN.finditer(text):
-        units += _word_units(text[pos : match.start()], locale, phrase)
+    new = Unit.__new__
+    for match in runs.finditer(text):
+        between = text[pos : match.start()]
+        if between and not between.isspace():  # spaces hold no word
+            units += _word_units(between, locale, phrase)
         whole = match.group()
         # A very long run is searched as pieces: each a phrase, together bounded by MAX_UNITS.
         for start in range(0, len(whole), ranking.MAX_RUN_CHARS):
             run = whole[start : start + ranking.MAX_RUN_CHARS]
-            grams = tuple(normalize_term(g) for _, g in run_bigrams(run))
-            units.append(Unit("run", run, grams=grams, phrase=phrase))
+            # Unit("run", run, grams=..., phrase=phrase), as _word_units makes its units.
+            u = new(Unit)
+            u.__dict__ = {**_RUN_FIELDS, "text": run, "grams": _run_grams(run), "phrase": phrase}
+            units.append(u)
         pos = match.end()
-    units += _word_units(text[pos:], locale, phrase)
+    if pos < len(text):
+        units += _word_units(text[pos:], locale, phrase)
     return units
 
 
 def parse_user_text(text: str, locale: str, prefix: bool = False) -> list[Unit]:
     """Split user text into units; ``prefix`` marks a last word still being typed."""
     text = clean_text(text)
+    runs = _runs_pattern(text)
     units, pos, n_phrase = [], 0, 0
-    for match in _QUOTED.finditer(text):
-        units += _units_of(text[pos : match.start()], locale, -1)
-        units += _units_of(match.group(1), locale, n_phrase)
-        n_phrase += 1
-        pos = match.end()
-    units += _units_of(text[pos:], locale, -1)
+    if '"' in text:
+        for match in _QUOTED.finditer(text):
+            units += _units_of(text[pos : match.start()], locale, -1, runs)
+            units += _units_of(match.group(1), locale, n_phrase, runs)
+            n_phrase += 1
+            pos = match.end()
+    units += _units_of(text[pos:], locale, -1, runs)
     if prefix and units and text and not text[-1].isspace() and units[-1].kind == "word":
         units[-1].prefix = True
     return _bounded(units)
+
+
+# What makes two units the same: one is kept (_bounded).
+_KEY = operator.attrgetter("kind", "term", "grams", "phrase")
 
 
 def _bounded(units: list[Unit]) -> list[Unit]:
@@ -199,8 +281,9 @@ def _bounded(units: list[Unit]) -> list[Unit]:
     Each kept unit's ``at`` lists its places in the typed order (:func:`typed_order`), repeats
     included while the text typed so far holds under ranking.MAX_UNITS units: a flood of one
     repeated phrase keeps at most that many places, as a query of distinct words does."""
-    if len({(u.kind, u.term, u.grams, u.phrase) for u in units}) == len(units) and (
-        sum(u.kind == "run" and len(u.text) == 1 for u in units) <= ranking.MAX_LONE_CHARS
+    if len(set(map(_KEY, units))) == len(units) and (
+        len(units) <= ranking.MAX_LONE_CHARS
+        or sum(u.kind == "run" and len(u.text) == 1 for u in units) <= ranking.MAX_LONE_CHARS
     ):
         # No unit repeated and no lone character over the limit (most queries): each unit
         # kept, at its own place, as the loop below keeps them.
@@ -216,7 +299,7 @@ def _bounded(units: list[Unit]) -> list[Unit]:
             lone += 1
             if lone > ranking.MAX_LONE_CHARS:
                 continue
-        key = (u.kind, u.term, u.grams, u.phrase)
+        key = _KEY(u)
         if key in seen:
             if u.prefix:
                 out[seen[key]] = None  # the word being typed moves to the end
@@ -377,7 +460,8 @@ def corrected_title_key(text: str, replaced: list[tuple[int, int, str]], locale:
     chain): each replaced surface and its correction must be words of plain letters
     (:data:`_PLAIN_WORD`) between spaces or the text's ends. Then both texts break into the
     same words but that one, each side its own (NFC-normalized already: a space composes with
-    nothing), and the correction's term is its own word's term (:func:`_chain_term`)."""
+    nothing), and the correction's term is its own word's term
+    (:func:`helpapi.analysis.query_term_of`)."""
     end_of_text = len(text)
     for at, end, term in replaced:
         if (at and text[at - 1] != " ") or (end < end_of_text and text[end] != " "):
@@ -393,11 +477,7 @@ def corrected_title_key(text: str, replaced: list[tuple[int, int, str]], locale:
             i += 1
         while i < n and words[i][1] < end:
             i += 1  # the replaced word (a word of its own: at most one)
-        fixed = (
-            _chain_term(term, locale)
-            if len(term) <= _CACHED_WORD
-            else (_chain_term.__wrapped__(term, locale))
-        )
+        fixed = _locale_words(locale)._term(term)  # the locale's query_term_of, made once
         if fixed:
             terms.append(fixed)
     terms += [term for term, _, _ in words[i:]]

@@ -181,8 +181,9 @@ class IndexSet:
         """Locales not served, with the reason: damaged at open, unreadable by Whoosh when
         first searched, or a mapped file that shrank since it was opened.
 
-        The second part is the cheap guard (one ``fstat`` per mapped postings file) against a
-        file truncated in place after it was mapped, which generations never do.
+        The second part is the cheap guard (one system call per mapped file:
+        memindex.file_size) against a file truncated in place after it was mapped, which
+        generations never do.
         """
         problems = {**self.damaged, **self._broken}
         for loc, mem in self.mem.opened().items():

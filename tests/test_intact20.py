@@ -1,0 +1,76 @@
+"""Stop 20: the SIGBUS guard (``MemIndex.intact`` / ``Display.intact``) reads a mapped file's
+size with one ``lseek`` instead of an ``fstat``: the same size, the same answers when a file
+is cut after opening."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from helpapi import display
+from helpapi import memindex
+from helpapi.indexer import build_indexes
+from helpapi.memindex import file_size
+from helpapi.search import LocaleUnavailable
+from helpapi.search import open_current
+from helpapi.search import search
+
+from .conftest import sxs_article
+from .conftest import write_corpus
+
+FILES = {
+    "de-DE": {"a": sxs_article("Titel Apfel", "Title apple", [("Text Apfel.", "Text apple.")])},
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("intact")
+    corpus = write_corpus(root / "corpus", FILES)
+    build_indexes(corpus, root / "ix", jobs=1)
+    return root / "ix"
+
+
+def _gen(index: Path) -> Path:
+    return index / (index / "CURRENT").read_text().strip()
+
+
+def test_file_size_is_what_reads(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 1000)
+    with open(path, "rb") as fh:
+        fd = os.dup(fh.fileno())
+    try:
+        for size in (1000, 10, 0, 5000, 64 * 2**20, 3):
+            with open(path, "r+b") as fh:
+                fh.truncate(size)
+            assert file_size(fd) == os.fstat(fd).st_size == size
+        path.unlink()  # the open file keeps its size, as fstat says
+        assert file_size(fd) == os.fstat(fd).st_size == 3
+    finally:
+        os.close(fd)
+    with pytest.raises(OSError):
+        file_size(fd)
+
+
+@pytest.mark.parametrize("name", [memindex.FILENAME, display.FILENAME])
+def test_a_file_cut_after_opening_then_restored(built, tmp_path, name):
+    shutil.copytree(built, tmp_path / "ix")
+    path = _gen(tmp_path / "ix") / "de-DE" / name
+    raw = path.read_bytes()
+    with open_current(tmp_path / "ix") as ix:
+        assert search(ix, "Apfel", "de-DE")["total"] == 1
+        with open(path, "r+b") as fh:
+            fh.truncate(len(raw) - 1)
+        assert name in ix.health()["de-DE"]
+        with pytest.raises(LocaleUnavailable):
+            search(ix, "Apfel", "de-DE")
+        with open(path, "r+b") as fh:
+            fh.write(raw)  # its size again: served again
+        assert "de-DE" not in ix.health()
+        assert search(ix, "Apfel", "de-DE")["total"] == 1
+        opened = ix.mem.opened()["de-DE"], ix.display.opened()["de-DE"]
+    assert not any(f.intact() for f in opened)  # closed with the index set
