@@ -54,7 +54,8 @@ CORPUS = {
         # A title holding a word of SECOND, its body the words in a row across a quote.
         "quoted-second": md_article(
             "Choisir une stratégie",
-            "Le bouton « choisissez la stratégie » qui convient ne s'affiche pas toujours.",
+            "Le bouton « choisissez la stratégie » qui convient ne s'affiche pas toujours : "
+            "rechargez la page du portail.",
         ),
         **{
             f"filler-{i}": md_article(f"Note {i}", f"Texte numéro {i} sur les alertes.")
