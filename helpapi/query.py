@@ -421,13 +421,16 @@ def replacements(text: str, units: list[Unit], fixed: list[Unit]) -> list[tuple[
     replaces, in order."""
     out, pos = [], 0
     for before, after in zip(units, fixed, strict=True):
-        if before.term == after.term or not before.text:
+        if not before.text:
             continue
         at = text.find(before.text, pos)
         if at < 0:
             continue  # not where the units say (a repeat collapsed): leave the text alone
+        # Past every unit found, changed or not: "outlook outloo" is not corrected inside
+        # its first word.
         pos = at + len(before.text)
-        out.append((at, pos, after.term))
+        if before.term != after.term:
+            out.append((at, pos, after.term))
     return out
 
 

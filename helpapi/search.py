@@ -368,7 +368,9 @@ def run_query(
     if not ranks:
         # Its matches are counted as a set, never shown: no re-ranking, no page.
         return Hits(total, [], relaxed, corrected if total else None, ranked)
-    typed = corrected or text  # the query as searched (helpapi.verbatim compares its marks)
+    # The query as searched, cleaned as the corpus is (helpapi.verbatim compares its marks):
+    # an NFD query or one holding a soft hyphen is the same text.
+    typed = corrected or clean_text(text)
     ranked = _rerank(mem, ranked, units, key, engine.punctuated(text), shown, typed)
     if scope is not None and scope.sort == "updated":
         ranked.sort(key=ixset.facets[locale].date_key())

@@ -20,6 +20,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from . import ranking
+from .analysis import _APOSTROPHES
 from .display import Display
 from .display import fold
 
@@ -27,32 +28,58 @@ from .display import fold
 # a backslash escape (ASCII: a UTF-8 sequence of another character never holds one of them).
 _MARKUP = b"[]\\"
 _BARE = _MARKUP + b" "  # ... and the spaces too
+# The apostrophes the index takes for ' (helpapi.analysis's own table), as UTF-8: French and
+# Ukrainian bodies write both ’ and ', the query has whichever its keyboard types. Case is
+# folded on both sides already (fold); the other forms NFKC unifies in the index (full-width
+# letters and marks) are left as typed: unifying them would mean normalizing every body read
+# (a decode and an NFKC pass), and a Japanese copy keeps the body's full-width marks.
+_APOSTROPHE_BYTES = tuple((chr(c).encode(), s.encode()) for c, s in _APOSTROPHES.items())
+# What each pass over a body costs, in bytes of ranking.VERBATIM_MAX_BYTES per byte passed
+# (CPU per byte measured against reading a body: a copy, a translate and a search; see
+# bench/RESULTS.md, stop 20 review fixes). One replace of many matches costs ~5 times a read.
+_UNIFY_COST = 2
+_SQUEEZE_COST = 5
 
 
-def _spaced(raw: bytes) -> bytes:
-    """``raw`` (one space between words already) without :data:`_MARKUP`, one space between
-    its pieces again (no split: bodies are long, and most hold few marks)."""
+def _unified(raw: bytes) -> bytes:
+    """``raw`` with each apostrophe the index unifies written '."""
+    for variant, plain in _APOSTROPHE_BYTES:
+        raw = raw.replace(variant, plain)
+    return raw
+
+
+def _spaced(raw: bytes, limit: float = float("inf")) -> tuple[bytes | None, float]:
+    """``(spaced, cost)``: ``raw`` (one space between words already) without :data:`_MARKUP`,
+    one space between its pieces again (no split: bodies are long, and most hold few marks),
+    and the bytes passed doing so (weighted, :data:`_SQUEEZE_COST`); ``spaced`` is None once
+    that would pass ``limit`` (a body of marks left out, ``[ ] \\`` over and over, halves its
+    runs of spaces pass after pass)."""
     out = raw.translate(None, _MARKUP)
+    cost = float(len(raw))
     while b"  " in out:
+        cost += _SQUEEZE_COST * len(out)
+        if cost > limit:
+            return None, cost
         out = out.replace(b"  ", b" ")
-    return out.strip(b" ")
+    return out.strip(b" "), cost
 
 
 @lru_cache(maxsize=512)
 def needles(text: str) -> tuple[bytes, bytes]:
     """``(spaced, bare)``: ``text`` as compared with a body, case-folded
-    (:func:`helpapi.display.fold`), without :data:`_MARKUP` and the marks before its first
-    letter or digit and after its last (quotes around a fragment, a question mark typed
-    after it), with one space wherever it has whitespace (``spaced``) or none (``bare``).
-    ``(b"", b"")`` when fewer than two letters or digits are left (nothing to tell)."""
-    chars = fold(text)
+    (:func:`helpapi.display.fold`), its apostrophes unified as the index unifies them, without
+    :data:`_MARKUP` and the marks before its first letter or digit and after its last (quotes
+    around a fragment, a question mark typed after it), with one space wherever it has
+    whitespace (``spaced``) or none (``bare``). ``(b"", b"")`` when fewer than two letters or
+    digits are left (nothing to tell)."""
+    chars = fold(text.translate(_APOSTROPHES))
     start = next((i for i, c in enumerate(chars) if c.isalnum()), len(chars))
     end = next((i for i in range(len(chars) - 1, -1, -1) if chars[i].isalnum()), -1)
     core = chars[start : end + 1]
     if sum(c.isalnum() for c in core) < 2:
         return b"", b""
     # Any whitespace as one space, as the body's (helpapi.display.entry).
-    spaced = _spaced(" ".join(core.split()).encode("utf-8"))
+    spaced = _spaced(" ".join(core.split()).encode("utf-8"))[0]
     return spaced, spaced.replace(b" ", b"")
 
 
@@ -69,22 +96,41 @@ def holders(shown: Display, text: str, docs: list[int]) -> set[int] | None:
     spaced, bare = needles(text)
     if not bare:
         return None
-    budget = ranking.VERBATIM_MAX_BYTES
+    # A body is searched for the longest piece between apostrophes first, unified only when
+    # it holds that (most bodies do not: they cost one search, as without apostrophes).
+    probe = max(bare.split(b"'"), key=len) if b"'" in bare else b""
+    # Every pass over a body counts against the budget, not the bytes read only: a body
+    # holding the fragment amid marks left out costs several passes (bench/hostile_articles).
+    budget = float(ranking.VERBATIM_MAX_BYTES)
     with_spaces: set[int] = set()
     without: set[int] = set()
     unchecked: list[int] = []
     for i, d in enumerate(docs):
-        body = shown.folded_bytes(d)
-        budget -= len(body)
+        raw = bytes(shown.folded_bytes(d))
+        budget -= len(raw)
         if budget < 0:
             unchecked = docs[i:]
             break
-        raw = bytes(body)
         # Any spacing first (one C pass; a body lacking it lacks it spaced as typed too).
-        if bare not in raw.translate(None, _BARE):
+        stripped = raw.translate(None, _BARE)
+        if probe:
+            if probe not in stripped:
+                continue
+            budget -= _UNIFY_COST * (len(stripped) + len(raw))
+            if budget < 0:
+                unchecked = docs[i:]
+                break
+            raw, stripped = _unified(raw), _unified(stripped)
+        if bare not in stripped:
             continue
+        if ranking.VERBATIM_SPACES:
+            body, cost = _spaced(raw, budget)
+            budget -= cost
+            if body is None:
+                unchecked = docs[i:]  # nothing known against it (as those not read)
+                break
+            if spaced in body:
+                with_spaces.add(d)
         without.add(d)
-        if ranking.VERBATIM_SPACES and spaced in _spaced(raw):
-            with_spaces.add(d)
     found = with_spaces or without
     return found.union(unchecked) if found else None
