@@ -42,7 +42,7 @@ CORPUS = {
         # (ASCII apostrophe) ...
         "quoted": md_article(
             "Paramètres de sécurité du centre",
-            'Si un message indique « ouvrez le centre » d\'administration de sécurité, '
+            "Si un message indique « ouvrez le centre » d'administration de sécurité, "
             "vérifiez les autorisations du compte.",
         ),
         # ... and the body the fragment was copied from, with a typographic apostrophe.
@@ -84,8 +84,10 @@ def slugs(ix, text: str, locale: str) -> list[str]:
 
 
 def test_the_gate_unifies_apostrophes_as_the_index_does(corpus):
-    assert verbatim.needles("l\u2019une") == verbatim.needles("l'une") == verbatim.needles(
-        "l\uff07une"
+    assert (
+        verbatim.needles("l\u2019une")
+        == verbatim.needles("l'une")
+        == verbatim.needles("l\uff07une")
     )
     typed = slugs(corpus, FRAGMENT, "fr-FR")
     assert typed[:2] == ["source", "quoted"]
