@@ -65,14 +65,14 @@ def _spaced(raw: bytes, limit: float = float("inf")) -> tuple[bytes | None, floa
 
 
 @lru_cache(maxsize=512)
-def needles(text: str) -> tuple[bytes, bytes]:
+def needles(text: str, unify: bool = True) -> tuple[bytes, bytes]:
     """``(spaced, bare)``: ``text`` as compared with a body, case-folded
     (:func:`helpapi.display.fold`), its apostrophes unified as the index unifies them, without
     :data:`_MARKUP` and the marks before its first letter or digit and after its last (quotes
     around a fragment, a question mark typed after it), with one space wherever it has
     whitespace (``spaced``) or none (``bare``). ``(b"", b"")`` when fewer than two letters or
-    digits are left (nothing to tell)."""
-    chars = fold(text.translate(_APOSTROPHES))
+    digits are left (nothing to tell). ``unify`` False: the apostrophes as typed."""
+    chars = fold(text.translate(_APOSTROPHES) if unify else text)
     start = next((i for i, c in enumerate(chars) if c.isalnum()), len(chars))
     end = next((i for i in range(len(chars) - 1, -1, -1) if chars[i].isalnum()), -1)
     core = chars[start : end + 1]
@@ -90,25 +90,39 @@ def holders(shown: Display, text: str, docs: list[int]) -> set[int] | None:
     against them). With ranking.VERBATIM_SPACES, the bodies holding it with its spaces as
     typed when some do (a copy keeps the text's spacing, which in a no-space script marks
     where the rendered text had a link or emphasis), else those holding it with any spacing
-    (the query's spaces may be the user's). None when none of those checked holds it (the
-    marks typed may not be the rendered text's, or the fragment was typed, not copied):
-    nothing tells the documents apart then."""
-    spaced, bare = needles(text)
-    if not bare:
-        return None
-    # A body is searched for the longest piece between apostrophes first, unified only when
-    # it holds that (most bodies do not: they cost one search, as without apostrophes).
-    probe = max(bare.split(b"'"), key=len) if b"'" in bare else b""
+    (the query's spaces may be the user's). The same with the apostrophes as typed (a copy
+    keeps the body's ’ or ') when some body holds them so, else with the apostrophes the
+    index unifies taken for one (a keyboard types '). None when none of those checked holds
+    it (the marks typed may not be the rendered text's, or the fragment was typed, not
+    copied): nothing tells the documents apart then."""
     # Every pass over a body counts against the budget, not the bytes read only: a body
     # holding the fragment amid marks left out costs several passes (bench/hostile_articles).
-    budget = float(ranking.VERBATIM_MAX_BYTES)
+    budget = [float(ranking.VERBATIM_MAX_BYTES)]
+    typed = needles(text, unify=False)
+    found = _holders(shown, *typed, b"", docs, budget)
+    unified = needles(text)
+    if found is None and b"'" in unified[1]:
+        # A body is searched for the longest piece between apostrophes first, unified only
+        # when it holds that (most bodies do not: they cost one search).
+        probe = max(unified[1].split(b"'"), key=len)
+        found = _holders(shown, *unified, probe, docs, budget)
+    return found
+
+
+def _holders(
+    shown: Display, spaced: bytes, bare: bytes, probe: bytes, docs: list[int], budget: list[float]
+) -> set[int] | None:
+    """:func:`holders` of the needles ``spaced`` and ``bare``, the bodies unified
+    (:func:`_unified`) when ``probe`` (then in those holding it only), ``budget[0]`` left."""
+    if not bare:
+        return None
     with_spaces: set[int] = set()
     without: set[int] = set()
     unchecked: list[int] = []
     for i, d in enumerate(docs):
         raw = bytes(shown.folded_bytes(d))
-        budget -= len(raw)
-        if budget < 0:
+        budget[0] -= len(raw)
+        if budget[0] < 0:
             unchecked = docs[i:]
             break
         # Any spacing first (one C pass; a body lacking it lacks it spaced as typed too).
@@ -116,16 +130,16 @@ def holders(shown: Display, text: str, docs: list[int]) -> set[int] | None:
         if probe:
             if probe not in stripped:
                 continue
-            budget -= _UNIFY_COST * (len(stripped) + len(raw))
-            if budget < 0:
+            budget[0] -= _UNIFY_COST * (len(stripped) + len(raw))
+            if budget[0] < 0:
                 unchecked = docs[i:]
                 break
             raw, stripped = _unified(raw), _unified(stripped)
         if bare not in stripped:
             continue
         if ranking.VERBATIM_SPACES:
-            body, cost = _spaced(raw, budget)
-            budget -= cost
+            body, cost = _spaced(raw, budget[0])
+            budget[0] -= cost
             if body is None:
                 unchecked = docs[i:]  # nothing known against it (as those not read)
                 break
