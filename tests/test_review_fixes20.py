@@ -167,3 +167,15 @@ def test_the_work_on_a_body_counts_against_the_budget(monkeypatch):
     # of either after it, so nothing tells them apart.
     monkeypatch.setattr(ranking, "VERBATIM_MAX_BYTES", len(marks) + len(source))
     assert verbatim.holders(shown, "nekad till en delad mapp", [0, 1]) is None
+
+
+def test_the_apostrophes_as_typed_come_first_then_any():
+    # A copy keeps its source's apostrophe: the bodies holding it as typed when some do
+    # (as the spaces), else those holding it with any apostrophe the index takes for '.
+    curly = "ouvrez le centre d\u2019administration".encode()
+    plain = b"ouvrez le centre d'administration"
+    shown = _Bodies([b"a " + curly + b" b", b"c " + plain + b" d"])
+    assert verbatim.holders(shown, "centre d'administration", [0, 1]) == {1}
+    assert verbatim.holders(shown, "centre d\u2019administration", [0, 1]) == {0}
+    assert verbatim.holders(shown, "centre d\u02bcadministration", [0, 1]) == {0, 1}
+    assert verbatim.holders(_Bodies([curly]), "centre d'administration", [0]) == {0}
