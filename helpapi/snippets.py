@@ -79,6 +79,7 @@ _SHORT = 2
 # start in the folded text may be none in the text (the only such character, as checked by
 # tests/test_snippets_prefix.py).
 _IOTA = "\u0345"
+_NONWORD = re.compile(r"\W")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -142,16 +143,25 @@ def match_spans(
         if not runs and len(text) <= _FAST_MAX:
             return list(zip(*_word_spans(spaced, words, limit, window), strict=True))
         folded = spaced  # (every surface is found there as in the fold)
-    elif folded is None:
-        folded = fold(text)
+    # A long text with a surface of other characters: folded as far as the scan reads it
+    # (fold(text[:k]) is fold(text)[:k]: characters fold one for one, and σ/ς alike).
+    lazy = folded is None and spaced is not None and len(text) > _FAST_MAX
+    if folded is None:
+        folded = "" if lazy else fold(text)
     if len(words) + len(runs) > _MANY_SURFACES:
         # Only the surfaces the text holds are looked for chunk by chunk (one C scan each to
         # tell): a long relaxed run brings every trigram of it. Filtering keeps the plan's
         # order, so the same alternative wins at each position. Not for a few surfaces: a
         # scan of the whole text for an absent one can cost more than the chunks the window
-        # lets the loop read.
-        words = tuple(w for w in words if w in folded)
-        runs = tuple(r for r in runs if r in folded)
+        # lets the loop read. (Unfolded, a surface is looked for in ``spaced`` with spaces
+        # for its non-word characters; one holding the mark iota folds to is kept.)
+        if lazy:
+            words = tuple(w for w in words if _IOTA in w or _NONWORD.sub(" ", w) in spaced)
+            runs = tuple(r for r in runs if _IOTA in r or _NONWORD.sub(" ", r) in spaced)
+        else:
+            words = tuple(w for w in words if w in folded)
+            runs = tuple(r for r in runs if r in folded)
+    longest = max(map(len, (*words, *runs)), default=0)
     word_len = [len(w) for w in words]
     # The spans so far: starts and ends (a match reaching into the last span extends it).
     starts: list[int] = []
@@ -171,6 +181,9 @@ def match_spans(
         size = 3 * _FIRST_CHUNK
     while lo < len(text):
         hi = lo + size
+        if lazy and len(folded) < min(len(text), hi + longest):
+            # (doubled: each character folded at most about twice)
+            folded = fold(text[: max(2 * len(folded), hi + longest)])
         # (position, group, rank, end): group 0 a word, 1 a run; rank = plan order; end -1
         # for a word's until it is used (most found past a window's end never are)
         found = []
@@ -180,7 +193,7 @@ def match_spans(
                 # Most occurrences of a short word are inside other words: the word starts
                 # are found in C, their ends too when no _IOTA can stop a \w* early.
                 if iota is None:
-                    iota = _IOTA in folded
+                    iota = _IOTA in folded if not lazy else _IOTA in spaced or _IOTA in text
                 if not iota:
                     got = [
                         (m.start(), 0, rank, m.end())

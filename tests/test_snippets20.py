@@ -93,10 +93,13 @@ def test_snippets_through_words_equal_the_snippets_through_the_fold():
 
 
 def test_a_long_text_takes_the_chunked_scan_with_the_same_spans():
-    text = " ".join(["Passwort ändern"] * 2000 + ["passwörter"])  # past _FAST_MAX
+    # Past _FAST_MAX; surfaces of other characters (folded only as far as the scan reads),
+    # more than _MANY_SURFACES of them, Greek iota and its mark, final sigma.
+    text = " ".join(["Passwort ändern."] * 2000 + ["passwörter ΚΑΙ ΟΔΟΣ. e-mail ι\u0345a"])
     assert len(text) > snippets._FAST_MAX
     spaced = display.words(text)
-    for surfaces in (["passw"], ["ändern", "zz"], ["p"]):
+    many = [f"w{i}.x" for i in range(40)] + ["ändern.", "e-mail", "οδοσ.", "και"]
+    for surfaces in (["passw"], ["ändern", "zz"], ["p"], ["ändern.", "x"], ["e-mail"], many):
         want = _regex_spans(text, surfaces, window=(64, 180))
         assert snippets.match_spans(text, surfaces, window=(64, 180), spaced=spaced) == want
         assert snippets.make_snippet(text, surfaces, spaced=spaced) == snippets.make_snippet(
