@@ -35,6 +35,8 @@ def _grapheme_iterator():
 # Stand-ins for <mark> and </mark> while a snippet is escaped (control characters that a
 # body text hardly ever holds; when it does, make_snippet escapes piece by piece).
 _OPEN, _CLOSE = "\x02", "\x03"
+# What html.escape changes, and the stand-ins.
+_HTML = re.compile("[&<>\"'\x02\x03]")
 
 # A word match runs to the end of its word: the one regex here, compiled once.
 _TAIL = re.compile(r"\w*")
@@ -466,16 +468,22 @@ def make_snippet(
     if end < len(text):
         end = _snap(text, end, forward=False)
     out, pos = [], start
+    # A passage with nothing to escape (most) takes its marks as they are: the same text as
+    # html.escape would leave, with no pass over it.
+    plain = _HTML.search(text, start, end) is None
+    opening, closing = ("<mark>", "</mark>") if plain else (_OPEN, _CLOSE)
     # Spans are sorted and disjoint: those inside [start, end] are consecutive.
     for i in range(bisect.bisect_left(starts, start), len(starts)):
         a, b = starts[i], ends[i]
         if b > end:
             break
-        out += (text[pos:a], _OPEN, text[a:b], _CLOSE)
+        out += (text[pos:a], opening, text[a:b], closing)
         pos = b
     out.append(text[pos:end])
     raw, marks = "".join(out), len(out) // 4
-    if raw.count(_OPEN) == marks and raw.count(_CLOSE) == marks:
+    if plain:
+        marked = raw
+    elif raw.count(_OPEN) == marks and raw.count(_CLOSE) == marks:
         # Escaped at once, the marks put in after (html.escape maps each character alone):
         # the same text as each piece escaped, in one call instead of two per mark.
         marked = html.escape(raw).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
