@@ -386,14 +386,14 @@ def run_query(
     surfaces = frozenset(s for s in surfaces if s)
     hits = []
     for docnum, score in ranked[offset : offset + limit]:
-        slug, assetid, title, body, folded = shown.hit(docnum)
+        slug, assetid, title, body, spaced = shown.hit(docnum)
         hits.append(
             {
                 "id": assetid or slug,
                 "assetid": assetid or None,
                 "slug": slug,
                 "title": title,
-                "snippet": make_snippet(body, surfaces, folded=folded),
+                "snippet": make_snippet(body, surfaces, spaced=spaced),
                 "score": round(score, 4),
                 "locale": locale,
             }
