@@ -312,9 +312,10 @@ def run_query(
     units = parse_user_text(text, locale, prefix=prefix)
     if not units:
         return Hits(0, [])
+    # A filter no document passes (a value no article of the locale has) goes through the
+    # passes like any other: it removes every match (``filtered_out`` when the locale has
+    # some), never a reason to answer from English. Its filtered passes end at once.
     allowed = facets.allowed_in(ixset, locale, scope)
-    if allowed is not None and not allowed:
-        return Hits(0, [], ranked=[])
     mem = ixset.mem[locale]
     if not mem.intact():
         # Reading a mapped page past a shrunken file's end would SIGBUS the worker.
