@@ -206,3 +206,29 @@ def test_a_build_leaves_no_english_sides_in_the_generation(tmp_path):
         "fr-FR",
         "ja-JP",
     ]
+
+
+def test_forward_posts_are_the_stable_sort_by_document():
+    import random
+    from array import array
+    from collections import Counter
+    from itertools import accumulate
+
+    from helpapi import memindex
+
+    rng = random.Random(20)
+    for n_docs in (0, 1, 2, 7, 300):
+        for _ in range(20):
+            docs = array("H")
+            for _term in range(rng.randint(0, 200) if n_docs else 0):
+                k = rng.randint(1, n_docs)
+                docs.extend(sorted(rng.sample(range(n_docs), k)))
+            counts = Counter(docs)
+            fwd_off = array("I", accumulate((counts[d] for d in range(n_docs)), initial=0))
+            want = array("I", sorted(range(len(docs)), key=docs.__getitem__))
+            assert memindex._forward_posts(docs, fwd_off) == want
+    # Counts that are not the postings' fail the write (never a silently wrong list).
+    with pytest.raises(RuntimeError):
+        memindex._forward_posts(array("H", [0, 0, 1]), array("I", [0, 1, 3]))
+    with pytest.raises((RuntimeError, IndexError)):
+        memindex._forward_posts(array("H", [0, 1, 1]), array("I", [0, 2, 3]))
