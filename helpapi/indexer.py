@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 from whoosh import index as whoosh_index
 
+from . import analysis
 from . import article_cache
 from . import display
 from . import facets
@@ -1331,5 +1332,7 @@ def _meta(name, corpus_dir, staging, stats: dict[str, LocaleStats], carried: dic
         "corpus_dir": str(corpus_dir),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "checksum": generations.CHECKSUM,
+        # The terms' analysis (incremental.plan_changes rebuilds all under another one).
+        "analysis": analysis.version(),
         "locales": locales,
     }
