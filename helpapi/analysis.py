@@ -242,12 +242,19 @@ class IcuWordTokenizer(Tokenizer):
             self._local.it = it
         return it
 
+    def boundaries(self, text: str):
+        """This thread's ICU word iterator over ``text`` as :func:`breakable` gives it (the
+        word boundaries of ``text``, whose offsets they keep): every caller walking ICU's
+        boundaries itself (the build's and the query's fast paths) starts here."""
+        it = self._iterator()
+        it.setText(breakable(text))
+        return it
+
     def segments(self, text: str) -> list[tuple[int, int]]:
         """``(start, end)`` Python indices of each word in ``text``."""
         if not text:
             return []
-        it = self._iterator()
-        it.setText(breakable(text))
+        it = self.boundaries(text)
         # Collect eagerly: the iterator is shared by this thread's analyzers, and a consumer
         # may analyze other text before it has read all of ours.
         spans = []
@@ -683,8 +690,7 @@ class _IndexWords:
             return pairs, ends
         # The iterator is this thread's; nothing below analyzes other text with it before the
         # loop ends (the filters of _word never use the tokenizer).
-        it = self._tokenizer._iterator()
-        it.setText(breakable(value))
+        it = self._tokenizer.boundaries(value)
         status = it.getRuleStatus
         prev = it.first()
         pos = 0

@@ -92,6 +92,8 @@ def test_word_after_narrow_no_break_space_is_found(tmp_path):
             "персоналізації",
             "екран блокування персоналізації",
             "Microsoft Forms",
+            f"екран >{NNBSP}блокування >{NNBSP}персоналізації",  # copied from the article
+            f"{LRM}Microsoft{LRM} Forms",
         ):
             hits = run_query(ixset, query, "uk-UA", 10, 0, False)
             assert hits.total == 1, query
