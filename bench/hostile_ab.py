@@ -33,13 +33,18 @@ def main() -> None:
     ap.add_argument("--base", required=True, help="the checkout to compare with (e.g. main)")
     ap.add_argument("--head", default=str(ROOT), help="this checkout by default")
     ap.add_argument("--index", required=True)
+    ap.add_argument(
+        "--base-index",
+        help="the base side's own index (default: --index): after a change of an index file's"
+        " format, each checkout searches the same corpus built by its own code",
+    )
     ap.add_argument("--locales", default="")
     ap.add_argument("--families", default="flood,chain,repeat")
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--top", type=int, default=14)
     args = ap.parse_args()
     base, head = _load(Path(args.base)), _load(Path(args.head))
-    ixa = base.open_current(Path(args.index))
+    ixa = base.open_current(Path(args.base_index or args.index))
     ixb = head.open_current(Path(args.index))
     rng = random.Random(12)  # the queries of bench/hostile.py
     cases = [(loc, *c) for loc in ixa.locales for c in hostile.generate(ixa, loc, rng)]

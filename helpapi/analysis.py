@@ -32,12 +32,67 @@ from whoosh.analysis import Token
 from whoosh.analysis import Tokenizer
 from whoosh.lang import NoStemmer
 
+# Bump when the same text gives other terms (index and queries must agree on them): an incremental
+# build rebuilds every locale of a generation made under another :func:`version`, rather than
+# carrying its terms over beside new ones. 2: spaces ICU keeps in a word, invisible marks.
+VERSION = 2
+
+
+def version() -> str:
+    """What the terms of a text depend on besides its bytes: :data:`VERSION`, and the ICU word
+    break rules and Unicode data (NFKC, case folding) they were made with."""
+    return f"{VERSION}|icu {icu.ICU_VERSION}|unicode {unicodedata.unidata_version}"
+
+
 # Characters that are invisible formatting: removed from text before analysis, so that they
 # never split a word ("Micro\u200bsoft" is "Microsoft") nor glue two words together.
 _INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff\u180e]")
 # Joiners carry meaning inside some scripts' rendering, so the stored text keeps them, but a
 # search term never depends on them.
 _JOINERS = str.maketrans("", "", "\u200c\u200d\u0640")  # ZWNJ, ZWJ, Arabic tatweel
+
+
+def _code_points(uset: icu.UnicodeSet) -> list[str]:
+    return [chr(c) for lo, hi in uset.ranges() for c in range(ord(lo), ord(hi) + 1)]
+
+
+# Invisible characters that ICU's word breaking keeps inside the word they touch (Word_Break
+# Format, Extend, ZWJ: bidi marks such as U+200E around "Microsoft", ZWJ, variation selectors):
+# a term never holds one, as Unicode's NFKC_Casefold drops them. Letters that are default
+# ignorable (the Hangul fillers) stay.
+_JOINERS.update(
+    dict.fromkeys(
+        map(ord, _code_points(icu.UnicodeSet("[[:Default_Ignorable_Code_Point:]-[:L:]-[:Cn:]]")))
+    )
+)
+# Space characters whose Word_Break class joins them to a word. UAX #29 makes U+202F NARROW NO-BREAK
+# SPACE ExtendNumLet (Unicode 11, for Mongolian suffixes), so ICU reads "> \u202fpersonnalisation"
+# and "10\u202f000" as one word each, whose term (NFKC turns U+202F into U+0020) starts with or
+# holds a space and never matches what a user types. Every other space (U+0020, U+00A0, U+2007,
+# U+3000, ...) is WSegSpace or Other, which ICU breaks at. ICU is given the text with these
+# turned into U+0020 (one BMP character for one: offsets are unchanged), and the words are taken
+# from the text as written, so snippets and the display keep the character.
+_GLUING_SPACES = tuple(
+    _code_points(
+        icu.UnicodeSet(
+            "[[:Z:]&[[:WordBreak=ExtendNumLet:][:WordBreak=Format:][:WordBreak=Extend:]"
+            "[:WordBreak=ZWJ:][:WordBreak=MidLetter:][:WordBreak=MidNum:][:WordBreak=MidNumLet:]]]"
+        )
+    )
+)
+_SPACED = str.maketrans(dict.fromkeys(_GLUING_SPACES, " "))
+
+
+def breakable(text: str) -> str:
+    """``text`` as ICU's word breaking is given it: the space characters it would keep inside a
+    word (:data:`_GLUING_SPACES`, U+202F) as U+0020. Same length, same offsets."""
+    # Few texts hold one: a str search per character (one today) costs less than translate.
+    for char in _GLUING_SPACES:
+        if char in text:
+            return text.translate(_SPACED)
+    return text
+
+
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\uff07": "'"})
 _NON_BMP = re.compile("[\U00010000-\U0010ffff]")
 
@@ -187,12 +242,19 @@ class IcuWordTokenizer(Tokenizer):
             self._local.it = it
         return it
 
+    def boundaries(self, text: str):
+        """This thread's ICU word iterator over ``text`` as :func:`breakable` gives it (the
+        word boundaries of ``text``, whose offsets they keep): every caller walking ICU's
+        boundaries itself (the build's and the query's fast paths) starts here."""
+        it = self._iterator()
+        it.setText(breakable(text))
+        return it
+
     def segments(self, text: str) -> list[tuple[int, int]]:
         """``(start, end)`` Python indices of each word in ``text``."""
         if not text:
             return []
-        it = self._iterator()
-        it.setText(text)
+        it = self.boundaries(text)
         # Collect eagerly: the iterator is shared by this thread's analyzers, and a consumer
         # may analyze other text before it has read all of ours.
         spans = []
@@ -628,8 +690,7 @@ class _IndexWords:
             return pairs, ends
         # The iterator is this thread's; nothing below analyzes other text with it before the
         # loop ends (the filters of _word never use the tokenizer).
-        it = self._tokenizer._iterator()
-        it.setText(value)
+        it = self._tokenizer.boundaries(value)
         status = it.getRuleStatus
         prev = it.first()
         pos = 0

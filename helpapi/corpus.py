@@ -859,10 +859,9 @@ def read_bytes(path, root=None, max_bytes: int | None = DEFAULT_MAX_ARTICLE_BYTE
         # Sized by fstat (a read of cap + 1 would allocate the whole cap for every file); a file
         # that grew since is read on, up to one byte over the cap.
         limit = max_bytes + 1 if max_bytes is not None else None
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(info.st_size + 1 if limit is None else min(info.st_size + 1, limit))
-            if len(data) > info.st_size and (limit is None or len(data) < limit):
-                data += fh.read(-1 if limit is None else limit - len(data))
+        data = _read_fd(fd, info.st_size + 1 if limit is None else min(info.st_size + 1, limit))
+        if len(data) > info.st_size and (limit is None or len(data) < limit):
+            data += _read_fd(fd, None if limit is None else limit - len(data))
     except OSError as exc:
         raise UnreadableArticle(path, exc.strerror or type(exc).__name__) from exc
     finally:
@@ -881,6 +880,21 @@ def _real_root(root: str) -> str:
     # Resolved once per process: os.path.realpath costs an lstat per path component. A corpus
     # folder moved since then only makes files look outside it (refused), never the reverse.
     return os.path.realpath(root)
+
+
+def _read_fd(fd: int, size: int | None) -> bytes:
+    """Up to ``size`` bytes from ``fd`` (None: to its end), fewer only at its end: what a
+    buffered file's ``read(size)`` gives, through ``os.read`` directly (a build reads 24,000
+    files; the file object, its buffer and its context cost more than the read itself)."""
+    parts: list[bytes] = []
+    got = 0
+    while size is None or got < size:
+        chunk = os.read(fd, 1 << 20 if size is None else size - got)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _opened_path(fd: int) -> str | None:

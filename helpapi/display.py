@@ -7,9 +7,13 @@ read-only (shared page cache between workers) and decodes only the hit's slices:
 
 * ``slug``, ``assetid``, ``title`` (the display title);
 * ``body``: the text snippets are cut from, whitespace already collapsed to single spaces;
-* ``folded``: ``body`` case-folded the way ``re.IGNORECASE`` compares characters, one
-  character for one (:func:`fold`), so :mod:`helpapi.snippets` finds the query's words with
-  ``str.find`` instead of compiling a regular expression per query.
+* ``words``: ``body`` case-folded the way ``re.IGNORECASE`` compares characters, one
+  character for one (:func:`fold`), each non-word character (``\\W`` of ``body``) a space
+  (:func:`words`): :mod:`helpapi.snippets` finds the query's words with ``str.find`` instead
+  of compiling a regular expression per query, and a word start as a space and the word:
+  no occurrence inside another word is found, no character before one is looked at;
+* ``folded``: ``body`` as :func:`fold` leaves it, marks and all (:mod:`helpapi.verbatim`
+  compares a copied fragment's marks with it, as bytes).
 
 Like ``postings.bin`` it is a required, versioned part of every generation: a missing file,
 or one of another :data:`VERSION`, is never served (:func:`check`, :meth:`Display.open`), and
@@ -29,8 +33,9 @@ from .memindex import file_size
 from .memindex import map_headed_file
 
 FILENAME = "display.bin"
-VERSION = 1
-FIELDS = ("slug", "assetid", "title", "body", "folded")  # (Display.hit reads five)
+# 2: "words" (the fold with non-word characters as spaces) before "folded".
+VERSION = 2
+FIELDS = ("slug", "assetid", "title", "body", "words", "folded")  # (Display.hit: the first five)
 _MAGIC = b"HADISP01"
 # What fixes a missing or outdated display file (shown by /readyz and build errors).
 REBUILD = "rebuild the index: helpapi index build"
@@ -72,14 +77,30 @@ def fold(text: str) -> str:
     return low
 
 
+# What re's \w is not, but the space: "\w" is str.isalnum() or "_", as helpapi.snippets reads it.
+_NONWORD = re.compile(r"[^\w ]")
+
+
+def words(text: str) -> str:
+    """:func:`fold` of ``text`` with each character that is no word character in ``text``
+    (``\\W``) a space. Same length as ``text``: a word of the query (word characters only)
+    found after a space or at 0 starts a word of ``text``, and the next space ends it."""
+    # Folded after the spaces are put in: fold maps characters one for one (only final
+    # sigma's lowercase reads its neighbours, and σ/ς fold to one character), so this is
+    # fold(text) with spaces where text has \W; text's, not the fold's (iota folds to
+    # U+0345, no word character).
+    return fold(_NONWORD.sub(" ", text))
+
+
 class DamagedDisplay(ValueError):
     """``display.bin`` is missing or not a sound display file of this :data:`VERSION`."""
 
 
-def entry(doc: dict) -> tuple[str, str, str, str, str]:
+def entry(doc: dict) -> tuple[str, str, str, str, str, str]:
     """The display fields of one Whoosh document (as :func:`helpapi.schema.document_for`)."""
     body = " ".join((doc.get("body") or "").split())
-    return (doc["slug"], doc.get("assetid") or "", doc.get("display_title") or "", body, fold(body))
+    title = doc.get("display_title") or ""
+    return (doc["slug"], doc.get("assetid") or "", title, body, words(body), fold(body))
 
 
 def write(path: Path, entries: list[tuple]) -> None:
@@ -152,7 +173,7 @@ class Display:
             return False
 
     def hit(self, docnum: int) -> tuple[str, str, str, str, str]:
-        """``(slug, assetid, title, body, folded)`` of document ``docnum``."""
+        """``(slug, assetid, title, body, words)`` of document ``docnum`` (:func:`words`)."""
         i = docnum * len(FIELDS)
         a, b, c, d, e, f = self._offsets[i : i + 6].tolist()
         blob = self._blob
@@ -167,7 +188,7 @@ class Display:
     def folded_bytes(self, docnum: int) -> memoryview:
         """The UTF-8 bytes of document ``docnum``'s ``folded`` body (a view of the mapping,
         nothing decoded: helpapi.verbatim compares bytes)."""
-        i = docnum * len(FIELDS) + 4
+        i = docnum * len(FIELDS) + 5
         a, b = self._offsets[i : i + 2].tolist()
         return self._blob[a:b]
 

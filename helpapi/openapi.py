@@ -339,8 +339,9 @@ def spec() -> dict:
                             "type": "boolean",
                             "description": (
                                 "True when the query matches articles in the answering locale "
-                                "but the filters removed every one (total 0, no English "
-                                "fallback): not a zero-result search in the insights."
+                                "but the filters removed every one, a filter no article passes "
+                                "included (total 0; a locale with matches does not fall back "
+                                "to English): not a zero-result search in the insights."
                             ),
                         },
                         "limit": {"type": "integer"},

@@ -141,8 +141,7 @@ class _LocaleWords:
             # One pass over ICU's boundaries, as segments() makes them, without its list.
             # The iterator is this thread's; nothing below analyzes other text with it
             # before the loop ends (term_of never tokenizes).
-            it = self._tokenizer._iterator()
-            it.setText(text)
+            it = self._tokenizer.boundaries(text)
             status, prev, spans = it.getRuleStatus, it.first(), []
             for end in it:
                 if status() >= _UBRK_WORD_NONE_LIMIT:

@@ -312,9 +312,10 @@ def run_query(
     units = parse_user_text(text, locale, prefix=prefix)
     if not units:
         return Hits(0, [])
+    # A filter no document passes (a value no article of the locale has) goes through the
+    # passes like any other: it removes every match (``filtered_out`` when the locale has
+    # some), never a reason to answer from English. Its filtered passes end at once.
     allowed = facets.allowed_in(ixset, locale, scope)
-    if allowed is not None and not allowed:
-        return Hits(0, [], ranked=[])
     mem = ixset.mem[locale]
     if not mem.intact():
         # Reading a mapped page past a shrunken file's end would SIGBUS the worker.
@@ -388,14 +389,14 @@ def run_query(
     surfaces = frozenset(s for s in surfaces if s)
     hits = []
     for docnum, score in ranked[offset : offset + limit]:
-        slug, assetid, title, body, folded = shown.hit(docnum)
+        slug, assetid, title, body, spaced = shown.hit(docnum)
         hits.append(
             {
                 "id": assetid or slug,
                 "assetid": assetid or None,
                 "slug": slug,
                 "title": title,
-                "snippet": make_snippet(body, surfaces, folded=folded),
+                "snippet": make_snippet(body, surfaces, spaced=spaced),
                 "score": round(score, 4),
                 "locale": locale,
             }

@@ -11,10 +11,12 @@ import functools
 import html
 import re
 import threading
+from itertools import repeat
 
 import icu
 
 from .analysis import GRAM_RUN
+from .analysis import _char_class
 from .analysis import utf16_to_index
 from .display import fold
 
@@ -33,6 +35,8 @@ def _grapheme_iterator():
 # Stand-ins for <mark> and </mark> while a snippet is escaped (control characters that a
 # body text hardly ever holds; when it does, make_snippet escapes piece by piece).
 _OPEN, _CLOSE = "\x02", "\x03"
+# What html.escape changes, and the stand-ins.
+_HTML = re.compile("[&<>\"'\x02\x03]")
 
 # A word match runs to the end of its word: the one regex here, compiled once.
 _TAIL = re.compile(r"\w*")
@@ -56,6 +60,19 @@ def _plan(surfaces: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]] |
     return (words, runs) if words or runs else None
 
 
+# A surface of word characters only is found in display.words() exactly where it is in the
+# fold: no word character folds to a non-word one but iota (to U+0345, no \w), nor the
+# reverse (tests/test_snippets20.py).
+_PLAIN = re.compile(r"\w+")
+
+
+@functools.lru_cache(maxsize=256)
+def _plain(surfaces: frozenset[str]) -> bool:
+    """Whether every surface of the plan is of word characters only (as folded)."""
+    words, runs = _plan(surfaces) or ((), ())
+    return all(_PLAIN.fullmatch(s) for s in (*words, *runs))
+
+
 # Words up to this long are found at word starts by a regular expression (one per word,
 # compiled once: few distinct short words), longer ones by str.find: a one- or two-letter word,
 # the prefix being typed, occurs mostly inside other words, each a step of a Python loop.
@@ -64,6 +81,7 @@ _SHORT = 2
 # start in the folded text may be none in the text (the only such character, as checked by
 # tests/test_snippets_prefix.py).
 _IOTA = "\u0345"
+_NONWORD = re.compile(r"\W")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -100,6 +118,7 @@ def match_spans(
     limit: int = 2000,
     window: tuple[int, int] | None = None,
     folded: str | None = None,
+    spaced: str | None = None,
 ) -> list[tuple[int, int]]:
     """Sorted, merged ``(start, end)`` spans where any surface occurs (adjacent ones joined).
     ``surfaces``: any iterable of strings; a frozenset is used as it stands (one per page).
@@ -108,7 +127,9 @@ def match_spans(
     :func:`_plan` (a match consumes its text: nothing starts inside it), case-insensitive as
     ``re.IGNORECASE``: the same spans as one alternation ``(?<!\\w)(?:words)\\w*|(?=(runs))``
     compiled per query, found with ``str.find`` on ``folded`` (``fold(text)``, computed when
-    not given: :mod:`helpapi.display` stores it) instead.
+    not given) instead. ``spaced`` (``display.words(text)``, which :mod:`helpapi.display`
+    stores) serves for ``folded`` when every surface is of word characters, and when they are
+    all words (no run) and the text is not long, :func:`_word_spans` finds the spans.
 
     With ``window=(n, size)`` the scan stops once past ``size`` characters after the start of
     the ``n``-th span: all that a snippet window starting at one of the first ``n`` can show.
@@ -119,17 +140,30 @@ def match_spans(
     plan = _plan(surfaces)
     if plan is None:
         return []
-    if folded is None:
-        folded = fold(text)
     words, runs = plan
+    if spaced is not None and _plain(surfaces):
+        if not runs and len(text) <= _FAST_MAX:
+            return list(zip(*_word_spans(spaced, words, limit, window), strict=True))
+        folded = spaced  # (every surface is found there as in the fold)
+    # A long text with a surface of other characters: folded as far as the scan reads it
+    # (fold(text[:k]) is fold(text)[:k]: characters fold one for one, and σ/ς alike).
+    lazy = folded is None and spaced is not None and len(text) > _FAST_MAX
+    if folded is None:
+        folded = "" if lazy else fold(text)
     if len(words) + len(runs) > _MANY_SURFACES:
         # Only the surfaces the text holds are looked for chunk by chunk (one C scan each to
         # tell): a long relaxed run brings every trigram of it. Filtering keeps the plan's
         # order, so the same alternative wins at each position. Not for a few surfaces: a
         # scan of the whole text for an absent one can cost more than the chunks the window
-        # lets the loop read.
-        words = tuple(w for w in words if w in folded)
-        runs = tuple(r for r in runs if r in folded)
+        # lets the loop read. (Unfolded, a surface is looked for in ``spaced`` with spaces
+        # for its non-word characters; one holding the mark iota folds to is kept.)
+        if lazy:
+            words = tuple(w for w in words if _IOTA in w or _NONWORD.sub(" ", w) in spaced)
+            runs = tuple(r for r in runs if _IOTA in r or _NONWORD.sub(" ", r) in spaced)
+        else:
+            words = tuple(w for w in words if w in folded)
+            runs = tuple(r for r in runs if r in folded)
+    longest = max(map(len, (*words, *runs)), default=0)
     word_len = [len(w) for w in words]
     # The spans so far: starts and ends (a match reaching into the last span extends it).
     starts: list[int] = []
@@ -149,6 +183,9 @@ def match_spans(
         size = 3 * _FIRST_CHUNK
     while lo < len(text):
         hi = lo + size
+        if lazy and len(folded) < min(len(text), hi + longest):
+            # (doubled: each character folded at most about twice)
+            folded = fold(text[: max(2 * len(folded), hi + longest)])
         # (position, group, rank, end): group 0 a word, 1 a run; rank = plan order; end -1
         # for a word's until it is used (most found past a window's end never are)
         found = []
@@ -158,7 +195,7 @@ def match_spans(
                 # Most occurrences of a short word are inside other words: the word starts
                 # are found in C, their ends too when no _IOTA can stop a \w* early.
                 if iota is None:
-                    iota = _IOTA in folded
+                    iota = _IOTA in folded if not lazy else _IOTA in spaced or _IOTA in text
                 if not iota:
                     got = [
                         (m.start(), 0, rank, m.end())
@@ -222,18 +259,89 @@ def match_spans(
     return list(zip(starts, ends, strict=True))
 
 
+# Longest text _word_spans reads (the display text of most articles: 99 % are shorter than
+# 8,000 characters): its scan is one C find per occurrence, but a word the text lacks is a
+# find through the whole text; longer ones are read chunk by chunk as the window allows.
+_FAST_MAX = 16384
+
+
+def _word_spans(
+    spaced: str, words: tuple[str, ...], limit: int, window: tuple[int, int] | None
+) -> tuple[list[int], list[int]]:
+    """:func:`match_spans`, as its starts and its ends, of words of word characters only
+    (no run), found in ``spaced`` (``display.words(text)``).
+
+    Such a word matches at a word start, a space before it in ``spaced`` (or at 0), and
+    runs to its word's end, the next space: two words at one place match the same span,
+    and no match starts inside another nor next to it (a non-word character ends a word
+    and another starts after it). So the spans are the places found, sorted, each with its
+    word's end: no merging, and the first ``limit``, or those a window lets the scan reach
+    (the ``n + 1`` first, then those starting at most ``size`` after the ``n``-th).
+    """
+    n, reach = window if window else (limit, 0)
+    # Each word's first ``cap`` places hold every place of it among the first ``cap`` of all.
+    cap = min(limit, n + 1)
+    found: list[int] = []
+    more = []  # (key, place) of the words with more than ``cap`` places: where they stopped
+    for w in words:
+        got = 0
+        if spaced.startswith(w):
+            found.append(0)
+            got = 1
+        key = " " + w
+        step = len(key)
+        p = spaced.find(key)
+        while p >= 0:
+            if got == cap:
+                more.append((key, p))
+                break
+            found.append(p + 1)
+            got += 1
+            p = spaced.find(key, p + step)
+    starts = sorted(set(found))
+    if window and len(starts) > n:
+        # The n-th start is among the places found; past it, the window's reach.
+        cut = starts[max(n - 1, 0)] + reach
+        if more:
+            for key, p in more:
+                step = len(key)
+                while 0 <= p < cut:  # (the place starts at p + 1)
+                    found.append(p + 1)
+                    p = spaced.find(key, p + step)
+            starts = sorted(set(found))
+        del starts[max(n + 1, bisect.bisect_right(starts, cut)) :]
+    del starts[limit:]
+    # Each end is the next space (found in C, no Python step per span); only the last
+    # word can end the text.
+    ends = list(map(spaced.find, repeat(" "), starts))
+    if ends and ends[-1] < 0:
+        ends[-1] = len(spaced)
+    return starts, ends
+
+
+# The characters that may join a neighbour into one grapheme cluster, by ICU's own property
+# values: every rule of UAX #29 that keeps two characters together (CR LF, Hangul syllable
+# sequences, before Extend, ZWJ or SpacingMark, after Prepend, ZWJ or a regional indicator)
+# has one of these on one side or the other; between two other characters ICU breaks.
+_JOINS = re.compile(
+    _char_class(
+        icu.UnicodeSet(
+            "[[:GCB=CR:][:GCB=Extend:][:GCB=ZWJ:][:GCB=SpacingMark:][:GCB=Prepend:][:GCB=L:]"
+            "[:GCB=V:][:GCB=T:][:GCB=LV:][:GCB=LVT:][:GCB=Regional_Indicator:]]"
+        )
+    )
+)
+
+
 def _snap(text: str, index: int, forward: bool) -> int:
     """Move ``index`` to a grapheme boundary, and out of a space-delimited word."""
-    lo, hi = max(0, index - 24), min(len(text), index + 24)
-    window = text[lo:hi]
-    rel = index - lo
-    if window and max(window) < "\u0300" and "\r" not in window:
-        # Below U+0300 no character joins the next into one grapheme but CR LF (no
-        # combining marks, joiners, Hangul or regional indicators): every index is a
-        # boundary, as ICU would answer.
+    if _JOINS.search(text, index - 1, index + 1) is None:
+        # Neither character beside the index can join the other: it is a boundary, as
+        # ICU would answer (most cuts of every script; no iterator set on a text).
         pos = index
     else:
-        pos = _grapheme_snap(window, lo, rel, forward)
+        lo, hi = max(0, index - 24), min(len(text), index + 24)
+        pos = _grapheme_snap(text[lo:hi], lo, index - lo, forward)
     return _out_of_word(text, pos, forward)
 
 
@@ -279,72 +387,103 @@ def _out_of_word(text: str, pos: int, forward: bool) -> int:
     return pos - _SPACED_RUN.match(text[max(0, pos - _REACH) : pos][::-1]).end()
 
 
+def _starts_ends(
+    text: str, surfaces: list[str] | frozenset[str], size: int, spaced: str
+) -> tuple[list[int], list[int]]:
+    """The starts and ends of :func:`match_spans` for a snippet window of ``size``."""
+    if type(surfaces) is not frozenset or "" in surfaces:
+        surfaces = frozenset(s for s in surfaces if s)
+    plan = _plan(surfaces)
+    if plan is not None and not plan[1] and len(text) <= _FAST_MAX and _plain(surfaces):
+        return _word_spans(spaced, plan[0], 2000, (64, size))
+    spans = match_spans(text, surfaces, window=(64, size), spaced=spaced)
+    return [a for a, _ in spans], [b for _, b in spans]
+
+
+def _best_window(text: str, starts: list[int], ends: list[int], size: int) -> int:
+    """The start of the window holding the most distinct matched words (casefolded), the
+    earliest on ties, of those starting at the first 64 spans."""
+    best, best_score = starts[0], -1
+    words = [text[x:y].casefold() for x, y in zip(starts[:256], ends, strict=False)]
+    most = len(set(words))  # no window holds more: a later one could only tie
+    # Spans are sorted: the window [a, a + size) of span i is spans[i:j], j only grows
+    # with i. The window slides: ``held`` counts its words (one step per span in and
+    # out, not a bisect and a set per window: faster on the few spans of most texts).
+    held: dict[str, int] = {}
+    j, count = 0, len(words)
+    for i, a in enumerate(starts[:64]):
+        if j < i:  # (a window of size 0 holds nothing, not even its own span)
+            j = i
+        while j < count and starts[j] < a + size:
+            held[words[j]] = held.get(words[j], 0) + 1
+            j += 1
+        if len(held) > best_score:
+            best, best_score = a, len(held)
+            if best_score == most:
+                break
+        if i < j:
+            if held[words[i]] == 1:
+                del held[words[i]]
+            else:
+                held[words[i]] -= 1
+    return best
+
+
 def make_snippet(
     text: str,
     surfaces: list[str] | frozenset[str],
     size: int = SNIPPET_CHARS,
     folded: str | None = None,
+    spaced: str | None = None,
 ) -> str:
     """HTML snippet of ``text`` around the words in ``surfaces``.
 
-    With ``folded`` (:func:`helpapi.display.fold` of ``text``), ``text`` is taken as already
-    collapsed to single spaces (both as :mod:`helpapi.display` stores them).
+    With ``folded`` (:func:`helpapi.display.fold` of ``text``) or ``spaced``
+    (:func:`helpapi.display.words` of it, as :mod:`helpapi.display` stores it), ``text`` is
+    taken as already collapsed to single spaces (see :func:`match_spans`).
     """
-    if folded is None:
+    if folded is None and spaced is None:
         text = " ".join(text.split())
     if not text:
         return ""
     # A window starts at one of the first 64 matches and spans ``size`` characters: matches
     # past that change nothing, and a query of frequent characters finds thousands.
-    if folded is None:
-        spans = match_spans(text, surfaces, window=(64, size))
+    if spaced is not None:
+        starts, ends = _starts_ends(text, surfaces, size, spaced)
     else:
-        spans = match_spans(text, surfaces, window=(64, size), folded=folded)
+        if folded is not None:
+            spans = match_spans(text, surfaces, window=(64, size), folded=folded)
+        else:
+            spans = match_spans(text, surfaces, window=(64, size))
+        starts, ends = [a for a, _ in spans], [b for _, b in spans]
     start = 0
-    if spans and spans[-1][0] < spans[0][0] + size:
+    if starts and starts[-1] < starts[0] + size:
         # The first window holds every span: no other holds more words (most hits' texts).
-        start = max(0, spans[0][0] - _LEAD)
-    elif spans:
-        # The window holding the most distinct matched words wins; the earliest on ties.
-        best, best_score = spans[0][0], -1
-        words = [text[x:y].casefold() for x, y in spans[:256]]
-        most = len(set(words))  # no window holds more: a later one could only tie
-        # Spans are sorted: the window [a, a + size) of span i is spans[i:j], j only grows
-        # with i. The window slides: ``held`` counts its words (one step per span in and
-        # out, not a bisect and a set per window).
-        held: dict[str, int] = {}
-        j, count = 0, len(words)
-        for i, (a, _) in enumerate(spans[:64]):
-            if j < i:  # (a window of size 0 holds nothing, not even its own span)
-                j = i
-            while j < count and spans[j][0] < a + size:
-                held[words[j]] = held.get(words[j], 0) + 1
-                j += 1
-            if len(held) > best_score:
-                best, best_score = a, len(held)
-                if best_score == most:
-                    break
-            if i < j:
-                if held[words[i]] == 1:
-                    del held[words[i]]
-                else:
-                    held[words[i]] -= 1
-        start = max(0, best - _LEAD)
+        start = max(0, starts[0] - _LEAD)
+    elif starts:
+        start = max(0, _best_window(text, starts, ends, size) - _LEAD)
     end = min(len(text), start + size)
     if start > 0:
         start = _snap(text, start, forward=True)
     if end < len(text):
         end = _snap(text, end, forward=False)
     out, pos = [], start
+    # A passage with nothing to escape (most) takes its marks as they are: the same text as
+    # html.escape would leave, with no pass over it.
+    plain = _HTML.search(text, start, end) is None
+    opening, closing = ("<mark>", "</mark>") if plain else (_OPEN, _CLOSE)
     # Spans are sorted and disjoint: those inside [start, end] are consecutive.
-    for a, b in spans[bisect.bisect_left(spans, (start, -1)) :]:
+    for i in range(bisect.bisect_left(starts, start), len(starts)):
+        a, b = starts[i], ends[i]
         if b > end:
             break
-        out += (text[pos:a], _OPEN, text[a:b], _CLOSE)
+        out += (text[pos:a], opening, text[a:b], closing)
         pos = b
     out.append(text[pos:end])
     raw, marks = "".join(out), len(out) // 4
-    if raw.count(_OPEN) == marks and raw.count(_CLOSE) == marks:
+    if plain:
+        marked = raw
+    elif raw.count(_OPEN) == marks and raw.count(_CLOSE) == marks:
         # Escaped at once, the marks put in after (html.escape maps each character alone):
         # the same text as each piece escaped, in one call instead of two per mark.
         marked = html.escape(raw).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")

@@ -86,13 +86,16 @@ def test_matcher_finds_the_regex_spans_on_corpus_texts(ixset):
     for locale in ixset.locales:
         shown = ixset.display[locale]
         for docnum in rng.sample(range(shown.doc_count), min(15, shown.doc_count)):
-            _, _, title, body, folded = shown.hit(docnum)
+            _, _, title, body, spaced = shown.hit(docnum)
+            folded = display.fold(body)
             words = body.split()
             for _ in range(4):
                 surfaces = [w[: rng.randint(1, len(w))] for w in rng.sample(words, 2)] + [title]
                 surfaces += [body[i : i + 3] for i in range(0, min(len(body), 12), 2)]
                 want = _regex_spans(body, surfaces, window=(64, 180))
                 assert snippets.match_spans(body, surfaces, window=(64, 180), folded=folded) == want
+                got = snippets.match_spans(body, surfaces, window=(64, 180), spaced=spaced)
+                assert got == want
 
 
 def test_fold_keeps_length_and_compares_like_ignorecase():
@@ -102,7 +105,8 @@ def test_fold_keeps_length_and_compares_like_ignorecase():
 
 
 def test_hits_show_what_whoosh_stored(ixset):
-    """display.bin holds each document's slug, assetid, title and collapsed body."""
+    """display.bin holds each document's slug, assetid, title, collapsed body, its
+    words (display.words) and its fold (display.fold)."""
     for locale in ixset.locales:
         shown = ixset.display[locale]
         searcher = ixset.searcher(locale)
@@ -115,8 +119,10 @@ def test_hits_show_what_whoosh_stored(ixset):
                 stored.get("assetid") or "",
                 stored["display_title"],
                 body,
-                display.fold(body),
+                display.words(body),
             )
+            # The sixth field, the fold with its marks, is what helpapi.verbatim compares.
+            assert bytes(shown.folded_bytes(docnum)) == display.fold(body).encode()
 
 
 def test_search_answers_equal_the_whoosh_stored_answers(ixset):
@@ -161,7 +167,9 @@ def test_a_locale_without_a_sound_display_file_is_not_served(built, tmp_path, da
     if damage == "missing":
         path.unlink()
     elif damage == "version":
-        path.write_bytes(raw.replace(b'"version": 1', b'"version": 9', 1))
+        now = f'"version": {display.VERSION}'.encode()
+        assert now in raw
+        path.write_bytes(raw.replace(now, b'"version": 1', 1))  # the file before "words"
     else:
         path.write_bytes(raw[: len(raw) // 2])
     assert display.check(path.parent) is not None

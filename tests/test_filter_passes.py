@@ -1,7 +1,7 @@
 """Filtered searches whose filter removes every strict match (issue 18, item 6): the
 correction and relaxed passes skip the documents the filter leaves out before scoring them,
 so their cost follows the filtered set, and the answer stays the one the whole-locale passes
-gave (same documents, scores, order, exact ``total``); an empty filter set answers at once."""
+gave (same documents, scores, order, exact ``total``); an empty filter set scores nothing."""
 
 from __future__ import annotations
 
@@ -122,15 +122,32 @@ def test_phrase_leaves_skip_documents_outside_the_filter_before_checking_them(in
         assert whole > 100 and calls[0] * 10 <= whole, (whole, calls[0])
 
 
-def test_an_empty_filter_set_answers_at_once_with_total_zero(index, monkeypatch):
-    def never(*args, **kwargs):
-        raise AssertionError("no pass runs when the filter lets nothing through")
+def test_an_empty_filter_set_scores_nothing_and_removes_every_match(index, monkeypatch):
+    # A filter no article passes removes every match like any filter (stop 20,
+    # tests/test_filter20.py): the passes are chosen as without it, which reads the
+    # unfiltered matches as a set only; nothing is scored, ranked or fetched for the answer.
+    strict, relaxed = engine.strict, engine.relaxed
 
-    for name in ("strict", "relaxed", "best_correction", "proximity"):
-        monkeypatch.setattr(engine, name, never)
+    def checked(original):
+        def run(mem, units, *args, ranks=True):
+            allowed = args[-1] if args else None
+            assert allowed is not None or not ranks, "an unfiltered pass only as a set"
+            found = original(mem, units, *args, ranks=ranks)
+            assert allowed is None or found == []
+            return found
+
+        return run
+
+    def never(*args, **kwargs):
+        raise AssertionError("nothing is ranked when the filter lets nothing through")
+
+    monkeypatch.setattr(engine, "strict", checked(strict))
+    monkeypatch.setattr(engine, "relaxed", checked(relaxed))
+    monkeypatch.setattr(engine, "proximity", never)
     with open_current(index) as ixset:
         for locale, text in QUERIES:
             found = search(ixset, text, locale, scope=NOBODY)
             assert found["total"] == 0 and found["results"] == [] and found["corrected"] is None
-            # As before: a locale answering nothing falls back to English (empty there too).
-            assert found["locale"] == "en-US" and found["fallback"] == (locale != "en-US")
+            # The locale has matches (strict or relaxed): no English fallback.
+            assert found["locale"] == locale and not found["fallback"]
+            assert found["filtered_out"] is True
