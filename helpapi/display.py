@@ -177,12 +177,17 @@ class Display:
         i = docnum * len(FIELDS)
         a, b, c, d, e, f = self._offsets[i : i + 6].tolist()
         blob = self._blob
+        body, spaced = str(blob[d:e], "utf-8"), str(blob[e:f], "utf-8")
+        if len(spaced) != len(body):
+            # Never from a build (one character for one): a damaged file would put the
+            # snippet's marks at the wrong places. Made again from the body instead.
+            spaced = words(body)
         return (
             str(blob[a:b], "utf-8"),
             str(blob[b:c], "utf-8"),
             str(blob[c:d], "utf-8"),
-            str(blob[d:e], "utf-8"),
-            str(blob[e:f], "utf-8"),
+            body,
+            spaced,
         )
 
     def folded_bytes(self, docnum: int) -> memoryview:

@@ -346,6 +346,9 @@ def _candidates(clauses: list) -> set:
 # _in_a_row looks each start up in a list by binary search while the starts are fewer than
 # 1/SPARSE_STARTS of its positions, else shifts the list into a set (C speed per position).
 SPARSE_STARTS = 16
+# A first list longer than this has _in_a_row start from the shortest list (one min() over
+# the lengths costs less than a set of this many positions).
+_LONG_FIRST = 64
 
 
 def _in_a_row(poslists: list) -> bool:
@@ -354,12 +357,19 @@ def _in_a_row(poslists: list) -> bool:
     them lazily). Re-ranking checks mostly lists of a few positions (4 on average over
     ../shared/queries): sets made in C, no sort by length and no generator (those cost more
     than the sets: 3.7 against 5.5 us a check). A list far longer than the starts left is
-    probed by binary search, one per start, not shifted whole."""
-    starts = None
+    probed by binary search, one per start, not shifted whole. A long first list (a word
+    repeated thousands of times in one article) is not made a set: the starts come from the
+    shortest list then, shifted back to the first's places."""
+    if not poslists:
+        return False
+    k = 0
+    if len(poslists[0]) > _LONG_FIRST:
+        k = min(range(len(poslists)), key=lambda i: len(poslists[i]))
+    starts = set(poslists[0]) if k == 0 else {p - k for p in poslists[k]}
     for i, plist in enumerate(poslists):
-        if starts is None:
-            starts = set(plist)
-        elif len(starts) * SPARSE_STARTS < len(plist):
+        if i == k:
+            continue
+        if len(starts) * SPARSE_STARTS < len(plist):
             kept = set()
             n = len(plist)
             for x in starts:
@@ -371,7 +381,7 @@ def _in_a_row(poslists: list) -> bool:
             starts.intersection_update(map(sub, plist, repeat(i)))
         if not starts:
             return False
-    return starts is not None
+    return bool(starts)
 
 
 def near(poslists: list, slop: int, ordered: bool) -> bool:

@@ -1,5 +1,6 @@
 """Stop 20: the SIGBUS guard (``MemIndex.intact`` / ``Display.intact``) reads a mapped file's
-size with one ``lseek`` instead of an ``fstat``: the same size, the same answers when a file
+size through ``memindex.file_size``: the size ``fstat`` reads, no side effect on the fd (a
+retired generation's fd number may already name another file), the same answers when a file
 is cut after opening."""
 
 from __future__ import annotations
@@ -74,3 +75,17 @@ def test_a_file_cut_after_opening_then_restored(built, tmp_path, name):
         assert search(ix, "Apfel", "de-DE")["total"] == 1
         opened = ix.mem.opened()["de-DE"], ix.display.opened()["de-DE"]
     assert not any(f.intact() for f in opened)  # closed with the index set
+
+
+def test_file_size_leaves_the_offset_alone(tmp_path):
+    """Review fix: an ``lseek`` to the end moved the offset of whatever file the fd number
+    names by then (a generation closed under a running request); the check only reads."""
+    path = tmp_path / "f"
+    path.write_bytes(b"0123456789")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert os.read(fd, 3) == b"012"
+        assert file_size(fd) == 10
+        assert os.read(fd, 3) == b"345"
+    finally:
+        os.close(fd)
