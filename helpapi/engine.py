@@ -362,12 +362,12 @@ def _in_a_row(poslists: list) -> bool:
     shortest list then, shifted back to the first's places."""
     if not poslists:
         return False
-    k = 0
+    first = 0  # the list the starts come from
     if len(poslists[0]) > _LONG_FIRST:
-        k = min(range(len(poslists)), key=lambda i: len(poslists[i]))
-    starts = set(poslists[0]) if k == 0 else {p - k for p in poslists[k]}
+        first = min(range(len(poslists)), key=lambda i: len(poslists[i]))
+    starts = set(poslists[0]) if first == 0 else {p - first for p in poslists[first]}
     for i, plist in enumerate(poslists):
-        if i == k:
+        if i == first:
             continue
         if len(starts) * SPARSE_STARTS < len(plist):
             kept = set()

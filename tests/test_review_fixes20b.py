@@ -55,3 +55,13 @@ def test_words_that_do_not_match_the_body_are_made_again(tmp_path):
         assert shown.hit(0)[4] == display.words(body)
     finally:
         shown.close()
+
+
+def test_in_a_row_with_a_sparse_list_before_the_last():
+    """A list probed by binary search (far longer than the starts left) before the last
+    list: the last is still checked (a probe's index was once taken for the list the starts
+    came from, and the last list skipped: "Oletko uusi Teams-käyttää?" found in a row)."""
+    middle = [32, 42, 48, 63, 103, 107, 123, 129, 220, 224, 254, 313, 413, 455, 466, 522, 541]
+    middle += [578, 598, 612, 620, 634, 674, 688, 693, 710, 713, 723, 739, 818, 835, 840]
+    assert not near([[61], [62], middle, [93]], 1, True)
+    assert near([[61], [62], middle, [64]], 1, True)
