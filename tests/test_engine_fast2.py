@@ -10,6 +10,7 @@ from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
 from helpapi import engine
+from helpapi import ranking
 from helpapi.query import correction_limit
 from helpapi.query import osa_distance
 from helpapi.search import open_current
@@ -39,7 +40,10 @@ def _typo(word: str, rng: random.Random, alphabet: str) -> str:
 
 def _all_at_once(mem, term: str) -> str | None:
     """best_correction before the one-edit stage (the oracle): every candidate of the fuzzy
-    table at the word's limit, then the swaps it lacks, looked up together."""
+    table at the word's limit, then the swaps it lacks, looked up together. A word longer
+    than ranking.MAX_CORRECTED_CHARS is never corrected, before as now."""
+    if len(term) > ranking.MAX_CORRECTED_CHARS:
+        return None
     limit = correction_limit(term)
     text, fuzzy = mem.fields["text"], mem.fuzzy["text"]
     tids = list(fuzzy.within(term, limit))
