@@ -120,11 +120,12 @@ def _holders(
     without: set[int] = set()
     unchecked: list[int] = []
     for i, d in enumerate(docs):
-        raw = bytes(shown.folded_bytes(d))
-        budget[0] -= len(raw)
-        if budget[0] < 0:
+        view = shown.folded_bytes(d)
+        budget[0] -= len(view)
+        if budget[0] < 0:  # (before the copy: a huge body is never copied)
             unchecked = docs[i:]
             break
+        raw = bytes(view)
         # Any spacing first (one C pass; a body lacking it lacks it spaced as typed too).
         stripped = raw.translate(None, _BARE)
         if probe:
