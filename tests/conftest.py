@@ -181,10 +181,13 @@ def make_app(tmp_path):
 
 @pytest.fixture
 def copy_corpus(tmp_path):
-    """A writable copy of part of the bundled corpus: ``copy_corpus(["de-DE"], 20)``."""
+    """A writable copy of part of the bundled corpus: ``copy_corpus(["de-DE"], 20)``;
+    ``copy_corpus(None)`` copies every locale (a build long enough to stop mid-way)."""
 
     def copy(locales, limit=None) -> Path:
         root = tmp_path / "corpus-copy"
+        if locales is None:
+            locales = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
         for loc in locales:
             files = sorted((CORPUS / loc).rglob("*.md"))[:limit]
             for f in files:
