@@ -279,15 +279,16 @@ def index_files(index_dir: Path, locale: str) -> dict[str, bytes]:
     return out
 
 
-def wait_job_record(index: Path, job_id: str, timeout: float = 60.0) -> dict:
-    """The job's record once it is no longer active (read every 50 ms from ``index``)."""
+def wait_job_record(index: Path, job_id: str, timeout: float = 60.0, every: float = 0.05) -> dict:
+    """The job's record once it is no longer active (read from ``index`` every ``every``
+    seconds: the first such state it reads)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = jobs.read_job(index, job_id)
         if job["status"] not in jobs.ACTIVE:
             return job
-        time.sleep(0.05)
-    raise AssertionError(f"job still {job['status']}")
+        time.sleep(every)
+    raise AssertionError(f"job {job_id} still {job['status']}")
 
 
 def _free_port() -> int:
