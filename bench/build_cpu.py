@@ -11,7 +11,6 @@ the medians. Prints figures only.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE))
 
+from bench.common import build_ab_args  # noqa: E402
 from bench.common import run_with  # noqa: E402
 
 CORPUS = "/work/shared/corpus"
@@ -44,14 +44,7 @@ def cpu_of(checkout: Path, corpus: str, locale: str) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--base", default="/work/main", help="the other checkout (before)")
-    ap.add_argument("--corpus", default=CORPUS)
-    ap.add_argument("--locales", default="de-DE,ja-JP")
-    ap.add_argument("--rounds", type=int, default=2)
-    args = ap.parse_args()
-    base, head = Path(args.base).resolve(), HERE
-    print(f"base {base}, head {head}, load {os.getloadavg()[0]:.1f}")
+    args, base, head = build_ab_args(__doc__, CORPUS, 2)
     print("| locale | base CPU s | head CPU s | head/base (medians) |")
     print("|---|---|---|---:|")
     for locale in args.locales.split(","):

@@ -12,7 +12,6 @@ build's CPU seconds (``time.process_time``) printed with head/base. Exits 1 on a
 
 from __future__ import annotations
 
-import argparse
 import filecmp
 import os
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE))
 
+from bench.common import build_ab_args  # noqa: E402
 from bench.common import run_with  # noqa: E402
 
 CORPUS = "/work/shared/corpus"
@@ -79,13 +79,7 @@ def differences(a: Path, b: Path) -> list[str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--base", default="/work/main", help="the other checkout (before)")
-    ap.add_argument("--corpus", default=CORPUS)
-    ap.add_argument("--locales", default="de-DE,ja-JP")
-    args = ap.parse_args()
-    base, head = Path(args.base).resolve(), HERE
-    print(f"base {base}, head {head}, load {os.getloadavg()[0]:.1f}")
+    args, base, head = build_ab_args(__doc__, CORPUS)
     print("| locale | files | base CPU s | head CPU s | head/base | same bytes |")
     print("|---|---:|---:|---:|---:|---|")
     bad = 0

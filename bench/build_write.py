@@ -13,7 +13,6 @@ whether the two ``postings.bin`` are the same bytes. Prints figures only.
 
 from __future__ import annotations
 
-import argparse
 import filecmp
 import os
 import pickle
@@ -25,6 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE))
 
+from bench.common import build_ab_args  # noqa: E402
 from bench.common import run_with  # noqa: E402
 
 CORPUS = "/work/shared/corpus"
@@ -86,14 +86,7 @@ def run(checkout: Path, docs: Path, out: Path) -> list[float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--base", default="/work/main", help="the other checkout (before)")
-    ap.add_argument("--corpus", default=CORPUS)
-    ap.add_argument("--locales", default="de-DE,ja-JP")
-    ap.add_argument("--rounds", type=int, default=3)
-    args = ap.parse_args()
-    base, head = Path(args.base).resolve(), HERE
-    print(f"base {base}, head {head}, load {os.getloadavg()[0]:.1f}")
+    args, base, head = build_ab_args(__doc__, CORPUS, 3)
     print("| locale | docs | phase | base CPU s (median) | head CPU s (median) | head/base |")
     print("|---|---:|---|---:|---:|---:|")
     for locale in args.locales.split(","):

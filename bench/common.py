@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -76,3 +77,39 @@ def run_with(checkout: Path, code: str, *args: str, cwd: Path | str) -> str:
         text=True,
     )
     return got.stdout
+
+
+def build_ab_args(
+    description: str, corpus: str, rounds: int | None = None
+) -> tuple[argparse.Namespace, Path, Path]:
+    """The command line of a build before/after script, parsed: ``--base`` (the other
+    checkout), ``--corpus``, ``--locales`` and, when ``rounds`` is given, ``--rounds`` with that
+    default. Prints the line naming both checkouts and the load; returns ``(args, base, head)``,
+    head being this checkout."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--base", default="/work/main", help="the other checkout (before)")
+    ap.add_argument("--corpus", default=corpus)
+    ap.add_argument("--locales", default="de-DE,ja-JP")
+    if rounds is not None:
+        ap.add_argument("--rounds", type=int, default=rounds)
+    args = ap.parse_args()
+    base, head = Path(args.base).resolve(), Path(__file__).resolve().parent.parent
+    print(f"base {base}, head {head}, load {os.getloadavg()[0]:.1f}")
+    return args, base, head
+
+
+def admin_server_env(index, corpus, token: str, port: int, **extra: str) -> dict[str, str]:
+    """The environment of a benchmark's gunicorn that takes edits and reindexes: this
+    process's without its HELPAPI_* settings, then serving ``index`` built from ``corpus`` on
+    127.0.0.1:``port``, admin ``token``, no result cache, two workers; ``extra`` last (wins)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPAPI_")}
+    env.update(
+        HELPAPI_INDEX_DIR=str(index),
+        HELPAPI_CORPUS_DIR=str(corpus),
+        HELPAPI_ADMIN_TOKEN=token,
+        HELPAPI_BIND=f"127.0.0.1:{port}",
+        HELPAPI_RESULT_CACHE_SIZE="0",
+        WEB_CONCURRENCY="2",
+    )
+    env.update(extra)
+    return env

@@ -48,6 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import admin_server_env  # noqa: E402
 from bench.common import call  # noqa: E402
 from bench.common import free_port  # noqa: E402
 from bench.common import shared_dir  # noqa: E402
@@ -121,15 +122,7 @@ def main() -> int:
     )
     print(f"full build: {time.perf_counter() - t:.1f} s")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPAPI_")}
-    env.update(
-        HELPAPI_CORPUS_DIR=str(corpus),
-        HELPAPI_INDEX_DIR=str(index),
-        HELPAPI_ADMIN_TOKEN=TOKEN,
-        HELPAPI_BIND=f"127.0.0.1:{port}",
-        HELPAPI_RESULT_CACHE_SIZE="0",
-        WEB_CONCURRENCY="2",
-    )
+    env = admin_server_env(index, corpus, TOKEN, port)
     log = open(work / "gunicorn.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [str(bin_dir / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],

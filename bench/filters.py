@@ -44,6 +44,10 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from passes import answer_fields  # noqa: E402
+
 from helpapi import facets
 from helpapi.search import open_current
 from helpapi.search import search
@@ -102,24 +106,13 @@ def main() -> None:
                     times[variant].append((time.process_time() - t) * 1000)
                     totals[variant] += found["total"]
                     if dump and scope is None:
-                        row = {
-                            "set": name,
-                            "q": q["q"],
-                            "locale": found["locale"],
-                            "total": found["total"],
-                            "corrected": found["corrected"],
-                            "top": [[r["id"], r["score"], r["snippet"]] for r in found["results"]],
-                        }
+                        row = {"set": name, **answer_fields(q, found)}
                         dump.write(json.dumps(row, ensure_ascii=False) + "\n")
                     if dumpf:
                         row = {
                             "set": name,
                             "variant": variant,
-                            "q": q["q"],
-                            "locale": found["locale"],
-                            "total": found["total"],
-                            "corrected": found["corrected"],
-                            "top": [[r["id"], r["score"], r["snippet"]] for r in found["results"]],
+                            **answer_fields(q, found),
                             "facets": found.get("facets"),
                         }
                         dumpf.write(json.dumps(row, ensure_ascii=False) + "\n")

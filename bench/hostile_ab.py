@@ -26,18 +26,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import hostile  # noqa: E402
 from passes_ab import _load  # noqa: E402
+from passes_ab import add_checkout_args  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--base", required=True, help="the checkout to compare with (e.g. main)")
-    ap.add_argument("--head", default=str(ROOT), help="this checkout by default")
-    ap.add_argument("--index", required=True)
-    ap.add_argument(
-        "--base-index",
-        help="the base side's own index (default: --index): after a change of an index file's"
-        " format, each checkout searches the same corpus built by its own code",
-    )
+    add_checkout_args(ap)
     ap.add_argument("--locales", default="")
     ap.add_argument("--families", default="flood,chain,repeat")
     ap.add_argument("--reps", type=int, default=7)

@@ -26,6 +26,19 @@ QUERIES = Path("/work/shared/queries")
 SETS = "title,body,xling,kw,prefix,typo"
 
 
+def answer_fields(q: dict, found: dict) -> dict:
+    """What a ``--dump`` row holds of one answer (after its ``set``): the query, the locale
+    that answered, total, correction and the top results' ids, scores and snippets. One
+    definition for this script and bench/filters.py, whose plain rows ``cmp`` with these."""
+    return {
+        "q": q["q"],
+        "locale": found["locale"],
+        "total": found["total"],
+        "corrected": found["corrected"],
+        "top": [[r["id"], r["score"], r["snippet"]] for r in found["results"]],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--index", required=True)
@@ -59,14 +72,7 @@ def main() -> None:
                 found = search(ix, q["q"], q["locale"], prefix=prefix)
                 times.append((time.process_time() - t) * 1000)
                 if dump:
-                    row = {
-                        "set": name,
-                        "q": q["q"],
-                        "locale": found["locale"],
-                        "total": found["total"],
-                        "corrected": found["corrected"],
-                        "top": [[r["id"], r["score"], r["snippet"]] for r in found["results"]],
-                    }
+                    row = {"set": name, **answer_fields(q, found)}
                     dump.write(json.dumps(row, ensure_ascii=False) + "\n")
             times.sort()
             p50, p99 = times[len(times) // 2], times[min(len(times) - 1, len(times) * 99 // 100)]

@@ -51,8 +51,9 @@ def _pct(times: list[float], p: int) -> float:
     return times[min(len(times) - 1, len(times) * p // 100)]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+def add_checkout_args(ap: argparse.ArgumentParser) -> None:
+    """The arguments naming what a before/after compares: ``--base`` and ``--head`` (the two
+    checkouts), ``--index`` and ``--base-index`` (the base side's own index, when it has one)."""
     ap.add_argument("--base", required=True, help="the checkout to compare with (e.g. main)")
     ap.add_argument("--head", default=str(ROOT), help="this checkout by default")
     ap.add_argument("--index", required=True)
@@ -61,6 +62,11 @@ def main() -> None:
         help="the base side's own index (default: --index): after a change of an index file's"
         " format, each checkout searches the same corpus built by its own code",
     )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    add_checkout_args(ap)
     ap.add_argument("--sets", default=SETS)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--check", action="store_true", help="compare every answer in full")

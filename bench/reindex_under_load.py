@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import admin_server_env  # noqa: E402
 from bench.common import call  # noqa: E402
 from bench.common import free_port  # noqa: E402
 from bench.common import stop  # noqa: E402
@@ -101,15 +101,7 @@ def main(argv=None):
     shutil.copytree(ROOT / "corpus", corpus)
     build_indexes(corpus, index, jobs=2)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPAPI_")}
-    env.update(
-        HELPAPI_INDEX_DIR=str(index),
-        HELPAPI_CORPUS_DIR=str(corpus),
-        HELPAPI_ADMIN_TOKEN=TOKEN,
-        HELPAPI_BIND=f"127.0.0.1:{port}",
-        HELPAPI_RESULT_CACHE_SIZE="0",
-        WEB_CONCURRENCY="2",
-    )
+    env = admin_server_env(index, corpus, TOKEN, port)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=ROOT,

@@ -41,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import admin_server_env  # noqa: E402
 from bench.common import call  # noqa: E402
 from bench.common import free_port  # noqa: E402
 from bench.common import shared_dir  # noqa: E402
@@ -161,13 +162,11 @@ def follow(base, job_id, until=("succeeded", "failed", "cancelled"), timeout=600
 
 def start_instance(n, index, corpus, lease_s, beat, workers, logs):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPAPI_")}
-    env.update(
-        HELPAPI_INDEX_DIR=str(index),
-        HELPAPI_CORPUS_DIR=str(corpus),
-        HELPAPI_ADMIN_TOKEN=TOKEN,
-        HELPAPI_BIND=f"127.0.0.1:{port}",
-        HELPAPI_RESULT_CACHE_SIZE="0",
+    env = admin_server_env(
+        index,
+        corpus,
+        TOKEN,
+        port,
         HELPAPI_ANALYTICS="off",
         HELPAPI_BUILD_JOBS="1",
         HELPAPI_INSTANCE_ID=f"replica-{n}",

@@ -30,7 +30,7 @@ from .errors import NotFound
 from .errors import PayloadTooLarge
 from .errors import ServiceUnavailable
 from .errors import Unauthorized
-from .errors import error_body
+from .errors import error_response
 from .schema import ENGLISH
 from .web import json_object
 
@@ -96,9 +96,7 @@ def _storage(exc: OSError):
         f"The index folder cannot be written ({name}: {reason}); check disk space and permissions.",
         errno=name,
     )
-    resp = jsonify(error_body(err.status, err.code, err.message, **err.extra))
-    resp.status_code = err.status
-    return resp
+    return error_response(err)
 
 
 def _body() -> dict:
@@ -171,12 +169,7 @@ def reindex():
 @bp.get("/reindex/<job_id>")
 def job_view(job_id: str):
     """One job's state: status, per-locale progress, counts, timings, errors."""
-    job = jobs.read_job(current_app.config["INDEX_DIR"], job_id)
-    if job is None:
-        _audit("not-found", job_id)
-        raise NotFound(f"No reindex job {job_id!r}.")
-    _audit("ok", job_id)
-    return jsonify(_job_view(job))
+    return _job_answer(jobs.read_job(current_app.config["INDEX_DIR"], job_id), job_id, "ok")
 
 
 @bp.delete("/reindex/<job_id>")
@@ -192,10 +185,15 @@ def job_cancel(job_id: str):
             job=job_id,
             url=url_for("admin.job_view", job_id=job_id),
         ) from None
+    return _job_answer(job, job_id, "cancelled")
+
+
+def _job_answer(job: dict | None, job_id: str, outcome: str):
+    """``job``'s view, audited as ``outcome``; a 404 (audited ``not-found``) when it is None."""
     if job is None:
         _audit("not-found", job_id)
         raise NotFound(f"No reindex job {job_id!r}.")
-    _audit("cancelled", job_id)
+    _audit(outcome, job_id)
     return jsonify(_job_view(job))
 
 

@@ -102,6 +102,22 @@ def error_body(status: int, code: str, message: str, **extra) -> dict:
     return {"error": {"code": code, "message": message, "status": status, **extra}}
 
 
+def error_response(exc: HelpApiError):
+    """The JSON error response of one of our exceptions: its status, code, message and extra."""
+    resp = jsonify(error_body(exc.status, exc.code, exc.message, **exc.extra))
+    resp.status_code = exc.status
+    return resp
+
+
+def retry_later_response(exc: HelpApiError):
+    """:func:`error_response` with a ``Retry-After`` header of ``exc.extra["retry_after"]``
+    seconds: for the errors that tell a client when to try again (too many events, an
+    insights query over its time)."""
+    resp = error_response(exc)
+    resp.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return resp
+
+
 def _http_code(exc: HTTPException) -> str:
     return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
 
@@ -111,8 +127,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HelpApiError)
     def _ours(exc: HelpApiError):
-        resp = jsonify(error_body(exc.status, exc.code, exc.message, **exc.extra))
-        resp.status_code = exc.status
+        resp = error_response(exc)
         if exc.status == 401:
             resp.headers["WWW-Authenticate"] = 'Bearer realm="helpapi"'
         return resp

@@ -27,14 +27,13 @@ from pathlib import Path
 
 from flask import Blueprint
 from flask import current_app
-from flask import jsonify
 from flask import request
 
 from .analytics import get_recorder
 from .errors import HelpApiError
 from .errors import InvalidParameter
 from .errors import PayloadTooLarge
-from .errors import error_body
+from .errors import retry_later_response
 from .web import json_object
 
 bp = Blueprint("events", __name__)
@@ -53,10 +52,7 @@ class TooManyRequests(HelpApiError):
 
 @bp.errorhandler(TooManyRequests)
 def _too_many(exc: TooManyRequests):
-    resp = jsonify(error_body(exc.status, exc.code, exc.message, **exc.extra))
-    resp.status_code = exc.status
-    resp.headers["Retry-After"] = str(exc.extra["retry_after"])
-    return resp
+    return retry_later_response(exc)
 
 
 class TokenBucket:

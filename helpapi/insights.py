@@ -38,7 +38,7 @@ from .analytics import connect
 from .analytics import get_recorder
 from .errors import InvalidParameter
 from .errors import ServiceUnavailable
-from .errors import error_body
+from .errors import retry_later_response
 
 log = logging.getLogger("helpapi.insights")
 
@@ -60,10 +60,7 @@ class InsightsTimeout(ServiceUnavailable):
 
 @bp.errorhandler(InsightsTimeout)
 def _timeout(exc: InsightsTimeout):
-    resp = jsonify(error_body(exc.status, exc.code, exc.message, **exc.extra))
-    resp.status_code = exc.status
-    resp.headers["Retry-After"] = str(exc.extra["retry_after"])
-    return resp
+    return retry_later_response(exc)
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params) -> list[dict]:
@@ -197,14 +194,19 @@ def articles_select(order: str) -> str:
         """
 
 
+# The sorts of the articles list (the ``sort`` parameter) and the ORDER BY each means, for the
+# rollup's query and the raw one (helpapi.insights_raw).
+ARTICLE_ORDER = {
+    "shown": "shown DESC",
+    "clicks": "clicks DESC",
+    "helpful": "helpful DESC",
+    "not_helpful": "not_helpful DESC",
+}
+
+
 def articles(conn, locale, since, limit, sort="shown") -> list[dict]:
     """Per article (slug and locale): shown, clicks, click-through rate, helpful, not helpful."""
-    order = {
-        "shown": "shown DESC",
-        "clicks": "clicks DESC",
-        "helpful": "helpful DESC",
-        "not_helpful": "not_helpful DESC",
-    }[sort]
+    order = ARTICLE_ORDER[sort]
     shown_src, sparams = rollup.source("shown", locale)
     events_src, eparams = rollup.source("events", locale)
     sql = f"""
@@ -395,7 +397,7 @@ def insights_fallbacks():
 def insights_articles():
     """Per article: shown, clicked, click-through rate, helpful and not helpful."""
     sort = request.args.get("sort", "shown")
-    if sort not in ("shown", "clicks", "helpful", "not_helpful"):
+    if sort not in ARTICLE_ORDER:
         raise InvalidParameter("sort", "must be one of shown, clicks, helpful, not_helpful")
     cols = [
         "article",

@@ -8,6 +8,7 @@ compare the rollup against; the service does not call them.
 
 from __future__ import annotations
 
+from .insights import ARTICLE_ORDER
 from .insights import _rows
 from .insights import articles_select
 from .insights import fallback_rows
@@ -124,12 +125,7 @@ def fallbacks(conn, locale, since, limit) -> list[dict]:
 def articles(conn, locale, since, limit, sort="shown") -> list[dict]:
     """Per article (slug and locale): shown, clicks, click-through rate, helpful, not helpful."""
     where, params = _where(locale, since)
-    order = {
-        "shown": "shown DESC",
-        "clicks": "clicks DESC",
-        "helpful": "helpful DESC",
-        "not_helpful": "not_helpful DESC",
-    }[sort]
+    order = ARTICLE_ORDER[sort]
     return _rows(
         conn,
         f"""

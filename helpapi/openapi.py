@@ -26,6 +26,25 @@ _ACCEPT = _param(
     "Used when no locale parameter is given (q-values honoured).",
 )
 _ERR = {"$ref": "#/components/responses/Error"}
+# The admin routes' security: the bearer token (HELPAPI_ADMIN_TOKEN).
+_BEARER = [{"bearer": []}]
+_JOB_ID = _param("job_id", "path", {"type": "string"}, "Job id", True)
+
+
+def _errors(*codes: str) -> dict:
+    """The shared Error response under each of ``codes``, in that order."""
+    return {code: _ERR for code in codes}
+
+
+def _plain_get(summary: str, description: str, *error_codes: str) -> dict:
+    """A GET with no parameters whose 200 is described in words only (a page, a file, a probe),
+    then the shared Error response under each of ``error_codes``."""
+    return {
+        "get": {
+            "summary": summary,
+            "responses": {"200": {"description": description}, **_errors(*error_codes)},
+        }
+    }
 
 
 def _ok(schema_ref: str, description: str) -> dict:
@@ -209,16 +228,11 @@ def spec() -> dict:
                     },
                 }
             },
-            "/v1/openapi.json": {
-                "get": {
-                    "summary": "This document.",
-                    "responses": {"200": {"description": "OpenAPI 3.1 document"}},
-                }
-            },
+            "/v1/openapi.json": _plain_get("This document.", "OpenAPI 3.1 document"),
             "/v1/admin/reindex": {
                 "post": {
                     "summary": "Start a reindex (incremental unless full). One at a time.",
-                    "security": [{"bearer": []}],
+                    "security": _BEARER,
                     "requestBody": {
                         "required": False,
                         "content": {
@@ -246,15 +260,15 @@ def spec() -> dict:
                 },
                 "get": {
                     "summary": "Recent reindex jobs, newest first.",
-                    "security": [{"bearer": []}],
+                    "security": _BEARER,
                     "responses": {"200": {"description": "Jobs"}, "401": _ERR, "403": _ERR},
                 },
             },
             "/v1/admin/reindex/{job_id}": {
                 "get": {
                     "summary": "One reindex job: status, progress, counts, timings, errors.",
-                    "security": [{"bearer": []}],
-                    "parameters": [_param("job_id", "path", {"type": "string"}, "Job id", True)],
+                    "security": _BEARER,
+                    "parameters": [_JOB_ID],
                     "responses": {
                         "200": _ok("#/components/schemas/Job", "The job"),
                         "401": _ERR,
@@ -265,8 +279,8 @@ def spec() -> dict:
                 "delete": {
                     "summary": "Cancel a queued or running reindex job. Its processes are "
                     "stopped and its staging folder removed; the serving generation stays.",
-                    "security": [{"bearer": []}],
-                    "parameters": [_param("job_id", "path", {"type": "string"}, "Job id", True)],
+                    "security": _BEARER,
+                    "parameters": [_JOB_ID],
                     "responses": {
                         "200": _ok("#/components/schemas/Job", "The job, now cancelled"),
                         "401": _ERR,
@@ -277,25 +291,13 @@ def spec() -> dict:
                     },
                 },
             },
-            "/widget.js": {
-                "get": {
-                    "summary": "The embeddable help widget (JavaScript).",
-                    "responses": {"200": {"description": "text/javascript"}},
-                }
-            },
-            "/widget.css": {
-                "get": {
-                    "summary": "The widget's stylesheet.",
-                    "responses": {"200": {"description": "text/css"}},
-                }
-            },
-            "/": {
-                "get": {
-                    "summary": "A landing page linking the demo and this document; JSON with "
-                    "Accept: application/json.",
-                    "responses": {"200": {"description": "text/html or application/json"}},
-                }
-            },
+            "/widget.js": _plain_get("The embeddable help widget (JavaScript).", "text/javascript"),
+            "/widget.css": _plain_get("The widget's stylesheet.", "text/css"),
+            "/": _plain_get(
+                "A landing page linking the demo and this document; JSON with "
+                "Accept: application/json.",
+                "text/html or application/json",
+            ),
             "/demo": {
                 "get": {
                     "summary": "A page embedding the widget, with a locale switcher.",
@@ -303,18 +305,8 @@ def spec() -> dict:
                     "responses": {"200": {"description": "text/html"}, "400": _ERR},
                 }
             },
-            "/healthz": {
-                "get": {
-                    "summary": "Liveness.",
-                    "responses": {"200": {"description": "The process answers"}},
-                }
-            },
-            "/readyz": {
-                "get": {
-                    "summary": "Readiness: an index generation is open.",
-                    "responses": {"200": {"description": "Ready"}, "503": _ERR},
-                }
-            },
+            "/healthz": _plain_get("Liveness.", "The process answers"),
+            "/readyz": _plain_get("Readiness: an index generation is open.", "Ready", "503"),
         },
         "components": {
             "schemas": {
@@ -504,7 +496,7 @@ def _controls_paths() -> dict:
             },
         },
     }
-    errors = {code: _ERR for code in ("401", "403", "413", "503")}
+    errors = _errors("401", "403", "413", "503")
     put_errors = {
         "400": {
             "description": "invalid_config: the text does not parse; `line` names the line. "
@@ -520,14 +512,14 @@ def _controls_paths() -> dict:
         "/v1/admin/synonyms/{locale}": {
             "get": {
                 "summary": "The synonyms file of a locale (_config/synonyms/<locale>.txt).",
-                "security": [{"bearer": []}],
+                "security": _BEARER,
                 "parameters": [locale],
                 "responses": {"200": view, "400": _ERR, **errors},
             },
             "put": {
                 "summary": "Replace a locale's synonyms (Solr format: `a, b, c` equivalent, "
                 "`a => b` one-way). Atomic; every worker applies it within seconds, no reindex.",
-                "security": [{"bearer": []}],
+                "security": _BEARER,
                 "parameters": [locale],
                 "requestBody": body,
                 "responses": {"200": view, **put_errors},
@@ -536,13 +528,13 @@ def _controls_paths() -> dict:
         "/v1/admin/rules": {
             "get": {
                 "summary": "The query rules file (_config/rules.yml): pinned and hidden results.",
-                "security": [{"bearer": []}],
+                "security": _BEARER,
                 "responses": {"200": view, **errors},
             },
             "put": {
                 "summary": "Replace the query rules (YAML). Atomic; every worker applies them "
                 "within seconds, no reindex.",
-                "security": [{"bearer": []}],
+                "security": _BEARER,
                 "requestBody": body,
                 "responses": {"200": view, **put_errors},
             },
@@ -604,7 +596,7 @@ def _coverage_paths() -> dict:
             "get": {
                 "summary": "Translation coverage per locale: missing source articles and "
                 "translations older than their source, from the serving index.",
-                "security": [{"bearer": []}],
+                "security": _BEARER,
                 "parameters": [
                     _param("locale", "query", {"type": "string"}, "Only this locale."),
                     _param(
@@ -619,7 +611,7 @@ def _coverage_paths() -> dict:
                         "description": "The coverage report",
                         "content": {"application/json": {"schema": report}},
                     },
-                    **{code: _ERR for code in ("400", "401", "403", "503")},
+                    **_errors("400", "401", "403", "503"),
                 },
             }
         }
@@ -653,7 +645,7 @@ def _analytics_paths() -> dict:
         return {
             "get": {
                 "summary": summary,
-                "security": [{"bearer": []}],
+                "security": _BEARER,
                 "parameters": [*filters, *extra],
                 "responses": {"200": table, "400": _ERR, "401": _ERR, "403": _ERR},
             }
@@ -729,31 +721,18 @@ def _analytics_paths() -> dict:
             " (searches with a click), zero_result_rate, fallback_rate. The dashboard's series;"
             " limit does not apply."
         ),
-        "/admin": {
-            "get": {
-                "summary": "The insights dashboard (HTML; the admin token is typed into the page"
-                " and sent as a Bearer header, never in a URL).",
-                "responses": {"200": {"description": "text/html"}},
-            }
-        },
-        "/admin/admin.js": {
-            "get": {
-                "summary": "The dashboard's script.",
-                "responses": {"200": {"description": "text/javascript"}},
-            }
-        },
-        "/admin/admin.css": {
-            "get": {
-                "summary": "The dashboard's stylesheet.",
-                "responses": {"200": {"description": "text/css"}},
-            }
-        },
-        "/metrics": {
-            "get": {
-                "summary": "Prometheus metrics (Bearer HELPAPI_METRICS_TOKEN when set).",
-                "responses": {"200": {"description": "text/plain; version=0.0.4"}, "401": _ERR},
-            }
-        },
+        "/admin": _plain_get(
+            "The insights dashboard (HTML; the admin token is typed into the page"
+            " and sent as a Bearer header, never in a URL).",
+            "text/html",
+        ),
+        "/admin/admin.js": _plain_get("The dashboard's script.", "text/javascript"),
+        "/admin/admin.css": _plain_get("The dashboard's stylesheet.", "text/css"),
+        "/metrics": _plain_get(
+            "Prometheus metrics (Bearer HELPAPI_METRICS_TOKEN when set).",
+            "text/plain; version=0.0.4",
+            "401",
+        ),
     }
 
 
@@ -784,7 +763,7 @@ def _ingest_paths() -> dict:
             "`follow_up: true` that job was already running and starts an incremental "
             "follow-up when it ends."
         },
-        **{code: _ERR for code in ("400", "401", "403", "404", "409", "413", "415", "503")},
+        **_errors("400", "401", "403", "404", "409", "413", "415", "503"),
     }
     operation = {
         "type": "object",
@@ -800,7 +779,7 @@ def _ingest_paths() -> dict:
         "/v1/admin/articles/{locale}/{slug}": {
             "put": {
                 "summary": "Create or replace an article in the corpus folder.",
-                "security": [{"bearer": []}],
+                "security": _BEARER,
                 "parameters": [locale, slug, reindex],
                 "requestBody": {
                     "required": True,
@@ -814,7 +793,7 @@ def _ingest_paths() -> dict:
             },
             "delete": {
                 "summary": "Remove an article from the corpus folder.",
-                "security": [{"bearer": []}],
+                "security": _BEARER,
                 "parameters": [locale, slug, reindex],
                 "responses": written,
             },
@@ -822,7 +801,7 @@ def _ingest_paths() -> dict:
         "/v1/admin/articles:batch": {
             "post": {
                 "summary": "Up to 1,000 put/delete operations (10 MB), validated before any write.",
-                "security": [{"bearer": []}],
+                "security": _BEARER,
                 "parameters": [reindex],
                 "requestBody": {
                     "required": True,

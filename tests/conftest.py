@@ -16,11 +16,16 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from whoosh.filedb.compound import CompoundStorage
+from whoosh.filedb.filestore import FileStorage
 
 from helpapi import analytics
 from helpapi import create_app
+from helpapi import generations
+from helpapi import jobs
 from helpapi.indexer import build_indexes
 from helpapi.search import open_current
+from helpapi.search import search
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -60,6 +65,39 @@ def index_markdown(tmp_path_factory, name: str, corpus: dict) -> Path:
     index = tmp_path_factory.mktemp(f"{name}-ix")
     build_indexes(root, index, jobs=1)
     return index
+
+
+def markdown_index_fixture(name: str, corpus: dict):
+    """A module-scoped fixture: ``corpus`` ({locale: {slug: markdown}}) indexed once for the
+    module (:func:`index_markdown`, its folders named after ``name``) and yielded open (an
+    IndexSet). The module names the fixture by binding it:
+    ``corpus = markdown_index_fixture("body", CORPUS)``."""
+
+    @pytest.fixture(scope="module")
+    def indexed(tmp_path_factory):
+        with open_current(index_markdown(tmp_path_factory, name, corpus)) as ix:
+            yield ix
+
+    return indexed
+
+
+def search_slugs(ix, text: str, locale: str, **options) -> list[str]:
+    """The slugs of the first ten results of ``text`` in ``locale`` (``options``: search's)."""
+    return [h["slug"] for h in search(ix, text, locale, limit=10, **options)["results"]]
+
+
+def build_files(tmp_path_factory, name: str, files: dict) -> tuple[Path, Path]:
+    """``files`` ({locale: {slug: text}}) written (:func:`write_corpus`) into a new folder
+    named after ``name`` and indexed there: ``(corpus, index)``."""
+    root = tmp_path_factory.mktemp(name)
+    corpus = write_corpus(root / "corpus", files)
+    build_indexes(corpus, root / "ix", jobs=1)
+    return corpus, root / "ix"
+
+
+def serving_generation(index: Path) -> Path:
+    """The folder of the generation ``index``'s CURRENT names."""
+    return index / (index / "CURRENT").read_text().strip()
 
 
 @pytest.fixture(scope="session")
@@ -104,6 +142,20 @@ def sxs_article(title, english_title, sentences, assetid=None, extra_meta=""):
         SXS.format(n=i + 2, local=loc, english=en) for i, (loc, en) in enumerate(sentences)
     )
     return f"---\n{meta}ms.date: 05/28/2021\n---\n# {head}\n\n{body}\n"
+
+
+def fruit_article(word: str, english: str) -> str:
+    """A one-sentence side-by-side article titled after ``word`` (``english`` in English)."""
+    return sxs_article(f"Titel {word}", f"Title {english}", [(f"Text {word}.", f"Text {english}.")])
+
+
+# Two locales of two such articles: the small corpus of the admin and reindex-job tests.
+FRUITS = {
+    "de-DE": {"a": fruit_article("Apfel", "apple"), "b": fruit_article("Birne", "pear")},
+    "fi-FI": {"a": fruit_article("omena", "apple"), "b": fruit_article("päärynä", "pear")},
+}
+# One locale, one such article: the smallest corpus a build serves.
+APPLE = {"de-DE": {"a": fruit_article("Apfel", "apple")}}
 
 
 def job_record(job_id: str, **fields) -> dict:
@@ -197,6 +249,46 @@ def copy_corpus(tmp_path):
         return root
 
     return copy
+
+
+def small_corpus(tmp_path: Path, locales, n: int) -> Path:
+    """``tmp_path/corpus``: the first ``n`` Markdown files (by name, top folder only) of each of
+    ``locales`` of the bundled corpus, copied."""
+    root = tmp_path / "corpus"
+    for locale in locales:
+        (root / locale).mkdir(parents=True)
+        for path in sorted((CORPUS / locale).glob("*.md"))[:n]:
+            shutil.copy(path, root / locale / path.name)
+    return root
+
+
+def index_files(index_dir: Path, locale: str) -> dict[str, bytes]:
+    """Every file of a locale's serving index by name, but the compound segment's inner files
+    by extension (``seg.trm``...: segment names are random) and without the ``.toc``."""
+    folder = index_dir / generations.current_generation(index_dir) / locale
+    out = {}
+    for path in folder.iterdir():
+        if path.suffix == ".seg":
+            store = CompoundStorage(FileStorage(str(folder)).open_file(path.name), use_mmap=False)
+            for name in store.list():
+                with store.open_file(name) as fh:
+                    out["seg" + name[name.index(".") :]] = fh.read()
+            store.close()
+        elif path.suffix != ".toc":
+            out[path.name] = path.read_bytes()
+    return out
+
+
+def wait_job_record(index: Path, job_id: str, timeout: float = 60.0, every: float = 0.05) -> dict:
+    """The job's record once it is no longer active (read from ``index`` every ``every``
+    seconds: the first such state it reads)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = jobs.read_job(index, job_id)
+        if job["status"] not in jobs.ACTIVE:
+            return job
+        time.sleep(every)
+    raise AssertionError(f"job {job_id} still {job['status']}")
 
 
 def _free_port() -> int:

@@ -11,24 +11,17 @@ from helpapi.indexer import build_indexes
 from helpapi.search import open_current
 from helpapi.search import search
 
+from .conftest import FRUITS
+from .conftest import fruit_article
 from .conftest import sxs_article
 
 TOKEN = "s3cret-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def article(word, english):
-    return sxs_article(f"Titel {word}", f"Title {english}", [(f"Text {word}.", f"Text {english}.")])
-
-
 @pytest.fixture
 def corpus(make_corpus):
-    return make_corpus(
-        {
-            "de-DE": {"a": article("Apfel", "apple"), "b": article("Birne", "pear")},
-            "fi-FI": {"a": article("omena", "apple"), "b": article("päärynä", "pear")},
-        }
-    )
+    return make_corpus(FRUITS)
 
 
 @pytest.fixture
@@ -101,7 +94,7 @@ def test_body_validation(admin_app, body, status, parameter):
 
 def test_job_lifecycle_incremental_edit(admin_app, corpus):
     client = admin_app.test_client()
-    (corpus / "de-DE" / "a.md").write_text(article("Kirsche", "cherry"), "utf-8")
+    (corpus / "de-DE" / "a.md").write_text(fruit_article("Kirsche", "cherry"), "utf-8")
     r = client.post("/v1/admin/reindex", headers=AUTH)
     assert r.status_code == 202 and r.get_json()["status"] == "queued"
     job = wait_job(client, r.headers["Location"])
@@ -157,7 +150,7 @@ def test_incremental_no_change_is_a_no_op(corpus, tmp_path):
 def test_incremental_add_and_delete_touch_one_locale(corpus, tmp_path):
     ix = tmp_path / "ix"
     build_indexes(corpus, ix, jobs=1)
-    (corpus / "fi-FI" / "c.md").write_text(article("kirsikka", "cherry"), "utf-8")
+    (corpus / "fi-FI" / "c.md").write_text(fruit_article("kirsikka", "cherry"), "utf-8")
     report = build(corpus, ix)
     assert set(report.locales) == {"fi-FI", "en-US"}
     assert report.changes == {"fi-FI": {"added": 1, "updated": 0, "deleted": 0}}

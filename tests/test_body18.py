@@ -10,17 +10,15 @@ run standing whole past the document's titles, the same extra for every such doc
 
 from __future__ import annotations
 
-import pytest
-
 from helpapi import engine
 from helpapi import ranking
 from helpapi.query import parse_user_text
 from helpapi.query import query_title_key
-from helpapi.search import open_current
 from helpapi.search import search
 
-from .conftest import index_markdown
+from .conftest import markdown_index_fixture
 from .conftest import md_article
+from .conftest import search_slugs
 
 FRAGMENT = "ドメインに送信された"
 WHOLE = "共有フォルダーの同期を停止する"
@@ -62,15 +60,11 @@ CORPUS = {
 }
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """The corpus above, indexed once for this module."""
-    with open_current(index_markdown(tmp_path_factory, "body18", CORPUS)) as ix:
-        yield ix
+corpus = markdown_index_fixture("body18", CORPUS)
 
 
 def slugs(ix, text: str, locale: str = "ja-JP", prefix: bool = False) -> list[str]:
-    return [h["slug"] for h in search(ix, text, locale, limit=10, prefix=prefix)["results"]]
+    return search_slugs(ix, text, locale, prefix=prefix)
 
 
 def test_run_fragment_ranks_its_bodies_above_a_title_holding_it(corpus):

@@ -12,16 +12,14 @@ A run typed twice ("グループ > グループ", a menu path) is checked at bot
 
 from __future__ import annotations
 
-import pytest
-
 from helpapi import engine
 from helpapi import ranking
 from helpapi.query import parse_user_text
-from helpapi.search import open_current
 from helpapi.search import search
 
-from .conftest import index_markdown
+from .conftest import markdown_index_fixture
 from .conftest import md_article
+from .conftest import search_slugs
 
 SPACED = "ビジネス サポート"
 REPEATED = "連絡先 > 連絡先"
@@ -47,15 +45,11 @@ CORPUS = {
 }
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """The corpus above, indexed once for this module."""
-    with open_current(index_markdown(tmp_path_factory, "body19", CORPUS)) as ix:
-        yield ix
+corpus = markdown_index_fixture("body19", CORPUS)
 
 
 def slugs(ix, text: str, locale: str = "ja-JP") -> list[str]:
-    return [h["slug"] for h in search(ix, text, locale, limit=10)["results"]]
+    return search_slugs(ix, text, locale)
 
 
 def numbers(ix) -> dict[str, int]:

@@ -12,16 +12,13 @@ sets it to its neutral value and a case here fails):
 
 from __future__ import annotations
 
-import pytest
-
 from helpapi import ranking
 from helpapi.engine import phrase_boost
 from helpapi.engine import run_title_boosts
 from helpapi.query import parse_user_text
-from helpapi.search import open_current
 from helpapi.search import search
 
-from .conftest import index_markdown
+from .conftest import markdown_index_fixture
 from .conftest import md_article
 
 LONG_TITLE = "Reset your password for a user account in Microsoft admin center today"
@@ -64,11 +61,7 @@ CORPUS = {
 }
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """The corpus above, indexed once for this module."""
-    with open_current(index_markdown(tmp_path_factory, "body", CORPUS)) as ix:
-        yield ix
+corpus = markdown_index_fixture("body", CORPUS)
 
 
 def slugs(ix, text: str, locale: str = "en-US", prefix: bool = False) -> list[str]:

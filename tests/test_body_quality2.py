@@ -18,11 +18,10 @@ from helpapi import engine
 from helpapi import ranking
 from helpapi.query import parse_user_text
 from helpapi.query import typed_order
-from helpapi.search import open_current
-from helpapi.search import search
 
-from .conftest import index_markdown
+from .conftest import markdown_index_fixture
 from .conftest import md_article
+from .conftest import search_slugs
 from .whoosh_oracle import proximity_query
 
 FRAGMENT = "Restaurer des fichiers ou des dossiers"
@@ -43,15 +42,11 @@ CORPUS = {
 }
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """The corpus above, indexed once for this module."""
-    with open_current(index_markdown(tmp_path_factory, "body2", CORPUS)) as ix:
-        yield ix
+corpus = markdown_index_fixture("body2", CORPUS)
 
 
 def slugs(ix, text: str, locale: str = "fr-FR") -> list[str]:
-    return [h["slug"] for h in search(ix, text, locale, limit=10)["results"]]
+    return search_slugs(ix, text, locale)
 
 
 def test_fragment_repeating_a_word_finds_its_body(corpus):

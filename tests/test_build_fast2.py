@@ -6,43 +6,19 @@ from __future__ import annotations
 
 import shutil
 
-from whoosh.filedb.compound import CompoundStorage
-from whoosh.filedb.filestore import FileStorage
-
 from helpapi import article_cache
-from helpapi import generations
 from helpapi.indexer import build_indexes
 
 from .conftest import CORPUS
+from .conftest import index_files
+from .conftest import small_corpus
 
 DATA = CORPUS.parent / "tests" / "data" / "corpora"
 
 
 def _small_corpus(tmp_path, n=30):
     """A copy of the first ``n`` de-DE files and ``n`` fi-FI files of the dev fixture corpus."""
-    root = tmp_path / "corpus"
-    for locale in ("de-DE", "fi-FI"):
-        (root / locale).mkdir(parents=True)
-        for path in sorted((CORPUS / locale).glob("*.md"))[:n]:
-            shutil.copy(path, root / locale / path.name)
-    return root
-
-
-def _files(index_dir, locale) -> dict[str, bytes]:
-    """Every file of a locale's index, the compound segment's inner files by extension
-    (segment names are random), with ``postings.bin``."""
-    folder = index_dir / generations.current_generation(index_dir) / locale
-    out = {}
-    for path in folder.iterdir():
-        if path.suffix == ".seg":
-            store = CompoundStorage(FileStorage(str(folder)).open_file(path.name), use_mmap=False)
-            for name in store.list():
-                with store.open_file(name) as fh:
-                    out["seg" + name[name.index(".") :]] = fh.read()
-            store.close()
-        elif path.suffix != ".toc":
-            out[path.name] = path.read_bytes()
-    return out
+    return small_corpus(tmp_path, ("de-DE", "fi-FI"), n)
 
 
 def _build(corpus, index_dir, **kw):
@@ -58,7 +34,7 @@ def test_a_warm_build_takes_every_article_from_the_cache_and_writes_the_same_fil
     assert warm.locales["de-DE"].cached == warm.locales["de-DE"].articles == 30
     fresh = _build(corpus, tmp_path / "fresh")
     for locale in ("de-DE", "fi-FI", "en-US"):
-        assert _files(tmp_path / "cold", locale) == _files(tmp_path / "fresh", locale)
+        assert index_files(tmp_path / "cold", locale) == index_files(tmp_path / "fresh", locale)
     assert fresh.locales["fi-FI"].cached == 0
 
 
@@ -72,14 +48,14 @@ def test_an_incremental_build_reanalyzes_only_the_edited_article(tmp_path):
     assert "fi-FI" not in report.locales
     assert report.locales["de-DE"].cached == 29
     _build(corpus, tmp_path / "fresh")
-    assert _files(tmp_path / "ix", "de-DE") == _files(tmp_path / "fresh", "de-DE")
-    assert b"zusatzwortquasselstrippe" in _files(tmp_path / "ix", "de-DE")["seg.trm"]
+    assert index_files(tmp_path / "ix", "de-DE") == index_files(tmp_path / "fresh", "de-DE")
+    assert b"zusatzwortquasselstrippe" in index_files(tmp_path / "ix", "de-DE")["seg.trm"]
 
 
 def test_a_damaged_cache_file_is_ignored(tmp_path):
     corpus = _small_corpus(tmp_path, n=10)
     _build(corpus, tmp_path / "ix")
-    expected = _files(tmp_path / "ix", "de-DE")
+    expected = index_files(tmp_path / "ix", "de-DE")
     cache = article_cache.cache_path(tmp_path / "ix", "de-DE")
     good = cache.read_bytes()
     damaged = [
@@ -93,7 +69,7 @@ def test_a_damaged_cache_file_is_ignored(tmp_path):
         cache.write_bytes(data)
         report = _build(corpus, tmp_path / "ix")
         assert report.locales["de-DE"].cached == 0
-        assert _files(tmp_path / "ix", "de-DE") == expected
+        assert index_files(tmp_path / "ix", "de-DE") == expected
     # ...and the build wrote a sound one again.
     assert _build(corpus, tmp_path / "ix").locales["de-DE"].cached == 10
 
@@ -101,7 +77,7 @@ def test_a_damaged_cache_file_is_ignored(tmp_path):
 def test_a_damaged_entry_is_not_used(tmp_path):
     corpus = _small_corpus(tmp_path, n=10)
     _build(corpus, tmp_path / "ix")
-    expected = _files(tmp_path / "ix", "de-DE")
+    expected = index_files(tmp_path / "ix", "de-DE")
     entries = article_cache.load(tmp_path / "ix", "de-DE")
     slugs = sorted(entries)
     key, link, blob = entries[slugs[0]]
@@ -113,7 +89,7 @@ def test_a_damaged_entry_is_not_used(tmp_path):
     assert article_cache.store(tmp_path / "ix", "de-DE", entries)
     report = _build(corpus, tmp_path / "ix")
     assert report.locales["de-DE"].cached == 6
-    assert _files(tmp_path / "ix", "de-DE") == expected
+    assert index_files(tmp_path / "ix", "de-DE") == expected
 
 
 def test_a_changed_linked_source_is_analyzed_again(tmp_path):
@@ -132,7 +108,7 @@ def test_a_changed_linked_source_is_analyzed_again(tmp_path):
         stats = report.locales[loc]
         # One translation of that source per locale is analyzed again, the others are not.
         assert stats.articles - stats.cached == 1
-        assert _files(tmp_path / "ix", loc) == _files(tmp_path / "fresh", loc)
+        assert index_files(tmp_path / "ix", loc) == index_files(tmp_path / "fresh", loc)
     assert report.locales["de-DE"].cached == counts["de-DE"] - 1 == 1
 
 
@@ -163,4 +139,4 @@ def test_a_change_of_the_facet_fields_is_not_served_from_the_cache(tmp_path, mon
     _build(corpus, tmp_path / "ix")
     _build(corpus, tmp_path / "fresh")
     for locale in ("de-DE", "fi-FI"):
-        assert _files(tmp_path / "ix", locale) == _files(tmp_path / "fresh", locale)
+        assert index_files(tmp_path / "ix", locale) == index_files(tmp_path / "fresh", locale)

@@ -6,11 +6,8 @@ the process that wrote them."""
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
-from whoosh.filedb.compound import CompoundStorage
-from whoosh.filedb.filestore import FileStorage
 
 from helpapi import analysis
 from helpapi import generations
@@ -24,6 +21,8 @@ from helpapi.corpus import parse_text
 from helpapi.indexer import build_indexes
 
 from .conftest import CORPUS
+from .conftest import index_files
+from .conftest import small_corpus
 
 # Words that take each branch of the filters: elisions, split parts, NFKC changing a word's
 # length (the ligature, the full-width letters), dotless i, joiners, marks, empty results.
@@ -171,30 +170,8 @@ def test_the_english_only_parse_of_a_file_that_is_not_side_by_side():
     assert not plain.has_sxs and not html.has_sxs
 
 
-def _files(index_dir, locale) -> dict[str, bytes]:
-    """Every file of a locale's index, the compound segment's inner files by extension
-    (segment names are random), ``docs.json`` without the code fingerprint."""
-    folder = index_dir / generations.current_generation(index_dir) / locale
-    out = {}
-    for path in folder.iterdir():
-        if path.suffix == ".seg":
-            store = CompoundStorage(FileStorage(str(folder)).open_file(path.name), use_mmap=False)
-            for name in store.list():
-                with store.open_file(name) as fh:
-                    out["seg" + name[name.index(".") :]] = fh.read()
-            store.close()
-        elif path.suffix != ".toc":
-            out[path.name] = path.read_bytes()
-    return out
-
-
 def _small_corpus(tmp_path, n=25):
-    root = tmp_path / "corpus"
-    for locale in ("de-DE", "fr-FR", "ja-JP"):
-        (root / locale).mkdir(parents=True)
-        for path in sorted((CORPUS / locale).glob("*.md"))[:n]:
-            shutil.copy(path, root / locale / path.name)
-    return root
+    return small_corpus(tmp_path, ("de-DE", "fr-FR", "ja-JP"), n)
 
 
 def test_the_english_index_is_the_same_as_with_full_parses(tmp_path, monkeypatch):
@@ -211,7 +188,9 @@ def test_the_english_index_is_the_same_as_with_full_parses(tmp_path, monkeypatch
     analysis.clear_index_caches()
     build_indexes(corpus, tmp_path / "full", jobs=1)
     for locale in ("en-US", "de-DE", "fr-FR", "ja-JP"):
-        assert _files(tmp_path / "fast", locale) == _files(tmp_path / "full", locale), locale
+        assert index_files(tmp_path / "fast", locale) == index_files(tmp_path / "full", locale), (
+            locale
+        )
 
 
 def test_each_locale_is_checksummed_by_its_build_as_the_meta_records(tmp_path):
@@ -252,4 +231,6 @@ def test_a_pool_build_is_the_serial_build(tmp_path):
     build_indexes(corpus, tmp_path / "serial", jobs=1)
     build_indexes(corpus, tmp_path / "pool", jobs=2)
     for locale in ("en-US", "de-DE", "fr-FR", "ja-JP"):
-        assert _files(tmp_path / "serial", locale) == _files(tmp_path / "pool", locale), locale
+        assert index_files(tmp_path / "serial", locale) == index_files(tmp_path / "pool", locale), (
+            locale
+        )

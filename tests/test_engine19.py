@@ -7,15 +7,12 @@ import re
 import sys
 import unicodedata
 
-import pytest
-
 from helpapi import engine
 from helpapi.query import parse_user_text
-from helpapi.search import open_current
 from helpapi.snippets import make_snippet
 from helpapi.snippets import match_spans
 
-from .conftest import index_markdown
+from .conftest import markdown_index_fixture
 from .conftest import md_article
 
 
@@ -90,11 +87,7 @@ CORPUS = {
 }
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """The corpus above, indexed once for this module."""
-    with open_current(index_markdown(tmp_path_factory, "engine19", CORPUS)) as ix:
-        yield ix
+corpus = markdown_index_fixture("engine19", CORPUS)
 
 
 def test_title_runs_are_remembered_as_the_index_answers(corpus):

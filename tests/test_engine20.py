@@ -9,9 +9,8 @@ from helpapi import engine
 from helpapi import ranking
 from helpapi.query import parse_user_text
 from helpapi.query import query_title_key
-from helpapi.search import open_current
 
-from .conftest import index_markdown
+from .conftest import markdown_index_fixture
 from .conftest import md_article
 
 CORPUS = {
@@ -53,11 +52,7 @@ QUERIES = {
 }
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """The corpus above, indexed once for this module."""
-    with open_current(index_markdown(tmp_path_factory, "engine20", CORPUS)) as ix:
-        yield ix
+corpus = markdown_index_fixture("engine20", CORPUS)
 
 
 def _boosted(mem, units, key, within) -> dict:

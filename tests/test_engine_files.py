@@ -24,8 +24,9 @@ from helpapi.schema import analyze_document
 from helpapi.schema import document_for
 from helpapi.search import IndexSet
 
+from .conftest import build_files
+from .conftest import serving_generation
 from .conftest import sxs_article
-from .conftest import write_corpus
 
 FILES = {
     "de-DE": {
@@ -40,10 +41,7 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("engine-files")
-    corpus = write_corpus(root / "corpus", FILES)
-    build_indexes(corpus, root / "ix", jobs=1)
-    return corpus, root / "ix"
+    return build_files(tmp_path_factory, "engine-files", FILES)
 
 
 @pytest.fixture
@@ -51,10 +49,6 @@ def index(built, tmp_path):
     """A private copy of the built index (same generation name)."""
     shutil.copytree(built[1], tmp_path / "ix")
     return tmp_path / "ix"
-
-
-def _gen(index: Path) -> Path:
-    return index / (index / "CURRENT").read_text().strip()
 
 
 def _old_version(path: Path) -> None:
@@ -95,7 +89,7 @@ ROUTES = (
 
 @pytest.mark.parametrize("damage", ["missing", "old version"])
 def test_a_locale_without_a_servable_postings_file_is_not_served(index, built, damage):
-    gen = _gen(index)
+    gen = serving_generation(index)
     path = gen / "de-DE" / memindex.FILENAME
     if damage == "missing":
         path.unlink()
@@ -122,7 +116,7 @@ def test_a_locale_without_a_servable_postings_file_is_not_served(index, built, d
 
 
 def test_memindex_refuses_a_missing_or_old_file(index):
-    folder = _gen(index) / "de-DE"
+    folder = serving_generation(index) / "de-DE"
     _old_version(folder / memindex.FILENAME)
     with pytest.raises(memindex.DamagedPostings, match="helpapi index build"):
         memindex.MemIndex.open(folder)
@@ -148,7 +142,7 @@ def test_the_build_refuses_a_generation_without_engine_files(built, tmp_path, mo
 
 
 def test_a_carried_locale_with_an_old_postings_file_is_rebuilt(index, built):
-    gen = _gen(index)
+    gen = serving_generation(index)
     _old_version(gen / "fr-FR" / memindex.FILENAME)
     _rerecord(gen)
     # Only de-DE asked for: fr-FR would be carried over, but it is not servable: rebuilt.
@@ -173,7 +167,7 @@ class _WhooshOnly(pickle.Unpickler):
 
 
 def test_whoosh_files_hold_no_helpapi_class(built):
-    gen = _gen(built[1])
+    gen = serving_generation(built[1])
     tocs = sorted(gen.glob("*/_MAIN_*.toc"))
     assert len(tocs) == 3
     for toc in tocs:

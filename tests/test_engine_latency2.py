@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,9 @@ from helpapi.search import IndexSet
 from helpapi.search import open_current
 from helpapi.search import search
 
-from .conftest import sxs_article
-from .conftest import write_corpus
+from .conftest import APPLE
+from .conftest import build_files
+from .conftest import serving_generation
 
 
 def _regex_spans(text, surfaces, limit=2000, window=None):
@@ -142,27 +142,15 @@ def test_search_answers_equal_the_whoosh_stored_answers(ixset):
             assert hit["id"] == (stored.get("assetid") or stored["slug"])
 
 
-FILES = {
-    "de-DE": {"a": sxs_article("Titel Apfel", "Title apple", [("Text Apfel.", "Text apple.")])},
-}
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("display")
-    corpus = write_corpus(root / "corpus", FILES)
-    build_indexes(corpus, root / "ix", jobs=1)
-    return corpus, root / "ix"
-
-
-def _gen(index: Path) -> Path:
-    return index / (index / "CURRENT").read_text().strip()
+    return build_files(tmp_path_factory, "display", APPLE)
 
 
 @pytest.mark.parametrize("damage", ["missing", "version", "cut"])
 def test_a_locale_without_a_sound_display_file_is_not_served(built, tmp_path, damage):
     shutil.copytree(built[1], tmp_path / "ix")
-    path = _gen(tmp_path / "ix") / "de-DE" / display.FILENAME
+    path = serving_generation(tmp_path / "ix") / "de-DE" / display.FILENAME
     raw = path.read_bytes()
     if damage == "missing":
         path.unlink()
@@ -226,7 +214,7 @@ def test_a_display_file_cut_after_opening_answers_503_not_sigbus(built, tmp_path
     shutil.copytree(built[1], tmp_path / "ix")
     with open_current(tmp_path / "ix") as ix:
         assert search(ix, "Apfel", "de-DE")["total"] == 1
-        path = _gen(tmp_path / "ix") / "de-DE" / display.FILENAME
+        path = serving_generation(tmp_path / "ix") / "de-DE" / display.FILENAME
         with open(path, "r+b") as fh:
             fh.truncate(16)
         assert display.FILENAME in ix.health()["de-DE"]

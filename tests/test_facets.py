@@ -113,11 +113,6 @@ def app(corpus, index):
     app.extensions["helpapi.indexes"].close()
 
 
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 def get(client, **params) -> dict:
     params = {"locale": "en-US", **params}
     resp = client.get("/v1/search?" + urllib.parse.urlencode(params, doseq=True))

@@ -9,13 +9,12 @@ import pytest
 
 from helpapi import engine
 from helpapi import facets
-from helpapi.indexer import build_indexes
 from helpapi.query import parse_user_text
 from helpapi.query import relaxed_units
 from helpapi.search import open_current
 from helpapi.search import search
 
-from .conftest import write_corpus
+from .conftest import build_files
 from .test_facets import md
 
 # Many end-user articles and a few IT pro ones share the same words, so a filter on ITPro
@@ -40,10 +39,7 @@ def _articles() -> dict:
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
-    root = tmp_path_factory.mktemp("filter-passes")
-    corpus = write_corpus(root / "corpus", _articles())
-    build_indexes(corpus, root / "ix", jobs=1)
-    return root / "ix"
+    return build_files(tmp_path_factory, "filter-passes", _articles())[1]
 
 
 ITPRO = facets.Scope(filters=(("audience", ("itpro",)),))

@@ -9,13 +9,12 @@ import pytest
 
 from helpapi import engine
 from helpapi import facets
-from helpapi.indexer import build_indexes
 from helpapi.query import parse_user_text
 from helpapi.query import relaxed_units
 from helpapi.search import open_current
 from helpapi.search import search
 
-from .conftest import write_corpus
+from .conftest import build_files
 from .test_facets import md
 
 # Runs whose bigrams repeat in some articles and not in others, so phrase pairs meet single
@@ -43,10 +42,7 @@ def _articles() -> dict:
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
-    root = tmp_path_factory.mktemp("filter-speed")
-    corpus = write_corpus(root / "corpus", _articles())
-    build_indexes(corpus, root / "ix", jobs=1)
-    return root / "ix"
+    return build_files(tmp_path_factory, "filter-speed", _articles())[1]
 
 
 ADMIN = facets.Scope(filters=(("audience", ("admin",)),))

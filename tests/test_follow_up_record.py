@@ -8,23 +8,17 @@ still being indexed (the stop 12 CI failure; the README documented the gap).
 
 from __future__ import annotations
 
-import time
-
 from helpapi import jobs
 from helpapi.indexer import build_indexes
 from helpapi.search import open_current
 from helpapi.search import search
 
+from .conftest import wait_job_record
 
-def _first_final_state(index, job_id, timeout=300):
+
+def _first_final_state(index, job_id):
     """The first state of the job that is not queued or running (polled every millisecond)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = jobs.read_job(index, job_id)
-        if job["status"] not in jobs.ACTIVE:
-            return job
-        time.sleep(0.001)
-    raise AssertionError(f"job {job_id} still {job['status']}")
+    return wait_job_record(index, job_id, timeout=300, every=0.001)
 
 
 def test_the_succeeded_record_already_names_the_follow_up(copy_corpus, tmp_path):

@@ -12,17 +12,14 @@ ranking.FRAGMENT_BODY_BOOST), and the runs' extra goes only to those bodies
 
 from __future__ import annotations
 
-import pytest
-
 from helpapi import engine
 from helpapi import ranking
 from helpapi.query import parse_user_text
 from helpapi.query import query_title_key
-from helpapi.search import open_current
-from helpapi.search import search
 
-from .conftest import index_markdown
+from .conftest import markdown_index_fixture
 from .conftest import md_article
+from .conftest import search_slugs
 
 MIXED = "AD) のグループ"
 SPACED = "PST 檔案匯入至"
@@ -49,15 +46,7 @@ CORPUS = {
 }
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """The corpus above, indexed once for this module."""
-    with open_current(index_markdown(tmp_path_factory, "fragment19", CORPUS)) as ix:
-        yield ix
-
-
-def slugs(ix, text: str, locale: str) -> list[str]:
-    return [h["slug"] for h in search(ix, text, locale, limit=10)["results"]]
+corpus = markdown_index_fixture("fragment19", CORPUS)
 
 
 def numbers(ix, locale: str) -> dict[str, int]:
@@ -66,7 +55,7 @@ def numbers(ix, locale: str) -> dict[str, int]:
 
 
 def test_a_word_beside_a_run_ranks_the_body_holding_them_in_a_row(corpus):
-    assert slugs(corpus, MIXED, "ja-JP")[0] == "body-source"
+    assert search_slugs(corpus, MIXED, "ja-JP")[0] == "body-source"
 
 
 def test_only_the_source_holds_the_fragment(corpus):
@@ -82,24 +71,24 @@ def test_only_the_source_holds_the_fragment(corpus):
 def test_a_word_beside_a_run_typed_with_another_mark(corpus):
     # No body holds "AD）のグループ" with its marks as typed (the source reads "(Azure AD) の
     # グループ"): the verbatim check (helpapi.verbatim) tells nothing, the words in a row do.
-    assert slugs(corpus, "AD）のグループ", "ja-JP")[0] == "body-source"
+    assert search_slugs(corpus, "AD）のグループ", "ja-JP")[0] == "body-source"
 
 
 def test_without_the_gate_the_title_holder_wins(corpus, monkeypatch):
     monkeypatch.setattr(ranking, "FRAGMENT_RUNS_GATE", False)
     monkeypatch.setattr(ranking, "VERBATIM_GATE", False)  # (stop 20: it tells them apart too)
-    assert slugs(corpus, MIXED, "ja-JP")[0] == "title-both"
+    assert search_slugs(corpus, MIXED, "ja-JP")[0] == "title-both"
     monkeypatch.setattr(ranking, "VERBATIM_GATE", True)
-    assert slugs(corpus, "AD）のグループ", "ja-JP")[0] == "title-both"
+    assert search_slugs(corpus, "AD）のグループ", "ja-JP")[0] == "title-both"
 
 
 def test_spaced_fragment_beats_a_title_holding_every_unit(corpus):
-    assert slugs(corpus, SPACED, "zh-TW")[0] == "body-source"
+    assert search_slugs(corpus, SPACED, "zh-TW")[0] == "body-source"
 
 
 def test_without_the_extra_the_title_holder_wins(corpus, monkeypatch):
     monkeypatch.setattr(ranking, "FRAGMENT_BODY_BOOST", 0.0)
-    assert slugs(corpus, SPACED, "zh-TW")[0] == "title-all"
+    assert search_slugs(corpus, SPACED, "zh-TW")[0] == "title-all"
 
 
 def test_not_for_a_word_being_typed_or_words_only(corpus):

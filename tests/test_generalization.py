@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import pytest
 
-from helpapi.indexer import build_indexes
-from helpapi.search import open_current
 from helpapi.search import search
 
+from .conftest import markdown_index_fixture
 from .conftest import md_article
 
 # locale -> (title, sentence, [other articles' (title, body)])
@@ -116,19 +115,17 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def ix(tmp_path_factory):
-    """The sentences and their neighbours, indexed once for the module."""
-    root = tmp_path_factory.mktemp("generalization-corpus")
-    for locale, (title, sentence, others) in CORPUS.items():
-        (root / locale).mkdir()
-        (root / locale / "target.md").write_text(md_article(title, sentence), "utf-8")
-        for i, (other_title, body) in enumerate(others):
-            (root / locale / f"other-{i}.md").write_text(md_article(other_title, body), "utf-8")
-    index = tmp_path_factory.mktemp("generalization-ix")
-    build_indexes(root, index, jobs=1)
-    with open_current(index) as opened:
-        yield opened
+# The sentences and their neighbours, indexed once for the module.
+ix = markdown_index_fixture(
+    "generalization",
+    {
+        locale: {
+            "target": md_article(title, sentence),
+            **{f"other-{i}": md_article(t, body) for i, (t, body) in enumerate(others)},
+        }
+        for locale, (title, sentence, others) in CORPUS.items()
+    },
+)
 
 
 @pytest.mark.parametrize(

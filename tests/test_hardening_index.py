@@ -25,8 +25,9 @@ from helpapi.indexer import build_indexes
 from helpapi.search import IndexSet
 from helpapi.service import IndexHolder
 
+from .conftest import build_files
+from .conftest import serving_generation
 from .conftest import sxs_article
-from .conftest import write_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,10 +62,7 @@ ROUTES = (
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """A corpus and its index, built once; tests damage copies of it."""
-    root = tmp_path_factory.mktemp("hardening")
-    corpus = write_corpus(root / "corpus", FILES)
-    build_indexes(corpus, root / "ix", jobs=1)
-    return corpus, root / "ix"
+    return build_files(tmp_path_factory, "hardening", FILES)
 
 
 @pytest.fixture
@@ -77,10 +75,6 @@ def index(built, tmp_path):
 @pytest.fixture
 def corpus(built):
     return built[0]
-
-
-def _gen(index: Path) -> Path:
-    return index / (index / "CURRENT").read_text().strip()
 
 
 def _segment(locale_dir: Path) -> Path:
@@ -124,7 +118,7 @@ def _assert_no_500(answers):
 
 
 def test_meta_records_size_and_checksum_of_every_file(built):
-    gen = _gen(built[1])
+    gen = serving_generation(built[1])
     meta = generations.read_meta(gen)
     assert set(meta["locales"]) == {"de-DE", "fr-FR", "en-US"}
     for loc, info in meta["locales"].items():
@@ -155,7 +149,7 @@ print(json.dumps(out))
 
 def test_truncated_postings_never_kills_a_worker(index, corpus):
     # In a child process: a SIGBUS (or any crash) kills the child only, and shows as its status.
-    _truncate(_gen(index) / "de-DE" / memindex.FILENAME)
+    _truncate(serving_generation(index) / "de-DE" / memindex.FILENAME)
     child = subprocess.run(
         [sys.executable, "-c", _CHILD, str(index), str(corpus), json.dumps(ROUTES)],
         capture_output=True,
@@ -182,7 +176,7 @@ def test_truncated_postings_never_kills_a_worker(index, corpus):
 
 @pytest.mark.parametrize("keep", [0, 4, 11, 0.01, 0.5, 0.99])
 def test_memindex_refuses_a_truncated_file(index, keep):
-    path = _gen(index) / "de-DE" / memindex.FILENAME
+    path = serving_generation(index) / "de-DE" / memindex.FILENAME
     size = path.stat().st_size
     with open(path, "r+b") as fh:
         fh.truncate(keep if isinstance(keep, int) else int(size * keep))
@@ -205,7 +199,7 @@ def test_memindex_refuses_a_section_past_the_end(tmp_path):
 
 
 def test_incremental_build_repairs_a_truncated_postings(index, corpus):
-    gen = _gen(index)
+    gen = serving_generation(index)
     _truncate(gen / "de-DE" / memindex.FILENAME)
     plan = plan_changes(corpus, index)
     assert plan.locales == ["de-DE"] and "postings.bin" in plan.damaged["de-DE"]
@@ -220,7 +214,7 @@ def test_incremental_build_repairs_a_truncated_postings(index, corpus):
 
 
 def test_truncated_whoosh_segment_is_reported_and_not_served(index, corpus):
-    seg = _segment(_gen(index) / "fr-FR")
+    seg = _segment(serving_generation(index) / "fr-FR")
     _truncate(seg)
     answers = _answers(index, corpus)
     _assert_no_500(answers)
@@ -231,7 +225,7 @@ def test_truncated_whoosh_segment_is_reported_and_not_served(index, corpus):
 
 @pytest.mark.parametrize("damage", [_truncate, _flip_byte])
 def test_partial_build_rebuilds_a_damaged_locale_instead_of_linking_it(index, corpus, damage):
-    old = _gen(index)
+    old = serving_generation(index)
     seg = _segment(old / "fr-FR")
     damage(seg)
     kept = _segment(old / "en-US")
@@ -250,7 +244,7 @@ def test_partial_build_rebuilds_a_damaged_locale_instead_of_linking_it(index, co
 
 
 def test_full_build_repairs_a_damaged_segment(index, corpus):
-    _truncate(_segment(_gen(index) / "fr-FR"))
+    _truncate(_segment(serving_generation(index) / "fr-FR"))
     report = build_indexes(corpus, index, jobs=1)
     answers = _answers(index, corpus)
     assert answers["/readyz"][0] == 200
@@ -258,7 +252,7 @@ def test_full_build_repairs_a_damaged_segment(index, corpus):
 
 
 def test_incremental_plan_sees_a_flipped_byte(index, corpus):
-    _flip_byte(_segment(_gen(index) / "en-US"))
+    _flip_byte(_segment(serving_generation(index) / "en-US"))
     plan = plan_changes(corpus, index)
     assert plan.locales == ["en-US"] and "checksum" in plan.damaged["en-US"]
 
@@ -270,7 +264,7 @@ def test_incremental_plan_sees_a_flipped_byte(index, corpus):
     "pointer", ["\x00garbage\xff", "g2026/../../etc", "../x", "ABSOLUTE", "", "g20990101-000000"]
 )
 def test_a_bad_current_keeps_the_newest_valid_generation_serving(index, corpus, pointer, caplog):
-    good = _gen(index).name
+    good = serving_generation(index).name
     if pointer == "ABSOLUTE":
         # A complete generation outside the index folder: never followed.
         outside = index.parent / "outside" / generations.new_generation_name()
@@ -294,7 +288,7 @@ def test_the_holder_keeps_its_generation_when_current_goes_bad(index, built, cor
         first = holder.get()
         # A second, newer generation appears, then CURRENT is overwritten with garbage:
         # the holder keeps what it had rather than jumping to another generation.
-        shutil.copytree(_gen(index), index / generations.new_generation_name())
+        shutil.copytree(serving_generation(index), index / generations.new_generation_name())
         (index / "CURRENT").write_text("garbage\n")
         assert holder.get() is first
         assert "CURRENT" in holder.problem
@@ -303,7 +297,7 @@ def test_the_holder_keeps_its_generation_when_current_goes_bad(index, built, cor
 
 
 def test_empty_current_without_a_generation_says_so(index, corpus):
-    shutil.rmtree(_gen(index))
+    shutil.rmtree(serving_generation(index))
     (index / "CURRENT").write_text("")
     answers = _answers(index, corpus)
     _assert_no_500(answers)
@@ -316,7 +310,7 @@ def test_empty_current_without_a_generation_says_so(index, corpus):
 
 
 def test_missing_meta_json_gives_503_with_the_reason(index, corpus):
-    (_gen(index) / "meta.json").unlink()
+    (serving_generation(index) / "meta.json").unlink()
     answers = _answers(index, corpus)
     _assert_no_500(answers)
     status, body = answers["/readyz"]
@@ -334,7 +328,7 @@ def test_no_index_at_all_still_says_so(tmp_path, corpus):
 
 
 def test_english_damaged_gives_503_not_an_empty_answer(index, corpus):
-    _truncate(_segment(_gen(index) / "en-US"))
+    _truncate(_segment(serving_generation(index) / "en-US"))
     answers = _answers(index, corpus)
     _assert_no_500(answers)
     assert answers["/v1/search?q=Apfel&locale=de-DE"][0] == 200
@@ -346,7 +340,7 @@ def test_english_damaged_gives_503_not_an_empty_answer(index, corpus):
 
 def test_same_size_damage_whoosh_cannot_read_answers_503_not_500(index, corpus):
     # The open-time check compares sizes only; what it cannot see fails when searched.
-    seg = _segment(_gen(index) / "fr-FR")
+    seg = _segment(serving_generation(index) / "fr-FR")
     seg.write_bytes(b"\0" * seg.stat().st_size)
     answers = _answers(index, corpus)
     _assert_no_500(answers)
@@ -378,7 +372,7 @@ print(json.dumps([first, after.status_code, after.get_json(), ready.status_code]
 
 def test_postings_truncated_after_mapping_is_refused_not_read(index, corpus):
     # Reading the mapped pages now would SIGBUS; the guard (one fstat per search) refuses.
-    path = _gen(index) / "de-DE" / memindex.FILENAME
+    path = serving_generation(index) / "de-DE" / memindex.FILENAME
     child = subprocess.run(
         [sys.executable, "-c", _GUARD_CHILD, str(index), str(corpus), str(path)],
         capture_output=True,

@@ -24,26 +24,18 @@ from helpapi.config import SettingsError
 from helpapi.config import load_settings
 from helpapi.indexer import build_indexes
 
+from .conftest import FRUITS
 from .conftest import job_record
-from .conftest import sxs_article
+from .conftest import wait_job_record
 
 TOKEN = "s3cret-token-for-the-jobs-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 LINUX = sys.platform.startswith("linux")
 
 
-def article(word, english):
-    return sxs_article(f"Titel {word}", f"Title {english}", [(f"Text {word}.", f"Text {english}.")])
-
-
 @pytest.fixture
 def tiny_corpus(make_corpus):
-    return make_corpus(
-        {
-            "de-DE": {"a": article("Apfel", "apple"), "b": article("Birne", "pear")},
-            "fi-FI": {"a": article("omena", "apple"), "b": article("päärynä", "pear")},
-        }
-    )
+    return make_corpus(FRUITS)
 
 
 def _app(corpus, index, **extra):
@@ -161,16 +153,6 @@ def wait_for_pool(index, job_id, timeout=60.0) -> int:
     raise AssertionError("the job's pool never started")
 
 
-def wait_job(index, job_id, timeout=60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = jobs.read_job(index, job_id)
-        if job["status"] not in jobs.ACTIVE:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job still {job['status']}")
-
-
 def fake_job(folder: Path, status="running", pid=None, created=None) -> str:
     """A job file as a runner would leave it; no lock is held for it."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -201,7 +183,7 @@ def test_job_whose_pid_was_reused_does_not_block_reindex(small_app, lock_file):
     assert job["status"] == "failed" and "the build process died" in job["errors"]
     r = client.post("/v1/admin/reindex", headers=AUTH)
     assert r.status_code == 202, r.get_json()
-    assert wait_job(index, r.get_json()["id"])["status"] == "succeeded"
+    assert wait_job_record(index, r.get_json()["id"])["status"] == "succeeded"
 
 
 def test_job_whose_lock_is_held_is_running_whatever_its_pid(small_app):
@@ -280,7 +262,7 @@ def test_dead_job_leftovers_are_removed_at_next_submit(small_app):
         assert busy.exists()
     finally:
         os.close(fd)
-    assert wait_job(index, r.get_json()["id"])["status"] == "succeeded"
+    assert wait_job_record(index, r.get_json()["id"])["status"] == "succeeded"
 
 
 # Finding 4: a read-only or full disk is 503 with the errno, and leaks nothing.
@@ -373,7 +355,7 @@ def test_job_over_its_time_limit_is_stopped(big_app, subreaper):
     job = jobs.submit(index, big_app.config["CORPUS_DIR"], None, True, jobs=2, timeout=1)
     pgid = job["pid"]
     members = group_members(pgid)
-    job = wait_job(index, job["id"])
+    job = wait_job_record(index, job["id"])
     assert job["status"] == "failed", job
     assert "timed out after 1 s (HELPAPI_BUILD_TIMEOUT)" in job["errors"]
     wait_gone(index, pgid, {**members, **group_members(pgid)})

@@ -9,10 +9,8 @@ import time
 import pytest
 
 from helpapi import corpus_write
-from helpapi import create_app
-from helpapi.indexer import build_indexes
 
-from .conftest import sxs_article
+from .conftest import APPLE
 
 TOKEN = "ingest-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -20,35 +18,12 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 def corpus(make_corpus):
-    return make_corpus(
-        {
-            "de-DE": {
-                "a": sxs_article("Titel Apfel", "Title apple", [("Text Apfel.", "Text apple.")])
-            },
-        }
-    )
+    return make_corpus(APPLE)
 
 
 @pytest.fixture
-def app(corpus, tmp_path):
-    index = tmp_path / "ix"
-    build_indexes(corpus, index, jobs=1)
-    app = create_app(
-        {
-            "INDEX_DIR": str(index),
-            "CORPUS_DIR": str(corpus),
-            "ADMIN_TOKEN": TOKEN,
-            "BUILD_JOBS": 1,
-            "RESULT_CACHE_SIZE": 0,
-        }
-    )
-    yield app
-    app.extensions["helpapi.indexes"].close()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+def app(corpus, make_app):
+    return make_app(corpus, ADMIN_TOKEN=TOKEN, BUILD_JOBS=1, RESULT_CACHE_SIZE=0)
 
 
 def wait_job(client, url, timeout=60):
@@ -262,41 +237,28 @@ def test_large_bodies_need_the_token_first(client):
     assert resp.status_code == 200
 
 
-def test_write_during_a_running_job_gets_a_follow_up(copy_corpus, tmp_path):
+def test_write_during_a_running_job_gets_a_follow_up(copy_corpus, make_app):
     corpus = copy_corpus(["de-DE", "fi-FI"], 60)
-    index = tmp_path / "ix-follow"
-    build_indexes(corpus, index, jobs=1)
-    app = create_app(
-        {
-            "INDEX_DIR": str(index),
-            "CORPUS_DIR": str(corpus),
-            "ADMIN_TOKEN": TOKEN,
-            "BUILD_JOBS": 1,
-            "RESULT_CACHE_SIZE": 0,
-        }
+    app = make_app(corpus, ADMIN_TOKEN=TOKEN, BUILD_JOBS=1, RESULT_CACHE_SIZE=0)
+    client = app.test_client()
+    first = client.post("/v1/admin/reindex", json={"full": True}, headers=AUTH)
+    assert first.status_code == 202
+    resp = client.put(
+        "/v1/admin/articles/de-DE/neu",
+        json={"markdown": "# Neu\n\nZitronenfalter im Garten."},
+        headers=AUTH,
     )
-    try:
-        client = app.test_client()
-        first = client.post("/v1/admin/reindex", json={"full": True}, headers=AUTH)
-        assert first.status_code == 202
-        resp = client.put(
-            "/v1/admin/articles/de-DE/neu",
-            json={"markdown": "# Neu\n\nZitronenfalter im Garten."},
-            headers=AUTH,
-        )
-        body = resp.get_json()
-        assert resp.status_code == 202
-        if body["follow_up"]:
-            # The running job answered; it starts the follow-up when it ends.
-            assert body["job"]["id"] == first.get_json()["id"]
-            # "succeeded" and the follow-up's id arrive in one write (test_follow_up_record).
-            done = wait_job(client, first.headers["Location"], timeout=300)
-            assert done["status"] == "succeeded" and done.get("follow_up"), done
-            follow = wait_job(client, f"/v1/admin/reindex/{done['follow_up']}", timeout=300)
-        else:  # the first job had already ended: a job of its own
-            follow = wait_job(client, body["job"]["url"], timeout=300)
-        assert follow["status"] == "succeeded", follow
-        hits = client.get("/v1/search", query_string={"q": "Zitronenfalter", "locale": "de-DE"})
-        assert [h["slug"] for h in hits.get_json()["results"]] == ["neu"]
-    finally:
-        app.extensions["helpapi.indexes"].close()
+    body = resp.get_json()
+    assert resp.status_code == 202
+    if body["follow_up"]:
+        # The running job answered; it starts the follow-up when it ends.
+        assert body["job"]["id"] == first.get_json()["id"]
+        # "succeeded" and the follow-up's id arrive in one write (test_follow_up_record).
+        done = wait_job(client, first.headers["Location"], timeout=300)
+        assert done["status"] == "succeeded" and done.get("follow_up"), done
+        follow = wait_job(client, f"/v1/admin/reindex/{done['follow_up']}", timeout=300)
+    else:  # the first job had already ended: a job of its own
+        follow = wait_job(client, body["job"]["url"], timeout=300)
+    assert follow["status"] == "succeeded", follow
+    hits = client.get("/v1/search", query_string={"q": "Zitronenfalter", "locale": "de-DE"})
+    assert [h["slug"] for h in hits.get_json()["results"]] == ["neu"]

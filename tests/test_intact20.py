@@ -7,36 +7,24 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
 from helpapi import display
 from helpapi import memindex
-from helpapi.indexer import build_indexes
 from helpapi.memindex import file_size
 from helpapi.search import LocaleUnavailable
 from helpapi.search import open_current
 from helpapi.search import search
 
-from .conftest import sxs_article
-from .conftest import write_corpus
-
-FILES = {
-    "de-DE": {"a": sxs_article("Titel Apfel", "Title apple", [("Text Apfel.", "Text apple.")])},
-}
+from .conftest import APPLE
+from .conftest import build_files
+from .conftest import serving_generation
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("intact")
-    corpus = write_corpus(root / "corpus", FILES)
-    build_indexes(corpus, root / "ix", jobs=1)
-    return root / "ix"
-
-
-def _gen(index: Path) -> Path:
-    return index / (index / "CURRENT").read_text().strip()
+    return build_files(tmp_path_factory, "intact", APPLE)[1]
 
 
 def test_file_size_is_what_reads(tmp_path):
@@ -60,7 +48,7 @@ def test_file_size_is_what_reads(tmp_path):
 @pytest.mark.parametrize("name", [memindex.FILENAME, display.FILENAME])
 def test_a_file_cut_after_opening_then_restored(built, tmp_path, name):
     shutil.copytree(built, tmp_path / "ix")
-    path = _gen(tmp_path / "ix") / "de-DE" / name
+    path = serving_generation(tmp_path / "ix") / "de-DE" / name
     raw = path.read_bytes()
     with open_current(tmp_path / "ix") as ix:
         assert search(ix, "Apfel", "de-DE")["total"] == 1

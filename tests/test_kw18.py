@@ -19,11 +19,11 @@ import pytest
 from helpapi import engine
 from helpapi import ranking
 from helpapi.query import parse_user_text
-from helpapi.search import open_current
 from helpapi.search import search
 
-from .conftest import index_markdown
+from .conftest import markdown_index_fixture
 from .conftest import md_article
+from .conftest import search_slugs
 
 CORPUS = {
     "en-US": {
@@ -55,15 +55,11 @@ CORPUS = {
 }
 
 
-@pytest.fixture(scope="module")
-def kw(tmp_path_factory):
-    """The corpus, indexed once for this module."""
-    with open_current(index_markdown(tmp_path_factory, "kw18", CORPUS)) as ix:
-        yield ix
+kw = markdown_index_fixture("kw18", CORPUS)
 
 
 def slugs(ix, text: str, locale: str = "en-US") -> list[str]:
-    return [h["slug"] for h in search(ix, text, locale, limit=10)["results"]]
+    return search_slugs(ix, text, locale)
 
 
 def test_title_order_is_not_scored_again(kw):

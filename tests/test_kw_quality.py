@@ -10,13 +10,11 @@ when the other title was body text only.
 
 from __future__ import annotations
 
-import pytest
-
 from helpapi.corpus import parse_text
-from helpapi.indexer import build_indexes
 from helpapi.schema import document_for
-from helpapi.search import open_current
 from helpapi.search import search
+
+from .conftest import markdown_index_fixture
 
 
 def _md(front: str, heading: str, body: str) -> str:
@@ -85,17 +83,13 @@ CORPUS = {
 }
 
 
-@pytest.fixture(scope="module")
-def ix(tmp_path_factory):
-    root = tmp_path_factory.mktemp("kw-quality-corpus")
-    for locale, articles in CORPUS.items():
-        (root / locale).mkdir()
-        for slug, (front, heading, body) in articles.items():
-            (root / locale / f"{slug}.md").write_text(_md(front, heading, body), "utf-8")
-    index = tmp_path_factory.mktemp("kw-quality-ix")
-    build_indexes(root, index, jobs=1)
-    with open_current(index) as opened:
-        yield opened
+ix = markdown_index_fixture(
+    "kw-quality",
+    {
+        locale: {slug: _md(front, heading, body) for slug, (front, heading, body) in arts.items()}
+        for locale, arts in CORPUS.items()
+    },
+)
 
 
 def _first(ix, text: str, locale: str, prefix: bool = False) -> str:

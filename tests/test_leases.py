@@ -26,6 +26,7 @@ from helpapi.indexer import build_indexes
 
 from .conftest import job_record
 from .conftest import sxs_article
+from .conftest import wait_job_record
 
 
 class Clock:
@@ -219,17 +220,7 @@ def test_lease_of_a_finished_job_does_not_block(folder, monkeypatch, make_corpus
     held = leases.take(folder, JOB_ID, 30, "host-a")
     job_file(folder, held, status="succeeded")
     job = jobs.submit(folder.parent, corpus, None, False, jobs=1)
-    assert wait_job(folder.parent, job["id"])["status"] == "succeeded"
-
-
-def wait_job(index, job_id, timeout=60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = jobs.read_job(index, job_id)
-        if job["status"] not in jobs.ACTIVE:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job still {job['status']}")
+    assert wait_job_record(folder.parent, job["id"])["status"] == "succeeded"
 
 
 @pytest.fixture
@@ -274,7 +265,7 @@ def test_two_instances_submitting_start_one_build(small_index, monkeypatch):
     job = started[0]
     assert refused[0]["id"] == job["id"]
     assert len(list(folder.glob("*.json"))) == 1
-    done = wait_job(index, job["id"])
+    done = wait_job_record(index, job["id"])
     assert done["status"] == "succeeded" and done["instance"] in ("host-a", "host-b")
     # The runner renewed the lease with its own pid, and released it when done.
     held = leases.read(folder, done["lease"])
@@ -283,7 +274,7 @@ def test_two_instances_submitting_start_one_build(small_index, monkeypatch):
     monkeypatch.setenv("HELPAPI_INSTANCE_ID", "host-c")
     again = jobs.submit(index, corpus, None, False, jobs=1)
     assert again["lease"] > done["lease"]
-    assert wait_job(index, again["id"])["status"] == "succeeded"
+    assert wait_job_record(index, again["id"])["status"] == "succeeded"
 
 
 def test_submit_failure_gives_the_lease_back(small_index, monkeypatch):
@@ -298,7 +289,7 @@ def test_submit_failure_gives_the_lease_back(small_index, monkeypatch):
     monkeypatch.undo()
     assert leases.current(jobs.jobs_dir(index)).released
     job = jobs.submit(index, corpus, None, False, jobs=1)
-    assert wait_job(index, job["id"])["status"] == "succeeded"
+    assert wait_job_record(index, job["id"])["status"] == "succeeded"
 
 
 # Old generations go only after the grace period.
@@ -367,7 +358,7 @@ def test_cancel_through_another_instance_stops_the_runner(copy_corpus, tmp_path,
     if done.get("cancel_requested"):
         # cancel() waits only a few heartbeats; under load the runner may take longer to stop.
         assert done["status"] in jobs.ACTIVE, done
-        done = wait_job(index, job["id"])
+        done = wait_job_record(index, job["id"])
     assert done["status"] == "cancelled", done
     assert "through instance host-b" in done["errors"][-1]
     assert generations.current_generation(index) == before

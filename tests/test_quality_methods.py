@@ -12,10 +12,9 @@ from __future__ import annotations
 import pytest
 
 from helpapi import engine
-from helpapi.indexer import build_indexes
-from helpapi.search import open_current
 from helpapi.search import search
 
+from .conftest import markdown_index_fixture
 from .conftest import md_article
 
 # locale -> {slug: (title, body)}
@@ -65,17 +64,13 @@ CORPUS = {
 }
 
 
-@pytest.fixture(scope="module")
-def ix(tmp_path_factory):
-    root = tmp_path_factory.mktemp("quality-methods-corpus")
-    for locale, articles in CORPUS.items():
-        (root / locale).mkdir()
-        for slug, (title, body) in articles.items():
-            (root / locale / f"{slug}.md").write_text(md_article(title, body), "utf-8")
-    index = tmp_path_factory.mktemp("quality-methods-ix")
-    build_indexes(root, index, jobs=1)
-    with open_current(index) as opened:
-        yield opened
+ix = markdown_index_fixture(
+    "quality-methods",
+    {
+        locale: {slug: md_article(title, body) for slug, (title, body) in arts.items()}
+        for locale, arts in CORPUS.items()
+    },
+)
 
 
 def _first(ix, query, locale, prefix=False):

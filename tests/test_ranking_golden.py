@@ -12,12 +12,9 @@ in its commit and update the case.
 
 from __future__ import annotations
 
-import pytest
-
-from helpapi.search import open_current
 from helpapi.search import search
 
-from .conftest import index_markdown
+from .conftest import markdown_index_fixture
 from .conftest import md_article
 
 FILLER = " ".join(f"zapx{i:02}" for i in range(1, 41))
@@ -102,11 +99,7 @@ CORPUS = {
 }
 
 
-@pytest.fixture(scope="module")
-def golden(tmp_path_factory):
-    """The golden corpus, indexed once for this module."""
-    with open_current(index_markdown(tmp_path_factory, "golden", CORPUS)) as ix:
-        yield ix
+golden = markdown_index_fixture("golden", CORPUS)
 
 
 def slugs(ix, text: str, locale: str = "en-US", prefix: bool = False) -> list[str]:

@@ -15,10 +15,9 @@ import pytest
 
 from helpapi import engine
 from helpapi import ranking
-from helpapi.search import open_current
 from helpapi.search import search
 
-from .conftest import index_markdown
+from .conftest import markdown_index_fixture
 from .conftest import md_article
 
 SYNC = "SharePoint and OneDrive sync files. " * 8
@@ -65,11 +64,7 @@ CORPUS = {
 }
 
 
-@pytest.fixture(scope="module")
-def golden(tmp_path_factory):
-    """The corpus, indexed once for this module."""
-    with open_current(index_markdown(tmp_path_factory, "golden2", CORPUS)) as ix:
-        yield ix
+golden = markdown_index_fixture("golden2", CORPUS)
 
 
 def slugs(ix, text: str, locale: str = "en-US", prefix: bool = False) -> list[str]:

@@ -12,10 +12,9 @@ from __future__ import annotations
 import pytest
 
 from helpapi import ranking
-from helpapi.indexer import build_indexes
-from helpapi.search import open_current
 from helpapi.search import search
 
+from .conftest import markdown_index_fixture
 from .conftest import md_article
 
 # locale -> (query word, the title about it, two titles holding the exact word in passing,
@@ -60,21 +59,21 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def ix(tmp_path_factory):
-    """One small corpus per locale: the article about the word and two in passing."""
-    root = tmp_path_factory.mktemp("single-word-corpus")
-    for locale, (_word, about, passing, sentence) in CASES.items():
-        (root / locale).mkdir()
-        (root / locale / "about.md").write_text(md_article(about, sentence), "utf-8")
-        for i, title in enumerate(passing):
-            # The passing articles repeat the word: by the body alone they would win.
-            body = f"{sentence} {title}. {sentence}"
-            (root / locale / f"passing-{i}.md").write_text(md_article(title, body), "utf-8")
-    index = tmp_path_factory.mktemp("single-word-ix")
-    build_indexes(root, index, jobs=1)
-    with open_current(index) as opened:
-        yield opened
+# One small corpus per locale: the article about the word and two in passing, which repeat
+# the word (by the body alone they would win).
+ix = markdown_index_fixture(
+    "single-word",
+    {
+        locale: {
+            "about": md_article(about, sentence),
+            **{
+                f"passing-{i}": md_article(title, f"{sentence} {title}. {sentence}")
+                for i, title in enumerate(passing)
+            },
+        }
+        for locale, (_word, about, passing, sentence) in CASES.items()
+    },
+)
 
 
 @pytest.mark.parametrize("locale", sorted(CASES))

@@ -25,11 +25,11 @@ from helpapi.query import corrected_title_key
 from helpapi.query import query_title_key
 from helpapi.query import replaced_text
 from helpapi.query import replacements
-from helpapi.search import open_current
 from helpapi.search import search
 
-from .conftest import index_markdown
+from .conftest import markdown_index_fixture
 from .conftest import md_article
+from .conftest import search_slugs
 
 # A fragment copied from the body that writes ’ (typed with ASCII ' on a keyboard).
 FRAGMENT = "ouvrez le centre d'administration de sécurité"
@@ -72,15 +72,7 @@ CORPUS = {
 }
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """The corpus above, indexed once for this module."""
-    with open_current(index_markdown(tmp_path_factory, "review20", CORPUS)) as ix:
-        yield ix
-
-
-def slugs(ix, text: str, locale: str) -> list[str]:
-    return [h["slug"] for h in search(ix, text, locale, limit=10)["results"]]
+corpus = markdown_index_fixture("review20", CORPUS)
 
 
 def test_the_gate_unifies_apostrophes_as_the_index_does(corpus):
@@ -89,10 +81,10 @@ def test_the_gate_unifies_apostrophes_as_the_index_does(corpus):
         == verbatim.needles("l'une")
         == verbatim.needles("l\uff07une")
     )
-    typed = slugs(corpus, FRAGMENT, "fr-FR")
+    typed = search_slugs(corpus, FRAGMENT, "fr-FR")
     assert typed[:2] == ["source", "quoted"]
     for apostrophe in "\u2019\u02bc\uff07":
-        assert slugs(corpus, FRAGMENT.replace("'", apostrophe), "fr-FR") == typed
+        assert search_slugs(corpus, FRAGMENT.replace("'", apostrophe), "fr-FR") == typed
 
 
 def test_holders_reads_a_body_apostrophe_as_the_query_one(corpus):
@@ -111,9 +103,9 @@ def test_holders_reads_a_body_apostrophe_as_the_query_one(corpus):
     ],
 )
 def test_the_gate_compares_the_cleaned_query(corpus, variant):
-    typed = slugs(corpus, SECOND, "fr-FR")
+    typed = search_slugs(corpus, SECOND, "fr-FR")
     assert typed[:2] == ["source", "quoted-second"]
-    assert slugs(corpus, variant, "fr-FR") == typed
+    assert search_slugs(corpus, variant, "fr-FR") == typed
 
 
 def test_a_correction_is_not_made_inside_an_earlier_word(corpus):

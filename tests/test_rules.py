@@ -51,11 +51,6 @@ def app(corpus, make_app):
     return make_app(corpus, ADMIN_TOKEN=TOKEN)
 
 
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 def search(client, q, locale="en-US", **params):
     return client.get("/v1/search", query_string={"q": q, "locale": locale, **params}).get_json()
 

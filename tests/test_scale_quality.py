@@ -19,13 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from helpapi.indexer import build_indexes
-from helpapi.search import open_current
 from helpapi.search import search
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import quality  # noqa: E402
+
+from .conftest import markdown_index_fixture
+from .conftest import md_article
 
 # locale -> {slug: (title, body)}; the decoy's title holds every word of the query, and its
 # body repeats them.
@@ -51,19 +52,19 @@ CORPUS = {
 FILLERS = {"pt-PT": "Nota {} sobre correio e ficheiros.", "uk-UA": "Нотатка {} про пошту і файли."}
 
 
-@pytest.fixture(scope="module")
-def ix(tmp_path_factory):
-    root = tmp_path_factory.mktemp("scale-quality-corpus")
-    for locale, articles in CORPUS.items():
-        (root / locale).mkdir()
-        notes = {f"note-{i}": (f"{i}", FILLERS[locale].format(i)) for i in range(60)}
-        for slug, (title, body) in {**articles, **notes}.items():
-            text = f"---\ntitle: {title}\n---\n# {title}\n\n{body}\n"
-            (root / locale / f"{slug}.md").write_text(text, "utf-8")
-    index = tmp_path_factory.mktemp("scale-quality-ix")
-    build_indexes(root, index, jobs=1)
-    with open_current(index) as opened:
-        yield opened
+ix = markdown_index_fixture(
+    "scale-quality",
+    {
+        locale: {
+            slug: md_article(title, body)
+            for slug, (title, body) in {
+                **articles,
+                **{f"note-{i}": (f"{i}", FILLERS[locale].format(i)) for i in range(60)},
+            }.items()
+        }
+        for locale, articles in CORPUS.items()
+    },
+)
 
 
 @pytest.mark.parametrize("locale, slug", [("pt-PT", "defender"), ("uk-UA", "ext-users")])

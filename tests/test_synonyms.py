@@ -48,11 +48,6 @@ def app(corpus, make_app):
     return make_app(corpus, ADMIN_TOKEN=TOKEN)
 
 
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 def write(corpus, rel: str, text: str) -> None:
     path = corpus / rel
     path.parent.mkdir(parents=True, exist_ok=True)

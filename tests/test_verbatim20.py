@@ -13,15 +13,12 @@ copied from a body where the second run was emphasized).
 
 from __future__ import annotations
 
-import pytest
-
 from helpapi import ranking
 from helpapi import verbatim
-from helpapi.search import open_current
-from helpapi.search import search
 
-from .conftest import index_markdown
+from .conftest import markdown_index_fixture
 from .conftest import md_article
+from .conftest import search_slugs
 
 LATIN = "nekad till en delad mapp"
 MENU = "受信者]、[グループ"
@@ -76,33 +73,25 @@ CORPUS = {
 }
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """The corpus above, indexed once for this module."""
-    with open_current(index_markdown(tmp_path_factory, "verbatim20", CORPUS)) as ix:
-        yield ix
-
-
-def slugs(ix, text: str, locale: str) -> list[str]:
-    return [h["slug"] for h in search(ix, text, locale, limit=10)["results"]]
+corpus = markdown_index_fixture("verbatim20", CORPUS)
 
 
 def test_words_across_a_quote_are_not_the_fragment(corpus):
-    assert slugs(corpus, LATIN, "sv-SE")[:2] == ["source", "quoted"]
+    assert search_slugs(corpus, LATIN, "sv-SE")[:2] == ["source", "quoted"]
 
 
 def test_a_menu_path_ranks_the_body_holding_its_marks(corpus):
-    assert slugs(corpus, MENU, "ja-JP")[:2] == ["source", "other-path"]
+    assert search_slugs(corpus, MENU, "ja-JP")[:2] == ["source", "other-path"]
 
 
 def test_the_spaces_typed_tell_the_source_when_a_body_holds_them(corpus):
-    assert slugs(corpus, SPACED, "zh-TW")[:2] == ["source", "unspaced"]
+    assert search_slugs(corpus, SPACED, "zh-TW")[:2] == ["source", "unspaced"]
 
 
 def test_without_any_body_holding_the_marks_nothing_changes(corpus):
     # Marks no body holds as typed (the rendered text may not be what was copied): both
     # bodies holding the words keep their extra, so the title word decides as before.
-    with_marks = slugs(corpus, "nekad; till en delad mapp", "sv-SE")
+    with_marks = search_slugs(corpus, "nekad; till en delad mapp", "sv-SE")
     assert with_marks[:2] == ["quoted", "source"]
 
 
