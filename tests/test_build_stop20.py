@@ -16,7 +16,7 @@ from helpapi.corpus import parse_article
 from helpapi.corpus import read_bytes
 from helpapi.indexer import build_indexes
 
-from .test_build_read18 import _files
+from .conftest import index_files
 from .test_build_read18 import _small_corpus
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -95,7 +95,9 @@ def test_a_pool_build_is_the_serial_build_either_way(tmp_path, monkeypatch, meth
     monkeypatch.setattr(indexer, "_pool_start_method", lambda: method)
     build_indexes(corpus, tmp_path / "pool", jobs=2)
     for locale in ("en-US", "de-DE", "fr-FR", "ja-JP"):
-        assert _files(tmp_path / "serial", locale) == _files(tmp_path / "pool", locale), locale
+        assert index_files(tmp_path / "serial", locale) == index_files(tmp_path / "pool", locale), (
+            locale
+        )
 
 
 def test_read_bytes_reads_every_byte_of_files_of_any_size(tmp_path):

@@ -20,8 +20,8 @@ from helpapi.search import find_article
 from helpapi.search import open_current
 from helpapi.search import search
 
+from .conftest import index_files
 from .test_build_fast2 import CORPUS
-from .test_build_fast2 import _files
 
 # Every de-DE article of the dev corpus (141): the commonest terms span two posting blocks.
 N = 141
@@ -106,7 +106,7 @@ def test_an_edited_article_reuses_the_segment_and_serves_what_a_fresh_build_serv
         assert "de-DE" in report.locales
         shutil.rmtree(fresh, ignore_errors=True)
         build_indexes(corpus, fresh, jobs=1)
-        assert _files(ix, "de-DE") == _files(fresh, "de-DE")
+        assert index_files(ix, "de-DE") == index_files(fresh, "de-DE")
         assert _answers(ix) == _answers(fresh)
         found = _answers(ix)["Zusatzwortquasselstrippe"]["results"]
         assert slug in [h["slug"] for h in found]
@@ -140,7 +140,7 @@ def test_an_added_or_deleted_article_writes_every_term(corpus, tmp_path, monkeyp
     build_indexes(corpus, ix, jobs=1, incremental=True)
     build_indexes(corpus, fresh, jobs=1)
     assert copied == []
-    assert _files(ix, "de-DE") == _files(fresh, "de-DE")
+    assert index_files(ix, "de-DE") == index_files(fresh, "de-DE")
     assert _answers(ix) == _answers(fresh)
 
 
@@ -168,7 +168,7 @@ def test_a_damaged_previous_generation_is_not_reused(corpus, tmp_path, monkeypat
     build_indexes(corpus, ix, jobs=1, incremental=True)
     build_indexes(corpus, fresh, jobs=1)
     assert copied == []  # verified against meta.json, found damaged: rebuilt from the files
-    assert _files(ix, "de-DE") == _files(fresh, "de-DE")
+    assert index_files(ix, "de-DE") == index_files(fresh, "de-DE")
 
 
 def test_a_full_build_never_reuses(corpus, tmp_path, monkeypatch):

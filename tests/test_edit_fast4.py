@@ -25,8 +25,8 @@ from helpapi.indexer import build_indexes
 from helpapi.search import open_current
 from helpapi.search import search
 
+from .conftest import index_files
 from .test_build_fast2 import CORPUS
-from .test_build_fast2 import _files
 from .test_edit_fast import _answers
 from .test_edit_fast2 import _corpus
 
@@ -83,8 +83,8 @@ def test_forked_postings_are_the_in_process_bytes_and_answers(tmp_path, parallel
     build_indexes(corpus, par, jobs=1)
     monkeypatch.setattr(indexer, "_parallel", False)
     build_indexes(corpus, seq, jobs=1)
-    assert _files(par, "de-DE") == _files(seq, "de-DE")
-    assert _files(par, "en-US") == _files(seq, "en-US")
+    assert index_files(par, "de-DE") == index_files(seq, "de-DE")
+    assert index_files(par, "en-US") == index_files(seq, "en-US")
     for n, word in ((3, "Gabelschreibwort"), (17, "Zweitgabelwort")):
         slug = _edit(corpus, n, word)
         monkeypatch.setattr(indexer, "_parallel", True)
@@ -93,7 +93,7 @@ def test_forked_postings_are_the_in_process_bytes_and_answers(tmp_path, parallel
         build_indexes(corpus, seq, jobs=1, incremental=True)
         shutil.rmtree(fresh, ignore_errors=True)
         build_indexes(corpus, fresh, jobs=1)
-        assert _files(par, "de-DE") == _files(seq, "de-DE") == _files(fresh, "de-DE")
+        assert index_files(par, "de-DE") == index_files(seq, "de-DE") == index_files(fresh, "de-DE")
         assert _answers(par) == _answers(fresh)
         ixset = open_current(par)
         try:
@@ -163,7 +163,7 @@ def test_a_failed_child_leaves_the_file_to_the_build(tmp_path, parallel, monkeyp
     assert len(started) == 2 and _reaped(started)
     monkeypatch.setattr(indexer, "_parallel", False)
     build_indexes(corpus, tmp_path / "seq", jobs=1)
-    assert _files(tmp_path / "par", "de-DE") == _files(tmp_path / "seq", "de-DE")
+    assert index_files(tmp_path / "par", "de-DE") == index_files(tmp_path / "seq", "de-DE")
 
 
 def test_a_failed_build_kills_its_child_and_keeps_serving(tmp_path, parallel, monkeypatch):
@@ -220,7 +220,7 @@ def test_a_real_runner_serves_what_a_fresh_build_serves(tmp_path):
     assert proc.wait(timeout=30) == 0
     fresh = tmp_path / "fresh"
     build_indexes(corpus, fresh, jobs=1)
-    assert _files(index, "de-DE") == _files(fresh, "de-DE")
+    assert index_files(index, "de-DE") == index_files(fresh, "de-DE")
     assert _answers(index) == _answers(fresh)
     ixset = open_current(index)
     try:
@@ -282,7 +282,7 @@ def test_damage_in_a_carried_locale_is_rebuilt_during_an_edit_elsewhere(tmp_path
     fresh = tmp_path / "fresh"
     build_indexes(corpus, fresh, jobs=1)
     for locale in ("de-DE", "fr-FR"):
-        assert _files(index, locale) == _files(fresh, locale), locale
+        assert index_files(index, locale) == index_files(fresh, locale), locale
 
 
 def test_damage_alone_is_still_found_by_the_plan(tmp_path, monkeypatch):
