@@ -170,9 +170,26 @@ def _only(found: dict, allowed) -> dict:
     return {d: s for d, s in found.items() if d in allowed}
 
 
+# Clauses kept per field (FieldPostings.clauses); cleared when full (a flood of distinct words).
+MAX_CACHED_CLAUSES = 4096
+_UNSEEN = object()
+
+
 def _term(field: FieldPostings, term: str, boost: float = 1.0):
+    """The clause of ``term`` in ``field`` scored times ``boost``, None when the field lacks
+    it. A :class:`_Term` is never changed once made: one per (term, boost) and field is kept
+    and handed out again (a plain dict: no look-up of the term's number, no new object)."""
+    clauses = field.clauses
+    key = term if boost == 1.0 else (term, boost)
+    clause = clauses.get(key, _UNSEEN)
+    if clause is not _UNSEEN:
+        return clause
     tid = field.term_id(term)
-    return None if tid < 0 else _Term(field, tid, boost)
+    clause = None if tid < 0 else _Term(field, tid, boost)
+    if len(clauses) >= MAX_CACHED_CLAUSES:
+        clauses.clear()
+    clauses[key] = clause
+    return clause
 
 
 def _expansion(field: FieldPostings, prefix: str, boost: float = 1.0):

@@ -621,6 +621,9 @@ class FieldPostings:
         # A word being typed is mostly a few letters, the same starts in query after query
         # (the strict pass, its title completions): short ones' ranges are remembered.
         self._short_range = functools.lru_cache(maxsize=1024)(self._prefix_range)
+        # helpapi.engine's clause of each term (or None when absent) by (term, boost): a
+        # search makes ~15 (strict pass, boosts, re-ranking, each of the same few terms).
+        self.clauses: dict = {}
 
     def term_off_end(self) -> int:
         """Where the last term ends in the terms blob (its length, in a sound file)."""

@@ -1,0 +1,54 @@
+"""Stop 21: one clause object per term, boost and field (engine._term), handed out again."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpapi import engine
+from helpapi.search import open_current
+
+from .conftest import index_markdown
+from .conftest import md_article
+
+CORPUS = {
+    "en-US": {
+        "a": md_article("Reset your Outlook password", "Reset the password of Outlook."),
+        "b": md_article("Windows settings", "Outlook and Windows settings."),
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def mem(tmp_path_factory):
+    """The corpus above's en-US postings."""
+    with open_current(index_markdown(tmp_path_factory, "engine21", CORPUS)) as ix:
+        yield ix.mem["en-US"]
+
+
+def test_a_term_clause_is_kept_per_boost(mem):
+    field = mem.fields["text"]
+    plain = engine._term(field, "outlook")
+    assert engine._term(field, "outlook") is plain
+    boosted = engine._term(field, "outlook", 2.5)
+    assert boosted is not plain and boosted.boost == 2.5
+    assert engine._term(field, "outlook", 2.5) is boosted
+    # The same postings as a clause made afresh from the term's number.
+    fresh = engine._Term(field, field.term_id("outlook"), 2.5)
+    assert (boosted.start, boosted.end) == (fresh.start, fresh.end)
+    assert list(boosted.items()) == list(fresh.items())
+
+
+def test_an_absent_term_has_no_clause(mem):
+    field = mem.fields["text"]
+    assert engine._term(field, "nosuchword") is None
+    assert engine._term(field, "nosuchword") is None
+
+
+def test_the_clauses_kept_are_bounded(mem, monkeypatch):
+    field = mem.fields["title"]
+    monkeypatch.setattr(engine, "MAX_CACHED_CLAUSES", 3)
+    field.clauses.clear()
+    for i in range(10):
+        engine._term(field, f"word{i}")
+        assert len(field.clauses) <= 3
+    assert engine._term(field, "outlook") is engine._term(field, "outlook")
