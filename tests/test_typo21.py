@@ -94,3 +94,33 @@ def test_runs_in_body_ignores_copied_without_runs(index):
             in_body: dict = {}
             engine.runs_in_body(mem, units, [0, 1, 2], in_body, "", copied, titled=False)
             assert in_body == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [("Behandeln von Problemen mit der Azure AD-Verknpüfung", -1), ('"共有 連絡先" Outlook', 0)],
+)
+def test_units_written_out_are_the_prototypes_copied(text, phrase):
+    # _word_units and _units_of write each unit's fields out instead of copying _WORD_FIELDS /
+    # _RUN_FIELDS (Unit's own __init__'s): the same keys in the same order, the same values
+    # but the unit's own.
+    from helpapi import query
+
+    runs = query._runs_pattern(text)
+    units = query._units_of(text, "ja-JP", phrase, runs)
+    assert {u.kind for u in units} == ({"word", "run"} if phrase == 0 else {"word"})
+    for u in units:
+        proto = query._WORD_FIELDS if u.kind == "word" else query._RUN_FIELDS
+        own = (
+            {"text", "term", "phrase", "locale"}
+            if u.kind == "word"
+            else {"text", "grams", "phrase"}
+        )
+        assert list(u.__dict__) == list(proto)
+        assert {k: v for k, v in u.__dict__.items() if k not in own} == {
+            k: v for k, v in proto.items() if k not in own
+        }
+        assert u.phrase == phrase and u.locale == ("ja-JP" if u.kind == "word" else "")
+        assert u == query.Unit(
+            u.kind, u.text, term=u.term, stem=u.stem, grams=u.grams, phrase=phrase, locale=u.locale
+        )
