@@ -337,9 +337,10 @@ def run_query(
     ranked = engine.strict(mem, units, key, allowed, **unranked)
     if not ranked and _filtered_out(mem, units, key, allowed):
         return Hits(0, [], ranked=[], filtered_out=True)
-    freqs = engine.Frequencies(mem)
+    freqs = None
     if not ranked:
         # A mistyped word: the strict query again with the spelling corrected.
+        freqs = engine.Frequencies(mem)
         fixed = corrected_units(units, freqs, lambda term: engine.best_correction(mem, term))
         if fixed is not None:
             cleaned = clean_text(text)
@@ -359,6 +360,7 @@ def run_query(
     if not ranked:
         relaxed = True
         budget = ranking.RELAXED_MAX_VOLUME * mem.doc_count
+        freqs = freqs or engine.Frequencies(mem)
         scored = relaxed_units(units, freqs, budget)  # the units the relaxed pass scores
         ranked = engine.relaxed(mem, scored, allowed, **unranked)
         # The relaxed matches without the filter, as a set (no ranking): the same bounded
@@ -372,7 +374,10 @@ def run_query(
     # The query as searched, cleaned as the corpus is (helpapi.verbatim compares its marks):
     # an NFD query or one holding a soft hyphen is the same text.
     typed = corrected or clean_text(text)
-    ranked = _rerank(mem, ranked, units, key, engine.punctuated(text), shown, typed)
+    # Whether the text holds marks between its words matters to its no-space runs only
+    # (engine.runs_in_body, when two or more matches are re-ranked): not looked for otherwise.
+    copied = len(ranked) > 1 and any(u.kind == "run" for u in units) and engine.punctuated(text)
+    ranked = _rerank(mem, ranked, units, key, copied, shown, typed)
     if scope is not None and scope.sort == "updated":
         ranked.sort(key=ixset.facets[locale].date_key())
     surfaces = [u.text for u in units] + extra_surfaces
