@@ -167,12 +167,12 @@ def numbers(ix, locale: str) -> dict[str, int]:
 def test_a_page_is_read_within_the_bytes_left(corpus):
     number = numbers(corpus, "fi-FI")
     pages = page_text.Pages(corpus.searcher("fi-FI"))
-    page, cost = pages.text(number["filler-0"], float(ranking.VERBATIM_MAX_BYTES))
+    page, cost = pages.text(number["filler-0"], float(ranking.VERBATIM_PAGE_BYTES))
     assert page is not None and b"teksti 0." in page
     # Read whole, it holds the fragment: only the bound stops it.
     page, cost = pages.text(number["hostile-0"], float("inf"))
-    assert verbatim.literal(HOSTILE) in page and cost > ranking.VERBATIM_MAX_BYTES
-    for limit in (0.0, 1_000.0, 50_000.0, float(ranking.VERBATIM_MAX_BYTES)):
+    assert verbatim.literal(HOSTILE) in page and cost > ranking.VERBATIM_PAGE_BYTES
+    for limit in (0.0, 1_000.0, 50_000.0, float(ranking.VERBATIM_PAGE_BYTES)):
         page, cost = pages.text(number["hostile-0"], limit)
         # Not read past the limit (a record inflating beyond it is stopped there): at most
         # the record's fixed and compressed costs, or the limit and one inflated byte.
