@@ -69,7 +69,9 @@ MUTATIONS = {
     "FRAGMENT_RUNS_GATE": False,
     "VERBATIM_GATE": False,
     "VERBATIM_SPACES": False,
+    "VERBATIM_LITERAL": False,
     "VERBATIM_MAX_BYTES": 0,
+    "VERBATIM_PAGE_BYTES": 0,
 }
 # The finding: every boost at 0.01 and no re-ranking left the whole suite green.
 ALL_BOOSTS = {
@@ -90,6 +92,7 @@ BODY_RUNS = "tests/test_body18.py"
 SPACED_RUNS = "tests/test_body19.py"
 FRAGMENTS = "tests/test_fragment19.py"
 VERBATIM = "tests/test_verbatim20.py"
+LITERAL = "tests/test_verbatim21.py"
 # The bundled-corpus case needs the big index: left out here (SINGLE_WORD covers it).
 DESELECT = GOLDEN + "::test_single_word_password_on_bundled_corpus"
 
@@ -102,7 +105,7 @@ def run(values: dict) -> list[str]:
         + setup
         + "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-rf', "
         f"{GOLDEN!r}, {SINGLE_WORD!r}, {BODY!r}, {COVER!r}, {KEYWORDS!r}, {BODY_RUNS!r}, "
-        f"{SPACED_RUNS!r}, {FRAGMENTS!r}, {VERBATIM!r}, "
+        f"{SPACED_RUNS!r}, {FRAGMENTS!r}, {VERBATIM!r}, {LITERAL!r}, "
         f"'--deselect', {DESELECT!r}]))\n"
     )
     out = subprocess.run(

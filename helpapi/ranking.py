@@ -273,7 +273,15 @@ VERBATIM_GATE = True
 # ... and of those, the ones holding it with its spaces as typed, when some do (see
 # helpapi.verbatim.holders). False: spaces are not compared.
 VERBATIM_SPACES = True
+# ... and of those, when the fragment holds a bracket, the ones whose page (the stored HTML's
+# text, helpapi.page_text) holds it with its brackets and spaces as typed, when some but not
+# all do: the body text drops every bracket, the page keeps those that are not a link's.
+VERBATIM_LITERAL = True
 # ... reading at most this many bytes of bodies a query (best candidates first; those left
 # keep their extra). A bound, not a ranking knob: the bodies average under 1 KB, the
 # hostile articles (bench/hostile_articles.py) hold up to 2 MB.
 VERBATIM_MAX_BYTES = 1 << 18
+# ... and at most this many (weighted: helpapi.page_text's costs, in the same units) of their
+# pages for VERBATIM_LITERAL, best candidates first (those left are taken to hold it). A bound:
+# the dev corpus's pages cost 43-63 K a page (median), 90-140 K at the 90th percentile.
+VERBATIM_PAGE_BYTES = 1 << 20

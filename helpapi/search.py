@@ -19,6 +19,7 @@ from . import engine
 from . import facets
 from . import generations
 from . import memindex
+from . import page_text
 from . import ranking
 from . import verbatim
 from .analysis import clean_text
@@ -322,7 +323,7 @@ def run_query(
         raise LocaleUnavailable(locale, f"{memindex.FILENAME}: changed on disk after opening")
     # Hits come from display.bin, but a locale whose Whoosh index (the index of record,
     # article fetch) cannot be read still answers 503: its thread-local searcher is cached.
-    ixset.searcher(locale)
+    searcher = ixset.searcher(locale)
     shown = ixset.display[locale]
     if not shown.intact():
         raise LocaleUnavailable(locale, f"{display.FILENAME}: changed on disk after opening")
@@ -377,7 +378,8 @@ def run_query(
     # Whether the text holds marks between its words matters to its no-space runs only
     # (engine.runs_in_body, when two or more matches are re-ranked): not looked for otherwise.
     copied = len(ranked) > 1 and any(u.kind == "run" for u in units) and engine.punctuated(text)
-    ranked = _rerank(mem, ranked, units, key, copied, shown, typed)
+    pages = page_text.Pages(searcher)  # (nothing read unless the verbatim gate asks)
+    ranked = _rerank(mem, ranked, units, key, copied, shown, typed, pages)
     if scope is not None and scope.sort == "updated":
         ranked.sort(key=ixset.facets[locale].date_key())
     surfaces = [u.text for u in units] + extra_surfaces
@@ -473,14 +475,21 @@ def _answer(ixset, run, text, locale, prefix, scope, found: Hits, fallback: bool
 
 
 def _rerank(
-    mem, ranked, units, key: str = "", copied: bool = False, shown=None, text: str = ""
+    mem,
+    ranked,
+    units,
+    key: str = "",
+    copied: bool = False,
+    shown=None,
+    text: str = "",
+    pages=None,
 ) -> list[tuple[int, float]]:
     """``(docnum, score)`` best first: proximity scores (and a fragment standing in a body,
     and title coverage: helpapi.engine.title_cover) added to the top candidates. ``key``:
     the query's whole-title key ("" while typing), ``copied``: whether it holds punctuation
     (helpapi.engine.runs_in_body); ``shown`` (the locale's helpapi.display.Display, or None)
     and ``text`` (the query as searched): the bodies checked for the fragment verbatim
-    (helpapi.verbatim)."""
+    (helpapi.verbatim), and ``pages`` (helpapi.page_text.Pages, or None) their pages."""
     if len(ranked) < 2:
         return ranked
     head = ranked[: ranking.RERANK_DEPTH]
@@ -507,7 +516,7 @@ def _rerank(
         # Of the bodies holding the words or runs as typed, those holding the marks typed
         # between them too (a copied fragment's source) keep the extra; where a mark stands
         # between the words that the fragment lacks, they only happen to stand in a row.
-        kept = verbatim.holders(shown, text, [d for d in docs if d in in_body])
+        kept = verbatim.holders(shown, text, [d for d in docs if d in in_body], pages)
         if kept is not None:
             in_body = {d: x for d, x in in_body.items() if d in kept}
     if shares and not ranking.TITLE_HOLDER_IN_ORDER:

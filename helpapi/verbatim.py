@@ -13,6 +13,14 @@ The body text is ``display.bin``'s (``folded``: case-folded, one space for any w
 Spaces are left out on both sides (the no-space scripts' text is not spaced alike in the
 query and the rendered body), and so are the marks a rendering drops or escapes: a link's
 brackets (``[設定]`` in the Markdown, ``設定`` in the text) and a backslash escape (``\\>``).
+
+The body text drops every bracket, not only a link's, so a fragment copied with ``[ 篩選`` and
+one copied with ``[篩選`` hold the same there. When several bodies still hold a fragment that
+has a bracket, their pages (the stored HTML's text, helpapi.page_text, which keeps the
+brackets that are not a link's) tell them apart: those holding it with its brackets and
+spaces as typed, when some but not all do (ranking.VERBATIM_LITERAL). Reading a page costs
+more than a body; the pages have their own budget, in the same units
+(ranking.VERBATIM_PAGE_BYTES).
 """
 
 from __future__ import annotations
@@ -64,6 +72,26 @@ def _spaced(raw: bytes, limit: float = float("inf")) -> tuple[bytes | None, floa
     return out.strip(b" "), cost
 
 
+def _core(text: str, unify: bool) -> str:
+    """``text`` case-folded, its apostrophes unified (``unify``), without the marks before
+    its first letter or digit and after its last."""
+    chars = fold(text.translate(_APOSTROPHES) if unify else text)
+    start = next((i for i, c in enumerate(chars) if c.isalnum()), len(chars))
+    end = next((i for i in range(len(chars) - 1, -1, -1) if chars[i].isalnum()), -1)
+    return chars[start : end + 1]
+
+
+@lru_cache(maxsize=512)
+def literal(text: str, unify: bool = True) -> bytes:
+    """``text`` as compared with a page (helpapi.page_text): as :func:`needles`'s ``spaced``
+    but with its brackets kept (a page keeps the brackets that are not a link's), or b""
+    when it holds none (the page then tells nothing the body text does not)."""
+    core = _core(text, unify)
+    if "[" not in core and "]" not in core:
+        return b""
+    return " ".join(core.split()).encode("utf-8").replace(b"\\", b"")
+
+
 @lru_cache(maxsize=512)
 def needles(text: str, unify: bool = True) -> tuple[bytes, bytes]:
     """``(spaced, bare)``: ``text`` as compared with a body, case-folded
@@ -72,10 +100,7 @@ def needles(text: str, unify: bool = True) -> tuple[bytes, bytes]:
     around a fragment, a question mark typed after it), with one space wherever it has
     whitespace (``spaced``) or none (``bare``). ``(b"", b"")`` when fewer than two letters or
     digits are left (nothing to tell). ``unify`` False: the apostrophes as typed."""
-    chars = fold(text.translate(_APOSTROPHES) if unify else text)
-    start = next((i for i, c in enumerate(chars) if c.isalnum()), len(chars))
-    end = next((i for i in range(len(chars) - 1, -1, -1) if chars[i].isalnum()), -1)
-    core = chars[start : end + 1]
+    core = _core(text, unify)
     if sum(c.isalnum() for c in core) < 2:
         return b"", b""
     # Any whitespace as one space, as the body's (helpapi.display.entry).
@@ -83,7 +108,7 @@ def needles(text: str, unify: bool = True) -> tuple[bytes, bytes]:
     return spaced, spaced.replace(b" ", b"")
 
 
-def holders(shown: Display, text: str, docs: list[int]) -> set[int] | None:
+def holders(shown: Display, text: str, docs: list[int], pages=None) -> set[int] | None:
     """The documents of ``docs`` (best first) whose body text holds ``text`` verbatim (its
     letters and marks as typed, :func:`needles`), plus those left unchecked once
     ranking.VERBATIM_MAX_BYTES bytes of bodies were read (taken to hold it: nothing is known
@@ -94,19 +119,55 @@ def holders(shown: Display, text: str, docs: list[int]) -> set[int] | None:
     keeps the body's ’ or ') when some body holds them so, else with the apostrophes the
     index unifies taken for one (a keyboard types '). None when none of those checked holds
     it (the marks typed may not be the rendered text's, or the fragment was typed, not
-    copied): nothing tells the documents apart then."""
+    copied): nothing tells the documents apart then. With ``pages``
+    (:class:`helpapi.page_text.Pages`) and ranking.VERBATIM_LITERAL, of several found, those
+    whose page holds it with its brackets as typed when some but not all do
+    (:func:`_literal`)."""
     # Every pass over a body counts against the budget, not the bytes read only: a body
     # holding the fragment amid marks left out costs several passes (bench/hostile_articles).
     budget = [float(ranking.VERBATIM_MAX_BYTES)]
     typed = needles(text, unify=False)
     found = _holders(shown, *typed, b"", docs, budget)
+    unify = False
     unified = needles(text)
     if found is None and b"'" in unified[1]:
         # A body is searched for the longest piece between apostrophes first, unified only
         # when it holds that (most bodies do not: they cost one search).
         probe = max(unified[1].split(b"'"), key=len)
         found = _holders(shown, *unified, probe, docs, budget)
-    return found
+        unify = True
+    if found is None or len(found) < 2 or pages is None or not ranking.VERBATIM_LITERAL:
+        return found
+    needle = literal(text, unify)
+    if not needle or budget[0] < 0:  # (past the budget: those left are in found, unread)
+        return found
+    # The pages' own budget: a page costs 20-60 times its body (tags, a pickle of the whole
+    # record), and the fragments that reach here are few.
+    page_budget = [float(ranking.VERBATIM_PAGE_BYTES)]
+    return _literal(pages, needle, unify, [d for d in docs if d in found], page_budget) or found
+
+
+def _literal(
+    pages, needle: bytes, unify: bool, docs: list[int], budget: list[float]
+) -> set[int] | None:
+    """Those of ``docs`` (the holders found, best first) whose page text holds ``needle``
+    (:func:`literal`), when some but not all do, else None. The body text drops every
+    bracket, so ``[ 篩選 ]`` and ``[篩選]`` are the same there; a copy keeps the page's. The
+    pages left once one cannot be read within ``budget[0]`` are taken to hold it (as the
+    bodies left unread: nothing is known against them)."""
+    held: set[int] = set()
+    for i, d in enumerate(docs):
+        page, cost = pages.text(d, budget[0])
+        budget[0] -= cost
+        if page is None:
+            held.update(docs[i:])
+            break
+        page = page.replace(b"\\", b"")
+        if unify:
+            page = _unified(page)
+        if needle in page:
+            held.add(d)
+    return held if held and len(held) < len(docs) else None
 
 
 def _holders(
