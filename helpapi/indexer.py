@@ -708,11 +708,7 @@ def _build_locale(
         recorder.previous = Path(previous_dir) / memindex.FILENAME
     # In a job's runner, postings.bin is written by a forked copy of this process while this
     # one writes the Whoosh segment and the other files (see _fork_postings).
-    # So do a pool's last locales, started when no other was left to start: one of the two
-    # writes outlasting the other's end would leave a core idle at the end of the build.
-    # As two processes each, they share the cores until the end (see _run_pool).
-    split = _parallel or (_pool_draining is not None and _pool_draining.value > 0)
-    child = _fork_postings(recorder, target / memindex.FILENAME, writer) if split else None
+    child = _fork_postings(recorder, target / memindex.FILENAME, writer) if _parallel else None
     try:
         try:
             writer.commit()
@@ -887,7 +883,7 @@ def fork_safe_beside(thread: threading.Thread) -> None:
     takes only its own lock, which a worker never uses; the interpreter's import lock,
     logging's locks and the allocator's are taken around a fork (or reset in the child), so
     a fork made while it beats leaves the child nothing held. Without this, the CLI's
-    workers were spawned: two more interpreters importing helpapi (~0.6 s of CPU, before
+    workers were spawned: two more interpreters importing helpapi (~0.6 s of CPU each, before
     each worker's first locale could start).
     """
     _fork_safe.add(thread)
@@ -919,17 +915,11 @@ def _pool_start_method() -> str:
     return "spawn"
 
 
-# In a pool's worker: non-zero once the pool has no locale left to start, set by the parent
-# (_run_pool) in memory shared with the workers and their children.
-_pool_draining = None
-
-
-def _init_worker(queue, parent, draining=None):
-    global _progress_queue, _kept, _parallel, _pool_draining
+def _init_worker(queue, parent):
+    global _progress_queue, _kept, _parallel
     _progress_queue = queue
     # As a spawned worker starts: whatever the parent set is its own (a forked one inherits it).
     _kept, _parallel = None, False
-    _pool_draining = draining
     die_with_parent(parent)
 
 
@@ -1184,17 +1174,10 @@ def _run_pool(args, wanted, jobs, progress, options) -> dict[str, LocaleStats]:
     # CLI), else spawned (see _pool_start_method).
     ctx = multiprocessing.get_context(_pool_start_method())
     queue = ctx.Queue()
-    # Set once no locale is left to start: a locale that reaches its writes after that
-    # writes postings.bin in a forked child beside its Whoosh segment (_build_locale). The
-    # last locales then run as twice as many processes as cores, and whichever ends first
-    # leaves its core to the others' writes: no core idles while the last locale writes
-    # (the estimates that order the locales are off by up to 15 %, seconds at the end).
-    # Before that point every process has a locale and a fork would gain nothing.
-    draining = ctx.Value("i", 0, lock=False)
     results = {}
     by_locale = {a[1]: a for a in args}
     with ProcessPoolExecutor(
-        jobs, mp_context=ctx, initializer=_init_worker, initargs=(queue, os.getpid(), draining)
+        jobs, mp_context=ctx, initializer=_init_worker, initargs=(queue, os.getpid())
     ) as pool:
         try:
             pending: dict = {}  # future -> locale
@@ -1219,8 +1202,6 @@ def _run_pool(args, wanted, jobs, progress, options) -> dict[str, LocaleStats]:
             for locale in planner.first() if planner is not None else by_locale:
                 start(locale)
             while pending:
-                if planner is None or not planner.left:
-                    draining.value = 1
                 done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 _drain(queue, progress)
                 now = time.perf_counter()
