@@ -91,7 +91,8 @@ def parse(path: str) -> dict:
             p = Path(name)
             if p.name.startswith(".build-"):
                 staging = t
-            elif p.parent.name.startswith(".build-"):
+            elif p.parent.name.startswith(".build-") and not p.name.startswith("."):
+                # (A dot folder is the build's own, not a locale: .english-sides.)
                 starts.append((t, pid, p.name))
         elif rest.startswith("rename") and ".build-" in rest and rest.rstrip().endswith("= 0"):
             switch = t

@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED
 from concurrent.futures import ProcessPoolExecutor
@@ -870,22 +871,46 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+# Threads beside which the pool may still fork its workers (see fork_safe_beside).
+_fork_safe: weakref.WeakSet = weakref.WeakSet()
+
+
+def fork_safe_beside(thread: threading.Thread) -> None:
+    """Let the build's pool fork its workers although ``thread`` runs beside the main one.
+
+    Only for a thread that shares no lock with what a worker runs: the CLI build's lease
+    heartbeat (:func:`helpapi.jobs.cli_build_lease`) renews a file every few seconds and
+    takes only its own lock, which a worker never uses; the interpreter's import lock,
+    logging's locks and the allocator's are taken around a fork (or reset in the child), so
+    a fork made while it beats leaves the child nothing held. Without this, the CLI's
+    workers were spawned: two more interpreters importing helpapi (~0.6 s of CPU each, before
+    each worker's first locale could start).
+    """
+    _fork_safe.add(thread)
+
+
 def _pool_start_method() -> str:
     """How the pool's workers start: ``"fork"`` on Linux when this process runs no thread
-    but its main one (the CLI's ``index build``), else ``"spawn"`` (a job's runner and the
-    service run threads, which a fork may catch holding a lock).
+    but its main one and those named by :func:`fork_safe_beside` (the CLI's ``index
+    build``), else ``"spawn"`` (a job's runner and the service run threads, which a fork may
+    catch holding a lock).
 
     A spawned worker is a new interpreter that imports helpapi again (0.3 s of CPU each,
     before its first locale; this environment compiles the sources too): a forked one has
     what the CLI imported. A pool started by ``fork`` forks every worker at its first submit,
-    before its own manager thread starts (``ProcessPoolExecutor``), so no thread is running
-    then either. Each worker still forks a child per locale (:func:`_build_forked`).
+    before its own manager thread starts (``ProcessPoolExecutor``), so no thread of its own
+    is running then either. Each worker still forks a child per locale
+    (:func:`_build_forked`).
     """
-    if (
-        sys.platform.startswith("linux")
-        and threading.current_thread() is threading.main_thread()
-        and threading.active_count() == 1
-    ):
+    if not sys.platform.startswith("linux"):
+        return "spawn"
+    main = threading.main_thread()
+    if threading.current_thread() is not main:
+        return "spawn"
+    if threading.active_count() == 1:
+        return "fork"
+    others = [t for t in threading.enumerate() if t is not main]
+    if others and all(t in _fork_safe for t in others):
         return "fork"
     return "spawn"
 

@@ -969,6 +969,11 @@ def cli_build_lease(index_dir: Path, corpus_dir: Path, build_jobs: int = 0):
     # A lost lease is acted on at the fence (before the switch), not by signalling this process.
     beat = _Heartbeat(folder, record, held, stop_build=lambda: None)
     beat.start()
+    # Its beats touch only the lease files and its own lock: the build's pool may fork its
+    # workers beside it rather than spawn new interpreters (helpapi.indexer.fork_safe_beside).
+    from .indexer import fork_safe_beside
+
+    fork_safe_beside(beat._thread)
     try:
         yield beat.renew
     finally:
