@@ -11,7 +11,7 @@ from helpapi import indexer
 from helpapi import jobs
 from helpapi.indexer import build_indexes
 
-from .test_build_read18 import _files
+from .conftest import index_files
 from .test_build_read18 import _small_corpus
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is Linux-only here")
@@ -82,4 +82,6 @@ def test_a_cli_build_under_its_lease_is_the_serial_build(tmp_path, monkeypatch):
         build_indexes(corpus, tmp_path / "pool", jobs=2, before_switch=fence)
     assert methods == ["spawn" if stray else "fork"]
     for locale in ("en-US", "de-DE", "fr-FR", "ja-JP"):
-        assert _files(tmp_path / "serial", locale) == _files(tmp_path / "pool", locale), locale
+        assert index_files(tmp_path / "serial", locale) == index_files(tmp_path / "pool", locale), (
+            locale
+        )
