@@ -19,9 +19,8 @@ from bs4 import NavigableString
 # Elements whose content is not the article's text.
 DROPPED = ("script", "style", "nav", "header", "footer", "template", "noscript", "svg", "iframe")
 # Block elements: their text is separated from the next block's by a line break.
-_BLOCKS = re.compile(
-    r"^(?:p|div|h[1-6]|li|ul|ol|table|tr|td|th|pre|blockquote|section|article|main|br|dt|dd)$"
-)
+BLOCK_NAMES = r"p|div|h[1-6]|li|ul|ol|table|tr|td|th|pre|blockquote|section|article|main|br|dt|dd"
+_BLOCKS = re.compile(rf"^(?:{BLOCK_NAMES})$")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _LINES = re.compile(r"\n\s*\n+")
 

@@ -20,8 +20,14 @@ import re
 import zlib
 
 from .display import fold
+from .html_source import BLOCK_NAMES
 
 _TAG = re.compile(r"<[^<>]*>")
+# A block element's tag stands between two blocks' texts: a space there, as the body text
+# has a line break (helpapi.html_source), so a minified "<p>a.</p><p>[b]" reads "a. [b]".
+# Lowercase only: the stored html is serialized by the renderer or the sanitizer (nh3), which
+# write tag names in lowercase (re.IGNORECASE made each other tag ~4x dearer to pass).
+_BLOCK_TAG = re.compile(rf"</?(?:{BLOCK_NAMES}|hr)\b[^<>]*>")
 # The entities the Markdown renderer writes (helpapi.render: markdown-it escapes & < > "),
 # decoded with str.replace (C passes: html.unescape calls Python once per entity, ~20x the
 # cost of a body byte for each); an HTML article's other entities are left as written.
@@ -112,7 +118,7 @@ def page_of(packed: bytes, limit: float) -> tuple[bytes | None, float]:
     if cost > limit:
         return None, cost
     if tags:
-        page = _TAG.sub("", page)
+        page = _TAG.sub("", _BLOCK_TAG.sub(" ", page))
     if "&" in page:
         for entity, char in _ENTITIES:
             page = page.replace(entity, char)

@@ -59,9 +59,12 @@ def test_strict_stops_at_the_first_unit_matching_nothing(mem, monkeypatch):
         return real(term)
 
     monkeypatch.setattr(text, "term_id", spy)
+    # The field's clause memo (engine._term) would answer a word seen before without a look-up.
+    text.clauses.clear()
     assert engine.strict(mem, units) == []
     assert asked == ["zzqxjv"]
     asked.clear()
+    text.clauses.clear()
     # The other order: the known word is looked up first, then the unknown one ends it.
     assert engine.strict(mem, parse_user_text(f"{known} zzqxjv", "en-US")) == []
     assert asked == [known, "zzqxjv"]

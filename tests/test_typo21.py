@@ -47,8 +47,8 @@ QUERIES = [
 def _eager_rerank(original):
     """``_rerank`` given ``engine.punctuated`` of the query as searched, as before stop 21."""
 
-    def rerank(mem, ranked, units, key="", copied=False, shown=None, text=""):
-        return original(mem, ranked, units, key, engine.punctuated(_typed[0]), shown, text)
+    def rerank(mem, ranked, units, key="", copied=False, shown=None, text="", *rest):
+        return original(mem, ranked, units, key, engine.punctuated(_typed[0]), shown, text, *rest)
 
     return rerank
 

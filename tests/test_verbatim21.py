@@ -190,5 +190,68 @@ def test_hostile_pages_leave_the_holders_unchanged(corpus):
     pages = page_text.Pages(corpus.searcher("fi-FI"))
     # Every body holds the fragment; their pages are past the budget: none is preferred.
     assert all(len(shown.folded_bytes(d)) < 2_000 for d in docs)
+    asked = []
+    real = pages.text
+
+    def reading(docnum, limit):
+        page, cost = real(docnum, limit)
+        asked.append((page, limit))
+        return page, cost
+
+    pages.text = reading
     assert verbatim.holders(shown, HOSTILE, docs, pages) == set(docs)
+    # The first page is past the budget, so it is not read whole, and no other page is read
+    # (every page holds the fragment: only the budget tells that nothing was read).
+    assert asked == [(None, float(ranking.VERBATIM_PAGE_BYTES))]
     assert verbatim.holders(shown, HOSTILE, docs) == set(docs)
+
+
+def test_a_minified_html_article_keeps_its_blocks_apart(tmp_path, monkeypatch):
+    """A page's block tags stand for a break, as in the body text: a minified HTML article
+    ("...here.</p><p>[Save]...") holds "here. [Save]" as much as a Markdown one does (the
+    stop 21 review: the page read "here.[save]", and the tier put the Markdown one first)."""
+    from helpapi.indexer import build_indexes
+
+    source = tmp_path / "corpus" / "en-US"
+    source.mkdir(parents=True)
+    (source / "html-source.html").write_text(
+        "<html><head><title>Export your contacts</title></head><body>"
+        "<h1>Export your contacts</h1><p>Open the contacts page and click here.</p>"
+        "<p>[Save] the file to your computer.</p></body></html>",
+        encoding="utf-8",
+    )
+    (source / "md-other.md").write_text(
+        "---\ntitle: Contacts overview\n---\n# Contacts overview\n\n"
+        "Open the contacts page and click here. [Save] the file to your computer.\n",
+        encoding="utf-8",
+    )
+    for i in range(5):
+        (source / f"filler-{i}.md").write_text(
+            f"---\ntitle: Note {i}\n---\n# Note {i}\n\nUnrelated text {i}.\n", encoding="utf-8"
+        )
+    build_indexes(tmp_path / "corpus", tmp_path / "ix", jobs=1)
+    query = "click here. [Save] the file"
+    with open_current(tmp_path / "ix") as ixset:
+        shown = ixset.display["en-US"]
+        number = {shown.hit(d)[0]: d for d in range(shown.doc_count)}
+        pages = page_text.Pages(ixset.searcher("en-US"))
+        page, _ = pages.text(number["html-source"], float("inf"))
+        assert b"click here. [save] the file" in page
+        on = [h["slug"] for h in search(ixset, query, "en-US", limit=3)["results"]]
+        monkeypatch.setattr(ranking, "VERBATIM_LITERAL", False)
+        off = [h["slug"] for h in search(ixset, query, "en-US", limit=3)["results"]]
+    assert on == off
+
+
+def test_fold_of_a_dotted_capital_i_is_the_simple_lowercase():
+    """İ (U+0130) is the one character whose lowercase is two: fold gives "i", as re's
+    IGNORECASE does, now through the C lowercase (the stop 21 review: one İ sent a whole page
+    through a per-character loop); same length as the text, as before."""
+    import _sre
+
+    from helpapi.display import fold
+
+    for text in ("İstanbul", "DİYARBAKIR İ", "中文İ[設定]", "i̇"):
+        slow = "".join(chr(_sre.unicode_tolower(ord(c))) for c in text)
+        assert fold(text) == fold(slow) and len(fold(text)) == len(text)
+    assert fold("İstanbul") == "istanbul"
