@@ -24,19 +24,38 @@ def _running_thread():
     return thread, stop
 
 
+def _only_these_threads(monkeypatch, mine: list) -> None:
+    """The process as if its threads were the main one and ``mine``: threads other tests left
+    running (an app's writer, a server) would rightly make every answer "spawn" (full suite)."""
+    real = threading.enumerate
+    main = threading.main_thread()
+
+    def visible():
+        return [t for t in real() if t is main or t in mine]
+
+    monkeypatch.setattr(threading, "enumerate", visible)
+    monkeypatch.setattr(threading, "active_count", lambda: len(visible()))
+
+
 @linux
-def test_the_pool_forks_beside_a_thread_named_fork_safe():
+def test_the_pool_forks_beside_a_thread_named_fork_safe(monkeypatch):
+    mine: list = []
+    _only_these_threads(monkeypatch, mine)
+    assert indexer._pool_start_method() == "fork"
     thread, stop = _running_thread()
+    mine.append(thread)
     try:
         assert indexer._pool_start_method() == "spawn"
         indexer.fork_safe_beside(thread)
         assert indexer._pool_start_method() == "fork"
         other, stop_other = _running_thread()  # any other thread: spawn again
+        mine.append(other)
         try:
             assert indexer._pool_start_method() == "spawn"
         finally:
             stop_other.set()
             other.join()
+            mine.remove(other)
         assert indexer._pool_start_method() == "fork"
     finally:
         stop.set()
