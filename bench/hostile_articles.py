@@ -136,6 +136,25 @@ def cpu(fn, *args) -> float:
     return time.process_time() - started
 
 
+def _on_off(client, text: str, switch: str, repeat: int) -> dict:
+    """CPU seconds (median of ``repeat``) of searching ``text`` with ``ranking.<switch>`` on
+    and off, twice each, alternating: ``{True: [..], False: [..]}``; the switch left on."""
+    url = f"/v1/search?q={urllib.parse.quote(text)}&locale={LOCALE}"
+    medians: dict = {}
+    for on in (True, False, True, False):
+        setattr(ranking, switch, on)
+        assert client.get(url).status_code == 200
+        times = []
+        for _ in range(repeat):
+            started = time.process_time()
+            client.get(url)
+            times.append(time.process_time() - started)
+        times.sort()
+        medians.setdefault(on, []).append(times[len(times) // 2])
+    setattr(ranking, switch, True)
+    return medians
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=20, help="GETs per article (worst is kept)")
@@ -189,33 +208,9 @@ def main() -> int:
             row["median"] = sorted(times)[len(times) // 2]
             worst_all = max(worst_all, row["worst"])
         # The fragment the verbatim-* articles hold, searched with the gate on and off.
-        search_url = f"/v1/search?q={urllib.parse.quote(FRAGMENT)}&locale={LOCALE}"
-        gate = {}
-        for on in (True, False, True, False):
-            ranking.VERBATIM_GATE = on
-            assert client.get(search_url).status_code == 200
-            times = []
-            for _ in range(args.repeat):
-                started = time.process_time()
-                client.get(search_url)
-                times.append(time.process_time() - started)
-            times.sort()
-            gate.setdefault(on, []).append(times[len(times) // 2])
-        ranking.VERBATIM_GATE = True
+        gate = _on_off(client, FRAGMENT, "VERBATIM_GATE", args.repeat)
         # The bracketed fragment the page-* articles hold, the literal tier on and off.
-        search_url = f"/v1/search?q={urllib.parse.quote(PAGE_FRAGMENT)}&locale={LOCALE}"
-        literal = {}
-        for on in (True, False, True, False):
-            ranking.VERBATIM_LITERAL = on
-            assert client.get(search_url).status_code == 200
-            times = []
-            for _ in range(args.repeat):
-                started = time.process_time()
-                client.get(search_url)
-                times.append(time.process_time() - started)
-            times.sort()
-            literal.setdefault(on, []).append(times[len(times) // 2])
-        ranking.VERBATIM_LITERAL = True
+        literal = _on_off(client, PAGE_FRAGMENT, "VERBATIM_LITERAL", args.repeat)
         app.extensions["helpapi.indexes"].close()
 
         deep = {"nested-divs", "unclosed-tags"}  # quadratic in the old path: timed smaller below

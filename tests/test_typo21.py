@@ -11,9 +11,7 @@ from helpapi.query import parse_user_text
 from helpapi.search import open_current
 from helpapi.search import run_query
 
-
-def _md(title: str, body: str) -> str:
-    return f"---\ntitle: {title}\n---\n# {title}\n\n{body}\n"
+from .conftest import md_article
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +19,13 @@ def index(tmp_path_factory):
     root = tmp_path_factory.mktemp("corpus")
     index = tmp_path_factory.mktemp("index")
     articles = {
-        "a": _md("Outlook-Windows の設定を変更する", "Outlook-Windows の設定 > 変更する方法。"),
-        "b": _md("Outlook Windows 設定 変更 ガイド", "Outlook Windows 設定を変更。設定 > 変更。"),
-        "c": _md("Outlook Windows ヘルプ", "Outlook-Windows の 設定 と 変更 について。" * 3),
+        "a": md_article(
+            "Outlook-Windows の設定を変更する", "Outlook-Windows の設定 > 変更する方法。"
+        ),
+        "b": md_article(
+            "Outlook Windows 設定 変更 ガイド", "Outlook Windows 設定を変更。設定 > 変更。"
+        ),
+        "c": md_article("Outlook Windows ヘルプ", "Outlook-Windows の 設定 と 変更 について。" * 3),
     }
     for locale in ("en-US", "ja-JP"):
         (root / locale).mkdir()
