@@ -378,7 +378,8 @@ def run_query(
     # Whether the text holds marks between its words matters to its no-space runs only
     # (engine.runs_in_body, when two or more matches are re-ranked): not looked for otherwise.
     copied = len(ranked) > 1 and any(u.kind == "run" for u in units) and engine.punctuated(text)
-    pages = page_text.Pages(searcher)  # (nothing read unless the verbatim gate asks)
+    # Their pages (nothing read unless the verbatim gate asks; one match is not re-ranked).
+    pages = page_text.Pages(searcher) if len(ranked) > 1 else None
     ranked = _rerank(mem, ranked, units, key, copied, shown, typed, pages)
     if scope is not None and scope.sort == "updated":
         ranked.sort(key=ixset.facets[locale].date_key())

@@ -6,18 +6,16 @@ import pytest
 
 from helpapi import engine
 from helpapi import search as search_mod
-from helpapi.indexer import build_indexes
 from helpapi.query import parse_user_text
 from helpapi.search import open_current
 from helpapi.search import run_query
 
+from .conftest import index_markdown
 from .conftest import md_article
 
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
-    root = tmp_path_factory.mktemp("corpus")
-    index = tmp_path_factory.mktemp("index")
     articles = {
         "a": md_article(
             "Outlook-Windows の設定を変更する", "Outlook-Windows の設定 > 変更する方法。"
@@ -27,12 +25,7 @@ def index(tmp_path_factory):
         ),
         "c": md_article("Outlook Windows ヘルプ", "Outlook-Windows の 設定 と 変更 について。" * 3),
     }
-    for locale in ("en-US", "ja-JP"):
-        (root / locale).mkdir()
-        for slug, text in articles.items():
-            (root / locale / f"{slug}.md").write_text(text, "utf-8")
-    build_indexes(root, index, jobs=1)
-    return index
+    return index_markdown(tmp_path_factory, "typo21", {"en-US": articles, "ja-JP": articles})
 
 
 QUERIES = [
