@@ -91,7 +91,7 @@ def main() -> None:
     dumpf = open(args.dump_filtered, "w", encoding="utf-8") if args.dump_filtered else None
     with open_current(Path(args.index)) as ix:
         for name, queries, prefix in _query_sets(args):
-            for q in queries[:20]:
+            for q in queries[:: max(1, len(queries) // 20)][:20]:
                 for scope in VARIANTS.values():
                     search(ix, q["q"], q["locale"], prefix=prefix, scope=scope)
             times: dict[str, list[float]] = {v: [] for v in VARIANTS}
@@ -159,7 +159,7 @@ def slowest(args) -> None:
     rows = []
     with open_current(Path(args.index)) as ix:
         for name, queries, prefix in _query_sets(args):
-            for q in queries[:20]:
+            for q in queries[:: max(1, len(queries) // 20)][:20]:
                 for scope in filtered.values():
                     search(ix, q["q"], q["locale"], prefix=prefix, scope=scope)
             for q in queries:
@@ -209,7 +209,7 @@ def compare(args) -> None:
             ),
         }
         for name, queries, prefix in _query_sets(args):
-            for q in queries[:20]:
+            for q in queries[:: max(1, len(queries) // 20)][:20]:
                 for mod, ix, variants in codes.values():
                     for scope in variants.values():
                         mod.search(ix, q["q"], q["locale"], prefix=prefix, scope=scope)

@@ -3,7 +3,8 @@
 On an index of ../shared/corpus (built first unless --index has one):
 
 1. in-process search latency per query set of ../shared/queries (title, body, xling, kw, typo,
-   and prefix sent with prefix=true), warm process (20 searches of each set first), result
+   and prefix sent with prefix=true), warm process (20 searches of each set first,
+   spread over the set so that every locale is warm), result
    cache off; then a Zipf (s=1.1) replay of 20,000 queries from the title/body/xling pool with
    the result cache on;
 2. prefix (as-you-type) latency, warm process, result cache off: every prefix of each title
@@ -79,7 +80,7 @@ def in_process(ix, sample):
     for kind in SETS:
         qs = load(kind)[::sample]
         prefix = kind == "prefix"  # the as-you-type set is sent as the UI sends it
-        for q in qs[:20]:
+        for q in qs[:: max(1, len(qs) // 20)][:20]:
             hs.search(ix, q["q"], q["locale"], prefix=prefix)
         lat = [
             timed(lambda q=q, p=prefix: hs.search(ix, q["q"], q["locale"], prefix=p)) for q in qs
