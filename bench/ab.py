@@ -17,7 +17,11 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(ROOT))
+
+from bench.common import shared_dir  # noqa: E402
+
+SHARED = shared_dir()
 
 # Runs inside one side's checkout: times every sampled query once, prints JSON {kind: [ms...]}.
 CHILD = r"""

@@ -38,12 +38,14 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
 from bench.common import free_port  # noqa: E402
+from bench.common import shared_dir  # noqa: E402
 from helpapi import search as hs  # noqa: E402
 from helpapi.search import ResultCache  # noqa: E402
+
+SHARED = shared_dir()
 
 
 def load(kind):
@@ -261,8 +263,13 @@ def build(index):
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         return time.perf_counter() - t, cpu, after.ru_maxrss / 1024
 
+    # A full build from nothing, into a folder beside the index: the index is replaced only
+    # once the build succeeded, so a failed build (a missing corpus, say) leaves it as it was.
+    fresh = index.with_name(index.name + ".building")
+    shutil.rmtree(fresh, ignore_errors=True)
+    full = run(["index", "build", "--corpus", str(SHARED / "corpus"), "--index", str(fresh)])
     shutil.rmtree(index, ignore_errors=True)
-    full = run(["index", "build", "--corpus", str(SHARED / "corpus"), "--index", str(index)])
+    fresh.rename(index)
     nochange = run(
         [
             "index",

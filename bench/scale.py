@@ -38,15 +38,13 @@ import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# ../shared beside the checkout (or beside the folder of git worktrees).
-SHARED = next(
-    (p / "shared" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared").is_dir()),
-    ROOT.parent / "shared",
-)
 sys.path.insert(0, str(ROOT))
 
 from bench.common import free_port  # noqa: E402
+from bench.common import shared_dir  # noqa: E402
 from helpapi import search as hs  # noqa: E402
+
+SHARED = shared_dir()
 
 # Runs one build command and prints its own children's rusage (the build's whole tree, and only
 # it): RUSAGE_CHILDREN of this benchmark would carry the full build's peak into the next one.
