@@ -501,8 +501,11 @@ def _rerank(
     # The titles holding every unit, whatever TITLE_COVER_BOOST (the guards below read them).
     shares = engine.title_shares(mem, units, docs)
     # The boost grows with the scores' scale (ranking.TITLE_COVER_RELATIVE): the best title
-    # holder's score per unit; not for runs with marks between them (copied, not keywords).
-    top = 0.0 if copied else max((s for d, s in head if d in shares), default=0.0) / len(units)
+    # holder's score per unit (``head`` is best first: the first holder); not for runs with
+    # marks between them (copied, not keywords).
+    top = 0.0
+    if shares and not copied and ranking.TITLE_COVER_RELATIVE:
+        top = next(s for d, s in head if d in shares) / len(units)
     cover = engine.cover_extra(shares, top)
     # Runs typed apart by spaces count in a body only when no title holds every unit (then
     # they may be that title's keywords): the title holders first.
