@@ -4,9 +4,10 @@ Usage: ``python bench/ranking_mutations.py [NAME ...]`` (default: every mutation
 
 Each mutation runs ``tests/test_ranking_golden.py`` (and the single-word, body-fragment,
 title-coverage, keyword, no-space body-run, mixed-fragment, verbatim and cover-scale golden
-files) in a fresh interpreter with one value of :mod:`helpapi.ranking` changed (nothing is written; the constant
-is restored by the process ending). A constant whose mutation leaves every golden test green
-is not guarded: the script says so and exits 1. Prints a Markdown table for ``bench/RESULTS.md``.
+files) in a fresh interpreter with one value of :mod:`helpapi.ranking` changed (nothing is
+written; the constant is restored by the process ending). A constant whose mutation leaves
+every golden test green is not guarded: the script says so and exits 1. Prints a Markdown
+table for ``bench/RESULTS.md``.
 """
 
 from __future__ import annotations
