@@ -3,10 +3,11 @@
 Usage: ``python bench/ranking_mutations.py [NAME ...]`` (default: every mutation below).
 
 Each mutation runs ``tests/test_ranking_golden.py`` (and the single-word, body-fragment,
-title-coverage, keyword, no-space body-run, mixed-fragment and verbatim golden files) in a fresh
-interpreter with one value of :mod:`helpapi.ranking` changed (nothing is written; the constant
-is restored by the process ending). A constant whose mutation leaves every golden test green
-is not guarded: the script says so and exits 1. Prints a Markdown table for ``bench/RESULTS.md``.
+title-coverage, keyword, no-space body-run, mixed-fragment, verbatim and cover-scale golden
+files) in a fresh interpreter with one value of :mod:`helpapi.ranking` changed (nothing is
+written; the constant is restored by the process ending). A constant whose mutation leaves
+every golden test green is not guarded: the script says so and exits 1. Prints a Markdown
+table for ``bench/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ MUTATIONS = {
     "RELAXED_TYPO_MIN_CHARS": 100,
     "RELAXED_TYPO_EDITS": 0,
     "TITLE_COVER_BOOST": 0.0,
+    "TITLE_COVER_RELATIVE": 0.0,
     "TITLE_COVER_POWER": 0.0,
     "TITLE_COVER_FIELDS": (),
     "BODY_PHRASE_BOOST": 0.0,
@@ -93,6 +95,7 @@ SPACED_RUNS = "tests/test_body19.py"
 FRAGMENTS = "tests/test_fragment19.py"
 VERBATIM = "tests/test_verbatim20.py"
 LITERAL = "tests/test_verbatim21.py"
+COVER_SCALE = "tests/test_kw22.py"
 # The bundled-corpus case needs the big index: left out here (SINGLE_WORD covers it).
 DESELECT = GOLDEN + "::test_single_word_password_on_bundled_corpus"
 
@@ -105,7 +108,7 @@ def run(values: dict) -> list[str]:
         + setup
         + "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-rf', "
         f"{GOLDEN!r}, {SINGLE_WORD!r}, {BODY!r}, {COVER!r}, {KEYWORDS!r}, {BODY_RUNS!r}, "
-        f"{SPACED_RUNS!r}, {FRAGMENTS!r}, {VERBATIM!r}, {LITERAL!r}, "
+        f"{SPACED_RUNS!r}, {FRAGMENTS!r}, {VERBATIM!r}, {LITERAL!r}, {COVER_SCALE!r}, "
         f"'--deselect', {DESELECT!r}]))\n"
     )
     out = subprocess.run(

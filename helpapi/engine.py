@@ -1358,10 +1358,15 @@ def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, 
     return cover_extra(title_shares(mem, units, docs))
 
 
-def cover_extra(shares: dict[int, float]) -> dict[int, float]:
-    """:func:`title_cover`'s extra scores from :func:`title_shares`'s answer."""
+def cover_extra(shares: dict[int, float], top: float = 0.0) -> dict[int, float]:
+    """:func:`title_cover`'s extra scores from :func:`title_shares`'s answer. ``top``: the
+    query's score scale (helpapi.search._rerank: the best title holder's strict score per
+    unit); the boost is ranking.TITLE_COVER_RELATIVE times it when that is more."""
     boost, power = ranking.TITLE_COVER_BOOST, ranking.TITLE_COVER_POWER
-    return {d: boost * share**power for d, share in shares.items()} if boost else {}
+    if not boost:
+        return {}
+    boost = max(boost, ranking.TITLE_COVER_RELATIVE * top)
+    return {d: boost * share**power for d, share in shares.items()}
 
 
 def title_shares(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, float]:

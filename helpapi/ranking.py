@@ -166,6 +166,20 @@ PROXIMITY_MAX_LOOKUPS = 2048
 # 128: 0.9390; dev body 0.9932 up to 64, 0.9922 at 128; queries-scale body 0.9942 -> 0.9937
 # at 64 (short fragments of common words that most of a long title holds).
 TITLE_COVER_BOOST = 128.0
+# ... or, when more, this many times the best strict score of a title holder per query unit
+# (helpapi.search._rerank): the score's scale. A no-space run is scored by each of its bigrams
+# in several fields, so a Japanese or Chinese keyword query's BM25 scores run 3-5 times a
+# Latin one's (ja-JP 150-270 for 2-3 runs, de-DE 50-90), and a fixed boost let a title the
+# query covers less of win on the body's score (tuning half, kw: 5 of the 61 misses, where
+# no title above is more specific than the expected one). Not for no-space runs with marks
+# between them (copied text, helpapi.engine.punctuated: a body fragment, not keywords). 0: off.
+# Tuning half (bench/quality.py), kw 0.9422 -> 4: 0.9430, 6: 0.9444, 8: 0.9452 (ja-JP 0.903
+# -> 0.926), 12: 0.9453; every other dev set and queries-scale title, body, xling unchanged
+# at 6, 8 and 12. Scaled by the best score itself (not per unit, punctuated too) at 3: kw
+# 0.9459 but queries-scale body id-ID and ja-JP one query each lost (a 4-word fragment, a
+# menu path, most of another title) and xling hu-HU, id-ID, dev zh-TW (a whole title's
+# SAME_TITLE_BOOST in the best score).
+TITLE_COVER_RELATIVE = 8.0
 # A unit typed more than once counts in the share that many times, where the title holds it
 # that many times: the share is of the title's letters, every place of a word counted
 # (helpapi.engine.title_cover; "Windows Outlook Outlook" covers both of a title's "Outlook").
