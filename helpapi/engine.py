@@ -416,6 +416,12 @@ def near(poslists: list, slop: int, ordered: bool) -> bool:
     last = len(poslists) - 1
     if last == 0:
         return len(poslists[0]) > 0
+    # A span grows by at most ``slop`` a list, so from a state (i, a0, a1) list m >= i can only
+    # be reached within (m - i + 1) * slop of it: a state where a list left has no position
+    # there holds no chain, and is dropped with everything below it (a binary search a list).
+    # Same answer; a document of frequent words without a chain (most of a flood's,
+    # bench/hostile.py) no longer explores every span its lists make.
+    ends = [len(plist) for plist in poslists]
     stack = [(1, p, p) for p in reversed(poslists[0])]
     seen = set()
     while stack:
@@ -424,21 +430,29 @@ def near(poslists: list, slop: int, ordered: bool) -> bool:
             continue
         seen.add(state)
         i, a0, a1 = state
-        plist = poslists[i]
-        n = len(plist)
-        j = bisect_left(plist, a0 if ordered else max(0, a0 - slop))
-        while j < n:
-            b = plist[j]
-            j += 1
-            if b < a0 - slop or (ordered and a0 > b):
-                continue
-            if b > a1 + slop:
-                break
-            dist = 0 if a0 <= b <= a1 else (b - a1 if a1 < b else a0 - b)
-            if 1 <= dist <= slop:
-                if i == last:
-                    return True
-                stack.append((i + 1, min(a0, b), max(a1, b)))
+        reach = 0
+        for m in range(i, last + 1):
+            reach += slop
+            far = poslists[m]
+            k = bisect_left(far, a0 - reach)
+            if k == ends[m] or far[k] > a1 + reach:
+                break  # list m is out of reach: no chain from this state
+        else:
+            plist = poslists[i]
+            n = ends[i]
+            j = bisect_left(plist, a0 if ordered else max(0, a0 - slop))
+            while j < n:
+                b = plist[j]
+                j += 1
+                if b < a0 - slop or (ordered and a0 > b):
+                    continue
+                if b > a1 + slop:
+                    break
+                dist = 0 if a0 <= b <= a1 else (b - a1 if a1 < b else a0 - b)
+                if 1 <= dist <= slop:
+                    if i == last:
+                        return True
+                    stack.append((i + 1, min(a0, b), max(a1, b)))
     return False
 
 
