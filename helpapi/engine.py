@@ -192,6 +192,16 @@ def _term(field: FieldPostings, term: str, boost: float = 1.0):
     return clause
 
 
+def remember_term(field: FieldPostings, term: str, tid: int) -> None:
+    """Keep ``term``'s clause (boost 1), known to be term number ``tid`` of ``field``, for
+    :func:`_term` to hand out without looking the term up: the clause it would make."""
+    clauses = field.clauses
+    if term not in clauses:
+        if len(clauses) >= MAX_CACHED_CLAUSES:
+            clauses.clear()
+        clauses[term] = _Term(field, tid)
+
+
 def _expansion(field: FieldPostings, prefix: str, boost: float = 1.0):
     """Or of the completions of ``prefix`` that the Whoosh query picks too."""
     tids = pick_expansions(range(*field.prefix_range(prefix)), field.doc_frequency)
@@ -1097,11 +1107,20 @@ def _boosts(
         # 外部"): the title holding every unit, runs included, is about the query.
         terms = [*word_terms]  # the same clauses (_title_word is pure)
         # Two clauses sum alike in either order (a + b is b + a); more are summed smallest
-        # first (_intersect), so then each phrase keeps its size over every title: whole.
+        # first (_intersect), so then each phrase keeps its size over every title: whole,
+        # unless bounds of the sizes settle that order (_runs_within).
         narrow = len(word_terms) + len(runs) <= 2
-        terms += [title_run(u, every, narrow) for u in runs]
-        if all(terms):
-            out.append(_intersect(terms))
+        held = None
+        if not narrow and within is not None:
+            held = _runs_within(title_grams, runs, every, within, word_terms, allowed)
+        if held is None:
+            terms += [title_run(u, every, narrow) for u in runs]
+            if all(terms):
+                out.append(_intersect(terms))
+        else:
+            terms += held
+            if all(terms):
+                out.append(_intersect([*terms, _Allowed(within)]))
     if alone:
         out += [title_run(u, ranking.RUN_TITLE_BOOST, True) for u in runs]
     start = typed_title_start(units)
@@ -1131,6 +1150,59 @@ def _boosts(
                 # A key field scores its weight (1) times the boost.
                 out.append(_Scored((d, ranking.SAME_TITLE_BOOST) for d in field.docs[start:end]))
     return [c for c in out if c]
+
+
+def _runs_within(
+    field: FieldPostings, runs: list[Unit], boost: float, within, others: list, allowed=None
+) -> list | None:
+    """The title phrases of ``runs`` (``boost``, in ``field``: the title bigrams) for the
+    every-unit clause of :func:`_boosts`, checked in the matched documents ``within`` only,
+    each as long as its whole clause would be for :func:`_intersect`'s order; None when
+    that order is not settled, and the whole phrases must be made.
+
+    The every-unit clause adds to matches only, and each match's score is the same whether
+    its phrases are checked in it alone or in every title (the narrow case does so); but
+    with three clauses or more, :func:`_intersect` sums them smallest first, so a whole
+    phrase's size (its titles, all read: ~80 us a run seen first) decided the order of the
+    additions, hence the floats. A phrase's size lies between the matches it holds in and
+    its rarest bigram's titles: when those bounds, beside ``others`` (the words' title
+    clauses, whole), leave one order only (ties keep the list's order, as a stable sort
+    does), any size within them sorts alike, and the lower bound stands for it
+    (:class:`_Partial`). A run of one bigram or character is its whole clause (one term,
+    or its completions), as is a phrase kept whole already (:func:`_title_run`).
+
+    A phrase holding in no match makes the clause match none of them: ``[None]``."""
+    if not all(others):
+        return [None]  # a word in no title: the clause matches nothing
+    kept = _TITLE_RUNS.get(field) if allowed is None else None
+    clauses, bounds = [], [(len(c), len(c)) for c in others]
+    for u in runs:
+        if len(u.grams) < 2:
+            whole = _gram_clause(field, u.grams, boost, allowed)
+        elif kept is not None and (found := kept.get((u.grams, boost))) is not None:
+            whole = _Scored(found)
+        else:
+            grams = [_term(field, g) for g in u.grams]
+            if not all(grams):
+                return [None]  # a bigram in no title: the phrase holds nowhere
+            part = _gram_clause(field, u.grams, boost, within)
+            if not part:
+                return [None]
+            clause = _Partial(part)
+            clause.size = len(part)
+            clauses.append(clause)
+            bounds.append((len(part), min(t.end - t.start for t in grams)))
+            continue
+        if not whole:
+            return [None]
+        clauses.append(whole)
+        bounds.append((len(whole), len(whole)))
+    # Every pair in one order whatever the sizes: a first (list order) iff size a <= size b.
+    for i, (lo_a, hi_a) in enumerate(bounds):
+        for lo_b, hi_b in bounds[i + 1 :]:
+            if not (hi_a <= lo_b or hi_b < lo_a):
+                return None
+    return clauses
 
 
 def stands_as_typed(poslists: list, seq: list[int]) -> bool:
@@ -2203,12 +2275,16 @@ def best_correction(mem: MemIndex, term: str) -> str | None:
         cands = [(tid, cand) for tid, cand in near if cand not in at]
         cands += sorted(first + [x for x in near if x[1] in at], key=lambda x: at[x[1]])
         near_only = True
-    best, best_key = None, None
+    best, best_key, best_tid = None, None, -1
     for tid, cand in cands:
         # A one-edit candidate (or the first letters' swap) is 1 away, or 0 when it is the
         # word: its distance is known without a call.
         dist = (0 if cand == term else 1) if near_only else osa_distance(term, cand, limit)
         key = (dist, -text.doc_frequency(tid))
         if best_key is None or key < best_key:
-            best, best_key = cand, key
+            best, best_key, best_tid = cand, key, tid
+    if best is not None:
+        # The corrected query's strict pass looks the correction up next: its number is
+        # known here (a term look-up saved, first seen, so with the caches cold).
+        remember_term(text, best, best_tid)
     return best
