@@ -1107,20 +1107,11 @@ def _boosts(
         # 外部"): the title holding every unit, runs included, is about the query.
         terms = [*word_terms]  # the same clauses (_title_word is pure)
         # Two clauses sum alike in either order (a + b is b + a); more are summed smallest
-        # first (_intersect), so then each phrase keeps its size over every title: whole,
-        # unless bounds of the sizes settle that order (_runs_within).
+        # first (_intersect), so then each phrase keeps its size over every title: whole.
         narrow = len(word_terms) + len(runs) <= 2
-        held = None
-        if not narrow and within is not None:
-            held = _runs_within(title_grams, runs, every, within, word_terms, allowed)
-        if held is None:
-            terms += [title_run(u, every, narrow) for u in runs]
-            if all(terms):
-                out.append(_intersect(terms))
-        else:
-            terms += held
-            if all(terms):
-                out.append(_intersect([*terms, _Allowed(within)]))
+        terms += [title_run(u, every, narrow) for u in runs]
+        if all(terms):
+            out.append(_intersect(terms))
     if alone:
         out += [title_run(u, ranking.RUN_TITLE_BOOST, True) for u in runs]
     start = typed_title_start(units)
@@ -1150,59 +1141,6 @@ def _boosts(
                 # A key field scores its weight (1) times the boost.
                 out.append(_Scored((d, ranking.SAME_TITLE_BOOST) for d in field.docs[start:end]))
     return [c for c in out if c]
-
-
-def _runs_within(
-    field: FieldPostings, runs: list[Unit], boost: float, within, others: list, allowed=None
-) -> list | None:
-    """The title phrases of ``runs`` (``boost``, in ``field``: the title bigrams) for the
-    every-unit clause of :func:`_boosts`, checked in the matched documents ``within`` only,
-    each as long as its whole clause would be for :func:`_intersect`'s order; None when
-    that order is not settled, and the whole phrases must be made.
-
-    The every-unit clause adds to matches only, and each match's score is the same whether
-    its phrases are checked in it alone or in every title (the narrow case does so); but
-    with three clauses or more, :func:`_intersect` sums them smallest first, so a whole
-    phrase's size (its titles, all read: ~80 us a run seen first) decided the order of the
-    additions, hence the floats. A phrase's size lies between the matches it holds in and
-    its rarest bigram's titles: when those bounds, beside ``others`` (the words' title
-    clauses, whole), leave one order only (ties keep the list's order, as a stable sort
-    does), any size within them sorts alike, and the lower bound stands for it
-    (:class:`_Partial`). A run of one bigram or character is its whole clause (one term,
-    or its completions), as is a phrase kept whole already (:func:`_title_run`).
-
-    A phrase holding in no match makes the clause match none of them: ``[None]``."""
-    if not all(others):
-        return [None]  # a word in no title: the clause matches nothing
-    kept = _TITLE_RUNS.get(field) if allowed is None else None
-    clauses, bounds = [], [(len(c), len(c)) for c in others]
-    for u in runs:
-        if len(u.grams) < 2:
-            whole = _gram_clause(field, u.grams, boost, allowed)
-        elif kept is not None and (found := kept.get((u.grams, boost))) is not None:
-            whole = _Scored(found)
-        else:
-            grams = [_term(field, g) for g in u.grams]
-            if not all(grams):
-                return [None]  # a bigram in no title: the phrase holds nowhere
-            part = _gram_clause(field, u.grams, boost, within)
-            if not part:
-                return [None]
-            clause = _Partial(part)
-            clause.size = len(part)
-            clauses.append(clause)
-            bounds.append((len(part), min(t.end - t.start for t in grams)))
-            continue
-        if not whole:
-            return [None]
-        clauses.append(whole)
-        bounds.append((len(whole), len(whole)))
-    # Every pair in one order whatever the sizes: a first (list order) iff size a <= size b.
-    for i, (lo_a, hi_a) in enumerate(bounds):
-        for lo_b, hi_b in bounds[i + 1 :]:
-            if not (hi_a <= lo_b or hi_b < lo_a):
-                return None
-    return clauses
 
 
 def stands_as_typed(poslists: list, seq: list[int]) -> bool:
