@@ -534,35 +534,24 @@ class _Terms:
 
     def find(self, key: bytes) -> int:
         """The number of the term ``key``, or -1: :meth:`bisect`'s block found in C, then
-        ``key`` searched in the block's bytes (``mmap.find`` between the block's ends) where
-        a term starts and ends."""
+        ``key`` searched in the block's bytes (``bytes.find``) where a term starts and ends."""
         sample = self._sampled()
         j = bisect_left(sample, key)
         if j < len(sample) and sample[j] == key:
             return j * SAMPLE_STEP
         if not j:
             return -1
-        return self._in_block(key, j)
-
-    def _in_block(self, key: bytes, j: int) -> int:
-        """The number of the term ``key`` among the terms after ``sample[j - 1]`` (< key) up
-        to ``sample[j]`` (> key, or the end), or -1.
-
-        Searched in the mapping itself and its offsets, with no copy of either: every term
-        look-up of a search (a dozen or more, most of them first seen, so run with the
-        processor's caches cold) comes here, and it costs what it touches."""
-        off, base, size = self.off, self._base, len(key)
-        start, end = (j - 1) * SAMPLE_STEP, min(j * SAMPLE_STEP, len(off) - 1)
-        lo, hi = base + off[start], base + off[end]
-        find = self._mm.find
-        p = find(key, lo, hi)
+        # The block of terms after sample[j - 1] (< key) and before sample[j] (> key).
+        start = (j - 1) * SAMPLE_STEP
+        offs = self.off[start : min(j * SAMPLE_STEP, len(self.off) - 1) + 1]
+        first, size = offs[0], len(key)
+        block = self._mm[self._base + first : self._base + offs[-1]]
+        p = block.find(key)
         while p >= 0:
-            at = p - base
-            # The first term starting at or past the match (off[end] > at: in the block).
-            i = bisect_left(off, at, start, end)
-            if off[i] == at and off[i + 1] - at == size:
-                return i
-            p = find(key, p + 1, hi)
+            i = bisect_left(offs, first + p)
+            if i + 1 < len(offs) and offs[i] == first + p and offs[i + 1] - offs[i] == size:
+                return start + i
+            p = block.find(key, p + 1)
         return -1
 
     def find_all(self, keys: list[bytes]) -> list[int]:

@@ -1,7 +1,7 @@
-"""Stop 22 (typo latency): a term is searched for in its block of the mapping itself
-(``_Terms.find``, no copy of the block or its offsets), and the spelling correction hands
-the corrected query's strict pass the correction's clause (``engine.remember_term``): the
-same term numbers, clauses and answers as before."""
+"""Stop 22 (typo latency): the spelling correction hands the corrected query's strict pass
+the correction's clause (``engine.remember_term``): the same clauses and answers as a look-up
+of the term. And ``_Terms.find`` (its block found by the sample, then searched in its bytes),
+which every term look-up runs, pinned against a plain binary search."""
 
 from __future__ import annotations
 
