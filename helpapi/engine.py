@@ -192,6 +192,16 @@ def _term(field: FieldPostings, term: str, boost: float = 1.0):
     return clause
 
 
+def remember_term(field: FieldPostings, term: str, tid: int) -> None:
+    """Keep ``term``'s clause (boost 1), known to be term number ``tid`` of ``field``, for
+    :func:`_term` to hand out without looking the term up: the clause it would make."""
+    clauses = field.clauses
+    if term not in clauses:
+        if len(clauses) >= MAX_CACHED_CLAUSES:
+            clauses.clear()
+        clauses[term] = _Term(field, tid)
+
+
 def _expansion(field: FieldPostings, prefix: str, boost: float = 1.0):
     """Or of the completions of ``prefix`` that the Whoosh query picks too."""
     tids = pick_expansions(range(*field.prefix_range(prefix)), field.doc_frequency)
@@ -2222,12 +2232,16 @@ def best_correction(mem: MemIndex, term: str) -> str | None:
         cands = [(tid, cand) for tid, cand in near if cand not in at]
         cands += sorted(first + [x for x in near if x[1] in at], key=lambda x: at[x[1]])
         near_only = True
-    best, best_key = None, None
+    best, best_key, best_tid = None, None, -1
     for tid, cand in cands:
         # A one-edit candidate (or the first letters' swap) is 1 away, or 0 when it is the
         # word: its distance is known without a call.
         dist = (0 if cand == term else 1) if near_only else osa_distance(term, cand, limit)
         key = (dist, -text.doc_frequency(tid))
         if best_key is None or key < best_key:
-            best, best_key = cand, key
+            best, best_key, best_tid = cand, key, tid
+    if best is not None:
+        # The corrected query's strict pass looks the correction up next: its number is
+        # known here (a term look-up saved, first seen, so with the caches cold).
+        remember_term(text, best, best_tid)
     return best
