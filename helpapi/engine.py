@@ -428,7 +428,8 @@ def near(poslists: list, slop: int, ordered: bool) -> bool:
         return len(poslists[0]) > 0
     # A span grows by at most ``slop`` a list, so from a state (i, a0, a1) list m >= i can only
     # be reached within (m - i + 1) * slop of it: a state where a list left has no position
-    # there holds no chain, and is dropped with everything below it (a binary search a list).
+    # there holds no chain, and is dropped with everything below it (a binary search a list
+    # after list i, whose own scan below finds nothing then).
     # Same answer; a document of frequent words without a chain (most of a flood's,
     # bench/hostile.py) no longer explores every span its lists make.
     ends = [len(plist) for plist in poslists]
@@ -440,8 +441,8 @@ def near(poslists: list, slop: int, ordered: bool) -> bool:
             continue
         seen.add(state)
         i, a0, a1 = state
-        reach = 0
-        for m in range(i, last + 1):
+        reach = slop
+        for m in range(i + 1, last + 1):
             reach += slop
             far = poslists[m]
             k = bisect_left(far, a0 - reach)
@@ -1055,6 +1056,20 @@ def _key_fields(mem: MemIndex) -> list[FieldPostings]:
     return [mem.fields[name] for name in KEY_FIELDS if name in mem.fields]
 
 
+def key_boosts(mem: MemIndex, key: str) -> dict[int, float]:
+    """The SAME_TITLE_BOOST that each document's strict score carries for ``key`` (the query
+    as a whole title, :func:`_boosts`): the boost once per key field holding the key."""
+    out: dict[int, float] = {}
+    if key:
+        for field in _key_fields(mem):
+            tid = field.term_id(key)
+            if tid >= 0:
+                start, end = field.span(tid)
+                for d in field.docs[start:end]:
+                    out[d] = out.get(d, 0.0) + ranking.SAME_TITLE_BOOST
+    return out
+
+
 def _boosts(
     mem: MemIndex, units: list[Unit], key: str, allowed=None, within=None, relaxed=False
 ) -> list:
@@ -1378,7 +1393,9 @@ def _run_text(unit: Unit) -> str:
 def title_cover(mem: MemIndex, units: list[Unit], docs: list[int]) -> dict[int, float]:
     """Extra score of each of ``docs`` whose own title holds every unit of the query: up to
     ranking.TITLE_COVER_BOOST, scaled by the share of that title the query covers
-    (:func:`title_shares`, to the power ranking.TITLE_COVER_POWER). 0: none."""
+    (:func:`title_shares`, to the power ranking.TITLE_COVER_POWER). 0: none. The fixed boost
+    only: the search scales it by the query's scores (helpapi.search._rerank,
+    ranking.TITLE_COVER_RELATIVE)."""
     return cover_extra(title_shares(mem, units, docs))
 
 

@@ -173,6 +173,10 @@ TITLE_COVER_BOOST = 128.0
 # query covers less of win on the body's score (tuning half, kw: 5 of the 61 misses, where
 # no title above is more specific than the expected one). Not for no-space runs with marks
 # between them (copied text, helpapi.engine.punctuated: a body fragment, not keywords). 0: off.
+# Larger than the fixed boost for most keyword queries in every script (Latin ones too: 17-45
+# a unit), so TITLE_COVER_BOOST is a floor. A holder of the query's whole-title key has its
+# SAME_TITLE_BOOST taken off first (not the words' scale; counted in, every other holder's
+# cover grew ~13x on whole-title queries; dev quality tables the same either way).
 # Tuning half (bench/quality.py), kw 0.9422 -> 4: 0.9430, 6: 0.9444, 8: 0.9452 (ja-JP 0.903
 # -> 0.926), 12: 0.9453; every other dev set and queries-scale title, body, xling unchanged
 # at 6, 8 and 12. Scaled by the best score itself (not per unit, punctuated too) at 3: kw

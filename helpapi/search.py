@@ -501,11 +501,14 @@ def _rerank(
     # The titles holding every unit, whatever TITLE_COVER_BOOST (the guards below read them).
     shares = engine.title_shares(mem, units, docs)
     # The boost grows with the scores' scale (ranking.TITLE_COVER_RELATIVE): the best title
-    # holder's score per unit (``head`` is best first: the first holder); not for runs with
-    # marks between them (copied, not keywords).
+    # holder's score per unit (``head`` is best first: the first holder), less the whole-title
+    # boost a holder of the query's key carries (not the words' scale: counted in, every other
+    # holder's cover grew ~13x on a whole-title query); not for runs with marks between them
+    # (copied, not keywords).
     top = 0.0
     if shares and not copied and ranking.TITLE_COVER_RELATIVE:
-        top = next(s for d, s in head if d in shares) / len(units)
+        held = engine.key_boosts(mem, key)
+        top = next(s - held.get(d, 0.0) for d, s in head if d in shares) / len(units)
     cover = engine.cover_extra(shares, top)
     # Runs typed apart by spaces count in a body only when no title holds every unit (then
     # they may be that title's keywords): the title holders first.

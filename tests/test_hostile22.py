@@ -69,7 +69,7 @@ def test_a_chainless_flood_grows_no_span(monkeypatch):
     # order), and a rare word far from all of them: no chain.
     dense = [list(range(k, 300, 3)) for k in range(3)] * 2
     poslists = [*dense, [5000]]
-    slop = len(poslists) + 3  # proximity's unordered clause: words + PROXIMITY_SLOP_EXTRA
+    slop = len(poslists) + 3  # a proximity-like slop (words + 3)
     assert _reference(poslists, slop, False) is False
     calls = _searches(monkeypatch)
     assert engine.near(poslists, slop, False) is False

@@ -69,3 +69,36 @@ def test_cover_extra_takes_the_larger_boost(monkeypatch):
     assert engine.cover_extra({1: 0.5}, 40.0) == {1: 160.0}
     monkeypatch.setattr(ranking, "TITLE_COVER_BOOST", 0.0)
     assert engine.cover_extra({1: 0.5}, 40.0) == {}
+
+
+TITLES = {
+    "de-DE": {
+        "exact": md_article("Kennwort zurücksetzen", "Öffnen Sie die Einstellungen."),
+        "outlook": md_article("Kennwort zurücksetzen in Outlook", "Kennwort in Outlook ändern."),
+        "teams": md_article("Kennwort für Teams zurücksetzen", "Teams öffnen, Kennwort ändern."),
+        **{f"filler-{i}": md_article(f"Notiz {i}", f"Text {i} über Dateien.") for i in range(40)},
+    },
+}
+
+titles = markdown_index_fixture("kw22-titles", TITLES)
+
+
+def test_a_whole_title_query_scales_by_its_words_not_by_the_title_boost(titles, monkeypatch):
+    # "Kennwort zurücksetzen" is a whole title: its holder's strict score carries
+    # SAME_TITLE_BOOST (384), which says nothing of the words' scale; counted in, every other
+    # title holder's cover grew ~13x on real indexes (review of stop 22).
+    tops = []
+    real = engine.cover_extra
+
+    def spy(shares, top=0.0):
+        tops.append(top)
+        return real(shares, top)
+
+    monkeypatch.setattr(engine, "cover_extra", spy)
+    assert search_slugs(titles, "Kennwort zurücksetzen", "de-DE")[0] == "exact"
+    assert tops and 0 < tops[-1] < ranking.SAME_TITLE_BOOST / 4
+    # With the title boost off, the same scale: the key's boost is all that was taken off.
+    scaled = tops[-1]
+    monkeypatch.setattr(ranking, "SAME_TITLE_BOOST", 0.0)
+    search_slugs(titles, "Kennwort zurücksetzen", "de-DE")
+    assert abs(tops[-1] - scaled) < 1e-6 * max(1.0, scaled)
