@@ -12,7 +12,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from gunicorn import util as _util
 from gunicorn.glogging import Logger as _Logger
+from gunicorn.http import wsgi as _wsgi
 from gunicorn.workers.ggevent import GeventWorker as _GeventWorker
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -97,6 +99,41 @@ def default_workers() -> int:
     return cpu_limit() + 1
 
 
+_GunicornResponse = _wsgi.Response
+
+
+class Response(_GunicornResponse):
+    """gunicorn's HTTP/1 response, its head and a whole body written to the socket at once.
+
+    gunicorn writes the head, then each body chunk, with one ``sendall`` each: two writes
+    (two TCP segments on loopback, and a wake-up of the client for each) for every answer of
+    one chunk, which every JSON answer of this app is. When the first chunk is the whole
+    body (``Content-Length`` given and equal to its length; not chunked, not a response
+    without a body), the head and the body go out in one write; the bytes are gunicorn's
+    (tests/test_http22.py). Anything else is gunicorn's own writing.
+    """
+
+    def head(self) -> bytes:
+        """The status line and headers, as gunicorn's ``send_headers`` writes them."""
+        tosend = self.default_headers()
+        tosend.extend(["%s: %s\r\n" % (k, v) for k, v in self.headers])
+        return ("%s\r\n" % "".join(tosend)).encode("latin-1")
+
+    def write(self, arg):
+        """gunicorn's ``write``; the head and a whole body in one ``sendall``."""
+        if (
+            self.headers_sent
+            or type(arg) is not bytes
+            or self.chunked
+            or getattr(self, "_omits_body", True)  # a gunicorn without it: its own writing
+            or self.response_length != len(arg)
+        ):
+            return super().write(arg)
+        _util.write(self.sock, self.head() + arg)
+        self.headers_sent = True
+        self.sent = len(arg)
+
+
 class GeventWorker(_GeventWorker):
     """gunicorn's gevent worker, leaving ``threading`` unpatched.
 
@@ -107,6 +144,16 @@ class GeventWorker(_GeventWorker):
     safe because a request never yields to another greenlet while it searches: the only
     cooperative points are socket reads and writes, before and after the app code runs.
     """
+
+    def init_process(self):
+        """Answer with :class:`Response` (gunicorn's, in one write), then gunicorn's start.
+
+        gunicorn makes each HTTP/1 response from ``gunicorn.http.wsgi.Response``; this
+        process is the worker's own (forked), and serves nothing but this worker.
+        """
+        if _wsgi.Response is _GunicornResponse:
+            _wsgi.Response = Response
+        super().init_process()
 
     def patch(self):
         """Monkey-patch sockets, select, ssl, time, subprocess, signal; not threads."""
