@@ -104,6 +104,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_response_writes_gunicorns_bytes(case, monkeypatch):
     monkeypatch.setattr(gunicorn_util, "http_date", lambda timestamp=None: "Thu, 01 Jan 2026")
+    monkeypatch.setattr(runtime, "_date_now", (None, ""))
     req, status, headers, chunks = CASES[case]
     theirs, _ = _wire(gunicorn_wsgi.Response, req, status, list(headers), chunks)
     ours, writes = _wire(runtime.Response, req, status, list(headers), chunks)
@@ -119,6 +120,18 @@ def test_a_whole_body_goes_out_with_its_head(case):
     assert (theirs, ours) == (2, 1)
 
 
+def test_the_date_is_gunicorns_for_this_second(monkeypatch):
+    monkeypatch.setattr(runtime, "_date_now", (None, ""))
+    clock = [1767225600.25]
+    monkeypatch.setattr(runtime.time, "time", lambda: clock[0])
+    first = runtime.http_date()
+    assert first == gunicorn_util.http_date(1767225600.25) == "Thu, 01 Jan 2026 00:00:00 GMT"
+    clock[0] = 1767225600.99
+    assert runtime.http_date() is first  # the same second: made once
+    clock[0] = 1767225601.01
+    assert runtime.http_date() == "Thu, 01 Jan 2026 00:00:01 GMT"
+
+
 def test_headers_sent_only_once_the_write_went_through():
     class Broken(_Sock):
         def sendall(self, data):
@@ -132,12 +145,36 @@ def test_headers_sent_only_once_the_write_went_through():
     assert not resp.headers_sent
 
 
+def test_a_settled_config_answers_as_gunicorns(monkeypatch):
+    from gunicorn.config import Config
+
+    cfg = Config()
+    for name, value in (("keepalive", 7), ("limit_request_line", 100), ("workers", 3)):
+        cfg.set(name, value)
+    cfg.set("forwarded_allow_ips", "10.0.0.1")
+    cfg.set("worker_class", "helpapi.runtime.GeventWorker")
+    before = {name: getattr(cfg, name) for name in cfg.settings}
+    props = {name: getattr(cfg, name) for name in ("is_ssl", "address", "ssl_options")}
+    runtime.settle_config(cfg)
+    assert {name: getattr(cfg, name) for name in cfg.settings} == before
+    assert {name: getattr(cfg, name) for name in props} == props
+    assert cfg.keepalive == 7 and "keepalive" in vars(cfg)
+    # Properties are still the class's (computed), methods still work.
+    assert cfg.worker_class is runtime.GeventWorker and "worker_class" not in vars(cfg)
+    assert [str(n) for n in cfg.forwarded_allow_networks()] == ["10.0.0.1/32"]
+    assert cfg.settings["keepalive"].get() == 7
+
+
 def test_the_worker_answers_with_the_one_write_response(monkeypatch):
     monkeypatch.setattr(gunicorn_wsgi, "Response", gunicorn_wsgi.Response)
     monkeypatch.setattr(GunicornGeventWorker, "init_process", lambda self: None)
     worker = runtime.GeventWorker.__new__(runtime.GeventWorker)
+    from gunicorn.config import Config
+
+    worker.cfg = Config()
     worker.init_process()
     assert gunicorn_wsgi.Response is runtime.Response
+    assert "keepalive" in vars(worker.cfg)
     worker.init_process()  # never a subclass of itself
     assert gunicorn_wsgi.Response is runtime.Response
 
@@ -210,9 +247,9 @@ def access_logger():
     logger.filters[:] = saved[3]
 
 
-def _plain(stream, formatter=logging.Formatter("%(message)s")):
+def _plain(stream):
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(formatter)
+    handler.setFormatter(logging.Formatter("%(message)s"))
     return handler
 
 
