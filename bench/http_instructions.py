@@ -6,9 +6,10 @@ instructions counted by valgrind's callgrind do not. Each checkout (``--base``, 
 cache off, analytics off) under ``valgrind --tool=callgrind --instr-atstart=no``; the first
 ``--warm`` of the ``--requests`` are sent uninstrumented (caches filled), then counting is
 switched on in the worker (``callgrind_control -i on``), all ``--requests`` are sent one
-after another on one keep-alive connection, and the count is dumped: instructions a request, the worker's own
-(the kernel's work, e.g. a ``send``, is not counted; CPU time tells that part). The search
-replay is ``http_overhead.py``'s Zipf mix; ``/healthz`` is the floor. Needs valgrind (Debian).
+after another on one keep-alive connection, and the count is dumped: instructions a
+request, the worker's own (the kernel's work, e.g. a ``send``, is not counted; CPU time
+tells that part). The search replay is ``http_overhead.py``'s Zipf mix; ``/healthz`` is the
+floor. Needs valgrind (Debian).
 
     python bench/http_instructions.py [--base /work/main] [--requests 300] [--warm 200]
 """
