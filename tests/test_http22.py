@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from gunicorn import util as gunicorn_util
+from gunicorn.config import Config
 from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.workers.ggevent import GeventWorker as GunicornGeventWorker
 
@@ -145,9 +146,7 @@ def test_headers_sent_only_once_the_write_went_through():
     assert not resp.headers_sent
 
 
-def test_a_settled_config_answers_as_gunicorns(monkeypatch):
-    from gunicorn.config import Config
-
+def test_a_settled_config_answers_as_gunicorns():
     cfg = Config()
     for name, value in (("keepalive", 7), ("limit_request_line", 100), ("workers", 3)):
         cfg.set(name, value)
@@ -169,8 +168,6 @@ def test_the_worker_answers_with_the_one_write_response(monkeypatch):
     monkeypatch.setattr(gunicorn_wsgi, "Response", gunicorn_wsgi.Response)
     monkeypatch.setattr(GunicornGeventWorker, "init_process", lambda self: None)
     worker = runtime.GeventWorker.__new__(runtime.GeventWorker)
-    from gunicorn.config import Config
-
     worker.cfg = Config()
     worker.init_process()
     assert gunicorn_wsgi.Response is runtime.Response
@@ -224,7 +221,8 @@ def test_header_deadline_over_gunicorn(tmp_path):
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: a")
             started = time.monotonic()
             assert s.recv(65536) == b""
-            assert 0.3 < time.monotonic() - started < 5
+            # Dropped by the 1 s limit (the conf's own is 5 s): not by the end of the test.
+            assert 0.3 < time.monotonic() - started < 3.5
         # Many requests on one connection, each answered.
         with socket.create_connection(("127.0.0.1", served.port), timeout=10) as s:
             for _ in range(50):
