@@ -114,6 +114,11 @@ def http_date() -> str:
     return _date_now[1]
 
 
+# The largest body written with its head: joining them copies the body, which for a large
+# one (an article can be megabytes) costs more than the write it saves.
+ONE_WRITE_MAX = 64 * 1024
+
+
 class Response(_GunicornResponse):
     """gunicorn's HTTP/1 response, its head and a whole body written to the socket at once.
 
@@ -121,7 +126,8 @@ class Response(_GunicornResponse):
     (two TCP segments on loopback, and a wake-up of the client for each) for every answer of
     one chunk, which every JSON answer of this app is. When the first chunk is the whole
     body (``Content-Length`` given and equal to its length; not chunked, not a response
-    without a body), the head and the body go out in one write; the bytes are gunicorn's
+    without a body) and at most :data:`ONE_WRITE_MAX` bytes, the head and the body go out in
+    one write; the bytes are gunicorn's
     (tests/test_http22.py). Anything else is gunicorn's own writing.
     """
 
@@ -160,6 +166,7 @@ class Response(_GunicornResponse):
             or self.chunked
             or getattr(self, "_omits_body", True)  # a gunicorn without it: its own writing
             or self.response_length != len(arg)
+            or len(arg) > ONE_WRITE_MAX
         ):
             return super().write(arg)
         _util.write(self.sock, self.head() + arg)

@@ -68,7 +68,15 @@ def _wire(cls, req, status, headers, chunks) -> tuple[bytes, int]:
 
 
 BODY = json.dumps({"results": ["Ä" * 50, "é"]}).encode()
+BIG = b"x" * (runtime.ONE_WRITE_MAX + 1)
 CASES = {
+    "largest one write": (
+        _Req(),
+        "200 OK",
+        [("Content-Length", str(runtime.ONE_WRITE_MAX))],
+        [BIG[:-1]],
+    ),
+    "over the one-write size": (_Req(), "200 OK", [("Content-Length", str(len(BIG)))], [BIG]),
     "whole body": (_Req(), "200 OK", [("Content-Length", str(len(BODY)))], [BODY]),
     "json headers": (
         _Req(),
@@ -113,12 +121,20 @@ def test_a_response_writes_gunicorns_bytes(case, monkeypatch):
     assert b"Date: Thu, 01 Jan 2026\r\n" in ours
 
 
-@pytest.mark.parametrize("case", ["whole body", "json headers", "connection close", "http 1.0"])
+@pytest.mark.parametrize(
+    "case", ["whole body", "json headers", "connection close", "http 1.0", "largest one write"]
+)
 def test_a_whole_body_goes_out_with_its_head(case):
     req, status, headers, chunks = CASES[case]
     _, theirs = _wire(gunicorn_wsgi.Response, req, status, list(headers), chunks)
     _, ours = _wire(runtime.Response, req, status, list(headers), chunks)
     assert (theirs, ours) == (2, 1)
+
+
+def test_a_large_body_is_not_copied_into_one_write():
+    req, status, headers, chunks = CASES["over the one-write size"]
+    _, ours = _wire(runtime.Response, req, status, list(headers), chunks)
+    assert ours == 2
 
 
 def test_the_date_is_gunicorns_for_this_second(monkeypatch):
