@@ -248,7 +248,10 @@ def paired(checkouts: dict, index: Path, rounds: int, seconds: int) -> None:
             wrk(servers[name][0], servers[name][1], search_lua, 3)  # warm every worker
         rows = {name: [] for name in checkouts}
         for round_ in range(rounds):
-            for name, (server, base) in servers.items():
+            # Alternate which checkout goes first: a load that drifts within a round hits
+            # both sides alike over the rounds.
+            order = list(servers.items())[:: -1 if round_ % 2 else 1]
+            for name, (server, base) in order:
                 floor, floor_cpu = wrk(server, base, floor_lua, seconds)
                 found, found_cpu = wrk(server, base, search_lua, seconds)
                 rows[name].append((floor, found, floor_cpu, found_cpu))
@@ -274,6 +277,17 @@ def paired(checkouts: dict, index: Path, rounds: int, seconds: int) -> None:
             f"| {name} | {med[0]:.0f} | {med[1]:.0f} | {ratio:.2f} | {med[2]:.0f} | "
             f"{med[3]:.0f} | {cpu_ratio:.2f} |"
         )
+    if set(rows) == {"base", "head"}:
+        # Same round, same load: the per-round ratios are the steadier before/after.
+        pairs = list(zip(rows["base"], rows["head"], strict=True))
+        for label, i in (("healthz", 2), ("search", 3)):
+            each = [h[i] / b[i] for b, h in pairs]
+            print(
+                f"{label} CPU a request, head/base: median {statistics.median(each):.3f}, "
+                f"mean {statistics.mean(each):.3f} (rounds: "
+                + ", ".join(f"{r:.2f}" for r in each)
+                + ")"
+            )
     print(f"\nload average at end: {os.getloadavg()}")
 
 

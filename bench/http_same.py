@@ -9,7 +9,13 @@ route gives, invalid UTF-8, NUL), HEAD and OPTIONS. Compared: the status, every 
 ``X-Request-Id`` when the client sent none) in order, and the body bytes (less the random
 ``query_id``). Prints the count and the first differences; exits 1 on any.
 
-    python bench/http_same.py [--base /work/main] [--index DIR] [--per-set 300]
+``--gunicorn``: the same requests (less those with a ``SCRIPT_NAME``, which gunicorn takes
+from the process environment) sent to each checkout's real gunicorn (its gunicorn.conf.py, one
+worker), one keep-alive connection each, and the raw response bytes compared: status line,
+every header in order, body (less the ``Date`` value, an ``X-Request-Id`` the client did not
+send, and ``query_id``), so that what the worker writes to the socket is checked too.
+
+    python bench/http_same.py [--base /work/main] [--index DIR] [--per-set 300] [--gunicorn]
 """
 
 from __future__ import annotations
@@ -18,16 +24,22 @@ import argparse
 import json
 import os
 import random
+import re
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import free_port  # noqa: E402
 from bench.common import shared_dir  # noqa: E402
+from bench.common import stop  # noqa: E402
 
 QUERIES = shared_dir() / "queries"
 SETS = ("title", "body", "xling", "kw", "prefix", "typo", "fallback")
@@ -165,6 +177,88 @@ def answers(checkout: Path, index: str, reqs: Path, cors: str) -> list[dict]:
         return [json.loads(x) for x in Path(out.name).read_text("utf-8").splitlines()]
 
 
+DATE = re.compile(rb"\r\nDate: [^\r]*")
+RID = re.compile(rb"\r\nX-Request-Id: [^\r]*")
+WIRE_QID = re.compile(rb'"query_id":"[0-9a-f]+"')
+
+
+def _raw_request(req: dict) -> bytes:
+    target = req["path"] + ("?" + req["query"] if req["query"] else "")
+    lines = [f"{req['method']} {target} HTTP/1.1", "Host: 127.0.0.1"]
+    lines += [f"{k}: {v}" for k, v in req["headers"].items()]
+    if req["method"] == "POST":
+        lines.append("Content-Length: 0")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+
+def _read_answer(sock: socket.socket, buf: bytes, head_only: bool) -> tuple[bytes, bytes]:
+    """One response off a kept-alive connection: (its bytes, what followed it)."""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return buf, b""
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    found = re.search(rb"\r\nContent-Length: (\d+)", head, re.IGNORECASE)
+    length = 0 if head_only or found is None else int(found.group(1))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return head + b"\r\n\r\n" + rest[:length], rest[length:]
+
+
+def wire_answers(checkout: Path, index: str, reqs: list[dict], cors: str) -> list[bytes]:
+    """Each request's raw answer from ``checkout``'s gunicorn (a new connection after one
+    that closes)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELPAPI_", "PROMETHEUS"))}
+    env.update(
+        HELPAPI_INDEX_DIR=index,
+        HELPAPI_BIND=f"127.0.0.1:{port}",
+        HELPAPI_ANALYTICS="off",
+        HELPAPI_RESULT_CACHE_SIZE="0",
+        HELPAPI_CORS_ORIGINS=cors,
+        WEB_CONCURRENCY="1",
+        PYTHONHASHSEED="0",
+    )
+    server = subprocess.Popen(
+        [str(checkout / ".venv/bin/python"), "-m", "gunicorn", "-c", "gunicorn.conf.py"]
+        + ["--log-level", "warning", "wsgi:app"],
+        cwd=checkout,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        out, sock, buf = [], None, b""
+        for req in reqs:
+            if sock is None:
+                sock, buf = socket.create_connection(("127.0.0.1", port), timeout=30), b""
+            sock.sendall(_raw_request(req))
+            answer, buf = _read_answer(sock, buf, req["method"] == "HEAD")
+            if b"\r\nConnection: close" in answer.split(b"\r\n\r\n")[0]:
+                sock.close()
+                sock = None
+            keep_rid = "X-Request-Id" in req["headers"]
+            answer = DATE.sub(b"\r\nDate: -", answer)
+            if not keep_rid:
+                answer = RID.sub(b"\r\nX-Request-Id: -", answer)
+            out.append(WIRE_QID.sub(b'"query_id":""', answer))
+        if sock is not None:
+            sock.close()
+        return out
+    finally:
+        stop(server)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", default="/work/main")
@@ -175,9 +269,31 @@ def main(argv=None) -> int:
         action="append",
         help="HELPAPI_CORS_ORIGINS values to run with (default: none, *, one origin)",
     )
+    ap.add_argument(
+        "--gunicorn",
+        action="store_true",
+        help="compare the raw bytes each checkout's real gunicorn writes (one worker)",
+    )
     args = ap.parse_args(argv)
     reqs = requests(args.per_set)
     failed = 0
+    if args.gunicorn:
+        reqs = [r for r in reqs if not r["script"]]
+        for cors in args.cors or ["", "*", "https://help.example"]:
+            base = wire_answers(Path(args.base), args.index, reqs, cors)
+            head = wire_answers(ROOT, args.index, reqs, cors)
+            differ = [i for i, (a, b) in enumerate(zip(base, head, strict=True)) if a != b]
+            lines: dict[bytes, int] = {}
+            for a in head:
+                key = a.split(b"\r\n", 1)[0]
+                lines[key] = lines.get(key, 0) + 1
+            print(f"gunicorn, CORS {cors!r}: {len(reqs)} requests, {len(differ)} differ; {lines}")
+            for i in differ[:5]:
+                print("  request:", reqs[i])
+                print("  base:", base[i][:600])
+                print("  head:", head[i][:600])
+            failed += len(differ)
+        return 1 if failed else 0
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "requests.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in reqs), "utf-8")

@@ -9,10 +9,13 @@ import gc
 import logging
 import math
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+from gunicorn import util as _util
 from gunicorn.glogging import Logger as _Logger
+from gunicorn.http import wsgi as _wsgi
 from gunicorn.workers.ggevent import GeventWorker as _GeventWorker
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -97,6 +100,101 @@ def default_workers() -> int:
     return cpu_limit() + 1
 
 
+_GunicornResponse = _wsgi.Response
+# The second and gunicorn's Date value for it (one tuple: replaced whole, never half-set).
+_date_now: tuple = (None, "")
+
+
+def http_date() -> str:
+    """gunicorn's ``Date`` value for now, formatted once a second (the header has seconds)."""
+    global _date_now
+    now = int(time.time())
+    if _date_now[0] != now:
+        _date_now = (now, _util.http_date(now))
+    return _date_now[1]
+
+
+# The largest body written with its head: joining them copies the body, which for a large
+# one (an article can be megabytes) costs more than the write it saves.
+ONE_WRITE_MAX = 64 * 1024
+
+
+class Response(_GunicornResponse):
+    """gunicorn's HTTP/1 response, its head and a whole body written to the socket at once.
+
+    gunicorn writes the head, then each body chunk, with one ``sendall`` each: two writes
+    (two TCP segments on loopback, and a wake-up of the client for each) for every answer of
+    one chunk, which every JSON answer of this app is. When the first chunk is the whole
+    body (``Content-Length`` given and equal to its length; not chunked, not a response
+    without a body) and at most :data:`ONE_WRITE_MAX` bytes, the head and the body go out in
+    one write; the bytes are gunicorn's
+    (tests/test_http22.py). Anything else is gunicorn's own writing.
+    """
+
+    def default_headers(self) -> list[str]:
+        """gunicorn's status line and own headers, the ``Date`` made once a second (gunicorn
+        formats it for every response, through ``email.utils``: ~3 us)."""
+        if self.upgrade:
+            connection = "upgrade"
+        elif self.should_close():
+            connection = "close"
+        else:
+            connection = "keep-alive"
+        version = self.req.version
+        headers = [
+            f"HTTP/{version[0]}.{version[1]} {self.status}\r\n",
+            f"Server: {self.version}\r\n",
+            f"Date: {http_date()}\r\n",
+            f"Connection: {connection}\r\n",
+        ]
+        if self.chunked:
+            headers.append("Transfer-Encoding: chunked\r\n")
+        return headers
+
+    def head(self) -> bytes:
+        """The status line and headers, as gunicorn's ``send_headers`` writes them."""
+        tosend = self.default_headers()
+        tosend.extend([f"{k}: {v}\r\n" for k, v in self.headers])
+        tosend.append("\r\n")
+        return "".join(tosend).encode("latin-1")
+
+    def write(self, arg):
+        """gunicorn's ``write``; the head and a whole body in one ``sendall``."""
+        if (
+            self.headers_sent
+            or type(arg) is not bytes
+            or self.chunked
+            or getattr(self, "_omits_body", True)  # a gunicorn without it: its own writing
+            or self.response_length != len(arg)
+            or len(arg) > ONE_WRITE_MAX
+        ):
+            return super().write(arg)
+        _util.write(self.sock, self.head() + arg)
+        self.headers_sent = True
+        self.sent = len(arg)
+
+
+def settle_config(cfg) -> None:
+    """Put every setting's value in the gunicorn ``Config``'s own ``__dict__``, for a worker.
+
+    ``Config`` answers ``cfg.keepalive`` and every other setting from ``__getattr__``, which
+    Python calls only after the ordinary lookup failed, an AttributeError raised and caught:
+    about 1 us a read, and gunicorn reads settings ~20 times a request (parsing, environ,
+    response): ~20 us of a request's CPU. In the instance dict the ordinary lookup finds
+    them. A worker's settings never change after it forked (a reload starts new workers, with
+    the master's config), and the names that are properties of ``Config`` (``is_ssl``,
+    ``worker_class``, ``address``...) are data descriptors, which win over the instance dict:
+    they are computed as before.
+    """
+    own, cls = vars(cfg), type(cfg)
+    own.update(
+        (name, setting.get())
+        for name, setting in cfg.settings.items()
+        # Never over a name the class or the instance has (properties, methods, state).
+        if not hasattr(cls, name) and name not in own
+    )
+
+
 class GeventWorker(_GeventWorker):
     """gunicorn's gevent worker, leaving ``threading`` unpatched.
 
@@ -107,6 +205,18 @@ class GeventWorker(_GeventWorker):
     safe because a request never yields to another greenlet while it searches: the only
     cooperative points are socket reads and writes, before and after the app code runs.
     """
+
+    def init_process(self):
+        """Read settings from the config's own dict (:func:`settle_config`) and answer with
+        :class:`Response` (gunicorn's, in one write), then gunicorn's start.
+
+        gunicorn makes each HTTP/1 response from ``gunicorn.http.wsgi.Response``; this
+        process is the worker's own (forked), and serves nothing but this worker.
+        """
+        settle_config(self.cfg)
+        if _wsgi.Response is _GunicornResponse:
+            _wsgi.Response = Response
+        super().init_process()
 
     def patch(self):
         """Monkey-patch sockets, select, ssl, time, subprocess, signal; not threads."""

@@ -385,19 +385,66 @@ def log_request(rid, method, route, path, status, seconds, remote, found, log_qu
             entry.update(locale=found["locale"], hits=found["hits"], zero=found["zero"])
             if log_queries:
                 entry["q"] = found["q"]
-        # Logger.info, less its search of the stack for the caller's file and line (the
-        # access line is the request's, not a source line's).
-        record = access_log.makeRecord(
-            access_log.name,
-            logging.INFO,
-            __file__,
-            0,
-            "%s",
-            (orjson.dumps(entry).decode(),),
-            None,
-            "_finish",
-        )
-        access_log.handle(record)
+        line = orjson.dumps(entry).decode()
+        handler = plain_handler(access_log)
+        if handler is None:
+            access_log.handle(_access_record(line))
+            return
+        # What the handler's emit does with the record (the message is the line as it is),
+        # without making the record: its attributes (time, thread, process, file) are read
+        # by nothing on this path. ~20 us less a request (bench/RESULTS.md "Stop 22").
+        handler.acquire()
+        try:
+            handler.stream.write(line + handler.terminator)
+            handler.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            handler.handleError(_access_record(line))
+        finally:
+            handler.release()
+
+
+def _access_record(line: str) -> logging.LogRecord:
+    """The access line's record: Logger.info's, less its search of the stack for the
+    caller's file and line (the access line is the request's, not a source line's)."""
+    return access_log.makeRecord(
+        access_log.name, logging.INFO, __file__, 0, "%s", (line,), None, "_finish"
+    )
+
+
+def plain_handler(logger: logging.Logger) -> logging.StreamHandler | None:
+    """The one handler of ``logger`` when all that ``logger.handle`` does with an INFO record
+    is to write its message, as it is, and the handler's terminator to the handler's stream;
+    else None.
+
+    That is: the logger has no filter and does not propagate, and its one handler is a
+    ``logging.StreamHandler`` (not a subclass: a file handler may open its file on the first
+    record) with no filter, a level at most INFO and a plain ``%(message)s`` formatter (or
+    none: logging's default is that one). gunicorn.conf.py's access log is such a handler
+    (its ``json`` formatter). Checked on every call: a handler added or changed later (a
+    test's log capture, an operator's logging config) gets its records as before.
+    """
+    if logger.filters or logger.propagate or logger.disabled:
+        return None
+    handlers = logger.handlers
+    if len(handlers) != 1:
+        return None
+    handler = handlers[0]
+    if type(handler) is not logging.StreamHandler or handler.filters:
+        return None
+    if handler.level > logging.INFO:
+        return None
+    formatter = handler.formatter
+    if formatter is not None:
+        style = getattr(formatter, "_style", None)
+        if (
+            type(formatter) is not logging.Formatter
+            or type(style) is not logging.PercentStyle
+            or style._fmt != "%(message)s"
+        ):
+            return None
+    return handler
 
 
 def read_cors_headers(origins: list[str], origin: str | None) -> list[tuple[str, str]]:
