@@ -177,7 +177,7 @@ def test_a_page_is_read_within_the_bytes_left(corpus):
         # Not read past the limit (a record inflating beyond it is stopped there): at most
         # the record's fixed and compressed costs, or the limit and one inflated byte.
         packed = page_text._RECORD_COST + page_text._COMPRESSED_COST * len(
-            pages._raw(number["hostile-0"])
+            page_text._packed(pages._column, number["hostile-0"])
         )
         assert page is None
         assert cost <= max(limit + page_text._INFLATED_COST, packed)
@@ -255,3 +255,41 @@ def test_fold_of_a_dotted_capital_i_is_the_simple_lowercase():
         slow = "".join(chr(_sre.unicode_tolower(ord(c))) for c in text)
         assert fold(text) == fold(slow) and len(fold(text)) == len(text)
     assert fold("İstanbul") == "istanbul"
+
+
+def test_a_record_past_the_bytes_left_is_refused_unread(corpus, monkeypatch):
+    """Stop 22: a stored record whose compressed length alone passes the bytes left is refused
+    from the column's table of lengths, its bytes never read (stop 21 copied one such record,
+    of any size, before charging it)."""
+    from whoosh.columns import VarBytesColumn
+
+    number = numbers(corpus, "fi-FI")
+    hostile = number["hostile-0"]
+    reads = []
+    real = VarBytesColumn.Reader.__getitem__
+
+    def counted(self, docnum):
+        packed = real(self, docnum)
+        reads.append((docnum, len(packed)))
+        return packed
+
+    monkeypatch.setattr(VarBytesColumn.Reader, "__getitem__", counted)
+    pages = page_text.Pages(corpus.searcher("fi-FI"))
+    assert pages.text(hostile, float("inf"))[0] is not None
+    [(_, size)] = reads
+    opened = page_text._RECORD_COST + page_text._COMPRESSED_COST * size
+    reads.clear()
+    for limit in (0.0, 1_000.0, opened - 1):
+        assert pages.text(hostile, limit) == (None, opened)
+    assert reads == []
+    # Within the bytes left, it is read (once).
+    assert pages.text(hostile, opened)[1] >= opened and reads == [(hostile, size)]
+    # In the gate: a page budget below the first page's record, and no page is read at all.
+    reads.clear()
+    monkeypatch.setattr(ranking, "VERBATIM_PAGE_BYTES", int(opened) - 1)
+    shown = corpus.display["fi-FI"]
+    docs = [number[f"hostile-{i}"] for i in range(3)]
+    pages = page_text.Pages(corpus.searcher("fi-FI"))
+    assert verbatim.holders(shown, HOSTILE, docs, pages) == set(docs)
+    assert reads == []
+
