@@ -293,3 +293,34 @@ def test_a_record_past_the_bytes_left_is_refused_unread(corpus, monkeypatch):
     assert verbatim.holders(shown, HOSTILE, docs, pages) == set(docs)
     assert reads == []
 
+
+class _Pages:
+    """Pages that cost nothing to read: what helpapi.verbatim._literal charges besides."""
+
+    def __init__(self, pages: dict[int, bytes]) -> None:
+        self.pages, self.asked = pages, []
+
+    def text(self, docnum: int, limit: float):
+        self.asked.append(docnum)
+        return self.pages[docnum], 0.0
+
+
+def test_the_passes_over_a_page_count_against_its_budget():
+    """Stop 22: the passes over a page's text after its read (the backslashes left out, the
+    apostrophes unified, the search) are charged to the pages' budget before they are made
+    (stop 21 charged the read only)."""
+    page, other = b"x" * 10_000 + b" [a] b", b"y" * 20_000
+    needle = verbatim.literal("[a] b")
+    docs = [0, 1, 2]
+    pages = _Pages({0: page, 1: other, 2: other})
+    read = len(page) + 2 * len(other)
+    for unify, per_byte in ((False, 1), (True, 1 + verbatim._UNIFY_COST)):
+        budget = [1e9]
+        assert verbatim._literal(pages, needle, unify, docs, budget) == {0}
+        assert budget == [1e9 - per_byte * read]
+    # The first page's passes fit, not the second's: it and the third are taken to hold it
+    # (unsearched, as the pages past the budget), so none is preferred.
+    pages.asked.clear()
+    budget = [float(len(page) + len(other) - 1)]
+    assert verbatim._literal(pages, needle, False, docs, budget) is None
+    assert pages.asked == [0, 1] and budget[0] < 0
