@@ -119,8 +119,8 @@ if args.index and page_text is not None:
                 body_bytes += len(view)
                 _ = needle in bytes(view).translate(None, b"[]\\ ")
             body_s = time.process_time() - started
-            raw = page_text._stored_column(ix.searcher(args.locale).reader())
-            packed = [raw(d) for d in docs]
+            column = page_text._stored_column(ix.searcher(args.locale).reader())
+            packed = [page_text._packed(column, d) for d in docs]
             started = time.process_time()
             inflated = [zlib.decompress(p) for p in packed]
             zip_s = time.process_time() - started

@@ -544,7 +544,11 @@ def stems_analyzer(locale: str):
     """``words`` plus stemming (when Whoosh has a stemmer) and diacritic folding."""
     chain = words_analyzer(locale)
     try:
-        chain = chain | StemFilter(lang=language_of(locale))
+        # No cache of its own (Whoosh's default: an LFU of 50,000 words per filter, so one per
+        # locale in every worker, ~12 MB each once full): a query's stems are remembered
+        # process-wide in front of it (query._stem_of, stem_of), and the build reads the
+        # stemmer directly (_direct_stems).
+        chain = chain | StemFilter(lang=language_of(locale), cachesize=None)
     except NoStemmer:
         pass
     return chain | FoldFilter()

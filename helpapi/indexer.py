@@ -907,10 +907,7 @@ def _pool_start_method() -> str:
     main = threading.main_thread()
     if threading.current_thread() is not main:
         return "spawn"
-    if threading.active_count() == 1:
-        return "fork"
-    others = [t for t in threading.enumerate() if t is not main]
-    if others and all(t in _fork_safe for t in others):
+    if all(t is main or t in _fork_safe for t in threading.enumerate()):
         return "fork"
     return "spawn"
 

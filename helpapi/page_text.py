@@ -9,8 +9,9 @@ case-folded.
 
 Reading it costs a decompression and an unpickle of the whole stored record, so it is done
 only for the few documents helpapi.verbatim still cannot tell apart, and every read is
-bounded: the stored record's compressed length is known before anything is decompressed,
-and a record decompressing past the bytes left is not read (a zlib bomb stops there).
+bounded: the stored record's compressed length is known (the column's table of lengths)
+before any of its bytes is read, a record longer than the bytes left is not read, and one
+decompressing past them is not inflated further (a zlib bomb stops there).
 """
 
 from __future__ import annotations
@@ -51,8 +52,9 @@ _TAG_COST = 160
 
 
 def _stored_column(reader):
-    """The Whoosh stored-fields column of a one-segment ``reader`` (its compressed bytes per
-    document), or None (several segments, another codec: the page is then not read)."""
+    """The Whoosh stored-fields column of a one-segment ``reader`` (a ``VarBytesColumn``
+    reader: each document's compressed bytes, and their lengths in a table read when the
+    column is opened), or None (several segments, another codec: the page is then not read)."""
     perdoc = getattr(reader, "_perdoc", None)
     get = getattr(perdoc, "_cached_reader", None)
     if get is None:
@@ -63,11 +65,24 @@ def _stored_column(reader):
 
         column = get("_stored", STORED_COLUMN)
         child = getattr(column, "_child", None)
-        if not isinstance(child, VarBytesColumn.Reader):
+        if not isinstance(child, VarBytesColumn.Reader) or not hasattr(child, "_lengths"):
             return None
-        return lambda docnum: VarBytesColumn.Reader.__getitem__(child, docnum)
+        return child
     except (ImportError, AttributeError, KeyError):
         return None
+
+
+def _packed(column, docnum: int) -> bytes:
+    """Document ``docnum``'s record in ``column`` (:func:`_stored_column`) as stored: the
+    column's own read, without the decompression its subclass adds."""
+    from whoosh.columns import VarBytesColumn
+
+    return VarBytesColumn.Reader.__getitem__(column, docnum)
+
+
+def _record_cost(size: int) -> float:
+    """What opening a stored record of ``size`` compressed bytes costs (:func:`page_of`)."""
+    return float(_RECORD_COST + _COMPRESSED_COST * size)
 
 
 class Pages:
@@ -75,16 +90,21 @@ class Pages:
 
     def __init__(self, searcher) -> None:
         self._searcher = searcher
-        self._raw = False  # not looked up yet
+        self._column = False  # not looked up yet
 
     def text(self, docnum: int, limit: float) -> tuple[bytes | None, float]:
         """:func:`page_of` document ``docnum``'s stored record; ``(None, 0.0)`` when the
-        index's stored fields cannot be read so (nothing is then known of the page)."""
-        if self._raw is False:
-            self._raw = _stored_column(self._searcher.reader())
-        if self._raw is None:
+        index's stored fields cannot be read so (nothing is then known of the page). A record
+        whose compressed length (the column's table of lengths) is already past ``limit`` is
+        refused unread: ``(None, its cost)``."""
+        if self._column is False:
+            self._column = _stored_column(self._searcher.reader())
+        if self._column is None:
             return None, 0.0
-        return page_of(self._raw(docnum), limit)
+        cost = _record_cost(self._column._lengths[docnum])
+        if cost > limit:
+            return None, cost
+        return page_of(_packed(self._column, docnum), limit)
 
 
 def page_of(packed: bytes, limit: float) -> tuple[bytes | None, float]:
@@ -93,7 +113,7 @@ def page_of(packed: bytes, limit: float) -> tuple[bytes | None, float]:
     decoded, whitespace one space, :func:`helpapi.display.fold`), and the bytes counted reading
     it (weighted: the ``_*_COST`` weights above); ``text`` is None when
     that would pass ``limit`` (the record is inflated no further) or the record is unreadable."""
-    cost = float(_RECORD_COST + _COMPRESSED_COST * len(packed))
+    cost = _record_cost(len(packed))
     if not packed or cost > limit:
         return None, cost
     room = int(min(limit - cost, 1 << 60) / _INFLATED_COST)  # (an infinite limit: no int)

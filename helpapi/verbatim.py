@@ -154,12 +154,17 @@ def _literal(
     (:func:`literal`), when some but not all do, else None. The body text drops every
     bracket, so ``[ 篩選 ]`` and ``[篩選]`` are the same there; a copy keeps the page's. The
     pages left once one cannot be read within ``budget[0]`` are taken to hold it (as the
-    bodies left unread: nothing is known against them)."""
+    bodies left unread: nothing is known against them); so are those left once the passes over
+    a page (:data:`_UNIFY_COST`) would pass it."""
     held: set[int] = set()
     for i, d in enumerate(docs):
         page, cost = pages.text(d, budget[0])
         budget[0] -= cost
-        if page is None:
+        if page is not None:
+            # The passes below, counted before they are made: the backslashes left out and
+            # the search as a body's read (a byte each), the apostrophes as a body's.
+            budget[0] -= (1 + _UNIFY_COST * unify) * len(page)
+        if page is None or budget[0] < 0:
             held.update(docs[i:])
             break
         page = page.replace(b"\\", b"")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import threading
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -62,20 +64,52 @@ def test_article_fields_of_another_value_type_is_asdict():
     assert got["title"] == ("a", ["b"])
 
 
-def test_the_pool_forks_only_from_a_process_without_other_threads(monkeypatch):
-    monkeypatch.setattr(indexer.threading, "active_count", lambda: 1)
-    assert indexer._pool_start_method() == "fork"
-    monkeypatch.setattr(indexer.threading, "active_count", lambda: 2)
-    assert indexer._pool_start_method() == "spawn"
-    monkeypatch.undo()
+# Run in a fresh interpreter: the pool's start method reads this process's real threads, and
+# other tests leave threads running (an app's writer, a server) which rightly make it "spawn".
+_FRESH = """
+import threading
+from helpapi import indexer
+
+got = []
+
+
+def method():
+    got.append(indexer._pool_start_method())
+
+
+def running():
     stop = threading.Event()
-    thread = threading.Thread(target=stop.wait)
+    thread = threading.Thread(target=stop.wait, daemon=True)
     thread.start()
-    try:
-        assert indexer._pool_start_method() == "spawn"
-    finally:
-        stop.set()
-        thread.join()
+    return thread, stop
+
+
+def stopped(thread, stop):
+    stop.set()
+    thread.join()
+"""
+
+
+def start_methods(steps: str) -> list[str]:
+    """The pool's start methods that ``steps`` (Python calling ``method()`` between its own
+    thread starts and stops, see :data:`_FRESH`) records, run in a fresh interpreter."""
+    script = _FRESH + textwrap.dedent(steps) + '\nprint(" ".join(got))\n'
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    return out.stdout.split()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is Linux-only here")
+def test_the_pool_forks_only_from_a_process_without_other_threads():
+    steps = """
+        method()
+        thread, stop = running()
+        method()
+        stopped(thread, stop)
+        method()
+        """
+    assert start_methods(steps) == ["fork", "spawn", "fork"]
 
 
 def test_a_forked_pool_worker_starts_as_a_spawned_one(monkeypatch):

@@ -13,53 +13,27 @@ from helpapi.indexer import build_indexes
 
 from .conftest import index_files
 from .test_build_read18 import _small_corpus
+from .test_build_stop20 import start_methods
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is Linux-only here")
 
 
-def _running_thread():
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait, daemon=True)
-    thread.start()
-    return thread, stop
-
-
-def _only_these_threads(monkeypatch, mine: list) -> None:
-    """The process as if its threads were the main one and ``mine``: threads other tests left
-    running (an app's writer, a server) would rightly make every answer "spawn" (full suite)."""
-    real = threading.enumerate
-    main = threading.main_thread()
-
-    def visible():
-        return [t for t in real() if t is main or t in mine]
-
-    monkeypatch.setattr(threading, "enumerate", visible)
-    monkeypatch.setattr(threading, "active_count", lambda: len(visible()))
-
-
 @linux
-def test_the_pool_forks_beside_a_thread_named_fork_safe(monkeypatch):
-    mine: list = []
-    _only_these_threads(monkeypatch, mine)
-    assert indexer._pool_start_method() == "fork"
-    thread, stop = _running_thread()
-    mine.append(thread)
-    try:
-        assert indexer._pool_start_method() == "spawn"
+def test_the_pool_forks_beside_a_thread_named_fork_safe():
+    steps = """
+        method()
+        thread, stop = running()
+        method()
         indexer.fork_safe_beside(thread)
-        assert indexer._pool_start_method() == "fork"
-        other, stop_other = _running_thread()  # any other thread: spawn again
-        mine.append(other)
-        try:
-            assert indexer._pool_start_method() == "spawn"
-        finally:
-            stop_other.set()
-            other.join()
-            mine.remove(other)
-        assert indexer._pool_start_method() == "fork"
-    finally:
-        stop.set()
-        thread.join()
+        method()
+        other, stop_other = running()  # any other thread: spawn again
+        method()
+        stopped(other, stop_other)
+        method()
+        stopped(thread, stop)
+        method()
+        """
+    assert start_methods(steps) == ["fork", "spawn", "fork", "spawn", "fork", "fork"]
 
 
 def test_a_pool_started_outside_the_main_thread_spawns():

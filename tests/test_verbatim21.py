@@ -177,7 +177,7 @@ def test_a_page_is_read_within_the_bytes_left(corpus):
         # Not read past the limit (a record inflating beyond it is stopped there): at most
         # the record's fixed and compressed costs, or the limit and one inflated byte.
         packed = page_text._RECORD_COST + page_text._COMPRESSED_COST * len(
-            pages._raw(number["hostile-0"])
+            page_text._packed(pages._column, number["hostile-0"])
         )
         assert page is None
         assert cost <= max(limit + page_text._INFLATED_COST, packed)
@@ -255,3 +255,72 @@ def test_fold_of_a_dotted_capital_i_is_the_simple_lowercase():
         slow = "".join(chr(_sre.unicode_tolower(ord(c))) for c in text)
         assert fold(text) == fold(slow) and len(fold(text)) == len(text)
     assert fold("İstanbul") == "istanbul"
+
+
+def test_a_record_past_the_bytes_left_is_refused_unread(corpus, monkeypatch):
+    """Stop 22: a stored record whose compressed length alone passes the bytes left is refused
+    from the column's table of lengths, its bytes never read (stop 21 copied one such record,
+    of any size, before charging it)."""
+    from whoosh.columns import VarBytesColumn
+
+    number = numbers(corpus, "fi-FI")
+    hostile = number["hostile-0"]
+    reads = []
+    real = VarBytesColumn.Reader.__getitem__
+
+    def counted(self, docnum):
+        packed = real(self, docnum)
+        reads.append((docnum, len(packed)))
+        return packed
+
+    monkeypatch.setattr(VarBytesColumn.Reader, "__getitem__", counted)
+    pages = page_text.Pages(corpus.searcher("fi-FI"))
+    assert pages.text(hostile, float("inf"))[0] is not None
+    [(_, size)] = reads
+    opened = page_text._RECORD_COST + page_text._COMPRESSED_COST * size
+    reads.clear()
+    for limit in (0.0, 1_000.0, opened - 1):
+        assert pages.text(hostile, limit) == (None, opened)
+    assert reads == []
+    # Within the bytes left, it is read (once).
+    assert pages.text(hostile, opened)[1] >= opened and reads == [(hostile, size)]
+    # In the gate: a page budget below the first page's record, and no page is read at all.
+    reads.clear()
+    monkeypatch.setattr(ranking, "VERBATIM_PAGE_BYTES", int(opened) - 1)
+    shown = corpus.display["fi-FI"]
+    docs = [number[f"hostile-{i}"] for i in range(3)]
+    pages = page_text.Pages(corpus.searcher("fi-FI"))
+    assert verbatim.holders(shown, HOSTILE, docs, pages) == set(docs)
+    assert reads == []
+
+
+class _Pages:
+    """Pages that cost nothing to read: what helpapi.verbatim._literal charges besides."""
+
+    def __init__(self, pages: dict[int, bytes]) -> None:
+        self.pages, self.asked = pages, []
+
+    def text(self, docnum: int, limit: float):
+        self.asked.append(docnum)
+        return self.pages[docnum], 0.0
+
+
+def test_the_passes_over_a_page_count_against_its_budget():
+    """Stop 22: the passes over a page's text after its read (the backslashes left out, the
+    apostrophes unified, the search) are charged to the pages' budget before they are made
+    (stop 21 charged the read only)."""
+    page, other = b"x" * 10_000 + b" [a] b", b"y" * 20_000
+    needle = verbatim.literal("[a] b")
+    docs = [0, 1, 2]
+    pages = _Pages({0: page, 1: other, 2: other})
+    read = len(page) + 2 * len(other)
+    for unify, per_byte in ((False, 1), (True, 1 + verbatim._UNIFY_COST)):
+        budget = [1e9]
+        assert verbatim._literal(pages, needle, unify, docs, budget) == {0}
+        assert budget == [1e9 - per_byte * read]
+    # The first page's passes fit, not the second's: it and the third are taken to hold it
+    # (unsearched, as the pages past the budget), so none is preferred.
+    pages.asked.clear()
+    budget = [float(len(page) + len(other) - 1)]
+    assert verbatim._literal(pages, needle, False, docs, budget) is None
+    assert pages.asked == [0, 1] and budget[0] < 0
