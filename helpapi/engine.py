@@ -172,7 +172,36 @@ def _only(found: dict, allowed) -> dict:
 
 # Clauses kept per field (FieldPostings.clauses); cleared when full (a flood of distinct words).
 MAX_CACHED_CLAUSES = 4096
+# ... and in every field of the worker together: a flood of distinct words reaches every field
+# of every locale, so a bound per field alone let a worker's memos grow with the locales (25 MB
+# in 66 of 210 fields of the 20-locale index, bench/memos.py). ~180 bytes an entry: ~6 MB.
+# Every field's memo is cleared when the total reaches it (a 20,000-query replay of the dev
+# sets keeps ~44,000: about one clear a replay, each re-filled at a term look-up a clause).
+MAX_KEPT_CLAUSES = 32768
 _UNSEEN = object()
+# The fields whose memo holds clauses (weakly: an old generation's fields are not kept alive
+# by it), and how many clauses all of them hold (an over-count once a field is gone or a
+# memo cleared elsewhere, which only brings the next clear forward).
+_kept_in: weakref.WeakSet = weakref.WeakSet()
+_kept = 0
+
+
+def _keep(field: FieldPostings, key, clause) -> None:
+    """Keep ``clause`` in ``field``'s memo under ``key``, within both bounds."""
+    global _kept
+    clauses = field.clauses
+    if len(clauses) >= MAX_CACHED_CLAUSES:
+        _kept -= len(clauses)
+        clauses.clear()
+    if _kept >= MAX_KEPT_CLAUSES:
+        for other in list(_kept_in):
+            other.clauses.clear()
+        _kept_in.clear()
+        _kept = 0
+    if not clauses:
+        _kept_in.add(field)
+    clauses[key] = clause
+    _kept += 1
 
 
 def _term(field: FieldPostings, term: str, boost: float = 1.0):
@@ -186,20 +215,15 @@ def _term(field: FieldPostings, term: str, boost: float = 1.0):
         return clause
     tid = field.term_id(term)
     clause = None if tid < 0 else _Term(field, tid, boost)
-    if len(clauses) >= MAX_CACHED_CLAUSES:
-        clauses.clear()
-    clauses[key] = clause
+    _keep(field, key, clause)
     return clause
 
 
 def remember_term(field: FieldPostings, term: str, tid: int) -> None:
     """Keep ``term``'s clause (boost 1), known to be term number ``tid`` of ``field``, for
     :func:`_term` to hand out without looking the term up: the clause it would make."""
-    clauses = field.clauses
-    if term not in clauses:
-        if len(clauses) >= MAX_CACHED_CLAUSES:
-            clauses.clear()
-        clauses[term] = _Term(field, tid)
+    if term not in field.clauses:
+        _keep(field, term, _Term(field, tid))
 
 
 def _expansion(field: FieldPostings, prefix: str, boost: float = 1.0):
