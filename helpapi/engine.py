@@ -39,6 +39,7 @@ from .analysis import title_key
 from .memindex import KEY_FIELDS
 from .memindex import FieldPostings
 from .memindex import MemIndex
+from .memindex import forget_terms
 from .query import Unit
 from .query import correction_limit
 from .query import osa_distance
@@ -175,14 +176,13 @@ MAX_CACHED_CLAUSES = 4096
 # ... and in every field of the worker together: a flood of distinct words reaches every field
 # of every locale, so a bound per field alone let a worker's memos grow with the locales (25 MB
 # in 66 of 210 fields of the 20-locale index, bench/memos.py). ~180 bytes an entry: ~6 MB.
-# Every field's memo is cleared when the total reaches it (a 20,000-query replay of the dev
-# sets keeps ~44,000: about one clear a replay, each re-filled at a term look-up a clause).
+# Every field's clause and term-number memos are emptied when the total reaches it
+# (memindex.forget_terms; a 20,000-query replay of the dev sets makes ~44,000: about one
+# clear a replay, each re-filled at a term look-up a clause).
 MAX_KEPT_CLAUSES = 32768
 _UNSEEN = object()
-# The fields whose memo holds clauses (weakly: an old generation's fields are not kept alive
-# by it), and how many clauses all of them hold (an over-count once a field is gone or a
-# memo cleared elsewhere, which only brings the next clear forward).
-_kept_in: weakref.WeakSet = weakref.WeakSet()
+# How many clauses every field's memo holds together (an over-count once a field is gone or
+# a memo cleared elsewhere, which only brings the next clear forward).
 _kept = 0
 
 
@@ -194,12 +194,8 @@ def _keep(field: FieldPostings, key, clause) -> None:
         _kept -= len(clauses)
         clauses.clear()
     if _kept >= MAX_KEPT_CLAUSES:
-        for other in list(_kept_in):
-            other.clauses.clear()
-        _kept_in.clear()
+        forget_terms()
         _kept = 0
-    if not clauses:
-        _kept_in.add(field)
     clauses[key] = clause
     _kept += 1
 

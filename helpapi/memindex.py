@@ -25,6 +25,7 @@ import mmap
 import os
 import struct
 import sys
+import weakref
 from array import array
 from bisect import bisect_left
 from collections import Counter
@@ -592,6 +593,22 @@ SHORT_PREFIX = 8
 SCAN_COMPLETIONS = 4
 
 
+# Every field open in this process (weakly: a generation's fields go with it), for
+# :func:`forget_terms`.
+_live_fields: weakref.WeakSet = weakref.WeakSet()
+
+
+def forget_terms() -> None:
+    """Empty the term-number and clause memos of every field open in this process.
+
+    Each is bounded per field, and a flood of distinct words reaches every field of every
+    locale: helpapi.engine calls this when the clauses kept in the whole process reach their
+    bound (engine.MAX_KEPT_CLAUSES), so that a worker's memos do not grow with the locales."""
+    for field in list(_live_fields):
+        field.clauses.clear()
+        field.term_id.cache_clear()
+
+
 class FieldPostings:
     """One field's terms and postings, read from the mapped file."""
 
@@ -624,6 +641,7 @@ class FieldPostings:
         # helpapi.engine's clause of each term (or None when absent) by (term, boost): a
         # search makes ~15 (strict pass, boosts, re-ranking, each of the same few terms).
         self.clauses: dict = {}
+        _live_fields.add(self)
 
     def term_off_end(self) -> int:
         """Where the last term ends in the terms blob (its length, in a sound file)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpapi import engine
+from helpapi import memindex
 from helpapi.search import open_current
 
 from .conftest import index_markdown
@@ -60,10 +61,14 @@ def test_the_clauses_kept_are_bounded_per_worker_not_per_field(mem, monkeypatch)
     # 210 fields of the scale index). The worker-wide bound holds over all fields together.
     fields = list(mem.fields.values())
     monkeypatch.setattr(engine, "MAX_KEPT_CLAUSES", 7)
+    memindex.forget_terms()  # what the tests before looked up
+    monkeypatch.setattr(engine, "_kept", 0)
     for i in range(40):
         for field in fields:
             engine._term(field, f"flood{i}")
             assert sum(len(f.clauses) for f in fields) <= 7
+            # The term numbers looked up for them go with them.
+            assert sum(f.term_id.cache_info().currsize for f in fields) <= 7
     # Still a memo: a term asked twice gets the same clause.
     text = mem.fields["text"]
     assert engine._term(text, "outlook") is engine._term(text, "outlook")
