@@ -175,11 +175,13 @@ def _only(found: dict, allowed) -> dict:
 MAX_CACHED_CLAUSES = 4096
 # ... and in every field of the worker together: a flood of distinct words reaches every field
 # of every locale, so a bound per field alone let a worker's memos grow with the locales (25 MB
-# in 66 of 210 fields of the 20-locale index, bench/memos.py). ~180 bytes an entry: ~6 MB.
+# in 66 of 210 fields of the 20-locale index, bench/memos.py). ~180 bytes an entry: ~12 MB.
 # Every field's clause and term-number memos are emptied when the total reaches it
-# (memindex.forget_terms; a 20,000-query replay of the dev sets makes ~44,000: about one
-# clear a replay, each re-filled at a term look-up a clause).
-MAX_KEPT_CLAUSES = 32768
+# (memindex.forget_terms), and re-filled at a term look-up a clause. A worker taking a third
+# of a 20,000-query replay makes ~15,000 (dev) to ~27,000 (20 locales): no clear. At 32,768,
+# one pass of every dev query set in one process cleared once, in the third set, which then
+# read 1.13x (mean) what it read with the memos kept: a clear costs ~50-100 ms of look-ups.
+MAX_KEPT_CLAUSES = 65536
 _UNSEEN = object()
 # How many clauses every field's memo holds together (an over-count once a field is gone or
 # a memo cleared elsewhere, which only brings the next clear forward).
@@ -2191,10 +2193,11 @@ class Frequencies:
         self.mem = mem
 
     def doc_frequency(self, field: str, term: str) -> int:
-        """How many documents hold ``term`` in ``field`` (0 when none does)."""
-        f = self.mem.fields[field]
-        tid = f.term_id(term)
-        return 0 if tid < 0 else f.doc_frequency(tid)
+        """How many documents hold ``term`` in ``field`` (0 when none does). Through the
+        clause memo (:func:`_term`): the same look-up the passes make next, and one bound over
+        what every field remembers (a flood's words asked in field after field)."""
+        clause = _term(self.mem.fields[field], term)
+        return 0 if clause is None else len(clause)
 
     def _expanded(self, field: str, prefix: str) -> int:
         f = self.mem.fields[field]

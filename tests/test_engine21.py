@@ -72,3 +72,21 @@ def test_the_clauses_kept_are_bounded_per_worker_not_per_field(mem, monkeypatch)
     # Still a memo: a term asked twice gets the same clause.
     text = mem.fields["text"]
     assert engine._term(text, "outlook") is engine._term(text, "outlook")
+
+
+def test_the_bounding_rules_frequencies_count_in_the_same_bound(mem, monkeypatch):
+    # helpapi.query's bounding rules ask each word's document frequency in field after field
+    # (engine.Frequencies): under a flood, the term-number memos those asks filled grew with
+    # the locales (13 MB on the scale index) outside the clause count.
+    fields = mem.fields
+    monkeypatch.setattr(engine, "MAX_KEPT_CLAUSES", 7)
+    memindex.forget_terms()
+    monkeypatch.setattr(engine, "_kept", 0)
+    freq = engine.Frequencies(mem)
+    for i in range(40):
+        for name in fields:
+            assert freq.doc_frequency(name, f"flood{i}") == 0
+            assert sum(f.term_id.cache_info().currsize for f in fields.values()) <= 7
+    text = fields["text"]
+    assert freq.doc_frequency("text", "outlook") == text.doc_frequency(text.term_id("outlook"))
+    assert freq.doc_frequency("text", "outlook") == 2
