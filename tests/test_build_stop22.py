@@ -1,0 +1,72 @@
+"""Stop 22 (x-build4): what a pool worker makes once for the locales it forks."""
+
+from __future__ import annotations
+
+import os
+
+from helpapi import article_cache
+from helpapi import indexer
+from helpapi import render
+
+
+def test_a_pool_worker_makes_the_per_process_state_before_its_first_locale(monkeypatch):
+    render._markdown.cache_clear()
+    render._clean.cache_clear()
+    article_cache._code_fingerprint.cache_clear()
+    indexer._reuse_fingerprint.cache_clear()
+    monkeypatch.setattr(indexer, "die_with_parent", lambda parent: None)
+    monkeypatch.setattr(indexer, "_progress_queue", None)
+    monkeypatch.setattr(indexer, "_kept", None)
+    indexer._init_worker("queue", os.getpid())
+    # Made now, so every locale's forked child inherits them rather than making them again.
+    assert render._markdown.cache_info().currsize == 1
+    assert render._clean.cache_info().currsize == 1
+    assert article_cache._code_fingerprint.cache_info().currsize == 1
+    assert indexer._reuse_fingerprint.cache_info().currsize == 1
+
+
+def test_the_warmed_renderer_renders_as_a_fresh_one():
+    text = "# Title\n\n> [!NOTE]\n> a **note** with a [link](https://example.com)\n\n|a|b|\n|-|-|\n|1|2|\n"
+    render._markdown.cache_clear()
+    render._clean.cache_clear()
+    fresh = render.render_markdown(text)
+    indexer._warm_up()
+    assert render.render_markdown(text) == fresh
+
+
+def test_front_matter_lines_read_once_give_the_same_dicts():
+    from helpapi import corpus
+
+    fm = 'title: A\nms.custom:\n- "9002530"\n- 7648\nms.date: 12/18/2020\nauthor: x'
+    corpus._lines.clear()
+    first = corpus.simple_front_matter(fm)
+    assert len(corpus._lines) == 6
+    second = corpus.simple_front_matter(fm)  # every line from the memo
+    assert first == second == {
+        "title": "A",
+        "ms.custom": ["9002530", 7648],
+        "ms.date": "12/18/2020",
+        "author": "x",
+    }
+    assert first["ms.custom"] is not second["ms.custom"]  # each file its own list
+    # A line that is not simple is remembered as such, and still refuses the whole block.
+    assert corpus.simple_front_matter("a: *ref") is None
+    assert corpus.simple_front_matter("a: *ref") is None
+    # Items without their "key:" line, or indented unlike the first item, stay refused.
+    assert corpus.simple_front_matter('- "9002530"') is None
+    assert corpus.simple_front_matter("k:\n- a\n  - b") is None
+
+
+def test_the_line_memo_is_bounded(monkeypatch):
+    from helpapi import corpus
+
+    corpus._lines.clear()
+    monkeypatch.setattr(corpus, "_LINE_MEMO_SIZE", 3)
+    fm = "\n".join(f"k{i}: v{i}" for i in range(10))
+    assert corpus.simple_front_matter(fm) == {f"k{i}": f"v{i}" for i in range(10)}
+    assert len(corpus._lines) == 3
+    long_line = "k: " + "x" * 300
+    corpus._lines.clear()
+    assert corpus.simple_front_matter(long_line) == {"k": "x" * 300}
+    assert not corpus._lines
+    corpus._lines.clear()
