@@ -42,12 +42,16 @@ def test_front_matter_lines_read_once_give_the_same_dicts():
     first = corpus.simple_front_matter(fm)
     assert len(corpus._lines) == 6
     second = corpus.simple_front_matter(fm)  # every line from the memo
-    assert first == second == {
-        "title": "A",
-        "ms.custom": ["9002530", 7648],
-        "ms.date": "12/18/2020",
-        "author": "x",
-    }
+    assert (
+        first
+        == second
+        == {
+            "title": "A",
+            "ms.custom": ["9002530", 7648],
+            "ms.date": "12/18/2020",
+            "author": "x",
+        }
+    )
     assert first["ms.custom"] is not second["ms.custom"]  # each file its own list
     # A line that is not simple is remembered as such, and still refuses the whole block.
     assert corpus.simple_front_matter("a: *ref") is None
