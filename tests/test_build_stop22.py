@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from helpapi import article_cache
 from helpapi import indexer
 from helpapi import render
@@ -74,3 +76,54 @@ def test_the_line_memo_is_bounded(monkeypatch):
     assert corpus.simple_front_matter(long_line) == {"k": "x" * 300}
     assert not corpus._lines
     corpus._lines.clear()
+
+
+@pytest.mark.parametrize(
+    "value", ["", "a", "abc-def", "Ünïcode títle", "設定 の 変更", " x y ", "\u00a0"]
+)
+def test_an_id_fields_term_is_what_whoosh_indexes(value):
+    from helpapi.schema import make_schema
+    from helpapi.whoosh_writer import _whole_value_weight
+
+    schema = make_schema()
+    for name in ("slug", "assetid", "title_key", "english_title_key", "alias_title_key"):
+        field = schema[name]
+        weight = _whole_value_weight(field)
+        assert weight is not None, name
+        assert list(field.index(value)) == [(value.encode("utf-8"), 1, weight, b"")]
+    # A field of another kind is left to field.index.
+    assert _whole_value_weight(schema["text"]) is None
+    assert _whole_value_weight(schema["body"]) is None
+
+
+def test_an_unencodable_id_fails_both_ways():
+    from helpapi.schema import make_schema
+
+    field = make_schema()["slug"]
+    with pytest.raises(UnicodeEncodeError):
+        list(field.index("\ud800"))
+    with pytest.raises(UnicodeEncodeError):
+        "\ud800".encode("utf-8")
+
+
+def test_a_segment_with_empty_and_shared_ids_reads_back(tmp_path):
+    from whoosh import index as whoosh_index
+
+    from helpapi import memindex
+    from helpapi.schema import make_schema
+    from helpapi.whoosh_writer import DirectWriter
+
+    ix = whoosh_index.create_in(tmp_path, make_schema())
+    recorder = memindex.Recorder()
+    writer = DirectWriter(ix, recorder)
+    empty = {"text": [], "title": [], "grams": [], "title_grams": [], "stems": []}
+    for n, (assetid, key) in enumerate([("", "été"), ("a1", "été"), ("", "")]):
+        doc = {"slug": f"s{n}", "assetid": assetid, "title_key": key, "body": "b"}
+        recorder.add_document(doc, empty)
+        writer.add_analyzed(doc, empty)
+    writer.commit()
+    with ix.searcher() as s:
+        r = s.reader()
+        assert list(r.postings("assetid", "").all_ids()) == [0, 2]
+        assert list(r.postings("title_key", "été").all_ids()) == [0, 1]
+        assert s.document(slug="s2")["body"] == "b"
