@@ -219,11 +219,19 @@ def simple_front_matter(fm: str) -> dict | None:
     meta: dict = {}
     items: list | None = None  # the list after a "key:" line
     indent = -1  # its items' indentation, once known
+    seen: set[str] = set()  # this block's item lines
     for line in fm.split("\n"):
         got = _simple_line(line)
         if not got:
             return None
         kind, first, value = got
+        if kind == "i" and type(value) is str:
+            if line in seen:
+                # A line met again in this block: its own str object, as parsing it again
+                # gave (a pickle of the stored fields writes a shared object once: the
+                # same values, other bytes).
+                value = (value + " ")[:-1]
+            seen.add(line)
         if kind == "e":
             if value is None:
                 meta[first] = None  # null, unless items follow

@@ -127,3 +127,23 @@ def test_a_segment_with_empty_and_shared_ids_reads_back(tmp_path):
         assert list(r.postings("assetid", "").all_ids()) == [0, 2]
         assert list(r.postings("title_key", "été").all_ids()) == [0, 1]
         assert s.document(slug="s2")["body"] == "b"
+
+
+def test_a_repeated_item_line_gives_its_own_object_as_before():
+    import pickle
+
+    from helpapi import corpus
+
+    corpus._lines.clear()
+    fm = 'ms.custom:\n- "9002238"\n- "5041"\n- "9002238"\n- 設\n- 設\n- a\n- a'
+    meta = corpus.simple_front_matter(fm)
+    refs = meta["ms.custom"]
+    assert refs == ["9002238", "5041", "9002238", "設", "設", "a", "a"]
+    # Parsed without the memo, each occurrence was a new str (one-character Latin-1 ones
+    # are Python's shared singletons either way): the stored fields pickle to the same bytes.
+    assert refs[0] is not refs[2] and refs[3] is not refs[4] and refs[5] is refs[6]
+    again = corpus.simple_front_matter(fm)["ms.custom"]
+    assert pickle.dumps(again, 2) == pickle.dumps(refs, 2)
+    corpus._lines.clear()
+    fresh = pickle.dumps(corpus.simple_front_matter(fm)["ms.custom"], 2)
+    assert fresh == pickle.dumps(refs, 2)
