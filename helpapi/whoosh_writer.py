@@ -98,6 +98,10 @@ class DirectWriter(SegmentWriter):
         # ID fields whose one term is the value itself: {name: the term's weight}.
         weights = {name: _whole_value_weight(self.schema[name]) for name in self.schema.names()}
         self._ids = {name: w for name, w in weights.items() if w is not None}
+        # The fields of a document's keys (every document of a build has the same ones), in
+        # the order Whoosh adds them: Schema.__getitem__ and the field's attributes were
+        # ~15 us a document, looked up again for each.
+        self._plans: dict[tuple, list] = {}
         _crc_term_index(getattr(self.fieldwriter, "_tindex", None))
 
     def reuse(self, previous: SegmentReuse, touched: dict[str, set]) -> None:
@@ -113,24 +117,25 @@ class DirectWriter(SegmentWriter):
         ID fields, ``analyzed`` (:func:`helpapi.schema.analyze_document`) for the others, whose
         postings the recorder already holds."""
         self._check_state()
-        schema = self.schema
         pdw = self.perdocwriter
         docnum = self.docnum
         ids = self._ids
         values = {**doc, **analyzed}
         pdw.start_doc(docnum)
         try:
-            # Sorted, as Whoosh adds a document's fields (the stored dict keeps that order).
-            for name in sorted(values):
+            keys = tuple(values)
+            plan = self._plans.get(keys)
+            if plan is None:
+                plan = self._plan(keys)
+            for name, field, stored, recorded, column in plan:
                 value = values[name]
-                if value is None or name.startswith("_"):
+                if value is None:
                     continue
-                field = schema[name]
                 length = 0
-                if name in self._lengths:
+                if recorded:
                     length = _length(name, value)
                     # What the codec stores and the field writer's statistics read back.
-                    self._lengths[name].append(byte_to_length(length_to_byte(length)))
+                    self._lengths[name].append(byte_to_length(_to_byte(length)))
                 elif name in ids and type(value) is str:
                     # What field.index yields for it (one term: the value), without the
                     # analyzer's Token and generators (~7 us a field, 5 fields a document).
@@ -142,16 +147,29 @@ class DirectWriter(SegmentWriter):
                         if field.scorable:
                             length += freq
                         own.setdefault(tbytes, []).append((docnum, weight, vbytes))
-                stored = value if field.stored else None
-                pdw.add_field(name, field, stored, length)
-                if field.column_type and value is not None:
-                    pdw.add_column_value(name, field.column_type, field.to_column_value(value))
+                pdw.add_field(name, field, value if stored else None, length)
+                if column:
+                    pdw.add_column_value(name, column, field.to_column_value(value))
         except Exception:
             pdw.cancel_doc()
             raise
         pdw.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def _plan(self, keys: tuple) -> list[tuple]:
+        """``(name, field, stored, recorded, column type)`` of each field of a document with
+        ``keys``, sorted as Whoosh adds a document's fields (the stored dict keeps that order);
+        names starting with "_" left out, an unknown name a KeyError as ``schema[name]``."""
+        plan = [
+            (name, field, bool(field.stored), name in self._lengths, field.column_type)
+            for name in sorted(keys)
+            if not name.startswith("_")
+            for field in (self.schema[name],)
+        ]
+        if len(self._plans) < 64:  # (a build's documents share one; tests may vary them)
+            self._plans[keys] = plan
+        return plan
 
     def _flush_segment(self):
         # In place of SegmentWriter's: the postings come from the recorder and self._own, in

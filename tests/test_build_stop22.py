@@ -147,3 +147,32 @@ def test_a_repeated_item_line_gives_its_own_object_as_before():
     corpus._lines.clear()
     fresh = pickle.dumps(corpus.simple_front_matter(fm)["ms.custom"], 2)
     assert fresh == pickle.dumps(refs, 2)
+
+
+def test_the_field_plan_follows_each_documents_keys(tmp_path):
+    from whoosh import index as whoosh_index
+
+    from helpapi import memindex
+    from helpapi.schema import make_schema
+    from helpapi.whoosh_writer import DirectWriter
+
+    ix = whoosh_index.create_in(tmp_path, make_schema())
+    recorder = memindex.Recorder()
+    writer = DirectWriter(ix, recorder)
+    empty = {"text": [], "title": [], "grams": [], "title_grams": [], "stems": []}
+    docs = [
+        {"slug": "a", "body": "x", "updated": None},
+        {"slug": "b", "_note": "not a field", "markdown": "m"},
+        {"slug": "c", "body": "y", "updated": "2024-01-01"},
+    ]
+    for doc in docs:
+        recorder.add_document(doc, empty)
+        writer.add_analyzed(doc, empty)
+    with pytest.raises(KeyError):
+        writer.add_analyzed({"slug": "d", "no_such_field": 1}, empty)
+    assert writer.docnum == 3  # the failed document is not counted
+    writer.commit()
+    with ix.searcher() as s:
+        assert s.document(slug="a") == {"slug": "a", "body": "x"}
+        assert s.document(slug="b") == {"slug": "b", "markdown": "m"}
+        assert s.document(slug="c") == {"slug": "c", "body": "y", "updated": "2024-01-01"}
