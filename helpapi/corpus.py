@@ -177,6 +177,40 @@ def _simple_scalar(raw: str):
     return _NOT_SIMPLE
 
 
+def _simple_line(line: str) -> tuple:
+    """What one front-matter line is for :func:`simple_front_matter`: ``("e", key, value)``
+    (an entry; value None for ``key:``), ``("i", indentation, value)`` (a list item), or
+    ``()`` (neither, or not simple). Memoized: the same lines (authors, services, topics,
+    ``ms.custom`` items) recur in file after file, and each took two patterns and a scalar
+    resolution; the answer is a function of the line alone, its values immutable."""
+    got = _lines.get(line)
+    if got is not None:
+        return got
+    got = ()
+    entry = _SIMPLE_ENTRY.fullmatch(line)
+    if entry is not None:
+        key = _simple_scalar(entry.group(1))
+        raw = entry.group(2)
+        value = None if raw is None else _simple_scalar(raw)
+        if isinstance(key, str) and value is not _NOT_SIMPLE:
+            got = ("e", key, value)
+    else:
+        item = _SIMPLE_ITEM.fullmatch(line)
+        if item is not None:
+            value = _simple_scalar(item.group(2))
+            if value is not _NOT_SIMPLE:
+                got = ("i", len(item.group(1)), value)
+    if len(line) <= _LINE_MEMO_CHARS and len(_lines) < _LINE_MEMO_SIZE:
+        _lines[line] = got
+    return got
+
+
+# {front-matter line: _simple_line's answer}, bounded in entries and line length.
+_lines: dict[str, tuple] = {}
+_LINE_MEMO_SIZE = 20_000
+_LINE_MEMO_CHARS = 200
+
+
 def simple_front_matter(fm: str) -> dict | None:
     """``fm`` read without PyYAML when it is made of simple lines only (see above): the same
     dict PyYAML's safe loader gives. None: not that simple, let PyYAML read it."""
@@ -185,34 +219,31 @@ def simple_front_matter(fm: str) -> dict | None:
     meta: dict = {}
     items: list | None = None  # the list after a "key:" line
     indent = -1  # its items' indentation, once known
+    seen: set[str] = set()  # this block's item lines
     for line in fm.split("\n"):
-        entry = _SIMPLE_ENTRY.fullmatch(line)
-        if entry is not None:
-            key = _simple_scalar(entry.group(1))
-            if not isinstance(key, str):
-                return None
-            raw = entry.group(2)
-            if raw is None:
-                meta[key] = None  # null, unless items follow
+        got = _simple_line(line)
+        if not got:
+            return None
+        kind, first, value = got
+        if kind == "i" and type(value) is str:
+            if line in seen:
+                # A line met again in this block: its own str object, as parsing it again
+                # gave (a pickle of the stored fields writes a shared object once: the
+                # same values, other bytes).
+                value = (value + " ")[:-1]
+            seen.add(line)
+        if kind == "e":
+            if value is None:
+                meta[first] = None  # null, unless items follow
                 items, indent = [], -1
-                last = key
+                last = first
                 continue
-            value = _simple_scalar(raw)
-            if value is _NOT_SIMPLE:
-                return None
-            meta[key] = value
+            meta[first] = value
             items = None
             continue
-        item = _SIMPLE_ITEM.fullmatch(line)
-        if item is None or items is None:
+        if items is None or indent not in (-1, first):
             return None
-        spaces = len(item.group(1))
-        if indent not in (-1, spaces):
-            return None
-        indent = spaces
-        value = _simple_scalar(item.group(2))
-        if value is _NOT_SIMPLE:
-            return None
+        indent = first
         items.append(value)
         meta[last] = items
     return meta

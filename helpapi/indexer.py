@@ -918,6 +918,24 @@ def _init_worker(queue, parent):
     # As a spawned worker starts: whatever the parent set is its own (a forked one inherits it).
     _kept, _parallel = None, False
     die_with_parent(parent)
+    _warm_up()
+
+
+def _warm_up() -> None:
+    """Make, in a pool worker, the per-process state every locale's build makes on first use,
+    so that the child forked for each locale (:func:`_build_forked`) inherits it instead of
+    making it again: the Markdown renderer's FFI (cffi parses its C declarations: ~30 ms),
+    nh3's cleaner, the article cache's and the segment reuse's code fingerprints (module
+    sources and library versions read and hashed). Each locale's child paid ~35 ms of CPU
+    for these; a worker now pays once for the several locales it builds. Nothing here depends
+    on a locale or a corpus, and each is what the first use would have made (cached
+    functions), so the build's output is the same."""
+    from . import render
+
+    render._markdown()
+    render._clean()
+    article_cache.fingerprint()
+    _reuse_fingerprint()
 
 
 def _queue_progress(locale, done, total):

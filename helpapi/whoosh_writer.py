@@ -42,16 +42,19 @@ from pickle import dumps
 from typing import NamedTuple
 from zlib import crc32
 
+from whoosh.analysis import IDTokenizer
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.codec.whoosh3 import W3FieldWriter
 from whoosh.codec.whoosh3 import W3PostingsWriter
 from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.codec.whoosh3 import W3TermsReader
 from whoosh.codec.whoosh3 import _lenfield
+from whoosh.fields import ID
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.filedb.filetables import _lengths as _HASH_LENGTHS
 from whoosh.filedb.filetables import crc_hash
 from whoosh.filedb.filetables import md5_hash
+from whoosh.formats import Existence
 from whoosh.formats import Positions
 from whoosh.system import pack_int
 from whoosh.system import pack_long
@@ -92,6 +95,13 @@ class DirectWriter(SegmentWriter):
         self._lengths: dict[str, list[int]] = {f: [] for f in POSITION_FIELDS + FREQUENCY_FIELDS}
         self._reuse: SegmentReuse | None = None
         self._touched: dict[str, set] = {}
+        # ID fields whose one term is the value itself: {name: the term's weight}.
+        weights = {name: _whole_value_weight(self.schema[name]) for name in self.schema.names()}
+        self._ids = {name: w for name, w in weights.items() if w is not None}
+        # The fields of a document's keys (every document of a build has the same ones), in
+        # the order Whoosh adds them: Schema.__getitem__ and the field's attributes were
+        # ~15 us a document, looked up again for each.
+        self._plans: dict[tuple, list] = {}
         _crc_term_index(getattr(self.fieldwriter, "_tindex", None))
 
     def reuse(self, previous: SegmentReuse, touched: dict[str, set]) -> None:
@@ -107,39 +117,59 @@ class DirectWriter(SegmentWriter):
         ID fields, ``analyzed`` (:func:`helpapi.schema.analyze_document`) for the others, whose
         postings the recorder already holds."""
         self._check_state()
-        schema = self.schema
         pdw = self.perdocwriter
         docnum = self.docnum
+        ids = self._ids
         values = {**doc, **analyzed}
         pdw.start_doc(docnum)
         try:
-            # Sorted, as Whoosh adds a document's fields (the stored dict keeps that order).
-            for name in sorted(values):
+            keys = tuple(values)
+            plan = self._plans.get(keys)
+            if plan is None:
+                plan = self._plan(keys)
+            for name, field, stored, recorded, column in plan:
                 value = values[name]
-                if value is None or name.startswith("_"):
+                if value is None:
                     continue
-                field = schema[name]
                 length = 0
-                if name in self._lengths:
+                if recorded:
                     length = _length(name, value)
                     # What the codec stores and the field writer's statistics read back.
-                    self._lengths[name].append(byte_to_length(length_to_byte(length)))
+                    self._lengths[name].append(byte_to_length(_to_byte(length)))
+                elif name in ids and type(value) is str:
+                    # What field.index yields for it (one term: the value), without the
+                    # analyzer's Token and generators (~7 us a field, 5 fields a document).
+                    own = self._own.setdefault(name, {})
+                    own.setdefault(value.encode("utf-8"), []).append((docnum, ids[name], b""))
                 elif field.indexed:
                     own = self._own.setdefault(name, {})
                     for tbytes, freq, weight, vbytes in field.index(value):
                         if field.scorable:
                             length += freq
                         own.setdefault(tbytes, []).append((docnum, weight, vbytes))
-                stored = value if field.stored else None
-                pdw.add_field(name, field, stored, length)
-                if field.column_type and value is not None:
-                    pdw.add_column_value(name, field.column_type, field.to_column_value(value))
+                pdw.add_field(name, field, value if stored else None, length)
+                if column:
+                    pdw.add_column_value(name, column, field.to_column_value(value))
         except Exception:
             pdw.cancel_doc()
             raise
         pdw.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def _plan(self, keys: tuple) -> list[tuple]:
+        """``(name, field, stored, recorded, column type)`` of each field of a document with
+        ``keys``, sorted as Whoosh adds a document's fields (the stored dict keeps that order);
+        names starting with "_" left out, an unknown name a KeyError as ``schema[name]``."""
+        plan = [
+            (name, field, bool(field.stored), name in self._lengths, field.column_type)
+            for name in sorted(keys)
+            if not name.startswith("_")
+            for field in (self.schema[name],)
+        ]
+        if len(self._plans) < 64:  # (a build's documents share one; tests may vary them)
+            self._plans[keys] = plan
+        return plan
 
     def _flush_segment(self):
         # In place of SegmentWriter's: the postings come from the recorder and self._own, in
@@ -544,11 +574,27 @@ def _to_byte(length):
     return length_to_byte(length)
 
 
+def _whole_value_weight(field) -> float | None:
+    """The weight of an ``ID`` field's one term, when the field indexes a text value as
+    exactly that text (Whoosh's ``IDTokenizer`` alone, ``Existence`` format, not scorable):
+    ``field.index(value)`` then yields ``(value as UTF-8, 1, field boost, b"")`` and nothing
+    else. None for any other field (it is indexed through ``field.index``)."""
+    if (
+        type(field) is ID
+        and type(field.analyzer) is IDTokenizer
+        and type(field.format) is Existence
+        and not field.scorable
+    ):
+        return field.format.field_boost
+    return None
+
+
 def _length(name: str, tokens: list) -> int:
     """A field's length as Whoosh counts it: its tokens (an empty frequency-field term is no
     token once Whoosh splits the text, see :func:`_recorded_terms`)."""
     if name in FREQUENCY_FIELDS:
-        return sum(1 for t in tokens if t)
+        # (Terms are str: the empty ones counted in C, not a generator step per token.)
+        return len(tokens) - tokens.count("")
     return len(tokens)
 
 
