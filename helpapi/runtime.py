@@ -184,7 +184,9 @@ def settle_config(cfg) -> None:
     them. A worker's settings never change after it forked (a reload starts new workers, with
     the master's config), and the names that are properties of ``Config`` (``is_ssl``,
     ``worker_class``, ``address``...) are data descriptors, which win over the instance dict:
-    they are computed as before.
+    they are computed as before. A ``cfg.set()`` after this call is not seen by reads of
+    ``cfg.<name>``: gunicorn sets settings only while the master loads its config, and a
+    ``post_worker_init`` hook (which runs after this) must not change them.
     """
     own, cls = vars(cfg), type(cfg)
     own.update(

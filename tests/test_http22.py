@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import logging
@@ -93,6 +94,9 @@ CASES = {
     "http 1.0": (_Req(version=(1, 0)), "200 OK", [("Content-Length", "4")], [b"abcd"]),
     "empty body": (_Req(), "200 OK", [("Content-Length", "0")], [b""]),
     "two chunks": (_Req(), "200 OK", [("Content-Length", "8")], [b"abcd", b"efgh"]),
+    # The whole announced body in one write, then more: the head once, nothing past the length.
+    "a chunk past the length": (_Req(), "200 OK", [("Content-Length", "4")], [b"abcd", b"wxyz"]),
+    "an empty chunk first": (_Req(), "200 OK", [("Content-Length", "4")], [b"", b"abcd"]),
     "longer than announced": (_Req(), "200 OK", [("Content-Length", "3")], [b"abcd"]),
     "shorter than announced": (_Req(), "200 OK", [("Content-Length", "9")], [b"abcd"]),
     "chunked": (_Req(), "200 OK", [("Content-Type", "text/plain")], [b"abcd", b"ef"]),
@@ -190,6 +194,10 @@ def test_the_worker_answers_with_the_one_write_response(monkeypatch):
     assert "keepalive" in vars(worker.cfg)
     worker.init_process()  # never a subclass of itself
     assert gunicorn_wsgi.Response is runtime.Response
+    # gunicorn's create() reads the module's Response when called (a default bound when it
+    # was defined would leave gunicorn's own class in use, every test above still green).
+    default = inspect.signature(gunicorn_wsgi.create).parameters["response_class"].default
+    assert default is None and "Response" in gunicorn_wsgi.create.__code__.co_names
 
 
 # ---- the header time limit ------------------------------------------------------------------
