@@ -200,15 +200,39 @@ def _simple_line(line: str) -> tuple:
             value = _simple_scalar(item.group(2))
             if value is not _NOT_SIMPLE:
                 got = ("i", len(item.group(1)), value)
-    if len(line) <= _LINE_MEMO_CHARS and len(_lines) < _LINE_MEMO_SIZE:
+    global _lines_chars
+    if (
+        len(line) <= _LINE_MEMO_CHARS
+        and len(_lines) < _LINE_MEMO_SIZE
+        and _lines_chars + len(line) <= _LINE_MEMO_TOTAL
+    ):
         _lines[line] = got
+        _lines_chars += len(line)
     return got
 
 
-# {front-matter line: _simple_line's answer}, bounded in entries and line length.
+def clear_line_memo() -> None:
+    """Forget every front-matter line :func:`_simple_line` remembered."""
+    global _lines_chars
+    _lines.clear()
+    _lines_chars = 0
+
+
+def _fresh(value):
+    """A str of its own (equal to ``value``), as a parse of the line gave: a pickle writes an
+    object met twice in one record once (a back-reference), so a value shared through the
+    memo between two files stored in one record (a translation and its English source) or
+    met twice in one block would change the stored bytes, not the values."""
+    return (value + " ")[:-1] if type(value) is str else value
+
+
+# {front-matter line: _simple_line's answer}, bounded in entries, line length and characters
+# in all (a line of 4-byte characters takes 4 bytes a character).
 _lines: dict[str, tuple] = {}
+_lines_chars = 0
 _LINE_MEMO_SIZE = 20_000
 _LINE_MEMO_CHARS = 200
+_LINE_MEMO_TOTAL = 1_000_000
 
 
 def simple_front_matter(fm: str) -> dict | None:
@@ -219,20 +243,14 @@ def simple_front_matter(fm: str) -> dict | None:
     meta: dict = {}
     items: list | None = None  # the list after a "key:" line
     indent = -1  # its items' indentation, once known
-    seen: set[str] = set()  # this block's item lines
     for line in fm.split("\n"):
         got = _simple_line(line)
         if not got:
             return None
         kind, first, value = got
-        if kind == "i" and type(value) is str:
-            if line in seen:
-                # A line met again in this block: its own str object, as parsing it again
-                # gave (a pickle of the stored fields writes a shared object once: the
-                # same values, other bytes).
-                value = (value + " ")[:-1]
-            seen.add(line)
+        value = _fresh(value)
         if kind == "e":
+            first = _fresh(first)
             if value is None:
                 meta[first] = None  # null, unless items follow
                 items, indent = [], -1

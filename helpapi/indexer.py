@@ -932,10 +932,14 @@ def _warm_up() -> None:
     functions), so the build's output is the same."""
     from . import render
 
-    render._markdown()
-    render._clean()
-    article_cache.fingerprint()
-    _reuse_fingerprint()
+    # Best effort: this runs in the pool's start-up hook, where an error kills the worker
+    # and every locale then fails as "pool terminated abruptly"; the step that failed here
+    # fails again at its first use, in the locale's own build, with its own message.
+    for step in (render._markdown, render._clean, article_cache.fingerprint, _reuse_fingerprint):
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - reported by the first use
+            pass
 
 
 def _queue_progress(locale, done, total):

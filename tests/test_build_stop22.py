@@ -40,7 +40,7 @@ def test_front_matter_lines_read_once_give_the_same_dicts():
     from helpapi import corpus
 
     fm = 'title: A\nms.custom:\n- "9002530"\n- 7648\nms.date: 12/18/2020\nauthor: x'
-    corpus._lines.clear()
+    corpus.clear_line_memo()
     first = corpus.simple_front_matter(fm)
     assert len(corpus._lines) == 6
     second = corpus.simple_front_matter(fm)  # every line from the memo
@@ -66,16 +66,16 @@ def test_front_matter_lines_read_once_give_the_same_dicts():
 def test_the_line_memo_is_bounded(monkeypatch):
     from helpapi import corpus
 
-    corpus._lines.clear()
+    corpus.clear_line_memo()
     monkeypatch.setattr(corpus, "_LINE_MEMO_SIZE", 3)
     fm = "\n".join(f"k{i}: v{i}" for i in range(10))
     assert corpus.simple_front_matter(fm) == {f"k{i}": f"v{i}" for i in range(10)}
     assert len(corpus._lines) == 3
     long_line = "k: " + "x" * 300
-    corpus._lines.clear()
+    corpus.clear_line_memo()
     assert corpus.simple_front_matter(long_line) == {"k": "x" * 300}
     assert not corpus._lines
-    corpus._lines.clear()
+    corpus.clear_line_memo()
 
 
 @pytest.mark.parametrize(
@@ -134,7 +134,7 @@ def test_a_repeated_item_line_gives_its_own_object_as_before():
 
     from helpapi import corpus
 
-    corpus._lines.clear()
+    corpus.clear_line_memo()
     fm = 'ms.custom:\n- "9002238"\n- "5041"\n- "9002238"\n- 設\n- 設\n- a\n- a'
     meta = corpus.simple_front_matter(fm)
     refs = meta["ms.custom"]
@@ -144,7 +144,7 @@ def test_a_repeated_item_line_gives_its_own_object_as_before():
     assert refs[0] is not refs[2] and refs[3] is not refs[4] and refs[5] is refs[6]
     again = corpus.simple_front_matter(fm)["ms.custom"]
     assert pickle.dumps(again, 2) == pickle.dumps(refs, 2)
-    corpus._lines.clear()
+    corpus.clear_line_memo()
     fresh = pickle.dumps(corpus.simple_front_matter(fm)["ms.custom"], 2)
     assert fresh == pickle.dumps(refs, 2)
 
@@ -176,3 +176,44 @@ def test_the_field_plan_follows_each_documents_keys(tmp_path):
         assert s.document(slug="a") == {"slug": "a", "body": "x"}
         assert s.document(slug="b") == {"slug": "b", "markdown": "m"}
         assert s.document(slug="c") == {"slug": "c", "body": "y", "updated": "2024-01-01"}
+
+
+def test_two_files_sharing_a_line_get_their_own_objects():
+    # Review of stop 22: a translation and its English source with the same "title: Outlook"
+    # line; one record stores both titles, and a pickle writes an object met twice once (a
+    # back-reference): other bytes than a parse of each file gave.
+    import pickle
+
+    from helpapi import corpus
+
+    corpus.clear_line_memo()
+    a = corpus.simple_front_matter("title: Outlook Web\nms.topic: article")
+    b = corpus.simple_front_matter("title: Outlook Web\nms.topic: article")
+    assert a == b
+    assert a["title"] is not b["title"]
+    record = {"display_title": a["title"], "english_title": b["title"]}
+    # Two str objects, as two parses gave (built at run time: constants would be shared).
+    fresh = {"display_title": " ".join(["Outlook", "Web"]), "english_title": "Outlook Web"}
+    assert pickle.dumps(record, 2) == pickle.dumps(fresh, 2)
+    corpus.clear_line_memo()
+
+
+def test_the_line_memo_is_bounded_in_characters(monkeypatch):
+    from helpapi import corpus
+
+    corpus.clear_line_memo()
+    monkeypatch.setattr(corpus, "_LINE_MEMO_TOTAL", 100)
+    for i in range(50):
+        corpus.simple_front_matter(f"k{i}: " + "\U0001f600" * 30)
+    assert sum(map(len, corpus._lines)) <= 100
+    corpus.clear_line_memo()
+
+
+def test_a_failing_warm_up_leaves_the_error_to_first_use(monkeypatch):
+    # A warm-up step that raises in the pool's start-up hook killed every worker ("process
+    # pool terminated abruptly" for each locale); first use now reports it, per locale.
+    def broken():
+        raise OSError("no renderer library")
+
+    monkeypatch.setattr(render, "_markdown", broken)
+    indexer._warm_up()  # no error here
