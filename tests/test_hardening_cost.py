@@ -57,7 +57,10 @@ def test_near_stops_at_the_first_chain():
 
     lists = [Counting(range(k, 5000, 3)) for k in range(8)]
     assert engine.near(lists, 10, False)
-    assert len(visited) < 200
+    # A few states, each with a binary search (~11 reads) in every list left (stop 22's
+    # look-ahead, which drops the states of a flood without a chain: tests/test_hostile22.py);
+    # every span of these lists would be millions of reads.
+    assert len(visited) < 600
 
 
 @pytest.mark.parametrize("text", ["to the " * 40, '"' + "to the " * 30 + '"'])
