@@ -40,6 +40,7 @@ from .memindex import KEY_FIELDS
 from .memindex import FieldPostings
 from .memindex import MemIndex
 from .memindex import forget_terms
+from .memindex import terms_full
 from .query import Unit
 from .query import correction_limit
 from .query import osa_distance
@@ -188,6 +189,20 @@ _UNSEEN = object()
 _kept = 0
 
 
+def forget_memos() -> None:
+    """Empty every field's clause and term-number memos (:func:`memindex.forget_terms`)."""
+    global _kept
+    forget_terms()
+    _kept = 0
+
+
+def settle_memos() -> None:
+    """Between searches: empty the memos once the term numbers looked up in the process
+    since they were last emptied reached their bound (memindex.MAX_LOOKED_UP)."""
+    if terms_full():
+        forget_memos()
+
+
 def _keep(field: FieldPostings, key, clause) -> None:
     """Keep ``clause`` in ``field``'s memo under ``key``, within both bounds."""
     global _kept
@@ -196,8 +211,7 @@ def _keep(field: FieldPostings, key, clause) -> None:
         _kept -= len(clauses)
         clauses.clear()
     if _kept >= MAX_KEPT_CLAUSES:
-        forget_terms()
-        _kept = 0
+        forget_memos()
     clauses[key] = clause
     _kept += 1
 

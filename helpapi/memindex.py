@@ -596,17 +596,32 @@ SCAN_COMPLETIONS = 4
 # Every field open in this process (weakly: a generation's fields go with it), for
 # :func:`forget_terms`.
 _live_fields: weakref.WeakSet = weakref.WeakSet()
+# Term numbers looked up (term_id's memo misses: each a new entry) in every field since the
+# memos were last emptied. A whole-title key is looked up in three key fields with no clause
+# made (and a mistyped word's swap, a run's bigrams...), so the clause count alone missed them.
+_looked_up = 0
+# ~100 bytes an entry: ~6.5 MB. Checked between searches (helpapi.search.run_query), so the
+# memos are never emptied under a search that holds their answers.
+MAX_LOOKED_UP = 65536
 
 
 def forget_terms() -> None:
     """Empty the term-number and clause memos of every field open in this process.
 
     Each is bounded per field, and a flood of distinct words reaches every field of every
-    locale: helpapi.engine calls this when the clauses kept in the whole process reach their
-    bound (engine.MAX_KEPT_CLAUSES), so that a worker's memos do not grow with the locales."""
+    locale: called when the clauses kept (helpapi.engine.MAX_KEPT_CLAUSES) or the term numbers
+    looked up (:data:`MAX_LOOKED_UP`) in the whole process reach their bound, so that a
+    worker's memos do not grow with the locales."""
+    global _looked_up
     for field in list(_live_fields):
         field.clauses.clear()
         field.term_id.cache_clear()
+    _looked_up = 0
+
+
+def terms_full() -> bool:
+    """Whether the term numbers looked up since the memos were emptied reached the bound."""
+    return _looked_up >= MAX_LOOKED_UP
 
 
 class FieldPostings:
@@ -632,7 +647,7 @@ class FieldPostings:
         self.fwd_posts = view("fwd_posts")
         # A query looks its words up in the strict pass and again when re-ranking, and each
         # keystroke of a query being typed repeats the earlier words: remember recent answers.
-        self.term_id = functools.lru_cache(maxsize=4096)(self._term_id)
+        self.term_id = functools.lru_cache(maxsize=4096)(self._counted_term_id)
         # Each keystroke of a word being typed asks again about the same few starts.
         self.distinct_docs = functools.lru_cache(maxsize=1024)(self._distinct_docs)
         # A word being typed is mostly a few letters, the same starts in query after query
@@ -642,6 +657,12 @@ class FieldPostings:
         # search makes ~15 (strict pass, boosts, re-ranking, each of the same few terms).
         self.clauses: dict = {}
         _live_fields.add(self)
+
+    def _counted_term_id(self, term: str) -> int:
+        """:meth:`_term_id`, counted in the process-wide bound (term_id's memo misses)."""
+        global _looked_up
+        _looked_up += 1
+        return self._term_id(term)
 
     def term_off_end(self) -> int:
         """Where the last term ends in the terms blob (its length, in a sound file)."""

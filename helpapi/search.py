@@ -310,6 +310,9 @@ def run_query(
     filter removes every match (``filtered_out``), not the relaxed matches of the rest; one
     that matches relaxed only answers nothing when the filter removes every relaxed match.
     """
+    # Between searches: the process's term memos kept within their bound (a flood of new
+    # whole-title keys, each looked up in three key fields, made no clause to count).
+    engine.settle_memos()
     units = parse_user_text(text, locale, prefix=prefix)
     if not units:
         return Hits(0, [])

@@ -90,3 +90,24 @@ def test_the_bounding_rules_frequencies_count_in_the_same_bound(mem, monkeypatch
     text = fields["text"]
     assert freq.doc_frequency("text", "outlook") == text.doc_frequency(text.term_id("outlook"))
     assert freq.doc_frequency("text", "outlook") == 2
+
+
+def test_whole_title_keys_count_in_the_worker_bound(tmp_path_factory, monkeypatch):
+    # Review of stop 22: queries made of words already looked up (clause memo hits, nothing
+    # counted) are each a new whole-title key, looked up in the three key fields of the
+    # locale: those term-number memos filled outside the bound (4,096 a field in every
+    # locale). Every term-number look-up now counts, and the memos are emptied between
+    # searches once the count reaches the bound.
+    import itertools
+
+    from helpapi.search import search
+
+    words = ["reset", "your", "outlook", "password", "the", "of"]  # all in article "a"
+    monkeypatch.setattr(memindex, "MAX_LOOKED_UP", 40)
+    with open_current(index_markdown(tmp_path_factory, "engine21-keys", CORPUS)) as ix:
+        fields = ix.mem["en-US"].fields.values()
+        for n, combo in enumerate(itertools.permutations(words, 4)):
+            search(ix, " ".join(combo), "en-US")
+            held = sum(f.term_id.cache_info().currsize for f in fields)
+            # The bound, plus what one search looks up after the check.
+            assert held <= 40 + 40, (n, held)
