@@ -1092,17 +1092,26 @@ def _key_fields(mem: MemIndex) -> list[FieldPostings]:
     return [mem.fields[name] for name in KEY_FIELDS if name in mem.fields]
 
 
-def key_boosts(mem: MemIndex, key: str) -> dict[int, float]:
-    """The SAME_TITLE_BOOST that each document's strict score carries for ``key`` (the query
-    as a whole title, :func:`_boosts`): the boost once per key field holding the key."""
-    out: dict[int, float] = {}
+def _key_holders(mem: MemIndex, key: str) -> list:
+    """The documents holding ``key`` (the query as a whole title), one list per key field
+    that holds it: each scores SAME_TITLE_BOOST in the strict pass (:func:`_boosts`)."""
+    out = []
     if key:
         for field in _key_fields(mem):
             tid = field.term_id(key)
             if tid >= 0:
                 start, end = field.span(tid)
-                for d in field.docs[start:end]:
-                    out[d] = out.get(d, 0.0) + ranking.SAME_TITLE_BOOST
+                out.append(field.docs[start:end])
+    return out
+
+
+def key_boosts(mem: MemIndex, key: str) -> dict[int, float]:
+    """The SAME_TITLE_BOOST that each document's strict score carries for ``key`` (the query
+    as a whole title, :func:`_boosts`): the boost once per key field holding the key."""
+    out: dict[int, float] = {}
+    for docs in _key_holders(mem, key):
+        for d in docs:
+            out[d] = out.get(d, 0.0) + ranking.SAME_TITLE_BOOST
     return out
 
 
@@ -1198,13 +1207,9 @@ def _boosts(
             counts = [post_off[tid + 1] - post_off[tid] for tid in range(lo, hi)]
             stretched = chain.from_iterable(map(repeat, boosts, counts))
             out.append(_Scored(zip(docs, stretched, strict=True)))
-    if key:
-        for field in _key_fields(mem):
-            tid = field.term_id(key)
-            if tid >= 0:
-                start, end = field.span(tid)
-                # A key field scores its weight (1) times the boost.
-                out.append(_Scored((d, ranking.SAME_TITLE_BOOST) for d in field.docs[start:end]))
+    for docs in _key_holders(mem, key):
+        # A key field scores its weight (1) times the boost.
+        out.append(_Scored((d, ranking.SAME_TITLE_BOOST) for d in docs))
     return [c for c in out if c]
 
 

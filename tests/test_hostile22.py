@@ -13,25 +13,7 @@ import random
 
 from helpapi import engine
 
-
-def _reference(poslists: list, slop: int, ordered: bool) -> bool:
-    """SpanNear2 the plain way: every span reachable list by list (no search order, no
-    pruning): each list's position within ``slop`` of the span, not on it; ``ordered``: not
-    before the span's start."""
-    spans = {(p, p) for p in poslists[0]}
-    for plist in poslists[1:]:
-        grown = set()
-        for a0, a1 in spans:
-            for b in plist:
-                if ordered and b < a0:
-                    continue
-                dist = 0 if a0 <= b <= a1 else (b - a1 if b > a1 else a0 - b)
-                if 1 <= dist <= slop:
-                    grown.add((min(a0, b), max(a1, b)))
-        spans = grown
-        if not spans:
-            return False
-    return bool(spans)
+from .test_hardening_cost import _near_by_spans
 
 
 def test_near_answers_as_every_span_would():
@@ -44,7 +26,7 @@ def test_near_answers_as_every_span_would():
             for _ in range(rng.randint(1, 5))
         ]
         slop, ordered = rng.choice([1, 2, 3, 6, 10]), rng.random() < 0.5
-        want = _reference(poslists, slop, ordered)
+        want = _near_by_spans(poslists, slop, ordered)
         held += want
         assert engine.near(poslists, slop, ordered) is want, (poslists, slop, ordered)
     assert 200 < held < 3800  # both answers were asked about
@@ -70,7 +52,7 @@ def test_a_chainless_flood_grows_no_span(monkeypatch):
     dense = [list(range(k, 300, 3)) for k in range(3)] * 2
     poslists = [*dense, [5000]]
     slop = len(poslists) + 3  # a proximity-like slop (words + 3)
-    assert _reference(poslists, slop, False) is False
+    assert _near_by_spans(poslists, slop, False) is False
     calls = _searches(monkeypatch)
     assert engine.near(poslists, slop, False) is False
     # Each start is dropped at once: the lists left are tried (the rare one fails), no span
