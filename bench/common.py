@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -50,6 +51,29 @@ def title_queries(corpus: Path, per_locale: int = 40) -> list[tuple[str, str]]:
         for slug, path in list(iter_article_paths(locale_dir))[:per_locale]:
             out.append((locale_dir.name, parse_article(path, locale_dir.name, slug).title))
     return out
+
+
+def serving_env(index, port: int, **extra: str) -> dict[str, str]:
+    """The environment of a benchmark's gunicorn: this process's without its HELPAPI_* and
+    PROMETHEUS* settings, then serving ``index`` on 127.0.0.1:``port``, analytics off (see
+    bench/analytics_cost.py for the recorder); ``extra`` last (wins)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELPAPI_", "PROMETHEUS"))}
+    env.update(
+        HELPAPI_INDEX_DIR=str(index), HELPAPI_BIND=f"127.0.0.1:{port}", HELPAPI_ANALYTICS="off"
+    )
+    env.update(extra)
+    return env
+
+
+def wait_ready(port: int, tries: int = 150, pause: float = 0.2, timeout: float = 1) -> bool:
+    """Whether the server on 127.0.0.1:``port`` answered ``/readyz`` within ``tries`` tries."""
+    for _ in range(tries):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=timeout)
+            return True
+        except OSError:
+            time.sleep(pause)
+    return False
 
 
 def stop(proc: subprocess.Popen, timeout: float = 30) -> None:

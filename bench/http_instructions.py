@@ -19,34 +19,26 @@ from __future__ import annotations
 import argparse
 import glob
 import http.client
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import free_port  # noqa: E402
+from bench.common import serving_env  # noqa: E402
+from bench.common import stop  # noqa: E402
+from bench.common import wait_ready  # noqa: E402
 from bench.http_overhead import _replay_paths  # noqa: E402
 
 
 def instructions(checkout: Path, index: str, paths: list[str], warm: list[str]) -> float:
     """Instructions a request of ``checkout``'s gunicorn worker over ``paths``."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELPAPI_", "PROMETHEUS"))}
-    env.update(
-        HELPAPI_INDEX_DIR=index,
-        HELPAPI_BIND=f"127.0.0.1:{port}",
-        HELPAPI_ANALYTICS="off",
-        HELPAPI_RESULT_CACHE_SIZE="0",
-        WEB_CONCURRENCY="1",
-    )
+    env = serving_env(index, port, HELPAPI_RESULT_CACHE_SIZE="0", WEB_CONCURRENCY="1")
     tmp = Path(tempfile.mkdtemp(prefix="helpapi-callgrind-"))
     server = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--trace-children=yes", "--instr-atstart=no"]
@@ -60,12 +52,7 @@ def instructions(checkout: Path, index: str, paths: list[str], warm: list[str]) 
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5)
-                break
-            except OSError:
-                time.sleep(1)
+        wait_ready(port, tries=600, pause=1, timeout=5)  # (under valgrind: slow)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
 
         def send(batch):
@@ -90,12 +77,7 @@ def instructions(checkout: Path, index: str, paths: list[str], warm: list[str]) 
                 return int(summary.split()[1]) / len(paths)
         raise RuntimeError(f"no dump from worker {worker}")
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(120)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, timeout=120)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

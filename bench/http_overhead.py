@@ -28,7 +28,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -37,8 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import free_port  # noqa: E402
+from bench.common import serving_env  # noqa: E402
 from bench.common import shared_dir  # noqa: E402
 from bench.common import stop  # noqa: E402
+from bench.common import wait_ready  # noqa: E402
 from bench.perf import cache_lookups  # noqa: E402
 from bench.perf import lua_paths  # noqa: E402
 from bench.perf import zipf_pool  # noqa: E402
@@ -190,13 +191,7 @@ def wrk(server, base: str, script: Path, seconds: int) -> tuple[float, float]:
 def start(checkout: Path, index: Path, cache: bool) -> tuple[subprocess.Popen, str]:
     """gunicorn with the checkout's production config; (process, base URL) once ready."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELPAPI_", "PROMETHEUS"))}
-    env.update(
-        HELPAPI_INDEX_DIR=str(index),
-        HELPAPI_BIND=f"127.0.0.1:{port}",
-        HELPAPI_ANALYTICS="off",  # bench/analytics_cost.py measures the recorder
-        HELPAPI_RESULT_CACHE_SIZE="4096" if cache else "0",
-    )
+    env = serving_env(index, port, HELPAPI_RESULT_CACHE_SIZE="4096" if cache else "0")
     server = subprocess.Popen(
         [str(checkout / ".venv/bin/python"), "-m", "gunicorn", "-c", "gunicorn.conf.py"]
         + ["--log-level", "warning", "wsgi:app"],
@@ -205,13 +200,8 @@ def start(checkout: Path, index: Path, cache: bool) -> tuple[subprocess.Popen, s
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(base + "/readyz", timeout=1)
-            return server, base
-        except OSError:
-            time.sleep(0.2)
+    if wait_ready(port):
+        return server, f"http://127.0.0.1:{port}"
     stop(server)
     raise RuntimeError(f"gunicorn from {checkout} did not start")
 

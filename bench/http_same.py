@@ -29,7 +29,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -38,8 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import free_port  # noqa: E402
+from bench.common import serving_env  # noqa: E402
 from bench.common import shared_dir  # noqa: E402
 from bench.common import stop  # noqa: E402
+from bench.common import wait_ready  # noqa: E402
 
 QUERIES = shared_dir() / "queries"
 SETS = ("title", "body", "xling", "kw", "prefix", "typo", "fallback")
@@ -213,11 +214,9 @@ def wire_answers(checkout: Path, index: str, reqs: list[dict], cors: str) -> lis
     """Each request's raw answer from ``checkout``'s gunicorn (a new connection after one
     that closes)."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELPAPI_", "PROMETHEUS"))}
-    env.update(
-        HELPAPI_INDEX_DIR=index,
-        HELPAPI_BIND=f"127.0.0.1:{port}",
-        HELPAPI_ANALYTICS="off",
+    env = serving_env(
+        index,
+        port,
         HELPAPI_RESULT_CACHE_SIZE="0",
         HELPAPI_CORS_ORIGINS=cors,
         WEB_CONCURRENCY="1",
@@ -232,12 +231,7 @@ def wire_answers(checkout: Path, index: str, reqs: list[dict], cors: str) -> lis
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_ready(port)
         out, sock, buf = [], None, b""
         for req in reqs:
             if sock is None:
@@ -282,17 +276,9 @@ def main(argv=None) -> int:
         for cors in args.cors or ["", "*", "https://help.example"]:
             base = wire_answers(Path(args.base), args.index, reqs, cors)
             head = wire_answers(ROOT, args.index, reqs, cors)
-            differ = [i for i, (a, b) in enumerate(zip(base, head, strict=True)) if a != b]
-            lines: dict[bytes, int] = {}
-            for a in head:
-                key = a.split(b"\r\n", 1)[0]
-                lines[key] = lines.get(key, 0) + 1
-            print(f"gunicorn, CORS {cors!r}: {len(reqs)} requests, {len(differ)} differ; {lines}")
-            for i in differ[:5]:
-                print("  request:", reqs[i])
-                print("  base:", base[i][:600])
-                print("  head:", head[i][:600])
-            failed += len(differ)
+            failed += _report(
+                f"gunicorn, CORS {cors!r}", reqs, base, head, lambda a: a.split(b"\r\n", 1)[0], repr
+            )
         return 1 if failed else 0
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "requests.jsonl"
@@ -300,17 +286,30 @@ def main(argv=None) -> int:
         for cors in args.cors or ["", "*", "https://help.example"]:
             base = answers(Path(args.base), args.index, path, cors)
             head = answers(ROOT, args.index, path, cors)
-            differ = [i for i, (a, b) in enumerate(zip(base, head, strict=True)) if a != b]
-            statuses: dict[str, int] = {}
-            for a in head:
-                statuses[a["status"]] = statuses.get(a["status"], 0) + 1
-            print(f"CORS {cors!r}: {len(reqs)} requests, {len(differ)} differ; statuses {statuses}")
-            for i in differ[:5]:
-                print("  request:", reqs[i])
-                print("  base:", json.dumps(base[i], ensure_ascii=False)[:600])
-                print("  head:", json.dumps(head[i], ensure_ascii=False)[:600])
-            failed += len(differ)
+            failed += _report(
+                f"CORS {cors!r}",
+                reqs,
+                base,
+                head,
+                lambda a: a["status"],
+                lambda a: json.dumps(a, ensure_ascii=False),
+            )
     return 1 if failed else 0
+
+
+def _report(label: str, reqs: list, base: list, head: list, kind, shown) -> int:
+    """Print how many of ``reqs``' answers differ between the checkouts, the head's answers
+    counted by ``kind``, and the first five that differ (``shown``); return how many differ."""
+    differ = [i for i, (a, b) in enumerate(zip(base, head, strict=True)) if a != b]
+    kinds: dict = {}
+    for a in head:
+        kinds[kind(a)] = kinds.get(kind(a), 0) + 1
+    print(f"{label}: {len(reqs)} requests, {len(differ)} differ; {kinds}")
+    for i in differ[:5]:
+        print("  request:", reqs[i])
+        print("  base:", shown(base[i])[:600])
+        print("  head:", shown(head[i])[:600])
+    return len(differ)
 
 
 if __name__ == "__main__":
